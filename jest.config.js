@@ -1,0 +1,12 @@
+// ESM all the way: @actions/core 3 is ESM-only, so tests run under --experimental-vm-modules.
+export default {
+  preset: 'ts-jest/presets/default-esm',
+  testEnvironment: 'node',
+  roots: ['<rootDir>/__tests__'],
+  testMatch: ['**/*.test.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
+  collectCoverageFrom: ['src/**/*.ts', '!src/index.ts', '!src/ssh.ts', '!src/health.ts', '!src/main.ts'],
+  coverageThreshold: { global: { lines: 85, branches: 75 } },
+  testTimeout: 60000
+}

@@ -1,0 +1,231 @@
+// One host's way through a release: the state machine of the seed's appctl.sh (offline, stop,
+// deploy, start, health, online), plus what it never did: a failed host stays out of rotation
+// unless a rollback proves healthy, and a cancelled host is left in a safe, reported state.
+import { judgeResponse, waitUntilHealthy, type Verdict } from './health.js'
+import type { Clock, Log, RemoteHost } from './ports.js'
+import type { Settings, Target } from './settings.js'
+
+export const PHASES = ['upload', 'offline', 'offline-wait', 'stop', 'deploy', 'start', 'health', 'online', 'online-wait'] as const
+export type PhaseName = (typeof PHASES)[number] | 'rollback' | 'rollback-health' | 'restore-online'
+
+export interface PhaseRecord {
+  readonly name: PhaseName
+  /** Milliseconds since the rollout started. */
+  readonly startMs: number
+  readonly durationMs: number
+  readonly ok: boolean
+}
+
+export type HostOutcome = 'succeeded' | 'failed' | 'rolled-back' | 'cancelled' | 'skipped'
+/** Whether the load balancer should be sending this host traffic when the run ends. */
+export type Rotation = 'in' | 'out' | 'unknown'
+
+export interface HostReport {
+  readonly target: Target
+  readonly batch: number
+  readonly outcome: HostOutcome
+  readonly rotation: Rotation
+  readonly failedPhase?: PhaseName
+  readonly error?: string
+  /** The last lines the host printed, for the summary's details. */
+  readonly outputTail: readonly string[]
+  readonly phases: readonly PhaseRecord[]
+  readonly durationMs: number
+}
+
+export interface HostContext {
+  readonly host: RemoteHost
+  readonly settings: Settings
+  readonly clock: Clock
+  readonly log: Log
+  readonly signal: AbortSignal
+  readonly batch: number
+  /** 1-based position in `hosts`, exported as ROLLOUT_INDEX. */
+  readonly index: number
+  /** Clock reading when the rollout started, the zero of every PhaseRecord. */
+  readonly origin: number
+}
+
+const OUTPUT_TAIL_LINES = 20
+
+class PhaseFailed extends Error {
+  constructor(
+    readonly phase: PhaseName,
+    message: string
+  ) {
+    super(message)
+  }
+}
+
+/** Hosts the rollout did not reach, or whose batch was never started. */
+export function skippedHost(target: Target, batch: number): HostReport {
+  return { target, batch, outcome: 'skipped', rotation: 'in', outputTail: [], phases: [], durationMs: 0 }
+}
+
+export async function rollHost(context: HostContext): Promise<HostReport> {
+  return new HostRun(context).run()
+}
+
+class HostRun {
+  private readonly phases: PhaseRecord[] = []
+  private readonly tail: string[] = []
+  private readonly env: readonly (readonly [string, string])[]
+  private readonly started: number
+  /** Set once the health check passed: from then on the host may serve whatever happens. */
+  private healthy = false
+
+  constructor(private readonly context: HostContext) {
+    const { target } = context.host
+    this.env = [
+      ['ROLLOUT_HOST', target.host],
+      ['ROLLOUT_PORT', String(target.port)],
+      ['ROLLOUT_USER', target.user],
+      ['ROLLOUT_TARGET', target.entry],
+      ['ROLLOUT_BATCH', String(context.batch)],
+      ['ROLLOUT_INDEX', String(context.index)],
+      ...context.settings.env
+    ]
+    this.started = context.clock.now()
+  }
+
+  async run(): Promise<HostReport> {
+    const { settings, signal } = this.context
+    const stage = settings.upload
+    try {
+      if (stage) await this.phase('upload', () => this.context.host.upload(stage.from, stage.to))
+      await this.phase('offline', () => this.command(settings.offlineCommand, signal))
+    } catch (error: unknown) {
+      // Nothing was stopped yet: the host still runs the old release, so it may serve again.
+      const failure = this.asFailure(error)
+      const restored = failure.phase === 'upload' || (await this.restoreOnline())
+      return this.report(signal.aborted ? 'cancelled' : 'failed', restored ? 'in' : 'out', failure)
+    }
+    try {
+      await this.phase('offline-wait', () => this.wait(settings.offlineWaitMs))
+      for (const [name, command] of [
+        ['stop', settings.stopCommand],
+        ['deploy', settings.deployCommand],
+        ['start', settings.startCommand]
+      ] as const) {
+        if (command !== undefined) await this.phase(name, () => this.command(command, signal))
+      }
+      await this.phase('health', () => this.checkHealth(signal))
+      this.healthy = true
+      await this.phase('online', () => this.command(settings.onlineCommand, signal))
+      await this.phase('online-wait', () => this.wait(settings.onlineWaitMs))
+      return this.report('succeeded', 'in')
+    } catch (error: unknown) {
+      return this.recover(this.asFailure(error))
+    }
+  }
+
+  private async recover(failure: PhaseFailed): Promise<HostReport> {
+    const { settings, signal } = this.context
+    if (signal.aborted) {
+      if (!this.healthy) return this.report('cancelled', 'out', failure)
+      // Healthy with the new release: serving is safer than leaving capacity out.
+      const online = failure.phase === 'online-wait' || (await this.restoreOnline())
+      return this.report(online ? 'succeeded' : 'cancelled', online ? 'in' : 'unknown', online ? undefined : failure)
+    }
+    if (this.healthy) return this.report('failed', 'unknown', failure) // the online command itself failed
+    if (settings.rollbackCommand === undefined) return this.report('failed', 'out', failure)
+    try {
+      // Rollback runs even if the rollout was cancelled meanwhile: a half-done rollback is worse.
+      const always = new AbortController().signal
+      await this.phase('rollback', () => this.command(settings.rollbackCommand ?? '', always))
+      await this.phase('rollback-health', () => this.checkHealth(always))
+      await this.phase('restore-online', () => this.command(settings.onlineCommand, always))
+      return this.report('rolled-back', 'in', failure)
+    } catch (error: unknown) {
+      const rollback = this.asFailure(error)
+      return this.report('failed', 'out', new PhaseFailed(failure.phase, `${failure.message}; ${rollback.phase} failed too: ${rollback.message}`))
+    }
+  }
+
+  /** Puts a host that was never stopped back online; false if that failed too. */
+  private async restoreOnline(): Promise<boolean> {
+    try {
+      await this.phase('restore-online', () => this.command(this.context.settings.onlineCommand, new AbortController().signal))
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  private async phase(name: PhaseName, body: () => Promise<void>): Promise<void> {
+    const { clock, signal } = this.context
+    const start = clock.now()
+    const cancellable = name !== 'restore-online' && !name.startsWith('rollback')
+    let failure: PhaseFailed | undefined
+    if (cancellable && signal.aborted) {
+      failure = new PhaseFailed(name, 'cancelled before it started')
+    } else {
+      await body().catch((error: unknown) => {
+        failure = new PhaseFailed(name, error instanceof Error ? error.message : String(error))
+      })
+      if (!failure && cancellable && signal.aborted) failure = new PhaseFailed(name, 'cancelled')
+    }
+    this.phases.push({ name, startMs: start - this.context.origin, durationMs: clock.now() - start, ok: !failure })
+    if (failure) throw failure
+  }
+
+  private async command(command: string, signal: AbortSignal): Promise<void> {
+    const { host, settings, log } = this.context
+    const result = await host.exec(command, {
+      env: this.env,
+      timeoutMs: settings.commandTimeoutMs,
+      signal,
+      onLine: (line) => {
+        log.info(`[${host.target.entry}] ${line}`)
+        this.tail.push(line)
+        if (this.tail.length > OUTPUT_TAIL_LINES) this.tail.shift()
+      }
+    })
+    if (result.timedOut) throw new Error(`timed out after ${settings.commandTimeoutMs} ms`)
+    if (signal.aborted && result.code !== 0) throw new Error('cancelled')
+    if (result.code === null) throw new Error('ended without an exit status (connection lost)')
+    if (result.code !== 0) throw new Error(`exited with code ${result.code}`)
+  }
+
+  private async checkHealth(signal: AbortSignal): Promise<void> {
+    const { host, settings, clock, log } = this.context
+    const { url, command, statuses, body, timeoutMs, intervalMs } = settings.health
+    const attempt = async (budgetMs: number): Promise<Verdict> => {
+      if (url) return judgeResponse(await host.httpGet(url, { timeoutMs: budgetMs, signal }), statuses, body)
+      const result = await host.exec(command ?? 'false', { env: this.env, timeoutMs: budgetMs, signal, onLine: () => undefined })
+      return { healthy: result.code === 0, detail: result.timedOut ? 'timed out' : `exit code ${result.code}` }
+    }
+    const verdict = await waitUntilHealthy(attempt, {
+      clock,
+      timeoutMs,
+      intervalMs,
+      signal,
+      onAttempt: (seen, count) => {
+        if (!seen.healthy && count % 5 === 1) log.info(`[${host.target.entry}] not healthy yet (attempt ${count}): ${seen.detail}`)
+      }
+    })
+    log.info(`[${host.target.entry}] healthy: ${verdict.detail}`)
+  }
+
+  private wait(ms: number): Promise<void> {
+    return this.context.clock.sleep(ms, this.context.signal)
+  }
+
+  private asFailure(error: unknown): PhaseFailed {
+    return error instanceof PhaseFailed ? error : new PhaseFailed('upload', String(error))
+  }
+
+  private report(outcome: HostOutcome, rotation: Rotation, failure?: PhaseFailed): HostReport {
+    return {
+      target: this.context.host.target,
+      batch: this.context.batch,
+      outcome,
+      rotation,
+      failedPhase: failure?.phase,
+      error: failure?.message,
+      outputTail: [...this.tail],
+      phases: this.phases,
+      durationMs: this.context.clock.now() - this.started
+    }
+  }
+}

@@ -1,0 +1,64 @@
+// HTTP from the host's own network view: an undici Client whose every connection is an SSH
+// `direct-tcpip` channel (what `ssh -L` does), so no port is opened to the runner and the URL's
+// host name is resolved on the remote host.
+import { isIP, type Socket } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
+import type { Client as SshClient } from 'ssh2'
+import { Client } from 'undici'
+import type { HttpResponse } from './ports.js'
+
+/** Health responses are judged on their first bytes; a runaway body is not read further. */
+const MAX_BODY_BYTES = 64 * 1024
+
+export class HttpOverSsh {
+  private readonly clients = new Map<string, Client>()
+
+  constructor(private readonly ssh: SshClient) {}
+
+  async get(url: URL, options: { timeoutMs: number; signal: AbortSignal }): Promise<HttpResponse> {
+    const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)])
+    const response = await this.client(url).request({
+      method: 'GET',
+      path: `${url.pathname}${url.search}`,
+      headers: { host: url.host, 'user-agent': 'rolling-deploy-health-check' },
+      signal,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs
+    })
+    let body = ''
+    for await (const chunk of response.body) {
+      body += (chunk as Buffer).toString('utf8')
+      if (body.length >= MAX_BODY_BYTES) {
+        response.body.destroy()
+        break
+      }
+    }
+    return { status: response.statusCode, body }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.clients.values()].map((client) => client.destroy()))
+    this.clients.clear()
+  }
+
+  private client(url: URL): Client {
+    let client = this.clients.get(url.origin)
+    if (!client) {
+      const host = url.hostname.replace(/^\[|\]$/g, '')
+      const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80))
+      client = new Client(url.origin, {
+        connect: (_options, callback) => {
+          this.ssh.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
+            if (error) return callback(new Error(`the host cannot connect to ${host}:${port}: ${error.message}`), null)
+            // The SSH connection already proved which host this is; the TLS hop only runs inside it.
+            const socket = url.protocol === 'https:' ? tlsConnect({ socket: channel, servername: isIP(host) ? undefined : host, rejectUnauthorized: false }) : channel
+            callback(null, socket as unknown as Socket)
+          })
+        },
+        pipelining: 1
+      })
+      this.clients.set(url.origin, client)
+    }
+    return client
+  }
+}

@@ -1,0 +1,91 @@
+// Wires the data flow together: inputs → settings → preflight → rollout → report.
+import * as core from '@actions/core'
+import { actionsLog } from './actions-log.js'
+import { describePlan } from './plan.js'
+import { systemClock, type Connector, type Log, type RemoteHost } from './ports.js'
+import { preflight } from './preflight.js'
+import { writeReport, type ReportWriter } from './report.js'
+import { rollout } from './rollout.js'
+import { getSettings, SECRET_INPUTS, SettingsError, type ReadInput, type Settings } from './settings.js'
+import { createSshConnector } from './ssh.js'
+
+export interface MainDeps {
+  readonly readInput: ReadInput
+  readonly connector: (settings: Settings) => Connector
+  readonly log: Log
+  readonly writer: ReportWriter
+  readonly signal: AbortSignal
+  readonly fail: (message: string) => void
+}
+
+/** Masks secrets before anything else can print them, line by line for multi-line keys. */
+export function maskSecrets(readInput: ReadInput): void {
+  for (const name of SECRET_INPUTS) {
+    const value = readInput(name)
+    if (value.trim() === '') continue
+    core.setSecret(value)
+    for (const line of value.split('\n')) if (line.trim().length >= 8) core.setSecret(line.trim())
+  }
+}
+
+export async function runWith(deps: MainDeps): Promise<void> {
+  const { log, signal, fail } = deps
+  let settings: Settings
+  try {
+    settings = getSettings(deps.readInput)
+  } catch (error: unknown) {
+    if (error instanceof SettingsError) return fail(error.message)
+    throw error
+  }
+  settings.warnings.forEach((warning) => log.warning(warning, 'Risky setting'))
+
+  let hosts: RemoteHost[]
+  try {
+    hosts = await log.group(`Preflight: connecting to ${settings.hosts.length} host(s)`, () =>
+      preflight(settings.hosts, deps.connector(settings), signal)
+    )
+  } catch (error: unknown) {
+    deps.writer.setOutput('result', signal.aborted ? 'cancelled' : 'failure')
+    return fail(error instanceof Error ? error.message : String(error))
+  }
+  try {
+    if (settings.dryRun) {
+      log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...describePlan(settings)].join('\n'))
+      deps.writer.setOutput('result', 'success')
+      return
+    }
+    const result = await rollout({ settings, hosts, clock: systemClock, log, signal })
+    await writeReport(result, deps.writer, log)
+    if (result.status !== 'success') {
+      const failed = result.hosts.filter((host) => host.error !== undefined).map((host) => host.target.entry)
+      fail(result.status === 'cancelled' ? 'Rollout cancelled' : `Rollout failed on ${failed.join(', ')}${result.stoppedBecause ? `; stopped because ${result.stoppedBecause}` : ''}`)
+    }
+  } finally {
+    await Promise.all(hosts.map((host) => host.close()))
+  }
+}
+
+export async function run(): Promise<void> {
+  const readInput: ReadInput = (name) => core.getInput(name)
+  maskSecrets(readInput)
+  const controller = new AbortController()
+  // A cancelled workflow sends SIGINT, then SIGTERM; both mean: start nothing new, report, exit.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      core.warning(`Received ${signal}: finishing safely, starting no new phase or host`)
+      controller.abort()
+    })
+  }
+  try {
+    await runWith({
+      readInput,
+      connector: (settings) => createSshConnector(settings, systemClock, actionsLog),
+      log: actionsLog,
+      writer: { setOutput: core.setOutput, writeSummary: (markdown) => core.summary.addRaw(markdown).write().then(() => undefined) },
+      signal: controller.signal,
+      fail: core.setFailed
+    })
+  } catch (error: unknown) {
+    core.setFailed(error instanceof Error ? error.message : String(error))
+  }
+}

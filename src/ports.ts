@@ -1,0 +1,65 @@
+// The only ways the rollout touches the world. Adapters: ssh.ts (RemoteHost), actions-log.ts (Log),
+// the system clock below; unit tests pass hand-built fakes.
+import type { Target } from './settings.js'
+
+export type Stream = 'stdout' | 'stderr'
+
+export interface ExecOptions {
+  readonly env: readonly (readonly [string, string])[]
+  readonly timeoutMs: number
+  readonly signal: AbortSignal
+  readonly onLine: (line: string, stream: Stream) => void
+}
+
+export interface ExecResult {
+  /** null when the command did not exit by itself (timeout, cancellation, lost connection). */
+  readonly code: number | null
+  readonly timedOut: boolean
+}
+
+export interface HttpResponse {
+  readonly status: number
+  readonly body: string
+}
+
+export interface RemoteHost {
+  readonly target: Target
+  exec(command: string, options: ExecOptions): Promise<ExecResult>
+  upload(localPath: string, remotePath: string): Promise<void>
+  /** GET `url` as the host itself would: resolved and connected from the host, through SSH. */
+  httpGet(url: URL, options: { readonly timeoutMs: number; readonly signal: AbortSignal }): Promise<HttpResponse>
+  close(): Promise<void>
+}
+
+export interface Connector {
+  connect(target: Target, signal: AbortSignal): Promise<RemoteHost>
+}
+
+export interface Clock {
+  now(): number
+  /** Resolves after `ms`, or early (without throwing) when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+}
+
+export interface Log {
+  info(message: string): void
+  notice(message: string, title?: string): void
+  warning(message: string, title?: string): void
+  error(message: string, title?: string): void
+  group<T>(name: string, fn: () => Promise<T>): Promise<T>
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve()
+      const done = () => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', done)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      signal?.addEventListener('abort', done, { once: true })
+    })
+}

@@ -1,0 +1,132 @@
+// RolloutResult → what people see: step outputs, annotations and the job summary. Rendering is
+// pure; writeReport is the one place that hands it to the runner.
+import type { HostReport, PhaseName } from './host-rollout.js'
+import { PHASES } from './host-rollout.js'
+import type { Log } from './ports.js'
+import { isFailure, type RolloutResult } from './rollout.js'
+
+export interface Outputs {
+  readonly result: string
+  readonly 'succeeded-hosts': string
+  readonly 'failed-hosts': string
+  readonly 'skipped-hosts': string
+  readonly report: string
+  readonly 'duration-ms': string
+}
+
+const entries = (hosts: readonly HostReport[], keep: (host: HostReport) => boolean) =>
+  JSON.stringify(hosts.filter(keep).map((host) => host.target.entry))
+
+export function renderOutputs(result: RolloutResult): Outputs {
+  const report = result.hosts.map((host) => ({
+    host: host.target.entry,
+    batch: host.batch,
+    result: host.outcome,
+    rotation: host.rotation,
+    failedPhase: host.failedPhase ?? null,
+    error: host.error ?? null,
+    durationMs: host.durationMs,
+    phasesMs: Object.fromEntries(host.phases.map((phase) => [phase.name, phase.durationMs]))
+  }))
+  return {
+    result: result.status,
+    'succeeded-hosts': entries(result.hosts, (host) => host.outcome === 'succeeded'),
+    // Anything touched that did not end on the new release needs a look: failed, rolled back, cancelled.
+    'failed-hosts': entries(result.hosts, (host) => isFailure(host) || host.outcome === 'cancelled'),
+    'skipped-hosts': entries(result.hosts, (host) => host.outcome === 'skipped'),
+    report: JSON.stringify(report),
+    'duration-ms': String(result.durationMs)
+  }
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c)
+}
+
+const HEADINGS = { success: '✅ Rollout succeeded', failure: '❌ Rollout failed', cancelled: '⚠️ Rollout cancelled' }
+const OUTCOME_LABEL: Record<HostReport['outcome'], string> = {
+  succeeded: '✅ succeeded',
+  failed: '❌ failed',
+  'rolled-back': '↩️ rolled back',
+  cancelled: '⚠️ cancelled',
+  skipped: '⏭️ skipped'
+}
+const ROTATION_LABEL: Record<HostReport['rotation'], string> = { in: 'in', out: '**out**', unknown: 'unknown' }
+
+function phaseCell(host: HostReport, name: PhaseName): string {
+  const phase = host.phases.find((p) => p.name === name)
+  if (!phase) return ''
+  return phase.ok ? `${phase.durationMs}` : `❌ ${phase.durationMs}`
+}
+
+export function renderSummary(result: RolloutResult): string {
+  const counts = (['succeeded', 'failed', 'rolled-back', 'cancelled', 'skipped'] as const)
+    .map((outcome) => [outcome, result.hosts.filter((host) => host.outcome === outcome).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([outcome, n]) => `${n} ${outcome}`)
+  const phases = PHASES.filter((name) => result.hosts.some((host) => host.phases.some((p) => p.name === name)))
+  const head = ['Host', 'Batch', 'Result', 'In rotation', ...phases.map((name) => `${name} (ms)`), 'Total (ms)']
+  const rows = result.hosts.map((host) => [
+    escapeHtml(host.target.entry),
+    String(host.batch),
+    OUTCOME_LABEL[host.outcome],
+    ROTATION_LABEL[host.rotation],
+    ...phases.map((name) => phaseCell(host, name)),
+    String(host.durationMs)
+  ])
+  const lines = [
+    `## ${HEADINGS[result.status]}`,
+    '',
+    `${result.hosts.length} host(s) in ${result.batches} batch(es), ${result.durationMs} ms: ${counts.join(', ')}.` +
+      (result.stoppedBecause ? ` Stopped early: ${escapeHtml(result.stoppedBecause)}.` : ''),
+    '',
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+    ''
+  ]
+  for (const host of result.hosts.filter((h) => h.error !== undefined)) {
+    lines.push(
+      `<details><summary>${escapeHtml(host.target.entry)}: ${escapeHtml(host.failedPhase ?? '')} ${escapeHtml(host.error ?? '')}</summary>`,
+      '',
+      `<pre>${escapeHtml(host.outputTail.join('\n') || '(no output)')}</pre>`,
+      '</details>',
+      ''
+    )
+  }
+  lines.push(renderGantt(result))
+  return `${lines.join('\n')}\n`
+}
+
+/** Mermaid forbids `:`, `#` and `;` in names; host entries like [::1]:22 keep their meaning with `.`. */
+const mermaidName = (text: string) => text.replace(/[:#;]/g, '.')
+
+export function renderGantt(result: RolloutResult): string {
+  const lines = ['```mermaid', 'gantt', '  title Rollout timeline (ms from start)', '  dateFormat x', '  axisFormat %M:%S']
+  for (const host of result.hosts.filter((h) => h.phases.length > 0)) {
+    lines.push(`  section ${mermaidName(host.target.entry)}`)
+    for (const phase of host.phases) {
+      const end = phase.startMs + Math.max(phase.durationMs, 1)
+      lines.push(`  ${phase.name} :${phase.ok ? '' : 'crit, '}${phase.startMs}, ${end}`)
+    }
+  }
+  lines.push('```')
+  return lines.join('\n')
+}
+
+export interface ReportWriter {
+  setOutput(name: string, value: string): void
+  writeSummary(markdown: string): Promise<void>
+}
+
+export async function writeReport(result: RolloutResult, writer: ReportWriter, log: Log): Promise<void> {
+  for (const [name, value] of Object.entries(renderOutputs(result))) writer.setOutput(name, value)
+  for (const host of result.hosts) {
+    if (host.error === undefined) continue
+    const rotation = host.rotation === 'in' ? 'it is back in rotation' : host.rotation === 'out' ? 'it was left out of rotation' : 'its rotation state is unknown'
+    const message = `${host.target.entry} ${host.outcome} at ${host.failedPhase}: ${host.error}; ${rotation}`
+    log.error(message, `Rollout ${host.outcome}: ${host.target.entry} (${host.failedPhase})`)
+  }
+  if (result.status === 'success') log.notice(`${result.hosts.length} host(s) rolled out in ${result.durationMs} ms`, 'Rollout succeeded')
+  await writer.writeSummary(renderSummary(result))
+}

@@ -1,0 +1,65 @@
+// The batch policy: batches one after another, the hosts of a batch in parallel, and a stop
+// once more hosts failed than max-failed-hosts allows. Hosts it never reaches stay untouched.
+import { rollHost, skippedHost, type HostReport } from './host-rollout.js'
+import { planBatches } from './plan.js'
+import type { Clock, Log, RemoteHost } from './ports.js'
+import type { Settings } from './settings.js'
+
+export type RolloutStatus = 'success' | 'failure' | 'cancelled'
+
+export interface RolloutResult {
+  readonly status: RolloutStatus
+  /** In `hosts` order. */
+  readonly hosts: readonly HostReport[]
+  readonly batches: number
+  readonly durationMs: number
+  /** Why the rollout ended early, if it did. */
+  readonly stoppedBecause?: string
+}
+
+export interface RolloutDeps {
+  readonly settings: Settings
+  /** Connected hosts, in `settings.hosts` order. */
+  readonly hosts: readonly RemoteHost[]
+  readonly clock: Clock
+  readonly log: Log
+  readonly signal: AbortSignal
+}
+
+export function isFailure(report: HostReport): boolean {
+  return report.outcome === 'failed' || report.outcome === 'rolled-back'
+}
+
+export async function rollout({ settings, hosts, clock, log, signal }: RolloutDeps): Promise<RolloutResult> {
+  const origin = clock.now()
+  const batches = planBatches(
+    hosts.map((host, i) => ({ host, index: i + 1 })),
+    settings.batchSize
+  )
+  const reports = new Map<number, HostReport>()
+  let stoppedBecause: string | undefined
+  for (const [b, batch] of batches.entries()) {
+    if (b > 0 && settings.batchPauseMs > 0) await clock.sleep(settings.batchPauseMs, signal)
+    if (signal.aborted) {
+      stoppedBecause = 'the run was cancelled'
+      break
+    }
+    const names = batch.map(({ host }) => host.target.entry).join(', ')
+    const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () =>
+      Promise.all(batch.map(({ host, index }) => rollHost({ host, settings, clock, log, signal, batch: b + 1, index, origin })))
+    )
+    batch.forEach(({ index }, i) => reports.set(index, done[i]))
+    const failed = [...reports.values()].filter(isFailure).length
+    if (signal.aborted) {
+      stoppedBecause = 'the run was cancelled'
+      break
+    }
+    if (failed > settings.maxFailedHosts && b < batches.length - 1) {
+      stoppedBecause = `${failed} host(s) failed and max-failed-hosts is ${settings.maxFailedHosts}`
+      break
+    }
+  }
+  const all = batches.flatMap((batch, b) => batch.map(({ host, index }) => reports.get(index) ?? skippedHost(host.target, b + 1)))
+  const status: RolloutStatus = signal.aborted ? 'cancelled' : all.some(isFailure) ? 'failure' : 'success'
+  return { status, hosts: all, batches: batches.length, durationMs: clock.now() - origin, stoppedBecause }
+}

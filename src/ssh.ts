@@ -1,0 +1,204 @@
+// RemoteHost over node-ssh/ssh2: host key checking before authentication, jump host chains,
+// bounded connection retries, one connection per host that is re-opened if it drops.
+import { statSync } from 'node:fs'
+import { NodeSSH, type Config } from 'node-ssh'
+import type { ClientChannel } from 'ssh2'
+import { HttpOverSsh } from './http-over-ssh.js'
+import { checkHostKey, fingerprint, keyType } from './known-hosts.js'
+import type { Clock, Connector, ExecOptions, ExecResult, Log, RemoteHost, Stream } from './ports.js'
+import type { Settings, Target } from './settings.js'
+import { remoteScript } from './shell.js'
+
+/** An error that retrying cannot fix: a refused host key or failed authentication. */
+export class PermanentSshError extends Error {}
+
+export function createSshConnector(settings: Settings, clock: Clock, log: Log): Connector {
+  return { connect: (target, signal) => SshRemoteHost.open(target, settings, clock, log, signal) }
+}
+
+/** Connects through the jump-host chain, retrying connection-level errors with backoff. */
+async function connectWithRetry(target: Target, settings: Settings, clock: Clock, log: Log, signal: AbortSignal): Promise<NodeSSH[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connectChain(target, settings)
+    } catch (error: unknown) {
+      const message = error instanceof Error ? error.message : String(error)
+      if (error instanceof PermanentSshError || attempt >= settings.connectAttempts || signal.aborted) {
+        throw error instanceof PermanentSshError ? error : new Error(`cannot connect to ${target.entry}: ${message}`)
+      }
+      const backoffMs = 500 * 2 ** (attempt - 1)
+      log.info(`[${target.entry}] connection attempt ${attempt} failed (${message}); retrying in ${backoffMs} ms`)
+      await clock.sleep(backoffMs, signal)
+    }
+  }
+}
+
+async function connectChain(target: Target, settings: Settings): Promise<NodeSSH[]> {
+  const chain: NodeSSH[] = []
+  try {
+    for (const hop of [...settings.jumpHosts, target]) {
+      const previous = chain.at(-1)?.connection
+      const sock = previous ? await forward(previous, hop) : undefined
+      chain.push(await connectOne(hop, settings, sock))
+    }
+    return chain
+  } catch (error: unknown) {
+    chain.forEach((ssh) => ssh.dispose())
+    throw error
+  }
+}
+
+function forward(connection: NonNullable<NodeSSH['connection']>, hop: Target): Promise<ClientChannel> {
+  return new Promise((resolve, reject) =>
+    connection.forwardOut('127.0.0.1', 0, hop.host, hop.port, (error, channel) =>
+      error ? reject(new Error(`jump host cannot reach ${hop.entry}: ${error.message}`)) : resolve(channel)
+    )
+  )
+}
+
+async function connectOne(hop: Target, settings: Settings, sock: ClientChannel | undefined): Promise<NodeSSH> {
+  let refusal: string | undefined
+  const config: Config = {
+    host: hop.host,
+    port: hop.port,
+    username: hop.user,
+    privateKey: settings.auth.privateKey,
+    passphrase: settings.auth.passphrase,
+    password: settings.auth.password,
+    agent: settings.auth.privateKey || settings.auth.password ? undefined : process.env.SSH_AUTH_SOCK,
+    readyTimeout: settings.connectTimeoutMs,
+    keepaliveInterval: 10_000,
+    sock,
+    hostVerifier: (key: Buffer) => {
+      refusal = verifyHostKey(hop, key, settings.hostKeys)
+      return refusal === undefined
+    }
+  }
+  try {
+    return await new NodeSSH().connect(config)
+  } catch (error: unknown) {
+    if (refusal !== undefined) throw new PermanentSshError(refusal)
+    const message = error instanceof Error ? error.message : String(error)
+    if (/authentication methods failed/i.test(message)) {
+      throw new PermanentSshError(`authentication as ${hop.user} on ${hop.entry} failed: check private-key/password and the host's authorized_keys`)
+    }
+    throw error
+  }
+}
+
+/** undefined when the key is accepted; otherwise why it is refused (before any authentication). */
+export function verifyHostKey(hop: Target, key: Buffer, hostKeys: Settings['hostKeys']): string | undefined {
+  if (!hostKeys.strict) return undefined
+  const verdict = hostKeys.knownHosts ? checkHostKey(hostKeys.knownHosts, hop.host, hop.port, key) : 'unknown'
+  if (verdict === 'trusted' || hostKeys.fingerprints.includes(fingerprint(key))) return undefined
+  const offered = `${keyType(key)} key ${fingerprint(key)}`
+  const why = {
+    mismatch: 'does not match known-hosts (the host key changed, or something is in the middle)',
+    revoked: 'is marked @revoked in known-hosts',
+    unknown: 'is in neither known-hosts nor host-fingerprints'
+  }[verdict]
+  return `host key refused for ${hop.entry}: its ${offered} ${why}`
+}
+
+class SshRemoteHost implements RemoteHost {
+  private http?: HttpOverSsh
+
+  private constructor(
+    readonly target: Target,
+    private chain: NodeSSH[],
+    private readonly reconnect: () => Promise<NodeSSH[]>
+  ) {}
+
+  static async open(target: Target, settings: Settings, clock: Clock, log: Log, signal: AbortSignal): Promise<RemoteHost> {
+    const reconnect = () => connectWithRetry(target, settings, clock, log, signal)
+    return new SshRemoteHost(target, await reconnect(), reconnect)
+  }
+
+  /** The target's connection, re-opened first if it dropped since the last use. */
+  private async ssh(): Promise<NodeSSH> {
+    if (!this.chain.every((ssh) => ssh.isConnected())) {
+      this.chain.forEach((ssh) => ssh.dispose())
+      await this.http?.close()
+      this.http = undefined
+      this.chain = await this.reconnect()
+    }
+    return this.chain[this.chain.length - 1]
+  }
+
+  async exec(command: string, options: ExecOptions): Promise<ExecResult> {
+    const connection = (await this.ssh()).connection
+    if (!connection) throw new Error('not connected')
+    const channel = await new Promise<ClientChannel>((resolve, reject) =>
+      connection.exec(remoteScript(command, options.env), (error, stream) => (error ? reject(error) : resolve(stream)))
+    )
+    return runChannel(channel, options)
+  }
+
+  async upload(localPath: string, remotePath: string): Promise<void> {
+    const ssh = await this.ssh()
+    if (statSync(localPath).isDirectory()) {
+      const ok = await ssh.putDirectory(localPath, remotePath, { recursive: true, concurrency: 4 })
+      if (!ok) throw new Error(`some files of ${localPath} could not be uploaded to ${remotePath}`)
+    } else {
+      await ssh.putFile(localPath, remotePath)
+    }
+  }
+
+  async httpGet(url: URL, options: { timeoutMs: number; signal: AbortSignal }) {
+    const connection = (await this.ssh()).connection
+    if (!connection) throw new Error('not connected')
+    this.http ??= new HttpOverSsh(connection)
+    return this.http.get(url, options)
+  }
+
+  async close(): Promise<void> {
+    await this.http?.close()
+    this.chain.reverse().forEach((ssh) => ssh.dispose())
+  }
+}
+
+/** Streams a command's output line by line and ends it on timeout or cancellation. */
+function runChannel(channel: ClientChannel, options: ExecOptions): Promise<ExecResult> {
+  return new Promise((resolve) => {
+    let code: number | null = null
+    let timedOut = false
+    const splitters = (['stdout', 'stderr'] as Stream[]).map((stream) => lineSplitter((line) => options.onLine(line, stream)))
+    channel.on('data', (chunk: Buffer) => splitters[0].push(chunk))
+    channel.stderr.on('data', (chunk: Buffer) => splitters[1].push(chunk))
+    channel.on('exit', (exitCode: number | null) => {
+      code = exitCode
+    })
+    // A remote process does not die when its channel closes; the signal request asks sshd to kill it.
+    const end = () => {
+      channel.signal('KILL')
+      channel.close()
+    }
+    const timer = setTimeout(() => {
+      timedOut = true
+      end()
+    }, options.timeoutMs)
+    options.signal.addEventListener('abort', end, { once: true })
+    channel.on('close', () => {
+      clearTimeout(timer)
+      options.signal.removeEventListener('abort', end)
+      splitters.forEach((splitter) => splitter.flush())
+      resolve({ code: timedOut ? null : code, timedOut })
+    })
+    if (options.signal.aborted) end()
+  })
+}
+
+function lineSplitter(emit: (line: string) => void) {
+  let pending = ''
+  return {
+    push(chunk: Buffer) {
+      const lines = (pending + chunk.toString('utf8')).split(/\r?\n/)
+      pending = lines.pop() ?? ''
+      lines.forEach(emit)
+    },
+    flush() {
+      if (pending !== '') emit(pending)
+      pending = ''
+    }
+  }
+}
