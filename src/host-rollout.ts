@@ -71,6 +71,8 @@ class HostRun {
   private readonly tail: string[] = []
   private readonly env: readonly (readonly [string, string])[]
   private readonly started: number
+  /** Set once stop, deploy or start began: from then on the old release may be gone. */
+  private changed = false
   /** Set once the health check passed: from then on the host may serve whatever happens. */
   private healthy = false
 
@@ -94,20 +96,17 @@ class HostRun {
     try {
       if (stage) await this.phase('upload', () => this.context.host.upload(stage.from, stage.to))
       await this.phase('offline', () => this.command(settings.offlineCommand, signal))
-    } catch (error: unknown) {
-      // Nothing was stopped yet: the host still runs the old release, so it may serve again.
-      const failure = this.asFailure(error)
-      const restored = failure.phase === 'upload' || (await this.restoreOnline())
-      return this.report(signal.aborted ? 'cancelled' : 'failed', restored ? 'in' : 'out', failure)
-    }
-    try {
       await this.phase('offline-wait', () => this.wait(settings.offlineWaitMs))
       for (const [name, command] of [
         ['stop', settings.stopCommand],
         ['deploy', settings.deployCommand],
         ['start', settings.startCommand]
       ] as const) {
-        if (command !== undefined) await this.phase(name, () => this.command(command, signal))
+        if (command === undefined) continue
+        await this.phase(name, () => {
+          this.changed = true
+          return this.command(command, signal)
+        })
       }
       await this.phase('health', () => this.checkHealth(signal))
       this.healthy = true
@@ -115,12 +114,18 @@ class HostRun {
       await this.phase('online-wait', () => this.wait(settings.onlineWaitMs))
       return this.report('succeeded', 'in')
     } catch (error: unknown) {
-      return this.recover(this.asFailure(error))
+      return this.recover(error instanceof PhaseFailed ? error : new PhaseFailed('upload', String(error)))
     }
   }
 
   private async recover(failure: PhaseFailed): Promise<HostReport> {
     const { settings, signal } = this.context
+    const stopped = signal.aborted ? 'cancelled' : 'failed'
+    if (!this.changed) {
+      // Nothing was stopped: the host still runs the old release, so it may serve again.
+      const restored = failure.phase === 'upload' || (await this.restoreOnline())
+      return this.report(stopped, restored ? 'in' : 'out', failure)
+    }
     if (signal.aborted) {
       if (!this.healthy) return this.report('cancelled', 'out', failure)
       // Healthy with the new release: serving is safer than leaving capacity out.
@@ -137,7 +142,7 @@ class HostRun {
       await this.phase('restore-online', () => this.command(settings.onlineCommand, always))
       return this.report('rolled-back', 'in', failure)
     } catch (error: unknown) {
-      const rollback = this.asFailure(error)
+      const rollback = error instanceof PhaseFailed ? error : new PhaseFailed('rollback', String(error))
       return this.report('failed', 'out', new PhaseFailed(failure.phase, `${failure.message}; ${rollback.phase} failed too: ${rollback.message}`))
     }
   }
@@ -163,7 +168,6 @@ class HostRun {
       await body().catch((error: unknown) => {
         failure = new PhaseFailed(name, error instanceof Error ? error.message : String(error))
       })
-      if (!failure && cancellable && signal.aborted) failure = new PhaseFailed(name, 'cancelled')
     }
     this.phases.push({ name, startMs: start - this.context.origin, durationMs: clock.now() - start, ok: !failure })
     if (failure) throw failure
@@ -209,10 +213,6 @@ class HostRun {
 
   private wait(ms: number): Promise<void> {
     return this.context.clock.sleep(ms, this.context.signal)
-  }
-
-  private asFailure(error: unknown): PhaseFailed {
-    return error instanceof PhaseFailed ? error : new PhaseFailed('upload', String(error))
   }
 
   private report(outcome: HostOutcome, rotation: Rotation, failure?: PhaseFailed): HostReport {

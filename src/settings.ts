@@ -134,7 +134,7 @@ export function getSettings(readInput: ReadInput): Settings {
   const username = input.raw('username')
   const hosts = readTargets(input, 'hosts', port, username)
   const jumpHosts = readTargets(input, 'jump-host', port, username)
-  if (hosts.length === 0 && input.raw('hosts') === undefined) {
+  if (splitList(input.raw('hosts') ?? '').length === 0) {
     input.problem('hosts', undefined, 'is required; expected one [user@]host[:port] per line or comma-separated')
   }
 

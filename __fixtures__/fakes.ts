@@ -1,0 +1,130 @@
+// Hand-built fakes for the ports: virtual time, scripted hosts, a recording log. No real sleeping.
+import type { Clock, Connector, ExecOptions, ExecResult, HttpResponse, Log, RemoteHost } from '../src/ports.js'
+import { getSettings, type Settings, type Target } from '../src/settings.js'
+
+export class FakeClock implements Clock {
+  time = 1_000_000
+  now(): number {
+    return this.time
+  }
+  async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (!signal?.aborted) this.time += ms
+  }
+}
+
+export interface ScriptedReply {
+  code?: number | null
+  lines?: string[]
+  durationMs?: number
+  timedOut?: boolean
+}
+
+export class FakeHost implements RemoteHost {
+  readonly commands: string[] = []
+  readonly uploads: [string, string][] = []
+  lastEnv: readonly (readonly [string, string])[] = []
+  closed = false
+  constructor(
+    readonly target: Target,
+    private readonly clock: FakeClock,
+    /** Reply for a command; `calls` counts earlier runs of the same command on this host. */
+    public reply: (command: string, calls: number) => ScriptedReply = () => ({}),
+    public health: (calls: number) => HttpResponse = () => ({ status: 200, body: 'ok' }),
+    /** Called as a command starts: lets a test cancel the run mid-command. */
+    public onExec: (command: string) => void = () => undefined
+  ) {}
+  private healthCalls = 0
+
+  async exec(command: string, options: ExecOptions): Promise<ExecResult> {
+    const calls = this.commands.filter((c) => c === command).length
+    this.commands.push(command)
+    this.lastEnv = options.env
+    this.onExec(command)
+    const reply = this.reply(command, calls)
+    reply.lines?.forEach((line) => options.onLine(line, 'stdout'))
+    this.clock.time += reply.durationMs ?? 10
+    if (reply.timedOut) return { code: null, timedOut: true }
+    if (options.signal.aborted) return { code: null, timedOut: false }
+    return { code: reply.code === undefined ? 0 : reply.code, timedOut: false }
+  }
+  async upload(localPath: string, remotePath: string): Promise<void> {
+    this.uploads.push([localPath, remotePath])
+  }
+  async httpGet(): Promise<HttpResponse> {
+    this.clock.time += 5
+    return this.health(this.healthCalls++)
+  }
+  async close(): Promise<void> {
+    this.closed = true
+  }
+}
+
+export class RecordingLog implements Log {
+  readonly lines: string[] = []
+  readonly warnings: string[] = []
+  readonly errors: { message: string; title?: string }[] = []
+  readonly notices: string[] = []
+  info(message: string): void {
+    this.lines.push(message)
+  }
+  notice(message: string): void {
+    this.notices.push(message)
+  }
+  warning(message: string): void {
+    this.warnings.push(message)
+  }
+  error(message: string, title?: string): void {
+    this.errors.push({ message, title })
+  }
+  async group<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    this.lines.push(`>> ${name}`)
+    return fn()
+  }
+}
+
+/** A readable ed25519 key made once for the tests (never used anywhere else). */
+export const TEST_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACAjzLsRApqrdmKpPAZDeV9aZiGKSFz48Z4GqYL8UQDt1wAAAJh74yxee+Ms
+XgAAAAtzc2gtZWQyNTUxOQAAACAjzLsRApqrdmKpPAZDeV9aZiGKSFz48Z4GqYL8UQDt1w
+AAAEAXhD0E26x0cowAbUExDk8T30T/s+BZfyIdNfwECJPkoSPMuxECmqt2Yqk8BkN5X1pm
+IYpIXPjxngapgvxRAO3XAAAAEHRlc3RAcm9sbGluZy1rZXkBAgMEBQ==
+-----END OPENSSH PRIVATE KEY-----`
+
+export const BASE_INPUTS: Record<string, string> = {
+  hosts: 'deploy@h1\ndeploy@h2\ndeploy@h3\ndeploy@h4',
+  'private-key': TEST_KEY,
+  'strict-host-key-checking': 'false',
+  'health-file': '/srv/status/nginx-status.html',
+  'stop-command': 'appctl stop',
+  'start-command': 'appctl start',
+  'health-url': 'http://127.0.0.1:8080/health',
+  'offline-wait': '8s',
+  'online-wait': '8s'
+}
+
+export function readerOf(inputs: Record<string, string>): (name: string) => string {
+  return (name) => inputs[name] ?? ''
+}
+
+export function settingsWith(overrides: Record<string, string> = {}): Settings {
+  return getSettings(readerOf({ ...BASE_INPUTS, ...overrides }))
+}
+
+export function fakeFleet(settings: Settings, clock: FakeClock): FakeHost[] {
+  return settings.hosts.map((target) => new FakeHost(target, clock))
+}
+
+export function fakeConnector(hosts: FakeHost[], unreachable: string[] = []): Connector & { connected: string[] } {
+  const connected: string[] = []
+  return {
+    connected,
+    async connect(target) {
+      if (unreachable.includes(target.entry)) throw new Error('connect ECONNREFUSED')
+      connected.push(target.entry)
+      const host = hosts.find((h) => h.target.entry === target.entry)
+      if (!host) throw new Error(`no fake for ${target.entry}`)
+      return host
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from '@jest/globals'
+import { runWith } from '../src/main.js'
+import { preflight, PreflightError } from '../src/preflight.js'
+import type { Connector } from '../src/ports.js'
+import { BASE_INPUTS, FakeClock, FakeHost, RecordingLog, fakeConnector, fakeFleet, readerOf, settingsWith } from '../__fixtures__/fakes.js'
+
+function harness(overrides: Record<string, string> = {}, unreachable: string[] = []) {
+  const inputs = { ...BASE_INPUTS, 'offline-wait': '1ms', 'online-wait': '1ms', 'health-interval': '1ms', ...overrides }
+  const settings = settingsWith(inputs)
+  const hosts = fakeFleet(settings, new FakeClock())
+  const connector = fakeConnector(hosts, unreachable)
+  const outputs: Record<string, string> = {}
+  const failures: string[] = []
+  let summary: string | undefined
+  const log = new RecordingLog()
+  const run = () =>
+    runWith({
+      readInput: readerOf(inputs),
+      connector: () => connector,
+      log,
+      writer: { setOutput: (name, value) => void (outputs[name] = value), writeSummary: async (md) => void (summary = md) },
+      signal: new AbortController().signal,
+      fail: (message) => void failures.push(message)
+    })
+  return { hosts, connector, outputs, failures, log, run, summary: () => summary }
+}
+
+describe('runWith', () => {
+  it('rolls out, writes outputs and summary, and does not fail the step', async () => {
+    const { hosts, outputs, failures, run, summary } = harness()
+    await run()
+    expect(failures).toEqual([])
+    expect(outputs.result).toBe('success')
+    expect(hosts.every((host) => host.commands.length === 4 && host.closed)).toBe(true)
+    expect(summary()).toMatch(/Rollout succeeded/)
+  })
+
+  it('fails on invalid input without connecting anywhere', async () => {
+    const { connector, failures, run } = harness({ 'batch-size': '150%' })
+    await run()
+    expect(failures).toEqual([`Invalid input: batch-size '150%': '150%' is not valid; expected N, N% (1-100%) or a ramp like 1,25%,100%`])
+    expect(connector.connected).toEqual([])
+  })
+
+  it('changes nothing on any host when one is unreachable at preflight, and names it', async () => {
+    const { hosts, failures, outputs, run } = harness({}, ['deploy@h3'])
+    await run()
+    expect(failures).toHaveLength(1)
+    expect(failures[0]).toMatch(/^Preflight failed for 1 host\(s\); nothing was changed on any host:\n- deploy@h3: connect ECONNREFUSED$/)
+    expect(hosts.flatMap((host) => host.commands)).toEqual([])
+    expect(hosts.filter((host) => host.target.entry !== 'deploy@h3').every((host) => host.closed)).toBe(true)
+    expect(outputs.result).toBe('failure')
+  })
+
+  it('dry-run connects to every host, prints the plan and runs nothing', async () => {
+    const { hosts, connector, log, failures, run } = harness({ 'dry-run': 'true' })
+    await run()
+    expect(failures).toEqual([])
+    expect(connector.connected).toHaveLength(4)
+    expect(hosts.flatMap((host) => host.commands)).toEqual([])
+    expect(log.lines.join('\n')).toMatch(/Dry run: preflight passed; nothing was changed. The plan:\n4 host\(s\) in 4 batch\(es\)/)
+  })
+
+  it('fails the step when a host fails, naming it', async () => {
+    const { hosts, failures, outputs, run } = harness()
+    hosts[0].reply = (c) => ({ code: c === 'appctl start' ? 1 : 0 })
+    await run()
+    expect(outputs.result).toBe('failure')
+    expect(failures).toEqual(['Rollout failed on deploy@h1; stopped because 1 host(s) failed and max-failed-hosts is 0'])
+  })
+})
+
+describe('preflight', () => {
+  it('connects with bounded parallelism, keeping hosts in order', async () => {
+    const settings = settingsWith({ hosts: Array.from({ length: 40 }, (_, i) => `u@h${i}`).join('\n') })
+    let active = 0
+    let peak = 0
+    const connector: Connector = {
+      async connect(target) {
+        peak = Math.max(peak, ++active)
+        await new Promise((resolve) => setTimeout(resolve, 2))
+        active--
+        return new FakeHost(target, new FakeClock())
+      }
+    }
+    const hosts = await preflight(settings.hosts, connector, new AbortController().signal)
+    expect(hosts.map((h) => h.target.entry)).toEqual(settings.hosts.map((t) => t.entry))
+    expect(peak).toBe(16)
+  })
+
+  it('lists every unreachable host', async () => {
+    const settings = settingsWith()
+    const hosts = fakeFleet(settings, new FakeClock())
+    const failure = await preflight(settings.hosts, fakeConnector(hosts, ['deploy@h1', 'deploy@h4']), new AbortController().signal).catch((e: unknown) => e)
+    expect(failure).toBeInstanceOf(PreflightError)
+    expect((failure as PreflightError).failures.map((f) => f.target.entry)).toEqual(['deploy@h1', 'deploy@h4'])
+  })
+})

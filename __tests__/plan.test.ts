@@ -1,0 +1,34 @@
+import { describe, expect, it } from '@jest/globals'
+import { batchSizes, describePlan, planBatches } from '../src/plan.js'
+import { settingsWith } from '../__fixtures__/fakes.js'
+
+describe('batchSizes (Ansible serial semantics)', () => {
+  it.each([
+    [4, [{ count: 1 }], [1, 1, 1, 1]],
+    [5, [{ count: 2 }], [2, 2, 1]],
+    [10, [{ count: 1 }, { percent: 25 }, { percent: 100 }], [1, 2, 7]],
+    [6, [{ count: 1 }, { percent: 50 }], [1, 3, 2]],
+    [3, [{ percent: 10 }], [1, 1, 1]],
+    [2, [{ count: 5 }], [2]],
+    [0, [{ count: 1 }], []]
+  ])('%d hosts with %j → %j', (total, steps, sizes) => expect(batchSizes(total, steps)).toEqual(sizes))
+
+  it('plans every host exactly once, in order', () => {
+    const hosts = Array.from({ length: 11 }, (_, i) => i)
+    const batches = planBatches(hosts, [{ count: 1 }, { percent: 30 }])
+    expect(batches.flat()).toEqual(hosts)
+    expect(batches.map((b) => b.length)).toEqual([1, 3, 3, 3, 1])
+  })
+})
+
+describe('describePlan', () => {
+  it('lists batches, phases in order, commands and waits', () => {
+    const plan = describePlan(settingsWith({ 'batch-size': '1,50%', 'deploy-command': 'tar xzf /tmp/app.tgz' })).join('\n')
+    expect(plan).toContain('4 host(s) in 3 batch(es)')
+    expect(plan).toContain('batch 2: deploy@h2, deploy@h3')
+    const order = ['offline: rm -f', 'offline-wait: 8000 ms', 'stop: appctl stop', 'deploy: tar xzf', 'start: appctl start', 'health: GET http://127.0.0.1:8080/health', 'online: touch']
+    const positions = order.map((text) => plan.indexOf(text))
+    expect(positions.every((p) => p >= 0)).toBe(true)
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions)
+  })
+})

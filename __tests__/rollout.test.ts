@@ -1,0 +1,265 @@
+import { describe, expect, it } from '@jest/globals'
+import { rollout } from '../src/rollout.js'
+import { FakeClock, FakeHost, RecordingLog, fakeFleet, settingsWith } from '../__fixtures__/fakes.js'
+
+const OFFLINE = "rm -f '/srv/status/nginx-status.html'"
+const ONLINE = "touch '/srv/status/nginx-status.html'"
+
+function setup(overrides: Record<string, string> = {}) {
+  const settings = settingsWith(overrides)
+  const clock = new FakeClock()
+  const hosts = fakeFleet(settings, clock)
+  const log = new RecordingLog()
+  const controller = new AbortController()
+  const run = () => rollout({ settings, hosts, clock, log, signal: controller.signal })
+  return { settings, clock, hosts, log, controller, run }
+}
+
+const failOn = (host: FakeHost, command: string, code = 1) => {
+  const previous = host.reply
+  host.reply = (c, n) => (c === command ? { code, lines: [`${command} failed here`] } : previous(c, n))
+}
+
+describe('rollout, one host at a time', () => {
+  it('runs offline, wait, stop, start, health, online, wait on every host in order', async () => {
+    const { hosts, run, clock } = setup()
+    const before = clock.now()
+    const result = await run()
+    expect(result.status).toBe('success')
+    for (const host of hosts) expect(host.commands).toEqual([OFFLINE, 'appctl stop', 'appctl start', ONLINE])
+    expect(result.hosts.map((h) => [h.outcome, h.rotation])).toEqual(Array(4).fill(['succeeded', 'in']))
+    const phases = result.hosts[0].phases.map((p) => p.name)
+    expect(phases).toEqual(['offline', 'offline-wait', 'stop', 'start', 'health', 'online', 'online-wait'])
+    expect(result.hosts[0].phases.find((p) => p.name === 'offline-wait')?.durationMs).toBe(8000)
+    // Host 2 starts only after host 1's online-wait ended.
+    expect(result.hosts[1].phases[0].startMs).toBeGreaterThanOrEqual(result.hosts[0].phases.at(-1)!.startMs + 8000)
+    expect(result.durationMs).toBe(clock.now() - before)
+  })
+
+  it('exports ROLLOUT_* and env to every command', async () => {
+    const { hosts, run } = setup({ env: 'RELEASE=v2' })
+    await run()
+    expect(Object.fromEntries(hosts[2].lastEnv)).toEqual({
+      ROLLOUT_HOST: 'h3',
+      ROLLOUT_PORT: '22',
+      ROLLOUT_USER: 'deploy',
+      ROLLOUT_TARGET: 'deploy@h3',
+      ROLLOUT_BATCH: '3',
+      ROLLOUT_INDEX: '3',
+      RELEASE: 'v2'
+    })
+  })
+
+  it('stages the upload before taking the host offline', async () => {
+    const { hosts, run } = setup({ upload: 'package.json', 'upload-to': '/tmp/pkg.json', 'deploy-command': 'unpack' })
+    const result = await run()
+    expect(hosts[0].uploads).toEqual([['package.json', '/tmp/pkg.json']])
+    expect(result.hosts[0].phases.map((p) => p.name).slice(0, 2)).toEqual(['upload', 'offline'])
+    expect(hosts[0].commands).toEqual([OFFLINE, 'appctl stop', 'unpack', 'appctl start', ONLINE])
+  })
+})
+
+describe('a failed host never rejoins the load balancer', () => {
+  it('stops at the first failure, leaves it offline and the rest untouched', async () => {
+    const { hosts, run } = setup()
+    failOn(hosts[1], 'appctl start')
+    const result = await run()
+    expect(result.status).toBe('failure')
+    expect(hosts[1].commands).toEqual([OFFLINE, 'appctl stop', 'appctl start'])
+    expect(hosts[1].commands).not.toContain(ONLINE)
+    expect(result.hosts[1]).toMatchObject({ outcome: 'failed', rotation: 'out', failedPhase: 'start', error: 'exited with code 1' })
+    expect(result.hosts[1].outputTail).toEqual(['appctl start failed here'])
+    expect(hosts[2].commands).toEqual([])
+    expect(hosts[3].commands).toEqual([])
+    expect(result.hosts.map((h) => h.outcome)).toEqual(['succeeded', 'failed', 'skipped', 'skipped'])
+    expect(result.stoppedBecause).toMatch(/1 host\(s\) failed and max-failed-hosts is 0/)
+  })
+
+  it('fails a host whose health check never passes within health-timeout, without real time passing', async () => {
+    const { hosts, run } = setup({ 'health-timeout': '50s', 'health-interval': '1s' })
+    hosts[0].health = () => ({ status: 502, body: 'bad gateway' })
+    const started = Date.now()
+    const result = await run()
+    expect(Date.now() - started).toBeLessThan(2000)
+    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'out', failedPhase: 'health' })
+    expect(result.hosts[0].error).toMatch(/^not healthy after 50000 ms: HTTP 502/)
+    expect(result.hosts[0].phases.find((p) => p.name === 'health')?.durationMs).toBeGreaterThanOrEqual(50_000)
+  })
+
+  it('fails a host that answers 200 with the old version when health-body asks for the new', async () => {
+    const { hosts, run } = setup({ 'health-body': 'version=v2', 'health-timeout': '3s' })
+    hosts[0].health = () => ({ status: 200, body: 'version=v1' })
+    const result = await run()
+    expect(result.hosts[0].error).toMatch(/body did not match \/version=v2\/ \(got 'version=v1'\)/)
+    expect(hosts[0].commands).not.toContain(ONLINE)
+  })
+
+  it('passes a host that becomes healthy within the timeout', async () => {
+    const { hosts, run } = setup({ 'health-timeout': '10s', 'health-status': '200-299' })
+    hosts[0].health = (n) => (n < 3 ? { status: 503, body: '' } : { status: 204, body: '' })
+    const result = await run()
+    expect(result.status).toBe('success')
+  })
+
+  it('uses health-command on the host when there is no health-url', async () => {
+    const { hosts, run, settings } = setup({ 'health-url': '', 'health-command': 'curl -fsS localhost/health' })
+    hosts[0].reply = (c, n) => ({ code: c === settings.health.command && n < 2 ? 7 : 0 })
+    const result = await run()
+    expect(result.status).toBe('success')
+    expect(hosts[0].commands.filter((c) => c === 'curl -fsS localhost/health')).toHaveLength(3)
+  })
+
+  it('reports a command timeout', async () => {
+    const { hosts, run } = setup({ 'command-timeout': '30s' })
+    hosts[0].reply = (c) => (c === 'appctl stop' ? { timedOut: true, durationMs: 30_000 } : {})
+    const result = await run()
+    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'out', failedPhase: 'stop', error: 'timed out after 30000 ms' })
+  })
+
+  it('reports a lost connection', async () => {
+    const { hosts, run } = setup()
+    failOn(hosts[0], 'appctl stop', null as unknown as number)
+    const result = await run()
+    expect(result.hosts[0].error).toMatch(/connection lost/)
+  })
+
+  it('puts a host back online when offline itself failed, since nothing was stopped', async () => {
+    const { hosts, run } = setup()
+    failOn(hosts[0], OFFLINE)
+    const result = await run()
+    expect(hosts[0].commands).toEqual([OFFLINE, ONLINE])
+    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'in', failedPhase: 'offline' })
+  })
+
+  it('leaves a host whose online command failed in an unknown rotation state', async () => {
+    const { hosts, run } = setup()
+    failOn(hosts[0], ONLINE)
+    const result = await run()
+    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'unknown', failedPhase: 'online' })
+  })
+})
+
+describe('rollback', () => {
+  it('puts a rolled-back host online only after it is healthy again', async () => {
+    const { hosts, run } = setup({ 'rollback-command': 'appctl rollback', 'max-failed-hosts': '1' })
+    failOn(hosts[1], 'appctl start')
+    const result = await run()
+    expect(hosts[1].commands).toEqual([OFFLINE, 'appctl stop', 'appctl start', 'appctl rollback', ONLINE])
+    expect(result.hosts[1]).toMatchObject({ outcome: 'rolled-back', rotation: 'in', failedPhase: 'start' })
+    expect(result.hosts[1].phases.map((p) => p.name).slice(-3)).toEqual(['rollback', 'rollback-health', 'restore-online'])
+    expect(result.hosts.map((h) => h.outcome)).toEqual(['succeeded', 'rolled-back', 'succeeded', 'succeeded'])
+    expect(result.status).toBe('failure')
+  })
+
+  it('leaves the host out when the rollback fails', async () => {
+    const { hosts, run } = setup({ 'rollback-command': 'appctl rollback' })
+    failOn(hosts[0], 'appctl start')
+    failOn(hosts[0], 'appctl rollback')
+    const result = await run()
+    expect(hosts[0].commands).not.toContain(ONLINE)
+    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'out' })
+    expect(result.hosts[0].error).toBe('exited with code 1; rollback failed too: exited with code 1')
+  })
+
+  it('leaves the host out when the rolled-back release is not healthy either', async () => {
+    const { hosts, run } = setup({ 'rollback-command': 'appctl rollback', 'health-timeout': '2s' })
+    hosts[0].health = () => ({ status: 500, body: '' })
+    const result = await run()
+    expect(hosts[0].commands).toEqual([OFFLINE, 'appctl stop', 'appctl start', 'appctl rollback'])
+    expect(result.hosts[0].error).toMatch(/rollback-health failed too: not healthy/)
+  })
+})
+
+describe('batches and max-failed-hosts', () => {
+  it('runs a ramp of batches, every host of a batch in parallel', async () => {
+    const { run } = setup({ hosts: 'a@h1,a@h2,a@h3,a@h4,a@h5,a@h6', 'batch-size': '1,50%' })
+    const result = await run()
+    expect(result.batches).toBe(3)
+    expect(result.hosts.map((h) => h.batch)).toEqual([1, 2, 2, 2, 3, 3])
+    const starts = result.hosts.map((h) => h.phases[0].startMs)
+    // Host 3 started while host 2 was still running.
+    expect(starts[2]).toBeLessThan(starts[1] + result.hosts[1].durationMs)
+  })
+
+  it('tolerates max-failed-hosts failures and stops after one more', async () => {
+    const { hosts, run } = setup({ 'max-failed-hosts': '1' })
+    failOn(hosts[0], 'appctl start')
+    failOn(hosts[2], 'appctl start')
+    const result = await run()
+    expect(result.hosts.map((h) => h.outcome)).toEqual(['failed', 'succeeded', 'failed', 'skipped'])
+    expect(hosts[3].commands).toEqual([])
+  })
+
+  it('pauses between batches', async () => {
+    const { run } = setup({ 'batch-pause': '30s' })
+    const result = await run()
+    const gap = result.hosts[1].phases[0].startMs - (result.hosts[0].phases.at(-1)!.startMs + 8000)
+    expect(gap).toBeGreaterThanOrEqual(30_000)
+  })
+})
+
+describe('cancellation', () => {
+  function cancelWhen(hosts: FakeHost[], controller: AbortController, index: number, command: string) {
+    hosts[index].onExec = (c) => {
+      if (c === command) controller.abort()
+    }
+  }
+
+  it('during host 2 health: host 1 stays online, host 2 is left offline, the rest untouched', async () => {
+    const { hosts, run, controller } = setup()
+    hosts[1].health = () => {
+      controller.abort()
+      return { status: 503, body: '' }
+    }
+    const result = await run()
+    expect(result.status).toBe('cancelled')
+    expect(result.hosts.map((h) => [h.outcome, h.rotation])).toEqual([
+      ['succeeded', 'in'],
+      ['cancelled', 'out'],
+      ['skipped', 'in'],
+      ['skipped', 'in']
+    ])
+    expect(result.hosts[1].failedPhase).toBe('health')
+    expect(hosts[1].commands).toEqual([OFFLINE, 'appctl stop', 'appctl start'])
+    expect(hosts[2].commands).toEqual([])
+  })
+
+  it('puts a host that passed its health check online', async () => {
+    const { hosts, run, controller } = setup()
+    hosts[0].health = () => {
+      controller.abort()
+      return { status: 200, body: '' }
+    }
+    const result = await run()
+    expect(hosts[0].commands).toEqual([OFFLINE, 'appctl stop', 'appctl start', ONLINE])
+    expect(result.hosts[0]).toMatchObject({ outcome: 'succeeded', rotation: 'in' })
+    expect(result.status).toBe('cancelled')
+  })
+
+  it('puts a host back online when cancelled before anything was stopped', async () => {
+    const { hosts, run, controller } = setup()
+    cancelWhen(hosts, controller, 0, OFFLINE)
+    const result = await run()
+    expect(hosts[0].commands).toEqual([OFFLINE, ONLINE])
+    expect(result.hosts[0]).toMatchObject({ outcome: 'cancelled', rotation: 'in', failedPhase: 'offline' })
+  })
+
+  it('starts no new phase once cancelled mid-command', async () => {
+    const { hosts, run, controller } = setup()
+    cancelWhen(hosts, controller, 0, 'appctl stop')
+    const result = await run()
+    expect(hosts[0].commands).toEqual([OFFLINE, 'appctl stop'])
+    expect(result.hosts[0]).toMatchObject({ outcome: 'cancelled', rotation: 'out', failedPhase: 'stop' })
+  })
+
+  it('does not start hosts after a cancel between batches', async () => {
+    const { hosts, run, controller } = setup({ 'batch-pause': '5s' })
+    hosts[0].onExec = (c) => {
+      if (c === "touch '/srv/status/nginx-status.html'") controller.abort()
+    }
+    const result = await run()
+    expect(result.hosts.slice(1).every((h) => h.outcome === 'skipped')).toBe(true)
+    expect(hosts[1].commands).toEqual([])
+  })
+})
+
