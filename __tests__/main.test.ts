@@ -6,8 +6,7 @@ import { BASE_INPUTS, FakeClock, FakeHost, RecordingLog, fakeConnector, fakeFlee
 
 function harness(overrides: Record<string, string> = {}, unreachable: string[] = []) {
   const inputs = { ...BASE_INPUTS, 'offline-wait': '1ms', 'online-wait': '1ms', 'health-interval': '1ms', ...overrides }
-  const settings = settingsWith(inputs)
-  const hosts = fakeFleet(settings, new FakeClock())
+  const hosts = fakeFleet(settingsWith(BASE_INPUTS), new FakeClock())
   const connector = fakeConnector(hosts, unreachable)
   const outputs: Record<string, string> = {}
   const failures: string[] = []
