@@ -101,6 +101,19 @@ describe('a failed host never rejoins the load balancer', () => {
     expect(result.status).toBe('success')
   })
 
+  it('expands ${ROLLOUT_HOST} and env variables in health-url for each host', async () => {
+    const { hosts, run } = setup({ env: 'APP_PORT=8080', 'health-url': 'http://${ROLLOUT_HOST}:${APP_PORT}/health?i=${ROLLOUT_INDEX}' })
+    const seen: string[] = []
+    for (const host of hosts) {
+      host.httpGet = async (url: URL) => {
+        seen.push(url.href)
+        return { status: 200, body: '' }
+      }
+    }
+    await run()
+    expect(seen).toEqual(['http://h1:8080/health?i=1', 'http://h2:8080/health?i=2', 'http://h3:8080/health?i=3', 'http://h4:8080/health?i=4'])
+  })
+
   it('uses health-command on the host when there is no health-url', async () => {
     const { hosts, run, settings } = setup({ 'health-url': '', 'health-command': 'curl -fsS localhost/health' })
     hosts[0].reply = (c, n) => ({ code: c === settings.health.command && n < 2 ? 7 : 0 })

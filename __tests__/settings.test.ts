@@ -106,6 +106,7 @@ const BAD_INPUTS: [string, Record<string, string | undefined>, RegExp][] = [
   ['bad status range', { 'health-status': '299-200' }, /^health-status '299-200': '299-200' is not valid; expected HTTP status codes/],
   ['status not a code', { 'health-status': 'ok' }, /^health-status 'ok': 'ok' is not valid/],
   ['health-url not http', { 'health-url': 'ftp://x/' }, /^health-url 'ftp:\/\/x\/': expected an http:\/\/ or https:\/\/ URL/],
+  ['health-url unknown variable', { 'health-url': 'http://${APP_HOST}:80/' }, /^health-url 'http:\/\/\$\{APP_HOST\}:80\/': \$\{APP_HOST\} is not a known variable; expected one of ROLLOUT_HOST, /],
   ['health-url relative', { 'health-url': '/health' }, /^health-url '\/health': expected an absolute http/],
   ['both health-url and health-command', { 'health-command': 'true' }, /^health-command 'true': cannot be combined with health-url/],
   ['no health check', { 'health-url': undefined }, /^health-url: health-url or health-command is required/],

@@ -2,6 +2,7 @@
 // deploy, start, health, online), plus what it never did: a failed host stays out of rotation
 // unless a rollback proves healthy, and a cancelled host is left in a safe, reported state.
 import { judgeResponse, waitUntilHealthy, type Verdict } from './health.js'
+import { expandVariables } from './parse.js'
 import type { Clock, Log, RemoteHost } from './ports.js'
 import type { Settings, Target } from './settings.js'
 
@@ -194,8 +195,9 @@ class HostRun {
   private async checkHealth(signal: AbortSignal): Promise<void> {
     const { host, settings, clock, log } = this.context
     const { url, command, statuses, body, timeoutMs, intervalMs } = settings.health
+    const expanded = url === undefined ? undefined : new URL(expandVariables(url, new Map(this.env)))
     const attempt = async (budgetMs: number): Promise<Verdict> => {
-      if (url) return judgeResponse(await host.httpGet(url, { timeoutMs: budgetMs, signal }), statuses, body)
+      if (expanded) return judgeResponse(await host.httpGet(expanded, { timeoutMs: budgetMs, signal }), statuses, body)
       const result = await host.exec(command ?? 'false', { env: this.env, timeoutMs: budgetMs, signal, onLine: () => undefined })
       return { healthy: result.code === 0, detail: result.timedOut ? 'timed out' : `exit code ${result.code}` }
     }

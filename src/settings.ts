@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs'
 import { hasEntryFor, parseFingerprint, parseKnownHosts, type KnownHosts } from './known-hosts.js'
 import {
+  expandVariables,
   InputError,
   parseBatchSize,
   parseBoolean,
@@ -13,6 +14,7 @@ import {
   parseInteger,
   parseRegex,
   parseStatusRanges,
+  ROLLOUT_VARIABLES,
   splitList,
   type BatchStep,
   type HostTarget,
@@ -44,7 +46,8 @@ export interface Settings {
   readonly deployCommand?: string
   readonly startCommand?: string
   readonly health: {
-    readonly url?: URL
+    /** May hold `${ROLLOUT_HOST}` and other variables, expanded per host. */
+    readonly url?: string
     readonly command?: string
     readonly statuses: readonly StatusRange[]
     readonly body?: RegExp
@@ -151,7 +154,8 @@ export function getSettings(readInput: ReadInput): Settings {
   const hostKeys = readHostKeys(input, [...hosts, ...jumpHosts], warnings)
   const dryRun = input.parse('dry-run', parseBoolean) ?? false
   const lb = readLoadBalancer(input, dryRun)
-  const health = readHealth(input)
+  const env = input.parse('env', parseEnv) ?? []
+  const health = readHealth(input, env)
   const commands = {
     stopCommand: input.raw('stop-command'),
     deployCommand: input.raw('deploy-command'),
@@ -176,7 +180,7 @@ export function getSettings(readInput: ReadInput): Settings {
     hostKeys,
     connectTimeoutMs: input.parse('connect-timeout', positiveDuration) ?? 0,
     connectAttempts: input.parse('connect-attempts', (value) => parseInteger(value, 1, 10)) ?? 1,
-    env: input.parse('env', parseEnv) ?? [],
+    env,
     offlineCommand: lb.offlineCommand ?? '',
     onlineCommand: lb.onlineCommand ?? '',
     offlineWaitMs: lb.offlineWaitMs ?? 0,
@@ -266,8 +270,13 @@ function readLoadBalancer(input: InputReader, dryRun: boolean) {
   }
 }
 
-function readHealth(input: InputReader) {
-  const url = input.parse('health-url', parseHttpUrl)
+function readHealth(input: InputReader, env: readonly (readonly [string, string])[]) {
+  // Checked with every variable set to a sample value; each host expands the real ones.
+  const samples = new Map([...ROLLOUT_VARIABLES.map((name) => [name, name === 'ROLLOUT_HOST' ? '127.0.0.1' : '1'] as const), ...env.map(([name]) => [name, '1'] as const)])
+  const url = input.parse('health-url', (value) => {
+    parseHttpUrl(expandVariables(value, samples))
+    return value
+  })
   const command = input.raw('health-command')
   if (input.raw('health-url') !== undefined && command !== undefined) {
     input.problem('health-command', command, 'cannot be combined with health-url; set one of them')
