@@ -50,7 +50,7 @@ export class FakeHost implements RemoteHost {
   async upload(localPath: string, remotePath: string): Promise<void> {
     this.uploads.push([localPath, remotePath])
   }
-  async httpGet(): Promise<HttpResponse> {
+  async httpGet(_url: URL): Promise<HttpResponse> {
     this.clock.time += 5
     return this.health(this.healthCalls++)
   }

@@ -27,7 +27,15 @@ describe('waitUntilHealthy', () => {
   it('polls once per interval until healthy', async () => {
     const clock = new FakeClock()
     const start = clock.now()
-    const { budgets, done } = poll(clock, [{ healthy: false, detail: 'x' }, { healthy: false, detail: 'x' }, { healthy: true, detail: 'HTTP 200' }], 10_000)
+    const { budgets, done } = poll(
+      clock,
+      [
+        { healthy: false, detail: 'x' },
+        { healthy: false, detail: 'x' },
+        { healthy: true, detail: 'HTTP 200' }
+      ],
+      10_000
+    )
     await expect(done).resolves.toEqual({ healthy: true, detail: 'HTTP 200' })
     expect(budgets).toEqual([10_000, 9000, 8000])
     expect(clock.now() - start).toBe(2100)
@@ -50,7 +58,9 @@ describe('waitUntilHealthy', () => {
       if (++calls === 2) controller.abort()
       throw new Error('connect ECONNREFUSED')
     }
-    await expect(waitUntilHealthy(attempt, { clock, timeoutMs: 60_000, intervalMs: 1000, signal: controller.signal })).rejects.toThrow('cancelled while waiting for the health check')
+    await expect(
+      waitUntilHealthy(attempt, { clock, timeoutMs: 60_000, intervalMs: 1000, signal: controller.signal })
+    ).rejects.toThrow('cancelled while waiting for the health check')
     expect(calls).toBe(2)
   })
 })

@@ -1,6 +1,13 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { describe, expect, it } from '@jest/globals'
-import { checkHostKey, fingerprint, hasEntryFor, keyType, parseFingerprint, parseKnownHosts } from '../src/known-hosts.js'
+import {
+  checkHostKey,
+  fingerprint,
+  hasEntryFor,
+  keyType,
+  parseFingerprint,
+  parseKnownHosts
+} from '../src/known-hosts.js'
 
 const KEY_A = 'AAAAC3NzaC1lZDI1NTE5AAAAIMCAlmgOZc39EY549caQxuNtrFKoeNLtIMA4XMPHthJ/'
 const KEY_B = 'AAAAC3NzaC1lZDI1NTE5AAAAIBzbC8Pm9ObVPAOyKIRh+ymkJbSD3eu9r7c8hDC0hEWq'
@@ -28,7 +35,9 @@ describe('known_hosts', () => {
   })
 
   it('reports a changed key as a mismatch and honours @revoked and negation', () => {
-    const known = parseKnownHosts(`*.example.com,!evil.example.com ssh-ed25519 ${KEY_A}\n@revoked * ssh-ed25519 ${KEY_B}\n# comment\n`)
+    const known = parseKnownHosts(
+      `*.example.com,!evil.example.com ssh-ed25519 ${KEY_A}\n@revoked * ssh-ed25519 ${KEY_B}\n# comment\n`
+    )
     expect(checkHostKey(known, 'web.example.com', 22, blob(KEY_B))).toBe('revoked')
     expect(checkHostKey(known, 'web.example.com', 22, blob(KEY_A))).toBe('trusted')
     expect(checkHostKey(parseKnownHosts(`web ssh-ed25519 ${KEY_A}`), 'web', 22, blob(KEY_B))).toBe('mismatch')

@@ -2,7 +2,16 @@ import { describe, expect, it } from '@jest/globals'
 import { runWith } from '../src/main.js'
 import { preflight, PreflightError } from '../src/preflight.js'
 import type { Connector } from '../src/ports.js'
-import { BASE_INPUTS, FakeClock, FakeHost, RecordingLog, fakeConnector, fakeFleet, readerOf, settingsWith } from '../__fixtures__/fakes.js'
+import {
+  BASE_INPUTS,
+  FakeClock,
+  FakeHost,
+  RecordingLog,
+  fakeConnector,
+  fakeFleet,
+  readerOf,
+  settingsWith
+} from '../__fixtures__/fakes.js'
 
 function harness(overrides: Record<string, string> = {}, unreachable: string[] = []) {
   const inputs = { ...BASE_INPUTS, 'offline-wait': '1ms', 'online-wait': '1ms', 'health-interval': '1ms', ...overrides }
@@ -17,7 +26,10 @@ function harness(overrides: Record<string, string> = {}, unreachable: string[] =
       readInput: readerOf(inputs),
       connector: () => connector,
       log,
-      writer: { setOutput: (name, value) => void (outputs[name] = value), writeSummary: async (md) => void (summary = md) },
+      writer: {
+        setOutput: (name, value) => void (outputs[name] = value),
+        writeSummary: async (md) => void (summary = md)
+      },
       signal: new AbortController().signal,
       fail: (message) => void failures.push(message)
     })
@@ -37,7 +49,9 @@ describe('runWith', () => {
   it('fails on invalid input without connecting anywhere', async () => {
     const { connector, failures, run } = harness({ 'batch-size': '150%' })
     await run()
-    expect(failures).toEqual([`Invalid input: batch-size '150%': '150%' is not valid; expected N, N% (1-100%) or a ramp like 1,25%,100%`])
+    expect(failures).toEqual([
+      `Invalid input: batch-size '150%': '150%' is not valid; expected N, N% (1-100%) or a ramp like 1,25%,100%`
+    ])
     expect(connector.connected).toEqual([])
   })
 
@@ -45,7 +59,9 @@ describe('runWith', () => {
     const { hosts, failures, outputs, run } = harness({}, ['deploy@h3'])
     await run()
     expect(failures).toHaveLength(1)
-    expect(failures[0]).toMatch(/^Preflight failed for 1 host\(s\); nothing was changed on any host:\n- deploy@h3: connect ECONNREFUSED$/)
+    expect(failures[0]).toMatch(
+      /^Preflight failed for 1 host\(s\); nothing was changed on any host:\n- deploy@h3: connect ECONNREFUSED$/
+    )
     expect(hosts.flatMap((host) => host.commands)).toEqual([])
     expect(hosts.filter((host) => host.target.entry !== 'deploy@h3').every((host) => host.closed)).toBe(true)
     expect(outputs.result).toBe('failure')
@@ -57,7 +73,9 @@ describe('runWith', () => {
     expect(failures).toEqual([])
     expect(connector.connected).toHaveLength(4)
     expect(hosts.flatMap((host) => host.commands)).toEqual([])
-    expect(log.lines.join('\n')).toMatch(/Dry run: preflight passed; nothing was changed. The plan:\n4 host\(s\) in 4 batch\(es\)/)
+    expect(log.lines.join('\n')).toMatch(
+      /Dry run: preflight passed; nothing was changed. The plan:\n4 host\(s\) in 4 batch\(es\)/
+    )
   })
 
   it('fails the step when a host fails, naming it', async () => {
@@ -65,7 +83,9 @@ describe('runWith', () => {
     hosts[0].reply = (c) => ({ code: c === 'appctl start' ? 1 : 0 })
     await run()
     expect(outputs.result).toBe('failure')
-    expect(failures).toEqual(['Rollout failed on deploy@h1; stopped because 1 host(s) failed and max-failed-hosts is 0'])
+    expect(failures).toEqual([
+      'Rollout failed on deploy@h1; stopped because 1 host(s) failed and max-failed-hosts is 0'
+    ])
   })
 })
 
@@ -90,7 +110,11 @@ describe('preflight', () => {
   it('lists every unreachable host', async () => {
     const settings = settingsWith()
     const hosts = fakeFleet(settings, new FakeClock())
-    const failure = await preflight(settings.hosts, fakeConnector(hosts, ['deploy@h1', 'deploy@h4']), new AbortController().signal).catch((e: unknown) => e)
+    const failure = await preflight(
+      settings.hosts,
+      fakeConnector(hosts, ['deploy@h1', 'deploy@h4']),
+      new AbortController().signal
+    ).catch((e: unknown) => e)
     expect(failure).toBeInstanceOf(PreflightError)
     expect((failure as PreflightError).failures.map((f) => f.target.entry)).toEqual(['deploy@h1', 'deploy@h4'])
   })

@@ -10,15 +10,27 @@ describe('parseDuration', () => {
     ['1.5s', 1500],
     ['0', 0]
   ])('%s is %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms))
-  it.each(['8x', '-1s', 's', '', '1 minute', '25h'])('rejects %p', (text) => expect(() => parseDuration(text)).toThrow(/expected/))
+  it.each(['8x', '-1s', 's', '', '1 minute', '25h'])('rejects %p', (text) =>
+    expect(() => parseDuration(text)).toThrow(/expected/)
+  )
 })
 
 describe('parseHostTarget', () => {
   it('reads user, host and port', () => {
-    expect(parseHostTarget('deploy@web-1.example.com:2222', 22)).toEqual({ entry: 'deploy@web-1.example.com:2222', user: 'deploy', host: 'web-1.example.com', port: 2222 })
+    expect(parseHostTarget('deploy@web-1.example.com:2222', 22)).toEqual({
+      entry: 'deploy@web-1.example.com:2222',
+      user: 'deploy',
+      host: 'web-1.example.com',
+      port: 2222
+    })
   })
   it('fills the default port and leaves the user open', () => {
-    expect(parseHostTarget('10.0.0.5', 2200)).toEqual({ entry: '10.0.0.5', user: undefined, host: '10.0.0.5', port: 2200 })
+    expect(parseHostTarget('10.0.0.5', 2200)).toEqual({
+      entry: '10.0.0.5',
+      user: undefined,
+      host: '10.0.0.5',
+      port: 2200
+    })
   })
   it('reads bracketed IPv6 with and without a port', () => {
     expect(parseHostTarget('root@[::1]:2022', 22)).toMatchObject({ user: 'root', host: '::1', port: 2022 })
@@ -51,14 +63,18 @@ describe('parseStatusRanges', () => {
       { from: 300, to: 399 }
     ])
   })
-  it.each(['abc', '299-200', '700', '20', ''])('rejects %p', (text) => expect(() => parseStatusRanges(text)).toThrow(/expected HTTP status/))
+  it.each(['abc', '299-200', '700', '20', ''])('rejects %p', (text) =>
+    expect(() => parseStatusRanges(text)).toThrow(/expected HTTP status/)
+  )
 })
 
 describe('parseBatchSize', () => {
   it('reads counts, percentages and ramps', () => {
     expect(parseBatchSize('1,25%,100%')).toEqual([{ count: 1 }, { percent: 25 }, { percent: 100 }])
   })
-  it.each(['0', '150%', 'abc', '0%', '-1'])('rejects %p', (text) => expect(() => parseBatchSize(text)).toThrow(/expected N, N%/))
+  it.each(['0', '150%', 'abc', '0%', '-1'])('rejects %p', (text) =>
+    expect(() => parseBatchSize(text)).toThrow(/expected N, N%/)
+  )
 })
 
 describe('parseEnv', () => {

@@ -23,10 +23,20 @@ describe('batchSizes (Ansible serial semantics)', () => {
 
 describe('describePlan', () => {
   it('lists batches, phases in order, commands and waits', () => {
-    const plan = describePlan(settingsWith({ 'batch-size': '1,50%', 'deploy-command': 'tar xzf /tmp/app.tgz' })).join('\n')
+    const plan = describePlan(settingsWith({ 'batch-size': '1,50%', 'deploy-command': 'tar xzf /tmp/app.tgz' })).join(
+      '\n'
+    )
     expect(plan).toContain('4 host(s) in 3 batch(es)')
     expect(plan).toContain('batch 2: deploy@h2, deploy@h3')
-    const order = ['offline: rm -f', 'offline-wait: 8000 ms', 'stop: appctl stop', 'deploy: tar xzf', 'start: appctl start', 'health: GET http://127.0.0.1:8080/health', 'online: touch']
+    const order = [
+      'offline: rm -f',
+      'offline-wait: 8000 ms',
+      'stop: appctl stop',
+      'deploy: tar xzf',
+      'start: appctl start',
+      'health: GET http://127.0.0.1:8080/health',
+      'online: touch'
+    ]
     const positions = order.map((text) => plan.indexOf(text))
     expect(positions.every((p) => p >= 0)).toBe(true)
     expect([...positions].sort((a, b) => a - b)).toEqual(positions)

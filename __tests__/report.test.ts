@@ -3,7 +3,6 @@ import { escapeHtml, renderGantt, renderOutputs, renderSummary, writeReport } fr
 import { rollout } from '../src/rollout.js'
 import { FakeClock, RecordingLog, fakeFleet, settingsWith } from '../__fixtures__/fakes.js'
 
-
 async function resultWithFailure() {
   const settings = settingsWith({ hosts: 'u@h1,u@h2,u@[::1]:2022' })
   const clock = new FakeClock()
@@ -20,8 +19,23 @@ describe('renderOutputs', () => {
     expect(JSON.parse(outputs['failed-hosts'])).toEqual(['u@h2'])
     expect(JSON.parse(outputs['skipped-hosts'])).toEqual(['u@[::1]:2022'])
     const report = JSON.parse(outputs.report)
-    expect(report[1]).toMatchObject({ host: 'u@h2', batch: 2, result: 'failed', rotation: 'out', failedPhase: 'start', error: 'exited with code 3' })
-    expect(Object.keys(report[0].phasesMs)).toEqual(['offline', 'offline-wait', 'stop', 'start', 'health', 'online', 'online-wait'])
+    expect(report[1]).toMatchObject({
+      host: 'u@h2',
+      batch: 2,
+      result: 'failed',
+      rotation: 'out',
+      failedPhase: 'start',
+      error: 'exited with code 3'
+    })
+    expect(Object.keys(report[0].phasesMs)).toEqual([
+      'offline',
+      'offline-wait',
+      'stop',
+      'start',
+      'health',
+      'online',
+      'online-wait'
+    ])
     expect(report[0].phasesMs['offline-wait']).toBe(8000)
     expect(Number(outputs['duration-ms'])).toBeGreaterThan(16_000)
   })
@@ -31,7 +45,9 @@ describe('renderSummary', () => {
   it('has a heading, a table with every phase, escaped details and a gantt chart', async () => {
     const summary = renderSummary(await resultWithFailure())
     expect(summary).toMatch(/^## ❌ Rollout failed\n/)
-    expect(summary).toContain('| Host | Batch | Result | In rotation | offline (ms) | offline-wait (ms) | stop (ms) | start (ms) | health (ms) | online (ms) | online-wait (ms) | Total (ms) |')
+    expect(summary).toContain(
+      '| Host | Batch | Result | In rotation | offline (ms) | offline-wait (ms) | stop (ms) | start (ms) | health (ms) | online (ms) | online-wait (ms) | Total (ms) |'
+    )
     expect(summary).toMatch(/\| u@h2 \| 2 \| ❌ failed \| \*\*out\*\* \| 10 \| 8000 \| 10 \| ❌ 10 \|/)
     expect(summary).toContain('Stopped early: 1 host(s) failed and max-failed-hosts is 0.')
     expect(summary).toContain('<pre>&lt;script&gt;alert(1)&lt;/script&gt; &amp; more</pre>')
@@ -42,7 +58,13 @@ describe('renderSummary', () => {
   it('keeps mermaid-breaking characters out of gantt section names', async () => {
     const settings = settingsWith({ hosts: 'u@[::1]:2022' })
     const clock = new FakeClock()
-    const result = await rollout({ settings, hosts: fakeFleet(settings, clock), clock, log: new RecordingLog(), signal: new AbortController().signal })
+    const result = await rollout({
+      settings,
+      hosts: fakeFleet(settings, clock),
+      clock,
+      log: new RecordingLog(),
+      signal: new AbortController().signal
+    })
     const gantt = renderGantt(result)
     expect(gantt).toContain('section u@[..1].2022')
     expect(gantt).toMatch(/ {2}offline-wait :\d+, \d+/)
@@ -59,9 +81,25 @@ describe('writeReport', () => {
     const outputs: Record<string, string> = {}
     let summary = ''
     const log = new RecordingLog()
-    await writeReport(result, { setOutput: (name, value) => (outputs[name] = value), writeSummary: async (md) => void (summary = md) }, log)
-    expect(Object.keys(outputs).sort()).toEqual(['duration-ms', 'failed-hosts', 'report', 'result', 'skipped-hosts', 'succeeded-hosts'])
-    expect(log.errors).toEqual([{ message: 'u@h2 failed at start: exited with code 3; it was left out of rotation', title: 'Rollout failed: u@h2 (start)' }])
+    await writeReport(
+      result,
+      { setOutput: (name, value) => (outputs[name] = value), writeSummary: async (md) => void (summary = md) },
+      log
+    )
+    expect(Object.keys(outputs).sort()).toEqual([
+      'duration-ms',
+      'failed-hosts',
+      'report',
+      'result',
+      'skipped-hosts',
+      'succeeded-hosts'
+    ])
+    expect(log.errors).toEqual([
+      {
+        message: 'u@h2 failed at start: exited with code 3; it was left out of rotation',
+        title: 'Rollout failed: u@h2 (start)'
+      }
+    ])
     expect(log.notices).toEqual([])
     expect(summary).toContain('Rollout failed')
   })
@@ -69,10 +107,15 @@ describe('writeReport', () => {
   it('adds a notice with the totals on success', async () => {
     const settings = settingsWith()
     const clock = new FakeClock()
-    const result = await rollout({ settings, hosts: fakeFleet(settings, clock), clock, log: new RecordingLog(), signal: new AbortController().signal })
+    const result = await rollout({
+      settings,
+      hosts: fakeFleet(settings, clock),
+      clock,
+      log: new RecordingLog(),
+      signal: new AbortController().signal
+    })
     const log = new RecordingLog()
     await writeReport(result, { setOutput: () => undefined, writeSummary: async () => undefined }, log)
     expect(log.notices).toEqual([`4 host(s) rolled out in ${result.durationMs} ms`])
   })
 })
-

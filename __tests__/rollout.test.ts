@@ -67,7 +67,12 @@ describe('a failed host never rejoins the load balancer', () => {
     expect(result.status).toBe('failure')
     expect(hosts[1].commands).toEqual([OFFLINE, 'appctl stop', 'appctl start'])
     expect(hosts[1].commands).not.toContain(ONLINE)
-    expect(result.hosts[1]).toMatchObject({ outcome: 'failed', rotation: 'out', failedPhase: 'start', error: 'exited with code 1' })
+    expect(result.hosts[1]).toMatchObject({
+      outcome: 'failed',
+      rotation: 'out',
+      failedPhase: 'start',
+      error: 'exited with code 1'
+    })
     expect(result.hosts[1].outputTail).toEqual(['appctl start failed here'])
     expect(hosts[2].commands).toEqual([])
     expect(hosts[3].commands).toEqual([])
@@ -102,7 +107,10 @@ describe('a failed host never rejoins the load balancer', () => {
   })
 
   it('expands ${ROLLOUT_HOST} and env variables in health-url for each host', async () => {
-    const { hosts, run } = setup({ env: 'APP_PORT=8080', 'health-url': 'http://${ROLLOUT_HOST}:${APP_PORT}/health?i=${ROLLOUT_INDEX}' })
+    const { hosts, run } = setup({
+      env: 'APP_PORT=8080',
+      'health-url': 'http://${ROLLOUT_HOST}:${APP_PORT}/health?i=${ROLLOUT_INDEX}'
+    })
     const seen: string[] = []
     for (const host of hosts) {
       host.httpGet = async (url: URL) => {
@@ -111,7 +119,12 @@ describe('a failed host never rejoins the load balancer', () => {
       }
     }
     await run()
-    expect(seen).toEqual(['http://h1:8080/health?i=1', 'http://h2:8080/health?i=2', 'http://h3:8080/health?i=3', 'http://h4:8080/health?i=4'])
+    expect(seen).toEqual([
+      'http://h1:8080/health?i=1',
+      'http://h2:8080/health?i=2',
+      'http://h3:8080/health?i=3',
+      'http://h4:8080/health?i=4'
+    ])
   })
 
   it('uses health-command on the host when there is no health-url', async () => {
@@ -126,7 +139,12 @@ describe('a failed host never rejoins the load balancer', () => {
     const { hosts, run } = setup({ 'command-timeout': '30s' })
     hosts[0].reply = (c) => (c === 'appctl stop' ? { timedOut: true, durationMs: 30_000 } : {})
     const result = await run()
-    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'out', failedPhase: 'stop', error: 'timed out after 30000 ms' })
+    expect(result.hosts[0]).toMatchObject({
+      outcome: 'failed',
+      rotation: 'out',
+      failedPhase: 'stop',
+      error: 'timed out after 30000 ms'
+    })
   })
 
   it('reports a lost connection', async () => {
@@ -159,7 +177,11 @@ describe('rollback', () => {
     const result = await run()
     expect(hosts[1].commands).toEqual([OFFLINE, 'appctl stop', 'appctl start', 'appctl rollback', ONLINE])
     expect(result.hosts[1]).toMatchObject({ outcome: 'rolled-back', rotation: 'in', failedPhase: 'start' })
-    expect(result.hosts[1].phases.map((p) => p.name).slice(-3)).toEqual(['rollback', 'rollback-health', 'restore-online'])
+    expect(result.hosts[1].phases.map((p) => p.name).slice(-3)).toEqual([
+      'rollback',
+      'rollback-health',
+      'restore-online'
+    ])
     expect(result.hosts.map((h) => h.outcome)).toEqual(['succeeded', 'rolled-back', 'succeeded', 'succeeded'])
     expect(result.status).toBe('failure')
   })
@@ -275,4 +297,3 @@ describe('cancellation', () => {
     expect(hosts[1].commands).toEqual([])
   })
 })
-

@@ -1,9 +1,12 @@
-import { writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from '@jest/globals'
+import { afterAll, describe, expect, it } from '@jest/globals'
 import { getSettings, SettingsError } from '../src/settings.js'
 import { BASE_INPUTS, TEST_KEY, readerOf, settingsWith } from '../__fixtures__/fakes.js'
+
+const scratch = mkdtempSync(join(tmpdir(), 'rollout-settings-'))
+afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
 const KNOWN = '[h1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMCAlmgOZc39EY549caQxuNtrFKoeNLtIMA4XMPHthJ/'
 
@@ -67,9 +70,14 @@ describe('getSettings', () => {
   })
 
   it('accepts a private key from a file path and trusts known-hosts that cover every host', () => {
-    const keyFile = join(tmpdir(), `rolling-test-key-${process.pid}`)
+    const keyFile = join(scratch, 'id_ed25519')
     writeFileSync(keyFile, TEST_KEY, { mode: 0o600 })
-    const settings = settingsWith({ 'private-key': keyFile, hosts: 'u@h1:2222', 'strict-host-key-checking': 'true', 'known-hosts': KNOWN })
+    const settings = settingsWith({
+      'private-key': keyFile,
+      hosts: 'u@h1:2222',
+      'strict-host-key-checking': 'true',
+      'known-hosts': KNOWN
+    })
     expect(settings.auth.privateKey).toContain('OPENSSH PRIVATE KEY')
     expect(settings.hostKeys.strict).toBe(true)
   })
@@ -92,7 +100,11 @@ const BAD_INPUTS: [string, Record<string, string | undefined>, RegExp][] = [
   ['duplicate host', { hosts: 'u@h1\nu@H1:22' }, /^hosts 'u@H1:22': is listed twice/],
   ['no user anywhere', { hosts: 'h1' }, /^hosts 'h1': names no user and the username input is empty/],
   ['bad default port', { port: '0' }, /^port '0': expected a whole number from 1 to 65535/],
-  ['unknown duration unit', { 'offline-wait': '8 parsecs' }, /^offline-wait '8 parsecs': expected a number with an optional unit ms, s, m or h/],
+  [
+    'unknown duration unit',
+    { 'offline-wait': '8 parsecs' },
+    /^offline-wait '8 parsecs': expected a number with an optional unit ms, s, m or h/
+  ],
   ['negative duration', { 'online-wait': '-1s' }, /^online-wait '-1s': expected a number/],
   ['zero health timeout', { 'health-timeout': '0' }, /^health-timeout '0': must be more than 0/],
   ['zero health interval', { 'health-interval': '0ms' }, /^health-interval '0ms': must be more than 0/],
@@ -102,30 +114,94 @@ const BAD_INPUTS: [string, Record<string, string | undefined>, RegExp][] = [
   ['batch-size 0', { 'batch-size': '0' }, /^batch-size '0': '0' is not valid; expected N, N% \(1-100%\)/],
   ['batch-size 150%', { 'batch-size': '150%' }, /^batch-size '150%': '150%' is not valid/],
   ['batch-size abc', { 'batch-size': 'abc' }, /^batch-size 'abc': 'abc' is not valid/],
-  ['invalid regex', { 'health-body': 'version=(' }, /^health-body 'version=\(': expected a JavaScript regular expression/],
-  ['bad status range', { 'health-status': '299-200' }, /^health-status '299-200': '299-200' is not valid; expected HTTP status codes/],
+  [
+    'invalid regex',
+    { 'health-body': 'version=(' },
+    /^health-body 'version=\(': expected a JavaScript regular expression/
+  ],
+  [
+    'bad status range',
+    { 'health-status': '299-200' },
+    /^health-status '299-200': '299-200' is not valid; expected HTTP status codes/
+  ],
   ['status not a code', { 'health-status': 'ok' }, /^health-status 'ok': 'ok' is not valid/],
-  ['health-url not http', { 'health-url': 'ftp://x/' }, /^health-url 'ftp:\/\/x\/': expected an http:\/\/ or https:\/\/ URL/],
-  ['health-url unknown variable', { 'health-url': 'http://${APP_HOST}:80/' }, /^health-url 'http:\/\/\$\{APP_HOST\}:80\/': \$\{APP_HOST\} is not a known variable; expected one of ROLLOUT_HOST, /],
+  [
+    'health-url not http',
+    { 'health-url': 'ftp://x/' },
+    /^health-url 'ftp:\/\/x\/': expected an http:\/\/ or https:\/\/ URL/
+  ],
+  [
+    'health-url unknown variable',
+    { 'health-url': 'http://${APP_HOST}:80/' },
+    /^health-url 'http:\/\/\$\{APP_HOST\}:80\/': \$\{APP_HOST\} is not a known variable; expected one of ROLLOUT_HOST, /
+  ],
   ['health-url relative', { 'health-url': '/health' }, /^health-url '\/health': expected an absolute http/],
-  ['both health-url and health-command', { 'health-command': 'true' }, /^health-command 'true': cannot be combined with health-url/],
+  [
+    'both health-url and health-command',
+    { 'health-command': 'true' },
+    /^health-command 'true': cannot be combined with health-url/
+  ],
   ['no health check', { 'health-url': undefined }, /^health-url: health-url or health-command is required/],
-  ['no way to leave the LB', { 'health-file': undefined, 'online-command': 'lb add' }, /^offline-command: health-file or offline-command is required/],
-  ['health-file unused', { 'offline-command': 'a', 'online-command': 'b' }, /^health-file '\/srv\/status\/nginx-status.html': is unused when both/],
+  [
+    'no way to leave the LB',
+    { 'health-file': undefined, 'online-command': 'lb add' },
+    /^offline-command: health-file or offline-command is required/
+  ],
+  [
+    'health-file unused',
+    { 'offline-command': 'a', 'online-command': 'b' },
+    /^health-file '\/srv\/status\/nginx-status.html': is unused when both/
+  ],
   ['relative health-file', { 'health-file': 'status.html' }, /^health-file 'status.html': expected an absolute path/],
-  ['no commands', { 'stop-command': undefined, 'start-command': undefined }, /^stop-command: at least one of stop-command, deploy-command or start-command/],
+  [
+    'no commands',
+    { 'stop-command': undefined, 'start-command': undefined },
+    /^stop-command: at least one of stop-command, deploy-command or start-command/
+  ],
   ['upload without upload-to', { upload: 'package.json' }, /^upload-to: upload and upload-to go together/],
-  ['upload missing locally', { upload: '/nonexistent/pkg.tgz', 'upload-to': '/tmp/pkg.tgz' }, /^upload '\/nonexistent\/pkg.tgz': does not exist on the runner/],
+  [
+    'upload missing locally',
+    { upload: '/nonexistent/pkg.tgz', 'upload-to': '/tmp/pkg.tgz' },
+    /^upload '\/nonexistent\/pkg.tgz': does not exist on the runner/
+  ],
   ['bad boolean', { 'dry-run': 'yes' }, /^dry-run 'yes': expected true or false/],
   ['bad env line', { env: 'NOT A PAIR' }, /^env 'NOT A PAIR': 'NOT A PAIR' is not valid; expected KEY=value/],
-  ['malformed private key', { 'private-key': '-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n-----END OPENSSH PRIVATE KEY-----' }, /^private-key: is not a private key ssh2 can read/],
-  ['unreadable private key file', { 'private-key': '/nonexistent/id_ed25519' }, /^private-key: is neither a private key .* nor the path of a readable key file/],
+  [
+    'malformed private key',
+    { 'private-key': '-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n-----END OPENSSH PRIVATE KEY-----' },
+    /^private-key: is not a private key ssh2 can read/
+  ],
+  [
+    'unreadable private key file',
+    { 'private-key': '/nonexistent/id_ed25519' },
+    /^private-key: is neither a private key .* nor the path of a readable key file/
+  ],
   ['no authentication', { 'private-key': undefined }, /^private-key: is required/],
-  ['passphrase without key', { 'private-key': undefined, password: 'pw', passphrase: 'secret' }, /^passphrase: is set without private-key/],
-  ['strict checking without keys', { 'strict-host-key-checking': 'true' }, /^known-hosts: known-hosts or host-fingerprints is required .*ssh-keyscan/],
-  ['known-hosts matching no host', { 'strict-host-key-checking': 'true', hosts: 'u@h1', 'known-hosts': KNOWN }, /^known-hosts: has no entry for u@h1 \(looked for 'h1'\)/],
-  ['malformed known-hosts', { 'strict-host-key-checking': 'true', 'known-hosts': 'h1 ssh-ed25519' }, /^known-hosts '.*': line 1 is not valid/],
-  ['bad fingerprint', { 'strict-host-key-checking': 'true', 'host-fingerprints': 'MD5:aa:bb' }, /^host-fingerprints 'MD5:aa:bb': expected an OpenSSH SHA256 fingerprint/],
+  [
+    'passphrase without key',
+    { 'private-key': undefined, password: 'pw', passphrase: 'secret' },
+    /^passphrase: is set without private-key/
+  ],
+  [
+    'strict checking without keys',
+    { 'strict-host-key-checking': 'true' },
+    /^known-hosts: known-hosts or host-fingerprints is required .*ssh-keyscan/
+  ],
+  [
+    'known-hosts matching no host',
+    { 'strict-host-key-checking': 'true', hosts: 'u@h1', 'known-hosts': KNOWN },
+    /^known-hosts: has no entry for u@h1 \(looked for 'h1'\)/
+  ],
+  [
+    'malformed known-hosts',
+    { 'strict-host-key-checking': 'true', 'known-hosts': 'h1 ssh-ed25519' },
+    /^known-hosts '.*': line 1 is not valid/
+  ],
+  [
+    'bad fingerprint',
+    { 'strict-host-key-checking': 'true', 'host-fingerprints': 'MD5:aa:bb' },
+    /^host-fingerprints 'MD5:aa:bb': expected an OpenSSH SHA256 fingerprint/
+  ],
   ['bad jump host', { 'jump-host': 'u@bastion:70000' }, /^jump-host 'u@bastion:70000': invalid port/]
 ]
 
@@ -145,11 +221,13 @@ describe('bad input: one clear problem naming the input, the value and the expec
 
   it('reports a wrong passphrase on an encrypted key without quoting either', async () => {
     const { execFileSync } = await import('node:child_process')
-    const file = join(tmpdir(), `rolling-enc-key-${process.pid}`)
+    const file = join(scratch, 'id_encrypted')
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'right-passphrase', '-f', file], { input: 'y\n' })
     const { readFileSync } = await import('node:fs')
     const key = readFileSync(file, 'utf8')
-    expect(problemsOf({ 'private-key': key, passphrase: 'wrong-passphrase' })).toEqual(['private-key: cannot be decrypted: the passphrase is missing or wrong'])
+    expect(problemsOf({ 'private-key': key, passphrase: 'wrong-passphrase' })).toEqual([
+      'private-key: cannot be decrypted: the passphrase is missing or wrong'
+    ])
     expect(problemsOf({ 'private-key': key, passphrase: 'right-passphrase' })).toEqual([])
   })
 })

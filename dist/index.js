@@ -96033,7 +96033,7 @@ function describePlan(settings) {
     if (settings.startCommand)
         steps.push(`start: ${settings.startCommand}`);
     const { url, command, timeoutMs, intervalMs } = settings.health;
-    steps.push(`health: ${url ? `GET ${url.href} through SSH` : `run ${command}`} every ${ms(intervalMs)}, up to ${ms(timeoutMs)}`);
+    steps.push(`health: ${url ? `GET ${url} through SSH` : `run ${command}`} every ${ms(intervalMs)}, up to ${ms(timeoutMs)}`);
     steps.push(`online: ${settings.onlineCommand}`, `online-wait: ${ms(settings.onlineWaitMs)}`);
     if (settings.rollbackCommand)
         steps.push(`on failure: ${settings.rollbackCommand}, then health and online`);
@@ -96090,7 +96090,7 @@ async function preflight(targets, connector, signal) {
     };
     await Promise.all(Array.from({ length: Math.min(PREFLIGHT_CONCURRENCY, targets.length) }, worker));
     const hosts = results.flatMap((result) => ('host' in result ? [result.host] : []));
-    const failures = results.flatMap((result, i) => ('error' in result ? [{ target: targets[i], message: result.error }] : []));
+    const failures = results.flatMap((result, i) => 'error' in result ? [{ target: targets[i], message: result.error }] : []);
     if (failures.length > 0 || signal.aborted) {
         await Promise.all(hosts.map((host) => host.close()));
         throw new PreflightError(failures.length > 0 ? failures : targets.map((target) => ({ target, message: 'cancelled' })));
@@ -96137,348 +96137,6 @@ async function waitUntilHealthy(attempt, options) {
     throw new HealthTimeout(`not healthy after ${timeoutMs} ms: ${last.detail}`);
 }
 
-;// CONCATENATED MODULE: ./src/host-rollout.ts
-// One host's way through a release: the state machine of the seed's appctl.sh (offline, stop,
-// deploy, start, health, online), plus what it never did: a failed host stays out of rotation
-// unless a rollback proves healthy, and a cancelled host is left in a safe, reported state.
-
-const PHASES = ['upload', 'offline', 'offline-wait', 'stop', 'deploy', 'start', 'health', 'online', 'online-wait'];
-const OUTPUT_TAIL_LINES = 20;
-class PhaseFailed extends Error {
-    phase;
-    constructor(phase, message) {
-        super(message);
-        this.phase = phase;
-    }
-}
-/** Hosts the rollout did not reach, or whose batch was never started. */
-function skippedHost(target, batch) {
-    return { target, batch, outcome: 'skipped', rotation: 'in', outputTail: [], phases: [], durationMs: 0 };
-}
-async function rollHost(context) {
-    return new HostRun(context).run();
-}
-class HostRun {
-    context;
-    phases = [];
-    tail = [];
-    env;
-    started;
-    /** Set once the health check passed: from then on the host may serve whatever happens. */
-    healthy = false;
-    constructor(context) {
-        this.context = context;
-        const { target } = context.host;
-        this.env = [
-            ['ROLLOUT_HOST', target.host],
-            ['ROLLOUT_PORT', String(target.port)],
-            ['ROLLOUT_USER', target.user],
-            ['ROLLOUT_TARGET', target.entry],
-            ['ROLLOUT_BATCH', String(context.batch)],
-            ['ROLLOUT_INDEX', String(context.index)],
-            ...context.settings.env
-        ];
-        this.started = context.clock.now();
-    }
-    async run() {
-        const { settings, signal } = this.context;
-        const stage = settings.upload;
-        try {
-            if (stage)
-                await this.phase('upload', () => this.context.host.upload(stage.from, stage.to));
-            await this.phase('offline', () => this.command(settings.offlineCommand, signal));
-        }
-        catch (error) {
-            // Nothing was stopped yet: the host still runs the old release, so it may serve again.
-            const failure = this.asFailure(error);
-            const restored = failure.phase === 'upload' || (await this.restoreOnline());
-            return this.report(signal.aborted ? 'cancelled' : 'failed', restored ? 'in' : 'out', failure);
-        }
-        try {
-            await this.phase('offline-wait', () => this.wait(settings.offlineWaitMs));
-            for (const [name, command] of [
-                ['stop', settings.stopCommand],
-                ['deploy', settings.deployCommand],
-                ['start', settings.startCommand]
-            ]) {
-                if (command !== undefined)
-                    await this.phase(name, () => this.command(command, signal));
-            }
-            await this.phase('health', () => this.checkHealth(signal));
-            this.healthy = true;
-            await this.phase('online', () => this.command(settings.onlineCommand, signal));
-            await this.phase('online-wait', () => this.wait(settings.onlineWaitMs));
-            return this.report('succeeded', 'in');
-        }
-        catch (error) {
-            return this.recover(this.asFailure(error));
-        }
-    }
-    async recover(failure) {
-        const { settings, signal } = this.context;
-        if (signal.aborted) {
-            if (!this.healthy)
-                return this.report('cancelled', 'out', failure);
-            // Healthy with the new release: serving is safer than leaving capacity out.
-            const online = failure.phase === 'online-wait' || (await this.restoreOnline());
-            return this.report(online ? 'succeeded' : 'cancelled', online ? 'in' : 'unknown', online ? undefined : failure);
-        }
-        if (this.healthy)
-            return this.report('failed', 'unknown', failure); // the online command itself failed
-        if (settings.rollbackCommand === undefined)
-            return this.report('failed', 'out', failure);
-        try {
-            // Rollback runs even if the rollout was cancelled meanwhile: a half-done rollback is worse.
-            const always = new AbortController().signal;
-            await this.phase('rollback', () => this.command(settings.rollbackCommand ?? '', always));
-            await this.phase('rollback-health', () => this.checkHealth(always));
-            await this.phase('restore-online', () => this.command(settings.onlineCommand, always));
-            return this.report('rolled-back', 'in', failure);
-        }
-        catch (error) {
-            const rollback = this.asFailure(error);
-            return this.report('failed', 'out', new PhaseFailed(failure.phase, `${failure.message}; ${rollback.phase} failed too: ${rollback.message}`));
-        }
-    }
-    /** Puts a host that was never stopped back online; false if that failed too. */
-    async restoreOnline() {
-        try {
-            await this.phase('restore-online', () => this.command(this.context.settings.onlineCommand, new AbortController().signal));
-            return true;
-        }
-        catch {
-            return false;
-        }
-    }
-    async phase(name, body) {
-        const { clock, signal } = this.context;
-        const start = clock.now();
-        const cancellable = name !== 'restore-online' && !name.startsWith('rollback');
-        let failure;
-        if (cancellable && signal.aborted) {
-            failure = new PhaseFailed(name, 'cancelled before it started');
-        }
-        else {
-            await body().catch((error) => {
-                failure = new PhaseFailed(name, error instanceof Error ? error.message : String(error));
-            });
-            if (!failure && cancellable && signal.aborted)
-                failure = new PhaseFailed(name, 'cancelled');
-        }
-        this.phases.push({ name, startMs: start - this.context.origin, durationMs: clock.now() - start, ok: !failure });
-        if (failure)
-            throw failure;
-    }
-    async command(command, signal) {
-        const { host, settings, log } = this.context;
-        const result = await host.exec(command, {
-            env: this.env,
-            timeoutMs: settings.commandTimeoutMs,
-            signal,
-            onLine: (line) => {
-                log.info(`[${host.target.entry}] ${line}`);
-                this.tail.push(line);
-                if (this.tail.length > OUTPUT_TAIL_LINES)
-                    this.tail.shift();
-            }
-        });
-        if (result.timedOut)
-            throw new Error(`timed out after ${settings.commandTimeoutMs} ms`);
-        if (signal.aborted && result.code !== 0)
-            throw new Error('cancelled');
-        if (result.code === null)
-            throw new Error('ended without an exit status (connection lost)');
-        if (result.code !== 0)
-            throw new Error(`exited with code ${result.code}`);
-    }
-    async checkHealth(signal) {
-        const { host, settings, clock, log } = this.context;
-        const { url, command, statuses, body, timeoutMs, intervalMs } = settings.health;
-        const attempt = async (budgetMs) => {
-            if (url)
-                return judgeResponse(await host.httpGet(url, { timeoutMs: budgetMs, signal }), statuses, body);
-            const result = await host.exec(command ?? 'false', { env: this.env, timeoutMs: budgetMs, signal, onLine: () => undefined });
-            return { healthy: result.code === 0, detail: result.timedOut ? 'timed out' : `exit code ${result.code}` };
-        };
-        const verdict = await waitUntilHealthy(attempt, {
-            clock,
-            timeoutMs,
-            intervalMs,
-            signal,
-            onAttempt: (seen, count) => {
-                if (!seen.healthy && count % 5 === 1)
-                    log.info(`[${host.target.entry}] not healthy yet (attempt ${count}): ${seen.detail}`);
-            }
-        });
-        log.info(`[${host.target.entry}] healthy: ${verdict.detail}`);
-    }
-    wait(ms) {
-        return this.context.clock.sleep(ms, this.context.signal);
-    }
-    asFailure(error) {
-        return error instanceof PhaseFailed ? error : new PhaseFailed('upload', String(error));
-    }
-    report(outcome, rotation, failure) {
-        return {
-            target: this.context.host.target,
-            batch: this.context.batch,
-            outcome,
-            rotation,
-            failedPhase: failure?.phase,
-            error: failure?.message,
-            outputTail: [...this.tail],
-            phases: this.phases,
-            durationMs: this.context.clock.now() - this.started
-        };
-    }
-}
-
-;// CONCATENATED MODULE: ./src/rollout.ts
-// The batch policy: batches one after another, the hosts of a batch in parallel, and a stop
-// once more hosts failed than max-failed-hosts allows. Hosts it never reaches stay untouched.
-
-
-function isFailure(report) {
-    return report.outcome === 'failed' || report.outcome === 'rolled-back';
-}
-async function rollout({ settings, hosts, clock, log, signal }) {
-    const origin = clock.now();
-    const batches = planBatches(hosts.map((host, i) => ({ host, index: i + 1 })), settings.batchSize);
-    const reports = new Map();
-    let stoppedBecause;
-    for (const [b, batch] of batches.entries()) {
-        if (b > 0 && settings.batchPauseMs > 0)
-            await clock.sleep(settings.batchPauseMs, signal);
-        if (signal.aborted) {
-            stoppedBecause = 'the run was cancelled';
-            break;
-        }
-        const names = batch.map(({ host }) => host.target.entry).join(', ');
-        const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () => Promise.all(batch.map(({ host, index }) => rollHost({ host, settings, clock, log, signal, batch: b + 1, index, origin }))));
-        batch.forEach(({ index }, i) => reports.set(index, done[i]));
-        const failed = [...reports.values()].filter(isFailure).length;
-        if (signal.aborted) {
-            stoppedBecause = 'the run was cancelled';
-            break;
-        }
-        if (failed > settings.maxFailedHosts && b < batches.length - 1) {
-            stoppedBecause = `${failed} host(s) failed and max-failed-hosts is ${settings.maxFailedHosts}`;
-            break;
-        }
-    }
-    const all = batches.flatMap((batch, b) => batch.map(({ host, index }) => reports.get(index) ?? skippedHost(host.target, b + 1)));
-    const status = signal.aborted ? 'cancelled' : all.some(isFailure) ? 'failure' : 'success';
-    return { status, hosts: all, batches: batches.length, durationMs: clock.now() - origin, stoppedBecause };
-}
-
-;// CONCATENATED MODULE: ./src/report.ts
-
-
-const entries = (hosts, keep) => JSON.stringify(hosts.filter(keep).map((host) => host.target.entry));
-function renderOutputs(result) {
-    const report = result.hosts.map((host) => ({
-        host: host.target.entry,
-        batch: host.batch,
-        result: host.outcome,
-        rotation: host.rotation,
-        failedPhase: host.failedPhase ?? null,
-        error: host.error ?? null,
-        durationMs: host.durationMs,
-        phasesMs: Object.fromEntries(host.phases.map((phase) => [phase.name, phase.durationMs]))
-    }));
-    return {
-        result: result.status,
-        'succeeded-hosts': entries(result.hosts, (host) => host.outcome === 'succeeded'),
-        // Anything touched that did not end on the new release needs a look: failed, rolled back, cancelled.
-        'failed-hosts': entries(result.hosts, (host) => isFailure(host) || host.outcome === 'cancelled'),
-        'skipped-hosts': entries(result.hosts, (host) => host.outcome === 'skipped'),
-        report: JSON.stringify(report),
-        'duration-ms': String(result.durationMs)
-    };
-}
-function escapeHtml(text) {
-    return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-}
-const HEADINGS = { success: '✅ Rollout succeeded', failure: '❌ Rollout failed', cancelled: '⚠️ Rollout cancelled' };
-const OUTCOME_LABEL = {
-    succeeded: '✅ succeeded',
-    failed: '❌ failed',
-    'rolled-back': '↩️ rolled back',
-    cancelled: '⚠️ cancelled',
-    skipped: '⏭️ skipped'
-};
-const ROTATION_LABEL = { in: 'in', out: '**out**', unknown: 'unknown' };
-function phaseCell(host, name) {
-    const phase = host.phases.find((p) => p.name === name);
-    if (!phase)
-        return '';
-    return phase.ok ? `${phase.durationMs}` : `❌ ${phase.durationMs}`;
-}
-function renderSummary(result) {
-    const counts = ['succeeded', 'failed', 'rolled-back', 'cancelled', 'skipped']
-        .map((outcome) => [outcome, result.hosts.filter((host) => host.outcome === outcome).length])
-        .filter(([, n]) => n > 0)
-        .map(([outcome, n]) => `${n} ${outcome}`);
-    const phases = PHASES.filter((name) => result.hosts.some((host) => host.phases.some((p) => p.name === name)));
-    const head = ['Host', 'Batch', 'Result', 'In rotation', ...phases.map((name) => `${name} (ms)`), 'Total (ms)'];
-    const rows = result.hosts.map((host) => [
-        escapeHtml(host.target.entry),
-        String(host.batch),
-        OUTCOME_LABEL[host.outcome],
-        ROTATION_LABEL[host.rotation],
-        ...phases.map((name) => phaseCell(host, name)),
-        String(host.durationMs)
-    ]);
-    const lines = [
-        `## ${HEADINGS[result.status]}`,
-        '',
-        `${result.hosts.length} host(s) in ${result.batches} batch(es), ${result.durationMs} ms: ${counts.join(', ')}.` +
-            (result.stoppedBecause ? ` Stopped early: ${escapeHtml(result.stoppedBecause)}.` : ''),
-        '',
-        `| ${head.join(' | ')} |`,
-        `| ${head.map(() => '---').join(' | ')} |`,
-        ...rows.map((row) => `| ${row.join(' | ')} |`),
-        ''
-    ];
-    for (const host of result.hosts.filter((h) => h.error !== undefined)) {
-        lines.push(`<details><summary>${escapeHtml(host.target.entry)}: ${escapeHtml(host.failedPhase ?? '')} ${escapeHtml(host.error ?? '')}</summary>`, '', `<pre>${escapeHtml(host.outputTail.join('\n') || '(no output)')}</pre>`, '</details>', '');
-    }
-    lines.push(renderGantt(result));
-    return `${lines.join('\n')}\n`;
-}
-/** Mermaid forbids `:`, `#` and `;` in names; host entries like [::1]:22 keep their meaning with `.`. */
-const mermaidName = (text) => text.replace(/[:#;]/g, '.');
-function renderGantt(result) {
-    const lines = ['```mermaid', 'gantt', '  title Rollout timeline (ms from start)', '  dateFormat x', '  axisFormat %M:%S'];
-    for (const host of result.hosts.filter((h) => h.phases.length > 0)) {
-        lines.push(`  section ${mermaidName(host.target.entry)}`);
-        for (const phase of host.phases) {
-            const end = phase.startMs + Math.max(phase.durationMs, 1);
-            lines.push(`  ${phase.name} :${phase.ok ? '' : 'crit, '}${phase.startMs}, ${end}`);
-        }
-    }
-    lines.push('```');
-    return lines.join('\n');
-}
-async function writeReport(result, writer, log) {
-    for (const [name, value] of Object.entries(renderOutputs(result)))
-        writer.setOutput(name, value);
-    for (const host of result.hosts) {
-        if (host.error === undefined)
-            continue;
-        const rotation = host.rotation === 'in' ? 'it is back in rotation' : host.rotation === 'out' ? 'it was left out of rotation' : 'its rotation state is unknown';
-        const message = `${host.target.entry} ${host.outcome} at ${host.failedPhase}: ${host.error}; ${rotation}`;
-        log.error(message, `Rollout ${host.outcome}: ${host.target.entry} (${host.failedPhase})`);
-    }
-    if (result.status === 'success')
-        log.notice(`${result.hosts.length} host(s) rolled out in ${result.durationMs} ms`, 'Rollout succeeded');
-    await writer.writeSummary(renderSummary(result));
-}
-
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/parse.ts
 // Pure parsers for input values. Each returns the parsed value or throws InputError with the
 // expected form; settings.ts attaches the input name and value and collects every problem.
@@ -96617,6 +96275,24 @@ function parseRegex(text) {
         throw new InputError(`expected a JavaScript regular expression (${error.message})`);
     }
 }
+/** The per-host variables every remote command gets; health-url may use them as `${NAME}`. */
+const ROLLOUT_VARIABLES = [
+    'ROLLOUT_HOST',
+    'ROLLOUT_PORT',
+    'ROLLOUT_USER',
+    'ROLLOUT_TARGET',
+    'ROLLOUT_BATCH',
+    'ROLLOUT_INDEX'
+];
+/** Replaces `${NAME}` with its value; a name without a value is an error, never an empty string. */
+function expandVariables(template, values) {
+    return template.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name) => {
+        const value = values.get(name);
+        if (value === undefined)
+            throw new InputError(`\${${name}} is not a known variable; expected one of ${[...values.keys()].join(', ')}`);
+        return value;
+    });
+}
 function parseHttpUrl(text) {
     let url;
     try {
@@ -96632,6 +96308,374 @@ function parseHttpUrl(text) {
     return url;
 }
 
+;// CONCATENATED MODULE: ./src/host-rollout.ts
+// One host's way through a release: the state machine of the seed's appctl.sh (offline, stop,
+// deploy, start, health, online), plus what it never did: a failed host stays out of rotation
+// unless a rollback proves healthy, and a cancelled host is left in a safe, reported state.
+
+
+const PHASES = [
+    'upload',
+    'offline',
+    'offline-wait',
+    'stop',
+    'deploy',
+    'start',
+    'health',
+    'online',
+    'online-wait'
+];
+const OUTPUT_TAIL_LINES = 20;
+class PhaseFailed extends Error {
+    phase;
+    constructor(phase, message) {
+        super(message);
+        this.phase = phase;
+    }
+}
+/** Hosts the rollout did not reach, or whose batch was never started. */
+function skippedHost(target, batch) {
+    return { target, batch, outcome: 'skipped', rotation: 'in', outputTail: [], phases: [], durationMs: 0 };
+}
+async function rollHost(context) {
+    return new HostRun(context).run();
+}
+class HostRun {
+    context;
+    phases = [];
+    tail = [];
+    env;
+    started;
+    /** Set once stop, deploy or start began: from then on the old release may be gone. */
+    changed = false;
+    /** Set once the health check passed: from then on the host may serve whatever happens. */
+    healthy = false;
+    constructor(context) {
+        this.context = context;
+        const { target } = context.host;
+        this.env = [
+            ['ROLLOUT_HOST', target.host],
+            ['ROLLOUT_PORT', String(target.port)],
+            ['ROLLOUT_USER', target.user],
+            ['ROLLOUT_TARGET', target.entry],
+            ['ROLLOUT_BATCH', String(context.batch)],
+            ['ROLLOUT_INDEX', String(context.index)],
+            ...context.settings.env
+        ];
+        this.started = context.clock.now();
+    }
+    async run() {
+        const { settings, signal } = this.context;
+        const stage = settings.upload;
+        try {
+            if (stage)
+                await this.phase('upload', () => this.context.host.upload(stage.from, stage.to));
+            await this.phase('offline', () => this.command(settings.offlineCommand, signal));
+            await this.phase('offline-wait', () => this.wait(settings.offlineWaitMs));
+            for (const [name, command] of [
+                ['stop', settings.stopCommand],
+                ['deploy', settings.deployCommand],
+                ['start', settings.startCommand]
+            ]) {
+                if (command === undefined)
+                    continue;
+                await this.phase(name, () => {
+                    this.changed = true;
+                    return this.command(command, signal);
+                });
+            }
+            await this.phase('health', () => this.checkHealth(signal));
+            this.healthy = true;
+            await this.phase('online', () => this.command(settings.onlineCommand, signal));
+            await this.phase('online-wait', () => this.wait(settings.onlineWaitMs));
+            return this.report('succeeded', 'in');
+        }
+        catch (error) {
+            return this.recover(error instanceof PhaseFailed ? error : new PhaseFailed('upload', String(error)));
+        }
+    }
+    async recover(failure) {
+        const { settings, signal } = this.context;
+        const stopped = signal.aborted ? 'cancelled' : 'failed';
+        if (!this.changed) {
+            // Nothing was stopped: the host still runs the old release, so it may serve again.
+            const restored = failure.phase === 'upload' || (await this.restoreOnline());
+            return this.report(stopped, restored ? 'in' : 'out', failure);
+        }
+        if (signal.aborted) {
+            if (!this.healthy)
+                return this.report('cancelled', 'out', failure);
+            // Healthy with the new release: serving is safer than leaving capacity out.
+            const online = failure.phase === 'online-wait' || (await this.restoreOnline());
+            return this.report(online ? 'succeeded' : 'cancelled', online ? 'in' : 'unknown', online ? undefined : failure);
+        }
+        if (this.healthy)
+            return this.report('failed', 'unknown', failure); // the online command itself failed
+        if (settings.rollbackCommand === undefined)
+            return this.report('failed', 'out', failure);
+        try {
+            // Rollback runs even if the rollout was cancelled meanwhile: a half-done rollback is worse.
+            const always = new AbortController().signal;
+            await this.phase('rollback', () => this.command(settings.rollbackCommand ?? '', always));
+            await this.phase('rollback-health', () => this.checkHealth(always));
+            await this.phase('restore-online', () => this.command(settings.onlineCommand, always));
+            return this.report('rolled-back', 'in', failure);
+        }
+        catch (error) {
+            const rollback = error instanceof PhaseFailed ? error : new PhaseFailed('rollback', String(error));
+            return this.report('failed', 'out', new PhaseFailed(failure.phase, `${failure.message}; ${rollback.phase} failed too: ${rollback.message}`));
+        }
+    }
+    /** Puts a host that was never stopped back online; false if that failed too. */
+    async restoreOnline() {
+        try {
+            await this.phase('restore-online', () => this.command(this.context.settings.onlineCommand, new AbortController().signal));
+            return true;
+        }
+        catch {
+            return false;
+        }
+    }
+    async phase(name, body) {
+        const { clock, signal } = this.context;
+        const start = clock.now();
+        const cancellable = name !== 'restore-online' && !name.startsWith('rollback');
+        let failure;
+        if (cancellable && signal.aborted) {
+            failure = new PhaseFailed(name, 'cancelled before it started');
+        }
+        else {
+            await body().catch((error) => {
+                failure = new PhaseFailed(name, error instanceof Error ? error.message : String(error));
+            });
+        }
+        this.phases.push({ name, startMs: start - this.context.origin, durationMs: clock.now() - start, ok: !failure });
+        if (failure)
+            throw failure;
+    }
+    async command(command, signal) {
+        const { host, settings, log } = this.context;
+        const result = await host.exec(command, {
+            env: this.env,
+            timeoutMs: settings.commandTimeoutMs,
+            signal,
+            onLine: (line) => {
+                log.info(`[${host.target.entry}] ${line}`);
+                this.tail.push(line);
+                if (this.tail.length > OUTPUT_TAIL_LINES)
+                    this.tail.shift();
+            }
+        });
+        if (result.timedOut)
+            throw new Error(`timed out after ${settings.commandTimeoutMs} ms`);
+        if (signal.aborted && result.code !== 0)
+            throw new Error('cancelled');
+        if (result.code === null)
+            throw new Error('ended without an exit status (connection lost)');
+        if (result.code !== 0)
+            throw new Error(`exited with code ${result.code}`);
+    }
+    async checkHealth(signal) {
+        const { host, settings, clock, log } = this.context;
+        const { url, command, statuses, body, timeoutMs, intervalMs } = settings.health;
+        const expanded = url === undefined ? undefined : new URL(expandVariables(url, new Map(this.env)));
+        const attempt = async (budgetMs) => {
+            if (expanded)
+                return judgeResponse(await host.httpGet(expanded, { timeoutMs: budgetMs, signal }), statuses, body);
+            const result = await host.exec(command ?? 'false', {
+                env: this.env,
+                timeoutMs: budgetMs,
+                signal,
+                onLine: () => undefined
+            });
+            return { healthy: result.code === 0, detail: result.timedOut ? 'timed out' : `exit code ${result.code}` };
+        };
+        const verdict = await waitUntilHealthy(attempt, {
+            clock,
+            timeoutMs,
+            intervalMs,
+            signal,
+            onAttempt: (seen, count) => {
+                if (!seen.healthy && count % 5 === 1)
+                    log.info(`[${host.target.entry}] not healthy yet (attempt ${count}): ${seen.detail}`);
+            }
+        });
+        log.info(`[${host.target.entry}] healthy: ${verdict.detail}`);
+    }
+    wait(ms) {
+        return this.context.clock.sleep(ms, this.context.signal);
+    }
+    report(outcome, rotation, failure) {
+        return {
+            target: this.context.host.target,
+            batch: this.context.batch,
+            outcome,
+            rotation,
+            failedPhase: failure?.phase,
+            error: failure?.message,
+            outputTail: [...this.tail],
+            phases: this.phases,
+            durationMs: this.context.clock.now() - this.started
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollout.ts
+// The batch policy: batches one after another, the hosts of a batch in parallel, and a stop
+// once more hosts failed than max-failed-hosts allows. Hosts it never reaches stay untouched.
+
+
+function isFailure(report) {
+    return report.outcome === 'failed' || report.outcome === 'rolled-back';
+}
+async function rollout({ settings, hosts, clock, log, signal }) {
+    const origin = clock.now();
+    const batches = planBatches(hosts.map((host, i) => ({ host, index: i + 1 })), settings.batchSize);
+    const reports = new Map();
+    let stoppedBecause;
+    for (const [b, batch] of batches.entries()) {
+        if (b > 0 && settings.batchPauseMs > 0)
+            await clock.sleep(settings.batchPauseMs, signal);
+        if (signal.aborted) {
+            stoppedBecause = 'the run was cancelled';
+            break;
+        }
+        const names = batch.map(({ host }) => host.target.entry).join(', ');
+        const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () => Promise.all(batch.map(({ host, index }) => rollHost({ host, settings, clock, log, signal, batch: b + 1, index, origin }))));
+        batch.forEach(({ index }, i) => reports.set(index, done[i]));
+        const failed = [...reports.values()].filter(isFailure).length;
+        if (signal.aborted) {
+            stoppedBecause = 'the run was cancelled';
+            break;
+        }
+        if (failed > settings.maxFailedHosts && b < batches.length - 1) {
+            stoppedBecause = `${failed} host(s) failed and max-failed-hosts is ${settings.maxFailedHosts}`;
+            break;
+        }
+    }
+    const all = batches.flatMap((batch, b) => batch.map(({ host, index }) => reports.get(index) ?? skippedHost(host.target, b + 1)));
+    const status = signal.aborted ? 'cancelled' : all.some(isFailure) ? 'failure' : 'success';
+    return { status, hosts: all, batches: batches.length, durationMs: clock.now() - origin, stoppedBecause };
+}
+
+;// CONCATENATED MODULE: ./src/report.ts
+
+
+const entries = (hosts, keep) => JSON.stringify(hosts.filter(keep).map((host) => host.target.entry));
+function renderOutputs(result) {
+    const report = result.hosts.map((host) => ({
+        host: host.target.entry,
+        batch: host.batch,
+        result: host.outcome,
+        rotation: host.rotation,
+        failedPhase: host.failedPhase ?? null,
+        error: host.error ?? null,
+        durationMs: host.durationMs,
+        phasesMs: Object.fromEntries(host.phases.map((phase) => [phase.name, phase.durationMs]))
+    }));
+    return {
+        result: result.status,
+        'succeeded-hosts': entries(result.hosts, (host) => host.outcome === 'succeeded'),
+        // Anything touched that did not end on the new release needs a look: failed, rolled back, cancelled.
+        'failed-hosts': entries(result.hosts, (host) => isFailure(host) || host.outcome === 'cancelled'),
+        'skipped-hosts': entries(result.hosts, (host) => host.outcome === 'skipped'),
+        report: JSON.stringify(report),
+        'duration-ms': String(result.durationMs)
+    };
+}
+function escapeHtml(text) {
+    return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+}
+const HEADINGS = { success: '✅ Rollout succeeded', failure: '❌ Rollout failed', cancelled: '⚠️ Rollout cancelled' };
+const OUTCOME_LABEL = {
+    succeeded: '✅ succeeded',
+    failed: '❌ failed',
+    'rolled-back': '↩️ rolled back',
+    cancelled: '⚠️ cancelled',
+    skipped: '⏭️ skipped'
+};
+const ROTATION_LABEL = { in: 'in', out: '**out**', unknown: 'unknown' };
+function phaseCell(host, name) {
+    const phase = host.phases.find((p) => p.name === name);
+    if (!phase)
+        return '';
+    return phase.ok ? `${phase.durationMs}` : `❌ ${phase.durationMs}`;
+}
+function renderSummary(result) {
+    const counts = ['succeeded', 'failed', 'rolled-back', 'cancelled', 'skipped']
+        .map((outcome) => [outcome, result.hosts.filter((host) => host.outcome === outcome).length])
+        .filter(([, n]) => n > 0)
+        .map(([outcome, n]) => `${n} ${outcome}`);
+    const phases = PHASES.filter((name) => result.hosts.some((host) => host.phases.some((p) => p.name === name)));
+    const head = ['Host', 'Batch', 'Result', 'In rotation', ...phases.map((name) => `${name} (ms)`), 'Total (ms)'];
+    const rows = result.hosts.map((host) => [
+        escapeHtml(host.target.entry),
+        String(host.batch),
+        OUTCOME_LABEL[host.outcome],
+        ROTATION_LABEL[host.rotation],
+        ...phases.map((name) => phaseCell(host, name)),
+        String(host.durationMs)
+    ]);
+    const lines = [
+        `## ${HEADINGS[result.status]}`,
+        '',
+        `${result.hosts.length} host(s) in ${result.batches} batch(es), ${result.durationMs} ms: ${counts.join(', ')}.` +
+            (result.stoppedBecause ? ` Stopped early: ${escapeHtml(result.stoppedBecause)}.` : ''),
+        '',
+        `| ${head.join(' | ')} |`,
+        `| ${head.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${row.join(' | ')} |`),
+        ''
+    ];
+    for (const host of result.hosts.filter((h) => h.error !== undefined)) {
+        lines.push(`<details><summary>${escapeHtml(host.target.entry)}: ${escapeHtml(host.failedPhase ?? '')} ${escapeHtml(host.error ?? '')}</summary>`, '', `<pre>${escapeHtml(host.outputTail.join('\n') || '(no output)')}</pre>`, '</details>', '');
+    }
+    lines.push(renderGantt(result));
+    return `${lines.join('\n')}\n`;
+}
+/** Mermaid forbids `:`, `#` and `;` in names; host entries like [::1]:22 keep their meaning with `.`. */
+const mermaidName = (text) => text.replace(/[:#;]/g, '.');
+function renderGantt(result) {
+    const lines = [
+        '```mermaid',
+        'gantt',
+        '  title Rollout timeline (ms from start)',
+        '  dateFormat x',
+        '  axisFormat %M:%S'
+    ];
+    for (const host of result.hosts.filter((h) => h.phases.length > 0)) {
+        lines.push(`  section ${mermaidName(host.target.entry)}`);
+        for (const phase of host.phases) {
+            const end = phase.startMs + Math.max(phase.durationMs, 1);
+            lines.push(`  ${phase.name} :${phase.ok ? '' : 'crit, '}${phase.startMs}, ${end}`);
+        }
+    }
+    lines.push('```');
+    return lines.join('\n');
+}
+async function writeReport(result, writer, log) {
+    for (const [name, value] of Object.entries(renderOutputs(result)))
+        writer.setOutput(name, value);
+    for (const host of result.hosts) {
+        if (host.error === undefined)
+            continue;
+        const rotation = host.rotation === 'in'
+            ? 'it is back in rotation'
+            : host.rotation === 'out'
+                ? 'it was left out of rotation'
+                : 'its rotation state is unknown';
+        const message = `${host.target.entry} ${host.outcome} at ${host.failedPhase}: ${host.error}; ${rotation}`;
+        log.error(message, `Rollout ${host.outcome}: ${host.target.entry} (${host.failedPhase})`);
+    }
+    if (result.status === 'success')
+        log.notice(`${result.hosts.length} host(s) rolled out in ${result.durationMs} ms`, 'Rollout succeeded');
+    await writer.writeSummary(renderSummary(result));
+}
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/known-hosts.ts
 // OpenSSH host key checking without ssh-keygen: known_hosts text (plain, hashed and [host]:port
 // entries, @revoked markers) and SHA256 fingerprints, matched against the raw key blob sshd offers.
@@ -96666,7 +96710,10 @@ function knownHostsName(host, port) {
     return port === 22 ? host : `[${host}]:${port}`;
 }
 function globMatch(pattern, name) {
-    const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    const regex = pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.');
     return new RegExp(`^${regex}$`, 'i').test(name);
 }
 function entryMatches(entry, name) {
@@ -96710,7 +96757,9 @@ function keyType(keyBlob) {
     if (keyBlob.length < 4)
         return 'unknown';
     const length = keyBlob.readUInt32BE(0);
-    return length > 0 && length < 64 && keyBlob.length >= 4 + length ? keyBlob.subarray(4, 4 + length).toString('latin1') : 'unknown';
+    return length > 0 && length < 64 && keyBlob.length >= 4 + length
+        ? keyBlob.subarray(4, 4 + length).toString('latin1')
+        : 'unknown';
 }
 function parseFingerprint(text) {
     const value = text.trim().replace(/=+$/, '');
@@ -96844,7 +96893,7 @@ function getSettings(readInput) {
     const username = input.raw('username');
     const hosts = readTargets(input, 'hosts', port, username);
     const jumpHosts = readTargets(input, 'jump-host', port, username);
-    if (hosts.length === 0 && input.raw('hosts') === undefined) {
+    if (splitList(input.raw('hosts') ?? '').length === 0) {
         input.problem('hosts', undefined, 'is required; expected one [user@]host[:port] per line or comma-separated');
     }
     const passphrase = input.raw('passphrase');
@@ -96859,7 +96908,8 @@ function getSettings(readInput) {
     const hostKeys = readHostKeys(input, [...hosts, ...jumpHosts], warnings);
     const dryRun = input.parse('dry-run', parseBoolean) ?? false;
     const lb = readLoadBalancer(input, dryRun);
-    const health = readHealth(input);
+    const env = input.parse('env', parseEnv) ?? [];
+    const health = readHealth(input, env);
     const commands = {
         stopCommand: input.raw('stop-command'),
         deployCommand: input.raw('deploy-command'),
@@ -96883,14 +96933,19 @@ function getSettings(readInput) {
         hostKeys,
         connectTimeoutMs: input.parse('connect-timeout', positiveDuration) ?? 0,
         connectAttempts: input.parse('connect-attempts', (value) => parseInteger(value, 1, 10)) ?? 1,
-        env: input.parse('env', parseEnv) ?? [],
+        env,
         offlineCommand: lb.offlineCommand ?? '',
         onlineCommand: lb.onlineCommand ?? '',
         offlineWaitMs: lb.offlineWaitMs ?? 0,
         onlineWaitMs,
         upload,
         ...commands,
-        health: { ...health, statuses: health.statuses ?? [], timeoutMs: health.timeoutMs ?? 0, intervalMs: health.intervalMs ?? 0 },
+        health: {
+            ...health,
+            statuses: health.statuses ?? [],
+            timeoutMs: health.timeoutMs ?? 0,
+            intervalMs: health.intervalMs ?? 0
+        },
         commandTimeoutMs: input.parse('command-timeout', positiveDuration) ?? 0,
         batchSize: input.parse('batch-size', parseBatchSize) ?? [],
         batchPauseMs: input.parse('batch-pause', parseDuration) ?? 0,
@@ -96938,7 +96993,10 @@ function readHostKeys(input, targets, warnings) {
     if (!strict) {
         warnings.push('strict-host-key-checking is false: any host key is accepted, so a machine in the middle could receive your commands and secrets');
     }
-    else if (knownHosts === undefined && fingerprints.length === 0 && input.raw('known-hosts') === undefined && input.raw('host-fingerprints') === undefined) {
+    else if (knownHosts === undefined &&
+        fingerprints.length === 0 &&
+        input.raw('known-hosts') === undefined &&
+        input.raw('host-fingerprints') === undefined) {
         input.problem('known-hosts', undefined, 'known-hosts or host-fingerprints is required while strict-host-key-checking is true; get them with `ssh-keyscan -p PORT HOST` (known-hosts) or `ssh-keyscan HOST | ssh-keygen -lf -` (host-fingerprints), from a network you trust');
     }
     else if (knownHosts !== undefined && fingerprints.length === 0) {
@@ -96975,8 +97033,16 @@ function readLoadBalancer(input, dryRun) {
         onlineWaitMs: input.parse('online-wait', parseDuration)
     };
 }
-function readHealth(input) {
-    const url = input.parse('health-url', parseHttpUrl);
+function readHealth(input, env) {
+    // Checked with every variable set to a sample value; each host expands the real ones.
+    const samples = new Map([
+        ...ROLLOUT_VARIABLES.map((name) => [name, name === 'ROLLOUT_HOST' ? '127.0.0.1' : '1']),
+        ...env.map(([name]) => [name, '1'])
+    ]);
+    const url = input.parse('health-url', (value) => {
+        parseHttpUrl(expandVariables(value, samples));
+        return value;
+    });
     const command = input.raw('health-command');
     if (input.raw('health-url') !== undefined && command !== undefined) {
         input.problem('health-command', command, 'cannot be combined with health-url; set one of them');
@@ -97945,7 +98011,9 @@ class HttpOverSsh {
                         if (error)
                             return callback(new Error(`the host cannot connect to ${host}:${port}: ${error.message}`), null);
                         // The SSH connection already proved which host this is; the TLS hop only runs inside it.
-                        const socket = url.protocol === 'https:' ? (0,external_node_tls_.connect)({ socket: channel, servername: (0,external_node_net_.isIP)(host) ? undefined : host, rejectUnauthorized: false }) : channel;
+                        const socket = url.protocol === 'https:'
+                            ? (0,external_node_tls_.connect)({ socket: channel, servername: (0,external_node_net_.isIP)(host) ? undefined : host, rejectUnauthorized: false })
+                            : channel;
                         callback(null, socket);
                     });
                 },
@@ -98206,7 +98274,9 @@ async function runWith(deps) {
         await writeReport(result, deps.writer, log);
         if (result.status !== 'success') {
             const failed = result.hosts.filter((host) => host.error !== undefined).map((host) => host.target.entry);
-            fail(result.status === 'cancelled' ? 'Rollout cancelled' : `Rollout failed on ${failed.join(', ')}${result.stoppedBecause ? `; stopped because ${result.stoppedBecause}` : ''}`);
+            fail(result.status === 'cancelled'
+                ? 'Rollout cancelled'
+                : `Rollout failed on ${failed.join(', ')}${result.stoppedBecause ? `; stopped because ${result.stoppedBecause}` : ''}`);
         }
     }
     finally {
@@ -98229,7 +98299,13 @@ async function run() {
             readInput,
             connector: (settings) => createSshConnector(settings, systemClock, actionsLog),
             log: actionsLog,
-            writer: { setOutput: setOutput, writeSummary: (markdown) => summary.addRaw(markdown).write().then(() => undefined) },
+            writer: {
+                setOutput: setOutput,
+                writeSummary: (markdown) => summary
+                    .addRaw(markdown)
+                    .write()
+                    .then(() => undefined)
+            },
             signal: controller.signal,
             fail: setFailed
         });

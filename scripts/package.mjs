@@ -4,7 +4,9 @@ import { execFileSync } from 'node:child_process'
 import { readdirSync, rmSync } from 'node:fs'
 
 rmSync('dist', { recursive: true, force: true })
-execFileSync('npx', ['ncc', 'build', 'src/index.ts', '-o', 'dist', '--license', 'licenses.txt', '--quiet'], { stdio: 'inherit' })
+execFileSync('npx', ['ncc', 'build', 'src/index.ts', '-o', 'dist', '--license', 'licenses.txt', '--quiet'], {
+  stdio: 'inherit'
+})
 // ssh2 ships pageant's Windows helper for agent auth on Windows; the action never uses it.
 rmSync('dist/pagent.exe', { force: true })
 const native = readdirSync('dist', { recursive: true }).filter((file) => /\.(node|exe|dll|so)$/.test(String(file)))

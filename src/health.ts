@@ -9,7 +9,11 @@ export interface Verdict {
   readonly detail: string
 }
 
-export function judgeResponse(response: HttpResponse, statuses: readonly StatusRange[], body: RegExp | undefined): Verdict {
+export function judgeResponse(
+  response: HttpResponse,
+  statuses: readonly StatusRange[],
+  body: RegExp | undefined
+): Verdict {
   const statusOk = statuses.some(({ from, to }) => response.status >= from && response.status <= to)
   if (!statusOk) return { healthy: false, detail: `HTTP ${response.status}` }
   if (body && !body.test(response.body)) {
@@ -30,7 +34,10 @@ export interface PollOptions {
 export class HealthTimeout extends Error {}
 
 /** Polls `attempt` (given the time it may take) until it reports healthy; throws HealthTimeout otherwise. */
-export async function waitUntilHealthy(attempt: (budgetMs: number) => Promise<Verdict>, options: PollOptions): Promise<Verdict> {
+export async function waitUntilHealthy(
+  attempt: (budgetMs: number) => Promise<Verdict>,
+  options: PollOptions
+): Promise<Verdict> {
   const { clock, timeoutMs, intervalMs, signal } = options
   const deadline = clock.now() + timeoutMs
   let last: Verdict = { healthy: false, detail: 'no attempt finished' }

@@ -6,7 +6,17 @@ import { expandVariables } from './parse.js'
 import type { Clock, Log, RemoteHost } from './ports.js'
 import type { Settings, Target } from './settings.js'
 
-export const PHASES = ['upload', 'offline', 'offline-wait', 'stop', 'deploy', 'start', 'health', 'online', 'online-wait'] as const
+export const PHASES = [
+  'upload',
+  'offline',
+  'offline-wait',
+  'stop',
+  'deploy',
+  'start',
+  'health',
+  'online',
+  'online-wait'
+] as const
 export type PhaseName = (typeof PHASES)[number] | 'rollback' | 'rollback-health' | 'restore-online'
 
 export interface PhaseRecord {
@@ -144,14 +154,20 @@ class HostRun {
       return this.report('rolled-back', 'in', failure)
     } catch (error: unknown) {
       const rollback = error instanceof PhaseFailed ? error : new PhaseFailed('rollback', String(error))
-      return this.report('failed', 'out', new PhaseFailed(failure.phase, `${failure.message}; ${rollback.phase} failed too: ${rollback.message}`))
+      return this.report(
+        'failed',
+        'out',
+        new PhaseFailed(failure.phase, `${failure.message}; ${rollback.phase} failed too: ${rollback.message}`)
+      )
     }
   }
 
   /** Puts a host that was never stopped back online; false if that failed too. */
   private async restoreOnline(): Promise<boolean> {
     try {
-      await this.phase('restore-online', () => this.command(this.context.settings.onlineCommand, new AbortController().signal))
+      await this.phase('restore-online', () =>
+        this.command(this.context.settings.onlineCommand, new AbortController().signal)
+      )
       return true
     } catch {
       return false
@@ -198,7 +214,12 @@ class HostRun {
     const expanded = url === undefined ? undefined : new URL(expandVariables(url, new Map(this.env)))
     const attempt = async (budgetMs: number): Promise<Verdict> => {
       if (expanded) return judgeResponse(await host.httpGet(expanded, { timeoutMs: budgetMs, signal }), statuses, body)
-      const result = await host.exec(command ?? 'false', { env: this.env, timeoutMs: budgetMs, signal, onLine: () => undefined })
+      const result = await host.exec(command ?? 'false', {
+        env: this.env,
+        timeoutMs: budgetMs,
+        signal,
+        onLine: () => undefined
+      })
       return { healthy: result.code === 0, detail: result.timedOut ? 'timed out' : `exit code ${result.code}` }
     }
     const verdict = await waitUntilHealthy(attempt, {
@@ -207,7 +228,8 @@ class HostRun {
       intervalMs,
       signal,
       onAttempt: (seen, count) => {
-        if (!seen.healthy && count % 5 === 1) log.info(`[${host.target.entry}] not healthy yet (attempt ${count}): ${seen.detail}`)
+        if (!seen.healthy && count % 5 === 1)
+          log.info(`[${host.target.entry}] not healthy yet (attempt ${count}): ${seen.detail}`)
       }
     })
     log.info(`[${host.target.entry}] healthy: ${verdict.detail}`)

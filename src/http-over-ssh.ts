@@ -51,7 +51,10 @@ export class HttpOverSsh {
           this.ssh.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
             if (error) return callback(new Error(`the host cannot connect to ${host}:${port}: ${error.message}`), null)
             // The SSH connection already proved which host this is; the TLS hop only runs inside it.
-            const socket = url.protocol === 'https:' ? tlsConnect({ socket: channel, servername: isIP(host) ? undefined : host, rejectUnauthorized: false }) : channel
+            const socket =
+              url.protocol === 'https:'
+                ? tlsConnect({ socket: channel, servername: isIP(host) ? undefined : host, rejectUnauthorized: false })
+                : channel
             callback(null, socket as unknown as Socket)
           })
         },

@@ -21,7 +21,9 @@ export function parseKnownHosts(text: string): KnownHosts {
     const fields = line.split(/\s+/)
     const marker = fields[0].startsWith('@') ? fields.shift() : undefined
     if (fields.length < 3 || !/^[A-Za-z0-9+/]+=*$/.test(fields[2])) {
-      throw new InputError(`line ${index + 1} is not valid; expected known_hosts lines 'host keytype base64key' as ssh-keyscan prints them`)
+      throw new InputError(
+        `line ${index + 1} is not valid; expected known_hosts lines 'host keytype base64key' as ssh-keyscan prints them`
+      )
     }
     if (marker === '@cert-authority') return // certificates are not supported; such a line vouches for nothing here
     const [names, , keyBlob] = fields
@@ -42,7 +44,10 @@ export function knownHostsName(host: string, port: number): string {
 }
 
 function globMatch(pattern: string, name: string): boolean {
-  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
+  const regex = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.')
   return new RegExp(`^${regex}$`, 'i').test(name)
 }
 
@@ -88,13 +93,17 @@ export function fingerprint(keyBlob: Buffer): string {
 export function keyType(keyBlob: Buffer): string {
   if (keyBlob.length < 4) return 'unknown'
   const length = keyBlob.readUInt32BE(0)
-  return length > 0 && length < 64 && keyBlob.length >= 4 + length ? keyBlob.subarray(4, 4 + length).toString('latin1') : 'unknown'
+  return length > 0 && length < 64 && keyBlob.length >= 4 + length
+    ? keyBlob.subarray(4, 4 + length).toString('latin1')
+    : 'unknown'
 }
 
 export function parseFingerprint(text: string): string {
   const value = text.trim().replace(/=+$/, '')
   if (!/^SHA256:[A-Za-z0-9+/]{43}$/.test(value)) {
-    throw new InputError("expected an OpenSSH SHA256 fingerprint like 'SHA256:' followed by 43 base64 characters (ssh-keygen -lf)")
+    throw new InputError(
+      "expected an OpenSSH SHA256 fingerprint like 'SHA256:' followed by 43 base64 characters (ssh-keygen -lf)"
+    )
   }
   return value
 }

@@ -58,7 +58,11 @@ export async function runWith(deps: MainDeps): Promise<void> {
     await writeReport(result, deps.writer, log)
     if (result.status !== 'success') {
       const failed = result.hosts.filter((host) => host.error !== undefined).map((host) => host.target.entry)
-      fail(result.status === 'cancelled' ? 'Rollout cancelled' : `Rollout failed on ${failed.join(', ')}${result.stoppedBecause ? `; stopped because ${result.stoppedBecause}` : ''}`)
+      fail(
+        result.status === 'cancelled'
+          ? 'Rollout cancelled'
+          : `Rollout failed on ${failed.join(', ')}${result.stoppedBecause ? `; stopped because ${result.stoppedBecause}` : ''}`
+      )
     }
   } finally {
     await Promise.all(hosts.map((host) => host.close()))
@@ -81,7 +85,14 @@ export async function run(): Promise<void> {
       readInput,
       connector: (settings) => createSshConnector(settings, systemClock, actionsLog),
       log: actionsLog,
-      writer: { setOutput: core.setOutput, writeSummary: (markdown) => core.summary.addRaw(markdown).write().then(() => undefined) },
+      writer: {
+        setOutput: core.setOutput,
+        writeSummary: (markdown) =>
+          core.summary
+            .addRaw(markdown)
+            .write()
+            .then(() => undefined)
+      },
       signal: controller.signal,
       fail: core.setFailed
     })

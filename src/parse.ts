@@ -115,7 +115,8 @@ export function parseBatchSize(text: string): BatchStep[] {
   return items.map((item) => {
     const match = /^(\d+)(%?)$/.exec(item)
     const n = Number(match?.[1])
-    if (!match || n < 1 || (match[2] === '%' && n > 100)) throw new InputError(`'${item}' is not valid; expected ${form}`)
+    if (!match || n < 1 || (match[2] === '%' && n > 100))
+      throw new InputError(`'${item}' is not valid; expected ${form}`)
     return match[2] === '%' ? { percent: n } : { count: n }
   })
 }
@@ -132,7 +133,8 @@ export function parseEnv(text: string): [string, string][] {
     if (eq < 0 || !ENV_NAME.test(name)) {
       throw new InputError(`'${name}' is not valid; expected KEY=value lines with KEY a shell variable name`)
     }
-    if (name.startsWith('ROLLOUT_')) throw new InputError(`'${name}' is reserved: ROLLOUT_* variables are set by the action`)
+    if (name.startsWith('ROLLOUT_'))
+      throw new InputError(`'${name}' is reserved: ROLLOUT_* variables are set by the action`)
     pairs.push([name, line.slice(eq + 1)])
   }
   return pairs
@@ -147,13 +149,21 @@ export function parseRegex(text: string): RegExp {
 }
 
 /** The per-host variables every remote command gets; health-url may use them as `${NAME}`. */
-export const ROLLOUT_VARIABLES = ['ROLLOUT_HOST', 'ROLLOUT_PORT', 'ROLLOUT_USER', 'ROLLOUT_TARGET', 'ROLLOUT_BATCH', 'ROLLOUT_INDEX']
+export const ROLLOUT_VARIABLES = [
+  'ROLLOUT_HOST',
+  'ROLLOUT_PORT',
+  'ROLLOUT_USER',
+  'ROLLOUT_TARGET',
+  'ROLLOUT_BATCH',
+  'ROLLOUT_INDEX'
+]
 
 /** Replaces `${NAME}` with its value; a name without a value is an error, never an empty string. */
 export function expandVariables(template: string, values: ReadonlyMap<string, string>): string {
   return template.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
     const value = values.get(name)
-    if (value === undefined) throw new InputError(`\${${name}} is not a known variable; expected one of ${[...values.keys()].join(', ')}`)
+    if (value === undefined)
+      throw new InputError(`\${${name}} is not a known variable; expected one of ${[...values.keys()].join(', ')}`)
     return value
   })
 }
@@ -163,7 +173,9 @@ export function parseHttpUrl(text: string): URL {
   try {
     url = new URL(text.trim())
   } catch {
-    throw new InputError('expected an absolute http:// or https:// URL, as seen from the host, e.g. http://127.0.0.1:8080/health')
+    throw new InputError(
+      'expected an absolute http:// or https:// URL, as seen from the host, e.g. http://127.0.0.1:8080/health'
+    )
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError('expected an http:// or https:// URL')
   if (url.username || url.password) throw new InputError('credentials in the URL are not supported; use health-command')

@@ -31,7 +31,9 @@ export function describePlan(settings: Settings): string[] {
   if (settings.deployCommand) steps.push(`deploy: ${settings.deployCommand}`)
   if (settings.startCommand) steps.push(`start: ${settings.startCommand}`)
   const { url, command, timeoutMs, intervalMs } = settings.health
-  steps.push(`health: ${url ? `GET ${url} through SSH` : `run ${command}`} every ${ms(intervalMs)}, up to ${ms(timeoutMs)}`)
+  steps.push(
+    `health: ${url ? `GET ${url} through SSH` : `run ${command}`} every ${ms(intervalMs)}, up to ${ms(timeoutMs)}`
+  )
   steps.push(`online: ${settings.onlineCommand}`, `online-wait: ${ms(settings.onlineWaitMs)}`)
   if (settings.rollbackCommand) steps.push(`on failure: ${settings.rollbackCommand}, then health and online`)
   const batches = planBatches(settings.hosts, settings.batchSize)

@@ -16,7 +16,11 @@ export class PreflightError extends Error {
 export const PREFLIGHT_CONCURRENCY = 16
 
 /** Connects to all targets, in order; on any failure closes what opened and throws PreflightError. */
-export async function preflight(targets: readonly Target[], connector: Connector, signal: AbortSignal): Promise<RemoteHost[]> {
+export async function preflight(
+  targets: readonly Target[],
+  connector: Connector,
+  signal: AbortSignal
+): Promise<RemoteHost[]> {
   const results: ({ host: RemoteHost } | { error: string })[] = new Array(targets.length)
   let next = 0
   const worker = async () => {
@@ -30,10 +34,14 @@ export async function preflight(targets: readonly Target[], connector: Connector
   }
   await Promise.all(Array.from({ length: Math.min(PREFLIGHT_CONCURRENCY, targets.length) }, worker))
   const hosts = results.flatMap((result) => ('host' in result ? [result.host] : []))
-  const failures = results.flatMap((result, i) => ('error' in result ? [{ target: targets[i], message: result.error }] : []))
+  const failures = results.flatMap((result, i) =>
+    'error' in result ? [{ target: targets[i], message: result.error }] : []
+  )
   if (failures.length > 0 || signal.aborted) {
     await Promise.all(hosts.map((host) => host.close()))
-    throw new PreflightError(failures.length > 0 ? failures : targets.map((target) => ({ target, message: 'cancelled' })))
+    throw new PreflightError(
+      failures.length > 0 ? failures : targets.map((target) => ({ target, message: 'cancelled' }))
+    )
   }
   return hosts
 }

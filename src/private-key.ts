@@ -12,7 +12,9 @@ export function loadPrivateKey(value: string, passphrase: string | undefined): s
       text = readFileSync(text, 'utf8').trim()
     } catch {
       // The value may be a mangled key, so it is never echoed back.
-      throw new InputError('is neither a private key (-----BEGIN ... PRIVATE KEY-----) nor the path of a readable key file')
+      throw new InputError(
+        'is neither a private key (-----BEGIN ... PRIVATE KEY-----) nor the path of a readable key file'
+      )
     }
   }
   const parsed = ssh2.utils.parseKey(text, passphrase)

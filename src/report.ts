@@ -40,7 +40,10 @@ export function renderOutputs(result: RolloutResult): Outputs {
 }
 
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c)
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c
+  )
 }
 
 const HEADINGS = { success: '✅ Rollout succeeded', failure: '❌ Rollout failed', cancelled: '⚠️ Rollout cancelled' }
@@ -102,7 +105,13 @@ export function renderSummary(result: RolloutResult): string {
 const mermaidName = (text: string) => text.replace(/[:#;]/g, '.')
 
 export function renderGantt(result: RolloutResult): string {
-  const lines = ['```mermaid', 'gantt', '  title Rollout timeline (ms from start)', '  dateFormat x', '  axisFormat %M:%S']
+  const lines = [
+    '```mermaid',
+    'gantt',
+    '  title Rollout timeline (ms from start)',
+    '  dateFormat x',
+    '  axisFormat %M:%S'
+  ]
   for (const host of result.hosts.filter((h) => h.phases.length > 0)) {
     lines.push(`  section ${mermaidName(host.target.entry)}`)
     for (const phase of host.phases) {
@@ -123,10 +132,16 @@ export async function writeReport(result: RolloutResult, writer: ReportWriter, l
   for (const [name, value] of Object.entries(renderOutputs(result))) writer.setOutput(name, value)
   for (const host of result.hosts) {
     if (host.error === undefined) continue
-    const rotation = host.rotation === 'in' ? 'it is back in rotation' : host.rotation === 'out' ? 'it was left out of rotation' : 'its rotation state is unknown'
+    const rotation =
+      host.rotation === 'in'
+        ? 'it is back in rotation'
+        : host.rotation === 'out'
+          ? 'it was left out of rotation'
+          : 'its rotation state is unknown'
     const message = `${host.target.entry} ${host.outcome} at ${host.failedPhase}: ${host.error}; ${rotation}`
     log.error(message, `Rollout ${host.outcome}: ${host.target.entry} (${host.failedPhase})`)
   }
-  if (result.status === 'success') log.notice(`${result.hosts.length} host(s) rolled out in ${result.durationMs} ms`, 'Rollout succeeded')
+  if (result.status === 'success')
+    log.notice(`${result.hosts.length} host(s) rolled out in ${result.durationMs} ms`, 'Rollout succeeded')
   await writer.writeSummary(renderSummary(result))
 }

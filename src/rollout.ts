@@ -46,7 +46,9 @@ export async function rollout({ settings, hosts, clock, log, signal }: RolloutDe
     }
     const names = batch.map(({ host }) => host.target.entry).join(', ')
     const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () =>
-      Promise.all(batch.map(({ host, index }) => rollHost({ host, settings, clock, log, signal, batch: b + 1, index, origin })))
+      Promise.all(
+        batch.map(({ host, index }) => rollHost({ host, settings, clock, log, signal, batch: b + 1, index, origin }))
+      )
     )
     batch.forEach(({ index }, i) => reports.set(index, done[i]))
     const failed = [...reports.values()].filter(isFailure).length
@@ -59,7 +61,9 @@ export async function rollout({ settings, hosts, clock, log, signal }: RolloutDe
       break
     }
   }
-  const all = batches.flatMap((batch, b) => batch.map(({ host, index }) => reports.get(index) ?? skippedHost(host.target, b + 1)))
+  const all = batches.flatMap((batch, b) =>
+    batch.map(({ host, index }) => reports.get(index) ?? skippedHost(host.target, b + 1))
+  )
   const status: RolloutStatus = signal.aborted ? 'cancelled' : all.some(isFailure) ? 'failure' : 'success'
   return { status, hosts: all, batches: batches.length, durationMs: clock.now() - origin, stoppedBecause }
 }

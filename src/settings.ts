@@ -33,7 +33,11 @@ export interface Settings {
   readonly hosts: readonly Target[]
   readonly jumpHosts: readonly Target[]
   readonly auth: { readonly privateKey?: string; readonly passphrase?: string; readonly password?: string }
-  readonly hostKeys: { readonly strict: boolean; readonly knownHosts?: KnownHosts; readonly fingerprints: readonly string[] }
+  readonly hostKeys: {
+    readonly strict: boolean
+    readonly knownHosts?: KnownHosts
+    readonly fingerprints: readonly string[]
+  }
   readonly connectTimeoutMs: number
   readonly connectAttempts: number
   readonly env: readonly (readonly [string, string])[]
@@ -162,15 +166,23 @@ export function getSettings(readInput: ReadInput): Settings {
     startCommand: input.raw('start-command')
   }
   if (Object.values(commands).every((command) => command === undefined)) {
-    input.problem('stop-command', undefined, 'at least one of stop-command, deploy-command or start-command is required')
+    input.problem(
+      'stop-command',
+      undefined,
+      'at least one of stop-command, deploy-command or start-command is required'
+    )
   }
   const upload = readUpload(input)
   const onlineWaitMs = lb.onlineWaitMs ?? 0
   if (health.intervalMs !== undefined && (lb.offlineWaitMs ?? 0) < health.intervalMs) {
-    warnings.push(`offline-wait (${lb.offlineWaitMs} ms) is shorter than health-interval (${health.intervalMs} ms): the load balancer may still send requests to a stopping host`)
+    warnings.push(
+      `offline-wait (${lb.offlineWaitMs} ms) is shorter than health-interval (${health.intervalMs} ms): the load balancer may still send requests to a stopping host`
+    )
   }
   if (health.intervalMs !== undefined && onlineWaitMs < health.intervalMs) {
-    warnings.push(`online-wait (${onlineWaitMs} ms) is shorter than health-interval (${health.intervalMs} ms): the next host may leave before this one is back in rotation`)
+    warnings.push(
+      `online-wait (${onlineWaitMs} ms) is shorter than health-interval (${health.intervalMs} ms): the next host may leave before this one is back in rotation`
+    )
   }
 
   const settings = {
@@ -187,7 +199,12 @@ export function getSettings(readInput: ReadInput): Settings {
     onlineWaitMs,
     upload,
     ...commands,
-    health: { ...health, statuses: health.statuses ?? [], timeoutMs: health.timeoutMs ?? 0, intervalMs: health.intervalMs ?? 0 },
+    health: {
+      ...health,
+      statuses: health.statuses ?? [],
+      timeoutMs: health.timeoutMs ?? 0,
+      intervalMs: health.intervalMs ?? 0
+    },
     commandTimeoutMs: input.parse('command-timeout', positiveDuration) ?? 0,
     batchSize: input.parse('batch-size', parseBatchSize) ?? [],
     batchPauseMs: input.parse('batch-pause', parseDuration) ?? 0,
@@ -214,7 +231,11 @@ function readTargets(input: InputReader, name: string, defaultPort: number, user
     if (target === undefined) continue
     const user = target.user ?? username
     if (user === undefined) {
-      input.problem(name, entry, 'names no user and the username input is empty; expected user@host or a username input')
+      input.problem(
+        name,
+        entry,
+        'names no user and the username input is empty; expected user@host or a username input'
+      )
       continue
     }
     const key = `${user}@${target.host.toLowerCase()}:${target.port}`
@@ -231,16 +252,33 @@ function readTargets(input: InputReader, name: string, defaultPort: number, user
 function readHostKeys(input: InputReader, targets: readonly Target[], warnings: string[]): Settings['hostKeys'] {
   const strict = input.parse('strict-host-key-checking', parseBoolean) ?? true
   const knownHosts = input.parse('known-hosts', parseKnownHosts)
-  const fingerprints = splitList(input.raw('host-fingerprints') ?? '').flatMap((value) => input.attempt('host-fingerprints', value, () => [parseFingerprint(value)]) ?? [])
+  const fingerprints = splitList(input.raw('host-fingerprints') ?? '').flatMap(
+    (value) => input.attempt('host-fingerprints', value, () => [parseFingerprint(value)]) ?? []
+  )
   if (!strict) {
-    warnings.push('strict-host-key-checking is false: any host key is accepted, so a machine in the middle could receive your commands and secrets')
-  } else if (knownHosts === undefined && fingerprints.length === 0 && input.raw('known-hosts') === undefined && input.raw('host-fingerprints') === undefined) {
-    input.problem('known-hosts', undefined, 'known-hosts or host-fingerprints is required while strict-host-key-checking is true; get them with `ssh-keyscan -p PORT HOST` (known-hosts) or `ssh-keyscan HOST | ssh-keygen -lf -` (host-fingerprints), from a network you trust')
+    warnings.push(
+      'strict-host-key-checking is false: any host key is accepted, so a machine in the middle could receive your commands and secrets'
+    )
+  } else if (
+    knownHosts === undefined &&
+    fingerprints.length === 0 &&
+    input.raw('known-hosts') === undefined &&
+    input.raw('host-fingerprints') === undefined
+  ) {
+    input.problem(
+      'known-hosts',
+      undefined,
+      'known-hosts or host-fingerprints is required while strict-host-key-checking is true; get them with `ssh-keyscan -p PORT HOST` (known-hosts) or `ssh-keyscan HOST | ssh-keygen -lf -` (host-fingerprints), from a network you trust'
+    )
   } else if (knownHosts !== undefined && fingerprints.length === 0) {
     // Without fingerprints to fall back on, a host known_hosts does not name could never connect.
     for (const target of targets) {
       if (!hasEntryFor(knownHosts, target.host, target.port)) {
-        input.problem('known-hosts', undefined, `has no entry for ${target.entry} (looked for '${target.port === 22 ? target.host : `[${target.host}]:${target.port}`}'); expected lines as \`ssh-keyscan -p ${target.port} ${target.host}\` prints them`)
+        input.problem(
+          'known-hosts',
+          undefined,
+          `has no entry for ${target.entry} (looked for '${target.port === 22 ? target.host : `[${target.host}]:${target.port}`}'); expected lines as \`ssh-keyscan -p ${target.port} ${target.host}\` prints them`
+        )
       }
     }
   }
@@ -249,16 +287,25 @@ function readHostKeys(input: InputReader, targets: readonly Target[], warnings: 
 
 function readLoadBalancer(input: InputReader, dryRun: boolean) {
   const healthFile = input.parse('health-file', (value) => {
-    if (!value.startsWith('/') || value.includes('\n')) throw new InputError('expected an absolute path on the host, e.g. /usr/share/nginx/status/nginx-status.html')
+    if (!value.startsWith('/') || value.includes('\n'))
+      throw new InputError('expected an absolute path on the host, e.g. /usr/share/nginx/status/nginx-status.html')
     return value
   })
   const offline = input.raw('offline-command')
   const online = input.raw('online-command')
   if (healthFile !== undefined && offline !== undefined && online !== undefined) {
-    input.problem('health-file', healthFile, 'is unused when both offline-command and online-command are set; set either health-file or the two commands')
+    input.problem(
+      'health-file',
+      healthFile,
+      'is unused when both offline-command and online-command are set; set either health-file or the two commands'
+    )
   }
   const missing = (name: string) =>
-    input.problem(name, undefined, `health-file or ${name} is required: it is how a host leaves and rejoins the load balancer`)
+    input.problem(
+      name,
+      undefined,
+      `health-file or ${name} is required: it is how a host leaves and rejoins the load balancer`
+    )
   if (offline === undefined && input.raw('health-file') === undefined && !dryRun) missing('offline-command')
   if (online === undefined && input.raw('health-file') === undefined && !dryRun) missing('online-command')
   const quoted = healthFile === undefined ? undefined : shellQuote(healthFile)
@@ -272,7 +319,10 @@ function readLoadBalancer(input: InputReader, dryRun: boolean) {
 
 function readHealth(input: InputReader, env: readonly (readonly [string, string])[]) {
   // Checked with every variable set to a sample value; each host expands the real ones.
-  const samples = new Map([...ROLLOUT_VARIABLES.map((name) => [name, name === 'ROLLOUT_HOST' ? '127.0.0.1' : '1'] as const), ...env.map(([name]) => [name, '1'] as const)])
+  const samples = new Map([
+    ...ROLLOUT_VARIABLES.map((name) => [name, name === 'ROLLOUT_HOST' ? '127.0.0.1' : '1'] as const),
+    ...env.map(([name]) => [name, '1'] as const)
+  ])
   const url = input.parse('health-url', (value) => {
     parseHttpUrl(expandVariables(value, samples))
     return value
@@ -281,7 +331,11 @@ function readHealth(input: InputReader, env: readonly (readonly [string, string]
   if (input.raw('health-url') !== undefined && command !== undefined) {
     input.problem('health-command', command, 'cannot be combined with health-url; set one of them')
   } else if (input.raw('health-url') === undefined && command === undefined) {
-    input.problem('health-url', undefined, 'health-url or health-command is required: without it a broken release would go back into rotation')
+    input.problem(
+      'health-url',
+      undefined,
+      'health-url or health-command is required: without it a broken release would go back into rotation'
+    )
   }
   return {
     url,
@@ -297,11 +351,16 @@ function readUpload(input: InputReader): Settings['upload'] {
   const from = input.raw('upload')
   const to = input.raw('upload-to')
   if ((from === undefined) !== (to === undefined)) {
-    input.problem(from === undefined ? 'upload' : 'upload-to', undefined, 'upload and upload-to go together; set both or neither')
+    input.problem(
+      from === undefined ? 'upload' : 'upload-to',
+      undefined,
+      'upload and upload-to go together; set both or neither'
+    )
     return undefined
   }
   if (from === undefined || to === undefined) return undefined
-  if (!existsSync(from)) input.problem('upload', from, 'does not exist on the runner; expected a local file or directory')
+  if (!existsSync(from))
+    input.problem('upload', from, 'does not exist on the runner; expected a local file or directory')
   if (!to.startsWith('/')) input.problem('upload-to', to, 'expected an absolute path on the host')
   return { from, to }
 }

@@ -17,7 +17,13 @@ export function createSshConnector(settings: Settings, clock: Clock, log: Log): 
 }
 
 /** Connects through the jump-host chain, retrying connection-level errors with backoff. */
-async function connectWithRetry(target: Target, settings: Settings, clock: Clock, log: Log, signal: AbortSignal): Promise<NodeSSH[]> {
+async function connectWithRetry(
+  target: Target,
+  settings: Settings,
+  clock: Clock,
+  log: Log,
+  signal: AbortSignal
+): Promise<NodeSSH[]> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await connectChain(target, settings)
@@ -80,7 +86,9 @@ async function connectOne(hop: Target, settings: Settings, sock: ClientChannel |
     if (refusal !== undefined) throw new PermanentSshError(refusal)
     const message = error instanceof Error ? error.message : String(error)
     if (/authentication methods failed/i.test(message)) {
-      throw new PermanentSshError(`authentication as ${hop.user} on ${hop.entry} failed: check private-key/password and the host's authorized_keys`)
+      throw new PermanentSshError(
+        `authentication as ${hop.user} on ${hop.entry} failed: check private-key/password and the host's authorized_keys`
+      )
     }
     throw error
   }
@@ -109,7 +117,13 @@ class SshRemoteHost implements RemoteHost {
     private readonly reconnect: () => Promise<NodeSSH[]>
   ) {}
 
-  static async open(target: Target, settings: Settings, clock: Clock, log: Log, signal: AbortSignal): Promise<RemoteHost> {
+  static async open(
+    target: Target,
+    settings: Settings,
+    clock: Clock,
+    log: Log,
+    signal: AbortSignal
+  ): Promise<RemoteHost> {
     const reconnect = () => connectWithRetry(target, settings, clock, log, signal)
     return new SshRemoteHost(target, await reconnect(), reconnect)
   }
@@ -162,7 +176,9 @@ function runChannel(channel: ClientChannel, options: ExecOptions): Promise<ExecR
   return new Promise((resolve) => {
     let code: number | null = null
     let timedOut = false
-    const splitters = (['stdout', 'stderr'] as Stream[]).map((stream) => lineSplitter((line) => options.onLine(line, stream)))
+    const splitters = (['stdout', 'stderr'] as Stream[]).map((stream) =>
+      lineSplitter((line) => options.onLine(line, stream))
+    )
     channel.on('data', (chunk: Buffer) => splitters[0].push(chunk))
     channel.stderr.on('data', (chunk: Buffer) => splitters[1].push(chunk))
     channel.on('exit', (exitCode: number | null) => {

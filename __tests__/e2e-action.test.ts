@@ -1,0 +1,146 @@
+// The bundled action (dist/index.js, run as a runner runs it) against real OpenSSH sshd hosts.
+import { readdirSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { freePort } from '../test/fleet/ports.js'
+import { inRotation, installApp, phasesOn, stopApps, versionOn } from '../test/fleet/releases.js'
+import { startSshFleet, type SshFleet } from '../test/fleet/ssh-hosts.js'
+import { annotationsOf, runAction } from '../test/run-action.js'
+
+let fleet: SshFleet
+let appPort: number
+
+beforeAll(async () => {
+  fleet = await startSshFleet(3)
+  appPort = await freePort(fleet.hosts[0].address)
+})
+
+afterAll(async () => {
+  await stopApps(fleet)
+  await fleet?.close()
+})
+
+function resetHosts() {
+  for (const host of fleet.hosts) installApp(fleet, host, appPort, [{ name: 'v1' }, { name: 'v2' }])
+}
+
+function inputs(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    hosts: fleet.hosts.map((host) => host.entry).join('\n'),
+    'private-key': fleet.clientPrivateKey,
+    'known-hosts': fleet.knownHosts(),
+    'offline-command': 'sh "$HOST_ROOT/appctl.sh" offline',
+    'online-command': 'sh "$HOST_ROOT/appctl.sh" online',
+    'stop-command': 'sh "$HOST_ROOT/appctl.sh" stop',
+    'deploy-command': 'sh "$HOST_ROOT/appctl.sh" deploy "$RELEASE"',
+    'start-command': 'sh "$HOST_ROOT/appctl.sh" start',
+    'health-url': `http://\${ROLLOUT_HOST}:${appPort}/health`,
+    'health-body': 'version=v2',
+    'health-interval': '100ms',
+    'health-timeout': '10s',
+    'offline-wait': '300ms',
+    'online-wait': '300ms',
+    env: 'RELEASE=v2',
+    ...overrides
+  }
+}
+
+describe('dist/index.js against real sshd hosts', () => {
+  it('ships no native binaries', () => {
+    expect(readdirSync('dist').filter((file) => /\.(node|exe|dll|so)$/.test(file))).toEqual([])
+  })
+
+  it('rolls v1 → v2 across 3 hosts, running the phases in order on each', async () => {
+    resetHosts()
+    const run = await runAction(inputs())
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    for (const host of fleet.hosts) {
+      expect(phasesOn(host)).toEqual(['offline', 'stop', 'deploy v2', 'start', 'online'])
+      expect(await versionOn(host, appPort)).toBe('v2')
+      expect(inRotation(host)).toBe(true)
+    }
+    expect(run.outputs.result).toBe('success')
+    expect(JSON.parse(run.outputs['succeeded-hosts'])).toEqual(fleet.hosts.map((host) => host.entry))
+    expect(JSON.parse(run.outputs.report).map((h: { result: string }) => h.result)).toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded'
+    ])
+    expect(run.summary).toMatch(/^## ✅ Rollout succeeded/)
+    expect(annotationsOf(run.stdout)).toEqual([
+      {
+        level: 'notice',
+        title: 'Rollout succeeded',
+        message: expect.stringMatching(/^3 host\(s\) rolled out in \d+ ms$/)
+      }
+    ])
+    expect(run.stdout).toContain(`[${fleet.hosts[0].entry}] healthy: HTTP 200`)
+    // The runner swallows ::add-mask:: commands; everything else would reach the log.
+    const visible = run.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::'))
+    expect(visible.join('\n')).not.toContain('PRIVATE KEY')
+  })
+
+  it('leaves a host whose start fails offline, stops, and never touches the third', async () => {
+    resetHosts()
+    const [first, second, third] = fleet.hosts
+    installApp(fleet, second, appPort, [{ name: 'v1' }, { name: 'v2' }])
+    const { writeFileSync } = await import('node:fs')
+    writeFileSync(`${second.root}/fail-start`, '')
+    try {
+      const run = await runAction(inputs())
+      expect(run.code).toBe(1)
+      expect(phasesOn(first)).toEqual(['offline', 'stop', 'deploy v2', 'start', 'online'])
+      expect(await versionOn(first, appPort)).toBe('v2')
+      expect(inRotation(first)).toBe(true)
+      expect(phasesOn(second)).toEqual(['offline', 'stop', 'deploy v2', 'start'])
+      expect(inRotation(second)).toBe(false)
+      expect(phasesOn(third)).toEqual([])
+      expect(await versionOn(third, appPort)).toBe('v1')
+      expect(inRotation(third)).toBe(true)
+      expect(run.outputs.result).toBe('failure')
+      expect(JSON.parse(run.outputs['failed-hosts'])).toEqual([second.entry])
+      expect(JSON.parse(run.outputs['skipped-hosts'])).toEqual([third.entry])
+      expect(annotationsOf(run.stdout).filter((a) => a.level === 'error')).toEqual([
+        {
+          level: 'error',
+          title: `Rollout failed: ${second.entry} (start)`,
+          message: `${second.entry} failed at start: exited with code 1; it was left out of rotation`
+        },
+        { level: 'error', title: undefined, message: expect.stringMatching(/^Rollout failed on /) }
+      ])
+      expect(run.stdout).toContain('start refused')
+      expect(run.summary).toContain('start refused')
+    } finally {
+      const { rmSync } = await import('node:fs')
+      rmSync(`${second.root}/fail-start`, { force: true })
+    }
+  })
+
+  it('refuses a host whose key changed before anything changes anywhere', async () => {
+    resetHosts()
+    const knownHosts = fleet.knownHosts()
+    await fleet.swapHostKey(2)
+    const run = await runAction(inputs({ 'known-hosts': knownHosts }))
+    expect(run.code).toBe(1)
+    const third = fleet.hosts[2]
+    expect(
+      annotationsOf(run.stdout)
+        .map((a) => a.message)
+        .join('\n')
+    ).toContain(
+      `host key refused for ${third.entry}: its ssh-ed25519 key ${third.fingerprint} does not match known-hosts`
+    )
+    for (const host of fleet.hosts) {
+      expect(phasesOn(host)).toEqual([])
+      expect(await versionOn(host, appPort)).toBe('v1')
+    }
+  })
+
+  it('dry-run connects, prints the plan and changes nothing', async () => {
+    resetHosts()
+    const run = await runAction(inputs({ 'dry-run': 'true' }))
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain('Dry run: preflight passed; nothing was changed.')
+    for (const host of fleet.hosts) expect(phasesOn(host)).toEqual([])
+  })
+})

@@ -1,0 +1,31 @@
+// Every process the fleet starts is tracked here and killed when the test process exits, even
+// after a failed assertion, so no sshd, nginx or HAProxy outlives its test.
+import type { ChildProcess } from 'node:child_process'
+
+const running = new Set<ChildProcess>()
+
+export function track(child: ChildProcess): ChildProcess {
+  running.add(child)
+  child.once('exit', () => running.delete(child))
+  return child
+}
+
+/** Kills by pid (for daemons that fork away from the child we started, like nginx workers). */
+const pids = new Set<number>()
+export function trackPid(pid: number): void {
+  pids.add(pid)
+}
+export function untrackPid(pid: number): void {
+  pids.delete(pid)
+}
+
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL')
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+})

@@ -1,0 +1,67 @@
+// Lays out the app on each test host: releases v1 and v2 (and any broken one), app.mjs,
+// appctl.sh and app.env, then starts v1 and puts the host online, as before a release.
+import { execFileSync } from 'node:child_process'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { sshRun, type SshFleet, type SshHost } from './ssh-hosts.js'
+
+const HERE = resolve('test/fleet')
+
+export interface Release {
+  readonly name: string
+  /** Extra app flags: `--never-healthy`, `--healthy-after-ms 3000`. */
+  readonly flags?: string
+}
+
+export function installApp(fleet: SshFleet, host: SshHost, appPort: number, releases: readonly Release[]): void {
+  mkdirSync(join(host.root, 'status'), { recursive: true })
+  for (const release of releases) {
+    const dir = join(host.root, 'releases', release.name)
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'VERSION'), `${release.name}\n`)
+    if (release.flags) writeFileSync(join(dir, 'APP_FLAGS'), release.flags)
+  }
+  copyFileSync(join(HERE, 'app.mjs'), join(host.root, 'app.mjs'))
+  copyFileSync(join(HERE, 'appctl.sh'), join(host.root, 'appctl.sh'))
+  writeFileSync(join(host.root, 'app.env'), `NODE=${process.execPath}\nAPP_PORT=${appPort}\n`)
+  execFileSync('chown', ['-R', fleet.user, host.root])
+  sshRun(
+    fleet,
+    host,
+    'sh "$HOST_ROOT/appctl.sh" stop && sh "$HOST_ROOT/appctl.sh" deploy v1 && sh "$HOST_ROOT/appctl.sh" start && sh "$HOST_ROOT/appctl.sh" online'
+  )
+  writeFileSync(join(host.root, 'phases.log'), '') // the release under test starts from here
+  execFileSync('chown', [fleet.user, join(host.root, 'phases.log')])
+}
+
+/** The phases appctl.sh recorded on a host since installApp. */
+export function phasesOn(host: SshHost): string[] {
+  const file = join(host.root, 'phases.log')
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []
+}
+
+export function inRotation(host: SshHost): boolean {
+  return existsSync(join(host.root, 'status', 'nginx-status.html'))
+}
+
+/** What the host's app answers now, asked directly (loopback); undefined if nothing answers. */
+export async function versionOn(host: SshHost, appPort: number): Promise<string | undefined> {
+  try {
+    const response = await fetch(`http://${host.address}:${appPort}/`, { signal: AbortSignal.timeout(2000) })
+    return /version=(\S+)/.exec(await response.text())?.[1]
+  } catch {
+    return undefined
+  }
+}
+
+export async function stopApps(fleet: SshFleet): Promise<void> {
+  for (const host of fleet.hosts) {
+    const pidFile = join(host.root, 'app.pid')
+    if (!existsSync(pidFile)) continue
+    try {
+      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+}

@@ -1,0 +1,228 @@
+// Real OpenSSH sshd processes for the tests, one per "host". Each host gets its own loopback
+// address (127.0.0.2, 127.0.0.3, ... are all on `lo`), so every host can run the same app on the
+// same port, and one health-url (`http://${ROLLOUT_HOST}:PORT/`) fits all, as on a real fleet.
+// sshd's SetEnv gives each host's sessions HOST_ROOT, the directory standing in for its disk.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createConnection } from 'node:net'
+import { tmpdir, userInfo } from 'node:os'
+import { join } from 'node:path'
+import { freePort } from './ports.js'
+import { track } from './processes.js'
+
+export interface SshHost {
+  readonly name: string
+  /** Loopback address the host owns: its sshd, app and web server all bind it. */
+  readonly address: string
+  readonly port: number
+  /** The host's "disk": HOST_ROOT in every SSH session on it. */
+  readonly root: string
+  /** `user@address:port`, as the hosts input names it. */
+  readonly entry: string
+  hostPublicKey: string
+  fingerprint: string
+  stopSshd(): Promise<void>
+  startSshd(): Promise<void>
+}
+
+export interface SshFleet {
+  readonly dir: string
+  readonly user: string
+  readonly clientKeyPath: string
+  readonly clientPrivateKey: string
+  /** known_hosts text for every host, in `[address]:port` form as ssh-keyscan prints it. */
+  knownHosts(): string
+  readonly hosts: SshHost[]
+  /** Gives a host a new host key and restarts its sshd: a changed key, or a machine in the middle. */
+  swapHostKey(index: number): Promise<void>
+  close(): Promise<void>
+}
+
+const SSHD = '/usr/sbin/sshd'
+export const TEST_USER = 'rollout-test'
+const TEST_HOME = '/var/lib/rollout-test'
+
+/**
+ * The login user on the test hosts. As root: a deploy user with /bin/sh as its shell, like a real
+ * fleet's; logging in as root would make every command source root's ~/.bashrc (bash does that for
+ * sshd), which on these machines costs more than half a second and would distort every figure.
+ */
+function loginUser(): string {
+  if (process.getuid?.() !== 0) return userInfo().username
+  try {
+    execFileSync('id', ['-u', TEST_USER], { stdio: 'ignore' })
+  } catch {
+    // '*' as the password: no password login, but not a locked account, which sshd would refuse.
+    execFileSync('useradd', ['--system', '--password', '*', '--shell', '/bin/sh', '--home-dir', TEST_HOME, TEST_USER])
+  }
+  mkdirSync(TEST_HOME, { recursive: true })
+  execFileSync('chown', [TEST_USER, TEST_HOME])
+  return TEST_USER
+}
+
+function keygen(path: string, comment: string): void {
+  rmSync(path, { force: true })
+  rmSync(`${path}.pub`, { force: true })
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path])
+}
+
+function waitForBanner(address: string, port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = createConnection({ host: address, port })
+      socket.once('data', (data) => {
+        socket.destroy()
+        if (data.toString().startsWith('SSH-2.0')) resolve()
+        else retry(new Error(`unexpected banner ${data.toString().slice(0, 40)}`))
+      })
+      socket.once('error', retry)
+    }
+    const retry = (error: Error) => {
+      if (Date.now() > deadline) reject(new Error(`sshd on ${address}:${port} did not start: ${error.message}`))
+      else setTimeout(attempt, 50)
+    }
+    attempt()
+  })
+}
+
+class Host implements SshHost {
+  private child?: ChildProcess
+  private stderr = ''
+  hostPublicKey = ''
+  fingerprint = ''
+
+  constructor(
+    readonly name: string,
+    readonly address: string,
+    readonly port: number,
+    readonly root: string,
+    readonly entry: string,
+    private readonly config: string,
+    readonly keyPath: string
+  ) {
+    this.readKey()
+  }
+
+  readKey(): void {
+    this.hostPublicKey = readFileSync(`${this.keyPath}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')
+    this.fingerprint = execFileSync('ssh-keygen', ['-lf', `${this.keyPath}.pub`])
+      .toString()
+      .split(/\s+/)[1]
+  }
+
+  async startSshd(): Promise<void> {
+    this.stderr = ''
+    const child = spawn(SSHD, ['-D', '-e', '-f', this.config], { stdio: ['ignore', 'ignore', 'pipe'] })
+    child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()))
+    this.child = track(child)
+    try {
+      await waitForBanner(this.address, this.port)
+    } catch (error: unknown) {
+      throw new Error(`${(error as Error).message}\n${this.stderr}`)
+    }
+  }
+
+  async stopSshd(): Promise<void> {
+    const child = this.child
+    this.child = undefined
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 2000)
+    await exited
+    clearTimeout(timer)
+  }
+}
+
+/** Starts `count` sshd hosts on 127.0.0.{first..}, logging in as the current user with one key. */
+export async function startSshFleet(count: number, options: { firstAddress?: number } = {}): Promise<SshFleet> {
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }) // sshd's privilege separation directory
+  const dir = mkdtempSync(join(tmpdir(), 'rollout-fleet-'))
+  chmodSync(dir, 0o755)
+  const user = loginUser()
+  const clientKeyPath = join(dir, 'client_key')
+  keygen(clientKeyPath, 'rollout-test-client')
+  const authorizedKeys = join(dir, 'authorized_keys')
+  writeFileSync(authorizedKeys, readFileSync(`${clientKeyPath}.pub`))
+  const hosts: Host[] = []
+  const first = options.firstAddress ?? 2 + Math.floor(Math.random() * 200)
+  for (let i = 0; i < count; i++) {
+    const name = `host${i + 1}`
+    const address = `127.0.0.${first + i}`
+    const root = join(dir, name)
+    mkdirSync(root, { recursive: true })
+    if (user === TEST_USER) execFileSync('chown', [user, root])
+    const keyPath = join(dir, `${name}_host_key`)
+    keygen(keyPath, name)
+    const port = await freePort(address)
+    const config = join(dir, `${name}_sshd_config`)
+    writeFileSync(
+      config,
+      [
+        `ListenAddress ${address}:${port}`,
+        `HostKey ${keyPath}`,
+        `PidFile ${join(dir, `${name}.pid`)}`,
+        `AuthorizedKeysFile ${authorizedKeys}`,
+        'StrictModes no',
+        'UsePAM no',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'PermitRootLogin yes',
+        'AllowTcpForwarding yes',
+        'MaxSessions 50',
+        'MaxStartups 100:30:200',
+        'LogLevel ERROR',
+        `SetEnv HOST_ROOT=${root} HOST_NAME=${name} HOST_ADDRESS=${address}`,
+        ''
+      ].join('\n')
+    )
+    hosts.push(new Host(name, address, port, root, `${user}@${address}:${port}`, config, keyPath))
+  }
+  const fleet: SshFleet = {
+    dir,
+    user,
+    clientKeyPath,
+    clientPrivateKey: readFileSync(clientKeyPath, 'utf8'),
+    hosts,
+    knownHosts: () => hosts.map((host) => `[${host.address}]:${host.port} ${host.hostPublicKey}`).join('\n') + '\n',
+    async swapHostKey(index) {
+      const host = hosts[index]
+      await host.stopSshd()
+      keygen(host.keyPath, `${host.name}-swapped`)
+      host.readKey()
+      await host.startSshd()
+    },
+    async close() {
+      await Promise.all(hosts.map((host) => host.stopSshd()))
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  try {
+    await Promise.all(hosts.map((host) => host.startSshd()))
+  } catch (error: unknown) {
+    await fleet.close()
+    throw error
+  }
+  return fleet
+}
+
+/** Runs a command on a host through the real OpenSSH client, for tests to look at a host. */
+export function sshRun(fleet: SshFleet, host: SshHost, command: string): string {
+  const knownHostsFile = join(fleet.dir, 'known_hosts_client')
+  writeFileSync(knownHostsFile, fleet.knownHosts())
+  return execFileSync('ssh', [
+    '-i',
+    fleet.clientKeyPath,
+    '-p',
+    String(host.port),
+    '-o',
+    `UserKnownHostsFile=${knownHostsFile}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    `${fleet.user}@${host.address}`,
+    command
+  ]).toString()
+}

@@ -1,0 +1,98 @@
+// Runs the bundled dist/index.js exactly as a GitHub runner does: INPUT_* variables, and
+// GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files, with node. Returns what the runner would keep.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+export const DIST_ENTRY = resolve('dist/index.js')
+
+export interface ActionRun {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  outputs: Record<string, string>
+  summary: string
+  /** Milliseconds from the interrupt (if any) to the process exit. */
+  exitAfterInterruptMs?: number
+}
+
+export interface RunOptions {
+  /** Sends SIGINT once stdout contains this text (a cancelled workflow). */
+  interruptWhen?: RegExp
+  timeoutMs?: number
+}
+
+/** Parses the GITHUB_OUTPUT file format: `name<<DELIMITER\nvalue\nDELIMITER`. */
+export function parseOutputFile(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {}
+  const pattern = /^([^\n<]+)<<(\S+)\n([\s\S]*?)\n\2$/gm
+  for (const match of text.matchAll(pattern)) outputs[match[1]] = match[3]
+  return outputs
+}
+
+export interface Annotation {
+  level: 'error' | 'warning' | 'notice'
+  title?: string
+  message: string
+}
+
+const unescape = (text: string) =>
+  text.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%3A/g, ':').replace(/%2C/g, ',').replace(/%25/g, '%')
+
+/** The annotations a runner would show, decoded from the workflow commands in stdout. */
+export function annotationsOf(stdout: string): Annotation[] {
+  const found: Annotation[] = []
+  for (const match of stdout.matchAll(/^::(error|warning|notice)( [^:]*)?::(.*)$/gm)) {
+    const title = /title=([^,]*)/.exec(match[2] ?? '')?.[1]
+    found.push({ level: match[1] as Annotation['level'], title: title && unescape(title), message: unescape(match[3]) })
+  }
+  return found
+}
+
+export function runAction(inputs: Record<string, string>, options: RunOptions = {}): Promise<ActionRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'rollout-run-'))
+  const outputFile = join(dir, 'output')
+  const summaryFile = join(dir, 'summary')
+  writeFileSync(outputFile, '')
+  writeFileSync(summaryFile, '')
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    RUNNER_TEMP: dir
+  }
+  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [DIST_ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    let interruptedAt: number | undefined
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString()
+      if (options.interruptWhen && interruptedAt === undefined && options.interruptWhen.test(stdout)) {
+        interruptedAt = Date.now()
+        child.kill('SIGINT')
+      }
+    })
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      const run: ActionRun = {
+        code,
+        signal,
+        stdout,
+        stderr,
+        outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
+        summary: readFileSync(summaryFile, 'utf8'),
+        exitAfterInterruptMs: interruptedAt === undefined ? undefined : Date.now() - interruptedAt
+      }
+      rmSync(dir, { recursive: true, force: true })
+      resolvePromise(run)
+    })
+  })
+}
