@@ -1,0 +1,32 @@
+// action.yml, the README and the code must agree on the interface.
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from '@jest/globals'
+import { getSettings } from '../src/settings.js'
+import { BASE_INPUTS } from '../__fixtures__/fakes.js'
+
+const actionYml = readFileSync('action.yml', 'utf8')
+const readme = readFileSync('README.md', 'utf8')
+const section = (name: string) => actionYml.split(/^(?=\w+:)/m).find((part) => part.startsWith(`${name}:`)) ?? ''
+const keys = (text: string) => [...text.matchAll(/^ {2}([a-z-]+):/gm)].map((match) => match[1])
+
+describe('the documented interface', () => {
+  const inputs = keys(section('inputs'))
+  const outputs = keys(section('outputs'))
+
+  it('action.yml declares exactly the inputs the action reads', () => {
+    const read = new Set<string>()
+    getSettings((name) => {
+      read.add(name)
+      return BASE_INPUTS[name] ?? ''
+    })
+    expect([...read].sort()).toEqual([...inputs].sort())
+  })
+
+  it('the README documents every input and output in its tables', () => {
+    for (const name of [...inputs, ...outputs]) expect(readme).toContain(`| \`${name}\` |`)
+  })
+
+  it('action.yml runs the bundle on node24', () => {
+    expect(actionYml).toMatch(/runs:\n {2}using: node24\n {2}main: dist\/index.js/)
+  })
+})
