@@ -78,6 +78,7 @@ describe('dist/index.js against real sshd hosts', () => {
     // The runner swallows ::add-mask:: commands; everything else would reach the log.
     const visible = run.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::'))
     expect(visible.join('\n')).not.toContain('PRIVATE KEY')
+    expect(run.stdout).not.toContain('__rollout_pgid__')
   })
 
   it('leaves a host whose start fails offline, stops, and never touches the third', async () => {
@@ -134,6 +135,57 @@ describe('dist/index.js against real sshd hosts', () => {
       expect(phasesOn(host)).toEqual([])
       expect(await versionOn(host, appPort)).toBe('v1')
     }
+  })
+
+  it('stages an upload over SFTP before offline, through a jump host', async () => {
+    resetHosts()
+    const [bastion, target] = fleet.hosts
+    const { mkdtempSync, writeFileSync, readFileSync, rmSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const release = mkdtempSync(`${tmpdir()}/release-`)
+    writeFileSync(`${release}/VERSION`, 'v3\n')
+    try {
+      const run = await runAction(
+        inputs({
+          hosts: target.entry,
+          'jump-host': bastion.entry,
+          upload: release,
+          'upload-to': `${target.root}/releases/v3`,
+          env: 'RELEASE=v3',
+          'health-body': 'version=v3'
+        })
+      )
+      expect(run.code).toBe(0)
+      expect(readFileSync(`${target.root}/releases/v3/VERSION`, 'utf8')).toBe('v3\n')
+      expect(await versionOn(target, appPort)).toBe('v3')
+      expect(phasesOn(bastion)).toEqual([])
+      expect(JSON.parse(run.outputs.report)[0].phasesMs).toHaveProperty('upload')
+    } finally {
+      rmSync(release, { recursive: true, force: true })
+    }
+  })
+
+  it('kills a command that outlives command-timeout and leaves the host out', async () => {
+    resetHosts()
+    const [first] = fleet.hosts
+    const run = await runAction(
+      inputs({
+        hosts: first.entry,
+        'stop-command': 'sleep 30 & echo $! > "$HOST_ROOT/sleep.pid"; wait',
+        'command-timeout': '1s'
+      })
+    )
+    expect(run.code).toBe(1)
+    expect(JSON.parse(run.outputs.report)[0]).toMatchObject({
+      failedPhase: 'stop',
+      error: 'timed out after 1000 ms',
+      rotation: 'out'
+    })
+    expect(inRotation(first)).toBe(false)
+    const { readFileSync } = await import('node:fs')
+    const pid = Number(readFileSync(`${first.root}/sleep.pid`, 'utf8'))
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(() => process.kill(pid, 0)).toThrow()
   })
 
   it('dry-run connects, prints the plan and changes nothing', async () => {

@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { describe, expect, it } from '@jest/globals'
-import { remoteScript, shellQuote } from '../src/shell.js'
+import { killGroupScript, PGID_MARKER, remoteScript, shellQuote } from '../src/shell.js'
 
 describe('shellQuote', () => {
   it.each(["it's", '"double"', '$(touch /tmp/pwned)', 'a; rm -rf /', 'two words', 'line1\nline2', '`id`', ''])(
@@ -28,5 +28,21 @@ describe('remoteScript', () => {
     }
     expect(out).toBe("hi 'there' $(id) h1\n")
     expect(status).toBe(1)
+  })
+})
+
+describe('process group reporting', () => {
+  it('reports the session process group first on stderr, so a timeout can end every process of a command', () => {
+    const result = spawnSync('setsid', ['sh', '-c', remoteScript('echo out; echo err >&2', [])])
+    const [first, ...rest] = result.stderr.toString().trim().split('\n')
+    expect(first).toMatch(new RegExp(`^${PGID_MARKER} \\d+$`))
+    expect(rest).toEqual(['err'])
+    expect(result.stdout.toString()).toBe('out\n')
+  })
+
+  it('kills a group with TERM, then KILL', () => {
+    expect(killGroupScript(4242)).toBe(
+      'kill -TERM -- -4242 2>/dev/null; sleep 1; kill -KILL -- -4242 2>/dev/null; true'
+    )
   })
 })

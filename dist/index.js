@@ -96808,13 +96808,22 @@ function loadPrivateKey(value, passphrase) {
 function shellQuote(value) {
     return `'${value.replace(/'/g, `'\\''`)}'`;
 }
+/** First stderr line of every remote command: its process group, so a timeout can end all of it. */
+const PGID_MARKER = '__rollout_pgid__';
 /**
  * The command line sent over SSH: `sh -c` with `set -e` semantics and the variables exported
  * first, so the user's login shell (bash, zsh, fish...) never interprets the script itself.
+ * sshd makes each session its own process group; the script reports it because closing the
+ * channel (or an SSH `signal` request, which OpenSSH ignores here) does not stop the command.
  */
 function remoteScript(command, env) {
     const exports = env.map(([name, value]) => `export ${name}=${shellQuote(value)}`).join('\n');
-    return `sh -c ${shellQuote(`set -e\n${exports}\n${command}`)}`;
+    const reportGroup = `pgid=$(ps -o pgid= -p $$ 2>/dev/null | tr -d ' ') && echo "${PGID_MARKER} $pgid" >&2; unset pgid`;
+    return `sh -c ${shellQuote(`${reportGroup}\nset -e\n${exports}\n${command}`)}`;
+}
+/** Ends a remote command's whole process group: TERM first, KILL if it is still there. */
+function killGroupScript(pgid) {
+    return `kill -TERM -- -${pgid} 2>/dev/null; sleep 1; kill -KILL -- -${pgid} 2>/dev/null; true`;
 }
 
 ;// CONCATENATED MODULE: ./src/settings.ts
@@ -98149,7 +98158,8 @@ class SshRemoteHost {
         if (!connection)
             throw new Error('not connected');
         const channel = await new Promise((resolve, reject) => connection.exec(remoteScript(command, options.env), (error, stream) => (error ? reject(error) : resolve(stream))));
-        return runChannel(channel, options);
+        const killGroup = (pgid) => connection.exec(killGroupScript(pgid), (error, stream) => error ? undefined : stream.resume().on('close', () => undefined));
+        return runChannel(channel, options, killGroup);
     }
     async upload(localPath, remotePath) {
         const ssh = await this.ssh();
@@ -98175,19 +98185,28 @@ class SshRemoteHost {
     }
 }
 /** Streams a command's output line by line and ends it on timeout or cancellation. */
-function runChannel(channel, options) {
+function runChannel(channel, options, killGroup) {
     return new Promise((resolve) => {
         let code = null;
         let timedOut = false;
-        const splitters = ['stdout', 'stderr'].map((stream) => lineSplitter((line) => options.onLine(line, stream)));
+        let pgid;
+        const markerPattern = new RegExp(`^${PGID_MARKER} (\\d+)$`);
+        const splitters = ['stdout', 'stderr'].map((stream) => lineSplitter((line) => {
+            const marker = pgid === undefined && stream === 'stderr' ? markerPattern.exec(line) : null;
+            if (marker)
+                pgid = Number(marker[1]);
+            else
+                options.onLine(line, stream);
+        }));
         channel.on('data', (chunk) => splitters[0].push(chunk));
         channel.stderr.on('data', (chunk) => splitters[1].push(chunk));
         channel.on('exit', (exitCode) => {
             code = exitCode;
         });
-        // A remote process does not die when its channel closes; the signal request asks sshd to kill it.
+        // A remote process does not die when its channel closes: end its process group first.
         const end = () => {
-            channel.signal('KILL');
+            if (pgid !== undefined)
+                killGroup(pgid);
             channel.close();
         };
         const timer = setTimeout(() => {

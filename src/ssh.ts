@@ -7,7 +7,7 @@ import { HttpOverSsh } from './http-over-ssh.js'
 import { checkHostKey, fingerprint, keyType } from './known-hosts.js'
 import type { Clock, Connector, ExecOptions, ExecResult, Log, RemoteHost, Stream } from './ports.js'
 import type { Settings, Target } from './settings.js'
-import { remoteScript } from './shell.js'
+import { killGroupScript, PGID_MARKER, remoteScript } from './shell.js'
 
 /** An error that retrying cannot fix: a refused host key or failed authentication. */
 export class PermanentSshError extends Error {}
@@ -145,7 +145,11 @@ class SshRemoteHost implements RemoteHost {
     const channel = await new Promise<ClientChannel>((resolve, reject) =>
       connection.exec(remoteScript(command, options.env), (error, stream) => (error ? reject(error) : resolve(stream)))
     )
-    return runChannel(channel, options)
+    const killGroup = (pgid: number) =>
+      connection.exec(killGroupScript(pgid), (error, stream) =>
+        error ? undefined : stream.resume().on('close', () => undefined)
+      )
+    return runChannel(channel, options, killGroup)
   }
 
   async upload(localPath: string, remotePath: string): Promise<void> {
@@ -172,21 +176,31 @@ class SshRemoteHost implements RemoteHost {
 }
 
 /** Streams a command's output line by line and ends it on timeout or cancellation. */
-function runChannel(channel: ClientChannel, options: ExecOptions): Promise<ExecResult> {
+function runChannel(
+  channel: ClientChannel,
+  options: ExecOptions,
+  killGroup: (pgid: number) => void
+): Promise<ExecResult> {
   return new Promise((resolve) => {
     let code: number | null = null
     let timedOut = false
+    let pgid: number | undefined
+    const markerPattern = new RegExp(`^${PGID_MARKER} (\\d+)$`)
     const splitters = (['stdout', 'stderr'] as Stream[]).map((stream) =>
-      lineSplitter((line) => options.onLine(line, stream))
+      lineSplitter((line) => {
+        const marker = pgid === undefined && stream === 'stderr' ? markerPattern.exec(line) : null
+        if (marker) pgid = Number(marker[1])
+        else options.onLine(line, stream)
+      })
     )
     channel.on('data', (chunk: Buffer) => splitters[0].push(chunk))
     channel.stderr.on('data', (chunk: Buffer) => splitters[1].push(chunk))
     channel.on('exit', (exitCode: number | null) => {
       code = exitCode
     })
-    // A remote process does not die when its channel closes; the signal request asks sshd to kill it.
+    // A remote process does not die when its channel closes: end its process group first.
     const end = () => {
-      channel.signal('KILL')
+      if (pgid !== undefined) killGroup(pgid)
       channel.close()
     }
     const timer = setTimeout(() => {

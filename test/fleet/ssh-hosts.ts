@@ -173,6 +173,7 @@ export async function startSshFleet(count: number, options: { firstAddress?: num
         'MaxSessions 50',
         'MaxStartups 100:30:200',
         'LogLevel ERROR',
+        'Subsystem sftp internal-sftp',
         `SetEnv HOST_ROOT=${root} HOST_NAME=${name} HOST_ADDRESS=${address}`,
         ''
       ].join('\n')
