@@ -297,3 +297,17 @@ describe('cancellation', () => {
     expect(hosts[1].commands).toEqual([])
   })
 })
+
+describe('rollback health', () => {
+  it('checks only the status after a rollback: health-body describes the new release', async () => {
+    const { hosts, run } = setup({
+      'rollback-command': 'appctl rollback',
+      'health-body': 'version=v2',
+      'health-timeout': '2s'
+    })
+    failOn(hosts[0], 'appctl start')
+    hosts[0].health = () => ({ status: 200, body: 'version=v1' })
+    const result = await run()
+    expect(result.hosts[0]).toMatchObject({ outcome: 'rolled-back', rotation: 'in' })
+  })
+})

@@ -96417,8 +96417,10 @@ class HostRun {
             // Rollback runs even if the rollout was cancelled meanwhile: a half-done rollback is worse.
             const always = new AbortController().signal;
             await this.phase('rollback', () => this.command(settings.rollbackCommand ?? '', always));
-            await this.phase('rollback-health', () => this.checkHealth(always));
+            // health-body proves the new release; after a rollback the old one answers, so only the status counts.
+            await this.phase('rollback-health', () => this.checkHealth(always, false));
             await this.phase('restore-online', () => this.command(settings.onlineCommand, always));
+            await this.phase('online-wait', () => this.context.clock.sleep(settings.onlineWaitMs, always));
             return this.report('rolled-back', 'in', failure);
         }
         catch (error) {
@@ -96475,13 +96477,13 @@ class HostRun {
         if (result.code !== 0)
             throw new Error(`exited with code ${result.code}`);
     }
-    async checkHealth(signal) {
+    async checkHealth(signal, matchBody = true) {
         const { host, settings, clock, log } = this.context;
         const { url, command, statuses, body, timeoutMs, intervalMs } = settings.health;
         const expanded = url === undefined ? undefined : new URL(expandVariables(url, new Map(this.env)));
         const attempt = async (budgetMs) => {
             if (expanded)
-                return judgeResponse(await host.httpGet(expanded, { timeoutMs: budgetMs, signal }), statuses, body);
+                return judgeResponse(await host.httpGet(expanded, { timeoutMs: budgetMs, signal }), statuses, matchBody ? body : undefined);
             const result = await host.exec(command ?? 'false', {
                 env: this.env,
                 timeoutMs: budgetMs,

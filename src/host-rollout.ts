@@ -149,8 +149,10 @@ class HostRun {
       // Rollback runs even if the rollout was cancelled meanwhile: a half-done rollback is worse.
       const always = new AbortController().signal
       await this.phase('rollback', () => this.command(settings.rollbackCommand ?? '', always))
-      await this.phase('rollback-health', () => this.checkHealth(always))
+      // health-body proves the new release; after a rollback the old one answers, so only the status counts.
+      await this.phase('rollback-health', () => this.checkHealth(always, false))
       await this.phase('restore-online', () => this.command(settings.onlineCommand, always))
+      await this.phase('online-wait', () => this.context.clock.sleep(settings.onlineWaitMs, always))
       return this.report('rolled-back', 'in', failure)
     } catch (error: unknown) {
       const rollback = error instanceof PhaseFailed ? error : new PhaseFailed('rollback', String(error))
@@ -208,12 +210,17 @@ class HostRun {
     if (result.code !== 0) throw new Error(`exited with code ${result.code}`)
   }
 
-  private async checkHealth(signal: AbortSignal): Promise<void> {
+  private async checkHealth(signal: AbortSignal, matchBody = true): Promise<void> {
     const { host, settings, clock, log } = this.context
     const { url, command, statuses, body, timeoutMs, intervalMs } = settings.health
     const expanded = url === undefined ? undefined : new URL(expandVariables(url, new Map(this.env)))
     const attempt = async (budgetMs: number): Promise<Verdict> => {
-      if (expanded) return judgeResponse(await host.httpGet(expanded, { timeoutMs: budgetMs, signal }), statuses, body)
+      if (expanded)
+        return judgeResponse(
+          await host.httpGet(expanded, { timeoutMs: budgetMs, signal }),
+          statuses,
+          matchBody ? body : undefined
+        )
       const result = await host.exec(command ?? 'false', {
         env: this.env,
         timeoutMs: budgetMs,

@@ -12,3 +12,21 @@ export function freePort(address = '127.0.0.1'): Promise<number> {
     })
   })
 }
+
+/** One port free on every address: hosts on 127.0.0.x all run their app (and nginx) on it. */
+export async function freePortOnAll(addresses: readonly string[]): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await freePort(addresses[0])
+    const taken = await Promise.all(addresses.slice(1).map((address) => isTaken(address, port)))
+    if (!taken.includes(true)) return port
+  }
+  throw new Error(`no port is free on all of ${addresses.join(', ')}`)
+}
+
+function isTaken(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(true))
+    server.listen(port, address, () => server.close(() => resolve(false)))
+  })
+}

@@ -1,7 +1,7 @@
 // Lays out the app on each test host: releases v1 and v2 (and any broken one), app.mjs,
 // appctl.sh and app.env, then starts v1 and puts the host online, as before a release.
 import { execFileSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { sshRun, type SshFleet, type SshHost } from './ssh-hosts.js'
 
@@ -19,6 +19,7 @@ export function installApp(fleet: SshFleet, host: SshHost, appPort: number, rele
     const dir = join(host.root, 'releases', release.name)
     mkdirSync(dir, { recursive: true })
     writeFileSync(join(dir, 'VERSION'), `${release.name}\n`)
+    rmSync(join(dir, 'APP_FLAGS'), { force: true })
     if (release.flags) writeFileSync(join(dir, 'APP_FLAGS'), release.flags)
   }
   copyFileSync(join(HERE, 'app.mjs'), join(host.root, 'app.mjs'))

@@ -2,13 +2,12 @@
 // address (127.0.0.2, 127.0.0.3, ... are all on `lo`), so every host can run the same app on the
 // same port, and one health-url (`http://${ROLLOUT_HOST}:PORT/`) fits all, as on a real fleet.
 // sshd's SetEnv gives each host's sessions HOST_ROOT, the directory standing in for its disk.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createConnection } from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './ports.js'
-import { track } from './processes.js'
+import { startDaemon, type Daemon } from './daemon.js'
 
 export interface SshHost {
   readonly name: string
@@ -66,29 +65,8 @@ function keygen(path: string, comment: string): void {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path])
 }
 
-function waitForBanner(address: string, port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = createConnection({ host: address, port })
-      socket.once('data', (data) => {
-        socket.destroy()
-        if (data.toString().startsWith('SSH-2.0')) resolve()
-        else retry(new Error(`unexpected banner ${data.toString().slice(0, 40)}`))
-      })
-      socket.once('error', retry)
-    }
-    const retry = (error: Error) => {
-      if (Date.now() > deadline) reject(new Error(`sshd on ${address}:${port} did not start: ${error.message}`))
-      else setTimeout(attempt, 50)
-    }
-    attempt()
-  })
-}
-
 class Host implements SshHost {
-  private child?: ChildProcess
-  private stderr = ''
+  private sshd?: Daemon
   hostPublicKey = ''
   fingerprint = ''
 
@@ -112,26 +90,12 @@ class Host implements SshHost {
   }
 
   async startSshd(): Promise<void> {
-    this.stderr = ''
-    const child = spawn(SSHD, ['-D', '-e', '-f', this.config], { stdio: ['ignore', 'ignore', 'pipe'] })
-    child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()))
-    this.child = track(child)
-    try {
-      await waitForBanner(this.address, this.port)
-    } catch (error: unknown) {
-      throw new Error(`${(error as Error).message}\n${this.stderr}`)
-    }
+    this.sshd = await startDaemon(`sshd on ${this.name}`, SSHD, ['-D', '-e', '-f', this.config], this)
   }
 
   async stopSshd(): Promise<void> {
-    const child = this.child
-    this.child = undefined
-    if (!child || child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    child.kill('SIGTERM')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 2000)
-    await exited
-    clearTimeout(timer)
+    await this.sshd?.stop()
+    this.sshd = undefined
   }
 }
 

@@ -1,0 +1,139 @@
+// The bundled action on a real fleet: sshd + nginx + app per host, HAProxy in front, live
+// traffic counting every response. Zero user-visible errors is the claim; these tests count.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { APPCTL, startFleet, type Fleet } from '../test/fleet/fleet.js'
+import { sampleRotation, startTraffic, type Tally } from '../test/fleet/traffic.js'
+import { runAction, type ActionRun } from '../test/run-action.js'
+
+interface Observed {
+  run: ActionRun
+  tally: Tally
+  maxOutOfRotation: number
+  outAtEnd: string[]
+  samples: number
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Runs the action while traffic flows and the LB's states are sampled, before and after too. */
+async function rollUnderTraffic(fleet: Fleet, inputs: Record<string, string>): Promise<Observed> {
+  const traffic = startTraffic(fleet.lb.port, 8)
+  const sampler = sampleRotation(fleet.lb)
+  await pause(300)
+  const run = await runAction(inputs)
+  await pause(500) // the last host's rise in HAProxy, and requests still in flight
+  const rotation = await sampler.stop()
+  const tally = await traffic.stop()
+  return { run, tally, ...rotation }
+}
+
+function expectNoUserVisibleErrors(observed: Observed) {
+  expect({ byStatus: observed.tally.byStatus, connectionErrors: observed.tally.connectionErrors }).toEqual({
+    byStatus: { '200': observed.tally.requests },
+    connectionErrors: {}
+  })
+  expect(observed.tally.requests).toBeGreaterThan(100)
+  expect(observed.samples).toBeGreaterThan(20)
+}
+
+describe('4 hosts behind HAProxy', () => {
+  let fleet: Fleet
+  beforeAll(async () => {
+    fleet = await startFleet(4)
+  })
+  afterAll(async () => fleet?.close())
+
+  it('rolls v1 → v2 one host at a time: 0 errors, at most 1 host out, every host on v2', async () => {
+    await fleet.reset()
+    const observed = await rollUnderTraffic(fleet, fleet.inputs())
+    expect(observed.run.code).toBe(0)
+    expectNoUserVisibleErrors(observed)
+    expect(observed.tally.byVersion.v1).toBeGreaterThan(0)
+    expect(observed.tally.byVersion.v2).toBeGreaterThan(0)
+    expect(observed.maxOutOfRotation).toBe(1)
+    expect(observed.outAtEnd).toEqual([])
+    for (const host of fleet.hosts) expect(await fleet.version(host)).toBe('v2')
+    expect(observed.run.outputs.result).toBe('success')
+    expect(JSON.parse(observed.run.outputs['succeeded-hosts'])).toHaveLength(4)
+    expect(observed.run.summary).toMatch(/^## ✅ Rollout succeeded/)
+  })
+
+  it('keeps a broken release on host 2 away from users: the run fails, host 2 out, hosts 3-4 untouched', async () => {
+    await fleet.reset((_host, i) => [{ name: 'v1' }, { name: 'v2', flags: i === 1 ? '--never-healthy' : undefined }])
+    const observed = await rollUnderTraffic(fleet, fleet.inputs({ 'health-timeout': '3s' }))
+    expect(observed.run.code).toBe(1)
+    expectNoUserVisibleErrors(observed)
+    const [first, second, third, fourth] = fleet.hosts
+    expect(await fleet.version(first)).toBe('v2')
+    expect(observed.outAtEnd).toEqual([second.name])
+    expect(fleet.healthFilePresent(second)).toBe(false)
+    for (const host of [third, fourth]) {
+      expect(fleet.phases(host)).toEqual([])
+      expect(await fleet.version(host)).toBe('v1')
+    }
+    expect(JSON.parse(observed.run.outputs['failed-hosts'])).toEqual([second.entry])
+    expect(JSON.parse(observed.run.outputs['skipped-hosts'])).toEqual([third.entry, fourth.entry])
+    expect(JSON.parse(observed.run.outputs.report)[1]).toMatchObject({ failedPhase: 'health', rotation: 'out' })
+  })
+
+  it('rolls a broken host back to v1 and back into rotation when rollback-command is given', async () => {
+    await fleet.reset((_host, i) => [{ name: 'v1' }, { name: 'v2', flags: i === 1 ? '--never-healthy' : undefined }])
+    const rollback = `${APPCTL} stop && ${APPCTL} deploy v1 && ${APPCTL} start`
+    const observed = await rollUnderTraffic(
+      fleet,
+      fleet.inputs({ 'health-timeout': '3s', 'rollback-command': rollback, 'max-failed-hosts': '0' })
+    )
+    expect(observed.run.code).toBe(1)
+    expectNoUserVisibleErrors(observed)
+    const second = fleet.hosts[1]
+    expect(await fleet.version(second)).toBe('v1')
+    expect(observed.outAtEnd).toEqual([])
+    expect(JSON.parse(observed.run.outputs.report)[1]).toMatchObject({ result: 'rolled-back', rotation: 'in' })
+  })
+
+  it("works the seed's way: appctl.sh offline/online/stop/start on every host", async () => {
+    await fleet.reset()
+    const observed = await rollUnderTraffic(
+      fleet,
+      fleet.inputs({
+        'offline-command': `${APPCTL} offline`,
+        'online-command': `${APPCTL} online`
+      })
+    )
+    expect(observed.run.code).toBe(0)
+    expectNoUserVisibleErrors(observed)
+    for (const host of fleet.hosts) {
+      expect(fleet.phases(host)).toEqual(['offline', 'stop', 'deploy v2', 'start', 'online'])
+      expect(await fleet.version(host)).toBe('v2')
+    }
+  })
+
+  it('the naive way, restarting apps without leaving the load balancer, shows errors in the same harness', async () => {
+    await fleet.reset()
+    const observed = await rollUnderTraffic(
+      fleet,
+      fleet.inputs({ 'offline-command': 'true', 'online-command': 'true', 'offline-wait': '0', 'online-wait': '0' })
+    )
+    expect(observed.run.code).toBe(0)
+    expect(observed.tally.errors).toBeGreaterThan(0)
+  })
+})
+
+describe('6 hosts behind HAProxy, batch-size 1,50%', () => {
+  let fleet: Fleet
+  beforeAll(async () => {
+    fleet = await startFleet(6)
+  })
+  afterAll(async () => fleet?.close())
+
+  it('keeps at most one batch out of rotation, with 0 errors', async () => {
+    await fleet.reset()
+    const observed = await rollUnderTraffic(fleet, fleet.inputs({ 'batch-size': '1,50%' }))
+    expect(observed.run.code).toBe(0)
+    expectNoUserVisibleErrors(observed)
+    expect(observed.maxOutOfRotation).toBeGreaterThan(1)
+    expect(observed.maxOutOfRotation).toBeLessThanOrEqual(3)
+    expect(JSON.parse(observed.run.outputs.report).map((h: { batch: number }) => h.batch)).toEqual([1, 2, 2, 2, 3, 3])
+    for (const host of fleet.hosts) expect(await fleet.version(host)).toBe('v2')
+  })
+})

@@ -1,0 +1,112 @@
+// The whole local fleet: N hosts (sshd + nginx + app each, on 127.0.0.x) behind one HAProxy.
+// Used by the fleet tests, the demo and the benchmark; everything it starts, close() stops.
+import { CHECK, startHaproxy, type LoadBalancer } from './haproxy.js'
+import { startNginx } from './nginx.js'
+import { freePort, freePortOnAll } from './ports.js'
+import { inRotation, installApp, phasesOn, stopApps, versionOn, type Release } from './releases.js'
+import { startSshFleet, type SshFleet, type SshHost } from './ssh-hosts.js'
+import type { Daemon } from './daemon.js'
+
+export interface Fleet {
+  readonly ssh: SshFleet
+  readonly hosts: readonly SshHost[]
+  readonly appPort: number
+  readonly webPort: number
+  readonly lb: LoadBalancer
+  /** Puts every host back on v1, running and online, and waits until HAProxy has them all UP. */
+  reset(releases?: (host: SshHost, index: number) => Release[]): Promise<void>
+  /** The action's inputs for this fleet: the seed's method, health file, appctl.sh, health-url. */
+  inputs(overrides?: Record<string, string>): Record<string, string>
+  version(host: SshHost): Promise<string | undefined>
+  phases(host: SshHost): string[]
+  /** Whether the host's health file is there (what the LB probes). */
+  healthFilePresent(host: SshHost): boolean
+  waitForApps(): Promise<void>
+  waitForStates(predicate: (states: Map<string, string>) => boolean, timeoutMs?: number): Promise<Map<string, string>>
+  close(): Promise<void>
+}
+
+export const DEFAULT_RELEASES: Release[] = [{ name: 'v1' }, { name: 'v2' }]
+const APPCTL = 'sh "$HOST_ROOT/appctl.sh"'
+
+export async function startFleet(count: number): Promise<Fleet> {
+  const ssh = await startSshFleet(count)
+  const daemons: Daemon[] = []
+  let lb: LoadBalancer | undefined
+  const close = async () => {
+    await lb?.stop()
+    await Promise.all(daemons.map((daemon) => daemon.stop()))
+    await stopApps(ssh)
+    await ssh.close()
+  }
+  try {
+    const addresses = ssh.hosts.map((host) => host.address)
+    const appPort = await freePortOnAll(addresses)
+    const webPort = await freePortOnAll(addresses)
+    for (const host of ssh.hosts) installApp(ssh, host, appPort, DEFAULT_RELEASES)
+    for (const host of ssh.hosts) daemons.push(await startNginx(host, webPort, appPort, ssh.user))
+    const backends = ssh.hosts.map((host) => ({ name: host.name, address: host.address, port: webPort }))
+    lb = await startHaproxy(ssh.dir, backends, await freePort())
+    const balancer = lb
+    const fleet: Fleet = {
+      ssh,
+      hosts: ssh.hosts,
+      appPort,
+      webPort,
+      lb: balancer,
+      async reset(releases = () => DEFAULT_RELEASES) {
+        ssh.hosts.forEach((host, i) => installApp(ssh, host, appPort, releases(host, i)))
+        await fleet.waitForApps()
+        await fleet.waitForStates((states) => [...states.values()].every((status) => status === 'UP'))
+      },
+      inputs: (overrides = {}) => ({
+        hosts: ssh.hosts.map((host) => host.entry).join('\n'),
+        'private-key': ssh.clientPrivateKey,
+        'known-hosts': ssh.knownHosts(),
+        'offline-command': 'rm -f "$HOST_ROOT/status/nginx-status.html"',
+        'online-command': 'touch "$HOST_ROOT/status/nginx-status.html"',
+        'stop-command': `${APPCTL} stop`,
+        'deploy-command': `${APPCTL} deploy "$RELEASE"`,
+        'start-command': `${APPCTL} start`,
+        'health-url': `http://\${ROLLOUT_HOST}:${appPort}/health`,
+        'health-body': 'version=v2',
+        'health-interval': '100ms',
+        'health-timeout': '10s',
+        // The LB needs fall × inter to notice (rise × inter to come back); wait a few checks more.
+        'offline-wait': `${CHECK.interMs * (CHECK.fall + 3)}ms`,
+        'online-wait': `${CHECK.interMs * (CHECK.rise + 3)}ms`,
+        env: 'RELEASE=v2',
+        ...overrides
+      }),
+      version: (host) => versionOn(host, appPort),
+      phases: (host) => phasesOn(host),
+      healthFilePresent: (host) => inRotation(host),
+      async waitForApps() {
+        // HAProxy probes nginx's health file, which is there before the app listens: wait for the app.
+        const deadline = Date.now() + 10_000
+        while ((await Promise.all(ssh.hosts.map((host) => versionOn(host, appPort)))).some((v) => v === undefined)) {
+          if (Date.now() > deadline) throw new Error('the apps did not start')
+          await new Promise((resolve) => setTimeout(resolve, 50))
+        }
+      },
+      async waitForStates(predicate, timeoutMs = 10_000) {
+        const deadline = Date.now() + timeoutMs
+        for (;;) {
+          const states = await balancer.states()
+          if (predicate(states)) return states
+          if (Date.now() > deadline) throw new Error(`HAProxy states never matched: ${JSON.stringify([...states])}`)
+          await new Promise((resolve) => setTimeout(resolve, 50))
+        }
+      },
+      close
+    }
+    await fleet.waitForApps()
+    await fleet.waitForStates((states) => states.size === count && [...states.values()].every((s) => s === 'UP'))
+    return fleet
+  } catch (error: unknown) {
+    await close()
+    throw error
+  }
+}
+
+export { APPCTL }

@@ -1,0 +1,92 @@
+// The load balancer: HAProxy with active HTTP health checks on /nginx-status.html, like the
+// seed's SLB (2 failures out, 2 successes in) scaled down to a 100 ms interval, and an admin
+// socket from which tests read each server's state.
+import { writeFileSync } from 'node:fs'
+import { createConnection } from 'node:net'
+import { join } from 'node:path'
+import { startDaemon, type Daemon } from './daemon.js'
+
+export interface Backend {
+  readonly name: string
+  readonly address: string
+  readonly port: number
+}
+
+export const CHECK = { interMs: 100, fall: 2, rise: 2 }
+
+export interface LoadBalancer {
+  readonly port: number
+  readonly socket: string
+  readonly daemon: Daemon
+  /** Server name → HAProxy status (UP, DOWN, "UP 1/2", "DOWN 1/2", MAINT...). */
+  states(): Promise<Map<string, string>>
+  stop(): Promise<void>
+}
+
+export function haproxyConfig(backends: readonly Backend[], port: number, socket: string): string {
+  return `global
+  stats socket ${socket} mode 600 level admin
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+frontend web
+  bind 127.0.0.1:${port}
+  default_backend app
+backend app
+  balance roundrobin
+  option httpchk GET /nginx-status.html
+  http-check expect status 200
+  default-server inter ${CHECK.interMs}ms fall ${CHECK.fall} rise ${CHECK.rise}
+${backends.map((b) => `  server ${b.name} ${b.address}:${b.port} check`).join('\n')}
+`
+}
+
+/** One command on the admin socket, e.g. `show stat`. */
+export function adminCommand(socket: string, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = ''
+    const connection = createConnection(socket, () => connection.end(`${command}\n`))
+    connection.on('data', (chunk: Buffer) => (answer += chunk.toString()))
+    connection.on('end', () => resolve(answer))
+    connection.on('error', reject)
+  })
+}
+
+export function parseStates(csv: string): Map<string, string> {
+  const [header, ...rows] = csv.trim().split('\n')
+  const columns = header.replace(/^# /, '').split(',')
+  const [proxy, server, status] = ['pxname', 'svname', 'status'].map((name) => columns.indexOf(name))
+  const states = new Map<string, string>()
+  for (const row of rows) {
+    const fields = row.split(',')
+    if (fields[proxy] === 'app' && !['BACKEND', 'FRONTEND'].includes(fields[server]))
+      states.set(fields[server], fields[status])
+  }
+  return states
+}
+
+/** Out of rotation: HAProxy sends it no new requests (DOWN, coming back "DOWN 1/2", MAINT, NOLB). */
+export function outOfRotation(status: string): boolean {
+  return !status.startsWith('UP')
+}
+
+export async function startHaproxy(dir: string, backends: readonly Backend[], port: number): Promise<LoadBalancer> {
+  const socket = join(dir, 'haproxy.sock')
+  const config = join(dir, 'haproxy.cfg')
+  writeFileSync(config, haproxyConfig(backends, port, socket))
+  const daemon = await startDaemon('haproxy', '/usr/sbin/haproxy', ['-db', '-f', config], {
+    address: '127.0.0.1',
+    port
+  })
+  return {
+    port,
+    socket,
+    daemon,
+    states: async () => parseStates(await adminCommand(socket, 'show stat')),
+    stop: () => daemon.stop()
+  }
+}
