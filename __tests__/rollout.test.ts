@@ -177,10 +177,11 @@ describe('rollback', () => {
     const result = await run()
     expect(hosts[1].commands).toEqual([OFFLINE, 'appctl stop', 'appctl start', 'appctl rollback', ONLINE])
     expect(result.hosts[1]).toMatchObject({ outcome: 'rolled-back', rotation: 'in', failedPhase: 'start' })
-    expect(result.hosts[1].phases.map((p) => p.name).slice(-3)).toEqual([
+    expect(result.hosts[1].phases.map((p) => p.name).slice(-4)).toEqual([
       'rollback',
       'rollback-health',
-      'restore-online'
+      'restore-online',
+      'online-wait'
     ])
     expect(result.hosts.map((h) => h.outcome)).toEqual(['succeeded', 'rolled-back', 'succeeded', 'succeeded'])
     expect(result.status).toBe('failure')

@@ -22,6 +22,8 @@ export interface RunOptions {
   /** Sends SIGINT once stdout contains this text (a cancelled workflow). */
   interruptWhen?: RegExp
   timeoutMs?: number
+  /** Sees the action's stdout as it comes (the demo shows the log live). */
+  onStdout?: (chunk: string) => void
 }
 
 /** Parses the GITHUB_OUTPUT file format: `name<<DELIMITER\nvalue\nDELIMITER`. */
@@ -73,6 +75,7 @@ export function runAction(inputs: Record<string, string>, options: RunOptions = 
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString()
+      options.onStdout?.(chunk.toString())
       if (options.interruptWhen && interruptedAt === undefined && options.interruptWhen.test(stdout)) {
         interruptedAt = Date.now()
         child.kill('SIGINT')

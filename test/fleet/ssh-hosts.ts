@@ -46,6 +46,11 @@ const TEST_HOME = '/var/lib/rollout-test'
  * fleet's; logging in as root would make every command source root's ~/.bashrc (bash does that for
  * sshd), which on these machines costs more than half a second and would distort every figure.
  */
+function userInfoOf(name: string): { home: string } {
+  const entry = execFileSync('getent', ['passwd', name]).toString().trim().split(':')
+  return { home: entry[5] }
+}
+
 function loginUser(): string {
   if (process.getuid?.() !== 0) return userInfo().username
   try {
@@ -54,6 +59,7 @@ function loginUser(): string {
     // '*' as the password: no password login, but not a locked account, which sshd would refuse.
     execFileSync('useradd', ['--system', '--password', '*', '--shell', '/bin/sh', '--home-dir', TEST_HOME, TEST_USER])
   }
+  if (userInfoOf(TEST_USER).home !== TEST_HOME) execFileSync('usermod', ['--home', TEST_HOME, TEST_USER])
   mkdirSync(TEST_HOME, { recursive: true })
   execFileSync('chown', [TEST_USER, TEST_HOME])
   return TEST_USER
