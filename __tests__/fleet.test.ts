@@ -2,36 +2,10 @@
 // traffic counting every response. Zero user-visible errors is the claim; these tests count.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { APPCTL, startFleet, type Fleet } from '../test/fleet/fleet.js'
-import { sampleRotation, startTraffic, type Tally } from '../test/fleet/traffic.js'
-import { runAction, type ActionRun } from '../test/run-action.js'
-
-interface Observed {
-  run: ActionRun
-  tally: Tally
-  maxOutOfRotation: number
-  outAtEnd: string[]
-  samples: number
-}
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Runs the action while traffic flows and the LB's states are sampled, before and after too. */
-async function rollUnderTraffic(fleet: Fleet, inputs: Record<string, string>): Promise<Observed> {
-  const traffic = startTraffic(fleet.lb.port, 8)
-  const sampler = sampleRotation(fleet.lb)
-  await pause(300)
-  const run = await runAction(inputs)
-  await pause(500) // the last host's rise in HAProxy, and requests still in flight
-  const rotation = await sampler.stop()
-  const tally = await traffic.stop()
-  return { run, tally, ...rotation }
-}
+import { rollUnderTraffic, userVisibleErrors, type Observed } from '../test/fleet/observe.js'
 
 function expectNoUserVisibleErrors(observed: Observed) {
-  expect({ byStatus: observed.tally.byStatus, connectionErrors: observed.tally.connectionErrors }).toEqual({
-    byStatus: { '200': observed.tally.requests },
-    connectionErrors: {}
-  })
+  expect(userVisibleErrors(observed)).toEqual({ byStatus: {}, connectionErrors: {} })
   expect(observed.tally.requests).toBeGreaterThan(100)
   expect(observed.samples).toBeGreaterThan(20)
 }

@@ -50,6 +50,25 @@ describe('waitUntilHealthy', () => {
     expect(clock.now() - start).toBe(3500)
   })
 
+  it('reports the last answer, not an attempt the deadline cut short', async () => {
+    const clock = new FakeClock()
+    const attempt = async (budget: number): Promise<Verdict> => {
+      if (budget > 1000) {
+        clock.time += 100
+        return { healthy: false, detail: 'HTTP 503' }
+      }
+      clock.time += budget
+      throw new Error(`no answer within ${budget} ms`)
+    }
+    await expect(
+      waitUntilHealthy(attempt, { clock, timeoutMs: 1500, intervalMs: 1000, signal: new AbortController().signal })
+    ).rejects.toThrow(new HealthTimeout('not healthy after 1500 ms: HTTP 503'))
+    // ...while a first attempt that ran out of time is all there is to say.
+    await expect(
+      waitUntilHealthy(attempt, { clock, timeoutMs: 500, intervalMs: 1000, signal: new AbortController().signal })
+    ).rejects.toThrow(new HealthTimeout('not healthy after 500 ms: no answer within 500 ms'))
+  })
+
   it('treats a thrown attempt as unhealthy and stops when cancelled', async () => {
     const clock = new FakeClock()
     const controller = new AbortController()

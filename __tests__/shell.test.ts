@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { describe, expect, it } from '@jest/globals'
 import { killGroupScript, PGID_MARKER, remoteScript, shellQuote } from '../src/shell.js'
 
@@ -40,9 +40,18 @@ describe('process group reporting', () => {
     expect(result.stdout.toString()).toBe('out\n')
   })
 
-  it('kills a group with TERM, then KILL', () => {
-    expect(killGroupScript(4242)).toBe(
-      'kill -TERM -- -4242 2>/dev/null; sleep 1; kill -KILL -- -4242 2>/dev/null; true'
-    )
+  it.each(['bash', 'dash'])('ends the whole group from a %s login shell, a child ignoring TERM too', (loginShell) => {
+    const group = spawn('setsid', ['sh', '-c', `sh -c 'trap "" TERM; sleep 300' & sleep 300`], { stdio: 'ignore' })
+    const pgid = group.pid as number // setsid execs sh in place: the group leader
+    execFileSync('sleep', ['0.3'])
+    // Killed processes linger as zombies until reaped, so only the living count.
+    const alive = () =>
+      spawnSync('ps', ['-o', 'stat=', '-g', String(pgid)])
+        .stdout.toString()
+        .split('\n')
+        .filter((stat) => stat.trim() !== '' && !stat.startsWith('Z'))
+    expect(alive().length).toBeGreaterThanOrEqual(3)
+    execFileSync(loginShell, ['-c', killGroupScript(pgid)])
+    expect(alive()).toEqual([])
   })
 })

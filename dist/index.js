@@ -96118,13 +96118,17 @@ async function waitUntilHealthy(attempt, options) {
     let last = { healthy: false, detail: 'no attempt finished' };
     for (let count = 1; !signal.aborted; count++) {
         const started = clock.now();
-        last = await attempt(Math.max(deadline - started, 1)).catch((error) => ({
-            healthy: false,
-            detail: error instanceof Error ? error.message : String(error)
-        }));
-        options.onAttempt?.(last, count);
-        if (last.healthy)
-            return last;
+        let failed = false;
+        const verdict = await attempt(Math.max(deadline - started, 1)).catch((error) => {
+            failed = true;
+            return { healthy: false, detail: error instanceof Error ? error.message : String(error) };
+        });
+        options.onAttempt?.(verdict, count);
+        if (verdict.healthy)
+            return verdict;
+        // An attempt the deadline cut short says less than the answer before it (`HTTP 503`).
+        if (!(failed && clock.now() >= deadline && count > 1))
+            last = verdict;
         const now = clock.now();
         if (now >= deadline)
             break;
@@ -96823,9 +96827,12 @@ function remoteScript(command, env) {
     const reportGroup = `pgid=$(ps -o pgid= -p $$ 2>/dev/null | tr -d ' ') && echo "${PGID_MARKER} $pgid" >&2; unset pgid`;
     return `sh -c ${shellQuote(`${reportGroup}\nset -e\n${exports}\n${command}`)}`;
 }
-/** Ends a remote command's whole process group: TERM first, KILL if it is still there. */
+/**
+ * Ends a remote command's whole process group: TERM first, KILL if it is still there. Run by
+ * `sh`, whatever the login shell, in the one spelling dash's `kill` accepts (it rejects `--`).
+ */
 function killGroupScript(pgid) {
-    return `kill -TERM -- -${pgid} 2>/dev/null; sleep 1; kill -KILL -- -${pgid} 2>/dev/null; true`;
+    return `sh -c ${shellQuote(`kill -TERM -${pgid} 2>/dev/null; sleep 1; kill -KILL -${pgid} 2>/dev/null; true`)}`;
 }
 
 ;// CONCATENATED MODULE: ./src/settings.ts
@@ -97988,24 +97995,32 @@ class HttpOverSsh {
         this.ssh = ssh;
     }
     async get(url, options) {
-        const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
-        const response = await this.client(url).request({
-            method: 'GET',
-            path: `${url.pathname}${url.search}`,
-            headers: { host: url.host, 'user-agent': 'rolling-deploy-health-check' },
-            signal,
-            headersTimeout: options.timeoutMs,
-            bodyTimeout: options.timeoutMs
-        });
-        let body = '';
-        for await (const chunk of response.body) {
-            body += chunk.toString('utf8');
-            if (body.length >= MAX_BODY_BYTES) {
-                response.body.destroy();
-                break;
+        const timeout = AbortSignal.timeout(options.timeoutMs);
+        try {
+            const response = await this.client(url).request({
+                method: 'GET',
+                path: `${url.pathname}${url.search}`,
+                headers: { host: url.host, 'user-agent': 'rolling-deploy-health-check' },
+                signal: AbortSignal.any([options.signal, timeout]),
+                headersTimeout: options.timeoutMs,
+                bodyTimeout: options.timeoutMs
+            });
+            let body = '';
+            for await (const chunk of response.body) {
+                body += chunk.toString('utf8');
+                if (body.length >= MAX_BODY_BYTES) {
+                    response.body.destroy();
+                    break;
+                }
             }
+            return { status: response.statusCode, body };
         }
-        return { status: response.statusCode, body };
+        catch (error) {
+            // undici's own words here are "The operation was aborted due to timeout".
+            if (timeout.aborted && !options.signal.aborted)
+                throw new Error(`no answer within ${options.timeoutMs} ms`);
+            throw error;
+        }
     }
     async close() {
         await Promise.all([...this.clients.values()].map((client) => client.destroy()));
@@ -98135,19 +98150,22 @@ class SshRemoteHost {
     target;
     chain;
     reconnect;
+    log;
     http;
-    constructor(target, chain, reconnect) {
+    constructor(target, chain, reconnect, log) {
         this.target = target;
         this.chain = chain;
         this.reconnect = reconnect;
+        this.log = log;
     }
     static async open(target, settings, clock, log, signal) {
         const reconnect = () => connectWithRetry(target, settings, clock, log, signal);
-        return new SshRemoteHost(target, await reconnect(), reconnect);
+        return new SshRemoteHost(target, await reconnect(), reconnect, log);
     }
     /** The target's connection, re-opened first if it dropped since the last use. */
-    async ssh() {
-        if (!this.chain.every((ssh) => ssh.isConnected())) {
+    async ssh(forceReconnect = false) {
+        if (forceReconnect || !this.chain.every((ssh) => ssh.isConnected())) {
+            this.log.info(`[${this.target.entry}] the SSH connection was lost; reconnecting`);
             this.chain.forEach((ssh) => ssh.dispose());
             await this.http?.close();
             this.http = undefined;
@@ -98156,10 +98174,17 @@ class SshRemoteHost {
         return this.chain[this.chain.length - 1];
     }
     async exec(command, options) {
-        const connection = (await this.ssh()).connection;
-        if (!connection)
-            throw new Error('not connected');
-        const channel = await new Promise((resolve, reject) => connection.exec(remoteScript(command, options.env), (error, stream) => (error ? reject(error) : resolve(stream))));
+        const script = remoteScript(command, options.env);
+        const open = async (forceReconnect) => {
+            const connection = (await this.ssh(forceReconnect)).connection;
+            if (!connection)
+                throw new Error('not connected');
+            const channel = await new Promise((resolve, reject) => connection.exec(script, (error, stream) => (error ? reject(error) : resolve(stream))));
+            return { connection, channel };
+        };
+        // A connection that died unnoticed fails the channel open; the command never started, so
+        // one fresh connection may run it.
+        const { connection, channel } = await open(false).catch(() => open(true));
         const killGroup = (pgid) => connection.exec(killGroupScript(pgid), (error, stream) => error ? undefined : stream.resume().on('close', () => undefined));
         return runChannel(channel, options, killGroup);
     }
@@ -98186,6 +98211,8 @@ class SshRemoteHost {
         this.chain.reverse().forEach((ssh) => ssh.dispose());
     }
 }
+/** How long a command being ended may take to go: killGroupScript needs 1 s for TERM, then KILL. */
+const CLOSE_GRACE_MS = 3000;
 /** Streams a command's output line by line and ends it on timeout or cancellation. */
 function runChannel(channel, options, killGroup) {
     return new Promise((resolve) => {
@@ -98206,18 +98233,23 @@ function runChannel(channel, options, killGroup) {
             code = exitCode;
         });
         // A remote process does not die when its channel closes: end its process group first.
+        // sshd only confirms the close once the command is gone; if the kill could not reach it,
+        // the host is still reported (timed out or cancelled) rather than waited on forever.
+        let giveUp;
         const end = () => {
             if (pgid !== undefined)
                 killGroup(pgid);
             channel.close();
+            giveUp ??= setTimeout(() => channel.emit('close'), CLOSE_GRACE_MS);
         };
         const timer = setTimeout(() => {
             timedOut = true;
             end();
         }, options.timeoutMs);
         options.signal.addEventListener('abort', end, { once: true });
-        channel.on('close', () => {
+        channel.once('close', () => {
             clearTimeout(timer);
+            clearTimeout(giveUp);
             options.signal.removeEventListener('abort', end);
             splitters.forEach((splitter) => splitter.flush());
             resolve({ code: timedOut ? null : code, timedOut });

@@ -43,12 +43,15 @@ export async function waitUntilHealthy(
   let last: Verdict = { healthy: false, detail: 'no attempt finished' }
   for (let count = 1; !signal.aborted; count++) {
     const started = clock.now()
-    last = await attempt(Math.max(deadline - started, 1)).catch((error: unknown) => ({
-      healthy: false,
-      detail: error instanceof Error ? error.message : String(error)
-    }))
-    options.onAttempt?.(last, count)
-    if (last.healthy) return last
+    let failed = false
+    const verdict = await attempt(Math.max(deadline - started, 1)).catch((error: unknown) => {
+      failed = true
+      return { healthy: false, detail: error instanceof Error ? error.message : String(error) }
+    })
+    options.onAttempt?.(verdict, count)
+    if (verdict.healthy) return verdict
+    // An attempt the deadline cut short says less than the answer before it (`HTTP 503`).
+    if (!(failed && clock.now() >= deadline && count > 1)) last = verdict
     const now = clock.now()
     if (now >= deadline) break
     await clock.sleep(Math.min(Math.max(started + intervalMs - now, 0), deadline - now), signal)

@@ -16,24 +16,30 @@ export class HttpOverSsh {
   constructor(private readonly ssh: SshClient) {}
 
   async get(url: URL, options: { timeoutMs: number; signal: AbortSignal }): Promise<HttpResponse> {
-    const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)])
-    const response = await this.client(url).request({
-      method: 'GET',
-      path: `${url.pathname}${url.search}`,
-      headers: { host: url.host, 'user-agent': 'rolling-deploy-health-check' },
-      signal,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs
-    })
-    let body = ''
-    for await (const chunk of response.body) {
-      body += (chunk as Buffer).toString('utf8')
-      if (body.length >= MAX_BODY_BYTES) {
-        response.body.destroy()
-        break
+    const timeout = AbortSignal.timeout(options.timeoutMs)
+    try {
+      const response = await this.client(url).request({
+        method: 'GET',
+        path: `${url.pathname}${url.search}`,
+        headers: { host: url.host, 'user-agent': 'rolling-deploy-health-check' },
+        signal: AbortSignal.any([options.signal, timeout]),
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs
+      })
+      let body = ''
+      for await (const chunk of response.body) {
+        body += (chunk as Buffer).toString('utf8')
+        if (body.length >= MAX_BODY_BYTES) {
+          response.body.destroy()
+          break
+        }
       }
+      return { status: response.statusCode, body }
+    } catch (error: unknown) {
+      // undici's own words here are "The operation was aborted due to timeout".
+      if (timeout.aborted && !options.signal.aborted) throw new Error(`no answer within ${options.timeoutMs} ms`)
+      throw error
     }
-    return { status: response.statusCode, body }
   }
 
   async close(): Promise<void> {

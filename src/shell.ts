@@ -20,7 +20,10 @@ export function remoteScript(command: string, env: readonly (readonly [string, s
   return `sh -c ${shellQuote(`${reportGroup}\nset -e\n${exports}\n${command}`)}`
 }
 
-/** Ends a remote command's whole process group: TERM first, KILL if it is still there. */
+/**
+ * Ends a remote command's whole process group: TERM first, KILL if it is still there. Run by
+ * `sh`, whatever the login shell, in the one spelling dash's `kill` accepts (it rejects `--`).
+ */
 export function killGroupScript(pgid: number): string {
-  return `kill -TERM -- -${pgid} 2>/dev/null; sleep 1; kill -KILL -- -${pgid} 2>/dev/null; true`
+  return `sh -c ${shellQuote(`kill -TERM -${pgid} 2>/dev/null; sleep 1; kill -KILL -${pgid} 2>/dev/null; true`)}`
 }

@@ -114,7 +114,8 @@ class SshRemoteHost implements RemoteHost {
   private constructor(
     readonly target: Target,
     private chain: NodeSSH[],
-    private readonly reconnect: () => Promise<NodeSSH[]>
+    private readonly reconnect: () => Promise<NodeSSH[]>,
+    private readonly log: Log
   ) {}
 
   static async open(
@@ -125,12 +126,13 @@ class SshRemoteHost implements RemoteHost {
     signal: AbortSignal
   ): Promise<RemoteHost> {
     const reconnect = () => connectWithRetry(target, settings, clock, log, signal)
-    return new SshRemoteHost(target, await reconnect(), reconnect)
+    return new SshRemoteHost(target, await reconnect(), reconnect, log)
   }
 
   /** The target's connection, re-opened first if it dropped since the last use. */
-  private async ssh(): Promise<NodeSSH> {
-    if (!this.chain.every((ssh) => ssh.isConnected())) {
+  private async ssh(forceReconnect = false): Promise<NodeSSH> {
+    if (forceReconnect || !this.chain.every((ssh) => ssh.isConnected())) {
+      this.log.info(`[${this.target.entry}] the SSH connection was lost; reconnecting`)
       this.chain.forEach((ssh) => ssh.dispose())
       await this.http?.close()
       this.http = undefined
@@ -140,11 +142,18 @@ class SshRemoteHost implements RemoteHost {
   }
 
   async exec(command: string, options: ExecOptions): Promise<ExecResult> {
-    const connection = (await this.ssh()).connection
-    if (!connection) throw new Error('not connected')
-    const channel = await new Promise<ClientChannel>((resolve, reject) =>
-      connection.exec(remoteScript(command, options.env), (error, stream) => (error ? reject(error) : resolve(stream)))
-    )
+    const script = remoteScript(command, options.env)
+    const open = async (forceReconnect: boolean) => {
+      const connection = (await this.ssh(forceReconnect)).connection
+      if (!connection) throw new Error('not connected')
+      const channel = await new Promise<ClientChannel>((resolve, reject) =>
+        connection.exec(script, (error, stream) => (error ? reject(error) : resolve(stream)))
+      )
+      return { connection, channel }
+    }
+    // A connection that died unnoticed fails the channel open; the command never started, so
+    // one fresh connection may run it.
+    const { connection, channel } = await open(false).catch(() => open(true))
     const killGroup = (pgid: number) =>
       connection.exec(killGroupScript(pgid), (error, stream) =>
         error ? undefined : stream.resume().on('close', () => undefined)
@@ -175,6 +184,9 @@ class SshRemoteHost implements RemoteHost {
   }
 }
 
+/** How long a command being ended may take to go: killGroupScript needs 1 s for TERM, then KILL. */
+const CLOSE_GRACE_MS = 3000
+
 /** Streams a command's output line by line and ends it on timeout or cancellation. */
 function runChannel(
   channel: ClientChannel,
@@ -199,17 +211,22 @@ function runChannel(
       code = exitCode
     })
     // A remote process does not die when its channel closes: end its process group first.
+    // sshd only confirms the close once the command is gone; if the kill could not reach it,
+    // the host is still reported (timed out or cancelled) rather than waited on forever.
+    let giveUp: NodeJS.Timeout | undefined
     const end = () => {
       if (pgid !== undefined) killGroup(pgid)
       channel.close()
+      giveUp ??= setTimeout(() => channel.emit('close'), CLOSE_GRACE_MS)
     }
     const timer = setTimeout(() => {
       timedOut = true
       end()
     }, options.timeoutMs)
     options.signal.addEventListener('abort', end, { once: true })
-    channel.on('close', () => {
+    channel.once('close', () => {
       clearTimeout(timer)
+      clearTimeout(giveUp)
       options.signal.removeEventListener('abort', end)
       splitters.forEach((splitter) => splitter.flush())
       resolve({ code: timedOut ? null : code, timedOut })

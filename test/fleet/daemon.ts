@@ -7,6 +7,7 @@ import { track } from './processes.js'
 export interface Daemon {
   readonly name: string
   readonly pid: number
+  running(): boolean
   stop(): Promise<void>
   /** What it printed on stderr, for a failing test's message. */
   output(): string
@@ -44,8 +45,9 @@ export async function startDaemon(
     name,
     pid: child.pid ?? -1,
     output: () => stderr,
+    running: () => child.exitCode === null && child.signalCode === null,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return
+      if (!daemon.running()) return
       child.kill('SIGTERM')
       const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
       await exited

@@ -2,12 +2,10 @@
 // 8 clients keep requesting; prints the job summary, the traffic tally and the most hosts out.
 import { startFleet } from './fleet.js'
 import { summaryForTerminal } from './terminal.js'
-import { sampleRotation, startTraffic } from './traffic.js'
-import { runAction } from '../run-action.js'
+import { rollUnderTraffic } from './observe.js'
 
 const dim = (text: string) => `\x1b[2m${text}\x1b[0m`
 const bold = (text: string) => `\x1b[1m${text}\x1b[0m`
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function main(): Promise<number> {
   console.log(bold('Starting a local fleet: 3 hosts (sshd + nginx + app v1 each, on 127.0.0.x) behind HAProxy…'))
@@ -18,11 +16,8 @@ async function main(): Promise<number> {
       `  HAProxy on 127.0.0.1:${fleet.lb.port}, health check GET /nginx-status.html every 100 ms (fall 2, rise 2)`
     )
     console.log(bold('\nRolling v1 → v2 with dist/index.js under live traffic (8 keep-alive clients)…\n'))
-    const traffic = startTraffic(fleet.lb.port, 8)
-    const sampler = sampleRotation(fleet.lb)
-    await pause(300)
     let partial = ''
-    const run = await runAction(fleet.inputs(), {
+    const { run, tally, ...rotation } = await rollUnderTraffic(fleet, fleet.inputs(), {
       onStdout: (chunk) => {
         const lines = (partial + chunk).split('\n')
         partial = lines.pop() ?? ''
@@ -30,9 +25,6 @@ async function main(): Promise<number> {
         for (const line of lines) if (!line.startsWith('::add-mask::')) console.log(dim(line))
       }
     })
-    await pause(500)
-    const rotation = await sampler.stop()
-    const tally = await traffic.stop()
 
     console.log(bold('\n──── Job summary, as GitHub would show it ────\n'))
     console.log(summaryForTerminal(run.summary))

@@ -2,7 +2,7 @@
 // address (127.0.0.2, 127.0.0.3, ... are all on `lo`), so every host can run the same app on the
 // same port, and one health-url (`http://${ROLLOUT_HOST}:PORT/`) fits all, as on a real fleet.
 // sshd's SetEnv gives each host's sessions HOST_ROOT, the directory standing in for its disk.
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
@@ -22,6 +22,8 @@ export interface SshHost {
   fingerprint: string
   stopSshd(): Promise<void>
   startSshd(): Promise<void>
+  /** Kills the sshd processes serving open connections (the listener stays): a dropped link. */
+  dropConnections(): void
 }
 
 export interface SshFleet {
@@ -96,12 +98,25 @@ class Host implements SshHost {
   }
 
   async startSshd(): Promise<void> {
+    // A second sshd could not bind the port, yet would find it answering (the first one).
+    if (this.sshd?.running()) return
     this.sshd = await startDaemon(`sshd on ${this.name}`, SSHD, ['-D', '-e', '-f', this.config], this)
   }
 
   async stopSshd(): Promise<void> {
     await this.sshd?.stop()
     this.sshd = undefined
+  }
+
+  dropConnections(): void {
+    if (!this.sshd) return
+    // Each connection is a monitor (child of the listener) and its unprivileged child, which
+    // holds the socket, in one session of their own: kill both, as a crash or a cut link would.
+    const monitors = spawnSync('pgrep', ['-P', String(this.sshd.pid)])
+      .stdout.toString()
+      .split(/\s+/)
+      .filter(Boolean)
+    for (const session of monitors) spawnSync('pkill', ['-KILL', '-s', session])
   }
 }
 

@@ -1,0 +1,42 @@
+// What users and the load balancer saw while the action ran: the traffic tally and the most
+// servers out of rotation, sampled from HAProxy before, during and after the run.
+import type { Fleet } from './fleet.js'
+import { sampleRotation, startTraffic, type Tally } from './traffic.js'
+import { runAction, type ActionRun, type RunOptions } from '../run-action.js'
+
+export interface Observed {
+  run: ActionRun
+  tally: Tally
+  maxOutOfRotation: number
+  outAtEnd: string[]
+  samples: number
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+export async function rollUnderTraffic(
+  fleet: Fleet,
+  inputs: Record<string, string>,
+  options: RunOptions = {}
+): Promise<Observed> {
+  const traffic = startTraffic(fleet.lb.port, 8)
+  const sampler = sampleRotation(fleet.lb)
+  await pause(300)
+  const run = await runAction(inputs, options)
+  await pause(500) // the last host's rise in HAProxy, and requests still in flight
+  const rotation = await sampler.stop()
+  const tally = await traffic.stop()
+  return { run, tally, ...rotation }
+}
+
+/** Every request answered 200 by some host: nothing a user would have noticed. */
+export function userVisibleErrors(observed: Observed): {
+  byStatus: Record<string, number>
+  connectionErrors: Record<string, number>
+} {
+  const { byStatus, connectionErrors } = observed.tally
+  return {
+    byStatus: Object.fromEntries(Object.entries(byStatus).filter(([status]) => status !== '200')),
+    connectionErrors
+  }
+}
