@@ -1,7 +1,8 @@
 // The bundled action (dist/index.js, run as a runner runs it) against real OpenSSH sshd hosts.
-import { readdirSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { freePort } from '../test/fleet/ports.js'
+import { isRunning } from '../test/fleet/processes.js'
 import { inRotation, installApp, phasesOn, stopApps, versionOn } from '../test/fleet/releases.js'
 import { startSshFleet, type SshFleet } from '../test/fleet/ssh-hosts.js'
 import { annotationsOf, runAction } from '../test/run-action.js'
@@ -182,10 +183,34 @@ describe('dist/index.js against real sshd hosts', () => {
       rotation: 'out'
     })
     expect(inRotation(first)).toBe(false)
-    const { readFileSync } = await import('node:fs')
     const pid = Number(readFileSync(`${first.root}/sleep.pid`, 'utf8'))
     await new Promise((resolve) => setTimeout(resolve, 300))
-    expect(() => process.kill(pid, 0)).toThrow()
+    expect(isRunning(pid)).toBe(false)
+  })
+
+  it('ends a timed-out command that had not yet reported its process group (a slow login)', async () => {
+    resetHosts()
+    const [first] = fleet.hosts
+    const restore = fleet.slowLogins(1.5)
+    try {
+      const run = await runAction(
+        inputs({
+          hosts: first.entry,
+          // Preflight runs no command; the 1 s timeout fires while this one is still logging in.
+          'offline-command': 'sleep 2; touch "$HOST_ROOT/survived"',
+          'command-timeout': '1s'
+        })
+      )
+      expect(run.code).toBe(1)
+      expect(JSON.parse(run.outputs.report)[0]).toMatchObject({
+        failedPhase: 'offline',
+        error: 'timed out after 1000 ms'
+      })
+    } finally {
+      restore()
+    }
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    expect(readdirSync(first.root)).not.toContain('survived')
   })
 
   it('dry-run connects, prints the plan and changes nothing', async () => {

@@ -96824,7 +96824,9 @@ const PGID_MARKER = '__rollout_pgid__';
  */
 function remoteScript(command, env) {
     const exports = env.map(([name, value]) => `export ${name}=${shellQuote(value)}`).join('\n');
-    const reportGroup = `pgid=$(ps -o pgid= -p $$ 2>/dev/null | tr -d ' ') && echo "${PGID_MARKER} $pgid" >&2; unset pgid`;
+    // Linux hosts: read it from /proc without a fork (it races the command-timeout); others: ps.
+    const reportGroup = `{ read -r _ _ _ _ pgid _ < /proc/$$/stat; } 2>/dev/null || pgid=$(ps -o pgid= -p $$ | tr -d ' ')
+echo "${PGID_MARKER} $pgid" >&2; unset pgid`;
     return `sh -c ${shellQuote(`${reportGroup}\nset -e\n${exports}\n${command}`)}`;
 }
 /**

@@ -1,7 +1,7 @@
 // Runs the bundled dist/index.js exactly as a GitHub runner does: INPUT_* variables, and
 // GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files, with node. Returns what the runner would keep.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -14,6 +14,8 @@ export interface ActionRun {
   stderr: string
   outputs: Record<string, string>
   summary: string
+  /** Files the run left in its HOME or RUNNER_TEMP (both empty at the start). */
+  leftOnDisk: string[]
   /** Milliseconds from the interrupt (if any) to the process exit. */
   exitAfterInterruptMs?: number
 }
@@ -59,12 +61,17 @@ export function runAction(inputs: Record<string, string>, options: RunOptions = 
   const summaryFile = join(dir, 'summary')
   writeFileSync(outputFile, '')
   writeFileSync(summaryFile, '')
+  // An empty home and runner temp of its own, so a test can see whatever the action left there.
+  const home = join(dir, 'home')
+  const runnerTemp = join(dir, 'runner-temp')
+  mkdirSync(home)
+  mkdirSync(runnerTemp)
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
-    HOME: process.env.HOME,
+    HOME: home,
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
-    RUNNER_TEMP: dir
+    RUNNER_TEMP: runnerTemp
   }
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
   return new Promise((resolvePromise, reject) => {
@@ -92,7 +99,10 @@ export function runAction(inputs: Record<string, string>, options: RunOptions = 
         stderr,
         outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
         summary: readFileSync(summaryFile, 'utf8'),
-        exitAfterInterruptMs: interruptedAt === undefined ? undefined : Date.now() - interruptedAt
+        exitAfterInterruptMs: interruptedAt === undefined ? undefined : Date.now() - interruptedAt,
+        leftOnDisk: [home, runnerTemp].flatMap((root) =>
+          readdirSync(root, { recursive: true }).map((file) => join(root, String(file)))
+        )
       }
       rmSync(dir, { recursive: true, force: true })
       resolvePromise(run)

@@ -1,6 +1,7 @@
 // Every process the fleet starts is tracked here and killed when the test process exits, even
 // after a failed assertion, so no sshd, nginx or HAProxy outlives its test.
 import type { ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 
 const running = new Set<ChildProcess>()
 
@@ -29,3 +30,16 @@ process.once('exit', () => {
     }
   }
 })
+
+/**
+ * Whether a process still runs. A killed process whose parent died stays a zombie until the
+ * machine's init reaps it, which some containers' init never does: a zombie counts as gone.
+ */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return false
+  }
+}

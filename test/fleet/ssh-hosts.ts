@@ -24,6 +24,8 @@ export interface SshHost {
   startSshd(): Promise<void>
   /** Kills the sshd processes serving open connections (the listener stays): a dropped link. */
   dropConnections(): void
+  /** What the running sshd logged (LogLevel INFO: each accepted login shows up). */
+  sshdLog(): string
 }
 
 export interface SshFleet {
@@ -36,6 +38,11 @@ export interface SshFleet {
   readonly hosts: SshHost[]
   /** Gives a host a new host key and restarts its sshd: a changed key, or a machine in the middle. */
   swapHostKey(index: number): Promise<void>
+  /**
+   * Makes every login wait `seconds` before running its command (a forced command in
+   * authorized_keys), like a host under load; returns the function that undoes it.
+   */
+  slowLogins(seconds: number): () => void
   close(): Promise<void>
 }
 
@@ -108,6 +115,10 @@ class Host implements SshHost {
     this.sshd = undefined
   }
 
+  sshdLog(): string {
+    return this.sshd?.output() ?? ''
+  }
+
   dropConnections(): void {
     if (!this.sshd) return
     // Each connection is a monitor (child of the listener) and its unprivileged child, which
@@ -120,12 +131,22 @@ class Host implements SshHost {
   }
 }
 
+export interface SshFleetOptions {
+  firstAddress?: number
+  /** Also accept this password for the login user (root only: it sets the test user's password). */
+  password?: string
+}
+
 /** Starts `count` sshd hosts on 127.0.0.{first..}, logging in as the current user with one key. */
-export async function startSshFleet(count: number, options: { firstAddress?: number } = {}): Promise<SshFleet> {
+export async function startSshFleet(count: number, options: SshFleetOptions = {}): Promise<SshFleet> {
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }) // sshd's privilege separation directory
   const dir = mkdtempSync(join(tmpdir(), 'rollout-fleet-'))
   chmodSync(dir, 0o755)
   const user = loginUser()
+  if (options.password !== undefined) {
+    if (user !== TEST_USER) throw new Error('a password login needs root, to set the test user password')
+    execFileSync('chpasswd', { input: `${user}:${options.password}\n` })
+  }
   const clientKeyPath = join(dir, 'client_key')
   keygen(clientKeyPath, 'rollout-test-client')
   const authorizedKeys = join(dir, 'authorized_keys')
@@ -151,13 +172,13 @@ export async function startSshFleet(count: number, options: { firstAddress?: num
         `AuthorizedKeysFile ${authorizedKeys}`,
         'StrictModes no',
         'UsePAM no',
-        'PasswordAuthentication no',
+        `PasswordAuthentication ${options.password === undefined ? 'no' : 'yes'}`,
         'KbdInteractiveAuthentication no',
         'PermitRootLogin yes',
         'AllowTcpForwarding yes',
         'MaxSessions 50',
         'MaxStartups 100:30:200',
-        'LogLevel ERROR',
+        'LogLevel INFO',
         'Subsystem sftp internal-sftp',
         `SetEnv HOST_ROOT=${root} HOST_NAME=${name} HOST_ADDRESS=${address}`,
         ''
@@ -178,6 +199,11 @@ export async function startSshFleet(count: number, options: { firstAddress?: num
       keygen(host.keyPath, `${host.name}-swapped`)
       host.readKey()
       await host.startSshd()
+    },
+    slowLogins(seconds) {
+      const key = readFileSync(`${clientKeyPath}.pub`, 'utf8')
+      writeFileSync(authorizedKeys, `command="sleep ${seconds}; eval \\"$SSH_ORIGINAL_COMMAND\\"" ${key}`)
+      return () => writeFileSync(authorizedKeys, key)
     },
     async close() {
       await Promise.all(hosts.map((host) => host.stopSshd()))

@@ -1,0 +1,123 @@
+// Bad inputs, each with the one problem it must produce: the settings unit test checks the
+// problem text, the security test runs each through dist/ and checks nothing was connected to.
+
+/** A known_hosts line for `[h1]:2222` (no host in the tables listens there). */
+export const KNOWN = '[h1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMCAlmgOZc39EY549caQxuNtrFKoeNLtIMA4XMPHthJ/'
+
+/** Name, the inputs changed from BASE_INPUTS (undefined removes one), and the problem expected. */
+export type BadInput = [string, Record<string, string | undefined>, RegExp]
+
+export const BAD_INPUTS: BadInput[] = [
+  ['hosts missing', { hosts: undefined }, /^hosts: is required; expected one \[user@\]host\[:port\]/],
+  ['hosts only comments', { hosts: '# none\n' }, /^hosts: is required/],
+  ['host without name', { hosts: 'u@:22' }, /^hosts 'u@:22': missing host; expected \[user@\]host\[:port\]/],
+  ['port out of range', { hosts: 'u@host:99999' }, /^hosts 'u@host:99999': invalid port '99999'/],
+  ['space in host', { hosts: 'u@a b' }, /^hosts 'u@a b': invalid host name 'a b'/],
+  ['unclosed IPv6 bracket', { hosts: 'u@[::1' }, /^hosts 'u@\[::1': unclosed \[/],
+  ['duplicate host', { hosts: 'u@h1\nu@H1:22' }, /^hosts 'u@H1:22': is listed twice/],
+  ['no user anywhere', { hosts: 'h1' }, /^hosts 'h1': names no user and the username input is empty/],
+  ['bad default port', { port: '0' }, /^port '0': expected a whole number from 1 to 65535/],
+  [
+    'unknown duration unit',
+    { 'offline-wait': '8 parsecs' },
+    /^offline-wait '8 parsecs': expected a number with an optional unit ms, s, m or h/
+  ],
+  ['negative duration', { 'online-wait': '-1s' }, /^online-wait '-1s': expected a number/],
+  ['zero health timeout', { 'health-timeout': '0' }, /^health-timeout '0': must be more than 0/],
+  ['zero health interval', { 'health-interval': '0ms' }, /^health-interval '0ms': must be more than 0/],
+  ['zero command timeout', { 'command-timeout': '0s' }, /^command-timeout '0s': must be more than 0/],
+  ['zero connect attempts', { 'connect-attempts': '0' }, /^connect-attempts '0': expected a whole number from 1 to 10/],
+  ['negative max-failed-hosts', { 'max-failed-hosts': '-1' }, /^max-failed-hosts '-1': expected a whole number from 0/],
+  ['batch-size 0', { 'batch-size': '0' }, /^batch-size '0': '0' is not valid; expected N, N% \(1-100%\)/],
+  ['batch-size 150%', { 'batch-size': '150%' }, /^batch-size '150%': '150%' is not valid/],
+  ['batch-size abc', { 'batch-size': 'abc' }, /^batch-size 'abc': 'abc' is not valid/],
+  [
+    'invalid regex',
+    { 'health-body': 'version=(' },
+    /^health-body 'version=\(': expected a JavaScript regular expression/
+  ],
+  [
+    'bad status range',
+    { 'health-status': '299-200' },
+    /^health-status '299-200': '299-200' is not valid; expected HTTP status codes/
+  ],
+  ['status not a code', { 'health-status': 'ok' }, /^health-status 'ok': 'ok' is not valid/],
+  [
+    'health-url not http',
+    { 'health-url': 'ftp://x/' },
+    /^health-url 'ftp:\/\/x\/': expected an http:\/\/ or https:\/\/ URL/
+  ],
+  [
+    'health-url unknown variable',
+    { 'health-url': 'http://${APP_HOST}:80/' },
+    /^health-url 'http:\/\/\$\{APP_HOST\}:80\/': \$\{APP_HOST\} is not a known variable; expected one of ROLLOUT_HOST, /
+  ],
+  ['health-url relative', { 'health-url': '/health' }, /^health-url '\/health': expected an absolute http/],
+  [
+    'both health-url and health-command',
+    { 'health-command': 'true' },
+    /^health-command 'true': cannot be combined with health-url/
+  ],
+  ['no health check', { 'health-url': undefined }, /^health-url: health-url or health-command is required/],
+  [
+    'no way to leave the LB',
+    { 'health-file': undefined, 'online-command': 'lb add' },
+    /^offline-command: health-file or offline-command is required/
+  ],
+  [
+    'health-file unused',
+    { 'offline-command': 'a', 'online-command': 'b' },
+    /^health-file '\/srv\/status\/nginx-status.html': is unused when both/
+  ],
+  ['relative health-file', { 'health-file': 'status.html' }, /^health-file 'status.html': expected an absolute path/],
+  [
+    'no commands',
+    { 'stop-command': undefined, 'start-command': undefined },
+    /^stop-command: at least one of stop-command, deploy-command or start-command/
+  ],
+  ['upload without upload-to', { upload: 'package.json' }, /^upload-to: upload and upload-to go together/],
+  [
+    'upload missing locally',
+    { upload: '/nonexistent/pkg.tgz', 'upload-to': '/tmp/pkg.tgz' },
+    /^upload '\/nonexistent\/pkg.tgz': does not exist on the runner/
+  ],
+  ['bad boolean', { 'dry-run': 'yes' }, /^dry-run 'yes': expected true or false/],
+  ['bad env line', { env: 'NOT A PAIR' }, /^env 'NOT A PAIR': 'NOT A PAIR' is not valid; expected KEY=value/],
+  [
+    'malformed private key',
+    { 'private-key': '-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n-----END OPENSSH PRIVATE KEY-----' },
+    /^private-key: is not a private key ssh2 can read/
+  ],
+  [
+    'unreadable private key file',
+    { 'private-key': '/nonexistent/id_ed25519' },
+    /^private-key: is neither a private key .* nor the path of a readable key file/
+  ],
+  ['no authentication', { 'private-key': undefined }, /^private-key: is required/],
+  [
+    'passphrase without key',
+    { 'private-key': undefined, password: 'pw', passphrase: 'secret' },
+    /^passphrase: is set without private-key/
+  ],
+  [
+    'strict checking without keys',
+    { 'strict-host-key-checking': 'true' },
+    /^known-hosts: known-hosts or host-fingerprints is required .*ssh-keyscan/
+  ],
+  [
+    'known-hosts matching no host',
+    { 'strict-host-key-checking': 'true', hosts: 'u@h1', 'known-hosts': KNOWN },
+    /^known-hosts: has no entry for u@h1 \(looked for 'h1'\)/
+  ],
+  [
+    'malformed known-hosts',
+    { 'strict-host-key-checking': 'true', 'known-hosts': 'h1 ssh-ed25519' },
+    /^known-hosts '.*': line 1 is not valid/
+  ],
+  [
+    'bad fingerprint',
+    { 'strict-host-key-checking': 'true', 'host-fingerprints': 'MD5:aa:bb' },
+    /^host-fingerprints 'MD5:aa:bb': expected an OpenSSH SHA256 fingerprint/
+  ],
+  ['bad jump host', { 'jump-host': 'u@bastion:70000' }, /^jump-host 'u@bastion:70000': invalid port/]
+]
