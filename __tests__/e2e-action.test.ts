@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { freePort } from '../test/fleet/ports.js'
 import { isRunning } from '../test/fleet/processes.js'
 import { inRotation, installApp, phasesOn, stopApps, versionOn } from '../test/fleet/releases.js'
-import { startSshFleet, type SshFleet } from '../test/fleet/ssh-hosts.js'
+import { connectionInputs, startSshFleet, type SshFleet } from '../test/fleet/ssh-hosts.js'
 import { annotationsOf, runAction } from '../test/run-action.js'
 
 let fleet: SshFleet
@@ -26,9 +26,7 @@ function resetHosts() {
 
 function inputs(overrides: Record<string, string> = {}): Record<string, string> {
   return {
-    hosts: fleet.hosts.map((host) => host.entry).join('\n'),
-    'private-key': fleet.clientPrivateKey,
-    'known-hosts': fleet.knownHosts(),
+    ...connectionInputs(fleet),
     'offline-command': 'sh "$HOST_ROOT/appctl.sh" offline',
     'online-command': 'sh "$HOST_ROOT/appctl.sh" online',
     'stop-command': 'sh "$HOST_ROOT/appctl.sh" stop',

@@ -4,7 +4,7 @@ import { CHECK, startHaproxy, type LoadBalancer } from './haproxy.js'
 import { startNginx } from './nginx.js'
 import { freePort, freePortOnAll } from './ports.js'
 import { inRotation, installApp, phasesOn, stopApps, versionOn, type Release } from './releases.js'
-import { startSshFleet, type SshFleet, type SshHost } from './ssh-hosts.js'
+import { connectionInputs, startSshFleet, type SshFleet, type SshHost } from './ssh-hosts.js'
 import type { Daemon } from './daemon.js'
 
 export interface Fleet {
@@ -60,9 +60,7 @@ export async function startFleet(count: number): Promise<Fleet> {
         await fleet.waitForStates((states) => [...states.values()].every((status) => status === 'UP'))
       },
       inputs: (overrides = {}) => ({
-        hosts: ssh.hosts.map((host) => host.entry).join('\n'),
-        'private-key': ssh.clientPrivateKey,
-        'known-hosts': ssh.knownHosts(),
+        ...connectionInputs(ssh),
         'offline-command': 'rm -f "$HOST_ROOT/status/nginx-status.html"',
         'online-command': 'touch "$HOST_ROOT/status/nginx-status.html"',
         'stop-command': `${APPCTL} stop`,

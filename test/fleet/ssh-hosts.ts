@@ -219,6 +219,15 @@ export async function startSshFleet(count: number, options: SshFleetOptions = {}
   return fleet
 }
 
+/** The action inputs that reach every host of the fleet: the host list, the key and known_hosts. */
+export function connectionInputs(fleet: SshFleet): Record<string, string> {
+  return {
+    hosts: fleet.hosts.map((host) => host.entry).join('\n'),
+    'private-key': fleet.clientPrivateKey,
+    'known-hosts': fleet.knownHosts()
+  }
+}
+
 /** Runs a command on a host through the real OpenSSH client, for tests to look at a host. */
 export function sshRun(fleet: SshFleet, host: SshHost, command: string): string {
   const knownHostsFile = join(fleet.dir, 'known_hosts_client')
