@@ -119,5 +119,17 @@ export const BAD_INPUTS: BadInput[] = [
     { 'strict-host-key-checking': 'true', 'host-fingerprints': 'MD5:aa:bb' },
     /^host-fingerprints 'MD5:aa:bb': expected an OpenSSH SHA256 fingerprint/
   ],
-  ['bad jump host', { 'jump-host': 'u@bastion:70000' }, /^jump-host 'u@bastion:70000': invalid port/]
+  ['bad jump host', { 'jump-host': 'u@bastion:70000' }, /^jump-host 'u@bastion:70000': invalid port/],
+  [
+    'probe with no time to confirm',
+    { 'offline-probe': 'lb-says out', 'offline-wait': '0' },
+    /^offline-wait '0': must be more than 0 when offline-probe is set/
+  ],
+  ['zero probe interval', { 'probe-interval': '0s' }, /^probe-interval '0s': must be more than 0/],
+  ['drain-port alone', { 'drain-port': '80' }, /^drain-port '80': drain-timeout and drain-port go together/],
+  [
+    'drain-port out of range',
+    { 'drain-timeout': '5s', 'drain-port': '70000' },
+    /^drain-port '70000': expected a whole number from 1 to 65535/
+  ]
 ]

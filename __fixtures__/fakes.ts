@@ -1,5 +1,14 @@
 // Hand-built fakes for the ports: virtual time, scripted hosts, a recording log. No real sleeping.
-import type { Clock, Connector, ExecOptions, ExecResult, HttpResponse, Log, RemoteHost } from '../src/ports.js'
+import type {
+  Clock,
+  Connector,
+  ExecOptions,
+  ExecResult,
+  HttpResponse,
+  Log,
+  RemoteHost,
+  RunnerShell
+} from '../src/ports.js'
 import { getSettings, type Settings, type Target } from '../src/settings.js'
 
 export class FakeClock implements Clock {
@@ -56,6 +65,22 @@ export class FakeHost implements RemoteHost {
   }
   async close(): Promise<void> {
     this.closed = true
+  }
+}
+
+/** The runner's shell for probes: `reply(command, calls)` gives each run's exit code. */
+export class FakeRunner implements RunnerShell {
+  readonly runs: { command: string; env: readonly (readonly [string, string])[] }[] = []
+  constructor(
+    private readonly clock: FakeClock,
+    public reply: (command: string, calls: number) => number = () => 0
+  ) {}
+  async run(command: string, options: Omit<ExecOptions, 'onLine'>) {
+    const calls = this.runs.filter((run) => run.command === command).length
+    this.runs.push({ command, env: options.env })
+    this.clock.time += 20
+    const code = this.reply(command, calls)
+    return { code, timedOut: false, lastLine: code === 0 ? '' : `probe said ${code}` }
   }
 }
 

@@ -93,6 +93,90 @@ describe('4 hosts behind HAProxy', () => {
   })
 })
 
+describe('probes and drain on 4 hosts behind HAProxy', () => {
+  let fleet: Fleet
+  beforeAll(async () => {
+    fleet = await startFleet(4)
+  })
+  afterAll(async () => fleet?.close())
+  const waited = (observed: Observed, phase: string) =>
+    JSON.parse(observed.run.outputs.report).map((h: { phasesMs: Record<string, number> }) => h.phasesMs[phase])
+
+  it('waits only until HAProxy itself reports each host out and back in: 0 errors', async () => {
+    await fleet.reset()
+    // Generous upper bounds: the probes, not the waits, decide when to go on.
+    const observed = await rollUnderTraffic(
+      fleet,
+      fleet.inputs({ ...fleet.probeInputs(), 'offline-wait': '10s', 'online-wait': '10s' })
+    )
+    expect(observed.run.code).toBe(0)
+    expectNoUserVisibleErrors(observed)
+    expect(observed.maxOutOfRotation).toBe(1)
+    for (const host of fleet.hosts) expect(await fleet.version(host)).toBe('v2')
+    // HAProxy needs fall × inter = 200 ms to mark a host down, rise × inter to bring it back.
+    for (const phase of ['offline-wait', 'online-wait']) {
+      for (const ms of waited(observed, phase)) {
+        expect(ms).toBeGreaterThanOrEqual(100)
+        expect(ms).toBeLessThan(2000)
+      }
+    }
+  })
+
+  it('an offline the probe never confirms: the host goes back online untouched, the run fails, 0 errors', async () => {
+    await fleet.reset()
+    const observed = await rollUnderTraffic(
+      fleet,
+      fleet.inputs({ 'offline-probe': 'exit 1', 'offline-wait': '1s', 'probe-interval': '100ms' })
+    )
+    expect(observed.run.code).toBe(1)
+    expectNoUserVisibleErrors(observed)
+    expect(JSON.parse(observed.run.outputs.report)[0]).toMatchObject({
+      result: 'failed',
+      rotation: 'in',
+      failedPhase: 'offline-wait',
+      error: 'offline-probe did not confirm the host out of rotation after 1000 ms: exit code 1'
+    })
+    for (const host of fleet.hosts) {
+      expect(fleet.phases(host)).toEqual([])
+      expect(fleet.healthFilePresent(host)).toBe(true)
+    }
+    await fleet.waitForStates((states) => [...states.values()].every((status) => status === 'UP'))
+  })
+
+  /** A slow request straight to host 1's nginx, in flight while host 1 is rolled; its status. */
+  async function rollWithRequestInFlight(inputs: Record<string, string>) {
+    await fleet.reset((_host, i) => [{ name: 'v1', flags: i === 0 ? '--abrupt-stop' : undefined }, { name: 'v2' }])
+    const [first] = fleet.hosts
+    const slow = fetch(`http://${first.address}:${fleet.webPorts[0]}/slow`).then(
+      (response) => response.status,
+      (error: unknown) => String(error)
+    )
+    const observed = await rollUnderTraffic(fleet, fleet.inputs({ hosts: first.entry, ...inputs }))
+    return { observed, slowStatus: await slow }
+  }
+
+  it('without drain, an app that stops abruptly cuts the request in flight (the harness sees it)', async () => {
+    const { observed, slowStatus } = await rollWithRequestInFlight({})
+    expect(observed.run.code).toBe(0)
+    expect(slowStatus).not.toBe(200)
+  })
+
+  it('with drain-timeout, the stop waits until the request in flight has finished', async () => {
+    const { observed, slowStatus } = await rollWithRequestInFlight({
+      'drain-timeout': '10s',
+      'drain-port': String(fleet.webPorts[0])
+    })
+    expect(observed.run.code).toBe(0)
+    expect(slowStatus).toBe(200)
+    expectNoUserVisibleErrors(observed)
+    expect(observed.run.stdout).toMatch(/connection\(s\) open on port/)
+    expect(observed.run.stdout).not.toContain('Drain incomplete')
+    const [drainMs] = waited(observed, 'drain')
+    expect(drainMs).toBeGreaterThan(500)
+    expect(drainMs).toBeLessThan(10_000)
+  })
+})
+
 describe('6 hosts behind HAProxy, batch-size 1,50%', () => {
   let fleet: Fleet
   beforeAll(async () => {

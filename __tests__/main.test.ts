@@ -6,6 +6,7 @@ import {
   BASE_INPUTS,
   FakeClock,
   FakeHost,
+  FakeRunner,
   RecordingLog,
   fakeConnector,
   fakeFleet,
@@ -25,6 +26,7 @@ function harness(overrides: Record<string, string> = {}, unreachable: string[] =
     runWith({
       readInput: readerOf(inputs),
       connector: () => connector,
+      runner: new FakeRunner(new FakeClock()),
       log,
       writer: {
         setOutput: (name, value) => void (outputs[name] = value),

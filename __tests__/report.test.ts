@@ -1,14 +1,21 @@
 import { describe, expect, it } from '@jest/globals'
 import { escapeHtml, renderGantt, renderOutputs, renderSummary, writeReport } from '../src/report.js'
 import { rollout } from '../src/rollout.js'
-import { FakeClock, RecordingLog, fakeFleet, settingsWith } from '../__fixtures__/fakes.js'
+import { FakeClock, FakeRunner, RecordingLog, fakeFleet, settingsWith } from '../__fixtures__/fakes.js'
 
 async function resultWithFailure() {
   const settings = settingsWith({ hosts: 'u@h1,u@h2,u@[::1]:2022' })
   const clock = new FakeClock()
   const hosts = fakeFleet(settings, clock)
   hosts[1].reply = (c) => (c === 'appctl start' ? { code: 3, lines: ['<script>alert(1)</script> & more'] } : {})
-  return rollout({ settings, hosts, clock, log: new RecordingLog(), signal: new AbortController().signal })
+  return rollout({
+    settings,
+    hosts,
+    runner: new FakeRunner(clock),
+    clock,
+    log: new RecordingLog(),
+    signal: new AbortController().signal
+  })
 }
 
 describe('renderOutputs', () => {
@@ -61,6 +68,7 @@ describe('renderSummary', () => {
     const result = await rollout({
       settings,
       hosts: fakeFleet(settings, clock),
+      runner: new FakeRunner(clock),
       clock,
       log: new RecordingLog(),
       signal: new AbortController().signal
@@ -110,6 +118,7 @@ describe('writeReport', () => {
     const result = await rollout({
       settings,
       hosts: fakeFleet(settings, clock),
+      runner: new FakeRunner(clock),
       clock,
       log: new RecordingLog(),
       signal: new AbortController().signal

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { rollout } from '../src/rollout.js'
-import { FakeClock, FakeHost, RecordingLog, fakeFleet, settingsWith } from '../__fixtures__/fakes.js'
+import { FakeClock, FakeHost, FakeRunner, RecordingLog, fakeFleet, settingsWith } from '../__fixtures__/fakes.js'
 
 const OFFLINE = "rm -f '/srv/status/nginx-status.html'"
 const ONLINE = "touch '/srv/status/nginx-status.html'"
@@ -11,8 +11,9 @@ function setup(overrides: Record<string, string> = {}) {
   const hosts = fakeFleet(settings, clock)
   const log = new RecordingLog()
   const controller = new AbortController()
-  const run = () => rollout({ settings, hosts, clock, log, signal: controller.signal })
-  return { settings, clock, hosts, log, controller, run }
+  const runner = new FakeRunner(clock)
+  const run = () => rollout({ settings, hosts, runner, clock, log, signal: controller.signal })
+  return { settings, clock, hosts, runner, log, controller, run }
 }
 
 const failOn = (host: FakeHost, command: string, code = 1) => {
@@ -310,5 +311,84 @@ describe('rollback health', () => {
     hosts[0].health = () => ({ status: 200, body: 'version=v1' })
     const result = await run()
     expect(result.hosts[0]).toMatchObject({ outcome: 'rolled-back', rotation: 'in' })
+  })
+})
+
+describe('probes: waiting on the load balancer, not on a guess', () => {
+  const PROBES = { 'offline-probe': 'lb-says out', 'online-probe': 'lb-says in', 'probe-interval': '500ms' }
+
+  it('moves on as soon as each probe confirms, polling every probe-interval with the host variables', async () => {
+    const { hosts, runner, run } = setup({ ...PROBES, hosts: 'deploy@h1' })
+    runner.reply = (command, calls) => (command === 'lb-says out' && calls < 2 ? 1 : 0)
+    const result = await run()
+    expect(result.status).toBe('success')
+    expect(runner.runs.map((r) => r.command)).toEqual(['lb-says out', 'lb-says out', 'lb-says out', 'lb-says in'])
+    expect(runner.runs[0].env).toContainEqual(['ROLLOUT_HOST', 'h1'])
+    const waited = (name: string) => result.hosts[0].phases.find((p) => p.name === name)?.durationMs
+    // Two refusals a probe-interval apart, then the third run confirms: ~1 s, not offline-wait's 8 s.
+    expect(waited('offline-wait')).toBe(1020)
+    expect(waited('online-wait')).toBe(20)
+    expect(hosts[0].commands).toEqual([OFFLINE, 'appctl stop', 'appctl start', ONLINE])
+  })
+
+  it('an offline the probe never confirms: the host goes back online, untouched, and the run stops', async () => {
+    const { hosts, runner, run } = setup(PROBES)
+    runner.reply = (command) => (command === 'lb-says out' ? 1 : 0)
+    const result = await run()
+    expect(result.status).toBe('failure')
+    expect(hosts[0].commands).toEqual([OFFLINE, ONLINE])
+    expect(result.hosts[0]).toMatchObject({
+      outcome: 'failed',
+      rotation: 'in',
+      failedPhase: 'offline-wait',
+      error: 'offline-probe did not confirm the host out of rotation after 8000 ms: exit code 1: probe said 1'
+    })
+    expect(hosts[1].commands).toEqual([])
+  })
+
+  it('an online the probe never confirms fails the host, its rotation unknown', async () => {
+    const { runner, run } = setup(PROBES)
+    runner.reply = (command) => (command === 'lb-says in' ? 1 : 0)
+    const result = await run()
+    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'unknown', failedPhase: 'online-wait' })
+    expect(result.hosts[0].error).toMatch(/^online-probe did not confirm the host in rotation after 8000 ms/)
+  })
+})
+
+describe('drain', () => {
+  const isDrain = (command: string) => command.includes("ss -Htn state established '( sport = :8080 )'")
+
+  it('waits on the host until the port has no established connection, then stops', async () => {
+    const { hosts, log, run } = setup({ 'drain-timeout': '30s', 'drain-port': '8080', hosts: 'deploy@h1' })
+    hosts[0].reply = (command) => (isDrain(command) ? { lines: ['3', '1', '0'], durationMs: 1200 } : {})
+    const result = await run()
+    expect(result.status).toBe('success')
+    expect(hosts[0].commands.map((c) => (isDrain(c) ? 'drain' : c))).toEqual([
+      OFFLINE,
+      'drain',
+      'appctl stop',
+      'appctl start',
+      ONLINE
+    ])
+    expect(log.lines).toContain('[deploy@h1] 3 connection(s) open on port 8080')
+    expect(result.hosts[0].phases.find((p) => p.name === 'drain')?.durationMs).toBe(1200)
+  })
+
+  it('stops anyway after drain-timeout, with a warning naming what was still open', async () => {
+    const { hosts, log, run } = setup({ 'drain-timeout': '2s', 'drain-port': '8080', hosts: 'deploy@h1' })
+    hosts[0].reply = (command) => (isDrain(command) ? { lines: ['2'], timedOut: true } : {})
+    const result = await run()
+    expect(result.status).toBe('success')
+    expect(log.warnings).toEqual([
+      'deploy@h1: 2 connection(s) still open on port 8080 after drain-timeout (2000 ms); stopping anyway'
+    ])
+  })
+
+  it('fails the host, back online, when the host cannot count connections', async () => {
+    const { hosts, run } = setup({ 'drain-timeout': '2s', 'drain-port': '8080', hosts: 'deploy@h1' })
+    hosts[0].reply = (command) => (isDrain(command) ? { code: 127, lines: ['ss not found on the host'] } : {})
+    const result = await run()
+    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'in', failedPhase: 'drain' })
+    expect(hosts[0].commands.at(-1)).toBe(ONLINE)
   })
 })

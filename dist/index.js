@@ -25506,7 +25506,7 @@ const {
   kReceivedClose,
   kResponse
 } = __nccwpck_require__(2456)
-const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(8054)
+const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(5673)
 const { channels } = __nccwpck_require__(8150)
 const { CloseEvent } = __nccwpck_require__(44)
 const { makeRequest } = __nccwpck_require__(6055)
@@ -26389,7 +26389,7 @@ module.exports = {
 
 
 const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(8522)
-const { isValidClientWindowBits } = __nccwpck_require__(8054)
+const { isValidClientWindowBits } = __nccwpck_require__(5673)
 const { MessageSizeExceededError } = __nccwpck_require__(8091)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
@@ -26514,7 +26514,7 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(8054)
+} = __nccwpck_require__(5673)
 const { WebsocketFrameSend } = __nccwpck_require__(9272)
 const { closeWebSocketConnection } = __nccwpck_require__(2569)
 const { PerMessageDeflate } = __nccwpck_require__(2869)
@@ -27159,7 +27159,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8054:
+/***/ 5673:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -27512,7 +27512,7 @@ const {
   isClosing,
   isValidSubprotocol,
   fireEvent
-} = __nccwpck_require__(8054)
+} = __nccwpck_require__(5673)
 const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(2569)
 const { ByteParser } = __nccwpck_require__(4588)
 const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(1544)
@@ -93024,7 +93024,7 @@ globals.__dirname ??= (0,node_path__WEBPACK_IMPORTED_MODULE_0__.dirname)((0,node
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _esm_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6247);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5673);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7588);
 // First import on purpose: see esm-shims.ts.
 
 
@@ -93035,7 +93035,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5673:
+/***/ 7588:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -96102,29 +96102,31 @@ async function preflight(targets, connector, signal) {
 function judgeResponse(response, statuses, body) {
     const statusOk = statuses.some(({ from, to }) => response.status >= from && response.status <= to);
     if (!statusOk)
-        return { healthy: false, detail: `HTTP ${response.status}` };
+        return { ok: false, detail: `HTTP ${response.status}` };
     if (body && !body.test(response.body)) {
         const excerpt = response.body.slice(0, 80).replace(/\s+/g, ' ');
-        return { healthy: false, detail: `HTTP ${response.status} but the body did not match ${body} (got '${excerpt}')` };
+        return { ok: false, detail: `HTTP ${response.status} but the body did not match ${body} (got '${excerpt}')` };
     }
-    return { healthy: true, detail: `HTTP ${response.status}` };
+    return { ok: true, detail: `HTTP ${response.status}` };
 }
-class HealthTimeout extends Error {
+
+;// CONCATENATED MODULE: ./src/poll.ts
+class PollTimeout extends Error {
 }
-/** Polls `attempt` (given the time it may take) until it reports healthy; throws HealthTimeout otherwise. */
-async function waitUntilHealthy(attempt, options) {
+/** Polls `attempt` (given the time it may take) until it reports ok; throws PollTimeout otherwise. */
+async function pollUntil(attempt, options) {
     const { clock, timeoutMs, intervalMs, signal } = options;
     const deadline = clock.now() + timeoutMs;
-    let last = { healthy: false, detail: 'no attempt finished' };
+    let last = { ok: false, detail: 'no attempt finished' };
     for (let count = 1; !signal.aborted; count++) {
         const started = clock.now();
         let failed = false;
         const verdict = await attempt(Math.max(deadline - started, 1)).catch((error) => {
             failed = true;
-            return { healthy: false, detail: error instanceof Error ? error.message : String(error) };
+            return { ok: false, detail: error instanceof Error ? error.message : String(error) };
         });
         options.onAttempt?.(verdict, count);
-        if (verdict.healthy)
+        if (verdict.ok)
             return verdict;
         // An attempt the deadline cut short says less than the answer before it (`HTTP 503`).
         if (!(failed && clock.now() >= deadline && count > 1))
@@ -96137,8 +96139,8 @@ async function waitUntilHealthy(attempt, options) {
             break;
     }
     if (signal.aborted)
-        throw new HealthTimeout('cancelled while waiting for the health check');
-    throw new HealthTimeout(`not healthy after ${timeoutMs} ms: ${last.detail}`);
+        throw new PollTimeout(`cancelled while waiting for ${options.waitingFor}`);
+    throw new PollTimeout(`${options.failed} after ${timeoutMs} ms: ${last.detail}`);
 }
 
 ;// CONCATENATED MODULE: ./src/parse.ts
@@ -96318,10 +96320,12 @@ function parseHttpUrl(text) {
 // unless a rollback proves healthy, and a cancelled host is left in a safe, reported state.
 
 
+
 const PHASES = [
     'upload',
     'offline',
     'offline-wait',
+    'drain',
     'stop',
     'deploy',
     'start',
@@ -96375,7 +96379,10 @@ class HostRun {
             if (stage)
                 await this.phase('upload', () => this.context.host.upload(stage.from, stage.to));
             await this.phase('offline', () => this.command(settings.offlineCommand, signal));
-            await this.phase('offline-wait', () => this.wait(settings.offlineWaitMs));
+            await this.phase('offline-wait', () => this.awaitRotation('out', signal));
+            const { drain } = settings;
+            if (drain)
+                await this.phase('drain', () => this.drain(drain.port, drain.timeoutMs));
             for (const [name, command] of [
                 ['stop', settings.stopCommand],
                 ['deploy', settings.deployCommand],
@@ -96391,7 +96398,7 @@ class HostRun {
             await this.phase('health', () => this.checkHealth(signal));
             this.healthy = true;
             await this.phase('online', () => this.command(settings.onlineCommand, signal));
-            await this.phase('online-wait', () => this.wait(settings.onlineWaitMs));
+            await this.phase('online-wait', () => this.awaitRotation('in', signal));
             return this.report('succeeded', 'in');
         }
         catch (error) {
@@ -96424,7 +96431,7 @@ class HostRun {
             // health-body proves the new release; after a rollback the old one answers, so only the status counts.
             await this.phase('rollback-health', () => this.checkHealth(always, false));
             await this.phase('restore-online', () => this.command(settings.onlineCommand, always));
-            await this.phase('online-wait', () => this.context.clock.sleep(settings.onlineWaitMs, always));
+            await this.phase('online-wait', () => this.awaitRotation('in', always));
             return this.report('rolled-back', 'in', failure);
         }
         catch (error) {
@@ -96494,22 +96501,86 @@ class HostRun {
                 signal,
                 onLine: () => undefined
             });
-            return { healthy: result.code === 0, detail: result.timedOut ? 'timed out' : `exit code ${result.code}` };
+            return { ok: result.code === 0, detail: result.timedOut ? 'timed out' : `exit code ${result.code}` };
         };
-        const verdict = await waitUntilHealthy(attempt, {
+        const verdict = await pollUntil(attempt, {
             clock,
             timeoutMs,
             intervalMs,
             signal,
+            waitingFor: 'the health check',
+            failed: 'not healthy',
             onAttempt: (seen, count) => {
-                if (!seen.healthy && count % 5 === 1)
+                if (!seen.ok && count % 5 === 1)
                     log.info(`[${host.target.entry}] not healthy yet (attempt ${count}): ${seen.detail}`);
             }
         });
         log.info(`[${host.target.entry}] healthy: ${verdict.detail}`);
     }
-    wait(ms) {
-        return this.context.clock.sleep(ms, this.context.signal);
+    /**
+     * After offline or online: the fixed wait, or, with a probe, until the probe confirms the load
+     * balancer's view (the wait is then only the upper bound).
+     */
+    async awaitRotation(rotation, signal) {
+        const { settings, clock, runner } = this.context;
+        const [name, probe, waitMs] = rotation === 'out'
+            ? ['offline-probe', settings.offlineProbe, settings.offlineWaitMs]
+            : ['online-probe', settings.onlineProbe, settings.onlineWaitMs];
+        if (probe === undefined)
+            return clock.sleep(waitMs, signal);
+        await pollUntil(async (budgetMs) => {
+            const result = await runner.run(probe, { env: this.env, timeoutMs: budgetMs, signal });
+            const seen = result.timedOut ? 'timed out' : `exit code ${result.code}`;
+            return { ok: result.code === 0, detail: result.lastLine ? `${seen}: ${result.lastLine}` : seen };
+        }, {
+            clock,
+            timeoutMs: waitMs,
+            intervalMs: settings.probeIntervalMs,
+            signal,
+            waitingFor: name,
+            failed: `${name} did not confirm the host ${rotation === 'out' ? 'out of' : 'in'} rotation`
+        });
+    }
+    /**
+     * Waits until the host has no established connection left on `port` (as `ss` on the host sees
+     * it), so in-flight requests finish; past the timeout the host is stopped anyway, with a warning.
+     * One command polls on the host, rather than one SSH exec per poll.
+     */
+    async drain(port, timeoutMs) {
+        const { host, log, signal, settings } = this.context;
+        const seconds = (settings.probeIntervalMs / 1000).toFixed(3);
+        let open = '';
+        const script = [
+            'command -v ss >/dev/null || { echo "ss not found on the host (Debian: iproute2)" >&2; exit 127; }',
+            'last=',
+            'while :; do',
+            `  n=$(ss -Htn state established '( sport = :${port} )' | wc -l)`,
+            '  if [ "$n" != "$last" ]; then echo "$n"; last=$n; fi',
+            '  [ "$n" -eq 0 ] && exit 0',
+            `  sleep ${seconds}`,
+            'done'
+        ].join('\n');
+        const result = await host.exec(script, {
+            env: this.env,
+            timeoutMs,
+            signal,
+            onLine: (line) => {
+                if (/^\d+$/.test(line)) {
+                    open = line;
+                    log.info(`[${host.target.entry}] ${line} connection(s) open on port ${port}`);
+                }
+                else
+                    log.info(`[${host.target.entry}] ${line}`);
+            }
+        });
+        if (result.timedOut) {
+            log.warning(`${host.target.entry}: ${open || 'some'} connection(s) still open on port ${port} after drain-timeout (${timeoutMs} ms); stopping anyway`, 'Drain incomplete');
+            return;
+        }
+        if (signal.aborted)
+            throw new Error('cancelled');
+        if (result.code !== 0)
+            throw new Error(`exited with code ${result.code}`);
     }
     report(outcome, rotation, failure) {
         return {
@@ -96534,7 +96605,7 @@ class HostRun {
 function isFailure(report) {
     return report.outcome === 'failed' || report.outcome === 'rolled-back';
 }
-async function rollout({ settings, hosts, clock, log, signal }) {
+async function rollout({ settings, hosts, runner, clock, log, signal }) {
     const origin = clock.now();
     const batches = planBatches(hosts.map((host, i) => ({ host, index: i + 1 })), settings.batchSize);
     const reports = new Map();
@@ -96547,7 +96618,7 @@ async function rollout({ settings, hosts, clock, log, signal }) {
             break;
         }
         const names = batch.map(({ host }) => host.target.entry).join(', ');
-        const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () => Promise.all(batch.map(({ host, index }) => rollHost({ host, settings, clock, log, signal, batch: b + 1, index, origin }))));
+        const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () => Promise.all(batch.map(({ host, index }) => rollHost({ host, runner, settings, clock, log, signal, batch: b + 1, index, origin }))));
         batch.forEach(({ index }, i) => reports.set(index, done[i]));
         const failed = [...reports.values()].filter(isFailure).length;
         if (signal.aborted) {
@@ -96677,6 +96748,65 @@ async function writeReport(result, writer, log) {
         log.notice(`${result.hosts.length} host(s) rolled out in ${result.durationMs} ms`, 'Rollout succeeded');
     await writer.writeSummary(renderSummary(result));
 }
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/runner-shell.ts
+// The load balancer probes run here, on the runner: a cloud CLI asking for backend health, or a
+// query of an HAProxy admin socket. Node's spawn rather than @actions/exec, which can neither bound
+// a command's time nor end it on cancellation; a probe that hangs must not hang the rollout.
+
+const runnerShell = {
+    run(command, { env, timeoutMs, signal }) {
+        return new Promise((resolve) => {
+            // Its own process group, so a pipeline (`echo ... | socat ... | grep ...`) ends as a whole.
+            const child = (0,external_node_child_process_namespaceObject.spawn)('sh', ['-c', command], {
+                env: { ...process.env, ...Object.fromEntries(env) },
+                stdio: ['ignore', 'pipe', 'pipe'],
+                detached: true
+            });
+            let lastLine = '';
+            const keepLast = (chunk) => {
+                const lines = chunk
+                    .toString('utf8')
+                    .split('\n')
+                    .map((line) => line.trim())
+                    .filter(Boolean);
+                if (lines.length > 0)
+                    lastLine = lines[lines.length - 1].slice(0, 200);
+            };
+            child.stdout.on('data', keepLast);
+            child.stderr.on('data', keepLast);
+            let timedOut = false;
+            const end = () => {
+                try {
+                    if (child.pid !== undefined)
+                        process.kill(-child.pid, 'SIGKILL');
+                }
+                catch {
+                    // already gone
+                }
+            };
+            const timer = setTimeout(() => {
+                timedOut = true;
+                end();
+            }, timeoutMs);
+            signal.addEventListener('abort', end, { once: true });
+            const finish = (code) => {
+                clearTimeout(timer);
+                signal.removeEventListener('abort', end);
+                resolve({ code: timedOut || signal.aborted ? null : code, timedOut, lastLine });
+            };
+            child.once('error', (error) => {
+                lastLine = error.message;
+                finish(null);
+            });
+            child.once('close', finish);
+            if (signal.aborted)
+                end();
+        });
+    }
+};
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
@@ -96864,6 +96994,7 @@ const DEFAULTS = {
     'connect-attempts': '3',
     'offline-wait': '8s',
     'online-wait': '8s',
+    'probe-interval': '500ms',
     'health-status': '200',
     'health-timeout': '50s',
     'health-interval': '1s',
@@ -96940,10 +97071,10 @@ function getSettings(readInput) {
     }
     const upload = readUpload(input);
     const onlineWaitMs = lb.onlineWaitMs ?? 0;
-    if (health.intervalMs !== undefined && (lb.offlineWaitMs ?? 0) < health.intervalMs) {
+    if (health.intervalMs !== undefined && !lb.offlineProbe && (lb.offlineWaitMs ?? 0) < health.intervalMs) {
         warnings.push(`offline-wait (${lb.offlineWaitMs} ms) is shorter than health-interval (${health.intervalMs} ms): the load balancer may still send requests to a stopping host`);
     }
-    if (health.intervalMs !== undefined && onlineWaitMs < health.intervalMs) {
+    if (health.intervalMs !== undefined && !lb.onlineProbe && onlineWaitMs < health.intervalMs) {
         warnings.push(`online-wait (${onlineWaitMs} ms) is shorter than health-interval (${health.intervalMs} ms): the next host may leave before this one is back in rotation`);
     }
     const settings = {
@@ -96958,6 +97089,10 @@ function getSettings(readInput) {
         onlineCommand: lb.onlineCommand ?? '',
         offlineWaitMs: lb.offlineWaitMs ?? 0,
         onlineWaitMs,
+        offlineProbe: lb.offlineProbe,
+        onlineProbe: lb.onlineProbe,
+        probeIntervalMs: lb.probeIntervalMs ?? 0,
+        drain: lb.drain,
         upload,
         ...commands,
         health: {
@@ -97046,12 +97181,36 @@ function readLoadBalancer(input, dryRun) {
     if (online === undefined && input.raw('health-file') === undefined && !dryRun)
         missing('online-command');
     const quoted = healthFile === undefined ? undefined : shellQuote(healthFile);
+    const offlineWaitMs = input.parse('offline-wait', parseDuration);
+    const onlineWaitMs = input.parse('online-wait', parseDuration);
+    const offlineProbe = input.raw('offline-probe');
+    const onlineProbe = input.raw('online-probe');
+    for (const [probe, wait, waitMs] of [
+        [offlineProbe, 'offline-wait', offlineWaitMs],
+        [onlineProbe, 'online-wait', onlineWaitMs]
+    ]) {
+        if (probe !== undefined && waitMs === 0) {
+            input.problem(wait, '0', `must be more than 0 when ${wait.replace('wait', 'probe')} is set: it bounds the probe`);
+        }
+    }
     return {
         offlineCommand: offline ?? (quoted && `rm -f ${quoted}`),
         onlineCommand: online ?? (quoted && `touch ${quoted}`),
-        offlineWaitMs: input.parse('offline-wait', parseDuration),
-        onlineWaitMs: input.parse('online-wait', parseDuration)
+        offlineWaitMs,
+        onlineWaitMs,
+        offlineProbe,
+        onlineProbe,
+        probeIntervalMs: input.parse('probe-interval', positiveDuration),
+        drain: readDrain(input)
     };
+}
+function readDrain(input) {
+    const timeoutMs = input.parse('drain-timeout', positiveDuration);
+    const port = input.parse('drain-port', (value) => parseInteger(value, 1, 65535));
+    if ((input.raw('drain-timeout') === undefined) !== (input.raw('drain-port') === undefined)) {
+        input.problem('drain-port', input.raw('drain-port'), 'drain-timeout and drain-port go together: the port whose connections to wait for, and for how long');
+    }
+    return timeoutMs !== undefined && port !== undefined ? { port, timeoutMs } : undefined;
 }
 function readHealth(input, env) {
     // Checked with every variable set to a sample value; each host expands the real ones.
@@ -98287,6 +98446,7 @@ function lineSplitter(emit) {
 
 
 
+
 /** Masks secrets before anything else can print them, line by line for multi-line keys. */
 function maskSecrets(readInput) {
     for (const name of SECRET_INPUTS) {
@@ -98325,7 +98485,7 @@ async function runWith(deps) {
             deps.writer.setOutput('result', 'success');
             return;
         }
-        const result = await rollout({ settings, hosts, clock: systemClock, log, signal });
+        const result = await rollout({ settings, hosts, runner: deps.runner, clock: systemClock, log, signal });
         await writeReport(result, deps.writer, log);
         if (result.status !== 'success') {
             const failed = result.hosts.filter((host) => host.error !== undefined).map((host) => host.target.entry);
@@ -98353,6 +98513,7 @@ async function run() {
         await runWith({
             readInput,
             connector: (settings) => createSshConnector(settings, systemClock, actionsLog),
+            runner: runnerShell,
             log: actionsLog,
             writer: {
                 setOutput: setOutput,

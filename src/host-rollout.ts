@@ -1,15 +1,17 @@
 // One host's way through a release: the state machine of the seed's appctl.sh (offline, stop,
 // deploy, start, health, online), plus what it never did: a failed host stays out of rotation
 // unless a rollback proves healthy, and a cancelled host is left in a safe, reported state.
-import { judgeResponse, waitUntilHealthy, type Verdict } from './health.js'
+import { judgeResponse } from './health.js'
+import { pollUntil, type Verdict } from './poll.js'
 import { expandVariables } from './parse.js'
-import type { Clock, Log, RemoteHost } from './ports.js'
+import type { Clock, Log, RemoteHost, RunnerShell } from './ports.js'
 import type { Settings, Target } from './settings.js'
 
 export const PHASES = [
   'upload',
   'offline',
   'offline-wait',
+  'drain',
   'stop',
   'deploy',
   'start',
@@ -46,6 +48,8 @@ export interface HostReport {
 
 export interface HostContext {
   readonly host: RemoteHost
+  /** Where the load balancer probes run. */
+  readonly runner: RunnerShell
   readonly settings: Settings
   readonly clock: Clock
   readonly log: Log
@@ -107,7 +111,9 @@ class HostRun {
     try {
       if (stage) await this.phase('upload', () => this.context.host.upload(stage.from, stage.to))
       await this.phase('offline', () => this.command(settings.offlineCommand, signal))
-      await this.phase('offline-wait', () => this.wait(settings.offlineWaitMs))
+      await this.phase('offline-wait', () => this.awaitRotation('out', signal))
+      const { drain } = settings
+      if (drain) await this.phase('drain', () => this.drain(drain.port, drain.timeoutMs))
       for (const [name, command] of [
         ['stop', settings.stopCommand],
         ['deploy', settings.deployCommand],
@@ -122,7 +128,7 @@ class HostRun {
       await this.phase('health', () => this.checkHealth(signal))
       this.healthy = true
       await this.phase('online', () => this.command(settings.onlineCommand, signal))
-      await this.phase('online-wait', () => this.wait(settings.onlineWaitMs))
+      await this.phase('online-wait', () => this.awaitRotation('in', signal))
       return this.report('succeeded', 'in')
     } catch (error: unknown) {
       return this.recover(error instanceof PhaseFailed ? error : new PhaseFailed('upload', String(error)))
@@ -152,7 +158,7 @@ class HostRun {
       // health-body proves the new release; after a rollback the old one answers, so only the status counts.
       await this.phase('rollback-health', () => this.checkHealth(always, false))
       await this.phase('restore-online', () => this.command(settings.onlineCommand, always))
-      await this.phase('online-wait', () => this.context.clock.sleep(settings.onlineWaitMs, always))
+      await this.phase('online-wait', () => this.awaitRotation('in', always))
       return this.report('rolled-back', 'in', failure)
     } catch (error: unknown) {
       const rollback = error instanceof PhaseFailed ? error : new PhaseFailed('rollback', String(error))
@@ -227,23 +233,90 @@ class HostRun {
         signal,
         onLine: () => undefined
       })
-      return { healthy: result.code === 0, detail: result.timedOut ? 'timed out' : `exit code ${result.code}` }
+      return { ok: result.code === 0, detail: result.timedOut ? 'timed out' : `exit code ${result.code}` }
     }
-    const verdict = await waitUntilHealthy(attempt, {
+    const verdict = await pollUntil(attempt, {
       clock,
       timeoutMs,
       intervalMs,
       signal,
+      waitingFor: 'the health check',
+      failed: 'not healthy',
       onAttempt: (seen, count) => {
-        if (!seen.healthy && count % 5 === 1)
+        if (!seen.ok && count % 5 === 1)
           log.info(`[${host.target.entry}] not healthy yet (attempt ${count}): ${seen.detail}`)
       }
     })
     log.info(`[${host.target.entry}] healthy: ${verdict.detail}`)
   }
 
-  private wait(ms: number): Promise<void> {
-    return this.context.clock.sleep(ms, this.context.signal)
+  /**
+   * After offline or online: the fixed wait, or, with a probe, until the probe confirms the load
+   * balancer's view (the wait is then only the upper bound).
+   */
+  private async awaitRotation(rotation: 'in' | 'out', signal: AbortSignal): Promise<void> {
+    const { settings, clock, runner } = this.context
+    const [name, probe, waitMs] =
+      rotation === 'out'
+        ? ['offline-probe', settings.offlineProbe, settings.offlineWaitMs]
+        : ['online-probe', settings.onlineProbe, settings.onlineWaitMs]
+    if (probe === undefined) return clock.sleep(waitMs, signal)
+    await pollUntil(
+      async (budgetMs) => {
+        const result = await runner.run(probe, { env: this.env, timeoutMs: budgetMs, signal })
+        const seen = result.timedOut ? 'timed out' : `exit code ${result.code}`
+        return { ok: result.code === 0, detail: result.lastLine ? `${seen}: ${result.lastLine}` : seen }
+      },
+      {
+        clock,
+        timeoutMs: waitMs,
+        intervalMs: settings.probeIntervalMs,
+        signal,
+        waitingFor: name,
+        failed: `${name} did not confirm the host ${rotation === 'out' ? 'out of' : 'in'} rotation`
+      }
+    )
+  }
+
+  /**
+   * Waits until the host has no established connection left on `port` (as `ss` on the host sees
+   * it), so in-flight requests finish; past the timeout the host is stopped anyway, with a warning.
+   * One command polls on the host, rather than one SSH exec per poll.
+   */
+  private async drain(port: number, timeoutMs: number): Promise<void> {
+    const { host, log, signal, settings } = this.context
+    const seconds = (settings.probeIntervalMs / 1000).toFixed(3)
+    let open = ''
+    const script = [
+      'command -v ss >/dev/null || { echo "ss not found on the host (Debian: iproute2)" >&2; exit 127; }',
+      'last=',
+      'while :; do',
+      `  n=$(ss -Htn state established '( sport = :${port} )' | wc -l)`,
+      '  if [ "$n" != "$last" ]; then echo "$n"; last=$n; fi',
+      '  [ "$n" -eq 0 ] && exit 0',
+      `  sleep ${seconds}`,
+      'done'
+    ].join('\n')
+    const result = await host.exec(script, {
+      env: this.env,
+      timeoutMs,
+      signal,
+      onLine: (line) => {
+        if (/^\d+$/.test(line)) {
+          open = line
+          log.info(`[${host.target.entry}] ${line} connection(s) open on port ${port}`)
+        } else log.info(`[${host.target.entry}] ${line}`)
+      }
+    })
+    if (result.timedOut) {
+      log.warning(
+        `${host.target.entry}: ${open || 'some'} connection(s) still open on port ${port} after drain-timeout (${timeoutMs} ms); stopping anyway`,
+        'Drain incomplete'
+      )
+      return
+    }
+    if (signal.aborted) throw new Error('cancelled')
+    if (result.code !== 0) throw new Error(`exited with code ${result.code}`)
   }
 
   private report(outcome: HostOutcome, rotation: Rotation, failure?: PhaseFailed): HostReport {

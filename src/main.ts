@@ -2,16 +2,18 @@
 import * as core from '@actions/core'
 import { actionsLog } from './actions-log.js'
 import { describePlan } from './plan.js'
-import { systemClock, type Connector, type Log, type RemoteHost } from './ports.js'
+import { systemClock, type Connector, type Log, type RemoteHost, type RunnerShell } from './ports.js'
 import { preflight } from './preflight.js'
 import { writeReport, type ReportWriter } from './report.js'
 import { rollout } from './rollout.js'
+import { runnerShell } from './runner-shell.js'
 import { getSettings, SECRET_INPUTS, SettingsError, type ReadInput, type Settings } from './settings.js'
 import { createSshConnector } from './ssh.js'
 
 export interface MainDeps {
   readonly readInput: ReadInput
   readonly connector: (settings: Settings) => Connector
+  readonly runner: RunnerShell
   readonly log: Log
   readonly writer: ReportWriter
   readonly signal: AbortSignal
@@ -54,7 +56,7 @@ export async function runWith(deps: MainDeps): Promise<void> {
       deps.writer.setOutput('result', 'success')
       return
     }
-    const result = await rollout({ settings, hosts, clock: systemClock, log, signal })
+    const result = await rollout({ settings, hosts, runner: deps.runner, clock: systemClock, log, signal })
     await writeReport(result, deps.writer, log)
     if (result.status !== 'success') {
       const failed = result.hosts.filter((host) => host.error !== undefined).map((host) => host.target.entry)
@@ -84,6 +86,7 @@ export async function run(): Promise<void> {
     await runWith({
       readInput,
       connector: (settings) => createSshConnector(settings, systemClock, actionsLog),
+      runner: runnerShell,
       log: actionsLog,
       writer: {
         setOutput: core.setOutput,

@@ -1,5 +1,5 @@
 // The only ways the rollout touches the world. Adapters: ssh.ts (RemoteHost), actions-log.ts (Log),
-// the system clock below; unit tests pass hand-built fakes.
+// runner-shell.ts (RunnerShell), the system clock below; unit tests pass hand-built fakes.
 import type { Target } from './settings.js'
 
 export type Stream = 'stdout' | 'stderr'
@@ -29,6 +29,11 @@ export interface RemoteHost {
   /** GET `url` as the host itself would: resolved and connected from the host, through SSH. */
   httpGet(url: URL, options: { readonly timeoutMs: number; readonly signal: AbortSignal }): Promise<HttpResponse>
   close(): Promise<void>
+}
+
+/** Runs a command on the runner itself, by `sh` (the load balancer probes). */
+export interface RunnerShell {
+  run(command: string, options: Omit<ExecOptions, 'onLine'>): Promise<ExecResult & { readonly lastLine: string }>
 }
 
 export interface Connector {

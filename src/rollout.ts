@@ -2,7 +2,7 @@
 // once more hosts failed than max-failed-hosts allows. Hosts it never reaches stay untouched.
 import { rollHost, skippedHost, type HostReport } from './host-rollout.js'
 import { planBatches } from './plan.js'
-import type { Clock, Log, RemoteHost } from './ports.js'
+import type { Clock, Log, RemoteHost, RunnerShell } from './ports.js'
 import type { Settings } from './settings.js'
 
 export type RolloutStatus = 'success' | 'failure' | 'cancelled'
@@ -21,6 +21,7 @@ export interface RolloutDeps {
   readonly settings: Settings
   /** Connected hosts, in `settings.hosts` order. */
   readonly hosts: readonly RemoteHost[]
+  readonly runner: RunnerShell
   readonly clock: Clock
   readonly log: Log
   readonly signal: AbortSignal
@@ -30,7 +31,7 @@ export function isFailure(report: HostReport): boolean {
   return report.outcome === 'failed' || report.outcome === 'rolled-back'
 }
 
-export async function rollout({ settings, hosts, clock, log, signal }: RolloutDeps): Promise<RolloutResult> {
+export async function rollout({ settings, hosts, runner, clock, log, signal }: RolloutDeps): Promise<RolloutResult> {
   const origin = clock.now()
   const batches = planBatches(
     hosts.map((host, i) => ({ host, index: i + 1 })),
@@ -47,7 +48,9 @@ export async function rollout({ settings, hosts, clock, log, signal }: RolloutDe
     const names = batch.map(({ host }) => host.target.entry).join(', ')
     const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () =>
       Promise.all(
-        batch.map(({ host, index }) => rollHost({ host, settings, clock, log, signal, batch: b + 1, index, origin }))
+        batch.map(({ host, index }) =>
+          rollHost({ host, runner, settings, clock, log, signal, batch: b + 1, index, origin })
+        )
       )
     )
     batch.forEach(({ index }, i) => reports.set(index, done[i]))

@@ -43,8 +43,15 @@ export interface Settings {
   readonly env: readonly (readonly [string, string])[]
   readonly offlineCommand: string
   readonly onlineCommand: string
+  /** Without a probe, the fixed wait; with one, the most the probe may take to confirm. */
   readonly offlineWaitMs: number
   readonly onlineWaitMs: number
+  /** Commands run on the runner that exit 0 once the load balancer shows the host out / in. */
+  readonly offlineProbe?: string
+  readonly onlineProbe?: string
+  readonly probeIntervalMs: number
+  /** After offline: wait (at most timeoutMs) for the host's established connections on port to end. */
+  readonly drain?: { readonly port: number; readonly timeoutMs: number }
   readonly upload?: { readonly from: string; readonly to: string }
   readonly stopCommand?: string
   readonly deployCommand?: string
@@ -91,6 +98,7 @@ const DEFAULTS: Record<string, string> = {
   'connect-attempts': '3',
   'offline-wait': '8s',
   'online-wait': '8s',
+  'probe-interval': '500ms',
   'health-status': '200',
   'health-timeout': '50s',
   'health-interval': '1s',
@@ -174,12 +182,12 @@ export function getSettings(readInput: ReadInput): Settings {
   }
   const upload = readUpload(input)
   const onlineWaitMs = lb.onlineWaitMs ?? 0
-  if (health.intervalMs !== undefined && (lb.offlineWaitMs ?? 0) < health.intervalMs) {
+  if (health.intervalMs !== undefined && !lb.offlineProbe && (lb.offlineWaitMs ?? 0) < health.intervalMs) {
     warnings.push(
       `offline-wait (${lb.offlineWaitMs} ms) is shorter than health-interval (${health.intervalMs} ms): the load balancer may still send requests to a stopping host`
     )
   }
-  if (health.intervalMs !== undefined && onlineWaitMs < health.intervalMs) {
+  if (health.intervalMs !== undefined && !lb.onlineProbe && onlineWaitMs < health.intervalMs) {
     warnings.push(
       `online-wait (${onlineWaitMs} ms) is shorter than health-interval (${health.intervalMs} ms): the next host may leave before this one is back in rotation`
     )
@@ -197,6 +205,10 @@ export function getSettings(readInput: ReadInput): Settings {
     onlineCommand: lb.onlineCommand ?? '',
     offlineWaitMs: lb.offlineWaitMs ?? 0,
     onlineWaitMs,
+    offlineProbe: lb.offlineProbe,
+    onlineProbe: lb.onlineProbe,
+    probeIntervalMs: lb.probeIntervalMs ?? 0,
+    drain: lb.drain,
     upload,
     ...commands,
     health: {
@@ -309,12 +321,41 @@ function readLoadBalancer(input: InputReader, dryRun: boolean) {
   if (offline === undefined && input.raw('health-file') === undefined && !dryRun) missing('offline-command')
   if (online === undefined && input.raw('health-file') === undefined && !dryRun) missing('online-command')
   const quoted = healthFile === undefined ? undefined : shellQuote(healthFile)
+  const offlineWaitMs = input.parse('offline-wait', parseDuration)
+  const onlineWaitMs = input.parse('online-wait', parseDuration)
+  const offlineProbe = input.raw('offline-probe')
+  const onlineProbe = input.raw('online-probe')
+  for (const [probe, wait, waitMs] of [
+    [offlineProbe, 'offline-wait', offlineWaitMs],
+    [onlineProbe, 'online-wait', onlineWaitMs]
+  ] as const) {
+    if (probe !== undefined && waitMs === 0) {
+      input.problem(wait, '0', `must be more than 0 when ${wait.replace('wait', 'probe')} is set: it bounds the probe`)
+    }
+  }
   return {
     offlineCommand: offline ?? (quoted && `rm -f ${quoted}`),
     onlineCommand: online ?? (quoted && `touch ${quoted}`),
-    offlineWaitMs: input.parse('offline-wait', parseDuration),
-    onlineWaitMs: input.parse('online-wait', parseDuration)
+    offlineWaitMs,
+    onlineWaitMs,
+    offlineProbe,
+    onlineProbe,
+    probeIntervalMs: input.parse('probe-interval', positiveDuration),
+    drain: readDrain(input)
   }
+}
+
+function readDrain(input: InputReader): Settings['drain'] {
+  const timeoutMs = input.parse('drain-timeout', positiveDuration)
+  const port = input.parse('drain-port', (value) => parseInteger(value, 1, 65535))
+  if ((input.raw('drain-timeout') === undefined) !== (input.raw('drain-port') === undefined)) {
+    input.problem(
+      'drain-port',
+      input.raw('drain-port'),
+      'drain-timeout and drain-port go together: the port whose connections to wait for, and for how long'
+    )
+  }
+  return timeoutMs !== undefined && port !== undefined ? { port, timeoutMs } : undefined
 }
 
 function readHealth(input: InputReader, env: readonly (readonly [string, string])[]) {

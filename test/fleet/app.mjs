@@ -1,6 +1,8 @@
 // The application on a test host: answers every request with its release version, read once at
 // start from RELEASE_DIR/VERSION, like a process that must be restarted to pick up a release.
 // Usage: node app.mjs <bind-address> <port> <release-dir> [--healthy-after-ms N] [--never-healthy]
+//   [--abrupt-stop]: exit at once on SIGTERM, cutting in-flight requests (as many apps do).
+// GET /slow answers after 3 s: an in-flight request for the drain tests.
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 
@@ -16,9 +18,11 @@ const server = createServer((request, response) => {
     response.writeHead(503, { 'content-type': 'text/plain' }).end(`starting version=${version}\n`)
     return
   }
-  response.writeHead(200, { 'content-type': 'text/plain' }).end(`version=${version}\n`)
+  const answer = () => response.writeHead(200, { 'content-type': 'text/plain' }).end(`version=${version}\n`)
+  if (request.url === '/slow') setTimeout(answer, 3000)
+  else answer()
 })
 server.keepAliveTimeout = 5000
 server.listen(Number(port), address)
-// Stop gracefully on SIGTERM: finish in-flight requests, then exit.
-process.on('SIGTERM', () => server.close(() => process.exit(0)))
+// Stop gracefully on SIGTERM unless told otherwise: finish in-flight requests, then exit.
+process.on('SIGTERM', () => (flag('--abrupt-stop') ? process.exit(0) : server.close(() => process.exit(0))))

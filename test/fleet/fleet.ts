@@ -11,12 +11,21 @@ export interface Fleet {
   readonly ssh: SshFleet
   readonly hosts: readonly SshHost[]
   readonly appPort: number
-  readonly webPort: number
+  /**
+   * Each host's nginx port, distinct: the hosts share one network stack, and a port is what a
+   * drain (`ss` on the host, by local port) tells them apart by, as separate machines would be.
+   */
+  readonly webPorts: readonly number[]
   readonly lb: LoadBalancer
   /** Puts every host back on v1, running and online, and waits until HAProxy has them all UP. */
   reset(releases?: (host: SshHost, index: number) => Release[]): Promise<void>
   /** The action's inputs for this fleet: the seed's method, health file, appctl.sh, health-url. */
   inputs(overrides?: Record<string, string>): Record<string, string>
+  /**
+   * offline-probe and online-probe asking HAProxy's admin socket, the way a user would with socat:
+   * `show servers state` gives each server's address and operational state (0 stopped, 2 running).
+   */
+  probeInputs(interval?: string): Record<string, string>
   version(host: SshHost): Promise<string | undefined>
   phases(host: SshHost): string[]
   /** Whether the host's health file is there (what the LB probes). */
@@ -42,17 +51,22 @@ export async function startFleet(count: number): Promise<Fleet> {
   try {
     const addresses = ssh.hosts.map((host) => host.address)
     const appPort = await freePortOnAll(addresses)
-    const webPort = await freePortOnAll(addresses)
+    const webPorts: number[] = []
+    for (const host of ssh.hosts) {
+      let port = await freePort(host.address)
+      while (webPorts.includes(port)) port = await freePort(host.address)
+      webPorts.push(port)
+    }
     for (const host of ssh.hosts) installApp(ssh, host, appPort, DEFAULT_RELEASES)
-    for (const host of ssh.hosts) daemons.push(await startNginx(host, webPort, appPort, ssh.user))
-    const backends = ssh.hosts.map((host) => ({ name: host.name, address: host.address, port: webPort }))
+    for (const [i, host] of ssh.hosts.entries()) daemons.push(await startNginx(host, webPorts[i], appPort, ssh.user))
+    const backends = ssh.hosts.map((host, i) => ({ name: host.name, address: host.address, port: webPorts[i] }))
     lb = await startHaproxy(ssh.dir, backends, await freePort())
     const balancer = lb
     const fleet: Fleet = {
       ssh,
       hosts: ssh.hosts,
       appPort,
-      webPort,
+      webPorts,
       lb: balancer,
       async reset(releases = () => DEFAULT_RELEASES) {
         ssh.hosts.forEach((host, i) => installApp(ssh, host, appPort, releases(host, i)))
@@ -76,6 +90,11 @@ export async function startFleet(count: number): Promise<Fleet> {
         env: 'RELEASE=v2',
         ...overrides
       }),
+      probeInputs: (interval = '50ms') => {
+        const state = (expected: number) =>
+          `echo 'show servers state app' | socat stdio ${balancer.socket} | awk -v a="$ROLLOUT_HOST" '$5 == a { s = $6 } END { exit s != ${expected} }'`
+        return { 'offline-probe': state(0), 'online-probe': state(2), 'probe-interval': interval }
+      },
       version: (host) => versionOn(host, appPort),
       phases: (host) => phasesOn(host),
       healthFilePresent: (host) => inRotation(host),

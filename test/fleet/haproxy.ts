@@ -38,6 +38,10 @@ frontend web
   default_backend app
 backend app
   balance roundrobin
+  # One connection per request to the hosts, so a host's established connections on its web port
+  # are exactly its requests in flight: what drain-timeout waits for. (Pooled idle keep-alive
+  # connections would count too, and hold a drain until its timeout.)
+  option http-server-close
   option httpchk GET /nginx-status.html
   http-check expect status 200
   default-server inter ${CHECK.interMs}ms fall ${CHECK.fall} rise ${CHECK.rise}
