@@ -98340,14 +98340,22 @@ class SshRemoteHost {
             const connection = (await this.ssh(forceReconnect)).connection;
             if (!connection)
                 throw new Error('not connected');
-            const channel = await new Promise((resolve, reject) => connection.exec(script, (error, stream) => (error ? reject(error) : resolve(stream))));
-            return { connection, channel };
+            return new Promise((resolve, reject) => connection.exec(script, (error, channel) => {
+                if (error)
+                    return reject(error);
+                // A quick command's exit status can come in the same read as the channel's opening,
+                // before anything awaiting this promise could listen: record it now. (Its output waits
+                // in the stream's buffer.)
+                const exit = { code: null };
+                channel.on('exit', (code) => (exit.code = code));
+                resolve({ connection, channel, exit });
+            }));
         };
         // A connection that died unnoticed fails the channel open; the command never started, so
         // one fresh connection may run it.
-        const { connection, channel } = await open(false).catch(() => open(true));
+        const { connection, channel, exit } = await open(false).catch(() => open(true));
         const killGroup = (pgid) => connection.exec(killGroupScript(pgid), (error, stream) => error ? undefined : stream.resume().on('close', () => undefined));
-        return runChannel(channel, options, killGroup);
+        return runChannel(channel, exit, options, killGroup);
     }
     async upload(localPath, remotePath) {
         const ssh = await this.ssh();
@@ -98374,10 +98382,8 @@ class SshRemoteHost {
 }
 /** How long a command being ended may take to go: killGroupScript needs 1 s for TERM, then KILL. */
 const CLOSE_GRACE_MS = 3000;
-/** Streams a command's output line by line and ends it on timeout or cancellation. */
-function runChannel(channel, options, killGroup) {
+function runChannel(channel, exit, options, killGroup) {
     return new Promise((resolve) => {
-        let code = null;
         let timedOut = false;
         let pgid;
         const markerPattern = new RegExp(`^${PGID_MARKER} (\\d+)$`);
@@ -98390,9 +98396,6 @@ function runChannel(channel, options, killGroup) {
         }));
         channel.on('data', (chunk) => splitters[0].push(chunk));
         channel.stderr.on('data', (chunk) => splitters[1].push(chunk));
-        channel.on('exit', (exitCode) => {
-            code = exitCode;
-        });
         // A remote process does not die when its channel closes: end its process group first.
         // sshd only confirms the close once the command is gone; if the kill could not reach it,
         // the host is still reported (timed out or cancelled) rather than waited on forever.
@@ -98413,7 +98416,7 @@ function runChannel(channel, options, killGroup) {
             clearTimeout(giveUp);
             options.signal.removeEventListener('abort', end);
             splitters.forEach((splitter) => splitter.flush());
-            resolve({ code: timedOut ? null : code, timedOut });
+            resolve({ code: timedOut ? null : exit.code, timedOut });
         });
         if (options.signal.aborted)
             end();

@@ -6,6 +6,7 @@ missing=()
 command -v ssh-keygen >/dev/null || missing+=(openssh-client)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+command -v curl >/dev/null || missing+=(curl) # the benchmark runs the seed's appctl.sh health loop, which uses curl
 command -v socat >/dev/null || missing+=(socat) # the probes query HAProxy's admin socket with it, as users do
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -2,7 +2,7 @@
 // bounded connection retries, one connection per host that is re-opened if it drops.
 import { statSync } from 'node:fs'
 import { NodeSSH, type Config } from 'node-ssh'
-import type { ClientChannel } from 'ssh2'
+import type { Client, ClientChannel } from 'ssh2'
 import { HttpOverSsh } from './http-over-ssh.js'
 import { checkHostKey, fingerprint, keyType } from './known-hosts.js'
 import type { Clock, Connector, ExecOptions, ExecResult, Log, RemoteHost, Stream } from './ports.js'
@@ -146,19 +146,26 @@ class SshRemoteHost implements RemoteHost {
     const open = async (forceReconnect: boolean) => {
       const connection = (await this.ssh(forceReconnect)).connection
       if (!connection) throw new Error('not connected')
-      const channel = await new Promise<ClientChannel>((resolve, reject) =>
-        connection.exec(script, (error, stream) => (error ? reject(error) : resolve(stream)))
+      return new Promise<{ connection: Client; channel: ClientChannel; exit: ExitStatus }>((resolve, reject) =>
+        connection.exec(script, (error, channel) => {
+          if (error) return reject(error)
+          // A quick command's exit status can come in the same read as the channel's opening,
+          // before anything awaiting this promise could listen: record it now. (Its output waits
+          // in the stream's buffer.)
+          const exit: ExitStatus = { code: null }
+          channel.on('exit', (code: number | null) => (exit.code = code))
+          resolve({ connection, channel, exit })
+        })
       )
-      return { connection, channel }
     }
     // A connection that died unnoticed fails the channel open; the command never started, so
     // one fresh connection may run it.
-    const { connection, channel } = await open(false).catch(() => open(true))
+    const { connection, channel, exit } = await open(false).catch(() => open(true))
     const killGroup = (pgid: number) =>
       connection.exec(killGroupScript(pgid), (error, stream) =>
         error ? undefined : stream.resume().on('close', () => undefined)
       )
-    return runChannel(channel, options, killGroup)
+    return runChannel(channel, exit, options, killGroup)
   }
 
   async upload(localPath: string, remotePath: string): Promise<void> {
@@ -188,13 +195,17 @@ class SshRemoteHost implements RemoteHost {
 const CLOSE_GRACE_MS = 3000
 
 /** Streams a command's output line by line and ends it on timeout or cancellation. */
+interface ExitStatus {
+  code: number | null
+}
+
 function runChannel(
   channel: ClientChannel,
+  exit: ExitStatus,
   options: ExecOptions,
   killGroup: (pgid: number) => void
 ): Promise<ExecResult> {
   return new Promise((resolve) => {
-    let code: number | null = null
     let timedOut = false
     let pgid: number | undefined
     const markerPattern = new RegExp(`^${PGID_MARKER} (\\d+)$`)
@@ -207,9 +218,6 @@ function runChannel(
     )
     channel.on('data', (chunk: Buffer) => splitters[0].push(chunk))
     channel.stderr.on('data', (chunk: Buffer) => splitters[1].push(chunk))
-    channel.on('exit', (exitCode: number | null) => {
-      code = exitCode
-    })
     // A remote process does not die when its channel closes: end its process group first.
     // sshd only confirms the close once the command is gone; if the kill could not reach it,
     // the host is still reported (timed out or cancelled) rather than waited on forever.
@@ -229,7 +237,7 @@ function runChannel(
       clearTimeout(giveUp)
       options.signal.removeEventListener('abort', end)
       splitters.forEach((splitter) => splitter.flush())
-      resolve({ code: timedOut ? null : code, timedOut })
+      resolve({ code: timedOut ? null : exit.code, timedOut })
     })
     if (options.signal.aborted) end()
   })

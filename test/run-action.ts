@@ -26,6 +26,8 @@ export interface RunOptions {
   timeoutMs?: number
   /** Sees the action's stdout as it comes (the demo shows the log live). */
   onStdout?: (chunk: string) => void
+  /** Called with the action's pid once it started (the benchmark reads its memory). */
+  onSpawn?: (pid: number) => void
 }
 
 /** Parses the GITHUB_OUTPUT file format: `name<<DELIMITER\nvalue\nDELIMITER`. */
@@ -76,6 +78,7 @@ export function runAction(inputs: Record<string, string>, options: RunOptions = 
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [DIST_ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    if (child.pid !== undefined) options.onSpawn?.(child.pid)
     let stdout = ''
     let stderr = ''
     let interruptedAt: number | undefined

@@ -4,33 +4,42 @@ import type { Fleet } from './fleet.js'
 import { sampleRotation, startTraffic, type Tally } from './traffic.js'
 import { runAction, type ActionRun, type RunOptions } from '../run-action.js'
 
-export interface Observed {
-  run: ActionRun
+export interface Seen {
   tally: Tally
   maxOutOfRotation: number
   outAtEnd: string[]
   samples: number
 }
 
+export interface Observed extends Seen {
+  run: ActionRun
+}
+
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Runs `body` under live traffic through the fleet's HAProxy, sampling rotation throughout. */
+export async function observeWhile<T>(fleet: Fleet, body: () => Promise<T>): Promise<Seen & { result: T }> {
+  const traffic = startTraffic(fleet.lb.port, 8)
+  const sampler = sampleRotation(fleet.lb)
+  await pause(300)
+  const result = await body()
+  await pause(500) // the last host's rise in HAProxy, and requests still in flight
+  const rotation = await sampler.stop()
+  const tally = await traffic.stop()
+  return { result, tally, ...rotation }
+}
 
 export async function rollUnderTraffic(
   fleet: Fleet,
   inputs: Record<string, string>,
   options: RunOptions = {}
 ): Promise<Observed> {
-  const traffic = startTraffic(fleet.lb.port, 8)
-  const sampler = sampleRotation(fleet.lb)
-  await pause(300)
-  const run = await runAction(inputs, options)
-  await pause(500) // the last host's rise in HAProxy, and requests still in flight
-  const rotation = await sampler.stop()
-  const tally = await traffic.stop()
-  return { run, tally, ...rotation }
+  const { result, ...seen } = await observeWhile(fleet, () => runAction(inputs, options))
+  return { run: result, ...seen }
 }
 
 /** Every request answered 200 by some host: nothing a user would have noticed. */
-export function userVisibleErrors(observed: Observed): {
+export function userVisibleErrors(observed: Seen): {
   byStatus: Record<string, number>
   connectionErrors: Record<string, number>
 } {

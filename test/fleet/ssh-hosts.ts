@@ -2,7 +2,7 @@
 // address (127.0.0.2, 127.0.0.3, ... are all on `lo`), so every host can run the same app on the
 // same port, and one health-url (`http://${ROLLOUT_HOST}:PORT/`) fits all, as on a real fleet.
 // sshd's SetEnv gives each host's sessions HOST_ROOT, the directory standing in for its disk.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFile, execFileSync, spawnSync } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
@@ -228,11 +228,10 @@ export function connectionInputs(fleet: SshFleet): Record<string, string> {
   }
 }
 
-/** Runs a command on a host through the real OpenSSH client, for tests to look at a host. */
-export function sshRun(fleet: SshFleet, host: SshHost, command: string): string {
+function sshArgs(fleet: SshFleet, host: SshHost, command: string): string[] {
   const knownHostsFile = join(fleet.dir, 'known_hosts_client')
   writeFileSync(knownHostsFile, fleet.knownHosts())
-  return execFileSync('ssh', [
+  return [
     '-i',
     fleet.clientKeyPath,
     '-p',
@@ -245,5 +244,19 @@ export function sshRun(fleet: SshFleet, host: SshHost, command: string): string 
     'BatchMode=yes',
     `${fleet.user}@${host.address}`,
     command
-  ]).toString()
+  ]
+}
+
+/** Runs a command on a host through the real OpenSSH client, for tests to look at a host. */
+export function sshRun(fleet: SshFleet, host: SshHost, command: string): string {
+  return execFileSync('ssh', sshArgs(fleet, host, command)).toString()
+}
+
+/** sshRun without blocking the event loop (traffic and sampling go on meanwhile). */
+export function sshRunAsync(fleet: SshFleet, host: SshHost, command: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile('ssh', sshArgs(fleet, host, command), (error, stdout, stderr) =>
+      error ? reject(new Error(`ssh ${host.entry} ${command}: ${stderr || error.message}`)) : resolve(stdout)
+    )
+  )
 }

@@ -1,0 +1,372 @@
+// `npm run bench`: how fast a rollout goes on the local fleet (sshd + nginx + app per host behind
+// HAProxy, under live traffic), side by side: the action with fixed waits, the action with probes
+// reading HAProxy's admin socket, and the seed's own method (an ssh loop over appctl.sh with fixed
+// sleeps). Against the lower bound the load balancer and the app allow. Also: cold start, a
+// 50-host preflight and peak memory for a 50-host rollout. Prints a table, writes
+// bench/results.json and the README's benchmark section.
+import { spawn } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { cpus, totalmem, release } from 'node:os'
+import { startFleet, APPCTL, type Fleet } from '../test/fleet/fleet.js'
+import { TEST_KEY } from '../__fixtures__/fakes.js'
+import { CHECK } from '../test/fleet/haproxy.js'
+import { observeWhile, userVisibleErrors, type Seen } from '../test/fleet/observe.js'
+import { connectionInputs, sshRunAsync, startSshFleet } from '../test/fleet/ssh-hosts.js'
+import { DIST_ENTRY, runAction } from '../test/run-action.js'
+
+const HOSTS = 4
+const ROUNDS = 3
+/**
+ * The seed's SLB checks every 2 s and its appctl.sh sleeps 8 s after offline and after online and
+ * polls health every 1 s; the fleet's HAProxy checks every 100 ms, so every fixed wait shrinks by
+ * the same factor.
+ */
+const SCALE = CHECK.interMs / 2000
+const FIXED_WAIT_MS = 8000 * SCALE
+const HEALTH_POLL_MS = 1000 * SCALE
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+const round = (value: number) => Math.round(value)
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const errorsIn = (seen: Seen) => {
+  const { byStatus, connectionErrors } = userVisibleErrors(seen)
+  return [...Object.values(byStatus), ...Object.values(connectionErrors)].reduce((sum, n) => sum + n, 0)
+}
+
+/**
+ * The app's own stop and start-to-healthy times on each host, measured on the host (stop) and by
+ * polling the app directly every 2 ms (healthy); the fleet's clocks are one clock.
+ */
+async function measureApp(fleet: Fleet): Promise<{ stopMs: number; startToHealthyMs: number }[]> {
+  const timings = []
+  for (const host of fleet.hosts) {
+    const stamps = await sshRunAsync(
+      fleet.ssh,
+      host,
+      `a=$(date +%s%N); ${APPCTL} stop; b=$(date +%s%N); ${APPCTL} deploy v2; c=$(date +%s%N); ${APPCTL} start; echo "$a $b $c"`
+    )
+    const [stopBegan, stopEnded, startBegan] = stamps
+      .trim()
+      .split(' ')
+      .map((ns) => Number(ns) / 1e6)
+    let healthyAt = 0
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await pause(2)) {
+      const answer = await fetch(`http://${host.address}:${fleet.appPort}/health`)
+        .then(async (response) => (response.status === 200 ? await response.text() : ''))
+        .catch(() => '')
+      if (answer.includes('version=v2')) {
+        healthyAt = Date.now()
+        break
+      }
+    }
+    if (healthyAt === 0) throw new Error(`${host.name} never became healthy while measuring`)
+    timings.push({ stopMs: stopEnded - stopBegan, startToHealthyMs: healthyAt - startBegan })
+  }
+  return timings
+}
+
+/** The seed's method: per host, `appctl.sh stop` (offline, sleep, stop), deploy, `appctl.sh start` (start, health loop, online, sleep). */
+async function seedLoop(fleet: Fleet): Promise<void> {
+  const sleep = (FIXED_WAIT_MS / 1000).toFixed(3)
+  const poll = (HEALTH_POLL_MS / 1000).toFixed(3)
+  const health = `curl -s -o /dev/null -w '%{http_code}' "http://$HOST_ADDRESS:${fleet.appPort}/health"`
+  for (const host of fleet.hosts) {
+    await sshRunAsync(fleet.ssh, host, `${APPCTL} offline && sleep ${sleep} && ${APPCTL} stop`)
+    await sshRunAsync(fleet.ssh, host, `${APPCTL} deploy v2`)
+    await sshRunAsync(
+      fleet.ssh,
+      host,
+      `${APPCTL} start && until [ "$(${health})" = 200 ]; do sleep ${poll}; done && ${APPCTL} online && sleep ${sleep}`
+    )
+  }
+}
+
+interface MethodResult {
+  method: string
+  totalMs: number[]
+  errors: number
+  requests: number
+  maxOutOfRotation: number
+}
+
+async function compareMethods(fleet: Fleet) {
+  const methods: [string, () => Promise<unknown>][] = [
+    [
+      'action, fixed waits',
+      () =>
+        runAction(
+          fleet.inputs({
+            'offline-wait': `${FIXED_WAIT_MS}ms`,
+            'online-wait': `${FIXED_WAIT_MS}ms`,
+            'health-interval': `${HEALTH_POLL_MS}ms`
+          })
+        )
+    ],
+    [
+      'action, probes (HAProxy admin socket)',
+      () =>
+        runAction(
+          fleet.inputs({
+            ...fleet.probeInputs('25ms'),
+            'offline-wait': '5s',
+            'online-wait': '5s',
+            'health-interval': `${HEALTH_POLL_MS}ms`
+          })
+        )
+    ],
+    ["seed's ssh loop over appctl.sh, fixed sleeps", () => seedLoop(fleet)]
+  ]
+  const results: MethodResult[] = methods.map(([method]) => ({
+    method,
+    totalMs: [],
+    errors: 0,
+    requests: 0,
+    maxOutOfRotation: 0
+  }))
+  // Rounds interleave the methods, so a slow moment of a shared machine does not hit one only.
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [i, [name, body]] of methods.entries()) {
+      await fleet.reset()
+      const seen = await observeWhile(fleet, async () => {
+        const started = performance.now()
+        const outcome = await body()
+        const code = (outcome as { code?: number } | undefined)?.code
+        if (code !== undefined && code !== 0) throw new Error(`${name}: the action failed (exit ${code})`)
+        return performance.now() - started
+      })
+      for (const host of fleet.hosts) {
+        if ((await fleet.version(host)) !== 'v2') throw new Error(`${name}: ${host.name} is not on v2`)
+      }
+      const result = results[i]
+      result.totalMs.push(seen.result)
+      result.errors += errorsIn(seen)
+      result.requests += seen.tally.requests
+      result.maxOutOfRotation = Math.max(result.maxOutOfRotation, seen.maxOutOfRotation)
+      console.log(`  round ${r + 1}, ${name}: ${round(seen.result)} ms, ${errorsIn(seen)} errors`)
+    }
+  }
+  return results
+}
+
+/** Spawn of dist/index.js to the first TCP connection it opens (to a listener that counts). */
+async function coldStartMs(): Promise<number[]> {
+  const samples: number[] = []
+  for (let i = 0; i < 10; i++) {
+    const server = createServer((socket) => socket.destroy())
+    const port = await new Promise<number>((resolve) =>
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port))
+    )
+    const inputs = {
+      hosts: `deploy@127.0.0.1:${port}`,
+      'private-key': TEST_KEY,
+      'strict-host-key-checking': 'false',
+      'health-file': '/srv/status/nginx-status.html',
+      'start-command': 'true',
+      'health-command': 'true',
+      'connect-attempts': '1'
+    }
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH }
+    for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value
+    const started = performance.now()
+    const child = spawn(process.execPath, [DIST_ENTRY], { env, stdio: 'ignore' })
+    const connectedAt = await new Promise<number>((resolve) =>
+      server.once('connection', () => resolve(performance.now()))
+    )
+    samples.push(connectedAt - started)
+    child.kill('SIGKILL')
+    server.close()
+  }
+  return samples
+}
+
+/** Preflight of 50 real sshd hosts (dry-run), and peak RSS of a 50-host rollout in batches of 10. */
+async function fiftyHosts() {
+  const fleet = await startSshFleet(50, { firstAddress: 2 + Math.floor(Math.random() * 150) })
+  try {
+    const base = {
+      ...connectionInputs(fleet),
+      'offline-command': 'true',
+      'online-command': 'true',
+      'start-command': 'true',
+      'health-command': 'true',
+      'offline-wait': '0',
+      'online-wait': '0'
+    }
+    const preflight: number[] = []
+    for (let i = 0; i < 3; i++) {
+      let opened = 0
+      let closed = 0
+      const run = await runAction(
+        { ...base, 'dry-run': 'true' },
+        {
+          onStdout: (chunk) => {
+            if (!opened && chunk.includes('::group::Preflight')) opened = performance.now()
+            if (opened && !closed && chunk.includes('::endgroup::')) closed = performance.now()
+          }
+        }
+      )
+      if (run.code !== 0) throw new Error(`50-host dry run failed: ${run.stdout}`)
+      preflight.push(closed - opened)
+    }
+    let peakKb = 0
+    let pid = 0
+    const sampler = setInterval(() => {
+      try {
+        const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+        peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0))
+      } catch {
+        // not started yet, or gone
+      }
+    }, 10)
+    const started = performance.now()
+    const run = await runAction({ ...base, 'batch-size': '10' }, { onSpawn: (spawned) => (pid = spawned) })
+    const rolloutMs = performance.now() - started
+    clearInterval(sampler)
+    if (run.code !== 0) throw new Error(`50-host rollout failed: ${run.stdout}`)
+    const report = JSON.parse(run.outputs.report) as { phasesMs: Record<string, number> }[]
+    const execMs = report.flatMap((host) => ['offline', 'start', 'online'].map((phase) => host.phasesMs[phase]))
+    return { preflight, peakRssMb: peakKb / 1024, rolloutMs, execMs }
+  } finally {
+    await fleet.close()
+  }
+}
+
+function machine() {
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    node: process.version
+  }
+}
+
+async function main() {
+  console.log(`Fleet: ${HOSTS} hosts, HAProxy inter ${CHECK.interMs} ms fall ${CHECK.fall} rise ${CHECK.rise}`)
+  const fleet = await startFleet(HOSTS)
+  let app: { stopMs: number; startToHealthyMs: number }[]
+  let methods: MethodResult[]
+  try {
+    await fleet.reset()
+    app = await measureApp(fleet)
+    methods = await compareMethods(fleet)
+  } finally {
+    await fleet.close()
+  }
+  console.log('Cold start, 50-host preflight and memory…')
+  const cold = await coldStartMs()
+  const fifty = await fiftyHosts()
+
+  const lbMs = CHECK.interMs * (CHECK.fall + CHECK.rise)
+  const lowerBoundMs = app.reduce((sum, host) => sum + lbMs + host.stopMs + host.startToHealthyMs, 0)
+  const rows = methods.map((m) => {
+    const total = median(m.totalMs)
+    return {
+      method: m.method,
+      totalMs: round(total),
+      overLowerBound: Number((total / lowerBoundMs).toFixed(2)),
+      overheadPerHostMs: round((total - lowerBoundMs) / HOSTS),
+      errors: m.errors,
+      requests: m.requests,
+      maxOutOfRotation: m.maxOutOfRotation,
+      runsMs: m.totalMs.map(round)
+    }
+  })
+  const [fixed, probes, seed] = rows
+  const results = {
+    date: new Date().toISOString(),
+    machine: machine(),
+    fleet: { hosts: HOSTS, haproxy: CHECK, fixedWaitMs: FIXED_WAIT_MS, healthPollMs: HEALTH_POLL_MS, rounds: ROUNDS },
+    lowerBound: {
+      totalMs: round(lowerBoundMs),
+      perHost: app.map((host) => ({
+        lbDetectionMs: lbMs,
+        appStopMs: round(host.stopMs),
+        appStartToHealthyMs: round(host.startToHealthyMs)
+      }))
+    },
+    methods: rows,
+    seedOverProbes: Number((seed.totalMs / probes.totalMs).toFixed(2)),
+    fixedOverProbes: Number((fixed.totalMs / probes.totalMs).toFixed(2)),
+    coldStartMs: { median: round(median(cold)), samples: cold.map(round) },
+    preflight50HostsMs: { median: round(median(fifty.preflight)), samples: fifty.preflight.map(round) },
+    rollout50HostsBatch10: {
+      totalMs: round(fifty.rolloutMs),
+      peakRssMb: Number(fifty.peakRssMb.toFixed(1)),
+      execOnOpenConnectionMs: { median: round(median(fifty.execMs)), samples: fifty.execMs.length }
+    }
+  }
+  writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n')
+  const table = render(results)
+  console.log(`\n${table}`)
+  updateReadme(table)
+  const errors = rows.reduce((sum, row) => sum + row.errors, 0)
+  if (errors > 0) {
+    console.error(`\n${errors} user-visible errors: every method must have 0`)
+    process.exitCode = 1
+  }
+}
+
+type Results = {
+  date: string
+  machine: ReturnType<typeof machine>
+  lowerBound: { totalMs: number }
+  methods: {
+    method: string
+    totalMs: number
+    overLowerBound: number
+    overheadPerHostMs: number
+    errors: number
+    requests: number
+    maxOutOfRotation: number
+  }[]
+  seedOverProbes: number
+  fixedOverProbes: number
+  coldStartMs: { median: number }
+  preflight50HostsMs: { median: number }
+  rollout50HostsBatch10: { peakRssMb: number; execOnOpenConnectionMs: { median: number } }
+}
+
+function render(results: Results): string {
+  const { machine: m } = results
+  const lines = [
+    `Measured ${results.date.slice(0, 10)} on ${m.cores} × ${m.cpu}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; medians of ${ROUNDS} rounds, ${HOSTS} hosts, batch-size 1, 8 clients of live traffic.`,
+    '',
+    '| method | total | / lower bound | overhead per host | errors (of requests) | max out of rotation |',
+    '| --- | --: | --: | --: | --: | --: |',
+    ...results.methods.map(
+      (row) =>
+        `| ${row.method} | ${row.totalMs} ms | ${row.overLowerBound} | ${row.overheadPerHostMs} ms | ${row.errors} (of ${row.requests}) | ${row.maxOutOfRotation} |`
+    ),
+    `| lower bound: LB detection (fall + rise) × inter + the app's stop and start-to-healthy | ${results.lowerBound.totalMs} ms | 1 | | | |`,
+    '',
+    `The seed's method takes ${results.seedOverProbes}× as long as the action with probes; fixed waits ${results.fixedOverProbes}×.`,
+    '',
+    '| also measured | median |',
+    '| --- | --: |',
+    `| cold start of dist/index.js to its first SSH connection | ${results.coldStartMs.median} ms |`,
+    `| preflight of 50 sshd hosts | ${results.preflight50HostsMs.median} ms |`,
+    `| peak RSS, 50 hosts, batch-size 10 | ${results.rollout50HostsBatch10.peakRssMb} MB |`,
+    `| one command (\`true\`) on an open SSH connection | ${results.rollout50HostsBatch10.execOnOpenConnectionMs.median} ms |`
+  ]
+  return lines.join('\n')
+}
+
+/** Replaces the README's benchmark section (between its markers) with the latest table. */
+function updateReadme(table: string) {
+  const path = new URL('../README.md', import.meta.url)
+  const readme = readFileSync(path, 'utf8')
+  const pattern = /(<!-- bench:start -->\n)[\s\S]*?(\n<!-- bench:end -->)/
+  if (!pattern.test(readme)) return
+  writeFileSync(path, readme.replace(pattern, `$1${table}$2`))
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exitCode = 1
+})
