@@ -17,6 +17,8 @@ import { DIST_ENTRY, runAction } from '../test/run-action.js'
 
 const HOSTS = 4
 const ROUNDS = 3
+/** Each traffic client waits this long between requests: ~1000 requests/s in all, not a flood. */
+const THINK_MS = 5
 /**
  * The seed's SLB checks every 2 s and its appctl.sh sleeps 8 s after offline and after online and
  * polls health every 1 s; the fleet's HAProxy checks every 100 ms, so every fixed wait shrinks by
@@ -40,11 +42,14 @@ const errorsIn = (seen: Seen) => {
 
 /**
  * The app's own stop and start-to-healthy times on each host, measured on the host (stop) and by
- * polling the app directly every 2 ms (healthy); the fleet's clocks are one clock.
+ * polling the app directly every 2 ms (healthy); the fleet's clocks are one clock. Run under the
+ * same live traffic as the methods, each host out of rotation while it is measured.
  */
 async function measureApp(fleet: Fleet): Promise<{ stopMs: number; startToHealthyMs: number }[]> {
   const timings = []
   for (const host of fleet.hosts) {
+    await sshRunAsync(fleet.ssh, host, `${APPCTL} offline`)
+    await fleet.waitForStates((states) => states.get(host.name) === 'DOWN')
     const stamps = await sshRunAsync(
       fleet.ssh,
       host,
@@ -66,6 +71,8 @@ async function measureApp(fleet: Fleet): Promise<{ stopMs: number; startToHealth
     }
     if (healthyAt === 0) throw new Error(`${host.name} never became healthy while measuring`)
     timings.push({ stopMs: stopEnded - stopBegan, startToHealthyMs: healthyAt - startBegan })
+    await sshRunAsync(fleet.ssh, host, `${APPCTL} online`)
+    await fleet.waitForStates((states) => states.get(host.name) === 'UP')
   }
   return timings
 }
@@ -89,6 +96,8 @@ async function seedLoop(fleet: Fleet): Promise<void> {
 interface MethodResult {
   method: string
   totalMs: number[]
+  /** The action's offline and online phases: one small command (`rm -f`, `touch`) each. */
+  commandMs: number[]
   errors: number
   requests: number
   maxOutOfRotation: number
@@ -124,6 +133,7 @@ async function compareMethods(fleet: Fleet) {
   const results: MethodResult[] = methods.map(([method]) => ({
     method,
     totalMs: [],
+    commandMs: [],
     errors: 0,
     requests: 0,
     maxOutOfRotation: 0
@@ -132,13 +142,22 @@ async function compareMethods(fleet: Fleet) {
   for (let r = 0; r < ROUNDS; r++) {
     for (const [i, [name, body]] of methods.entries()) {
       await fleet.reset()
-      const seen = await observeWhile(fleet, async () => {
-        const started = performance.now()
-        const outcome = await body()
-        const code = (outcome as { code?: number } | undefined)?.code
-        if (code !== undefined && code !== 0) throw new Error(`${name}: the action failed (exit ${code})`)
-        return performance.now() - started
-      })
+      const seen = await observeWhile(
+        fleet,
+        async () => {
+          const started = performance.now()
+          const outcome = (await body()) as { code?: number; outputs?: Record<string, string> } | undefined
+          const elapsed = performance.now() - started
+          if (outcome?.code !== undefined && outcome.code !== 0) {
+            throw new Error(`${name}: the action failed (exit ${outcome.code})`)
+          }
+          for (const host of JSON.parse(outcome?.outputs?.report ?? '[]') as { phasesMs: Record<string, number> }[]) {
+            results[i].commandMs.push(host.phasesMs.offline, host.phasesMs.online)
+          }
+          return elapsed
+        },
+        THINK_MS
+      )
       for (const host of fleet.hosts) {
         if ((await fleet.version(host)) !== 'v2') throw new Error(`${name}: ${host.name} is not on v2`)
       }
@@ -184,6 +203,38 @@ async function coldStartMs(): Promise<number[]> {
   return samples
 }
 
+/**
+ * Peak RSS (VmHWM) and CPU time (user + system) of the action's process, read from /proc every
+ * 10 ms: the last reading before it exits.
+ */
+function sampleProcess() {
+  let pid = 0
+  let peakRssKb = 0
+  let cpuMs = 0
+  const timer = setInterval(() => {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+      peakRssKb = Math.max(peakRssKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0))
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const [utime, stime] = stat
+        .slice(stat.lastIndexOf(')') + 2)
+        .split(' ')
+        .slice(11, 13)
+        .map(Number)
+      cpuMs = (utime + stime) * 10 // clock ticks of 10 ms
+    } catch {
+      // not started yet, or gone
+    }
+  }, 10)
+  return {
+    watch: (spawned: number) => (pid = spawned),
+    stop: () => {
+      clearInterval(timer)
+      return { peakRssKb, cpuMs }
+    }
+  }
+}
+
 /** Preflight of 50 real sshd hosts (dry-run), and peak RSS of a 50-host rollout in batches of 10. */
 async function fiftyHosts() {
   const fleet = await startSshFleet(50, { firstAddress: 2 + Math.floor(Math.random() * 150) })
@@ -198,12 +249,15 @@ async function fiftyHosts() {
       'online-wait': '0'
     }
     const preflight: number[] = []
+    const preflightCpuMs: number[] = []
     for (let i = 0; i < 3; i++) {
       let opened = 0
       let closed = 0
+      const cpu = sampleProcess()
       const run = await runAction(
         { ...base, 'dry-run': 'true' },
         {
+          onSpawn: cpu.watch,
           onStdout: (chunk) => {
             if (!opened && chunk.includes('::group::Preflight')) opened = performance.now()
             if (opened && !closed && chunk.includes('::endgroup::')) closed = performance.now()
@@ -212,25 +266,15 @@ async function fiftyHosts() {
       )
       if (run.code !== 0) throw new Error(`50-host dry run failed: ${run.stdout}`)
       preflight.push(closed - opened)
+      preflightCpuMs.push(cpu.stop().cpuMs)
     }
-    let peakKb = 0
-    let pid = 0
-    const sampler = setInterval(() => {
-      try {
-        const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-        peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0))
-      } catch {
-        // not started yet, or gone
-      }
-    }, 10)
+    const sampler = sampleProcess()
     const started = performance.now()
-    const run = await runAction({ ...base, 'batch-size': '10' }, { onSpawn: (spawned) => (pid = spawned) })
+    const run = await runAction({ ...base, 'batch-size': '10' }, { onSpawn: sampler.watch })
     const rolloutMs = performance.now() - started
-    clearInterval(sampler)
+    const { peakRssKb } = sampler.stop()
     if (run.code !== 0) throw new Error(`50-host rollout failed: ${run.stdout}`)
-    const report = JSON.parse(run.outputs.report) as { phasesMs: Record<string, number> }[]
-    const execMs = report.flatMap((host) => ['offline', 'start', 'online'].map((phase) => host.phasesMs[phase]))
-    return { preflight, peakRssMb: peakKb / 1024, rolloutMs, execMs }
+    return { preflight, preflightCpuMs, peakRssMb: peakRssKb / 1024, rolloutMs }
   } finally {
     await fleet.close()
   }
@@ -253,7 +297,7 @@ async function main() {
   let methods: MethodResult[]
   try {
     await fleet.reset()
-    app = await measureApp(fleet)
+    app = (await observeWhile(fleet, () => measureApp(fleet), THINK_MS)).result
     methods = await compareMethods(fleet)
   } finally {
     await fleet.close()
@@ -274,7 +318,8 @@ async function main() {
       errors: m.errors,
       requests: m.requests,
       maxOutOfRotation: m.maxOutOfRotation,
-      runsMs: m.totalMs.map(round)
+      runsMs: m.totalMs.map(round),
+      commandMsMedian: m.commandMs.length ? round(median(m.commandMs)) : undefined
     }
   })
   const [fixed, probes, seed] = rows
@@ -294,12 +339,17 @@ async function main() {
     seedOverProbes: Number((seed.totalMs / probes.totalMs).toFixed(2)),
     fixedOverProbes: Number((fixed.totalMs / probes.totalMs).toFixed(2)),
     coldStartMs: { median: round(median(cold)), samples: cold.map(round) },
-    preflight50HostsMs: { median: round(median(fifty.preflight)), samples: fifty.preflight.map(round) },
+    preflight50HostsMs: {
+      median: round(median(fifty.preflight)),
+      samples: fifty.preflight.map(round),
+      // The 50 sshd run on the same 2 cores as the action: the action's own share.
+      actionCpuMsMedian: round(median(fifty.preflightCpuMs))
+    },
     rollout50HostsBatch10: {
       totalMs: round(fifty.rolloutMs),
-      peakRssMb: Number(fifty.peakRssMb.toFixed(1)),
-      execOnOpenConnectionMs: { median: round(median(fifty.execMs)), samples: fifty.execMs.length }
-    }
+      peakRssMb: Number(fifty.peakRssMb.toFixed(1))
+    },
+    commandOnOpenConnectionMs: probes.commandMsMedian
   }
   writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n')
   const table = render(results)
@@ -328,14 +378,15 @@ type Results = {
   seedOverProbes: number
   fixedOverProbes: number
   coldStartMs: { median: number }
-  preflight50HostsMs: { median: number }
-  rollout50HostsBatch10: { peakRssMb: number; execOnOpenConnectionMs: { median: number } }
+  preflight50HostsMs: { median: number; actionCpuMsMedian: number }
+  rollout50HostsBatch10: { peakRssMb: number }
+  commandOnOpenConnectionMs?: number
 }
 
 function render(results: Results): string {
   const { machine: m } = results
   const lines = [
-    `Measured ${results.date.slice(0, 10)} on ${m.cores} × ${m.cpu}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; medians of ${ROUNDS} rounds, ${HOSTS} hosts, batch-size 1, 8 clients of live traffic.`,
+    `Measured ${results.date.slice(0, 10)} on ${m.cores} × ${m.cpu}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; medians of ${ROUNDS} rounds, ${HOSTS} hosts, batch-size 1, live traffic from 8 keep-alive clients (${THINK_MS} ms between requests each).`,
     '',
     '| method | total | / lower bound | overhead per host | errors (of requests) | max out of rotation |',
     '| --- | --: | --: | --: | --: | --: |',
@@ -350,9 +401,9 @@ function render(results: Results): string {
     '| also measured | median |',
     '| --- | --: |',
     `| cold start of dist/index.js to its first SSH connection | ${results.coldStartMs.median} ms |`,
-    `| preflight of 50 sshd hosts | ${results.preflight50HostsMs.median} ms |`,
+    `| preflight of 50 sshd hosts (dry run; all 50 sshd share the runner's 2 cores) | ${results.preflight50HostsMs.median} ms, of which the action's own CPU ${results.preflight50HostsMs.actionCpuMsMedian} ms |`,
     `| peak RSS, 50 hosts, batch-size 10 | ${results.rollout50HostsBatch10.peakRssMb} MB |`,
-    `| one command (\`true\`) on an open SSH connection | ${results.rollout50HostsBatch10.execOnOpenConnectionMs.median} ms |`
+    `| one small command (\`rm -f\`, \`touch\`) on an open SSH connection, under the traffic | ${results.commandOnOpenConnectionMs} ms |`
   ]
   return lines.join('\n')
 }

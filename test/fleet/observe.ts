@@ -17,9 +17,16 @@ export interface Observed extends Seen {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Runs `body` under live traffic through the fleet's HAProxy, sampling rotation throughout. */
-export async function observeWhile<T>(fleet: Fleet, body: () => Promise<T>): Promise<Seen & { result: T }> {
-  const traffic = startTraffic(fleet.lb.port, 8)
+/**
+ * Runs `body` under live traffic through the fleet's HAProxy (8 clients, see startTraffic for
+ * `thinkMs`), sampling rotation throughout.
+ */
+export async function observeWhile<T>(
+  fleet: Fleet,
+  body: () => Promise<T>,
+  thinkMs = 0
+): Promise<Seen & { result: T }> {
+  const traffic = startTraffic(fleet.lb.port, 8, thinkMs)
   const sampler = sampleRotation(fleet.lb)
   await pause(300)
   const result = await body()

@@ -18,7 +18,12 @@ export interface Traffic {
   stop(): Promise<Tally>
 }
 
-export function startTraffic(port: number, clients = 8, maxDurationMs = 300_000): Traffic {
+/**
+ * `clients` keep-alive clients, each sending its next request as soon as the last one is answered
+ * (a flood: the strictest test) or `thinkMs` later (paced, so a 2-core benchmark machine measures
+ * the rollout rather than its own saturation).
+ */
+export function startTraffic(port: number, clients = 8, thinkMs = 0, maxDurationMs = 300_000): Traffic {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: clients, pipelining: 1, keepAliveTimeout: 10_000 })
   const tally: Tally = { requests: 0, byStatus: {}, byVersion: {}, connectionErrors: {}, errors: 0 }
   const bump = (table: Record<string, number>, key: string) => (table[key] = (table[key] ?? 0) + 1)
@@ -37,6 +42,7 @@ export function startTraffic(port: number, clients = 8, maxDurationMs = 300_000)
         tally.errors++
         bump(tally.connectionErrors, (error as Error).message)
       }
+      if (thinkMs > 0) await new Promise((resolve) => setTimeout(resolve, thinkMs))
     }
   }
   const loops = Array.from({ length: clients }, client)
