@@ -57742,7 +57742,7 @@ const runnerShell = {
         return new Promise((resolve) => {
             // Its own process group, so a pipeline (`echo ... | socat ... | grep ...`) ends as a whole.
             const child = (0,external_node_child_process_namespaceObject.spawn)('sh', ['-c', command], {
-                env: { ...process.env, ...Object.fromEntries(env) },
+                env: { ...probeEnvironment(), ...Object.fromEntries(env) },
                 stdio: ['ignore', 'pipe', 'pipe'],
                 detached: true
             });
@@ -57788,6 +57788,14 @@ const runnerShell = {
         });
     }
 };
+/**
+ * The runner's environment (PATH, HOME, a cloud CLI's credentials) without the action's own
+ * INPUT_* variables: private-key, passphrase and password are among them, and a probe that
+ * prints its environment must not print those.
+ */
+function probeEnvironment() {
+    return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('INPUT_')));
+}
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");

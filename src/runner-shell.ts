@@ -9,7 +9,7 @@ export const runnerShell: RunnerShell = {
     return new Promise((resolve) => {
       // Its own process group, so a pipeline (`echo ... | socat ... | grep ...`) ends as a whole.
       const child = spawn('sh', ['-c', command], {
-        env: { ...process.env, ...Object.fromEntries(env) },
+        env: { ...probeEnvironment(), ...Object.fromEntries(env) },
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true
       })
@@ -50,4 +50,13 @@ export const runnerShell: RunnerShell = {
       if (signal.aborted) end()
     })
   }
+}
+
+/**
+ * The runner's environment (PATH, HOME, a cloud CLI's credentials) without the action's own
+ * INPUT_* variables: private-key, passphrase and password are among them, and a probe that
+ * prints its environment must not print those.
+ */
+function probeEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('INPUT_')))
 }
