@@ -41,4 +41,14 @@ describe('describePlan', () => {
     expect(positions.every((p) => p >= 0)).toBe(true)
     expect([...positions].sort((a, b) => a - b)).toEqual(positions)
   })
+  it('shows probes as bounded waits and the drain', () => {
+    const plan = describePlan(
+      settingsWith({ 'offline-probe': 'lb out', 'drain-timeout': '30s', 'drain-port': '80' })
+    ).join('\n')
+    expect(plan).toContain(
+      '2. offline-wait: until offline-probe (on the runner, every 500 ms) exits 0, up to 8000 ms: lb out'
+    )
+    expect(plan).toContain('3. drain: until no connection is established on port 80, up to 30000 ms')
+    expect(plan).toContain('online-wait: 8000 ms')
+  })
 })

@@ -57006,7 +57006,13 @@ function describePlan(settings) {
     const steps = [];
     if (settings.upload)
         steps.push(`upload ${settings.upload.from} → ${settings.upload.to}`);
-    steps.push(`offline: ${settings.offlineCommand}`, `offline-wait: ${ms(settings.offlineWaitMs)}`);
+    const wait = (waitMs, probe, name) => probe === undefined
+        ? ms(waitMs)
+        : `until ${name} (on the runner, every ${ms(settings.probeIntervalMs)}) exits 0, up to ${ms(waitMs)}: ${probe}`;
+    steps.push(`offline: ${settings.offlineCommand}`, `offline-wait: ${wait(settings.offlineWaitMs, settings.offlineProbe, 'offline-probe')}`);
+    if (settings.drain) {
+        steps.push(`drain: until no connection is established on port ${settings.drain.port}, up to ${ms(settings.drain.timeoutMs)}`);
+    }
     if (settings.stopCommand)
         steps.push(`stop: ${settings.stopCommand}`);
     if (settings.deployCommand)
@@ -57015,7 +57021,7 @@ function describePlan(settings) {
         steps.push(`start: ${settings.startCommand}`);
     const { url, command, timeoutMs, intervalMs } = settings.health;
     steps.push(`health: ${url ? `GET ${url} through SSH` : `run ${command}`} every ${ms(intervalMs)}, up to ${ms(timeoutMs)}`);
-    steps.push(`online: ${settings.onlineCommand}`, `online-wait: ${ms(settings.onlineWaitMs)}`);
+    steps.push(`online: ${settings.onlineCommand}`, `online-wait: ${wait(settings.onlineWaitMs, settings.onlineProbe, 'online-probe')}`);
     if (settings.rollbackCommand)
         steps.push(`on failure: ${settings.rollbackCommand}, then health and online`);
     const batches = planBatches(settings.hosts, settings.batchSize);
@@ -57448,17 +57454,12 @@ class HostRun {
             throw failure;
     }
     async command(command, signal) {
-        const { host, settings, log } = this.context;
+        const { host, settings } = this.context;
         const result = await host.exec(command, {
             env: this.env,
             timeoutMs: settings.commandTimeoutMs,
             signal,
-            onLine: (line) => {
-                log.info(`[${host.target.entry}] ${line}`);
-                this.tail.push(line);
-                if (this.tail.length > OUTPUT_TAIL_LINES)
-                    this.tail.shift();
-            }
+            onLine: (line) => this.output(line)
         });
         if (result.timedOut)
             throw new Error(`timed out after ${settings.commandTimeoutMs} ms`);
@@ -57468,6 +57469,13 @@ class HostRun {
             throw new Error('ended without an exit status (connection lost)');
         if (result.code !== 0)
             throw new Error(`exited with code ${result.code}`);
+    }
+    /** A line a host printed: to the log, and to the tail the summary shows for a failed host. */
+    output(line) {
+        this.context.log.info(`[${this.context.host.target.entry}] ${line}`);
+        this.tail.push(line);
+        if (this.tail.length > OUTPUT_TAIL_LINES)
+            this.tail.shift();
     }
     async checkHealth(signal, matchBody = true) {
         const { host, settings, clock, log } = this.context;
@@ -57535,7 +57543,7 @@ class HostRun {
             'command -v ss >/dev/null || { echo "ss not found on the host (Debian: iproute2)" >&2; exit 127; }',
             'last=',
             'while :; do',
-            `  n=$(ss -Htn state established '( sport = :${port} )' | wc -l)`,
+            `  n=$(( $(ss -Htn state established '( sport = :${port} )' | wc -l) ))`,
             '  if [ "$n" != "$last" ]; then echo "$n"; last=$n; fi',
             '  [ "$n" -eq 0 ] && exit 0',
             `  sleep ${seconds}`,
@@ -57546,12 +57554,10 @@ class HostRun {
             timeoutMs,
             signal,
             onLine: (line) => {
-                if (/^\d+$/.test(line)) {
-                    open = line;
-                    log.info(`[${host.target.entry}] ${line} connection(s) open on port ${port}`);
-                }
-                else
-                    log.info(`[${host.target.entry}] ${line}`);
+                if (!/^\d+$/.test(line))
+                    return this.output(line);
+                open = line;
+                log.info(`[${host.target.entry}] ${line} connection(s) open on port ${port}`);
             }
         });
         if (result.timedOut) {

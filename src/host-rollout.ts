@@ -199,21 +199,24 @@ class HostRun {
   }
 
   private async command(command: string, signal: AbortSignal): Promise<void> {
-    const { host, settings, log } = this.context
+    const { host, settings } = this.context
     const result = await host.exec(command, {
       env: this.env,
       timeoutMs: settings.commandTimeoutMs,
       signal,
-      onLine: (line) => {
-        log.info(`[${host.target.entry}] ${line}`)
-        this.tail.push(line)
-        if (this.tail.length > OUTPUT_TAIL_LINES) this.tail.shift()
-      }
+      onLine: (line) => this.output(line)
     })
     if (result.timedOut) throw new Error(`timed out after ${settings.commandTimeoutMs} ms`)
     if (signal.aborted && result.code !== 0) throw new Error('cancelled')
     if (result.code === null) throw new Error('ended without an exit status (connection lost)')
     if (result.code !== 0) throw new Error(`exited with code ${result.code}`)
+  }
+
+  /** A line a host printed: to the log, and to the tail the summary shows for a failed host. */
+  private output(line: string): void {
+    this.context.log.info(`[${this.context.host.target.entry}] ${line}`)
+    this.tail.push(line)
+    if (this.tail.length > OUTPUT_TAIL_LINES) this.tail.shift()
   }
 
   private async checkHealth(signal: AbortSignal, matchBody = true): Promise<void> {
@@ -291,7 +294,7 @@ class HostRun {
       'command -v ss >/dev/null || { echo "ss not found on the host (Debian: iproute2)" >&2; exit 127; }',
       'last=',
       'while :; do',
-      `  n=$(ss -Htn state established '( sport = :${port} )' | wc -l)`,
+      `  n=$(( $(ss -Htn state established '( sport = :${port} )' | wc -l) ))`,
       '  if [ "$n" != "$last" ]; then echo "$n"; last=$n; fi',
       '  [ "$n" -eq 0 ] && exit 0',
       `  sleep ${seconds}`,
@@ -302,10 +305,9 @@ class HostRun {
       timeoutMs,
       signal,
       onLine: (line) => {
-        if (/^\d+$/.test(line)) {
-          open = line
-          log.info(`[${host.target.entry}] ${line} connection(s) open on port ${port}`)
-        } else log.info(`[${host.target.entry}] ${line}`)
+        if (!/^\d+$/.test(line)) return this.output(line)
+        open = line
+        log.info(`[${host.target.entry}] ${line} connection(s) open on port ${port}`)
       }
     })
     if (result.timedOut) {

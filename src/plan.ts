@@ -26,7 +26,19 @@ export function describePlan(settings: Settings): string[] {
   const ms = (value: number) => `${value} ms`
   const steps: string[] = []
   if (settings.upload) steps.push(`upload ${settings.upload.from} → ${settings.upload.to}`)
-  steps.push(`offline: ${settings.offlineCommand}`, `offline-wait: ${ms(settings.offlineWaitMs)}`)
+  const wait = (waitMs: number, probe: string | undefined, name: string) =>
+    probe === undefined
+      ? ms(waitMs)
+      : `until ${name} (on the runner, every ${ms(settings.probeIntervalMs)}) exits 0, up to ${ms(waitMs)}: ${probe}`
+  steps.push(
+    `offline: ${settings.offlineCommand}`,
+    `offline-wait: ${wait(settings.offlineWaitMs, settings.offlineProbe, 'offline-probe')}`
+  )
+  if (settings.drain) {
+    steps.push(
+      `drain: until no connection is established on port ${settings.drain.port}, up to ${ms(settings.drain.timeoutMs)}`
+    )
+  }
   if (settings.stopCommand) steps.push(`stop: ${settings.stopCommand}`)
   if (settings.deployCommand) steps.push(`deploy: ${settings.deployCommand}`)
   if (settings.startCommand) steps.push(`start: ${settings.startCommand}`)
@@ -34,7 +46,10 @@ export function describePlan(settings: Settings): string[] {
   steps.push(
     `health: ${url ? `GET ${url} through SSH` : `run ${command}`} every ${ms(intervalMs)}, up to ${ms(timeoutMs)}`
   )
-  steps.push(`online: ${settings.onlineCommand}`, `online-wait: ${ms(settings.onlineWaitMs)}`)
+  steps.push(
+    `online: ${settings.onlineCommand}`,
+    `online-wait: ${wait(settings.onlineWaitMs, settings.onlineProbe, 'online-probe')}`
+  )
   if (settings.rollbackCommand) steps.push(`on failure: ${settings.rollbackCommand}, then health and online`)
   const batches = planBatches(settings.hosts, settings.batchSize)
   return [
