@@ -113,10 +113,11 @@ describe('probes and drain on 4 hosts behind HAProxy', () => {
     expectNoUserVisibleErrors(observed)
     expect(observed.maxOutOfRotation).toBe(1)
     for (const host of fleet.hosts) expect(await fleet.version(host)).toBe('v2')
-    // HAProxy needs fall × inter = 200 ms to mark a host down, rise × inter to bring it back.
+    // HAProxy marks a host down (or up) on its 2nd check, 100-200 ms after the health file changed,
+    // which the offline (online) command did up to a few tens of ms before its wait began.
     for (const phase of ['offline-wait', 'online-wait']) {
       for (const ms of waited(observed, phase)) {
-        expect(ms).toBeGreaterThanOrEqual(100)
+        expect(ms).toBeGreaterThanOrEqual(50)
         expect(ms).toBeLessThan(2000)
       }
     }
