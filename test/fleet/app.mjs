@@ -2,7 +2,7 @@
 // start from RELEASE_DIR/VERSION, like a process that must be restarted to pick up a release.
 // Usage: node app.mjs <bind-address> <port> <release-dir> [--healthy-after-ms N] [--never-healthy]
 //   [--abrupt-stop]: exit at once on SIGTERM, cutting in-flight requests (as many apps do).
-// GET /slow answers after 3 s: an in-flight request for the drain tests.
+// GET /slow answers after 5 s: a request still in flight when its host is rolled (drain tests).
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 
@@ -19,7 +19,7 @@ const server = createServer((request, response) => {
     return
   }
   const answer = () => response.writeHead(200, { 'content-type': 'text/plain' }).end(`version=${version}\n`)
-  if (request.url === '/slow') setTimeout(answer, 3000)
+  if (request.url === '/slow') setTimeout(answer, 5000)
   else answer()
 })
 server.keepAliveTimeout = 5000
