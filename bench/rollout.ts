@@ -13,7 +13,7 @@ import { TEST_KEY } from '../__fixtures__/fakes.js'
 import { CHECK } from '../test/fleet/haproxy.js'
 import { observeWhile, userVisibleErrors, type Seen } from '../test/fleet/observe.js'
 import { connectionInputs, sshRunAsync, startSshFleet } from '../test/fleet/ssh-hosts.js'
-import { DIST_ENTRY, runAction } from '../test/run-action.js'
+import { DIST_ENTRY, runAction, type RunOptions } from '../test/run-action.js'
 
 const HOSTS = 4
 const ROUNDS = 3
@@ -98,34 +98,39 @@ interface MethodResult {
   totalMs: number[]
   /** The action's offline and online phases: one small command (`rm -f`, `touch`) each. */
   commandMs: number[]
+  /** The action's spawn to its first batch, and its last batch to its exit. */
+  startupAndPreflightMs: number[]
+  afterRolloutMs: number[]
   errors: number
   requests: number
   maxOutOfRotation: number
 }
 
 async function compareMethods(fleet: Fleet) {
-  const methods: [string, () => Promise<unknown>][] = [
+  const methods: [string, (options: RunOptions) => Promise<unknown>][] = [
     [
       'action, fixed waits',
-      () =>
+      (options) =>
         runAction(
           fleet.inputs({
             'offline-wait': `${FIXED_WAIT_MS}ms`,
             'online-wait': `${FIXED_WAIT_MS}ms`,
             'health-interval': `${HEALTH_POLL_MS}ms`
-          })
+          }),
+          options
         )
     ],
     [
       'action, probes (HAProxy admin socket)',
-      () =>
+      (options) =>
         runAction(
           fleet.inputs({
             ...fleet.probeInputs('25ms'),
             'offline-wait': '5s',
             'online-wait': '5s',
             'health-interval': `${HEALTH_POLL_MS}ms`
-          })
+          }),
+          options
         )
     ],
     ["seed's ssh loop over appctl.sh, fixed sleeps", () => seedLoop(fleet)]
@@ -134,6 +139,8 @@ async function compareMethods(fleet: Fleet) {
     method,
     totalMs: [],
     commandMs: [],
+    startupAndPreflightMs: [],
+    afterRolloutMs: [],
     errors: 0,
     requests: 0,
     maxOutOfRotation: 0
@@ -146,8 +153,19 @@ async function compareMethods(fleet: Fleet) {
         fleet,
         async () => {
           const started = performance.now()
-          const outcome = (await body()) as { code?: number; outputs?: Record<string, string> } | undefined
+          let firstBatchAt: number | undefined
+          const outcome = (await body({
+            onStdout: (chunk) => {
+              if (firstBatchAt === undefined && chunk.includes('::group::Batch 1/')) firstBatchAt = performance.now()
+            }
+          })) as { code?: number; outputs?: Record<string, string> } | undefined
           const elapsed = performance.now() - started
+          if (firstBatchAt !== undefined) {
+            // Start-up and preflight, then the batches, then writing the report and exiting.
+            const rolloutMs = Number(outcome?.outputs?.['duration-ms'])
+            results[i].startupAndPreflightMs.push(firstBatchAt - started)
+            results[i].afterRolloutMs.push(elapsed - (firstBatchAt - started) - rolloutMs)
+          }
           if (outcome?.code !== undefined && outcome.code !== 0) {
             throw new Error(`${name}: the action failed (exit ${outcome.code})`)
           }
@@ -319,7 +337,9 @@ async function main() {
       requests: m.requests,
       maxOutOfRotation: m.maxOutOfRotation,
       runsMs: m.totalMs.map(round),
-      commandMsMedian: m.commandMs.length ? round(median(m.commandMs)) : undefined
+      commandMsMedian: m.commandMs.length ? round(median(m.commandMs)) : undefined,
+      startupAndPreflightMsMedian: m.startupAndPreflightMs.length ? round(median(m.startupAndPreflightMs)) : undefined,
+      afterRolloutMsMedian: m.afterRolloutMs.length ? round(median(m.afterRolloutMs)) : undefined
     }
   })
   const [fixed, probes, seed] = rows
@@ -374,6 +394,8 @@ type Results = {
     errors: number
     requests: number
     maxOutOfRotation: number
+    startupAndPreflightMsMedian?: number
+    afterRolloutMsMedian?: number
   }[]
   seedOverProbes: number
   fixedOverProbes: number
@@ -397,6 +419,8 @@ function render(results: Results): string {
     `| lower bound: LB detection (fall + rise) × inter + the app's stop and start-to-healthy | ${results.lowerBound.totalMs} ms | 1 | | | |`,
     '',
     `The seed's method takes ${results.seedOverProbes}× as long as the action with probes; fixed waits ${results.fixedOverProbes}×.`,
+    '',
+    `Of the action's time with probes: ${results.methods[1].startupAndPreflightMsMedian} ms from its start to the first host (Node start-up and preflight of ${HOSTS} hosts, under the traffic), ${results.methods[1].afterRolloutMsMedian} ms from the last host to its exit; each small command on an open SSH connection costs ${results.commandOnOpenConnectionMs} ms there.`,
     '',
     '| also measured | median |',
     '| --- | --: |',
