@@ -57463,12 +57463,7 @@ class HostRun {
         });
         if (result.timedOut)
             throw new Error(`timed out after ${settings.commandTimeoutMs} ms`);
-        if (signal.aborted && result.code !== 0)
-            throw new Error('cancelled');
-        if (result.code === null)
-            throw new Error('ended without an exit status (connection lost)');
-        if (result.code !== 0)
-            throw new Error(`exited with code ${result.code}`);
+        throwIfFailed(result, signal);
     }
     /** A line a host printed: to the log, and to the tail the summary shows for a failed host. */
     output(line) {
@@ -57490,7 +57485,7 @@ class HostRun {
                 signal,
                 onLine: () => undefined
             });
-            return { ok: result.code === 0, detail: result.timedOut ? 'timed out' : `exit code ${result.code}` };
+            return exitVerdict(result);
         };
         const verdict = await pollUntil(attempt, {
             clock,
@@ -57519,8 +57514,7 @@ class HostRun {
             return clock.sleep(waitMs, signal);
         await pollUntil(async (budgetMs) => {
             const result = await runner.run(probe, { env: this.env, timeoutMs: budgetMs, signal });
-            const seen = result.timedOut ? 'timed out' : `exit code ${result.code}`;
-            return { ok: result.code === 0, detail: result.lastLine ? `${seen}: ${result.lastLine}` : seen };
+            return exitVerdict(result, result.lastLine);
         }, {
             clock,
             timeoutMs: waitMs,
@@ -57564,10 +57558,7 @@ class HostRun {
             log.warning(`${host.target.entry}: ${open || 'some'} connection(s) still open on port ${port} after drain-timeout (${timeoutMs} ms); stopping anyway`, 'Drain incomplete');
             return;
         }
-        if (signal.aborted)
-            throw new Error('cancelled');
-        if (result.code !== 0)
-            throw new Error(`exited with code ${result.code}`);
+        throwIfFailed(result, signal);
     }
     report(outcome, rotation, failure) {
         return {
@@ -57582,6 +57573,20 @@ class HostRun {
             durationMs: this.context.clock.now() - this.started
         };
     }
+}
+/** A command that ended on its own, but not well: why, in the words the report uses. */
+function throwIfFailed(result, signal) {
+    if (signal.aborted && result.code !== 0)
+        throw new Error('cancelled');
+    if (result.code === null)
+        throw new Error('ended without an exit status (connection lost)');
+    if (result.code !== 0)
+        throw new Error(`exited with code ${result.code}`);
+}
+/** A command polled until it succeeds (health-command, a probe): what one run showed. */
+function exitVerdict(result, lastLine = '') {
+    const seen = result.timedOut ? 'timed out' : `exit code ${result.code}`;
+    return { ok: result.code === 0, detail: lastLine ? `${seen}: ${lastLine}` : seen };
 }
 
 ;// CONCATENATED MODULE: ./src/rollout.ts

@@ -4,7 +4,7 @@
 import { judgeResponse } from './health.js'
 import { pollUntil, type Verdict } from './poll.js'
 import { expandVariables } from './parse.js'
-import type { Clock, Log, RemoteHost, RunnerShell } from './ports.js'
+import type { Clock, ExecResult, Log, RemoteHost, RunnerShell } from './ports.js'
 import type { Settings, Target } from './settings.js'
 
 export const PHASES = [
@@ -207,9 +207,7 @@ class HostRun {
       onLine: (line) => this.output(line)
     })
     if (result.timedOut) throw new Error(`timed out after ${settings.commandTimeoutMs} ms`)
-    if (signal.aborted && result.code !== 0) throw new Error('cancelled')
-    if (result.code === null) throw new Error('ended without an exit status (connection lost)')
-    if (result.code !== 0) throw new Error(`exited with code ${result.code}`)
+    throwIfFailed(result, signal)
   }
 
   /** A line a host printed: to the log, and to the tail the summary shows for a failed host. */
@@ -236,7 +234,7 @@ class HostRun {
         signal,
         onLine: () => undefined
       })
-      return { ok: result.code === 0, detail: result.timedOut ? 'timed out' : `exit code ${result.code}` }
+      return exitVerdict(result)
     }
     const verdict = await pollUntil(attempt, {
       clock,
@@ -267,8 +265,7 @@ class HostRun {
     await pollUntil(
       async (budgetMs) => {
         const result = await runner.run(probe, { env: this.env, timeoutMs: budgetMs, signal })
-        const seen = result.timedOut ? 'timed out' : `exit code ${result.code}`
-        return { ok: result.code === 0, detail: result.lastLine ? `${seen}: ${result.lastLine}` : seen }
+        return exitVerdict(result, result.lastLine)
       },
       {
         clock,
@@ -317,8 +314,7 @@ class HostRun {
       )
       return
     }
-    if (signal.aborted) throw new Error('cancelled')
-    if (result.code !== 0) throw new Error(`exited with code ${result.code}`)
+    throwIfFailed(result, signal)
   }
 
   private report(outcome: HostOutcome, rotation: Rotation, failure?: PhaseFailed): HostReport {
@@ -334,4 +330,17 @@ class HostRun {
       durationMs: this.context.clock.now() - this.started
     }
   }
+}
+
+/** A command that ended on its own, but not well: why, in the words the report uses. */
+function throwIfFailed(result: ExecResult, signal: AbortSignal): void {
+  if (signal.aborted && result.code !== 0) throw new Error('cancelled')
+  if (result.code === null) throw new Error('ended without an exit status (connection lost)')
+  if (result.code !== 0) throw new Error(`exited with code ${result.code}`)
+}
+
+/** A command polled until it succeeds (health-command, a probe): what one run showed. */
+function exitVerdict(result: ExecResult, lastLine = ''): Verdict {
+  const seen = result.timedOut ? 'timed out' : `exit code ${result.code}`
+  return { ok: result.code === 0, detail: lastLine ? `${seen}: ${lastLine}` : seen }
 }
