@@ -11,9 +11,10 @@ import { cpus, totalmem, release } from 'node:os'
 import { startFleet, APPCTL, type Fleet } from '../test/fleet/fleet.js'
 import { TEST_KEY } from '../__fixtures__/fakes.js'
 import { CHECK } from '../test/fleet/haproxy.js'
+import { procStat } from '../test/fleet/processes.js'
 import { observeWhile, userVisibleErrors, type Seen } from '../test/fleet/observe.js'
 import { connectionInputs, sshRunAsync, startSshFleet } from '../test/fleet/ssh-hosts.js'
-import { DIST_ENTRY, runAction, type RunOptions } from '../test/run-action.js'
+import { DIST_ENTRY, inputVariables, runAction, type RunOptions } from '../test/run-action.js'
 
 const HOSTS = 4
 const ROUNDS = 3
@@ -207,8 +208,7 @@ async function coldStartMs(): Promise<number[]> {
       'health-command': 'true',
       'connect-attempts': '1'
     }
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH }
-    for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...inputVariables(inputs) }
     const started = performance.now()
     const child = spawn(process.execPath, [DIST_ENTRY], { env, stdio: 'ignore' })
     const connectedAt = await new Promise<number>((resolve) =>
@@ -233,13 +233,8 @@ function sampleProcess() {
     try {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8')
       peakRssKb = Math.max(peakRssKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0))
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      const [utime, stime] = stat
-        .slice(stat.lastIndexOf(')') + 2)
-        .split(' ')
-        .slice(11, 13)
-        .map(Number)
-      cpuMs = (utime + stime) * 10 // clock ticks of 10 ms
+      const [utime, stime] = (procStat(pid) ?? []).slice(11, 13).map(Number) // fields 14 and 15
+      if (utime !== undefined) cpuMs = (utime + stime) * 10 // clock ticks of 10 ms
     } catch {
       // not started yet, or gone
     }

@@ -57,6 +57,13 @@ export function annotationsOf(stdout: string): Annotation[] {
   return found
 }
 
+/** Inputs as the runner hands them to an action: `INPUT_<NAME>` variables. */
+export function inputVariables(inputs: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(inputs).map(([name, value]) => [`INPUT_${name.replace(/ /g, '_').toUpperCase()}`, value])
+  )
+}
+
 export function runAction(inputs: Record<string, string>, options: RunOptions = {}): Promise<ActionRun> {
   const dir = mkdtempSync(join(tmpdir(), 'rollout-run-'))
   const outputFile = join(dir, 'output')
@@ -75,7 +82,7 @@ export function runAction(inputs: Record<string, string>, options: RunOptions = 
     GITHUB_STEP_SUMMARY: summaryFile,
     RUNNER_TEMP: runnerTemp
   }
-  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
+  Object.assign(env, inputVariables(inputs))
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [DIST_ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     if (child.pid !== undefined) options.onSpawn?.(child.pid)

@@ -31,15 +31,22 @@ process.once('exit', () => {
   }
 })
 
+/** The fields of /proc/PID/stat after the command name (state first), or undefined if gone. */
+export function procStat(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The command name, in parentheses, may hold spaces: the fields start after its last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Whether a process still runs. A killed process whose parent died stays a zombie until the
  * machine's init reaps it, which some containers' init never does: a zombie counts as gone.
  */
 export function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return false
-  }
+  const state = procStat(pid)?.[0]
+  return state !== undefined && state !== 'Z'
 }
