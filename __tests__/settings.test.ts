@@ -95,6 +95,12 @@ describe('bad input: one clear problem naming the input, the value and the expec
     expect(problems[0]).toMatch(expected)
   })
 
+  it('quotes the wait as written when a probe has no time to confirm', () => {
+    expect(problemsOf({ 'online-probe': 'lb-says in', 'online-wait': '0ms' })).toEqual([
+      "online-wait '0ms': must be more than 0 when online-probe is set: it bounds the probe"
+    ])
+  })
+
   it('never quotes a secret back', () => {
     const secret = 'hunter2-very-secret-passphrase'
     const problems = problemsOf({ 'private-key': `${secret}\n${secret}`, passphrase: secret, password: secret })

@@ -58190,7 +58190,7 @@ function readLoadBalancer(input, dryRun) {
         [onlineProbe, 'online-wait', onlineWaitMs]
     ]) {
         if (probe !== undefined && waitMs === 0) {
-            input.problem(wait, '0', `must be more than 0 when ${wait.replace('wait', 'probe')} is set: it bounds the probe`);
+            input.problem(wait, input.raw(wait), `must be more than 0 when ${wait.replace('wait', 'probe')} is set: it bounds the probe`);
         }
     }
     return {
