@@ -6,10 +6,14 @@
 // bench/results.json and the README's benchmark section.
 import { spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { connect as tcpConnect, createServer } from 'node:net'
+import { NodeSSH } from 'node-ssh'
 import { cpus, totalmem, release } from 'node:os'
 import { startFleet, APPCTL, type Fleet } from '../test/fleet/fleet.js'
-import { TEST_KEY } from '../__fixtures__/fakes.js'
+import { RecordingLog, TEST_KEY } from '../__fixtures__/fakes.js'
+import { systemClock } from '../src/ports.js'
+import { getSettings } from '../src/settings.js'
+import { createSshConnector } from '../src/ssh.js'
 import { CHECK } from '../test/fleet/haproxy.js'
 import { procStat } from '../test/fleet/processes.js'
 import { observeWhile, userVisibleErrors, type Seen } from '../test/fleet/observe.js'
@@ -100,11 +104,86 @@ async function seedLoop(fleet: Fleet): Promise<void> {
   }
 }
 
+/**
+ * One long-lived `sh` on one SSH channel, fed one command at a time, each ended by an exit-status
+ * marker: the issue's idea (Ansible's pipelining, mitogen). Here only to measure whether it would pay.
+ */
+async function longLivedShell(fleet: Fleet) {
+  const host = fleet.hosts[0]
+  const ssh = await new NodeSSH().connect({
+    sock: tcpConnect({ host: host.address, port: host.port, noDelay: true }),
+    username: fleet.ssh.user,
+    privateKey: fleet.ssh.clientPrivateKey
+  })
+  const stream = await new Promise<import('ssh2').ClientChannel>((resolve, reject) =>
+    ssh.connection?.exec('sh', (error, channel) => (error ? reject(error) : resolve(channel)))
+  )
+  let pending: ((code: number) => void) | undefined
+  let buffered = ''
+  stream.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString()
+    const marker = /__exit (\d+)\n/.exec(buffered)
+    if (marker && pending) {
+      buffered = buffered.slice(marker.index + marker[0].length)
+      pending(Number(marker[1]))
+    }
+  })
+  return {
+    run: (command: string) =>
+      new Promise<number>((resolve) => {
+        pending = resolve
+        stream.write(`${command} </dev/null; echo "__exit $?"\n`)
+      }),
+    close: () => {
+      stream.end()
+      ssh.dispose()
+    }
+  }
+}
+
+/**
+ * What one small command costs on an open connection, two ways, alternating on the same host:
+ * the action's exec (an SSH channel per command: sshd forks a session and a shell each time) and
+ * a long-lived shell (above). Idle, then under the benchmark's traffic.
+ */
+async function commandCost(fleet: Fleet) {
+  const inputs = fleet.inputs()
+  const settings = getSettings((name) => inputs[name] ?? '')
+  const signal = new AbortController().signal
+  const remote = await createSshConnector(settings, systemClock, new RecordingLog()).connect(settings.hosts[0], signal)
+  const shell = await longLivedShell(fleet)
+  const command = 'touch "$HOST_ROOT/bench-touch"'
+  const sample = async () => {
+    const exec: number[] = []
+    const pipelined: number[] = []
+    for (let i = 0; i < 40; i++) {
+      let started = performance.now()
+      const result = await remote.exec(command, { env: settings.env, timeoutMs: 10_000, signal, onLine: () => undefined })
+      exec.push(performance.now() - started)
+      started = performance.now()
+      const code = await shell.run(command)
+      pipelined.push(performance.now() - started)
+      if (result.code !== 0 || code !== 0) throw new Error(`the command failed (exec ${result.code}, shell ${code})`)
+    }
+    return { execMs: round(median(exec)), longLivedShellMs: round(median(pipelined)) }
+  }
+  try {
+    const idle = await sample()
+    const underTraffic = (await observeWhile(fleet, sample, THINK_MS)).result
+    return { idle, underTraffic }
+  } finally {
+    shell.close()
+    await remote.close()
+  }
+}
+
 interface MethodResult {
   method: string
   totalMs: number[]
   /** The action's offline and online phases: one small command (`rm -f`, `touch`) each. */
   commandMs: number[]
+  /** Every host's time in each phase, from the action's report. */
+  phasesMs: Record<string, number[]>
   /** The action's spawn to its first batch, and its last batch to its exit. */
   startupAndPreflightMs: number[]
   afterRolloutMs: number[]
@@ -146,6 +225,7 @@ async function compareMethods(fleet: Fleet) {
     method,
     totalMs: [],
     commandMs: [],
+    phasesMs: {},
     startupAndPreflightMs: [],
     afterRolloutMs: [],
     errors: 0,
@@ -178,6 +258,7 @@ async function compareMethods(fleet: Fleet) {
           }
           for (const host of JSON.parse(outcome?.outputs?.report ?? '[]') as { phasesMs: Record<string, number> }[]) {
             results[i].commandMs.push(host.phasesMs.offline, host.phasesMs.online)
+            for (const [phase, ms] of Object.entries(host.phasesMs)) (results[i].phasesMs[phase] ??= []).push(ms)
           }
           return elapsed
         },
@@ -247,11 +328,18 @@ function sampleProcess() {
   }, 10)
   return {
     watch: (spawned: number) => (pid = spawned),
+    cpuMs: () => cpuMs,
     stop: () => {
       clearInterval(timer)
       return { peakRssKb, cpuMs }
     }
   }
+}
+
+/** CPU time the whole machine spent busy so far (all cores; /proc/stat's first line, in ticks of 10 ms). */
+function machineBusyMs(): number {
+  const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number)
+  return (user + nice + system + irq + softirq) * 10
 }
 
 /** Preflight of 50 real sshd hosts (dry-run), and peak RSS of a 50-host rollout in batches of 10. */
@@ -269,23 +357,29 @@ async function fiftyHosts() {
     }
     const preflight: number[] = []
     const preflightCpuMs: number[] = []
+    const othersCpuMs: number[] = []
     for (let i = 0; i < 3; i++) {
-      let opened = 0
-      let closed = 0
+      // Wall time, the action's CPU and the rest of the machine's (the 50 sshd, mostly) between the
+      // preflight group's opening and closing lines.
+      const opened = { at: 0, action: 0, machine: 0 }
+      const closed = { ...opened }
       const cpu = sampleProcess()
+      const mark = (into: typeof opened) => Object.assign(into, { at: performance.now(), action: cpu.cpuMs(), machine: machineBusyMs() })
       const run = await runAction(
         { ...base, 'dry-run': 'true' },
         {
           onSpawn: cpu.watch,
           onStdout: (chunk) => {
-            if (!opened && chunk.includes('::group::Preflight')) opened = performance.now()
-            if (opened && !closed && chunk.includes('::endgroup::')) closed = performance.now()
+            if (!opened.at && chunk.includes('::group::Preflight')) mark(opened)
+            if (opened.at && !closed.at && chunk.includes('::endgroup::')) mark(closed)
           }
         }
       )
+      cpu.stop()
       if (run.code !== 0) throw new Error(`50-host dry run failed: ${run.stdout}`)
-      preflight.push(closed - opened)
-      preflightCpuMs.push(cpu.stop().cpuMs)
+      preflight.push(closed.at - opened.at)
+      preflightCpuMs.push(closed.action - opened.action)
+      othersCpuMs.push(closed.machine - opened.machine - (closed.action - opened.action))
     }
     const sampler = sampleProcess()
     const started = performance.now()
@@ -293,7 +387,7 @@ async function fiftyHosts() {
     const rolloutMs = performance.now() - started
     const { peakRssKb } = sampler.stop()
     if (run.code !== 0) throw new Error(`50-host rollout failed: ${run.stdout}`)
-    return { preflight, preflightCpuMs, peakRssMb: peakRssKb / 1024, rolloutMs }
+    return { preflight, preflightCpuMs, othersCpuMs, peakRssMb: peakRssKb / 1024, rolloutMs }
   } finally {
     await fleet.close()
   }
@@ -314,10 +408,13 @@ async function main() {
   const fleet = await startFleet(HOSTS)
   let app: AppTimings[]
   let methods: MethodResult[]
+  let commands: Awaited<ReturnType<typeof commandCost>>
   try {
     await fleet.reset()
     app = (await observeWhile(fleet, () => measureApp(fleet), THINK_MS)).result
     methods = await compareMethods(fleet)
+    console.log('A small command: one exec each, or a long-lived shell…')
+    commands = await commandCost(fleet)
   } finally {
     await fleet.close()
   }
@@ -325,7 +422,7 @@ async function main() {
   const cold = await coldStartMs()
   const fifty = await fiftyHosts()
 
-  const results = summarize(app, methods, cold, fifty)
+  const results = summarize(app, methods, commands, cold, fifty)
   writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n')
   const table = render(results)
   console.log(`\n${table}`)
@@ -341,6 +438,7 @@ async function main() {
 function summarize(
   app: AppTimings[],
   methods: MethodResult[],
+  commands: Awaited<ReturnType<typeof commandCost>>,
   cold: number[],
   fifty: Awaited<ReturnType<typeof fiftyHosts>>
 ) {
@@ -377,27 +475,38 @@ function summarize(
       }))
     },
     methods: rows,
+    /** With probes: the median host's time in each phase, beside what the LB and the app take. */
+    probesPhasesMs: {
+      action: Object.fromEntries(Object.entries(methods[1].phasesMs).map(([phase, ms]) => [phase, round(median(ms))])),
+      lbOfflineMs: CHECK.interMs * CHECK.fall,
+      lbOnlineMs: CHECK.interMs * CHECK.rise,
+      appStopMs: round(median(app.map((host) => host.stopMs))),
+      appStartToHealthyMs: round(median(app.map((host) => host.startToHealthyMs)))
+    },
     seedOverProbes: Number((seed.totalMs / probes.totalMs).toFixed(2)),
     fixedOverProbes: Number((fixed.totalMs / probes.totalMs).toFixed(2)),
     coldStartMs: { median: round(median(cold)), samples: cold.map(round) },
     preflight50HostsMs: {
       median: round(median(fifty.preflight)),
       samples: fifty.preflight.map(round),
-      // The 50 sshd run on the same 2 cores as the action: the action's own share.
-      actionCpuMsMedian: round(median(fifty.preflightCpuMs))
+      // The 50 sshd run on the same 2 cores as the action: the action's own share, and the rest.
+      actionCpuMsMedian: round(median(fifty.preflightCpuMs)),
+      restOfMachineCpuMsMedian: round(median(fifty.othersCpuMs))
     },
     rollout50HostsBatch10: {
       totalMs: round(fifty.rolloutMs),
       peakRssMb: Number(fifty.peakRssMb.toFixed(1))
     },
-    commandOnOpenConnectionMs: probes.commandMsMedian
+    commandOnOpenConnectionMs: probes.commandMsMedian,
+    /** One small command on an open connection: an exec channel each (the action), or a long-lived shell. */
+    commandCost: commands
   }
 }
 
 type Results = ReturnType<typeof summarize>
 
 function render(results: Results): string {
-  const { machine: m } = results
+  const { machine: m, commandCost: c } = results
   const lines = [
     `Measured ${results.date.slice(0, 10)} on ${m.cores} × ${m.cpu}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; medians of ${ROUNDS} rounds, ${HOSTS} hosts, batch-size 1, live traffic from 8 keep-alive clients (${THINK_MS} ms between requests each).`,
     '',
@@ -411,16 +520,37 @@ function render(results: Results): string {
     '',
     `The seed's method takes ${results.seedOverProbes}× as long as the action with probes; fixed waits ${results.fixedOverProbes}×.`,
     '',
-    `Of the action's time with probes: ${results.methods[1].startupAndPreflightMsMedian} ms from its start to the first host (Node start-up and preflight of ${HOSTS} hosts, under the traffic), ${results.methods[1].afterRolloutMsMedian} ms from the last host to its exit; each small command on an open SSH connection costs ${results.commandOnOpenConnectionMs} ms there.`,
+    `Of the action's time with probes: ${results.methods[1].startupAndPreflightMsMedian} ms from its start to the first host (Node start-up and preflight of ${HOSTS} hosts, under the traffic), ${results.methods[1].afterRolloutMsMedian} ms from the last host to its exit. A host's phases (median per host):`,
+    '',
+    ...phaseTable(results.probesPhasesMs),
     '',
     '| also measured | median |',
     '| --- | --: |',
     `| cold start of dist/index.js to its first SSH connection | ${results.coldStartMs.median} ms |`,
-    `| preflight of 50 sshd hosts (dry run; all 50 sshd share the runner's 2 cores) | ${results.preflight50HostsMs.median} ms, of which the action's own CPU ${results.preflight50HostsMs.actionCpuMsMedian} ms |`,
+    `| preflight of 50 sshd hosts (dry run; all 50 sshd share the runner's 2 cores) | ${results.preflight50HostsMs.median} ms; CPU meanwhile: the action ${results.preflight50HostsMs.actionCpuMsMedian} ms, the rest of the machine (the 50 sshd, mostly) ${results.preflight50HostsMs.restOfMachineCpuMsMedian} ms |`,
     `| peak RSS, 50 hosts, batch-size 10 | ${results.rollout50HostsBatch10.peakRssMb} MB |`,
-    `| one small command (\`rm -f\`, \`touch\`) on an open SSH connection, under the traffic | ${results.commandOnOpenConnectionMs} ms |`
+    `| one small command (\`touch\`) on an open SSH connection, one exec channel each (the action): idle / under the traffic | ${c.idle.execMs} / ${c.underTraffic.execMs} ms |`,
+    `| the same through one long-lived shell on one channel (not used by the action): idle / under the traffic | ${c.idle.longLivedShellMs} / ${c.underTraffic.longLivedShellMs} ms |`
   ]
   return lines.join('\n')
+}
+
+function phaseTable(p: Results['probesPhasesMs']): string[] {
+  const a = p.action
+  const rows: [string, number, string][] = [
+    ['offline (`rm -f` of the health file)', a.offline, ''],
+    ['offline-wait, until the probe sees the host DOWN', a['offline-wait'], `fall × inter = ${p.lbOfflineMs} ms`],
+    ['stop (`appctl.sh stop`)', a.stop, `the app's stop: ${p.appStopMs} ms`],
+    ['deploy (a symlink)', a.deploy, ''],
+    ['start + health', a.start + a.health, `the app's start to healthy: ${p.appStartToHealthyMs} ms`],
+    ['online (`touch` of the health file)', a.online, ''],
+    ['online-wait, until the probe sees the host UP', a['online-wait'], `rise × inter = ${p.lbOnlineMs} ms`]
+  ]
+  return [
+    '| phase | action | in the lower bound |',
+    '| --- | --: | --- |',
+    ...rows.map(([phase, ms, bound]) => `| ${phase} | ${ms} ms | ${bound} |`)
+  ]
 }
 
 /** Replaces the README's benchmark section (between its markers) with the latest table. */
