@@ -158,7 +158,12 @@ async function commandCost(fleet: Fleet) {
     const pipelined: number[] = []
     for (let i = 0; i < 40; i++) {
       let started = performance.now()
-      const result = await remote.exec(command, { env: settings.env, timeoutMs: 10_000, signal, onLine: () => undefined })
+      const result = await remote.exec(command, {
+        env: settings.env,
+        timeoutMs: 10_000,
+        signal,
+        onLine: () => undefined
+      })
       exec.push(performance.now() - started)
       started = performance.now()
       const code = await shell.run(command)
@@ -338,7 +343,11 @@ function sampleProcess() {
 
 /** CPU time the whole machine spent busy so far (all cores; /proc/stat's first line, in ticks of 10 ms). */
 function machineBusyMs(): number {
-  const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number)
+  const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .split(/\s+/)
+    .slice(1)
+    .map(Number)
   return (user + nice + system + irq + softirq) * 10
 }
 
@@ -364,7 +373,8 @@ async function fiftyHosts() {
       const opened = { at: 0, action: 0, machine: 0 }
       const closed = { ...opened }
       const cpu = sampleProcess()
-      const mark = (into: typeof opened) => Object.assign(into, { at: performance.now(), action: cpu.cpuMs(), machine: machineBusyMs() })
+      const mark = (into: typeof opened) =>
+        Object.assign(into, { at: performance.now(), action: cpu.cpuMs(), machine: machineBusyMs() })
       const run = await runAction(
         { ...base, 'dry-run': 'true' },
         {
