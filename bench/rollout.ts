@@ -13,6 +13,7 @@ import { startFleet, APPCTL, type Fleet } from '../test/fleet/fleet.js'
 import { RecordingLog, TEST_KEY } from '../__fixtures__/fakes.js'
 import { systemClock } from '../src/ports.js'
 import { getSettings } from '../src/settings.js'
+import { remoteScript } from '../src/shell.js'
 import { createSshConnector } from '../src/ssh.js'
 import { CHECK } from '../test/fleet/haproxy.js'
 import { procStat } from '../test/fleet/processes.js'
@@ -105,7 +106,7 @@ async function seedLoop(fleet: Fleet): Promise<void> {
 }
 
 /**
- * One long-lived `sh` on one SSH channel, fed one command at a time, each ended by an exit-status
+ * One long-lived `sh` on one SSH channel, fed one script at a time, each ended by an exit-status
  * marker: the issue's idea (Ansible's pipelining, mitogen). Here only to measure whether it would pay.
  */
 async function longLivedShell(fleet: Fleet) {
@@ -116,8 +117,9 @@ async function longLivedShell(fleet: Fleet) {
     privateKey: fleet.ssh.clientPrivateKey
   })
   const stream = await new Promise<import('ssh2').ClientChannel>((resolve, reject) =>
-    ssh.connection?.exec('sh', (error, channel) => (error ? reject(error) : resolve(channel)))
+    ssh.connection?.exec('exec sh', (error, channel) => (error ? reject(error) : resolve(channel)))
   )
+  stream.stderr.resume()
   let pending: ((code: number) => void) | undefined
   let buffered = ''
   stream.on('data', (chunk: Buffer) => {
@@ -129,10 +131,10 @@ async function longLivedShell(fleet: Fleet) {
     }
   })
   return {
-    run: (command: string) =>
+    run: (script: string) =>
       new Promise<number>((resolve) => {
         pending = resolve
-        stream.write(`${command} </dev/null; echo "__exit $?"\n`)
+        stream.write(`${script}; echo "__exit $?"\n`)
       }),
     close: () => {
       stream.end()
@@ -142,9 +144,11 @@ async function longLivedShell(fleet: Fleet) {
 }
 
 /**
- * What one small command costs on an open connection, two ways, alternating on the same host:
- * the action's exec (an SSH channel per command: sshd forks a session and a shell each time) and
- * a long-lived shell (above). Idle, then under the benchmark's traffic.
+ * What one small command costs on an open connection, alternating on the same host: the action's
+ * exec (an SSH channel per command: sshd forks a session and a shell each time) and a long-lived
+ * shell (above) two ways: the command run by the shell itself, and the action's own script run in
+ * a session of its own (`setsid`), as a timeout needs: ending a command by its process group must
+ * not end the shell, nor an app that an earlier command started. Idle, then under the traffic.
  */
 async function commandCost(fleet: Fleet) {
   const inputs = fleet.inputs()
@@ -153,24 +157,27 @@ async function commandCost(fleet: Fleet) {
   const remote = await createSshConnector(settings, systemClock, new RecordingLog()).connect(settings.hosts[0], signal)
   const shell = await longLivedShell(fleet)
   const command = 'touch "$HOST_ROOT/bench-touch"'
+  const ways: Record<'exec' | 'shell' | 'shellOwnSession', () => Promise<number | null>> = {
+    exec: async () =>
+      (await remote.exec(command, { env: settings.env, timeoutMs: 10_000, signal, onLine: () => undefined })).code,
+    shell: () => shell.run(`${command} </dev/null`),
+    shellOwnSession: () => shell.run(`setsid ${remoteScript(command, settings.env)} </dev/null 2>/dev/null & wait $!`)
+  }
   const sample = async () => {
-    const exec: number[] = []
-    const pipelined: number[] = []
+    const samples = { exec: [] as number[], shell: [] as number[], shellOwnSession: [] as number[] }
     for (let i = 0; i < 40; i++) {
-      let started = performance.now()
-      const result = await remote.exec(command, {
-        env: settings.env,
-        timeoutMs: 10_000,
-        signal,
-        onLine: () => undefined
-      })
-      exec.push(performance.now() - started)
-      started = performance.now()
-      const code = await shell.run(command)
-      pipelined.push(performance.now() - started)
-      if (result.code !== 0 || code !== 0) throw new Error(`the command failed (exec ${result.code}, shell ${code})`)
+      for (const [way, run] of Object.entries(ways) as [keyof typeof ways, () => Promise<number | null>][]) {
+        const started = performance.now()
+        const code = await run()
+        samples[way].push(performance.now() - started)
+        if (code !== 0) throw new Error(`the command failed by ${way}: ${code}`)
+      }
     }
-    return { execMs: round(median(exec)), longLivedShellMs: round(median(pipelined)) }
+    return {
+      execMs: round(median(samples.exec)),
+      longLivedShellMs: round(median(samples.shell)),
+      longLivedShellOwnSessionMs: round(median(samples.shellOwnSession))
+    }
   }
   try {
     const idle = await sample()
@@ -540,7 +547,8 @@ function render(results: Results): string {
     `| preflight of 50 sshd hosts (dry run; all 50 sshd share the runner's 2 cores) | ${results.preflight50HostsMs.median} ms; CPU meanwhile: the action ${results.preflight50HostsMs.actionCpuMsMedian} ms, the rest of the machine (the 50 sshd, mostly) ${results.preflight50HostsMs.restOfMachineCpuMsMedian} ms |`,
     `| peak RSS, 50 hosts, batch-size 10 | ${results.rollout50HostsBatch10.peakRssMb} MB |`,
     `| one small command (\`touch\`) on an open SSH connection, one exec channel each (the action): idle / under the traffic | ${c.idle.execMs} / ${c.underTraffic.execMs} ms |`,
-    `| the same through one long-lived shell on one channel (not used by the action): idle / under the traffic | ${c.idle.longLivedShellMs} / ${c.underTraffic.longLivedShellMs} ms |`
+    `| the same through one long-lived shell on one channel (not used by the action), run by the shell itself: idle / under the traffic | ${c.idle.longLivedShellMs} / ${c.underTraffic.longLivedShellMs} ms |`,
+    `| the same through the long-lived shell, the action's script in a session of its own (\`setsid\`, so a timeout can end it alone): idle / under the traffic | ${c.idle.longLivedShellOwnSessionMs} / ${c.underTraffic.longLivedShellOwnSessionMs} ms |`
   ]
   return lines.join('\n')
 }
