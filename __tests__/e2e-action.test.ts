@@ -189,7 +189,7 @@ describe('dist/index.js against real sshd hosts', () => {
   it('ends a timed-out command that had not yet reported its process group (a slow login)', async () => {
     resetHosts()
     const [first] = fleet.hosts
-    const restore = fleet.slowLogins(1.5)
+    const restore = fleet.beforeEveryLogin('sleep 1.5')
     try {
       const run = await runAction(
         inputs({

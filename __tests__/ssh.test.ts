@@ -1,22 +1,55 @@
-// src/ssh.ts on its own against a real OpenSSH sshd: what the bundled action relies on for every
-// phase, checked where a race would hide in the end-to-end runs.
+// src/ssh.ts and src/remote-command.ts on their own against a real OpenSSH sshd: what the bundled
+// action relies on for every phase, checked where a race or a stray process would hide in the
+// end-to-end runs.
+import { chmodSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { systemClock, type RemoteHost } from '../src/ports.js'
+import { systemClock, type RemoteHost, type Stream } from '../src/ports.js'
 import { createSshConnector } from '../src/ssh.js'
 import { RecordingLog, settingsWith } from '../__fixtures__/fakes.js'
+import { isRunning } from '../test/fleet/processes.js'
 import { connectionInputs, startSshFleet, type SshFleet } from '../test/fleet/ssh-hosts.js'
 
 let fleet: SshFleet
 let host: RemoteHost
 
-beforeAll(async () => {
-  fleet = await startSshFleet(1)
+const connect = () => {
   const settings = settingsWith(connectionInputs(fleet))
-  host = await createSshConnector(settings, systemClock, new RecordingLog()).connect(
+  return createSshConnector(settings, systemClock, new RecordingLog()).connect(
     settings.hosts[0],
     new AbortController().signal
   )
+}
+
+beforeAll(async () => {
+  fleet = await startSshFleet(1)
+  host = await connect()
 })
+
+/** Runs `command` on `on`, collecting its lines per stream. */
+async function run(command: string, { on = host, timeoutMs = 10_000, signal = new AbortController().signal } = {}) {
+  const lines: Record<Stream, string[]> = { stdout: [], stderr: [] }
+  const result = await on.exec(command, {
+    env: [['GREETING', "it's $(not run)"]],
+    timeoutMs,
+    signal,
+    onLine: (line, stream) => lines[stream].push(line)
+  })
+  return { ...result, ...lines }
+}
+
+/**
+ * The process sshd started for the channel the command came on (the first ancestor whose parent
+ * is sshd): the same long-lived shell for every command, or a new one per channel.
+ */
+const channelShellOf = async (on = host) =>
+  (
+    await run(
+      'p=$$; while pp=$(awk \'{ print $4 }\' /proc/$p/stat) && [ "$(cat /proc/$pp/comm)" != sshd ]; do p=$pp; done; echo $p',
+      { on }
+    )
+  ).stdout[0]
 
 afterAll(async () => {
   await host?.close()
@@ -40,5 +73,110 @@ describe('SshRemoteHost.exec', () => {
     }
     await Promise.all(Array.from({ length: 10 }, worker))
     expect(codes).toEqual(Array.from({ length: 400 }, (_, i) => i % 3))
+  })
+})
+
+/**
+ * Runs commands until two in a row came through the same shell: the host's long-lived shell is
+ * ready (a host's first command runs on a channel of its own while the shell starts).
+ */
+async function steadyShell() {
+  let last = await channelShellOf()
+  for (let i = 0; i < 50; i++) {
+    const next = await channelShellOf()
+    if (next === last) return next
+    last = next
+  }
+  throw new Error('commands never came through one long-lived shell')
+}
+
+describe('commands through one long-lived shell', () => {
+  it('runs one command after another in the same shell, each with its own output, status and variables', async () => {
+    const shell = await steadyShell()
+    expect(shell).toMatch(/^\d+$/)
+    // stderr comes merged into stdout, in order.
+    const first = await run('echo "$GREETING"; echo oops >&2; echo out; printf "no newline"; exit 3')
+    expect(first).toEqual({
+      code: 3,
+      timedOut: false,
+      stdout: ["it's $(not run)", 'oops', 'out', 'no newline'],
+      stderr: []
+    })
+    const broken = await run('if then')
+    expect(broken.code).toBe(2)
+    expect(broken.stdout.join('\n')).toMatch(/Syntax error/)
+    const codes = []
+    for (let i = 0; i < 30; i++) codes.push((await run(`exit ${i % 3}`)).code)
+    expect(codes).toEqual(Array.from({ length: 30 }, (_, i) => i % 3))
+    expect(await channelShellOf()).toBe(shell)
+  })
+
+  it('ends a command only once nothing holds its output, as a channel does (a background child writing late)', async () => {
+    const started = Date.now()
+    const result = await run('(sleep 1; echo late) & echo early')
+    expect(result).toMatchObject({ code: 0, stdout: ['early', 'late'] })
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000)
+  })
+
+  it('ends a timed-out command alone: the shell, and an app an earlier command started, go on', async () => {
+    const shell = await steadyShell()
+    const app = Number((await run('sleep 300 >/dev/null 2>&1 & echo $!')).stdout[0])
+    try {
+      let slow = 0
+      const started = Date.now()
+      const result = await host.exec('echo $$; exec sleep 30', {
+        env: [],
+        timeoutMs: 500,
+        signal: new AbortController().signal,
+        onLine: (line) => (slow = Number(line))
+      })
+      expect(result).toEqual({ code: null, timedOut: true })
+      expect(Date.now() - started).toBeLessThan(5000)
+      expect(isRunning(slow)).toBe(false)
+      expect(isRunning(app)).toBe(true)
+      expect(await channelShellOf()).toBe(shell)
+    } finally {
+      process.kill(app)
+    }
+  })
+
+  it('ends a cancelled command, and the shell goes on', async () => {
+    const shell = await steadyShell()
+    const controller = new AbortController()
+    let pid = 0
+    const running = host.exec('echo $$; exec sleep 30', {
+      env: [],
+      timeoutMs: 30_000,
+      signal: controller.signal,
+      onLine: (line) => {
+        pid = Number(line)
+        controller.abort()
+      }
+    })
+    const result = await running
+    expect(result.code).not.toBe(0)
+    expect(result.timedOut).toBe(false)
+    expect(isRunning(pid)).toBe(false)
+    expect(await channelShellOf()).toBe(shell)
+  })
+
+  it('falls back to a channel per command where the shell cannot run them (no setsid on the PATH)', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'rollout-nosetsid-'))
+    chmodSync(bin, 0o755) // for the test user
+    symlinkSync('/bin/sh', join(bin, 'sh'))
+    const restore = fleet.beforeEveryLogin(`PATH=${bin}; export PATH`)
+    const bare = await connect()
+    try {
+      const first = await run('echo "$GREETING"; exit 4', { on: bare })
+      expect(first).toMatchObject({ code: 4, stdout: ["it's $(not run)"] })
+      // Each command on a channel of its own: a new shell from sshd each time.
+      const shells = []
+      for (let i = 0; i < 5; i++) shells.push(await channelShellOf(bare))
+      expect(new Set(shells).size).toBe(5)
+    } finally {
+      await bare.close()
+      restore()
+      rmSync(bin, { recursive: true, force: true })
+    }
   })
 })

@@ -25636,7 +25636,7 @@ globals.__dirname ??= (0,node_path__WEBPACK_IMPORTED_MODULE_0__.dirname)((0,node
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _esm_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6247);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7837);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1335);
 // First import on purpose: see esm-shims.ts.
 
 
@@ -25647,7 +25647,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7837:
+/***/ 1335:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29976,6 +29976,241 @@ class HttpOverSsh {
     }
 }
 
+;// CONCATENATED MODULE: ./src/remote-command.ts
+// Running one command on a host over an open SSH connection, two ways with the same results:
+// - a long-lived `sh` per host (RemoteShell), fed one command at a time: a command then costs one
+//   round trip, where a channel of its own costs two (open it, then the exec request, whose reply
+//   ssh2 awaits), which on a runner far from its hosts is most of a small command's time;
+// - a channel of its own (runChannel): the fallback where that shell cannot run (no `setsid`, a
+//   forced command), and for ending a command.
+// Either way the command is the action's script (remoteScript) in a session of its own, so ending
+// it on timeout or cancellation ends its process group and nothing else: not the shell, and not an
+// app that an earlier command started. And either way a command has ended only when it exited and
+// nothing holds its output any more: an app started without redirecting its output makes its start
+// command time out (and be ended), as a channel would, instead of dying later of a closed pipe.
+
+
+/** How long a command being ended may take to go: killGroupScript needs 1 s for TERM, then KILL. */
+const CLOSE_GRACE_MS = 3000;
+const STREAMS = ['stdout', 'stderr'];
+const PGID_LINE = new RegExp(`^${PGID_MARKER} (\\d+)$`);
+/**
+ * The timeout and cancellation of one command: on either, its process group (reported by the
+ * script's first stderr line) is ended; if it cannot be, the command is given up after a grace
+ * period, so a host is reported (timed out or cancelled) rather than waited on forever.
+ */
+class Ending {
+    options;
+    kill;
+    onEnd;
+    abandon;
+    timedOut = false;
+    pgid;
+    ended = false;
+    timer;
+    giveUp;
+    end = () => {
+        this.ended = true;
+        if (this.pgid !== undefined)
+            this.kill(this.pgid);
+        this.onEnd();
+        this.giveUp ??= setTimeout(this.abandon, CLOSE_GRACE_MS);
+    };
+    constructor(options, kill, 
+    /** Right after the kill was sent: e.g. close the command's channel. */
+    onEnd, 
+    /** The grace period is over and the command is still there. */
+    abandon) {
+        this.options = options;
+        this.kill = kill;
+        this.onEnd = onEnd;
+        this.abandon = abandon;
+        this.timer = setTimeout(() => {
+            this.timedOut = true;
+            this.end();
+        }, options.timeoutMs);
+        options.signal.addEventListener('abort', this.end, { once: true });
+        if (options.signal.aborted)
+            queueMicrotask(this.end);
+    }
+    /** True if `line` was the script's process-group marker (not output). */
+    takeMarker(line) {
+        const marker = this.pgid === undefined ? PGID_LINE.exec(line) : null;
+        if (!marker)
+            return false;
+        this.pgid = Number(marker[1]);
+        if (this.ended)
+            this.kill(this.pgid); // the end came before the marker
+        return true;
+    }
+    dispose() {
+        clearTimeout(this.timer);
+        clearTimeout(this.giveUp);
+        this.options.signal.removeEventListener('abort', this.end);
+    }
+}
+/** Runs the script that opened `channel` (exit status recorded in `exit`), to its close. */
+function runChannel(channel, exit, options, kill) {
+    return new Promise((resolve) => {
+        // A remote process does not die when its channel closes: the kill comes first, and sshd only
+        // confirms the close once the command is gone.
+        const ending = new Ending(options, kill, () => channel.close(), () => channel.emit('close'));
+        const splitters = STREAMS.map((stream) => lineSplitter((line) => {
+            if (!ending.takeMarker(line))
+                options.onLine(line, stream);
+        }));
+        channel.on('data', (chunk) => splitters[0].push(chunk));
+        channel.stderr.on('data', (chunk) => splitters[1].push(chunk));
+        channel.once('close', () => {
+            ending.dispose();
+            splitters.forEach((splitter) => splitter.flush());
+            resolve({ code: ending.timedOut ? null : exit.code, timedOut: ending.timedOut });
+        });
+    });
+}
+/**
+ * One `sh` on one channel of the host's connection, fed commands on its input. Each runs in a
+ * session of its own with its output (stderr merged into stdout, in order) piped through `cat` to
+ * the channel, so that the shell goes on only once nothing holds that output any more; then the
+ * shell prints the exit status after a random nonce that the command's output cannot guess.
+ */
+class RemoteShell {
+    connection;
+    current = 'starting';
+    /**
+     * How the shell starts a command in a session of its own. `setsid -w` (util-linux) waits even
+     * if setsid had to fork; busybox's has no -w and, like util-linux's, forks only for a process
+     * group leader, which a job of a shell without job control never is.
+     */
+    setsid = 'setsid';
+    channel;
+    listener;
+    running = false;
+    /** Starts the shell; it takes commands once `state` is `ready`. */
+    constructor(connection) {
+        this.connection = connection;
+        void this.start();
+    }
+    get state() {
+        return this.current;
+    }
+    /** Ready and not running a command: the shell runs one at a time. */
+    get available() {
+        return this.current === 'ready' && !this.running;
+    }
+    /** Runs `command` as runChannel would; only when `available`. */
+    async run(command, options, kill) {
+        if (!this.available)
+            throw new Error(`the shell is not available (${this.current})`);
+        this.running = true;
+        try {
+            return await new Promise((resolve) => {
+                let code = null;
+                let settled = false;
+                const done = () => {
+                    if (settled)
+                        return;
+                    settled = true;
+                    ending.dispose();
+                    this.listener = undefined;
+                    resolve({ code: ending.timedOut ? null : code, timedOut: ending.timedOut });
+                };
+                const ending = new Ending(options, kill, () => undefined, // the kill is enough: the shell answers once the command is gone
+                () => {
+                    this.close();
+                    done();
+                });
+                const nonce = `__rollout_end_${(0,external_node_crypto_.randomBytes)(8).toString('hex')}`;
+                const endLine = new RegExp(`^(.*)${nonce} (\\d*)$`);
+                this.listener = {
+                    line: (line, stream) => {
+                        if (ending.takeMarker(line))
+                            return;
+                        const end = stream === 'stdout' ? endLine.exec(line) : null;
+                        if (!end)
+                            return options.onLine(line, stream);
+                        // A last line without a newline arrives glued to the marker.
+                        if (end[1] !== '')
+                            options.onLine(end[1], stream);
+                        if (end[2] !== '')
+                            code = Number(end[2]);
+                        done();
+                    },
+                    gone: done
+                };
+                // fd 4 is the channel's stdout (see start); fd 5 carries the exit status out of the
+                // pipeline, and is open in `cat` too, so `$(...)` ends only when `cat` does. The command
+                // gets neither.
+                const script = remoteScript(command, options.env);
+                this.channel?.write(`s=$( { { ${this.setsid} ${script} </dev/null 2>&1 4>&- 5>&-; echo $? >&5; } | cat >&4; } 5>&1 ); echo "${nonce} $s"\n`);
+            });
+        }
+        finally {
+            this.running = false;
+        }
+    }
+    close() {
+        this.current = 'closed';
+        this.channel?.close();
+    }
+    async start() {
+        // `exec sh` whatever the login shell is; a forced command may put something else there.
+        const channel = await new Promise((resolve) => this.connection.exec('exec sh', (error, opened) => resolve(error ? undefined : opened)));
+        if (!channel || this.current === 'closed') {
+            channel?.close();
+            if (this.current !== 'closed')
+                this.current = 'failed';
+            return;
+        }
+        this.channel = channel;
+        const splitters = STREAMS.map((stream) => lineSplitter((line) => this.listener?.line(line, stream)));
+        channel.on('data', (chunk) => splitters[0].push(chunk));
+        channel.stderr.on('data', (chunk) => splitters[1].push(chunk));
+        channel.once('close', () => {
+            splitters.forEach((splitter) => splitter.flush());
+            if (this.current === 'starting')
+                this.current = 'refused';
+            else
+                this.current = 'closed';
+            this.listener?.gone();
+        });
+        const nonce = `__rollout_ready_${(0,external_node_crypto_.randomBytes)(8).toString('hex')}`;
+        this.listener = {
+            line: (line, stream) => {
+                if (stream !== 'stdout' || !line.startsWith(`${nonce} `) || this.current !== 'starting')
+                    return;
+                const setsid = line.slice(nonce.length + 1);
+                this.listener = undefined;
+                if (setsid.startsWith('setsid')) {
+                    this.setsid = setsid;
+                    this.current = 'ready';
+                }
+                else {
+                    this.close();
+                    this.current = 'refused';
+                }
+            },
+            gone: () => undefined
+        };
+        channel.write(`exec 4>&1; if setsid -w true 2>/dev/null; then echo "${nonce} setsid -w"; elif command -v setsid >/dev/null; then echo "${nonce} setsid"; else echo "${nonce} none"; fi\n`);
+    }
+}
+function lineSplitter(emit) {
+    let pending = '';
+    return {
+        push(chunk) {
+            const lines = (pending + chunk.toString('utf8')).split(/\r?\n/);
+            pending = lines.pop() ?? '';
+            lines.forEach(emit);
+        },
+        flush() {
+            if (pending !== '')
+                emit(pending);
+            pending = '';
+        }
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/ssh.ts
 // RemoteHost over node-ssh/ssh2: host key checking before authentication, jump host chains,
 // bounded connection retries, one connection per host that is re-opened if it drops.
@@ -29985,11 +30220,14 @@ class HttpOverSsh {
 
 
 
+
 /** An error that retrying cannot fix: a refused host key or failed authentication. */
 class PermanentSshError extends Error {
 }
-function createSshConnector(settings, clock, log) {
-    return { connect: (target, signal) => SshRemoteHost.open(target, settings, clock, log, signal) };
+function createSshConnector(settings, clock, log, { longLivedShell = true } = {}) {
+    return {
+        connect: (target, signal) => SshRemoteHost.open(target, settings, clock, log, signal, longLivedShell)
+    };
 }
 /** Connects through the jump-host chain, retrying connection-level errors with backoff. */
 async function connectWithRetry(target, settings, clock, log, signal) {
@@ -30082,16 +30320,20 @@ class SshRemoteHost {
     chain;
     reconnect;
     log;
+    useShell;
     http;
-    constructor(target, chain, reconnect, log) {
+    /** Where commands run once it is ready: one long-lived shell on the current connection. */
+    shell;
+    constructor(target, chain, reconnect, log, useShell) {
         this.target = target;
         this.chain = chain;
         this.reconnect = reconnect;
         this.log = log;
+        this.useShell = useShell;
     }
-    static async open(target, settings, clock, log, signal) {
+    static async open(target, settings, clock, log, signal, longLivedShell) {
         const reconnect = () => connectWithRetry(target, settings, clock, log, signal);
-        return new SshRemoteHost(target, await reconnect(), reconnect, log);
+        return new SshRemoteHost(target, await reconnect(), reconnect, log, longLivedShell);
     }
     /** The target's connection, re-opened first if it dropped since the last use. */
     async ssh(forceReconnect = false) {
@@ -30105,6 +30347,27 @@ class SshRemoteHost {
         return this.chain[this.chain.length - 1];
     }
     async exec(command, options) {
+        if (!this.useShell)
+            return this.execOnChannel(command, options);
+        const connection = (await this.ssh()).connection;
+        if (!connection)
+            throw new Error('not connected');
+        if (this.shell?.connection !== connection || ['closed', 'failed'].includes(this.shell.state)) {
+            this.shell?.close();
+            this.shell = new RemoteShell(connection);
+        }
+        const { shell } = this;
+        if (shell.available)
+            return shell.run(command, options, (pgid) => killGroup(connection, pgid));
+        // Still starting (the first command, or the first after a reconnect, does not wait for it),
+        // busy (never, in a rollout), or refused: a channel of its own. Refused means no setsid, or a
+        // forced command in the way: channels from now on.
+        if (shell.state === 'refused' && this.chain.every((ssh) => ssh.isConnected()))
+            this.useShell = false;
+        return this.execOnChannel(command, options);
+    }
+    /** The command on an SSH channel of its own. */
+    async execOnChannel(command, options) {
         const script = remoteScript(command, options.env);
         const open = async (forceReconnect) => {
             const connection = (await this.ssh(forceReconnect)).connection;
@@ -30124,8 +30387,7 @@ class SshRemoteHost {
         // A connection that died unnoticed fails the channel open; the command never started, so
         // one fresh connection may run it.
         const { connection, channel, exit } = await open(false).catch(() => open(true));
-        const killGroup = (pgid) => connection.exec(killGroupScript(pgid), (error, stream) => error ? undefined : stream.resume().on('close', () => undefined));
-        return runChannel(channel, exit, options, killGroup);
+        return runChannel(channel, exit, options, (pgid) => killGroup(connection, pgid));
     }
     async upload(localPath, remotePath) {
         const ssh = await this.ssh();
@@ -30146,66 +30408,14 @@ class SshRemoteHost {
         return this.http.get(url, options);
     }
     async close() {
+        this.shell?.close();
         await this.http?.close();
         this.chain.reverse().forEach((ssh) => ssh.dispose());
     }
 }
-/** How long a command being ended may take to go: killGroupScript needs 1 s for TERM, then KILL. */
-const CLOSE_GRACE_MS = 3000;
-function runChannel(channel, exit, options, killGroup) {
-    return new Promise((resolve) => {
-        let timedOut = false;
-        let pgid;
-        const markerPattern = new RegExp(`^${PGID_MARKER} (\\d+)$`);
-        const splitters = ['stdout', 'stderr'].map((stream) => lineSplitter((line) => {
-            const marker = pgid === undefined && stream === 'stderr' ? markerPattern.exec(line) : null;
-            if (marker)
-                pgid = Number(marker[1]);
-            else
-                options.onLine(line, stream);
-        }));
-        channel.on('data', (chunk) => splitters[0].push(chunk));
-        channel.stderr.on('data', (chunk) => splitters[1].push(chunk));
-        // A remote process does not die when its channel closes: end its process group first.
-        // sshd only confirms the close once the command is gone; if the kill could not reach it,
-        // the host is still reported (timed out or cancelled) rather than waited on forever.
-        let giveUp;
-        const end = () => {
-            if (pgid !== undefined)
-                killGroup(pgid);
-            channel.close();
-            giveUp ??= setTimeout(() => channel.emit('close'), CLOSE_GRACE_MS);
-        };
-        const timer = setTimeout(() => {
-            timedOut = true;
-            end();
-        }, options.timeoutMs);
-        options.signal.addEventListener('abort', end, { once: true });
-        channel.once('close', () => {
-            clearTimeout(timer);
-            clearTimeout(giveUp);
-            options.signal.removeEventListener('abort', end);
-            splitters.forEach((splitter) => splitter.flush());
-            resolve({ code: timedOut ? null : exit.code, timedOut });
-        });
-        if (options.signal.aborted)
-            end();
-    });
-}
-function lineSplitter(emit) {
-    let pending = '';
-    return {
-        push(chunk) {
-            const lines = (pending + chunk.toString('utf8')).split(/\r?\n/);
-            pending = lines.pop() ?? '';
-            lines.forEach(emit);
-        },
-        flush() {
-            if (pending !== '')
-                emit(pending);
-            pending = '';
-        }
-    };
+/** Ends a command's process group, on a channel of its own (the command's own may be busy or gone). */
+function killGroup(connection, pgid) {
+    connection.exec(killGroupScript(pgid), (error, stream) => error ? undefined : stream.resume().on('close', () => undefined));
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts

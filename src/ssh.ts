@@ -6,15 +6,28 @@ import { NodeSSH, type Config } from 'node-ssh'
 import type { Client, ClientChannel } from 'ssh2'
 import { HttpOverSsh } from './http-over-ssh.js'
 import { checkHostKey, fingerprint, keyType } from './known-hosts.js'
-import type { Clock, Connector, ExecOptions, ExecResult, Log, RemoteHost, Stream } from './ports.js'
+import type { Clock, Connector, ExecOptions, ExecResult, Log, RemoteHost } from './ports.js'
+import { RemoteShell, runChannel, type ExitStatus } from './remote-command.js'
 import type { Settings, Target } from './settings.js'
-import { killGroupScript, PGID_MARKER, remoteScript } from './shell.js'
+import { killGroupScript, remoteScript } from './shell.js'
 
 /** An error that retrying cannot fix: a refused host key or failed authentication. */
 export class PermanentSshError extends Error {}
 
-export function createSshConnector(settings: Settings, clock: Clock, log: Log): Connector {
-  return { connect: (target, signal) => SshRemoteHost.open(target, settings, clock, log, signal) }
+export interface ConnectorOptions {
+  /** Run commands in one long-lived shell per host where it can (the default), or each on a channel of its own. */
+  readonly longLivedShell?: boolean
+}
+
+export function createSshConnector(
+  settings: Settings,
+  clock: Clock,
+  log: Log,
+  { longLivedShell = true }: ConnectorOptions = {}
+): Connector {
+  return {
+    connect: (target, signal) => SshRemoteHost.open(target, settings, clock, log, signal, longLivedShell)
+  }
 }
 
 /** Connects through the jump-host chain, retrying connection-level errors with backoff. */
@@ -116,12 +129,15 @@ export function verifyHostKey(hop: Target, key: Buffer, hostKeys: Settings['host
 
 class SshRemoteHost implements RemoteHost {
   private http?: HttpOverSsh
+  /** Where commands run once it is ready: one long-lived shell on the current connection. */
+  private shell?: RemoteShell
 
   private constructor(
     readonly target: Target,
     private chain: NodeSSH[],
     private readonly reconnect: () => Promise<NodeSSH[]>,
-    private readonly log: Log
+    private readonly log: Log,
+    private useShell: boolean
   ) {}
 
   static async open(
@@ -129,10 +145,11 @@ class SshRemoteHost implements RemoteHost {
     settings: Settings,
     clock: Clock,
     log: Log,
-    signal: AbortSignal
+    signal: AbortSignal,
+    longLivedShell: boolean
   ): Promise<RemoteHost> {
     const reconnect = () => connectWithRetry(target, settings, clock, log, signal)
-    return new SshRemoteHost(target, await reconnect(), reconnect, log)
+    return new SshRemoteHost(target, await reconnect(), reconnect, log, longLivedShell)
   }
 
   /** The target's connection, re-opened first if it dropped since the last use. */
@@ -148,6 +165,24 @@ class SshRemoteHost implements RemoteHost {
   }
 
   async exec(command: string, options: ExecOptions): Promise<ExecResult> {
+    if (!this.useShell) return this.execOnChannel(command, options)
+    const connection = (await this.ssh()).connection
+    if (!connection) throw new Error('not connected')
+    if (this.shell?.connection !== connection || ['closed', 'failed'].includes(this.shell.state)) {
+      this.shell?.close()
+      this.shell = new RemoteShell(connection)
+    }
+    const { shell } = this
+    if (shell.available) return shell.run(command, options, (pgid) => killGroup(connection, pgid))
+    // Still starting (the first command, or the first after a reconnect, does not wait for it),
+    // busy (never, in a rollout), or refused: a channel of its own. Refused means no setsid, or a
+    // forced command in the way: channels from now on.
+    if (shell.state === 'refused' && this.chain.every((ssh) => ssh.isConnected())) this.useShell = false
+    return this.execOnChannel(command, options)
+  }
+
+  /** The command on an SSH channel of its own. */
+  private async execOnChannel(command: string, options: ExecOptions): Promise<ExecResult> {
     const script = remoteScript(command, options.env)
     const open = async (forceReconnect: boolean) => {
       const connection = (await this.ssh(forceReconnect)).connection
@@ -167,11 +202,7 @@ class SshRemoteHost implements RemoteHost {
     // A connection that died unnoticed fails the channel open; the command never started, so
     // one fresh connection may run it.
     const { connection, channel, exit } = await open(false).catch(() => open(true))
-    const killGroup = (pgid: number) =>
-      connection.exec(killGroupScript(pgid), (error, stream) =>
-        error ? undefined : stream.resume().on('close', () => undefined)
-      )
-    return runChannel(channel, exit, options, killGroup)
+    return runChannel(channel, exit, options, (pgid) => killGroup(connection, pgid))
   }
 
   async upload(localPath: string, remotePath: string): Promise<void> {
@@ -192,74 +223,15 @@ class SshRemoteHost implements RemoteHost {
   }
 
   async close(): Promise<void> {
+    this.shell?.close()
     await this.http?.close()
     this.chain.reverse().forEach((ssh) => ssh.dispose())
   }
 }
 
-/** How long a command being ended may take to go: killGroupScript needs 1 s for TERM, then KILL. */
-const CLOSE_GRACE_MS = 3000
-
-/** Streams a command's output line by line and ends it on timeout or cancellation. */
-interface ExitStatus {
-  code: number | null
-}
-
-function runChannel(
-  channel: ClientChannel,
-  exit: ExitStatus,
-  options: ExecOptions,
-  killGroup: (pgid: number) => void
-): Promise<ExecResult> {
-  return new Promise((resolve) => {
-    let timedOut = false
-    let pgid: number | undefined
-    const markerPattern = new RegExp(`^${PGID_MARKER} (\\d+)$`)
-    const splitters = (['stdout', 'stderr'] as Stream[]).map((stream) =>
-      lineSplitter((line) => {
-        const marker = pgid === undefined && stream === 'stderr' ? markerPattern.exec(line) : null
-        if (marker) pgid = Number(marker[1])
-        else options.onLine(line, stream)
-      })
-    )
-    channel.on('data', (chunk: Buffer) => splitters[0].push(chunk))
-    channel.stderr.on('data', (chunk: Buffer) => splitters[1].push(chunk))
-    // A remote process does not die when its channel closes: end its process group first.
-    // sshd only confirms the close once the command is gone; if the kill could not reach it,
-    // the host is still reported (timed out or cancelled) rather than waited on forever.
-    let giveUp: NodeJS.Timeout | undefined
-    const end = () => {
-      if (pgid !== undefined) killGroup(pgid)
-      channel.close()
-      giveUp ??= setTimeout(() => channel.emit('close'), CLOSE_GRACE_MS)
-    }
-    const timer = setTimeout(() => {
-      timedOut = true
-      end()
-    }, options.timeoutMs)
-    options.signal.addEventListener('abort', end, { once: true })
-    channel.once('close', () => {
-      clearTimeout(timer)
-      clearTimeout(giveUp)
-      options.signal.removeEventListener('abort', end)
-      splitters.forEach((splitter) => splitter.flush())
-      resolve({ code: timedOut ? null : exit.code, timedOut })
-    })
-    if (options.signal.aborted) end()
-  })
-}
-
-function lineSplitter(emit: (line: string) => void) {
-  let pending = ''
-  return {
-    push(chunk: Buffer) {
-      const lines = (pending + chunk.toString('utf8')).split(/\r?\n/)
-      pending = lines.pop() ?? ''
-      lines.forEach(emit)
-    },
-    flush() {
-      if (pending !== '') emit(pending)
-      pending = ''
-    }
-  }
+/** Ends a command's process group, on a channel of its own (the command's own may be busy or gone). */
+function killGroup(connection: Client, pgid: number): void {
+  connection.exec(killGroupScript(pgid), (error, stream) =>
+    error ? undefined : stream.resume().on('close', () => undefined)
+  )
 }

@@ -39,10 +39,10 @@ export interface SshFleet {
   /** Gives a host a new host key and restarts its sshd: a changed key, or a machine in the middle. */
   swapHostKey(index: number): Promise<void>
   /**
-   * Makes every login wait `seconds` before running its command (a forced command in
-   * authorized_keys), like a host under load; returns the function that undoes it.
+   * Makes every login run `script` before its command (a forced command in authorized_keys):
+   * `sleep 1.5` for a host under load, a PATH without some tool; returns the function that undoes it.
    */
-  slowLogins(seconds: number): () => void
+  beforeEveryLogin(script: string): () => void
   close(): Promise<void>
 }
 
@@ -200,9 +200,9 @@ export async function startSshFleet(count: number, options: SshFleetOptions = {}
       host.readKey()
       await host.startSshd()
     },
-    slowLogins(seconds) {
+    beforeEveryLogin(script) {
       const key = readFileSync(`${clientKeyPath}.pub`, 'utf8')
-      writeFileSync(authorizedKeys, `command="sleep ${seconds}; eval \\"$SSH_ORIGINAL_COMMAND\\"" ${key}`)
+      writeFileSync(authorizedKeys, `command="${script}; eval \\"$SSH_ORIGINAL_COMMAND\\"" ${key}`)
       return () => writeFileSync(authorizedKeys, key)
     },
     async close() {
