@@ -414,9 +414,22 @@ async function main() {
   let app: AppTimings[]
   let methods: MethodResult[]
   let commands: Awaited<ReturnType<typeof commandCost>>
+  let trafficCores: number
   try {
     await fleet.reset()
     app = (await observeWhile(fleet, () => measureApp(fleet), THINK_MS)).result
+    // What the runner is left with: the fleet, HAProxy and the traffic share its cores.
+    trafficCores = (
+      await observeWhile(
+        fleet,
+        async () => {
+          const before = machineBusyMs()
+          await pause(2000)
+          return (machineBusyMs() - before) / 2000
+        },
+        THINK_MS
+      )
+    ).result
     methods = await compareMethods(fleet)
     console.log('A small command: one exec each, or a long-lived shell…')
     commands = await commandCost(fleet)
@@ -427,7 +440,7 @@ async function main() {
   const cold = await coldStartMs()
   const fifty = await fiftyHosts()
 
-  const results = summarize(app, methods, commands, cold, fifty)
+  const results = summarize(app, methods, commands, trafficCores, cold, fifty)
   writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n')
   const table = render(results)
   console.log(`\n${table}`)
@@ -443,6 +456,7 @@ function summarize(
   app: AppTimings[],
   methods: MethodResult[],
   commands: Awaited<ReturnType<typeof commandCost>>,
+  trafficCores: number,
   cold: number[],
   fifty: Awaited<ReturnType<typeof fiftyHosts>>
 ) {
@@ -492,6 +506,8 @@ function summarize(
   return {
     date: new Date().toISOString(),
     machine: machine(),
+    /** Cores kept busy by the fleet and the traffic alone, before any rollout. */
+    busyCoresUnderTraffic: Number(trafficCores.toFixed(2)),
     fleet: { hosts: HOSTS, haproxy: CHECK, fixedWaitMs: FIXED_WAIT_MS, healthPollMs: HEALTH_POLL_MS, rounds: ROUNDS },
     lowerBound: {
       totalMs: round(lowerBoundMs),
@@ -560,6 +576,7 @@ function render(results: Results): string {
     '',
     '| also measured | median |',
     '| --- | --: |',
+    `| CPU the fleet (4 × sshd, nginx, app), HAProxy and the traffic keep busy with no rollout running | ${results.busyCoresUnderTraffic} of ${m.cores} cores |`,
     `| cold start of dist/index.js to its first SSH connection | ${results.coldStartMs.median} ms |`,
     `| preflight of 50 sshd hosts (dry run; all 50 sshd share the runner's 2 cores) | ${results.preflight50HostsMs.median} ms; CPU meanwhile: the action ${results.preflight50HostsMs.actionCpuMsMedian} ms, the rest of the machine (the 50 sshd, mostly) ${results.preflight50HostsMs.restOfMachineCpuMsMedian} ms |`,
     `| peak RSS, 50 hosts, batch-size 10 | ${results.rollout50HostsBatch10.peakRssMb} MB |`,
