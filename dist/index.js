@@ -30168,9 +30168,11 @@ class RemoteShell {
         channel.stderr.on('data', (chunk) => splitters[1].push(chunk));
         channel.once('close', () => {
             splitters.forEach((splitter) => splitter.flush());
+            // Gone before it answered: something else runs there (a forced command). Once refused or
+            // failed, it stays so: the host then knows to use channels.
             if (this.current === 'starting')
                 this.current = 'refused';
-            else
+            else if (this.current === 'ready')
                 this.current = 'closed';
             this.listener?.gone();
         });
