@@ -1,8 +1,11 @@
 // The bundled action (dist/index.js, run as a runner runs it) against real OpenSSH sshd hosts.
-import { readdirSync, readFileSync } from 'node:fs'
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { freePort } from '../test/fleet/ports.js'
-import { isRunning } from '../test/fleet/processes.js'
+import { isRunning, track } from '../test/fleet/processes.js'
 import { inRotation, installApp, phasesOn, stopApps, versionOn } from '../test/fleet/releases.js'
 import { connectionInputs, startSshFleet, type SshFleet } from '../test/fleet/ssh-hosts.js'
 import { annotationsOf, runAction } from '../test/run-action.js'
@@ -19,6 +22,8 @@ afterAll(async () => {
   await stopApps(fleet)
   await fleet?.close()
 })
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function resetHosts() {
   for (const host of fleet.hosts) installApp(fleet, host, appPort, [{ name: 'v1' }, { name: 'v2' }])
@@ -209,6 +214,36 @@ describe('dist/index.js against real sshd hosts', () => {
     }
     await new Promise((resolve) => setTimeout(resolve, 3000))
     expect(readdirSync(first.root)).not.toContain('survived')
+  })
+
+  it('logs in with the key an ssh-agent holds (SSH_AUTH_SOCK) when neither private-key nor password is given', async () => {
+    resetHosts()
+    const dir = mkdtempSync(join(tmpdir(), 'rollout-agent-'))
+    const socket = join(dir, 'agent.sock')
+    const agent = track(spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' }))
+    try {
+      for (const deadline = Date.now() + 5000; !existsSync(socket); await pause(20)) {
+        if (Date.now() > deadline) throw new Error('ssh-agent did not start')
+      }
+      execFileSync('ssh-add', ['-q', fleet.clientKeyPath], {
+        env: { PATH: process.env.PATH, SSH_AUTH_SOCK: socket },
+        stdio: 'ignore'
+      })
+      const { 'private-key': key, ...withoutKey } = inputs()
+      expect(key).toContain('PRIVATE KEY')
+      const run = await runAction(withoutKey, { env: { SSH_AUTH_SOCK: socket } })
+      expect(run.code).toBe(0)
+      for (const host of fleet.hosts) expect(await versionOn(host, appPort)).toBe('v2')
+      // The same inputs with no agent: refused before any connection, so the agent did the login.
+      const without = await runAction(withoutKey)
+      expect(without.code).toBe(1)
+      expect(annotationsOf(without.stdout)).toEqual([
+        expect.objectContaining({ message: expect.stringContaining('Invalid input: private-key') })
+      ])
+    } finally {
+      agent.kill()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('dry-run connects, prints the plan and changes nothing', async () => {

@@ -28,6 +28,8 @@ export interface RunOptions {
   onStdout?: (chunk: string) => void
   /** Called with the action's pid once it started (the benchmark reads its memory). */
   onSpawn?: (pid: number) => void
+  /** More variables for the action's environment (SSH_AUTH_SOCK). */
+  env?: Record<string, string>
 }
 
 /** Parses the GITHUB_OUTPUT file format: `name<<DELIMITER\nvalue\nDELIMITER`. */
@@ -82,7 +84,7 @@ export function runAction(inputs: Record<string, string>, options: RunOptions = 
     GITHUB_STEP_SUMMARY: summaryFile,
     RUNNER_TEMP: runnerTemp
   }
-  Object.assign(env, inputVariables(inputs))
+  Object.assign(env, options.env, inputVariables(inputs))
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [DIST_ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     if (child.pid !== undefined) options.onSpawn?.(child.pid)
