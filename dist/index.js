@@ -30215,7 +30215,8 @@ function lineSplitter(emit) {
 
 ;// CONCATENATED MODULE: ./src/ssh.ts
 // RemoteHost over node-ssh/ssh2: host key checking before authentication, jump host chains,
-// bounded connection retries, one connection per host that is re-opened if it drops.
+// bounded connection retries, one connection per host that is re-opened if it drops, and on it
+// one long-lived shell for the host's commands (remote-command.ts).
 
 
 

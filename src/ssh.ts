@@ -1,5 +1,6 @@
 // RemoteHost over node-ssh/ssh2: host key checking before authentication, jump host chains,
-// bounded connection retries, one connection per host that is re-opened if it drops.
+// bounded connection retries, one connection per host that is re-opened if it drops, and on it
+// one long-lived shell for the host's commands (remote-command.ts).
 import { statSync } from 'node:fs'
 import { connect } from 'node:net'
 import { NodeSSH, type Config } from 'node-ssh'
