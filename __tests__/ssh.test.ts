@@ -160,6 +160,27 @@ describe('commands through one long-lived shell', () => {
     expect(await channelShellOf()).toBe(shell)
   })
 
+  it('waits for the shell, rather than reconnecting, on a host that allows one session at a time', async () => {
+    const single = await startSshFleet(1, { maxSessions: 1 })
+    const log = new RecordingLog()
+    const settings = settingsWith(connectionInputs(single))
+    const one = await createSshConnector(settings, systemClock, log).connect(
+      settings.hosts[0],
+      new AbortController().signal
+    )
+    try {
+      const results = []
+      for (let i = 0; i < 5; i++) results.push(await run(`echo "$GREETING"; exit ${i}`, { on: one }))
+      expect(results.map(({ code, stdout }) => ({ code, stdout }))).toEqual(
+        Array.from({ length: 5 }, (_, i) => ({ code: i, stdout: ["it's $(not run)"] }))
+      )
+      expect(log.lines.filter((line) => /reconnect/.test(line))).toEqual([])
+    } finally {
+      await one.close()
+      await single.close()
+    }
+  })
+
   it('falls back to a channel per command where the shell cannot run them (no setsid on the PATH)', async () => {
     const bin = mkdtempSync(join(tmpdir(), 'rollout-nosetsid-'))
     chmodSync(bin, 0o755) // for the test user

@@ -30077,6 +30077,9 @@ function runChannel(channel, exit, options, kill) {
 class RemoteShell {
     connection;
     current = 'starting';
+    /** Resolves once the shell is no longer `starting`, with what it became. */
+    settled;
+    settle = () => undefined;
     /**
      * How the shell starts a command in a session of its own. `setsid -w` (util-linux) waits even
      * if setsid had to fork; busybox's has no -w and, like util-linux's, forks only for a process
@@ -30089,6 +30092,7 @@ class RemoteShell {
     /** Starts the shell; it takes commands once `state` is `ready`. */
     constructor(connection) {
         this.connection = connection;
+        this.settled = new Promise((resolve) => (this.settle = resolve));
         void this.start();
     }
     get state() {
@@ -30150,8 +30154,13 @@ class RemoteShell {
         }
     }
     close() {
-        this.current = 'closed';
+        this.become('closed');
         this.channel?.close();
+    }
+    become(state) {
+        if (this.current === 'starting')
+            this.settle(state);
+        this.current = state;
     }
     async start() {
         // `exec sh` whatever the login shell is; a forced command may put something else there.
@@ -30159,7 +30168,7 @@ class RemoteShell {
         if (!channel || this.current === 'closed') {
             channel?.close();
             if (this.current !== 'closed')
-                this.current = 'failed';
+                this.become('failed');
             return;
         }
         this.channel = channel;
@@ -30171,9 +30180,9 @@ class RemoteShell {
             // Gone before it answered: something else runs there (a forced command). Once refused or
             // failed, it stays so: the host then knows to use channels.
             if (this.current === 'starting')
-                this.current = 'refused';
+                this.become('refused');
             else if (this.current === 'ready')
-                this.current = 'closed';
+                this.become('closed');
             this.listener?.gone();
         });
         const nonce = `__rollout_ready_${(0,external_node_crypto_.randomBytes)(8).toString('hex')}`;
@@ -30185,11 +30194,11 @@ class RemoteShell {
                 this.listener = undefined;
                 if (setsid.startsWith('setsid')) {
                     this.setsid = setsid;
-                    this.current = 'ready';
+                    this.become('ready');
                 }
                 else {
-                    this.close();
-                    this.current = 'refused';
+                    this.become('refused');
+                    this.channel?.close();
                 }
             },
             gone: () => undefined
@@ -30360,10 +30369,23 @@ class SshRemoteHost {
             this.shell = new RemoteShell(connection);
         }
         const { shell } = this;
+        const inShell = () => shell.run(command, options, (pgid) => killGroup(connection, pgid));
         if (shell.available)
-            return shell.run(command, options, (pgid) => killGroup(connection, pgid));
-        // Still starting (the first command, or the first after a reconnect, does not wait for it),
-        // busy (never, in a rollout), or refused: a channel of its own. Refused means no setsid, or a
+            return inShell();
+        if (shell.state === 'starting') {
+            // The first command (or the first after a reconnect) does not wait for the shell: a channel
+            // of its own, on this connection. A host that allows one session at a time (MaxSessions 1)
+            // refuses it while the shell holds that session: then the command waits for the shell.
+            const opened = await this.openChannel(remoteScript(command, options.env), false).catch(() => undefined);
+            if (opened)
+                return runChannel(opened.channel, opened.exit, options, (pgid) => killGroup(connection, pgid));
+            const state = await settledWithin(shell, options);
+            if (state === 'starting')
+                return { code: null, timedOut: !options.signal.aborted };
+            if (state === 'ready' && shell.available)
+                return inShell();
+        }
+        // Busy (never, in a rollout), or refused: a channel of its own. Refused means no setsid, or a
         // forced command in the way: channels from now on.
         if (shell.state === 'refused' && this.chain.every((ssh) => ssh.isConnected()))
             this.useShell = false;
@@ -30372,25 +30394,25 @@ class SshRemoteHost {
     /** The command on an SSH channel of its own. */
     async execOnChannel(command, options) {
         const script = remoteScript(command, options.env);
-        const open = async (forceReconnect) => {
-            const connection = (await this.ssh(forceReconnect)).connection;
-            if (!connection)
-                throw new Error('not connected');
-            return new Promise((resolve, reject) => connection.exec(script, (error, channel) => {
-                if (error)
-                    return reject(error);
-                // A quick command's exit status can come in the same read as the channel's opening,
-                // before anything awaiting this promise could listen: record it now. (Its output waits
-                // in the stream's buffer.)
-                const exit = { code: null };
-                channel.on('exit', (code) => (exit.code = code));
-                resolve({ connection, channel, exit });
-            }));
-        };
         // A connection that died unnoticed fails the channel open; the command never started, so
         // one fresh connection may run it.
-        const { connection, channel, exit } = await open(false).catch(() => open(true));
+        const { connection, channel, exit } = await this.openChannel(script, false).catch(() => this.openChannel(script, true));
         return runChannel(channel, exit, options, (pgid) => killGroup(connection, pgid));
+    }
+    async openChannel(script, forceReconnect) {
+        const connection = (await this.ssh(forceReconnect)).connection;
+        if (!connection)
+            throw new Error('not connected');
+        return new Promise((resolve, reject) => connection.exec(script, (error, channel) => {
+            if (error)
+                return reject(error);
+            // A quick command's exit status can come in the same read as the channel's opening,
+            // before anything awaiting this promise could listen: record it now. (Its output waits
+            // in the stream's buffer.)
+            const exit = { code: null };
+            channel.on('exit', (code) => (exit.code = code));
+            resolve({ connection, channel, exit });
+        }));
     }
     async upload(localPath, remotePath) {
         const ssh = await this.ssh();
@@ -30419,6 +30441,19 @@ class SshRemoteHost {
 /** Ends a command's process group, on a channel of its own (the command's own may be busy or gone). */
 function killGroup(connection, pgid) {
     connection.exec(killGroupScript(pgid), (error, stream) => error ? undefined : stream.resume().on('close', () => undefined));
+}
+/** What the shell became, or `starting` still if the command's timeout or cancellation came first. */
+function settledWithin(shell, { timeoutMs, signal }) {
+    return new Promise((resolve) => {
+        const early = () => resolve(shell.state);
+        const timer = setTimeout(early, timeoutMs);
+        signal.addEventListener('abort', early, { once: true });
+        void shell.settled.then((state) => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', early);
+            resolve(state);
+        });
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts

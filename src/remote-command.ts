@@ -129,6 +129,9 @@ export type ShellState = 'starting' | 'ready' | 'refused' | 'failed' | 'closed'
  */
 export class RemoteShell {
   private current: ShellState = 'starting'
+  /** Resolves once the shell is no longer `starting`, with what it became. */
+  readonly settled: Promise<ShellState>
+  private settle: (state: ShellState) => void = () => undefined
   /**
    * How the shell starts a command in a session of its own. `setsid -w` (util-linux) waits even
    * if setsid had to fork; busybox's has no -w and, like util-linux's, forks only for a process
@@ -141,6 +144,7 @@ export class RemoteShell {
 
   /** Starts the shell; it takes commands once `state` is `ready`. */
   constructor(readonly connection: Client) {
+    this.settled = new Promise((resolve) => (this.settle = resolve))
     void this.start()
   }
 
@@ -205,8 +209,13 @@ export class RemoteShell {
   }
 
   close(): void {
-    this.current = 'closed'
+    this.become('closed')
     this.channel?.close()
+  }
+
+  private become(state: ShellState): void {
+    if (this.current === 'starting') this.settle(state)
+    this.current = state
   }
 
   private async start(): Promise<void> {
@@ -216,7 +225,7 @@ export class RemoteShell {
     )
     if (!channel || this.current === 'closed') {
       channel?.close()
-      if (this.current !== 'closed') this.current = 'failed'
+      if (this.current !== 'closed') this.become('failed')
       return
     }
     this.channel = channel
@@ -227,8 +236,8 @@ export class RemoteShell {
       splitters.forEach((splitter) => splitter.flush())
       // Gone before it answered: something else runs there (a forced command). Once refused or
       // failed, it stays so: the host then knows to use channels.
-      if (this.current === 'starting') this.current = 'refused'
-      else if (this.current === 'ready') this.current = 'closed'
+      if (this.current === 'starting') this.become('refused')
+      else if (this.current === 'ready') this.become('closed')
       this.listener?.gone()
     })
     const nonce = `__rollout_ready_${randomBytes(8).toString('hex')}`
@@ -239,10 +248,10 @@ export class RemoteShell {
         this.listener = undefined
         if (setsid.startsWith('setsid')) {
           this.setsid = setsid
-          this.current = 'ready'
+          this.become('ready')
         } else {
-          this.close()
-          this.current = 'refused'
+          this.become('refused')
+          this.channel?.close()
         }
       },
       gone: () => undefined

@@ -8,7 +8,7 @@ import type { Client, ClientChannel } from 'ssh2'
 import { HttpOverSsh } from './http-over-ssh.js'
 import { checkHostKey, fingerprint, keyType } from './known-hosts.js'
 import type { Clock, Connector, ExecOptions, ExecResult, Log, RemoteHost } from './ports.js'
-import { RemoteShell, runChannel, type ExitStatus } from './remote-command.js'
+import { RemoteShell, runChannel, type ExitStatus, type ShellState } from './remote-command.js'
 import type { Settings, Target } from './settings.js'
 import { killGroupScript, remoteScript } from './shell.js'
 
@@ -174,9 +174,19 @@ class SshRemoteHost implements RemoteHost {
       this.shell = new RemoteShell(connection)
     }
     const { shell } = this
-    if (shell.available) return shell.run(command, options, (pgid) => killGroup(connection, pgid))
-    // Still starting (the first command, or the first after a reconnect, does not wait for it),
-    // busy (never, in a rollout), or refused: a channel of its own. Refused means no setsid, or a
+    const inShell = () => shell.run(command, options, (pgid) => killGroup(connection, pgid))
+    if (shell.available) return inShell()
+    if (shell.state === 'starting') {
+      // The first command (or the first after a reconnect) does not wait for the shell: a channel
+      // of its own, on this connection. A host that allows one session at a time (MaxSessions 1)
+      // refuses it while the shell holds that session: then the command waits for the shell.
+      const opened = await this.openChannel(remoteScript(command, options.env), false).catch(() => undefined)
+      if (opened) return runChannel(opened.channel, opened.exit, options, (pgid) => killGroup(connection, pgid))
+      const state = await settledWithin(shell, options)
+      if (state === 'starting') return { code: null, timedOut: !options.signal.aborted }
+      if (state === 'ready' && shell.available) return inShell()
+    }
+    // Busy (never, in a rollout), or refused: a channel of its own. Refused means no setsid, or a
     // forced command in the way: channels from now on.
     if (shell.state === 'refused' && this.chain.every((ssh) => ssh.isConnected())) this.useShell = false
     return this.execOnChannel(command, options)
@@ -185,25 +195,31 @@ class SshRemoteHost implements RemoteHost {
   /** The command on an SSH channel of its own. */
   private async execOnChannel(command: string, options: ExecOptions): Promise<ExecResult> {
     const script = remoteScript(command, options.env)
-    const open = async (forceReconnect: boolean) => {
-      const connection = (await this.ssh(forceReconnect)).connection
-      if (!connection) throw new Error('not connected')
-      return new Promise<{ connection: Client; channel: ClientChannel; exit: ExitStatus }>((resolve, reject) =>
-        connection.exec(script, (error, channel) => {
-          if (error) return reject(error)
-          // A quick command's exit status can come in the same read as the channel's opening,
-          // before anything awaiting this promise could listen: record it now. (Its output waits
-          // in the stream's buffer.)
-          const exit: ExitStatus = { code: null }
-          channel.on('exit', (code: number | null) => (exit.code = code))
-          resolve({ connection, channel, exit })
-        })
-      )
-    }
     // A connection that died unnoticed fails the channel open; the command never started, so
     // one fresh connection may run it.
-    const { connection, channel, exit } = await open(false).catch(() => open(true))
+    const { connection, channel, exit } = await this.openChannel(script, false).catch(() =>
+      this.openChannel(script, true)
+    )
     return runChannel(channel, exit, options, (pgid) => killGroup(connection, pgid))
+  }
+
+  private async openChannel(
+    script: string,
+    forceReconnect: boolean
+  ): Promise<{ connection: Client; channel: ClientChannel; exit: ExitStatus }> {
+    const connection = (await this.ssh(forceReconnect)).connection
+    if (!connection) throw new Error('not connected')
+    return new Promise((resolve, reject) =>
+      connection.exec(script, (error, channel) => {
+        if (error) return reject(error)
+        // A quick command's exit status can come in the same read as the channel's opening,
+        // before anything awaiting this promise could listen: record it now. (Its output waits
+        // in the stream's buffer.)
+        const exit: ExitStatus = { code: null }
+        channel.on('exit', (code: number | null) => (exit.code = code))
+        resolve({ connection, channel, exit })
+      })
+    )
   }
 
   async upload(localPath: string, remotePath: string): Promise<void> {
@@ -235,4 +251,18 @@ function killGroup(connection: Client, pgid: number): void {
   connection.exec(killGroupScript(pgid), (error, stream) =>
     error ? undefined : stream.resume().on('close', () => undefined)
   )
+}
+
+/** What the shell became, or `starting` still if the command's timeout or cancellation came first. */
+function settledWithin(shell: RemoteShell, { timeoutMs, signal }: ExecOptions): Promise<ShellState> {
+  return new Promise((resolve) => {
+    const early = () => resolve(shell.state)
+    const timer = setTimeout(early, timeoutMs)
+    signal.addEventListener('abort', early, { once: true })
+    void shell.settled.then((state) => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', early)
+      resolve(state)
+    })
+  })
 }

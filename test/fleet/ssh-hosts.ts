@@ -135,6 +135,8 @@ export interface SshFleetOptions {
   firstAddress?: number
   /** Also accept this password for the login user (root only: it sets the test user's password). */
   password?: string
+  /** sshd's MaxSessions: sessions (commands, shells) open at once on one connection. */
+  maxSessions?: number
 }
 
 /** Starts `count` sshd hosts on 127.0.0.{first..}, logging in as the current user with one key. */
@@ -176,7 +178,7 @@ export async function startSshFleet(count: number, options: SshFleetOptions = {}
         'KbdInteractiveAuthentication no',
         'PermitRootLogin yes',
         'AllowTcpForwarding yes',
-        'MaxSessions 50',
+        `MaxSessions ${options.maxSessions ?? 50}`,
         'MaxStartups 100:30:200',
         'LogLevel INFO',
         'Subsystem sftp internal-sftp',
