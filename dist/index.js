@@ -30110,11 +30110,11 @@ class RemoteShell {
         try {
             return await new Promise((resolve) => {
                 let code = null;
-                let settled = false;
+                let finished = false;
                 const done = () => {
-                    if (settled)
+                    if (finished)
                         return;
-                    settled = true;
+                    finished = true;
                     ending.dispose();
                     this.listener = undefined;
                     resolve({ code: ending.timedOut ? null : code, timedOut: ending.timedOut });

@@ -164,10 +164,10 @@ export class RemoteShell {
     try {
       return await new Promise((resolve) => {
         let code: number | null = null
-        let settled = false
+        let finished = false
         const done = () => {
-          if (settled) return
-          settled = true
+          if (finished) return
+          finished = true
           ending.dispose()
           this.listener = undefined
           resolve({ code: ending.timedOut ? null : code, timedOut: ending.timedOut })
