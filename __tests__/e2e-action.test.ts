@@ -3,6 +3,7 @@ import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as pause } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { freePort } from '../test/fleet/ports.js'
 import { isRunning, track } from '../test/fleet/processes.js'
@@ -22,8 +23,6 @@ afterAll(async () => {
   await stopApps(fleet)
   await fleet?.close()
 })
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function resetHosts() {
   for (const host of fleet.hosts) installApp(fleet, host, appPort, [{ name: 'v1' }, { name: 'v2' }])
@@ -187,7 +186,7 @@ describe('dist/index.js against real sshd hosts', () => {
     })
     expect(inRotation(first)).toBe(false)
     const pid = Number(readFileSync(`${first.root}/sleep.pid`, 'utf8'))
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    await pause(300)
     expect(isRunning(pid)).toBe(false)
   })
 
@@ -212,7 +211,7 @@ describe('dist/index.js against real sshd hosts', () => {
     } finally {
       restore()
     }
-    await new Promise((resolve) => setTimeout(resolve, 3000))
+    await pause(3000)
     expect(readdirSync(first.root)).not.toContain('survived')
   })
 

@@ -1,6 +1,7 @@
 // Things going wrong on a real fleet under traffic: the run's result, each host's version and
 // rotation state, what the user is told, and that traffic saw no error where none is promised.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { setTimeout as pause } from 'node:timers/promises'
 import { APPCTL, startFleet, type Fleet } from '../test/fleet/fleet.js'
 import { rollUnderTraffic, userVisibleErrors, type Observed } from '../test/fleet/observe.js'
 import { annotationsOf } from '../test/run-action.js'
@@ -15,7 +16,6 @@ beforeEach(async () => {
   for (const host of fleet.hosts) await host.startSshd().catch(() => undefined) // a previous test may have stopped one
 })
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const noErrors = (observed: Observed) =>
   expect(userVisibleErrors(observed)).toEqual({ byStatus: {}, connectionErrors: {} })
 const errorsOf = (observed: Observed) => annotationsOf(observed.run.stdout).filter((a) => a.level === 'error')

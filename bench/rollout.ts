@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { connect as tcpConnect, createServer, type Socket } from 'node:net'
 import { cpus, totalmem, release } from 'node:os'
+import { setTimeout as pause } from 'node:timers/promises'
 import { startFleet, APPCTL, type Fleet } from '../test/fleet/fleet.js'
 import { RecordingLog, TEST_KEY } from '../__fixtures__/fakes.js'
 import { systemClock } from '../src/ports.js'
@@ -39,7 +40,6 @@ const median = (values: number[]) => {
 }
 const round = (value: number) => Math.round(value)
 const medianIfAny = (values: number[]) => (values.length ? round(median(values)) : undefined)
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const errorsIn = (seen: Seen) => {
   const { byStatus, connectionErrors } = userVisibleErrors(seen)
   return [...Object.values(byStatus), ...Object.values(connectionErrors)].reduce((sum, n) => sum + n, 0)

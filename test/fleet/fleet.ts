@@ -1,6 +1,7 @@
 // The whole local fleet: N hosts (sshd + nginx + app each, on 127.0.0.x) behind one HAProxy.
 // Used by the fleet tests, the demo and the benchmark; everything it starts, close() stops.
 import { CHECK, startHaproxy, type LoadBalancer } from './haproxy.js'
+import { setTimeout as pause } from 'node:timers/promises'
 import { startNginx } from './nginx.js'
 import { freePort, freePortOnAll } from './ports.js'
 import { inRotation, installApp, phasesOn, stopApps, versionOn, type Release } from './releases.js'
@@ -103,7 +104,7 @@ export async function startFleet(count: number): Promise<Fleet> {
         const deadline = Date.now() + 10_000
         while ((await Promise.all(ssh.hosts.map((host) => versionOn(host, appPort)))).some((v) => v === undefined)) {
           if (Date.now() > deadline) throw new Error('the apps did not start')
-          await new Promise((resolve) => setTimeout(resolve, 50))
+          await pause(50)
         }
       },
       async waitForStates(predicate, timeoutMs = 10_000) {
@@ -112,7 +113,7 @@ export async function startFleet(count: number): Promise<Fleet> {
           const states = await balancer.states()
           if (predicate(states)) return states
           if (Date.now() > deadline) throw new Error(`HAProxy states never matched: ${JSON.stringify([...states])}`)
-          await new Promise((resolve) => setTimeout(resolve, 50))
+          await pause(50)
         }
       },
       close

@@ -1,6 +1,7 @@
 // What users and the load balancer saw while the action ran: the traffic tally and the most
 // servers out of rotation, sampled from HAProxy before, during and after the run.
 import type { Fleet } from './fleet.js'
+import { setTimeout as pause } from 'node:timers/promises'
 import { sampleRotation, startTraffic, type Tally } from './traffic.js'
 import { runAction, type ActionRun, type RunOptions } from '../run-action.js'
 
@@ -14,8 +15,6 @@ export interface Seen {
 export interface Observed extends Seen {
   run: ActionRun
 }
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * Runs `body` under live traffic through the fleet's HAProxy (8 clients, see startTraffic for

@@ -2,6 +2,7 @@
 // response by status and version, and every connection error; plus a sampler of HAProxy's server
 // states. Both are bounded in time and stop by themselves.
 import { Pool } from 'undici'
+import { setTimeout as pause } from 'node:timers/promises'
 import { outOfRotation, type LoadBalancer } from './haproxy.js'
 
 export interface Tally {
@@ -42,7 +43,7 @@ export function startTraffic(port: number, clients = 8, thinkMs = 0, maxDuration
         tally.errors++
         bump(tally.connectionErrors, (error as Error).message)
       }
-      if (thinkMs > 0) await new Promise((resolve) => setTimeout(resolve, thinkMs))
+      if (thinkMs > 0) await pause(thinkMs)
     }
   }
   const loops = Array.from({ length: clients }, client)
@@ -71,7 +72,7 @@ export function sampleRotation(lb: LoadBalancer, everyMs = 25, maxDurationMs = 3
       last = await lb.states()
       samples++
       maxOut = Math.max(maxOut, [...last.values()].filter(outOfRotation).length)
-      await new Promise((resolve) => setTimeout(resolve, everyMs))
+      await pause(everyMs)
     }
   })()
   return {
