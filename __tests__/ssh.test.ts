@@ -14,12 +14,10 @@ import { connectionInputs, startSshFleet, type SshFleet } from '../test/fleet/ss
 let fleet: SshFleet
 let host: RemoteHost
 
-const connect = () => {
-  const settings = settingsWith(connectionInputs(fleet))
-  return createSshConnector(settings, systemClock, new RecordingLog()).connect(
-    settings.hosts[0],
-    new AbortController().signal
-  )
+/** Connects to the first host of `to` as the action would, logging to `log`. */
+const connect = (to = fleet, log = new RecordingLog()) => {
+  const settings = settingsWith(connectionInputs(to))
+  return createSshConnector(settings, systemClock, log).connect(settings.hosts[0], new AbortController().signal)
 }
 
 beforeAll(async () => {
@@ -163,11 +161,7 @@ describe('commands through one long-lived shell', () => {
   it('waits for the shell, rather than reconnecting, on a host that allows one session at a time', async () => {
     const single = await startSshFleet(1, { maxSessions: 1 })
     const log = new RecordingLog()
-    const settings = settingsWith(connectionInputs(single))
-    const one = await createSshConnector(settings, systemClock, log).connect(
-      settings.hosts[0],
-      new AbortController().signal
-    )
+    const one = await connect(single, log)
     try {
       const results = []
       for (let i = 0; i < 5; i++) results.push(await run(`echo "$GREETING"; exit ${i}`, { on: one }))

@@ -10,7 +10,7 @@ import { connect as tcpConnect, createServer, type Socket } from 'node:net'
 import { cpus, totalmem, release } from 'node:os'
 import { setTimeout as pause } from 'node:timers/promises'
 import { startFleet, APPCTL, type Fleet } from '../test/fleet/fleet.js'
-import { RecordingLog, TEST_KEY } from '../__fixtures__/fakes.js'
+import { readerOf, RecordingLog, TEST_KEY } from '../__fixtures__/fakes.js'
 import { systemClock } from '../src/ports.js'
 import { getSettings } from '../src/settings.js'
 import { createSshConnector } from '../src/ssh.js'
@@ -137,7 +137,7 @@ async function commandCost(fleet: Fleet) {
       inputs.hosts = `${fleet.ssh.user}@127.0.0.1:${through}`
       inputs['known-hosts'] = `[127.0.0.1]:${through} ${host.hostPublicKey}`
     }
-    const settings = getSettings((name) => inputs[name] ?? '')
+    const settings = getSettings(readerOf(inputs))
     const remote = await createSshConnector(settings, systemClock, new RecordingLog(), {
       longLivedShell: shell
     }).connect(settings.hosts[0], signal)
