@@ -30376,9 +30376,9 @@ class SshRemoteHost {
             // The first command (or the first after a reconnect) does not wait for the shell: a channel
             // of its own, on this connection. A host that allows one session at a time (MaxSessions 1)
             // refuses it while the shell holds that session: then the command waits for the shell.
-            const opened = await this.openChannel(remoteScript(command, options.env), false).catch(() => undefined);
-            if (opened)
-                return runChannel(opened.channel, opened.exit, options, (pgid) => killGroup(connection, pgid));
+            const onChannel = await this.openChannel(command, options, false).catch(() => undefined);
+            if (onChannel)
+                return onChannel();
             const state = await settledWithin(shell, options);
             if (state === 'starting')
                 return { code: null, timedOut: !options.signal.aborted };
@@ -30393,17 +30393,17 @@ class SshRemoteHost {
     }
     /** The command on an SSH channel of its own. */
     async execOnChannel(command, options) {
-        const script = remoteScript(command, options.env);
         // A connection that died unnoticed fails the channel open; the command never started, so
         // one fresh connection may run it.
-        const { connection, channel, exit } = await this.openChannel(script, false).catch(() => this.openChannel(script, true));
-        return runChannel(channel, exit, options, (pgid) => killGroup(connection, pgid));
+        const onChannel = await this.openChannel(command, options, false).catch(() => this.openChannel(command, options, true));
+        return onChannel();
     }
-    async openChannel(script, forceReconnect) {
+    /** Opens a channel running `command`; resolves to what streams it to its end. */
+    async openChannel(command, options, forceReconnect) {
         const connection = (await this.ssh(forceReconnect)).connection;
         if (!connection)
             throw new Error('not connected');
-        return new Promise((resolve, reject) => connection.exec(script, (error, channel) => {
+        return new Promise((resolve, reject) => connection.exec(remoteScript(command, options.env), (error, channel) => {
             if (error)
                 return reject(error);
             // A quick command's exit status can come in the same read as the channel's opening,
@@ -30411,7 +30411,7 @@ class SshRemoteHost {
             // in the stream's buffer.)
             const exit = { code: null };
             channel.on('exit', (code) => (exit.code = code));
-            resolve({ connection, channel, exit });
+            resolve(() => runChannel(channel, exit, options, (pgid) => killGroup(connection, pgid)));
         }));
     }
     async upload(localPath, remotePath) {

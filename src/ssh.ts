@@ -180,8 +180,8 @@ class SshRemoteHost implements RemoteHost {
       // The first command (or the first after a reconnect) does not wait for the shell: a channel
       // of its own, on this connection. A host that allows one session at a time (MaxSessions 1)
       // refuses it while the shell holds that session: then the command waits for the shell.
-      const opened = await this.openChannel(remoteScript(command, options.env), false).catch(() => undefined)
-      if (opened) return runChannel(opened.channel, opened.exit, options, (pgid) => killGroup(connection, pgid))
+      const onChannel = await this.openChannel(command, options, false).catch(() => undefined)
+      if (onChannel) return onChannel()
       const state = await settledWithin(shell, options)
       if (state === 'starting') return { code: null, timedOut: !options.signal.aborted }
       if (state === 'ready' && shell.available) return inShell()
@@ -194,30 +194,31 @@ class SshRemoteHost implements RemoteHost {
 
   /** The command on an SSH channel of its own. */
   private async execOnChannel(command: string, options: ExecOptions): Promise<ExecResult> {
-    const script = remoteScript(command, options.env)
     // A connection that died unnoticed fails the channel open; the command never started, so
     // one fresh connection may run it.
-    const { connection, channel, exit } = await this.openChannel(script, false).catch(() =>
-      this.openChannel(script, true)
+    const onChannel = await this.openChannel(command, options, false).catch(() =>
+      this.openChannel(command, options, true)
     )
-    return runChannel(channel, exit, options, (pgid) => killGroup(connection, pgid))
+    return onChannel()
   }
 
+  /** Opens a channel running `command`; resolves to what streams it to its end. */
   private async openChannel(
-    script: string,
+    command: string,
+    options: ExecOptions,
     forceReconnect: boolean
-  ): Promise<{ connection: Client; channel: ClientChannel; exit: ExitStatus }> {
+  ): Promise<() => Promise<ExecResult>> {
     const connection = (await this.ssh(forceReconnect)).connection
     if (!connection) throw new Error('not connected')
     return new Promise((resolve, reject) =>
-      connection.exec(script, (error, channel) => {
+      connection.exec(remoteScript(command, options.env), (error, channel) => {
         if (error) return reject(error)
         // A quick command's exit status can come in the same read as the channel's opening,
         // before anything awaiting this promise could listen: record it now. (Its output waits
         // in the stream's buffer.)
         const exit: ExitStatus = { code: null }
         channel.on('exit', (code: number | null) => (exit.code = code))
-        resolve({ connection, channel, exit })
+        resolve(() => runChannel(channel, exit, options, (pgid) => killGroup(connection, pgid)))
       })
     )
   }
