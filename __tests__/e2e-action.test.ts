@@ -252,4 +252,40 @@ describe('dist/index.js against real sshd hosts', () => {
     expect(run.stdout).toContain('Dry run: preflight passed; nothing was changed.')
     for (const host of fleet.hosts) expect(phasesOn(host)).toEqual([])
   })
+
+  describe('on a runner without job summaries (no GITHUB_STEP_SUMMARY: Gitea, Forgejo, local-action)', () => {
+    const levels = (stdout: string) => annotationsOf(stdout).map((a) => `${a.level}: ${a.title ?? ''}`)
+
+    it('a passing rollout exits 0 with its outputs, and one warning instead of an error', async () => {
+      resetHosts()
+      const run = await runAction(inputs(), { jobSummary: false })
+      expect(run.code).toBe(0)
+      expect(run.outputs.result).toBe('success')
+      expect(JSON.parse(run.outputs['succeeded-hosts'])).toHaveLength(3)
+      expect(levels(run.stdout)).toEqual(['notice: Rollout succeeded', 'warning: No job summary'])
+      expect(run.stdout).toMatch(
+        /job summary was not written: Unable to find environment variable for \$GITHUB_STEP_SUMMARY/
+      )
+    })
+
+    it("a failing rollout exits 1 with only the rollout's own errors", async () => {
+      resetHosts()
+      const run = await runAction(inputs({ 'start-command': 'exit 3' }), { jobSummary: false })
+      expect(run.code).toBe(1)
+      expect(run.outputs.result).toBe('failure')
+      expect(levels(run.stdout)).toEqual([
+        `error: Rollout failed: ${fleet.hosts[0].entry} (start)`,
+        'warning: No job summary',
+        'error: '
+      ])
+      expect(run.stdout).not.toMatch(/::error::Unable to find/)
+    })
+
+    it('a dry run exits 0 with no error', async () => {
+      const run = await runAction(inputs({ 'dry-run': 'true' }), { jobSummary: false })
+      expect(run.code).toBe(0)
+      expect(run.outputs.result).toBe('success')
+      expect(annotationsOf(run.stdout).filter((a) => a.level === 'error')).toEqual([])
+    })
+  })
 })

@@ -1,10 +1,11 @@
 // Bad input, authentication, host keys, secrets, shell quoting and HTML escaping, each checked on
 // the bundled dist/index.js run as a runner runs it, against real OpenSSH sshd hosts.
-import { execFileSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as pause } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { BAD_INPUTS } from '../__fixtures__/bad-inputs.js'
 import { BASE_INPUTS } from '../__fixtures__/fakes.js'
@@ -241,6 +242,41 @@ describe('secrets never appear in anything the run wrote', () => {
     ).toContain('authentication as')
     expect(written(refused)).not.toContain(wrong)
     expect(refused.leftOnDisk).toEqual([])
+  })
+})
+
+describe('secrets on the hosts', () => {
+  it('an env secret reaches the commands, and never the arguments of any process on the host', async () => {
+    const secret = `tok-${Date.now()}-never-in-ps`
+    // Every process on this machine, the test hosts' included, as any local user sees them.
+    const samples: string[] = []
+    let sampling = true
+    const sampler = (async () => {
+      while (sampling) {
+        samples.push(await new Promise<string>((resolve) => execFile('ps', ['-eo', 'args'], (_e, out) => resolve(out))))
+        await pause(10)
+      }
+    })()
+    resetHosts()
+    // A host's first command runs on a channel of its own, the others in its long-lived shell: both ways.
+    const slow = 'sleep 0.5; printf %s "$API_TOKEN" > "$HOST_ROOT/token-$ROLLOUT_PHASE"'
+    const run = await runAction(
+      inputs({
+        env: `API_TOKEN=${secret}`,
+        'offline-command': slow.replace('$ROLLOUT_PHASE', 'offline'),
+        'stop-command': slow.replace('$ROLLOUT_PHASE', 'stop')
+      })
+    )
+    sampling = false
+    await sampler
+    expect(run.code).toBe(0)
+    for (const host of fleet.hosts) {
+      for (const phase of ['offline', 'stop'])
+        expect(readFileSync(join(host.root, `token-${phase}`), 'utf8')).toBe(secret)
+    }
+    // The commands were seen running (the sampling can fail), the secret never.
+    expect(samples.filter((listing) => /sleep 0\.5/.test(listing)).length).toBeGreaterThan(5)
+    expect(samples.filter((listing) => listing.includes(secret))).toEqual([])
   })
 })
 

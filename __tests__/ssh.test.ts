@@ -88,6 +88,20 @@ async function steadyShell() {
   throw new Error('commands never came through one long-lived shell')
 }
 
+/** A command that prints its pid and sleeps, timed out after 500 ms on `on`. */
+async function timeOutASleep(on: RemoteHost) {
+  let pid = 0
+  const started = Date.now()
+  const result = await on.exec('echo $$; exec sleep 30', {
+    env: [],
+    timeoutMs: 500,
+    signal: new AbortController().signal,
+    onLine: (line) => (pid ||= Number(line)) // the shell may then print 'Terminated'
+  })
+  expect(pid).toBeGreaterThan(1)
+  return { result, pid, elapsedMs: Date.now() - started }
+}
+
 describe('commands through one long-lived shell', () => {
   it('runs one command after another in the same shell, each with its own output, status and variables', async () => {
     const shell = await steadyShell()
@@ -120,17 +134,10 @@ describe('commands through one long-lived shell', () => {
     const shell = await steadyShell()
     const app = Number((await run('sleep 300 >/dev/null 2>&1 & echo $!')).stdout[0])
     try {
-      let slow = 0
-      const started = Date.now()
-      const result = await host.exec('echo $$; exec sleep 30', {
-        env: [],
-        timeoutMs: 500,
-        signal: new AbortController().signal,
-        onLine: (line) => (slow = Number(line))
-      })
+      const { result, pid, elapsedMs } = await timeOutASleep(host)
       expect(result).toEqual({ code: null, timedOut: true })
-      expect(Date.now() - started).toBeLessThan(5000)
-      expect(isRunning(slow)).toBe(false)
+      expect(elapsedMs).toBeLessThan(2500) // ended, not given up after the grace period
+      expect(isRunning(pid)).toBe(false)
       expect(isRunning(app)).toBe(true)
       expect(await channelShellOf()).toBe(shell)
     } finally {
@@ -174,6 +181,36 @@ describe('commands through one long-lived shell', () => {
       await single.close()
     }
   })
+
+  it.each([
+    ['in the long-lived shell', false],
+    ['on a channel of its own (no setsid on the PATH)', true]
+  ])(
+    'ends a timed-out command %s through its own session, on a host that allows one session at a time',
+    async (_, bare) => {
+      const single = await startSshFleet(1, { maxSessions: 1 })
+      const bin = mkdtempSync(join(tmpdir(), 'rollout-nosetsid-'))
+      chmodSync(bin, 0o755)
+      for (const tool of ['sh', 'sleep', 'cat']) symlinkSync(`/bin/${tool}`, join(bin, tool))
+      const restore = bare ? single.beforeEveryLogin(`PATH=${bin}; export PATH`) : () => undefined
+      const log = new RecordingLog()
+      const one = await connect(single, log)
+      try {
+        for (let i = 0; i < 3; i++) await run('true', { on: one }) // the shell (if any) is up
+        const { result, pid, elapsedMs } = await timeOutASleep(one)
+        expect(result).toEqual({ code: null, timedOut: true })
+        expect(elapsedMs).toBeLessThan(2500)
+        expect(isRunning(pid)).toBe(false)
+        expect(await run('echo "$GREETING"', { on: one })).toMatchObject({ code: 0, stdout: ["it's $(not run)"] })
+        expect(log.lines.filter((line) => /reconnect/.test(line))).toEqual([])
+      } finally {
+        await one.close()
+        restore()
+        await single.close()
+        rmSync(bin, { recursive: true, force: true })
+      }
+    }
+  )
 
   it('falls back to a channel per command where the shell cannot run them (no setsid on the PATH)', async () => {
     const bin = mkdtempSync(join(tmpdir(), 'rollout-nosetsid-'))

@@ -25636,7 +25636,7 @@ globals.__dirname ??= (0,node_path__WEBPACK_IMPORTED_MODULE_0__.dirname)((0,node
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _esm_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6247);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1335);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5830);
 // First import on purpose: see esm-shims.ts.
 
 
@@ -25647,7 +25647,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1335:
+/***/ 5830:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28348,6 +28348,12 @@ function exitVerdict(result, lastLine = '') {
     return { ok: result.code === 0, detail: lastLine ? `${seen}: ${lastLine}` : seen };
 }
 
+;// CONCATENATED MODULE: ./src/errors.ts
+/** What went wrong, in words, whatever was thrown. */
+function errorMessage(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+
 ;// CONCATENATED MODULE: ./src/rollout.ts
 // The batch policy: batches one after another, the hosts of a batch in parallel, and a stop
 // once more hosts failed than max-failed-hosts allows. Hosts it never reaches stay untouched.
@@ -28387,6 +28393,7 @@ async function rollout({ settings, hosts, runner, clock, log, signal }) {
 }
 
 ;// CONCATENATED MODULE: ./src/report.ts
+
 
 
 const entries = (hosts, keep) => JSON.stringify(hosts.filter(keep).map((host) => host.target.entry));
@@ -28497,7 +28504,11 @@ async function writeReport(result, writer, log) {
     }
     if (result.status === 'success')
         log.notice(`${result.hosts.length} host(s) rolled out in ${result.durationMs} ms`, 'Rollout succeeded');
-    await writer.writeSummary(renderSummary(result));
+    // Not every runner has job summaries (Gitea, Forgejo, @github/local-action, a terminal): the
+    // step's result is the rollout's all the same.
+    await writer.writeSummary(renderSummary(result)).catch((error) => {
+        log.warning(`The job summary was not written: ${errorMessage(error)}`, 'No job summary');
+    });
 }
 
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -28630,8 +28641,33 @@ function entryMatches(entry, name) {
 }
 /** Whether any line names this host, whatever its key: lets settings refuse a known-hosts that covers no host. */
 function hasEntryFor(knownHosts, host, port) {
+    return knownKeyTypes(knownHosts, host, port).length > 0;
+}
+/**
+ * The host key algorithms ssh2 checks, by the type of key they carry, in the order offered by
+ * default. One RSA key signs three ways (RFC 8332); ssh-rsa (SHA-1) last, for old servers.
+ */
+const ALGORITHMS_BY_KEY_TYPE = new Map([
+    ['ssh-ed25519', ['ssh-ed25519']],
+    ['ecdsa-sha2-nistp256', ['ecdsa-sha2-nistp256']],
+    ['ecdsa-sha2-nistp384', ['ecdsa-sha2-nistp384']],
+    ['ecdsa-sha2-nistp521', ['ecdsa-sha2-nistp521']],
+    ['ssh-rsa', ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']]
+]);
+const HOST_KEY_TYPES = [...ALGORITHMS_BY_KEY_TYPE.keys()];
+/** The key types of the (not revoked) lines that name host:port, in file order. */
+function knownKeyTypes(knownHosts, host, port) {
     const name = knownHostsName(host, port);
-    return knownHosts.entries.some((entry) => !entry.revoked && entryMatches(entry, name));
+    const lines = knownHosts.entries.filter((entry) => !entry.revoked && entryMatches(entry, name));
+    return [...new Set(lines.map((entry) => keyType(Buffer.from(entry.keyBlob, 'base64'))))];
+}
+/**
+ * The host key algorithms to offer for keys of `types`, those of `first` first: as OpenSSH does
+ * for a host it knows, so that a host with several keys shows the one known_hosts holds.
+ */
+function hostKeyAlgorithms(types, first = []) {
+    const ordered = [...first.filter((type) => types.includes(type)), ...types.filter((type) => !first.includes(type))];
+    return ordered.flatMap((type) => ALGORITHMS_BY_KEY_TYPE.get(type) ?? []);
 }
 function checkHostKey(knownHosts, host, port, keyBlob) {
     const name = knownHostsName(host, port);
@@ -28697,33 +28733,88 @@ function loadPrivateKey(value, passphrase) {
     return `${text}\n`;
 }
 
-;// CONCATENATED MODULE: ./src/shell.ts
-// Everything that reaches a remote shell from an input goes through shellQuote: values are data,
+;// CONCATENATED MODULE: ./src/remote-scripts.ts
+// Every shell text the action sends to a host is built here, from quoted values: values are data,
 // never code, whatever quotes, `$()`, semicolons or newlines they hold.
+//
+// A command never travels in a process's arguments. sshd starts a plain `sh -s` (or the host's
+// long-lived shell is one), and the command, with the `env` values exported first, reaches the
+// `sh -s` that runs it as a here-document, on its standard input: `ps` on the host shows
+// `sh -s`, never a secret. The `sh` that reads those lines stays free while the command runs in
+// the background, so ending a command (killGroupLine) is one more line on the same session: a host
+// that allows one session per connection (MaxSessions 1) can still have a command ended.
+
 function shellQuote(value) {
     return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+/** A marker no command's output can guess, for lines the action prints among a command's own. */
+function nonce(kind) {
+    return `__rollout_${kind}_${(0,external_node_crypto_.randomBytes)(8).toString('hex')}`;
 }
 /** First stderr line of every remote command: its process group, so a timeout can end all of it. */
 const PGID_MARKER = '__rollout_pgid__';
 /**
- * The command line sent over SSH: `sh -c` with `set -e` semantics and the variables exported
- * first, so the user's login shell (bash, zsh, fish...) never interprets the script itself.
- * sshd makes each session its own process group; the script reports it because closing the
- * channel (or an SSH `signal` request, which OpenSSH ignores here) does not stop the command.
+ * What the `sh -s` running one command reads: its process group reported first, then `set -e`,
+ * the variables and the command, all inside one `{ }` with its input from /dev/null, so the whole
+ * script is read before any of it runs and no command can read the rest as its input.
  */
-function remoteScript(command, env) {
-    const exports = env.map(([name, value]) => `export ${name}=${shellQuote(value)}`).join('\n');
-    // Linux hosts: read it from /proc without a fork (it races the command-timeout); others: ps.
-    const reportGroup = `{ read -r _ _ _ _ pgid _ < /proc/$$/stat; } 2>/dev/null || pgid=$(ps -o pgid= -p $$ | tr -d ' ')
-echo "${PGID_MARKER} $pgid" >&2; unset pgid`;
-    return `sh -c ${shellQuote(`${reportGroup}\nset -e\n${exports}\n${command}`)}`;
+function commandScript(command, env) {
+    const exports = env.map(([name, value]) => `export ${name}=${shellQuote(value)}`);
+    return [
+        '{',
+        // Linux hosts: read it from /proc without a fork (it races the command-timeout); others: ps.
+        "{ read -r _ _ _ _ pgid _ < /proc/$$/stat; } 2>/dev/null || pgid=$(ps -o pgid= -p $$ | tr -d ' ')",
+        `echo "${PGID_MARKER} $pgid" >&2; unset pgid`,
+        'set -e',
+        ...exports,
+        command,
+        '} </dev/null'
+    ].join('\n');
+}
+/** `sh -s` reading `script` as a here-document: the lines that run it, opened and closed. */
+function hereDocument(prefix, script, redirections) {
+    const end = nonce('script');
+    return `${prefix}sh -s ${redirections}<<'${end}'\n${script}\n${end}\n`;
+}
+/** What sshd runs on a command's own channel; the command then arrives on its input (onChannel). */
+const CHANNEL_COMMAND = 'exec sh -s';
+/**
+ * The input of a channel running CHANNEL_COMMAND: `script` in the background, its exit status
+ * printed after `endMarker` on stdout; the `sh` then waits for more lines (a kill), or the end of
+ * its input, which the action sends once the status came. stdout and stderr stay apart, and the
+ * channel itself closes only once nothing holds them.
+ */
+function onChannel(script, endMarker) {
+    const start = hereDocument('( ', script, '');
+    return `${start}echo "${endMarker} $?" ) &\n`;
 }
 /**
- * Ends a remote command's whole process group: TERM first, KILL if it is still there. Run by
- * `sh`, whatever the login shell, in the one spelling dash's `kill` accepts (it rejects `--`).
+ * The first line a long-lived shell reads: it keeps its stdout as fd 4 for the commands, and
+ * answers after `readyMarker` how it can start a command in a session of its own. `setsid -w`
+ * (util-linux) waits even if setsid had to fork; busybox's has no -w and, like util-linux's,
+ * forks only for a process group leader, which a job of a shell without job control never is.
  */
-function killGroupScript(pgid) {
-    return `sh -c ${shellQuote(`kill -TERM -${pgid} 2>/dev/null; sleep 1; kill -KILL -${pgid} 2>/dev/null; true`)}`;
+function shellStart(readyMarker) {
+    return `exec 4>&1; if setsid -w true 2>/dev/null; then echo "${readyMarker} setsid -w"; elif command -v setsid >/dev/null; then echo "${readyMarker} setsid"; else echo "${readyMarker} none"; fi\n`;
+}
+/**
+ * One command for the long-lived shell, in the background so the shell can still read a kill: in
+ * a session of its own (`setsid`), with stderr merged into stdout, in order, piped through `cat`
+ * to the channel (fd 4), so the exit status (carried out of the pipeline on fd 5, which `cat`
+ * holds too) is printed after `endMarker` only once nothing holds the command's output any more.
+ */
+function inShell(script, setsid, endMarker) {
+    const start = hereDocument(`( s=$( { { ${setsid} `, script, '4>&- 5>&- 2>&1 ');
+    return `${start}echo $? >&5; } | cat >&4; } 5>&1 ); echo "${endMarker} $s" ) &\n`;
+}
+/**
+ * Ends a command's whole process group: TERM now, KILL a second later from a background job that
+ * ignores the TERM (in case the group is the reading `sh`'s own, on a channel) and holds none of
+ * the channel's streams, so the channel closes as soon as the command is gone. Dash's `kill`
+ * rejects `--`, so the group is written `-PGID`.
+ */
+function killGroupLine(pgid) {
+    return `trap '' TERM; { sleep 1; kill -KILL -${pgid}; } >/dev/null 2>&1 & trap - TERM; kill -TERM -${pgid} 2>/dev/null\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/settings.ts
@@ -29015,6 +29106,8 @@ function readUpload(input) {
 
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 // EXTERNAL MODULE: ./node_modules/is-stream/index.js
 var is_stream = __nccwpck_require__(6543);
 // EXTERNAL MODULE: ./node_modules/make-dir/index.js
@@ -29976,21 +30069,66 @@ class HttpOverSsh {
     }
 }
 
+;// CONCATENATED MODULE: ./src/host-keys.ts
+
+/** undefined when `key` may be trusted for `hop`; otherwise what was refused and why. */
+function refuseHostKey(hop, key, hostKeys) {
+    if (!hostKeys.strict)
+        return undefined;
+    const verdict = hostKeys.knownHosts ? checkHostKey(hostKeys.knownHosts, hop.host, hop.port, key) : 'unknown';
+    if (verdict === 'trusted' || hostKeys.fingerprints.includes(fingerprint(key)))
+        return undefined;
+    return { type: keyType(key), fingerprint: fingerprint(key), verdict };
+}
+const WHY = {
+    mismatch: 'does not match known-hosts (the host key changed, or something is in the middle)',
+    revoked: 'is marked @revoked in known-hosts',
+    unknown: 'is in neither known-hosts nor host-fingerprints'
+};
+/** The error for a hop whose every key shown was refused; it names the key types tried. */
+function refusalMessage(hop, refused) {
+    const keys = refused.map((key) => `${key.type} key ${key.fingerprint} ${WHY[key.verdict]}`);
+    return `host key refused for ${hop.entry}: its ${keys.join('; its ')} (host key types tried: ${refused.map((key) => key.type).join(', ')})`;
+}
+/**
+ * The host key types to ask a hop for, attempt after attempt. The first attempt offers every type,
+ * those known-hosts holds for the hop (or `accepted` before) first, as OpenSSH does. A key refused
+ * only for being unknown, where host-fingerprints are given (they do not say their type), is asked
+ * again with each type not yet shown; a key that contradicts known-hosts is never retried.
+ */
+class HostKeyTypes {
+    hop;
+    hostKeys;
+    refused = [];
+    first;
+    constructor(hop, hostKeys, accepted) {
+        this.hop = hop;
+        this.hostKeys = hostKeys;
+        const known = hostKeys.knownHosts ? knownKeyTypes(hostKeys.knownHosts, hop.host, hop.port) : [];
+        this.first = accepted === undefined ? known : [accepted, ...known];
+    }
+    /** The algorithms to offer next. */
+    algorithms() {
+        const shown = this.refused.map((key) => key.type);
+        return hostKeyAlgorithms(HOST_KEY_TYPES.filter((type) => !shown.includes(type)), this.first);
+    }
+    /** Records a refused key; false when no other type is worth asking for. */
+    retryAfter(key) {
+        this.refused.push(key);
+        return key.verdict === 'unknown' && this.hostKeys.fingerprints.length > 0 && this.algorithms().length > 0;
+    }
+    /** Whether any key was refused yet (a later "no matching host key" then ends the search). */
+    get anyRefused() {
+        return this.refused.length > 0;
+    }
+    message() {
+        return refusalMessage(this.hop, this.refused);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/remote-command.ts
-// Running one command on a host over an open SSH connection, two ways with the same results:
-// - a long-lived `sh` per host (RemoteShell), fed one command at a time: a command then costs one
-//   round trip, where a channel of its own costs two (open it, then the exec request, whose reply
-//   ssh2 awaits), which on a runner far from its hosts is most of a small command's time;
-// - a channel of its own (runChannel): the fallback where that shell cannot run (no `setsid`, a
-//   forced command), and for ending a command.
-// Either way the command is the action's script (remoteScript) in a session of its own, so ending
-// it on timeout or cancellation ends its process group and nothing else: not the shell, and not an
-// app that an earlier command started. And either way a command has ended only when it exited and
-// nothing holds its output any more: an app started without redirecting its output makes its start
-// command time out (and be ended), as a channel would, instead of dying later of a closed pipe.
 
-
-/** How long a command being ended may take to go: killGroupScript needs 1 s for TERM, then KILL. */
+/** How long a command being ended may take to go: killGroupLine needs 1 s for TERM, then KILL. */
 const CLOSE_GRACE_MS = 3000;
 const STREAMS = ['stdout', 'stderr'];
 const PGID_LINE = new RegExp(`^${PGID_MARKER} (\\d+)$`);
@@ -30002,7 +30140,6 @@ const PGID_LINE = new RegExp(`^${PGID_MARKER} (\\d+)$`);
 class Ending {
     options;
     kill;
-    onEnd;
     abandon;
     timedOut = false;
     pgid;
@@ -30013,17 +30150,15 @@ class Ending {
         this.ended = true;
         if (this.pgid !== undefined)
             this.kill(this.pgid);
-        this.onEnd();
         this.giveUp ??= setTimeout(this.abandon, CLOSE_GRACE_MS);
     };
-    constructor(options, kill, 
-    /** Right after the kill was sent: e.g. close the command's channel. */
-    onEnd, 
+    constructor(options, 
+    /** Ends a process group, through the session the command runs in. */
+    kill, 
     /** The grace period is over and the command is still there. */
     abandon) {
         this.options = options;
         this.kill = kill;
-        this.onEnd = onEnd;
         this.abandon = abandon;
         this.timer = setTimeout(() => {
             this.timedOut = true;
@@ -30049,23 +30184,49 @@ class Ending {
         this.options.signal.removeEventListener('abort', this.end);
     }
 }
-/** Runs the script that opened `channel` (exit status recorded in `exit`), to its close. */
-function runChannel(channel, exit, options, kill) {
+/**
+ * Reads a command's output lines: the process-group marker goes to `ending`, the line after
+ * `endMarker` gives the exit status (to `onEnd`), the rest is the command's output. A last line
+ * without a newline arrives glued to the end marker.
+ */
+function commandLines(ending, endMarker, options, onEnd) {
+    const endLine = new RegExp(`^(.*)${endMarker} (\\d*)$`);
+    return (line, stream) => {
+        if (ending.takeMarker(line))
+            return;
+        const end = stream === 'stdout' ? endLine.exec(line) : null;
+        if (!end)
+            return options.onLine(line, stream);
+        if (end[1] !== '')
+            options.onLine(end[1], stream);
+        onEnd(end[2] === '' ? null : Number(end[2]));
+    };
+}
+/**
+ * Runs `command` on `channel`, which runs CHANNEL_COMMAND, to the channel's close: the script goes
+ * in on its input, which is ended once the exit status came.
+ */
+function runChannel(channel, command, options) {
     return new Promise((resolve) => {
-        // A remote process does not die when its channel closes: the kill comes first, and sshd only
-        // confirms the close once the command is gone.
-        const ending = new Ending(options, kill, () => channel.close(), () => channel.emit('close'));
-        const splitters = STREAMS.map((stream) => lineSplitter((line) => {
-            if (!ending.takeMarker(line))
-                options.onLine(line, stream);
-        }));
+        let code = null;
+        const ending = new Ending(options, (pgid) => channel.write(killGroupLine(pgid)), () => {
+            channel.close();
+            channel.emit('close');
+        });
+        const endMarker = nonce('end');
+        const onLine = commandLines(ending, endMarker, options, (status) => {
+            code = status;
+            channel.end();
+        });
+        const splitters = STREAMS.map((stream) => lineSplitter((line) => onLine(line, stream)));
         channel.on('data', (chunk) => splitters[0].push(chunk));
         channel.stderr.on('data', (chunk) => splitters[1].push(chunk));
         channel.once('close', () => {
             ending.dispose();
             splitters.forEach((splitter) => splitter.flush());
-            resolve({ code: ending.timedOut ? null : exit.code, timedOut: ending.timedOut });
+            resolve({ code: ending.timedOut ? null : code, timedOut: ending.timedOut });
         });
+        channel.write(onChannel(commandScript(command, options.env), endMarker));
     });
 }
 /**
@@ -30080,11 +30241,7 @@ class RemoteShell {
     /** Resolves once the shell is no longer `starting`, with what it became. */
     settled;
     settle = () => undefined;
-    /**
-     * How the shell starts a command in a session of its own. `setsid -w` (util-linux) waits even
-     * if setsid had to fork; busybox's has no -w and, like util-linux's, forks only for a process
-     * group leader, which a job of a shell without job control never is.
-     */
+    /** How the shell starts a command in a session of its own, as it answered shellStart. */
     setsid = 'setsid';
     channel;
     listener;
@@ -30103,8 +30260,9 @@ class RemoteShell {
         return this.current === 'ready' && !this.running;
     }
     /** Runs `command` as runChannel would; only when `available`. */
-    async run(command, options, kill) {
-        if (!this.available)
+    async run(command, options) {
+        const { channel } = this;
+        if (!this.available || !channel)
             throw new Error(`the shell is not available (${this.current})`);
         this.running = true;
         try {
@@ -30119,34 +30277,18 @@ class RemoteShell {
                     this.listener = undefined;
                     resolve({ code: ending.timedOut ? null : code, timedOut: ending.timedOut });
                 };
-                const ending = new Ending(options, kill, () => undefined, // the kill is enough: the shell answers once the command is gone
-                () => {
+                // The kill is enough: the shell answers once the command is gone.
+                const ending = new Ending(options, (pgid) => channel.write(killGroupLine(pgid)), () => {
                     this.close();
                     done();
                 });
-                const nonce = `__rollout_end_${(0,external_node_crypto_.randomBytes)(8).toString('hex')}`;
-                const endLine = new RegExp(`^(.*)${nonce} (\\d*)$`);
-                this.listener = {
-                    line: (line, stream) => {
-                        if (ending.takeMarker(line))
-                            return;
-                        const end = stream === 'stdout' ? endLine.exec(line) : null;
-                        if (!end)
-                            return options.onLine(line, stream);
-                        // A last line without a newline arrives glued to the marker.
-                        if (end[1] !== '')
-                            options.onLine(end[1], stream);
-                        if (end[2] !== '')
-                            code = Number(end[2]);
-                        done();
-                    },
-                    gone: done
-                };
-                // fd 4 is the channel's stdout (see start); fd 5 carries the exit status out of the
-                // pipeline, and is open in `cat` too, so `$(...)` ends only when `cat` does. The command
-                // gets neither.
-                const script = remoteScript(command, options.env);
-                this.channel?.write(`s=$( { { ${this.setsid} ${script} </dev/null 2>&1 4>&- 5>&-; echo $? >&5; } | cat >&4; } 5>&1 ); echo "${nonce} $s"\n`);
+                const endMarker = nonce('end');
+                const line = commandLines(ending, endMarker, options, (status) => {
+                    code = status;
+                    done();
+                });
+                this.listener = { line, gone: done };
+                channel.write(inShell(commandScript(command, options.env), this.setsid, endMarker));
             });
         }
         finally {
@@ -30163,8 +30305,8 @@ class RemoteShell {
         this.current = state;
     }
     async start() {
-        // `exec sh` whatever the login shell is; a forced command may put something else there.
-        const channel = await new Promise((resolve) => this.connection.exec('exec sh', (error, opened) => resolve(error ? undefined : opened)));
+        // `sh` whatever the login shell is; a forced command may put something else there.
+        const channel = await new Promise((resolve) => this.connection.exec(CHANNEL_COMMAND, (error, opened) => resolve(error ? undefined : opened)));
         if (!channel || this.current === 'closed') {
             channel?.close();
             if (this.current !== 'closed')
@@ -30177,33 +30319,33 @@ class RemoteShell {
         channel.stderr.on('data', (chunk) => splitters[1].push(chunk));
         channel.once('close', () => {
             splitters.forEach((splitter) => splitter.flush());
-            // Gone before it answered: something else runs there (a forced command). Once refused or
-            // failed, it stays so: the host then knows to use channels.
+            // Gone before it answered (a forced command runs there), or answered it has no setsid:
+            // refused once its channel is gone, so that a host allowing one session at a time can open
+            // the next. Once refused or failed, it stays so: the host then knows to use channels.
             if (this.current === 'starting')
                 this.become('refused');
             else if (this.current === 'ready')
                 this.become('closed');
             this.listener?.gone();
         });
-        const nonce = `__rollout_ready_${(0,external_node_crypto_.randomBytes)(8).toString('hex')}`;
+        const readyMarker = nonce('ready');
         this.listener = {
             line: (line, stream) => {
-                if (stream !== 'stdout' || !line.startsWith(`${nonce} `) || this.current !== 'starting')
+                if (stream !== 'stdout' || !line.startsWith(`${readyMarker} `) || this.current !== 'starting')
                     return;
-                const setsid = line.slice(nonce.length + 1);
+                const setsid = line.slice(readyMarker.length + 1);
                 this.listener = undefined;
                 if (setsid.startsWith('setsid')) {
                     this.setsid = setsid;
                     this.become('ready');
                 }
                 else {
-                    this.become('refused');
                     this.channel?.close();
                 }
             },
             gone: () => undefined
         };
-        channel.write(`exec 4>&1; if setsid -w true 2>/dev/null; then echo "${nonce} setsid -w"; elif command -v setsid >/dev/null; then echo "${nonce} setsid"; else echo "${nonce} none"; fi\n`);
+        channel.write(shellStart(readyMarker));
     }
 }
 function lineSplitter(emit) {
@@ -30233,22 +30375,29 @@ function lineSplitter(emit) {
 
 
 
+
+
+
 /** An error that retrying cannot fix: a refused host key or failed authentication. */
 class PermanentSshError extends Error {
 }
 function createSshConnector(settings, clock, log, { longLivedShell = true } = {}) {
+    const accepted = new Map();
     return {
-        connect: (target, signal) => SshRemoteHost.open(target, settings, clock, log, signal, longLivedShell)
+        async connect(target, signal) {
+            const reconnect = () => connectWithRetry(target, settings, accepted, clock, log, signal);
+            return new SshRemoteHost(target, await reconnect(), reconnect, log, longLivedShell);
+        }
     };
 }
 /** Connects through the jump-host chain, retrying connection-level errors with backoff. */
-async function connectWithRetry(target, settings, clock, log, signal) {
+async function connectWithRetry(target, settings, accepted, clock, log, signal) {
     for (let attempt = 1;; attempt++) {
         try {
-            return await connectChain(target, settings);
+            return await connectChain(target, settings, accepted);
         }
         catch (error) {
-            const message = error instanceof Error ? error.message : String(error);
+            const message = errorMessage(error);
             if (error instanceof PermanentSshError || attempt >= settings.connectAttempts || signal.aborted) {
                 throw error instanceof PermanentSshError ? error : new Error(`cannot connect to ${target.entry}: ${message}`);
             }
@@ -30258,14 +30407,11 @@ async function connectWithRetry(target, settings, clock, log, signal) {
         }
     }
 }
-async function connectChain(target, settings) {
+async function connectChain(target, settings, accepted) {
     const chain = [];
     try {
-        for (const hop of [...settings.jumpHosts, target]) {
-            const previous = chain.at(-1)?.connection;
-            const sock = previous ? await forward(previous, hop) : undefined;
-            chain.push(await connectOne(hop, settings, sock));
-        }
+        for (const hop of [...settings.jumpHosts, target])
+            chain.push(await connectHop(hop, settings, chain.at(-1), accepted));
         return chain;
     }
     catch (error) {
@@ -30273,11 +30419,44 @@ async function connectChain(target, settings) {
         throw error;
     }
 }
+/** A host key the hop showed was refused (thrown before any authentication). */
+class HostKeyRefused extends Error {
+    key;
+    constructor(key) {
+        super(`host key refused: ${key.type} ${key.fingerprint}`);
+        this.key = key;
+    }
+}
+/** Connects to one hop (through the one before it), asking for its host key types as HostKeyTypes says. */
+async function connectHop(hop, settings, previous, accepted) {
+    const types = new HostKeyTypes(hop, settings.hostKeys, accepted.get(hop.entry));
+    for (;;) {
+        const sock = previous?.connection ? await forward(previous.connection, hop) : undefined;
+        try {
+            const { ssh, keyType } = await connectOne(hop, settings, sock, types.algorithms());
+            accepted.set(hop.entry, keyType);
+            return ssh;
+        }
+        catch (error) {
+            if (error instanceof HostKeyRefused) {
+                if (!types.retryAfter(error.key))
+                    throw new PermanentSshError(types.message());
+            }
+            else if (types.anyRefused && /no matching host key/i.test(errorMessage(error))) {
+                throw new PermanentSshError(types.message()); // it has no other type of key
+            }
+            else {
+                throw error;
+            }
+        }
+    }
+}
 function forward(connection, hop) {
     return new Promise((resolve, reject) => connection.forwardOut('127.0.0.1', 0, hop.host, hop.port, (error, channel) => error ? reject(new Error(`jump host cannot reach ${hop.entry}: ${error.message}`)) : resolve(channel)));
 }
-async function connectOne(hop, settings, through) {
-    let refusal;
+async function connectOne(hop, settings, through, serverHostKey) {
+    let refused;
+    let shown = '';
     // Our own socket for the first hop, to turn Nagle's algorithm off before the handshake: each of
     // its round trips, and later every phase, is a small message waiting on a small answer, which
     // Nagle holds back for a delayed ACK (measured here: 100 ms per command with it, 14 ms without).
@@ -30292,40 +30471,26 @@ async function connectOne(hop, settings, through) {
         agent: settings.auth.privateKey || settings.auth.password ? undefined : process.env.SSH_AUTH_SOCK,
         readyTimeout: settings.connectTimeoutMs,
         keepaliveInterval: 10_000,
+        algorithms: { serverHostKey },
         sock,
         hostVerifier: (key) => {
-            refusal = verifyHostKey(hop, key, settings.hostKeys);
-            return refusal === undefined;
+            shown = keyType(key);
+            refused = refuseHostKey(hop, key, settings.hostKeys);
+            return refused === undefined;
         }
     };
     try {
-        return await new NodeSSH().connect(config);
+        return { ssh: await new NodeSSH().connect(config), keyType: shown };
     }
     catch (error) {
         sock.destroy();
-        if (refusal !== undefined)
-            throw new PermanentSshError(refusal);
-        const message = error instanceof Error ? error.message : String(error);
-        if (/authentication methods failed/i.test(message)) {
+        if (refused !== undefined)
+            throw new HostKeyRefused(refused);
+        if (/authentication methods failed/i.test(errorMessage(error))) {
             throw new PermanentSshError(`authentication as ${hop.user} on ${hop.entry} failed: check private-key/password and the host's authorized_keys`);
         }
         throw error;
     }
-}
-/** undefined when the key is accepted; otherwise why it is refused (before any authentication). */
-function verifyHostKey(hop, key, hostKeys) {
-    if (!hostKeys.strict)
-        return undefined;
-    const verdict = hostKeys.knownHosts ? checkHostKey(hostKeys.knownHosts, hop.host, hop.port, key) : 'unknown';
-    if (verdict === 'trusted' || hostKeys.fingerprints.includes(fingerprint(key)))
-        return undefined;
-    const offered = `${keyType(key)} key ${fingerprint(key)}`;
-    const why = {
-        mismatch: 'does not match known-hosts (the host key changed, or something is in the middle)',
-        revoked: 'is marked @revoked in known-hosts',
-        unknown: 'is in neither known-hosts nor host-fingerprints'
-    }[verdict];
-    return `host key refused for ${hop.entry}: its ${offered} ${why}`;
 }
 class SshRemoteHost {
     target;
@@ -30342,10 +30507,6 @@ class SshRemoteHost {
         this.reconnect = reconnect;
         this.log = log;
         this.useShell = useShell;
-    }
-    static async open(target, settings, clock, log, signal, longLivedShell) {
-        const reconnect = () => connectWithRetry(target, settings, clock, log, signal);
-        return new SshRemoteHost(target, await reconnect(), reconnect, log, longLivedShell);
     }
     /** The target's connection, re-opened first if it dropped since the last use. */
     async ssh(forceReconnect = false) {
@@ -30369,7 +30530,7 @@ class SshRemoteHost {
             this.shell = new RemoteShell(connection);
         }
         const { shell } = this;
-        const inShell = () => shell.run(command, options, (pgid) => killGroup(connection, pgid));
+        const inShell = () => shell.run(command, options);
         if (shell.available)
             return inShell();
         if (shell.state === 'starting') {
@@ -30393,26 +30554,26 @@ class SshRemoteHost {
     }
     /** The command on an SSH channel of its own. */
     async execOnChannel(command, options) {
-        // A connection that died unnoticed fails the channel open; the command never started, so
-        // one fresh connection may run it.
-        const onChannel = await this.openChannel(command, options, false).catch(() => this.openChannel(command, options, true));
-        return onChannel();
+        // The open can fail, and the command then never started. A live connection may refuse it for
+        // a moment: a host that allows one session at a time (MaxSessions 1) frees the last session
+        // only after it has handled our close of it, so the open is retried there shortly. A connection
+        // that died unnoticed fails it too: one fresh connection may then run it.
+        for (let retryInMs = 10;; retryInMs *= 2) {
+            const onChannel = await this.openChannel(command, options, false).catch(() => undefined);
+            if (onChannel)
+                return onChannel();
+            if (retryInMs > 320 || !this.chain.every((ssh) => ssh.isConnected()) || options.signal.aborted)
+                break;
+            await (0,promises_namespaceObject.setTimeout)(retryInMs);
+        }
+        return (await this.openChannel(command, options, true))();
     }
     /** Opens a channel running `command`; resolves to what streams it to its end. */
     async openChannel(command, options, forceReconnect) {
         const connection = (await this.ssh(forceReconnect)).connection;
         if (!connection)
             throw new Error('not connected');
-        return new Promise((resolve, reject) => connection.exec(remoteScript(command, options.env), (error, channel) => {
-            if (error)
-                return reject(error);
-            // A quick command's exit status can come in the same read as the channel's opening,
-            // before anything awaiting this promise could listen: record it now. (Its output waits
-            // in the stream's buffer.)
-            const exit = { code: null };
-            channel.on('exit', (code) => (exit.code = code));
-            resolve(() => runChannel(channel, exit, options, (pgid) => killGroup(connection, pgid)));
-        }));
+        return new Promise((resolve, reject) => connection.exec(CHANNEL_COMMAND, (error, channel) => error ? reject(error) : resolve(() => runChannel(channel, command, options))));
     }
     async upload(localPath, remotePath) {
         const ssh = await this.ssh();
@@ -30437,10 +30598,6 @@ class SshRemoteHost {
         await this.http?.close();
         this.chain.reverse().forEach((ssh) => ssh.dispose());
     }
-}
-/** Ends a command's process group, on a channel of its own (the command's own may be busy or gone). */
-function killGroup(connection, pgid) {
-    connection.exec(killGroupScript(pgid), (error, stream) => error ? undefined : stream.resume().on('close', () => undefined));
 }
 /** What the shell became, or `starting` still if the command's timeout or cancellation came first. */
 function settledWithin(shell, { timeoutMs, signal }) {

@@ -1,6 +1,7 @@
 // OpenSSH host key checking without ssh-keygen: known_hosts text (plain, hashed and [host]:port
 // entries, @revoked markers) and SHA256 fingerprints, matched against the raw key blob sshd offers.
 import { createHash, createHmac } from 'node:crypto'
+import type { ServerHostKeyAlgorithm } from 'ssh2'
 import { InputError } from './parse.js'
 
 interface KnownHostEntry {
@@ -69,8 +70,40 @@ function entryMatches(entry: KnownHostEntry, name: string): boolean {
 
 /** Whether any line names this host, whatever its key: lets settings refuse a known-hosts that covers no host. */
 export function hasEntryFor(knownHosts: KnownHosts, host: string, port: number): boolean {
+  return knownKeyTypes(knownHosts, host, port).length > 0
+}
+
+/**
+ * The host key algorithms ssh2 checks, by the type of key they carry, in the order offered by
+ * default. One RSA key signs three ways (RFC 8332); ssh-rsa (SHA-1) last, for old servers.
+ */
+const ALGORITHMS_BY_KEY_TYPE: ReadonlyMap<string, readonly ServerHostKeyAlgorithm[]> = new Map<
+  string,
+  ServerHostKeyAlgorithm[]
+>([
+  ['ssh-ed25519', ['ssh-ed25519']],
+  ['ecdsa-sha2-nistp256', ['ecdsa-sha2-nistp256']],
+  ['ecdsa-sha2-nistp384', ['ecdsa-sha2-nistp384']],
+  ['ecdsa-sha2-nistp521', ['ecdsa-sha2-nistp521']],
+  ['ssh-rsa', ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']]
+])
+
+export const HOST_KEY_TYPES: readonly string[] = [...ALGORITHMS_BY_KEY_TYPE.keys()]
+
+/** The key types of the (not revoked) lines that name host:port, in file order. */
+export function knownKeyTypes(knownHosts: KnownHosts, host: string, port: number): string[] {
   const name = knownHostsName(host, port)
-  return knownHosts.entries.some((entry) => !entry.revoked && entryMatches(entry, name))
+  const lines = knownHosts.entries.filter((entry) => !entry.revoked && entryMatches(entry, name))
+  return [...new Set(lines.map((entry) => keyType(Buffer.from(entry.keyBlob, 'base64'))))]
+}
+
+/**
+ * The host key algorithms to offer for keys of `types`, those of `first` first: as OpenSSH does
+ * for a host it knows, so that a host with several keys shows the one known_hosts holds.
+ */
+export function hostKeyAlgorithms(types: readonly string[], first: readonly string[] = []): ServerHostKeyAlgorithm[] {
+  const ordered = [...first.filter((type) => types.includes(type)), ...types.filter((type) => !first.includes(type))]
+  return ordered.flatMap((type) => ALGORITHMS_BY_KEY_TYPE.get(type) ?? [])
 }
 
 export type KeyVerdict = 'trusted' | 'revoked' | 'mismatch' | 'unknown'

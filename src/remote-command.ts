@@ -3,25 +3,31 @@
 //   round trip, where a channel of its own costs two (open it, then the exec request, whose reply
 //   ssh2 awaits), which on a runner far from its hosts is most of a small command's time;
 // - a channel of its own (runChannel): the fallback where that shell cannot run (no `setsid`, a
-//   forced command), and for ending a command.
-// Either way the command is the action's script (remoteScript) in a session of its own, so ending
-// it on timeout or cancellation ends its process group and nothing else: not the shell, and not an
-// app that an earlier command started. And either way a command has ended only when it exited and
-// nothing holds its output any more: an app started without redirecting its output makes its start
-// command time out (and be ended), as a channel would, instead of dying later of a closed pipe.
-import { randomBytes } from 'node:crypto'
+//   forced command), and a host's first command while its shell starts.
+// Either way the command reaches an `sh -s` on its input, never in a process's arguments, and can
+// be ended through the same session (remote-scripts.ts). Ending it on timeout or cancellation ends
+// its process group and nothing else: not the shell, and not an app that an earlier command
+// started. And either way a command has ended only when it exited and nothing holds its output any
+// more: an app started without redirecting its output makes its start command time out (and be
+// ended), as a channel would, instead of dying later of a closed pipe.
 import type { Client, ClientChannel } from 'ssh2'
 import type { ExecOptions, ExecResult, Stream } from './ports.js'
-import { PGID_MARKER, remoteScript } from './shell.js'
+import {
+  CHANNEL_COMMAND,
+  commandScript,
+  inShell,
+  killGroupLine,
+  nonce,
+  onChannel,
+  PGID_MARKER,
+  shellStart
+} from './remote-scripts.js'
 
-/** How long a command being ended may take to go: killGroupScript needs 1 s for TERM, then KILL. */
+/** How long a command being ended may take to go: killGroupLine needs 1 s for TERM, then KILL. */
 const CLOSE_GRACE_MS = 3000
 
 const STREAMS: readonly Stream[] = ['stdout', 'stderr']
 const PGID_LINE = new RegExp(`^${PGID_MARKER} (\\d+)$`)
-
-/** Ends a remote process group (TERM, then KILL), on a channel of its own. */
-export type KillGroup = (pgid: number) => void
 
 /**
  * The timeout and cancellation of one command: on either, its process group (reported by the
@@ -37,15 +43,13 @@ class Ending {
   private readonly end = () => {
     this.ended = true
     if (this.pgid !== undefined) this.kill(this.pgid)
-    this.onEnd()
     this.giveUp ??= setTimeout(this.abandon, CLOSE_GRACE_MS)
   }
 
   constructor(
     private readonly options: ExecOptions,
-    private readonly kill: KillGroup,
-    /** Right after the kill was sent: e.g. close the command's channel. */
-    private readonly onEnd: () => void,
+    /** Ends a process group, through the session the command runs in. */
+    private readonly kill: (pgid: number) => void,
     /** The grace period is over and the command is still there. */
     private readonly abandon: () => void
   ) {
@@ -73,38 +77,51 @@ class Ending {
   }
 }
 
-export interface ExitStatus {
-  code: number | null
+/**
+ * Reads a command's output lines: the process-group marker goes to `ending`, the line after
+ * `endMarker` gives the exit status (to `onEnd`), the rest is the command's output. A last line
+ * without a newline arrives glued to the end marker.
+ */
+function commandLines(ending: Ending, endMarker: string, options: ExecOptions, onEnd: (code: number | null) => void) {
+  const endLine = new RegExp(`^(.*)${endMarker} (\\d*)$`)
+  return (line: string, stream: Stream) => {
+    if (ending.takeMarker(line)) return
+    const end = stream === 'stdout' ? endLine.exec(line) : null
+    if (!end) return options.onLine(line, stream)
+    if (end[1] !== '') options.onLine(end[1], stream)
+    onEnd(end[2] === '' ? null : Number(end[2]))
+  }
 }
 
-/** Runs the script that opened `channel` (exit status recorded in `exit`), to its close. */
-export function runChannel(
-  channel: ClientChannel,
-  exit: ExitStatus,
-  options: ExecOptions,
-  kill: KillGroup
-): Promise<ExecResult> {
+/**
+ * Runs `command` on `channel`, which runs CHANNEL_COMMAND, to the channel's close: the script goes
+ * in on its input, which is ended once the exit status came.
+ */
+export function runChannel(channel: ClientChannel, command: string, options: ExecOptions): Promise<ExecResult> {
   return new Promise((resolve) => {
-    // A remote process does not die when its channel closes: the kill comes first, and sshd only
-    // confirms the close once the command is gone.
+    let code: number | null = null
     const ending = new Ending(
       options,
-      kill,
-      () => channel.close(),
-      () => channel.emit('close')
+      (pgid) => channel.write(killGroupLine(pgid)),
+      () => {
+        channel.close()
+        channel.emit('close')
+      }
     )
-    const splitters = STREAMS.map((stream) =>
-      lineSplitter((line) => {
-        if (!ending.takeMarker(line)) options.onLine(line, stream)
-      })
-    )
+    const endMarker = nonce('end')
+    const onLine = commandLines(ending, endMarker, options, (status) => {
+      code = status
+      channel.end()
+    })
+    const splitters = STREAMS.map((stream) => lineSplitter((line) => onLine(line, stream)))
     channel.on('data', (chunk: Buffer) => splitters[0].push(chunk))
     channel.stderr.on('data', (chunk: Buffer) => splitters[1].push(chunk))
     channel.once('close', () => {
       ending.dispose()
       splitters.forEach((splitter) => splitter.flush())
-      resolve({ code: ending.timedOut ? null : exit.code, timedOut: ending.timedOut })
+      resolve({ code: ending.timedOut ? null : code, timedOut: ending.timedOut })
     })
+    channel.write(onChannel(commandScript(command, options.env), endMarker))
   })
 }
 
@@ -132,11 +149,7 @@ export class RemoteShell {
   /** Resolves once the shell is no longer `starting`, with what it became. */
   readonly settled: Promise<ShellState>
   private settle: (state: ShellState) => void = () => undefined
-  /**
-   * How the shell starts a command in a session of its own. `setsid -w` (util-linux) waits even
-   * if setsid had to fork; busybox's has no -w and, like util-linux's, forks only for a process
-   * group leader, which a job of a shell without job control never is.
-   */
+  /** How the shell starts a command in a session of its own, as it answered shellStart. */
   private setsid = 'setsid'
   private channel?: ClientChannel
   private listener?: Listener
@@ -158,8 +171,9 @@ export class RemoteShell {
   }
 
   /** Runs `command` as runChannel would; only when `available`. */
-  async run(command: string, options: ExecOptions, kill: KillGroup): Promise<ExecResult> {
-    if (!this.available) throw new Error(`the shell is not available (${this.current})`)
+  async run(command: string, options: ExecOptions): Promise<ExecResult> {
+    const { channel } = this
+    if (!this.available || !channel) throw new Error(`the shell is not available (${this.current})`)
     this.running = true
     try {
       return await new Promise((resolve) => {
@@ -172,36 +186,22 @@ export class RemoteShell {
           this.listener = undefined
           resolve({ code: ending.timedOut ? null : code, timedOut: ending.timedOut })
         }
+        // The kill is enough: the shell answers once the command is gone.
         const ending = new Ending(
           options,
-          kill,
-          () => undefined, // the kill is enough: the shell answers once the command is gone
+          (pgid) => channel.write(killGroupLine(pgid)),
           () => {
             this.close()
             done()
           }
         )
-        const nonce = `__rollout_end_${randomBytes(8).toString('hex')}`
-        const endLine = new RegExp(`^(.*)${nonce} (\\d*)$`)
-        this.listener = {
-          line: (line, stream) => {
-            if (ending.takeMarker(line)) return
-            const end = stream === 'stdout' ? endLine.exec(line) : null
-            if (!end) return options.onLine(line, stream)
-            // A last line without a newline arrives glued to the marker.
-            if (end[1] !== '') options.onLine(end[1], stream)
-            if (end[2] !== '') code = Number(end[2])
-            done()
-          },
-          gone: done
-        }
-        // fd 4 is the channel's stdout (see start); fd 5 carries the exit status out of the
-        // pipeline, and is open in `cat` too, so `$(...)` ends only when `cat` does. The command
-        // gets neither.
-        const script = remoteScript(command, options.env)
-        this.channel?.write(
-          `s=$( { { ${this.setsid} ${script} </dev/null 2>&1 4>&- 5>&-; echo $? >&5; } | cat >&4; } 5>&1 ); echo "${nonce} $s"\n`
-        )
+        const endMarker = nonce('end')
+        const line = commandLines(ending, endMarker, options, (status) => {
+          code = status
+          done()
+        })
+        this.listener = { line, gone: done }
+        channel.write(inShell(commandScript(command, options.env), this.setsid, endMarker))
       })
     } finally {
       this.running = false
@@ -219,9 +219,9 @@ export class RemoteShell {
   }
 
   private async start(): Promise<void> {
-    // `exec sh` whatever the login shell is; a forced command may put something else there.
+    // `sh` whatever the login shell is; a forced command may put something else there.
     const channel = await new Promise<ClientChannel | undefined>((resolve) =>
-      this.connection.exec('exec sh', (error, opened) => resolve(error ? undefined : opened))
+      this.connection.exec(CHANNEL_COMMAND, (error, opened) => resolve(error ? undefined : opened))
     )
     if (!channel || this.current === 'closed') {
       channel?.close()
@@ -234,31 +234,29 @@ export class RemoteShell {
     channel.stderr.on('data', (chunk: Buffer) => splitters[1].push(chunk))
     channel.once('close', () => {
       splitters.forEach((splitter) => splitter.flush())
-      // Gone before it answered: something else runs there (a forced command). Once refused or
-      // failed, it stays so: the host then knows to use channels.
+      // Gone before it answered (a forced command runs there), or answered it has no setsid:
+      // refused once its channel is gone, so that a host allowing one session at a time can open
+      // the next. Once refused or failed, it stays so: the host then knows to use channels.
       if (this.current === 'starting') this.become('refused')
       else if (this.current === 'ready') this.become('closed')
       this.listener?.gone()
     })
-    const nonce = `__rollout_ready_${randomBytes(8).toString('hex')}`
+    const readyMarker = nonce('ready')
     this.listener = {
       line: (line, stream) => {
-        if (stream !== 'stdout' || !line.startsWith(`${nonce} `) || this.current !== 'starting') return
-        const setsid = line.slice(nonce.length + 1)
+        if (stream !== 'stdout' || !line.startsWith(`${readyMarker} `) || this.current !== 'starting') return
+        const setsid = line.slice(readyMarker.length + 1)
         this.listener = undefined
         if (setsid.startsWith('setsid')) {
           this.setsid = setsid
           this.become('ready')
         } else {
-          this.become('refused')
           this.channel?.close()
         }
       },
       gone: () => undefined
     }
-    channel.write(
-      `exec 4>&1; if setsid -w true 2>/dev/null; then echo "${nonce} setsid -w"; elif command -v setsid >/dev/null; then echo "${nonce} setsid"; else echo "${nonce} none"; fi\n`
-    )
+    channel.write(shellStart(readyMarker))
   }
 }
 

@@ -2,6 +2,7 @@
 // pure; writeReport is the one place that hands it to the runner.
 import type { HostReport, PhaseName } from './host-rollout.js'
 import { PHASES } from './host-rollout.js'
+import { errorMessage } from './errors.js'
 import type { Log } from './ports.js'
 import { isFailure, type RolloutResult } from './rollout.js'
 
@@ -143,5 +144,9 @@ export async function writeReport(result: RolloutResult, writer: ReportWriter, l
   }
   if (result.status === 'success')
     log.notice(`${result.hosts.length} host(s) rolled out in ${result.durationMs} ms`, 'Rollout succeeded')
-  await writer.writeSummary(renderSummary(result))
+  // Not every runner has job summaries (Gitea, Forgejo, @github/local-action, a terminal): the
+  // step's result is the rollout's all the same.
+  await writer.writeSummary(renderSummary(result)).catch((error: unknown) => {
+    log.warning(`The job summary was not written: ${errorMessage(error)}`, 'No job summary')
+  })
 }

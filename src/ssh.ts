@@ -3,14 +3,17 @@
 // one long-lived shell for the host's commands (remote-command.ts).
 import { statSync } from 'node:fs'
 import { connect } from 'node:net'
+import { setTimeout as pause } from 'node:timers/promises'
 import { NodeSSH, type Config } from 'node-ssh'
-import type { Client, ClientChannel } from 'ssh2'
+import type { Client, ClientChannel, ServerHostKeyAlgorithm } from 'ssh2'
 import { HttpOverSsh } from './http-over-ssh.js'
-import { checkHostKey, fingerprint, keyType } from './known-hosts.js'
+import { HostKeyTypes, refuseHostKey, type RefusedKey } from './host-keys.js'
+import { keyType } from './known-hosts.js'
+import { errorMessage } from './errors.js'
 import type { Clock, Connector, ExecOptions, ExecResult, Log, RemoteHost } from './ports.js'
-import { RemoteShell, runChannel, type ExitStatus, type ShellState } from './remote-command.js'
+import { RemoteShell, runChannel, type ShellState } from './remote-command.js'
+import { CHANNEL_COMMAND } from './remote-scripts.js'
 import type { Settings, Target } from './settings.js'
-import { killGroupScript, remoteScript } from './shell.js'
 
 /** An error that retrying cannot fix: a refused host key or failed authentication. */
 export class PermanentSshError extends Error {}
@@ -26,8 +29,12 @@ export function createSshConnector(
   log: Log,
   { longLivedShell = true }: ConnectorOptions = {}
 ): Connector {
+  const accepted: AcceptedKeyTypes = new Map()
   return {
-    connect: (target, signal) => SshRemoteHost.open(target, settings, clock, log, signal, longLivedShell)
+    async connect(target, signal) {
+      const reconnect = () => connectWithRetry(target, settings, accepted, clock, log, signal)
+      return new SshRemoteHost(target, await reconnect(), reconnect, log, longLivedShell)
+    }
   }
 }
 
@@ -35,15 +42,16 @@ export function createSshConnector(
 async function connectWithRetry(
   target: Target,
   settings: Settings,
+  accepted: AcceptedKeyTypes,
   clock: Clock,
   log: Log,
   signal: AbortSignal
 ): Promise<NodeSSH[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await connectChain(target, settings)
+      return await connectChain(target, settings, accepted)
     } catch (error: unknown) {
-      const message = error instanceof Error ? error.message : String(error)
+      const message = errorMessage(error)
       if (error instanceof PermanentSshError || attempt >= settings.connectAttempts || signal.aborted) {
         throw error instanceof PermanentSshError ? error : new Error(`cannot connect to ${target.entry}: ${message}`)
       }
@@ -54,14 +62,11 @@ async function connectWithRetry(
   }
 }
 
-async function connectChain(target: Target, settings: Settings): Promise<NodeSSH[]> {
+async function connectChain(target: Target, settings: Settings, accepted: AcceptedKeyTypes): Promise<NodeSSH[]> {
   const chain: NodeSSH[] = []
   try {
-    for (const hop of [...settings.jumpHosts, target]) {
-      const previous = chain.at(-1)?.connection
-      const sock = previous ? await forward(previous, hop) : undefined
-      chain.push(await connectOne(hop, settings, sock))
-    }
+    for (const hop of [...settings.jumpHosts, target])
+      chain.push(await connectHop(hop, settings, chain.at(-1), accepted))
     return chain
   } catch (error: unknown) {
     chain.forEach((ssh) => ssh.dispose())
@@ -69,7 +74,43 @@ async function connectChain(target: Target, settings: Settings): Promise<NodeSSH
   }
 }
 
-function forward(connection: NonNullable<NodeSSH['connection']>, hop: Target): Promise<ClientChannel> {
+/** The host key type each hop showed and was trusted for, offered first when it reconnects. */
+type AcceptedKeyTypes = Map<string, string>
+
+/** A host key the hop showed was refused (thrown before any authentication). */
+class HostKeyRefused extends Error {
+  constructor(readonly key: RefusedKey) {
+    super(`host key refused: ${key.type} ${key.fingerprint}`)
+  }
+}
+
+/** Connects to one hop (through the one before it), asking for its host key types as HostKeyTypes says. */
+async function connectHop(
+  hop: Target,
+  settings: Settings,
+  previous: NodeSSH | undefined,
+  accepted: AcceptedKeyTypes
+): Promise<NodeSSH> {
+  const types = new HostKeyTypes(hop, settings.hostKeys, accepted.get(hop.entry))
+  for (;;) {
+    const sock = previous?.connection ? await forward(previous.connection, hop) : undefined
+    try {
+      const { ssh, keyType } = await connectOne(hop, settings, sock, types.algorithms())
+      accepted.set(hop.entry, keyType)
+      return ssh
+    } catch (error: unknown) {
+      if (error instanceof HostKeyRefused) {
+        if (!types.retryAfter(error.key)) throw new PermanentSshError(types.message())
+      } else if (types.anyRefused && /no matching host key/i.test(errorMessage(error))) {
+        throw new PermanentSshError(types.message()) // it has no other type of key
+      } else {
+        throw error
+      }
+    }
+  }
+}
+
+function forward(connection: Client, hop: Target): Promise<ClientChannel> {
   return new Promise((resolve, reject) =>
     connection.forwardOut('127.0.0.1', 0, hop.host, hop.port, (error, channel) =>
       error ? reject(new Error(`jump host cannot reach ${hop.entry}: ${error.message}`)) : resolve(channel)
@@ -77,8 +118,14 @@ function forward(connection: NonNullable<NodeSSH['connection']>, hop: Target): P
   )
 }
 
-async function connectOne(hop: Target, settings: Settings, through: ClientChannel | undefined): Promise<NodeSSH> {
-  let refusal: string | undefined
+async function connectOne(
+  hop: Target,
+  settings: Settings,
+  through: ClientChannel | undefined,
+  serverHostKey: ServerHostKeyAlgorithm[]
+): Promise<{ ssh: NodeSSH; keyType: string }> {
+  let refused: RefusedKey | undefined
+  let shown = ''
   // Our own socket for the first hop, to turn Nagle's algorithm off before the handshake: each of
   // its round trips, and later every phase, is a small message waiting on a small answer, which
   // Nagle holds back for a delayed ACK (measured here: 100 ms per command with it, 14 ms without).
@@ -93,19 +140,20 @@ async function connectOne(hop: Target, settings: Settings, through: ClientChanne
     agent: settings.auth.privateKey || settings.auth.password ? undefined : process.env.SSH_AUTH_SOCK,
     readyTimeout: settings.connectTimeoutMs,
     keepaliveInterval: 10_000,
+    algorithms: { serverHostKey },
     sock,
     hostVerifier: (key: Buffer) => {
-      refusal = verifyHostKey(hop, key, settings.hostKeys)
-      return refusal === undefined
+      shown = keyType(key)
+      refused = refuseHostKey(hop, key, settings.hostKeys)
+      return refused === undefined
     }
   }
   try {
-    return await new NodeSSH().connect(config)
+    return { ssh: await new NodeSSH().connect(config), keyType: shown }
   } catch (error: unknown) {
     sock.destroy()
-    if (refusal !== undefined) throw new PermanentSshError(refusal)
-    const message = error instanceof Error ? error.message : String(error)
-    if (/authentication methods failed/i.test(message)) {
+    if (refused !== undefined) throw new HostKeyRefused(refused)
+    if (/authentication methods failed/i.test(errorMessage(error))) {
       throw new PermanentSshError(
         `authentication as ${hop.user} on ${hop.entry} failed: check private-key/password and the host's authorized_keys`
       )
@@ -114,44 +162,18 @@ async function connectOne(hop: Target, settings: Settings, through: ClientChanne
   }
 }
 
-/** undefined when the key is accepted; otherwise why it is refused (before any authentication). */
-export function verifyHostKey(hop: Target, key: Buffer, hostKeys: Settings['hostKeys']): string | undefined {
-  if (!hostKeys.strict) return undefined
-  const verdict = hostKeys.knownHosts ? checkHostKey(hostKeys.knownHosts, hop.host, hop.port, key) : 'unknown'
-  if (verdict === 'trusted' || hostKeys.fingerprints.includes(fingerprint(key))) return undefined
-  const offered = `${keyType(key)} key ${fingerprint(key)}`
-  const why = {
-    mismatch: 'does not match known-hosts (the host key changed, or something is in the middle)',
-    revoked: 'is marked @revoked in known-hosts',
-    unknown: 'is in neither known-hosts nor host-fingerprints'
-  }[verdict]
-  return `host key refused for ${hop.entry}: its ${offered} ${why}`
-}
-
 class SshRemoteHost implements RemoteHost {
   private http?: HttpOverSsh
   /** Where commands run once it is ready: one long-lived shell on the current connection. */
   private shell?: RemoteShell
 
-  private constructor(
+  constructor(
     readonly target: Target,
     private chain: NodeSSH[],
     private readonly reconnect: () => Promise<NodeSSH[]>,
     private readonly log: Log,
     private useShell: boolean
   ) {}
-
-  static async open(
-    target: Target,
-    settings: Settings,
-    clock: Clock,
-    log: Log,
-    signal: AbortSignal,
-    longLivedShell: boolean
-  ): Promise<RemoteHost> {
-    const reconnect = () => connectWithRetry(target, settings, clock, log, signal)
-    return new SshRemoteHost(target, await reconnect(), reconnect, log, longLivedShell)
-  }
 
   /** The target's connection, re-opened first if it dropped since the last use. */
   private async ssh(forceReconnect = false): Promise<NodeSSH> {
@@ -174,7 +196,7 @@ class SshRemoteHost implements RemoteHost {
       this.shell = new RemoteShell(connection)
     }
     const { shell } = this
-    const inShell = () => shell.run(command, options, (pgid) => killGroup(connection, pgid))
+    const inShell = () => shell.run(command, options)
     if (shell.available) return inShell()
     if (shell.state === 'starting') {
       // The first command (or the first after a reconnect) does not wait for the shell: a channel
@@ -194,12 +216,17 @@ class SshRemoteHost implements RemoteHost {
 
   /** The command on an SSH channel of its own. */
   private async execOnChannel(command: string, options: ExecOptions): Promise<ExecResult> {
-    // A connection that died unnoticed fails the channel open; the command never started, so
-    // one fresh connection may run it.
-    const onChannel = await this.openChannel(command, options, false).catch(() =>
-      this.openChannel(command, options, true)
-    )
-    return onChannel()
+    // The open can fail, and the command then never started. A live connection may refuse it for
+    // a moment: a host that allows one session at a time (MaxSessions 1) frees the last session
+    // only after it has handled our close of it, so the open is retried there shortly. A connection
+    // that died unnoticed fails it too: one fresh connection may then run it.
+    for (let retryInMs = 10; ; retryInMs *= 2) {
+      const onChannel = await this.openChannel(command, options, false).catch(() => undefined)
+      if (onChannel) return onChannel()
+      if (retryInMs > 320 || !this.chain.every((ssh) => ssh.isConnected()) || options.signal.aborted) break
+      await pause(retryInMs)
+    }
+    return (await this.openChannel(command, options, true))()
   }
 
   /** Opens a channel running `command`; resolves to what streams it to its end. */
@@ -211,15 +238,9 @@ class SshRemoteHost implements RemoteHost {
     const connection = (await this.ssh(forceReconnect)).connection
     if (!connection) throw new Error('not connected')
     return new Promise((resolve, reject) =>
-      connection.exec(remoteScript(command, options.env), (error, channel) => {
-        if (error) return reject(error)
-        // A quick command's exit status can come in the same read as the channel's opening,
-        // before anything awaiting this promise could listen: record it now. (Its output waits
-        // in the stream's buffer.)
-        const exit: ExitStatus = { code: null }
-        channel.on('exit', (code: number | null) => (exit.code = code))
-        resolve(() => runChannel(channel, exit, options, (pgid) => killGroup(connection, pgid)))
-      })
+      connection.exec(CHANNEL_COMMAND, (error, channel) =>
+        error ? reject(error) : resolve(() => runChannel(channel, command, options))
+      )
     )
   }
 
@@ -245,13 +266,6 @@ class SshRemoteHost implements RemoteHost {
     await this.http?.close()
     this.chain.reverse().forEach((ssh) => ssh.dispose())
   }
-}
-
-/** Ends a command's process group, on a channel of its own (the command's own may be busy or gone). */
-function killGroup(connection: Client, pgid: number): void {
-  connection.exec(killGroupScript(pgid), (error, stream) =>
-    error ? undefined : stream.resume().on('close', () => undefined)
-  )
 }
 
 /** What the shell became, or `starting` still if the command's timeout or cancellation came first. */

@@ -30,6 +30,8 @@ export interface RunOptions {
   onSpawn?: (pid: number) => void
   /** More variables for the action's environment (SSH_AUTH_SOCK). */
   env?: Record<string, string>
+  /** false: no GITHUB_STEP_SUMMARY, as on runners without job summaries (Gitea, local-action). */
+  jobSummary?: boolean
 }
 
 /** Parses the GITHUB_OUTPUT file format: `name<<DELIMITER\nvalue\nDELIMITER`. */
@@ -81,7 +83,7 @@ export function runAction(inputs: Record<string, string>, options: RunOptions = 
     PATH: process.env.PATH,
     HOME: home,
     GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_STEP_SUMMARY: options.jobSummary === false ? undefined : summaryFile,
     RUNNER_TEMP: runnerTemp
   }
   Object.assign(env, options.env, inputVariables(inputs))

@@ -26,6 +26,8 @@ export interface SshHost {
   dropConnections(): void
   /** What the running sshd logged (LogLevel INFO: each accepted login shows up). */
   sshdLog(): string
+  /** Every host key sshd offers: its kind, `type base64` line and fingerprint. */
+  hostKeys(): { kind: KeyKind; line: string; fingerprint: string }[]
 }
 
 export interface SshFleet {
@@ -74,10 +76,23 @@ function loginUser(): string {
   return TEST_USER
 }
 
-function keygen(path: string, comment: string): void {
+/** A key type of ssh-keygen's -t. */
+export type KeyKind = 'ed25519' | 'rsa' | 'ecdsa'
+
+function keygen(path: string, comment: string, kind: KeyKind = 'ed25519'): void {
   rmSync(path, { force: true })
   rmSync(`${path}.pub`, { force: true })
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path])
+  execFileSync('ssh-keygen', ['-q', '-t', kind, '-N', '', '-C', comment, '-f', path])
+}
+
+/** A public key file's `type base64` and its SHA256 fingerprint. */
+function publicKeyOf(path: string): { line: string; fingerprint: string } {
+  return {
+    line: readFileSync(`${path}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' '),
+    fingerprint: execFileSync('ssh-keygen', ['-lf', `${path}.pub`])
+      .toString()
+      .split(/\s+/)[1]
+  }
 }
 
 class Host implements SshHost {
@@ -92,16 +107,20 @@ class Host implements SshHost {
     readonly root: string,
     readonly entry: string,
     private readonly config: string,
-    readonly keyPath: string
+    readonly keyPath: string,
+    private readonly kinds: readonly KeyKind[]
   ) {
     this.readKey()
   }
 
   readKey(): void {
-    this.hostPublicKey = readFileSync(`${this.keyPath}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')
-    this.fingerprint = execFileSync('ssh-keygen', ['-lf', `${this.keyPath}.pub`])
-      .toString()
-      .split(/\s+/)[1]
+    const { line, fingerprint } = publicKeyOf(this.keyPath)
+    this.hostPublicKey = line
+    this.fingerprint = fingerprint
+  }
+
+  hostKeys(): { kind: KeyKind; line: string; fingerprint: string }[] {
+    return this.kinds.map((kind) => ({ kind, ...publicKeyOf(hostKeyPath(this.keyPath, kind)) }))
   }
 
   async startSshd(): Promise<void> {
@@ -137,7 +156,12 @@ export interface SshFleetOptions {
   password?: string
   /** sshd's MaxSessions: sessions (commands, shells) open at once on one connection. */
   maxSessions?: number
+  /** The host keys each sshd has (default: ed25519 only); the first is hostPublicKey. */
+  hostKeyKinds?: readonly KeyKind[]
 }
+
+/** The ed25519 key lives at `keyPath`, a host's others beside it. */
+const hostKeyPath = (keyPath: string, kind: KeyKind) => (kind === 'ed25519' ? keyPath : `${keyPath}_${kind}`)
 
 /** Starts `count` sshd hosts on 127.0.0.{first..}, logging in as the current user with one key. */
 export async function startSshFleet(count: number, options: SshFleetOptions = {}): Promise<SshFleet> {
@@ -162,14 +186,15 @@ export async function startSshFleet(count: number, options: SshFleetOptions = {}
     mkdirSync(root, { recursive: true })
     if (user === TEST_USER) execFileSync('chown', [user, root])
     const keyPath = join(dir, `${name}_host_key`)
-    keygen(keyPath, name)
+    const kinds = options.hostKeyKinds ?? ['ed25519']
+    for (const kind of kinds) keygen(hostKeyPath(keyPath, kind), name, kind)
     const port = await freePort(address)
     const config = join(dir, `${name}_sshd_config`)
     writeFileSync(
       config,
       [
         `ListenAddress ${address}:${port}`,
-        `HostKey ${keyPath}`,
+        ...kinds.map((kind) => `HostKey ${hostKeyPath(keyPath, kind)}`),
         `PidFile ${join(dir, `${name}.pid`)}`,
         `AuthorizedKeysFile ${authorizedKeys}`,
         'StrictModes no',
@@ -186,7 +211,9 @@ export async function startSshFleet(count: number, options: SshFleetOptions = {}
         ''
       ].join('\n')
     )
-    hosts.push(new Host(name, address, port, root, `${user}@${address}:${port}`, config, keyPath))
+    hosts.push(
+      new Host(name, address, port, root, `${user}@${address}:${port}`, config, hostKeyPath(keyPath, kinds[0]), kinds)
+    )
   }
   const fleet: SshFleet = {
     dir,

@@ -1,0 +1,92 @@
+// Every shell text the action sends to a host is built here, from quoted values: values are data,
+// never code, whatever quotes, `$()`, semicolons or newlines they hold.
+//
+// A command never travels in a process's arguments. sshd starts a plain `sh -s` (or the host's
+// long-lived shell is one), and the command, with the `env` values exported first, reaches the
+// `sh -s` that runs it as a here-document, on its standard input: `ps` on the host shows
+// `sh -s`, never a secret. The `sh` that reads those lines stays free while the command runs in
+// the background, so ending a command (killGroupLine) is one more line on the same session: a host
+// that allows one session per connection (MaxSessions 1) can still have a command ended.
+import { randomBytes } from 'node:crypto'
+
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`
+}
+
+/** A marker no command's output can guess, for lines the action prints among a command's own. */
+export function nonce(kind: string): string {
+  return `__rollout_${kind}_${randomBytes(8).toString('hex')}`
+}
+
+/** First stderr line of every remote command: its process group, so a timeout can end all of it. */
+export const PGID_MARKER = '__rollout_pgid__'
+
+/**
+ * What the `sh -s` running one command reads: its process group reported first, then `set -e`,
+ * the variables and the command, all inside one `{ }` with its input from /dev/null, so the whole
+ * script is read before any of it runs and no command can read the rest as its input.
+ */
+export function commandScript(command: string, env: readonly (readonly [string, string])[]): string {
+  const exports = env.map(([name, value]) => `export ${name}=${shellQuote(value)}`)
+  return [
+    '{',
+    // Linux hosts: read it from /proc without a fork (it races the command-timeout); others: ps.
+    "{ read -r _ _ _ _ pgid _ < /proc/$$/stat; } 2>/dev/null || pgid=$(ps -o pgid= -p $$ | tr -d ' ')",
+    `echo "${PGID_MARKER} $pgid" >&2; unset pgid`,
+    'set -e',
+    ...exports,
+    command,
+    '} </dev/null'
+  ].join('\n')
+}
+
+/** `sh -s` reading `script` as a here-document: the lines that run it, opened and closed. */
+function hereDocument(prefix: string, script: string, redirections: string): string {
+  const end = nonce('script')
+  return `${prefix}sh -s ${redirections}<<'${end}'\n${script}\n${end}\n`
+}
+
+/** What sshd runs on a command's own channel; the command then arrives on its input (onChannel). */
+export const CHANNEL_COMMAND = 'exec sh -s'
+
+/**
+ * The input of a channel running CHANNEL_COMMAND: `script` in the background, its exit status
+ * printed after `endMarker` on stdout; the `sh` then waits for more lines (a kill), or the end of
+ * its input, which the action sends once the status came. stdout and stderr stay apart, and the
+ * channel itself closes only once nothing holds them.
+ */
+export function onChannel(script: string, endMarker: string): string {
+  const start = hereDocument('( ', script, '')
+  return `${start}echo "${endMarker} $?" ) &\n`
+}
+
+/**
+ * The first line a long-lived shell reads: it keeps its stdout as fd 4 for the commands, and
+ * answers after `readyMarker` how it can start a command in a session of its own. `setsid -w`
+ * (util-linux) waits even if setsid had to fork; busybox's has no -w and, like util-linux's,
+ * forks only for a process group leader, which a job of a shell without job control never is.
+ */
+export function shellStart(readyMarker: string): string {
+  return `exec 4>&1; if setsid -w true 2>/dev/null; then echo "${readyMarker} setsid -w"; elif command -v setsid >/dev/null; then echo "${readyMarker} setsid"; else echo "${readyMarker} none"; fi\n`
+}
+
+/**
+ * One command for the long-lived shell, in the background so the shell can still read a kill: in
+ * a session of its own (`setsid`), with stderr merged into stdout, in order, piped through `cat`
+ * to the channel (fd 4), so the exit status (carried out of the pipeline on fd 5, which `cat`
+ * holds too) is printed after `endMarker` only once nothing holds the command's output any more.
+ */
+export function inShell(script: string, setsid: string, endMarker: string): string {
+  const start = hereDocument(`( s=$( { { ${setsid} `, script, '4>&- 5>&- 2>&1 ')
+  return `${start}echo $? >&5; } | cat >&4; } 5>&1 ); echo "${endMarker} $s" ) &\n`
+}
+
+/**
+ * Ends a command's whole process group: TERM now, KILL a second later from a background job that
+ * ignores the TERM (in case the group is the reading `sh`'s own, on a channel) and holds none of
+ * the channel's streams, so the channel closes as soon as the command is gone. Dash's `kill`
+ * rejects `--`, so the group is written `-PGID`.
+ */
+export function killGroupLine(pgid: number): string {
+  return `trap '' TERM; { sleep 1; kill -KILL -${pgid}; } >/dev/null 2>&1 & trap - TERM; kill -TERM -${pgid} 2>/dev/null\n`
+}
