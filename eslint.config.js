@@ -7,6 +7,7 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs', 'test/fleet/*.mjs'] } },
       globals: {
         process: 'readonly',
         console: 'readonly',
@@ -20,6 +21,9 @@ export default tseslint.config(
       }
     },
     rules: {
+      // A promise nobody awaits loses its errors; one passed where a callback is expected runs unchecked.
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
       eqeqeq: 'error'

@@ -1,7 +1,7 @@
 // action.yml, the README and the code must agree on the interface.
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from '@jest/globals'
-import { getSettings } from '../src/settings.js'
+import { DEFAULTS, getSettings } from '../src/settings.js'
 import { BASE_INPUTS } from '../__fixtures__/fakes.js'
 
 const actionYml = readFileSync('action.yml', 'utf8')
@@ -25,6 +25,16 @@ describe('the documented interface', () => {
   it('the README documents every input and output in its tables', () => {
     const documented = [...readme.matchAll(/^\| `([a-z-]+)` +\|/gm)].map((match) => match[1])
     expect(documented).toEqual(expect.arrayContaining([...inputs, ...outputs]))
+  })
+
+  it("the code's input defaults are action.yml's, value for value", () => {
+    const declared = Object.fromEntries(
+      [...section('inputs').matchAll(/^ {2}([a-z-]+):\n(?: {4}(?!default:).*\n)*? {4}default: (.*)$/gm)].map(
+        ([, name, value]) => [name, value.replace(/^'(.*)'$/, '$1')]
+      )
+    )
+    expect(Object.keys(declared).length).toBeGreaterThanOrEqual(15)
+    expect(DEFAULTS).toEqual(declared)
   })
 
   it('action.yml runs the bundle on node24', () => {

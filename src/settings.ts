@@ -91,7 +91,8 @@ export class SettingsError extends Error {
   }
 }
 
-const DEFAULTS: Record<string, string> = {
+/** action.yml's defaults (GitHub applies them; tests and other callers get them here): docs.test.ts keeps the two equal. */
+export const DEFAULTS: Readonly<Record<string, string>> = {
   port: '22',
   'strict-host-key-checking': 'true',
   'connect-timeout': '20s',

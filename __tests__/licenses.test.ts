@@ -1,0 +1,44 @@
+// dist/ ships the license of every package bundled into it: the packages are read from the
+// webpack stats of a fresh ncc build of the sources, and each must have its entry in the
+// committed dist/licenses.txt.
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from '@jest/globals'
+
+const scratch = mkdtempSync(join(tmpdir(), 'rollout-licenses-'))
+afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+
+describe('dist/licenses.txt', () => {
+  it('has an entry, with license text, for every package bundled into dist/', () => {
+    const stats = join(scratch, 'stats.json')
+    execFileSync('npx', ['ncc', 'build', 'src/index.ts', '-o', join(scratch, 'out'), '--stats-out', stats, '--quiet'])
+    const bundled: string[] = JSON.parse(
+      execFileSync('node', [
+        '--input-type=module',
+        '-e',
+        `import { bundledPackages } from './scripts/package.mjs'
+         import { readFileSync } from 'node:fs'
+         console.log(JSON.stringify(bundledPackages(JSON.parse(readFileSync(process.argv[1], 'utf8')))))`,
+        stats
+      ]).toString()
+    )
+    // The packages the action cannot run without are among them (the stats are read right).
+    expect(bundled).toEqual(
+      expect.arrayContaining(['@actions/core', 'node-ssh', 'ssh2', 'undici', 'tweetnacl', 'bcrypt-pbkdf', 'asn1'])
+    )
+    const licenses = readFileSync('dist/licenses.txt', 'utf8')
+    const entries = new Map(
+      licenses
+        .split(/\n(?=[@a-z0-9][@a-z0-9/._-]*\n[^\n]*\n)/)
+        .map((entry) => entry.split('\n'))
+        .map(([name, id, ...text]) => [name, { id, text: text.join('\n').trim() }])
+    )
+    for (const name of bundled) {
+      expect({ name, hasEntry: entries.has(name) }).toEqual({ name, hasEntry: true })
+      expect(entries.get(name)?.id).not.toBe('')
+      expect(entries.get(name)?.text.length).toBeGreaterThan(100)
+    }
+  })
+})
