@@ -1,15 +1,6 @@
 // Hand-built fakes for the ports: virtual time, scripted hosts, a recording log. No real sleeping.
-import type {
-  Clock,
-  Connector,
-  ExecOptions,
-  ExecResult,
-  HttpResponse,
-  Log,
-  RemoteHost,
-  RunnerShell
-} from '../src/ports.js'
-import { getSettings, type Settings, type Target } from '../src/settings.js'
+import type { Clock, Connector, ExecOptions, ExecResult, HttpResponse, Log, RemoteHost, Runner } from '../src/ports.js'
+import { getSettings, type Settings, type Target } from '../src/inputs/settings.js'
 
 export class FakeClock implements Clock {
   time = 1_000_000
@@ -69,7 +60,7 @@ export class FakeHost implements RemoteHost {
 }
 
 /** The runner's shell for probes: `reply(command, calls)` gives each run's exit code. */
-export class FakeRunner implements RunnerShell {
+export class FakeRunner implements Runner {
   readonly runs: { command: string; env: readonly (readonly [string, string])[] }[] = []
   constructor(
     private readonly clock: FakeClock,

@@ -1,7 +1,7 @@
 // action.yml, the README and the code must agree on the interface.
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from '@jest/globals'
-import { DEFAULTS, getSettings } from '../src/settings.js'
+import { DEFAULTS, getSettings } from '../src/inputs/settings.js'
 import { BASE_INPUTS } from '../__fixtures__/fakes.js'
 
 const actionYml = readFileSync('action.yml', 'utf8')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { judgeResponse } from '../src/health.js'
+import { judgeResponse } from '../src/rollout/health.js'
 
 const OK = [{ from: 200, to: 299 }]
 

@@ -7,7 +7,7 @@ import {
   keyType,
   parseFingerprint,
   parseKnownHosts
-} from '../src/known-hosts.js'
+} from '../src/inputs/known-hosts.js'
 
 const KEY_A = 'AAAAC3NzaC1lZDI1NTE5AAAAIMCAlmgOZc39EY549caQxuNtrFKoeNLtIMA4XMPHthJ/'
 const KEY_B = 'AAAAC3NzaC1lZDI1NTE5AAAAIBzbC8Pm9ObVPAOyKIRh+ymkJbSD3eu9r7c8hDC0hEWq'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { runWith } from '../src/main.js'
-import { preflight, PreflightError } from '../src/preflight.js'
+import { preflight, PreflightError } from '../src/rollout/preflight.js'
 import type { Connector } from '../src/ports.js'
 import {
   BASE_INPUTS,

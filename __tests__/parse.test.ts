@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals'
-import { parseBatchSize, parseDuration, parseEnv, parseHostTarget, parseStatusRanges, splitList } from '../src/parse.js'
+import {
+  parseBatchSize,
+  parseDuration,
+  parseEnv,
+  parseHostTarget,
+  parseStatusRanges,
+  splitList
+} from '../src/inputs/parse.js'
 
 describe('parseDuration', () => {
   it.each([

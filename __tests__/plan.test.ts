@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { batchSizes, describePlan, planBatches } from '../src/plan.js'
+import { batchSizes, describePlan, planBatches } from '../src/rollout/plan.js'
 import { settingsWith } from '../__fixtures__/fakes.js'
 
 describe('batchSizes (Ansible serial semantics)', () => {

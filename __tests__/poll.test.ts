@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { pollUntil, PollTimeout, type Verdict } from '../src/poll.js'
+import { pollUntil, PollTimeout, type Verdict } from '../src/rollout/poll.js'
 import { FakeClock } from '../__fixtures__/fakes.js'
 
 const WORDS = { waitingFor: 'the health check', failed: 'not healthy' }

@@ -11,7 +11,7 @@ import {
   PGID_MARKER,
   shellQuote,
   shellStart
-} from '../src/remote-scripts.js'
+} from '../src/ssh/remote-scripts.js'
 
 /** Feeds `input` to `shell` on its stdin, as sshd feeds a channel; output captured, never inherited. */
 const feed = (input: string, shell = 'sh', args = ['-s']) => {

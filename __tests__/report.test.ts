@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { escapeHtml, renderGantt, renderOutputs, renderSummary, writeReport } from '../src/report.js'
-import { rollout } from '../src/rollout.js'
+import { escapeHtml, renderGantt, renderOutputs, renderSummary, writeReport } from '../src/rollout/report.js'
+import { runBatches } from '../src/rollout/batches.js'
 import { FakeClock, FakeRunner, RecordingLog, fakeFleet, settingsWith } from '../__fixtures__/fakes.js'
 
 async function resultWithFailure() {
@@ -8,7 +8,7 @@ async function resultWithFailure() {
   const clock = new FakeClock()
   const hosts = fakeFleet(settings, clock)
   hosts[1].reply = (c) => (c === 'appctl start' ? { code: 3, lines: ['<script>alert(1)</script> & more'] } : {})
-  return rollout({
+  return runBatches({
     settings,
     hosts,
     runner: new FakeRunner(clock),
@@ -65,7 +65,7 @@ describe('renderSummary', () => {
   it('keeps mermaid-breaking characters out of gantt section names', async () => {
     const settings = settingsWith({ hosts: 'u@[::1]:2022' })
     const clock = new FakeClock()
-    const result = await rollout({
+    const result = await runBatches({
       settings,
       hosts: fakeFleet(settings, clock),
       runner: new FakeRunner(clock),
@@ -115,7 +115,7 @@ describe('writeReport', () => {
   it('adds a notice with the totals on success', async () => {
     const settings = settingsWith()
     const clock = new FakeClock()
-    const result = await rollout({
+    const result = await runBatches({
       settings,
       hosts: fakeFleet(settings, clock),
       runner: new FakeRunner(clock),

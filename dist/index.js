@@ -25636,7 +25636,7 @@ globals.__dirname ??= (0,node_path__WEBPACK_IMPORTED_MODULE_0__.dirname)((0,node
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _esm_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6247);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5830);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2735);
 // First import on purpose: see esm-shims.ts.
 
 
@@ -25647,7 +25647,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5830:
+/***/ 2735:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -27731,7 +27731,7 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ./src/actions-log.ts
+;// CONCATENATED MODULE: ./src/runner/actions-log.ts
 // The Log port over @actions/core: workflow commands for groups and annotations.
 
 const actionsLog = {
@@ -27742,7 +27742,7 @@ const actionsLog = {
     group: (name, fn) => group(name, fn)
 };
 
-;// CONCATENATED MODULE: ./src/plan.ts
+;// CONCATENATED MODULE: ./src/rollout/plan.ts
 function batchSizes(total, steps) {
     const sizes = [];
     let planned = 0;
@@ -27809,7 +27809,7 @@ const systemClock = {
     })
 };
 
-;// CONCATENATED MODULE: ./src/preflight.ts
+;// CONCATENATED MODULE: ./src/rollout/preflight.ts
 class PreflightError extends Error {
     failures;
     constructor(failures) {
@@ -27844,7 +27844,7 @@ async function preflight(targets, connector, signal) {
     return hosts;
 }
 
-;// CONCATENATED MODULE: ./src/health.ts
+;// CONCATENATED MODULE: ./src/rollout/health.ts
 function judgeResponse(response, statuses, body) {
     const statusOk = statuses.some(({ from, to }) => response.status >= from && response.status <= to);
     if (!statusOk)
@@ -27856,7 +27856,7 @@ function judgeResponse(response, statuses, body) {
     return { ok: true, detail: `HTTP ${response.status}` };
 }
 
-;// CONCATENATED MODULE: ./src/poll.ts
+;// CONCATENATED MODULE: ./src/rollout/poll.ts
 class PollTimeout extends Error {
 }
 /** Polls `attempt` (given the time it may take) until it reports ok; throws PollTimeout otherwise. */
@@ -27889,7 +27889,7 @@ async function pollUntil(attempt, options) {
     throw new PollTimeout(`${options.failed} after ${timeoutMs} ms: ${last.detail}`);
 }
 
-;// CONCATENATED MODULE: ./src/parse.ts
+;// CONCATENATED MODULE: ./src/inputs/parse.ts
 // Pure parsers for input values. Each returns the parsed value or throws InputError with the
 // expected form; settings.ts attaches the input name and value and collects every problem.
 class InputError extends Error {
@@ -28060,7 +28060,7 @@ function parseHttpUrl(text) {
     return url;
 }
 
-;// CONCATENATED MODULE: ./src/host-rollout.ts
+;// CONCATENATED MODULE: ./src/rollout/host-run.ts
 // One host's way through a release: the state machine of the seed's appctl.sh (offline, stop,
 // deploy, start, health, online), plus what it never did: a failed host stays out of rotation
 // unless a rollback proves healthy, and a cancelled host is left in a safe, reported state.
@@ -28091,7 +28091,7 @@ class PhaseFailed extends Error {
 function skippedHost(target, batch) {
     return { target, batch, outcome: 'skipped', rotation: 'in', outputTail: [], phases: [], durationMs: 0 };
 }
-async function rollHost(context) {
+async function runHost(context) {
     return new HostRun(context).run();
 }
 class HostRun {
@@ -28354,7 +28354,7 @@ function errorMessage(error) {
     return error instanceof Error ? error.message : String(error);
 }
 
-;// CONCATENATED MODULE: ./src/rollout.ts
+;// CONCATENATED MODULE: ./src/rollout/batches.ts
 // The batch policy: batches one after another, the hosts of a batch in parallel, and a stop
 // once more hosts failed than max-failed-hosts allows. Hosts it never reaches stay untouched.
 
@@ -28362,7 +28362,7 @@ function errorMessage(error) {
 function isFailure(report) {
     return report.outcome === 'failed' || report.outcome === 'rolled-back';
 }
-async function rollout({ settings, hosts, runner, clock, log, signal }) {
+async function runBatches({ settings, hosts, runner, clock, log, signal }) {
     const origin = clock.now();
     const batches = planBatches(hosts.map((host, i) => ({ host, index: i + 1 })), settings.batchSize);
     const reports = new Map();
@@ -28375,7 +28375,7 @@ async function rollout({ settings, hosts, runner, clock, log, signal }) {
             break;
         }
         const names = batch.map(({ host }) => host.target.entry).join(', ');
-        const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () => Promise.all(batch.map(({ host, index }) => rollHost({ host, runner, settings, clock, log, signal, batch: b + 1, index, origin }))));
+        const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () => Promise.all(batch.map(({ host, index }) => runHost({ host, runner, settings, clock, log, signal, batch: b + 1, index, origin }))));
         batch.forEach(({ index }, i) => reports.set(index, done[i]));
         const failed = [...reports.values()].filter(isFailure).length;
         if (signal.aborted) {
@@ -28392,7 +28392,7 @@ async function rollout({ settings, hosts, runner, clock, log, signal }) {
     return { status, hosts: all, batches: batches.length, durationMs: clock.now() - origin, stoppedBecause };
 }
 
-;// CONCATENATED MODULE: ./src/report.ts
+;// CONCATENATED MODULE: ./src/rollout/report.ts
 
 
 
@@ -28513,12 +28513,12 @@ async function writeReport(result, writer, log) {
 
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/runner-shell.ts
+;// CONCATENATED MODULE: ./src/runner/runner-commands.ts
 // The load balancer probes run here, on the runner: a cloud CLI asking for backend health, or a
 // query of an HAProxy admin socket. Node's spawn rather than @actions/exec, which can neither bound
 // a command's time nor end it on cancellation; a probe that hangs must not hang the rollout.
 
-const runnerShell = {
+const localRunner = {
     run(command, { env, timeoutMs, signal }) {
         return new Promise((resolve) => {
             // Its own process group, so a pipeline (`echo ... | socat ... | grep ...`) ends as a whole.
@@ -28582,7 +28582,7 @@ function probeEnvironment() {
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/known-hosts.ts
+;// CONCATENATED MODULE: ./src/inputs/known-hosts.ts
 // OpenSSH host key checking without ssh-keygen: known_hosts text (plain, hashed and [host]:port
 // entries, @revoked markers) and SHA256 fingerprints, matched against the raw key blob sshd offers.
 
@@ -28703,7 +28703,7 @@ function parseFingerprint(text) {
 // EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(5472);
 var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
-;// CONCATENATED MODULE: ./src/private-key.ts
+;// CONCATENATED MODULE: ./src/inputs/private-key.ts
 // Checks a private key (and its passphrase) offline, so a bad key is an input error, not a
 // failed connection half-way through a fleet.
 
@@ -28733,7 +28733,7 @@ function loadPrivateKey(value, passphrase) {
     return `${text}\n`;
 }
 
-;// CONCATENATED MODULE: ./src/remote-scripts.ts
+;// CONCATENATED MODULE: ./src/ssh/remote-scripts.ts
 // Every shell text the action sends to a host is built here, from quoted values: values are data,
 // never code, whatever quotes, `$()`, semicolons or newlines they hold.
 //
@@ -28817,7 +28817,7 @@ function killGroupLine(pgid) {
     return `trap '' TERM; { sleep 1; kill -KILL -${pgid}; } >/dev/null 2>&1 & trap - TERM; kill -TERM -${pgid} 2>/dev/null\n`;
 }
 
-;// CONCATENATED MODULE: ./src/settings.ts
+;// CONCATENATED MODULE: ./src/inputs/settings.ts
 // Reads every input once, validates it and returns one immutable Settings. All problems are
 // collected so a user fixes them in one round; nothing here connects anywhere.
 
@@ -28837,6 +28837,7 @@ class SettingsError extends Error {
         this.name = 'SettingsError';
     }
 }
+/** action.yml's defaults (GitHub applies them; tests and other callers get them here): docs.test.ts keeps the two equal. */
 const DEFAULTS = {
     port: '22',
     'strict-host-key-checking': 'true',
@@ -29990,7 +29991,7 @@ class NodeSSH {
 
 // EXTERNAL MODULE: external "node:tls"
 var external_node_tls_ = __nccwpck_require__(1692);
-;// CONCATENATED MODULE: ./src/http-over-ssh.ts
+;// CONCATENATED MODULE: ./src/ssh/http-over-ssh.ts
 // HTTP from the host's own network view: an undici Client whose every connection is an SSH
 // `direct-tcpip` channel (what `ssh -L` does), so no port is opened to the runner and the URL's
 // host name is resolved on the remote host.
@@ -30069,7 +30070,7 @@ class HttpOverSsh {
     }
 }
 
-;// CONCATENATED MODULE: ./src/host-keys.ts
+;// CONCATENATED MODULE: ./src/ssh/host-keys.ts
 
 /** undefined when `key` may be trusted for `hop`; otherwise what was refused and why. */
 function refuseHostKey(hop, key, hostKeys) {
@@ -30126,7 +30127,7 @@ class HostKeyTypes {
     }
 }
 
-;// CONCATENATED MODULE: ./src/remote-command.ts
+;// CONCATENATED MODULE: ./src/ssh/remote-command.ts
 
 /** How long a command being ended may take to go: killGroupLine needs 1 s for TERM, then KILL. */
 const CLOSE_GRACE_MS = 3000;
@@ -30235,7 +30236,7 @@ function runChannel(channel, command, options) {
  * the channel, so that the shell goes on only once nothing holds that output any more; then the
  * shell prints the exit status after a random nonce that the command's output cannot guess.
  */
-class RemoteShell {
+class LongLivedShell {
     connection;
     current = 'starting';
     /** Resolves once the shell is no longer `starting`, with what it became. */
@@ -30364,7 +30365,7 @@ function lineSplitter(emit) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/ssh.ts
+;// CONCATENATED MODULE: ./src/ssh/connector.ts
 // RemoteHost over node-ssh/ssh2: host key checking before authentication, jump host chains,
 // bounded connection retries, one connection per host that is re-opened if it drops, and on it
 // one long-lived shell for the host's commands (remote-command.ts).
@@ -30527,7 +30528,7 @@ class SshRemoteHost {
             throw new Error('not connected');
         if (this.shell?.connection !== connection || ['closed', 'failed'].includes(this.shell.state)) {
             this.shell?.close();
-            this.shell = new RemoteShell(connection);
+            this.shell = new LongLivedShell(connection);
         }
         const { shell } = this;
         const inShell = () => shell.run(command, options);
@@ -30663,7 +30664,7 @@ async function runWith(deps) {
             deps.writer.setOutput('result', 'success');
             return;
         }
-        const result = await rollout({ settings, hosts, runner: deps.runner, clock: systemClock, log, signal });
+        const result = await runBatches({ settings, hosts, runner: deps.runner, clock: systemClock, log, signal });
         await writeReport(result, deps.writer, log);
         if (result.status !== 'success') {
             const failed = result.hosts.filter((host) => host.error !== undefined).map((host) => host.target.entry);
@@ -30691,7 +30692,7 @@ async function run() {
         await runWith({
             readInput,
             connector: (settings) => createSshConnector(settings, systemClock, actionsLog),
-            runner: runnerShell,
+            runner: localRunner,
             log: actionsLog,
             writer: {
                 setOutput: setOutput,

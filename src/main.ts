@@ -1,19 +1,19 @@
 // Wires the data flow together: inputs → settings → preflight → rollout → report.
 import * as core from '@actions/core'
-import { actionsLog } from './actions-log.js'
-import { describePlan } from './plan.js'
-import { systemClock, type Connector, type Log, type RemoteHost, type RunnerShell } from './ports.js'
-import { preflight } from './preflight.js'
-import { writeReport, type ReportWriter } from './report.js'
-import { rollout } from './rollout.js'
-import { runnerShell } from './runner-shell.js'
-import { getSettings, SECRET_INPUTS, SettingsError, type ReadInput, type Settings } from './settings.js'
-import { createSshConnector } from './ssh.js'
+import { actionsLog } from './runner/actions-log.js'
+import { describePlan } from './rollout/plan.js'
+import { systemClock, type Connector, type Log, type RemoteHost, type Runner } from './ports.js'
+import { preflight } from './rollout/preflight.js'
+import { writeReport, type ReportWriter } from './rollout/report.js'
+import { runBatches } from './rollout/batches.js'
+import { localRunner } from './runner/runner-commands.js'
+import { getSettings, SECRET_INPUTS, SettingsError, type ReadInput, type Settings } from './inputs/settings.js'
+import { createSshConnector } from './ssh/connector.js'
 
 export interface MainDeps {
   readonly readInput: ReadInput
   readonly connector: (settings: Settings) => Connector
-  readonly runner: RunnerShell
+  readonly runner: Runner
   readonly log: Log
   readonly writer: ReportWriter
   readonly signal: AbortSignal
@@ -56,7 +56,7 @@ export async function runWith(deps: MainDeps): Promise<void> {
       deps.writer.setOutput('result', 'success')
       return
     }
-    const result = await rollout({ settings, hosts, runner: deps.runner, clock: systemClock, log, signal })
+    const result = await runBatches({ settings, hosts, runner: deps.runner, clock: systemClock, log, signal })
     await writeReport(result, deps.writer, log)
     if (result.status !== 'success') {
       const failed = result.hosts.filter((host) => host.error !== undefined).map((host) => host.target.entry)
@@ -86,7 +86,7 @@ export async function run(): Promise<void> {
     await runWith({
       readInput,
       connector: (settings) => createSshConnector(settings, systemClock, actionsLog),
-      runner: runnerShell,
+      runner: localRunner,
       log: actionsLog,
       writer: {
         setOutput: core.setOutput,

@@ -1,6 +1,6 @@
 // The only ways the rollout touches the world. Adapters: ssh.ts (RemoteHost), actions-log.ts (Log),
-// runner-shell.ts (RunnerShell), the system clock below; unit tests pass hand-built fakes.
-import type { Target } from './settings.js'
+// runner-shell.ts (Runner), the system clock below; unit tests pass hand-built fakes.
+import type { Target } from './inputs/settings.js'
 
 export type Stream = 'stdout' | 'stderr'
 
@@ -32,7 +32,7 @@ export interface RemoteHost {
 }
 
 /** Runs a command on the runner itself, by `sh` (the load balancer probes). */
-export interface RunnerShell {
+export interface Runner {
   run(command: string, options: Omit<ExecOptions, 'onLine'>): Promise<ExecResult & { readonly lastLine: string }>
 }
 

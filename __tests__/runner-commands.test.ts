@@ -1,12 +1,12 @@
 // The probes' shell on the runner, with real processes: exit codes, variables, timeouts that end
 // a whole pipeline, cancellation, and no secret inputs in a probe's environment.
 import { afterEach, describe, expect, it } from '@jest/globals'
-import { runnerShell } from '../src/runner-shell.js'
+import { localRunner } from '../src/runner/runner-commands.js'
 
 const run = (command: string, timeoutMs = 5000, signal = new AbortController().signal) =>
-  runnerShell.run(command, { env: [['ROLLOUT_HOST', '10.0.0.7']], timeoutMs, signal })
+  localRunner.run(command, { env: [['ROLLOUT_HOST', '10.0.0.7']], timeoutMs, signal })
 
-describe('runnerShell', () => {
+describe('localRunner', () => {
   afterEach(() => {
     delete process.env['INPUT_PASSWORD']
     delete process.env['ROLLOUT_SHELL_TEST']

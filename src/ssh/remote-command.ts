@@ -1,5 +1,5 @@
 // Running one command on a host over an open SSH connection, two ways with the same results:
-// - a long-lived `sh` per host (RemoteShell), fed one command at a time: a command then costs one
+// - a long-lived `sh` per host (LongLivedShell), fed one command at a time: a command then costs one
 //   round trip, where a channel of its own costs two (open it, then the exec request, whose reply
 //   ssh2 awaits), which on a runner far from its hosts is most of a small command's time;
 // - a channel of its own (runChannel): the fallback where that shell cannot run (no `setsid`, a
@@ -11,7 +11,7 @@
 // more: an app started without redirecting its output makes its start command time out (and be
 // ended), as a channel would, instead of dying later of a closed pipe.
 import type { Client, ClientChannel } from 'ssh2'
-import type { ExecOptions, ExecResult, Stream } from './ports.js'
+import type { ExecOptions, ExecResult, Stream } from '../ports.js'
 import {
   CHANNEL_COMMAND,
   commandScript,
@@ -144,7 +144,7 @@ export type ShellState = 'starting' | 'ready' | 'refused' | 'failed' | 'closed'
  * the channel, so that the shell goes on only once nothing holds that output any more; then the
  * shell prints the exit status after a random nonce that the command's output cannot guess.
  */
-export class RemoteShell {
+export class LongLivedShell {
   private current: ShellState = 'starting'
   /** Resolves once the shell is no longer `starting`, with what it became. */
   readonly settled: Promise<ShellState>

@@ -1,10 +1,10 @@
 // RolloutResult → what people see: step outputs, annotations and the job summary. Rendering is
 // pure; writeReport is the one place that hands it to the runner.
-import type { HostReport, PhaseName } from './host-rollout.js'
-import { PHASES } from './host-rollout.js'
-import { errorMessage } from './errors.js'
-import type { Log } from './ports.js'
-import { isFailure, type RolloutResult } from './rollout.js'
+import type { HostReport, PhaseName } from './host-run.js'
+import { PHASES } from './host-run.js'
+import { errorMessage } from '../errors.js'
+import type { Log } from '../ports.js'
+import { isFailure, type RolloutResult } from './batches.js'
 
 export interface Outputs {
   readonly result: string

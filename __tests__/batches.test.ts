@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { rollout } from '../src/rollout.js'
+import { runBatches } from '../src/rollout/batches.js'
 import { FakeClock, FakeHost, FakeRunner, RecordingLog, fakeFleet, settingsWith } from '../__fixtures__/fakes.js'
 
 const OFFLINE = "rm -f '/srv/status/nginx-status.html'"
@@ -12,7 +12,7 @@ function setup(overrides: Record<string, string> = {}) {
   const log = new RecordingLog()
   const controller = new AbortController()
   const runner = new FakeRunner(clock)
-  const run = () => rollout({ settings, hosts, runner, clock, log, signal: controller.signal })
+  const run = () => runBatches({ settings, hosts, runner, clock, log, signal: controller.signal })
   return { settings, clock, hosts, runner, log, controller, run }
 }
 

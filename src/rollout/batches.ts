@@ -1,9 +1,9 @@
 // The batch policy: batches one after another, the hosts of a batch in parallel, and a stop
 // once more hosts failed than max-failed-hosts allows. Hosts it never reaches stay untouched.
-import { rollHost, skippedHost, type HostReport } from './host-rollout.js'
+import { runHost, skippedHost, type HostReport } from './host-run.js'
 import { planBatches } from './plan.js'
-import type { Clock, Log, RemoteHost, RunnerShell } from './ports.js'
-import type { Settings } from './settings.js'
+import type { Clock, Log, RemoteHost, Runner } from '../ports.js'
+import type { Settings } from '../inputs/settings.js'
 
 export type RolloutStatus = 'success' | 'failure' | 'cancelled'
 
@@ -21,7 +21,7 @@ export interface RolloutDeps {
   readonly settings: Settings
   /** Connected hosts, in `settings.hosts` order. */
   readonly hosts: readonly RemoteHost[]
-  readonly runner: RunnerShell
+  readonly runner: Runner
   readonly clock: Clock
   readonly log: Log
   readonly signal: AbortSignal
@@ -31,7 +31,7 @@ export function isFailure(report: HostReport): boolean {
   return report.outcome === 'failed' || report.outcome === 'rolled-back'
 }
 
-export async function rollout({ settings, hosts, runner, clock, log, signal }: RolloutDeps): Promise<RolloutResult> {
+export async function runBatches({ settings, hosts, runner, clock, log, signal }: RolloutDeps): Promise<RolloutResult> {
   const origin = clock.now()
   const batches = planBatches(
     hosts.map((host, i) => ({ host, index: i + 1 })),
@@ -49,7 +49,7 @@ export async function rollout({ settings, hosts, runner, clock, log, signal }: R
     const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () =>
       Promise.all(
         batch.map(({ host, index }) =>
-          rollHost({ host, runner, settings, clock, log, signal, batch: b + 1, index, origin })
+          runHost({ host, runner, settings, clock, log, signal, batch: b + 1, index, origin })
         )
       )
     )

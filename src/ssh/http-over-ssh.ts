@@ -5,7 +5,7 @@ import { isIP, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import type { Client as SshClient } from 'ssh2'
 import type { Client } from 'undici'
-import type { HttpResponse } from './ports.js'
+import type { HttpResponse } from '../ports.js'
 
 /** Health responses are judged on their first bytes; a runaway body is not read further. */
 const MAX_BODY_BYTES = 64 * 1024

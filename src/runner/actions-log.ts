@@ -1,6 +1,6 @@
 // The Log port over @actions/core: workflow commands for groups and annotations.
 import * as core from '@actions/core'
-import type { Log } from './ports.js'
+import type { Log } from '../ports.js'
 
 export const actionsLog: Log = {
   info: (message) => core.info(message),

@@ -1,7 +1,7 @@
 // Before any host is touched: connect to every host (bounded parallelism), which checks host keys
 // and authentication. One unreachable host fails the run with nothing changed anywhere.
-import type { Connector, RemoteHost } from './ports.js'
-import type { Target } from './settings.js'
+import type { Connector, RemoteHost } from '../ports.js'
+import type { Target } from '../inputs/settings.js'
 
 export class PreflightError extends Error {
   constructor(readonly failures: readonly { target: Target; message: string }[]) {

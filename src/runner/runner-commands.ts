@@ -2,9 +2,9 @@
 // query of an HAProxy admin socket. Node's spawn rather than @actions/exec, which can neither bound
 // a command's time nor end it on cancellation; a probe that hangs must not hang the rollout.
 import { spawn } from 'node:child_process'
-import type { RunnerShell } from './ports.js'
+import type { Runner } from '../ports.js'
 
-export const runnerShell: RunnerShell = {
+export const localRunner: Runner = {
   run(command, { env, timeoutMs, signal }) {
     return new Promise((resolve) => {
       // Its own process group, so a pipeline (`echo ... | socat ... | grep ...`) ends as a whole.

@@ -8,12 +8,12 @@ import { NodeSSH, type Config } from 'node-ssh'
 import type { Client, ClientChannel, ServerHostKeyAlgorithm } from 'ssh2'
 import { HttpOverSsh } from './http-over-ssh.js'
 import { HostKeyTypes, refuseHostKey, type RefusedKey } from './host-keys.js'
-import { keyType } from './known-hosts.js'
-import { errorMessage } from './errors.js'
-import type { Clock, Connector, ExecOptions, ExecResult, Log, RemoteHost } from './ports.js'
-import { RemoteShell, runChannel, type ShellState } from './remote-command.js'
+import { keyType } from '../inputs/known-hosts.js'
+import { errorMessage } from '../errors.js'
+import type { Clock, Connector, ExecOptions, ExecResult, Log, RemoteHost } from '../ports.js'
+import { LongLivedShell, runChannel, type ShellState } from './remote-command.js'
 import { CHANNEL_COMMAND } from './remote-scripts.js'
-import type { Settings, Target } from './settings.js'
+import type { Settings, Target } from '../inputs/settings.js'
 
 /** An error that retrying cannot fix: a refused host key or failed authentication. */
 export class PermanentSshError extends Error {}
@@ -165,7 +165,7 @@ async function connectOne(
 class SshRemoteHost implements RemoteHost {
   private http?: HttpOverSsh
   /** Where commands run once it is ready: one long-lived shell on the current connection. */
-  private shell?: RemoteShell
+  private shell?: LongLivedShell
 
   constructor(
     readonly target: Target,
@@ -193,7 +193,7 @@ class SshRemoteHost implements RemoteHost {
     if (!connection) throw new Error('not connected')
     if (this.shell?.connection !== connection || ['closed', 'failed'].includes(this.shell.state)) {
       this.shell?.close()
-      this.shell = new RemoteShell(connection)
+      this.shell = new LongLivedShell(connection)
     }
     const { shell } = this
     const inShell = () => shell.run(command, options)
@@ -269,7 +269,7 @@ class SshRemoteHost implements RemoteHost {
 }
 
 /** What the shell became, or `starting` still if the command's timeout or cancellation came first. */
-function settledWithin(shell: RemoteShell, { timeoutMs, signal }: ExecOptions): Promise<ShellState> {
+function settledWithin(shell: LongLivedShell, { timeoutMs, signal }: ExecOptions): Promise<ShellState> {
   return new Promise((resolve) => {
     const early = () => resolve(shell.state)
     const timer = setTimeout(early, timeoutMs)

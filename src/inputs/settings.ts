@@ -21,7 +21,7 @@ import {
   type StatusRange
 } from './parse.js'
 import { loadPrivateKey } from './private-key.js'
-import { shellQuote } from './remote-scripts.js'
+import { shellQuote } from '../ssh/remote-scripts.js'
 
 export type { HostTarget } from './parse.js'
 

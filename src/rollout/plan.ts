@@ -1,7 +1,7 @@
 // Hosts + batch-size → batches, with Ansible `serial` semantics: each step sizes one batch, the
 // last step repeats until every host is planned, percentages are of all hosts, at least 1 each.
-import type { BatchStep } from './parse.js'
-import type { Settings } from './settings.js'
+import type { BatchStep } from '../inputs/parse.js'
+import type { Settings } from '../inputs/settings.js'
 
 export function batchSizes(total: number, steps: readonly BatchStep[]): number[] {
   const sizes: number[] = []

@@ -1,7 +1,7 @@
 // Judging a health check's answer: a listed status and, when health-body is set, a matching body.
-import type { StatusRange } from './parse.js'
+import type { StatusRange } from '../inputs/parse.js'
 import type { Verdict } from './poll.js'
-import type { HttpResponse } from './ports.js'
+import type { HttpResponse } from '../ports.js'
 
 export function judgeResponse(
   response: HttpResponse,

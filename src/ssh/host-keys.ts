@@ -9,8 +9,8 @@ import {
   keyType,
   knownKeyTypes,
   type KeyVerdict
-} from './known-hosts.js'
-import type { Settings, Target } from './settings.js'
+} from '../inputs/known-hosts.js'
+import type { Settings, Target } from '../inputs/settings.js'
 
 /** A host key the hop showed and the check refused. */
 export interface RefusedKey {

@@ -3,9 +3,9 @@
 // unless a rollback proves healthy, and a cancelled host is left in a safe, reported state.
 import { judgeResponse } from './health.js'
 import { pollUntil, type Verdict } from './poll.js'
-import { expandVariables } from './parse.js'
-import type { Clock, ExecResult, Log, RemoteHost, RunnerShell } from './ports.js'
-import type { Settings, Target } from './settings.js'
+import { expandVariables } from '../inputs/parse.js'
+import type { Clock, ExecResult, Log, RemoteHost, Runner } from '../ports.js'
+import type { Settings, Target } from '../inputs/settings.js'
 
 export const PHASES = [
   'upload',
@@ -49,7 +49,7 @@ export interface HostReport {
 export interface HostContext {
   readonly host: RemoteHost
   /** Where the load balancer probes run. */
-  readonly runner: RunnerShell
+  readonly runner: Runner
   readonly settings: Settings
   readonly clock: Clock
   readonly log: Log
@@ -77,7 +77,7 @@ export function skippedHost(target: Target, batch: number): HostReport {
   return { target, batch, outcome: 'skipped', rotation: 'in', outputTail: [], phases: [], durationMs: 0 }
 }
 
-export async function rollHost(context: HostContext): Promise<HostReport> {
+export async function runHost(context: HostContext): Promise<HostReport> {
   return new HostRun(context).run()
 }
 

@@ -1,6 +1,6 @@
 // Waiting on evidence: poll an attempt until it says done, or the time is up. Used for the health
 // check (through the SSH tunnel or a command on the host) and for the load balancer probes.
-import type { Clock } from './ports.js'
+import type { Clock } from '../ports.js'
 
 export interface Verdict {
   readonly ok: boolean
