@@ -17,7 +17,7 @@ let host: RemoteHost
 /** Connects to the first host of `to` as the action would, logging to `log`. */
 const connect = (to = fleet, log = new RecordingLog()) => {
   const settings = settingsWith(connectionInputs(to))
-  return createSshConnector(settings, systemClock, log).connect(settings.hosts[0], new AbortController().signal)
+  return createSshConnector(settings.ssh, systemClock, log).connect(settings.hosts[0], new AbortController().signal)
 }
 
 beforeAll(async () => {

@@ -78,7 +78,7 @@ describe('a host with ed25519, RSA and ECDSA host keys (real sshd)', () => {
       'known-hosts': '',
       ...keyInputs
     })
-    const connector = createSshConnector(settings, systemClock, new RecordingLog())
+    const connector = createSshConnector(settings.ssh, systemClock, new RecordingLog())
     let error: string | undefined
     try {
       const remote = await connector.connect(settings.hosts[0], new AbortController().signal)

@@ -2,8 +2,14 @@
 // line does, and that no value ever reaches a process's arguments.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { describe, expect, it } from '@jest/globals'
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import {
   commandScript,
+  drainScript,
+  removeFile,
+  touchFile,
   inShell,
   killGroupLine,
   nonce,
@@ -136,5 +142,47 @@ describe('no value in any process arguments', () => {
     expect(out).toContain(`got ${secret.length}`)
     expect(seen.length).toBeGreaterThan(5)
     expect(seen.filter((listing) => listing.includes(secret))).toEqual([])
+  })
+})
+
+describe('the load balancer and drain scripts', () => {
+  it('remove and touch a health file whatever its name holds', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rollout-lbfile-'))
+    const file = join(dir, "it's $(touch pwned) here")
+    try {
+      expect(feed(touchFile(file)).status).toBe(0)
+      expect(existsSync(file)).toBe(true)
+      expect(feed(removeFile(file)).status).toBe(0)
+      expect(existsSync(file)).toBe(false)
+      expect(existsSync(join(dir, 'pwned'))).toBe(false)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('drain prints the open connections as they change and ends at none; without ss it exits 127', () => {
+    const bin = mkdtempSync(join(tmpdir(), 'rollout-fake-ss-'))
+    try {
+      // A fake ss: 2 connections, then 2, then 1, then none (a count file stands for time passing).
+      writeFileSync(
+        join(bin, 'ss'),
+        `#!/bin/sh\nn=$(cat ${bin}/n 2>/dev/null || echo 0); echo $((n + 1)) > ${bin}/n\ncase $n in 0|1) printf 'a\\nb\\n' ;; 2) echo a ;; esac\n`
+      )
+      chmodSync(join(bin, 'ss'), 0o755)
+      const drained = spawnSync('sh', ['-s'], {
+        input: drainScript(80, 10),
+        env: { PATH: `${bin}:${process.env.PATH}` },
+        timeout: 10_000
+      })
+      expect({ status: drained.status, stdout: drained.stdout.toString() }).toEqual({ status: 0, stdout: '2\n1\n0\n' })
+      const missing = spawnSync('/bin/sh', ['-s'], {
+        input: drainScript(80, 10),
+        env: { PATH: bin.replace(/$/, '-none') }
+      })
+      expect(missing.status).toBe(127)
+      expect(missing.stderr.toString()).toContain('ss not found on the host')
+    } finally {
+      rmSync(bin, { recursive: true, force: true })
+    }
   })
 })

@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals'
-import { escapeHtml, renderGantt, renderOutputs, renderSummary, writeReport } from '../src/rollout/report.js'
+import {
+  escapeHtml,
+  failureMessage,
+  renderGantt,
+  renderOutputs,
+  renderSummary,
+  writeReport
+} from '../src/rollout/report.js'
 import { runBatches } from '../src/rollout/batches.js'
 import { FakeClock, FakeRunner, RecordingLog, fakeFleet, settingsWith } from '../__fixtures__/fakes.js'
 
@@ -90,7 +97,7 @@ describe('writeReport', () => {
     let summary = ''
     const log = new RecordingLog()
     await writeReport(
-      result,
+      { status: result.status, rollout: result },
       { setOutput: (name, value) => (outputs[name] = value), writeSummary: async (md) => void (summary = md) },
       log
     )
@@ -124,7 +131,45 @@ describe('writeReport', () => {
       signal: new AbortController().signal
     })
     const log = new RecordingLog()
-    await writeReport(result, { setOutput: () => undefined, writeSummary: async () => undefined }, log)
+    await writeReport(
+      { status: result.status, rollout: result },
+      { setOutput: () => undefined, writeSummary: async () => undefined },
+      log
+    )
     expect(log.notices).toEqual([`4 host(s) rolled out in ${result.durationMs} ms`])
+    expect(failureMessage({ status: result.status, rollout: result })).toBeUndefined()
+  })
+
+  it('a summary the runner cannot take is one warning; the outputs and the failure stand', async () => {
+    const result = await resultWithFailure()
+    const outputs: Record<string, string> = {}
+    const log = new RecordingLog()
+    const outcome = { status: result.status, rollout: result }
+    await writeReport(
+      outcome,
+      {
+        setOutput: (name, value) => (outputs[name] = value),
+        writeSummary: () => Promise.reject(new Error('Unable to find environment variable for $GITHUB_STEP_SUMMARY'))
+      },
+      log
+    )
+    expect(outputs.result).toBe('failure')
+    expect(log.warnings).toEqual([
+      'The job summary was not written: Unable to find environment variable for $GITHUB_STEP_SUMMARY'
+    ])
+    expect(failureMessage(outcome)).toBe(
+      'Rollout failed on u@h2; stopped because 1 host(s) failed and max-failed-hosts is 0'
+    )
+  })
+
+  it('a run that ended before any rollout sets the result output alone', async () => {
+    const outputs: Record<string, string> = {}
+    const writer = {
+      setOutput: (name: string, value: string) => (outputs[name] = value),
+      writeSummary: async () => undefined
+    }
+    await writeReport({ status: 'failure', error: 'Preflight failed' }, writer, new RecordingLog())
+    expect(outputs).toEqual({ result: 'failure' })
+    expect(failureMessage({ status: 'failure', error: 'Preflight failed' })).toBe('Preflight failed')
   })
 })

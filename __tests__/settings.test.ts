@@ -28,17 +28,16 @@ describe('getSettings', () => {
   it('applies the documented defaults', () => {
     const settings = settingsWith()
     expect(settings).toMatchObject({
-      connectTimeoutMs: 20_000,
-      connectAttempts: 3,
-      offlineWaitMs: 8000,
-      onlineWaitMs: 8000,
-      commandTimeoutMs: 600_000,
-      batchSize: [{ count: 1 }],
-      batchPauseMs: 0,
-      maxFailedHosts: 0,
-      dryRun: false,
-      offlineCommand: "rm -f '/srv/status/nginx-status.html'",
-      onlineCommand: "touch '/srv/status/nginx-status.html'"
+      ssh: { connectTimeoutMs: 20_000, connectAttempts: 3 },
+      loadBalancer: {
+        healthFile: '/srv/status/nginx-status.html',
+        offline: { waitMs: 8000 },
+        online: { waitMs: 8000 },
+        probeIntervalMs: 500
+      },
+      commands: { timeoutMs: 600_000 },
+      batches: { size: [{ count: 1 }], pauseMs: 0, maxFailedHosts: 0 },
+      dryRun: false
     })
     expect(settings.health).toMatchObject({ statuses: [{ from: 200, to: 200 }], timeoutMs: 50_000, intervalMs: 1000 })
     expect(settings.hosts.map((h) => [h.user, h.host, h.port])).toEqual([
@@ -53,13 +52,6 @@ describe('getSettings', () => {
   it('fills username and port for hosts that name neither', () => {
     const settings = settingsWith({ hosts: 'web1\nops@web2:2200', username: 'app', port: '2022' })
     expect(settings.hosts.map((h) => `${h.user}@${h.host}:${h.port}`)).toEqual(['app@web1:2022', 'ops@web2:2200'])
-  })
-
-  it('prefers explicit offline and online commands and quotes the health file', () => {
-    expect(settingsWith({ 'health-file': "/srv/it's here", 'online-command': 'lbctl add' })).toMatchObject({
-      offlineCommand: "rm -f '/srv/it'\\''s here'",
-      onlineCommand: 'lbctl add'
-    })
   })
 
   it('warns about risky settings', () => {
@@ -77,8 +69,8 @@ describe('getSettings', () => {
       'strict-host-key-checking': 'true',
       'known-hosts': KNOWN
     })
-    expect(settings.auth.privateKey).toContain('OPENSSH PRIVATE KEY')
-    expect(settings.hostKeys.strict).toBe(true)
+    expect(settings.ssh.auth.privateKey).toContain('OPENSSH PRIVATE KEY')
+    expect(settings.ssh.hostKeys.strict).toBe(true)
   })
 
   it('collects every problem into one error', () => {

@@ -138,7 +138,7 @@ async function commandCost(fleet: Fleet) {
       inputs['known-hosts'] = `[127.0.0.1]:${through} ${host.hostPublicKey}`
     }
     const settings = getSettings(readerOf(inputs))
-    const remote = await createSshConnector(settings, systemClock, new RecordingLog(), {
+    const remote = await createSshConnector(settings.ssh, systemClock, new RecordingLog(), {
       longLivedShell: shell
     }).connect(settings.hosts[0], signal)
     return { remote, env: settings.env }

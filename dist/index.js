@@ -25636,7 +25636,7 @@ globals.__dirname ??= (0,node_path__WEBPACK_IMPORTED_MODULE_0__.dirname)((0,node
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _esm_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6247);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2735);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9169);
 // First import on purpose: see esm-shims.ts.
 
 
@@ -25647,7 +25647,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2735:
+/***/ 9169:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -27742,7 +27742,230 @@ const actionsLog = {
     group: (name, fn) => group(name, fn)
 };
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/ssh/remote-scripts.ts
+// Every shell text the action sends to a host is built here, from quoted values: values are data,
+// never code, whatever quotes, `$()`, semicolons or newlines they hold.
+//
+// A command never travels in a process's arguments. sshd starts a plain `sh -s` (or the host's
+// long-lived shell is one), and the command, with the `env` values exported first, reaches the
+// `sh -s` that runs it as a here-document, on its standard input: `ps` on the host shows
+// `sh -s`, never a secret. The `sh` that reads those lines stays free while the command runs in
+// the background, so ending a command (killGroupLine) is one more line on the same session: a host
+// that allows one session per connection (MaxSessions 1) can still have a command ended.
+
+function shellQuote(value) {
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+/** A marker no command's output can guess, for lines the action prints among a command's own. */
+function nonce(kind) {
+    return `__rollout_${kind}_${(0,external_node_crypto_.randomBytes)(8).toString('hex')}`;
+}
+/** First stderr line of every remote command: its process group, so a timeout can end all of it. */
+const PGID_MARKER = '__rollout_pgid__';
+/**
+ * What the `sh -s` running one command reads: its process group reported first, then `set -e`,
+ * the variables and the command, all inside one `{ }` with its input from /dev/null, so the whole
+ * script is read before any of it runs and no command can read the rest as its input.
+ */
+function commandScript(command, env) {
+    const exports = env.map(([name, value]) => `export ${name}=${shellQuote(value)}`);
+    return [
+        '{',
+        // Linux hosts: read it from /proc without a fork (it races the command-timeout); others: ps.
+        "{ read -r _ _ _ _ pgid _ < /proc/$$/stat; } 2>/dev/null || pgid=$(ps -o pgid= -p $$ | tr -d ' ')",
+        `echo "${PGID_MARKER} $pgid" >&2; unset pgid`,
+        'set -e',
+        ...exports,
+        command,
+        '} </dev/null'
+    ].join('\n');
+}
+/** `sh -s` reading `script` as a here-document: the lines that run it, opened and closed. */
+function hereDocument(prefix, script, redirections) {
+    const end = nonce('script');
+    return `${prefix}sh -s ${redirections}<<'${end}'\n${script}\n${end}\n`;
+}
+/** What sshd runs on a command's own channel; the command then arrives on its input (onChannel). */
+const CHANNEL_COMMAND = 'exec sh -s';
+/**
+ * The input of a channel running CHANNEL_COMMAND: `script` in the background, its exit status
+ * printed after `endMarker` on stdout; the `sh` then waits for more lines (a kill), or the end of
+ * its input, which the action sends once the status came. stdout and stderr stay apart, and the
+ * channel itself closes only once nothing holds them.
+ */
+function onChannel(script, endMarker) {
+    const start = hereDocument('( ', script, '');
+    return `${start}echo "${endMarker} $?" ) &\n`;
+}
+/**
+ * The first line a long-lived shell reads: it keeps its stdout as fd 4 for the commands, and
+ * answers after `readyMarker` how it can start a command in a session of its own. `setsid -w`
+ * (util-linux) waits even if setsid had to fork; busybox's has no -w and, like util-linux's,
+ * forks only for a process group leader, which a job of a shell without job control never is.
+ */
+function shellStart(readyMarker) {
+    return `exec 4>&1; if setsid -w true 2>/dev/null; then echo "${readyMarker} setsid -w"; elif command -v setsid >/dev/null; then echo "${readyMarker} setsid"; else echo "${readyMarker} none"; fi\n`;
+}
+/**
+ * One command for the long-lived shell, in the background so the shell can still read a kill: in
+ * a session of its own (`setsid`), with stderr merged into stdout, in order, piped through `cat`
+ * to the channel (fd 4), so the exit status (carried out of the pipeline on fd 5, which `cat`
+ * holds too) is printed after `endMarker` only once nothing holds the command's output any more.
+ */
+function inShell(script, setsid, endMarker) {
+    const start = hereDocument(`( s=$( { { ${setsid} `, script, '4>&- 5>&- 2>&1 ');
+    return `${start}echo $? >&5; } | cat >&4; } 5>&1 ); echo "${endMarker} $s" ) &\n`;
+}
+/**
+ * Ends a command's whole process group: TERM now, KILL a second later from a background job that
+ * ignores the TERM (in case the group is the reading `sh`'s own, on a channel) and holds none of
+ * the channel's streams, so the channel closes as soon as the command is gone. Dash's `kill`
+ * rejects `--`, so the group is written `-PGID`.
+ */
+function killGroupLine(pgid) {
+    return `trap '' TERM; { sleep 1; kill -KILL -${pgid}; } >/dev/null 2>&1 & trap - TERM; kill -TERM -${pgid} 2>/dev/null\n`;
+}
+/** Takes a host out of the load balancer the seed's way: its health check's file is removed. */
+function removeFile(path) {
+    return `rm -f ${shellQuote(path)}`;
+}
+/** Puts a host back: the health check's file is there again. */
+function touchFile(path) {
+    return `touch ${shellQuote(path)}`;
+}
+/**
+ * Waits until the host has no established TCP connection left on `port` (as `ss` sees it),
+ * printing the count whenever it changes: one command polling on the host, rather than one SSH
+ * command per poll. Exits 127 where `ss` is missing.
+ */
+function drainScript(port, intervalMs) {
+    return [
+        'command -v ss >/dev/null || { echo "ss not found on the host (Debian: iproute2)" >&2; exit 127; }',
+        'last=',
+        'while :; do',
+        `  n=$(( $(ss -Htn state established '( sport = :${port} )' | wc -l) ))`,
+        '  if [ "$n" != "$last" ]; then echo "$n"; last=$n; fi',
+        '  [ "$n" -eq 0 ] && exit 0',
+        `  sleep ${(intervalMs / 1000).toFixed(3)}`,
+        'done'
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/rollout/host-steps.ts
+
+/** The command that changes a host's rotation: the user's, or the health file removed / touched. */
+function rotationCommand(settings, rotation) {
+    const { healthFile, offline, online } = settings.loadBalancer;
+    const command = rotation === 'out' ? offline.command : online.command;
+    if (command !== undefined || healthFile === undefined)
+        return command;
+    return rotation === 'out' ? removeFile(healthFile) : touchFile(healthFile);
+}
+/** Leaving or rejoining the load balancer: its command, then the wait (or probe) for the LB to see it. */
+function rotationSteps(settings, rotation, cancellable) {
+    const command = rotationCommand(settings, rotation);
+    // Only a dry run may have neither a command nor a health file (it checks connections alone).
+    if (command === undefined)
+        return [];
+    const [name, wait, change] = rotation === 'out'
+        ? ['offline', 'offline-wait', settings.loadBalancer.offline]
+        : ['online', 'online-wait', settings.loadBalancer.online];
+    const run = cancellable ? name : 'restore-online';
+    const bound = settings.commands.timeoutMs;
+    return [
+        {
+            name: run,
+            action: { kind: 'command', command },
+            boundMs: bound,
+            undo: rotation === 'out' ? 'rotation' : 'nothing',
+            cancellable
+        },
+        {
+            name: wait,
+            action: { kind: 'await-rotation', rotation, change },
+            boundMs: change.waitMs,
+            undo: 'nothing',
+            cancellable
+        }
+    ];
+}
+/** The ordered steps of one host, from upload to back in rotation. */
+function hostSteps(settings) {
+    const { upload, commands, loadBalancer, health } = settings;
+    const steps = [];
+    if (upload)
+        steps.push({ name: 'upload', action: { kind: 'upload', ...upload }, undo: 'nothing', cancellable: true });
+    steps.push(...rotationSteps(settings, 'out', true));
+    if (loadBalancer.drain) {
+        const { port, timeoutMs } = loadBalancer.drain;
+        steps.push({
+            name: 'drain',
+            action: { kind: 'drain', port },
+            boundMs: timeoutMs,
+            undo: 'nothing',
+            cancellable: true
+        });
+    }
+    for (const name of ['stop', 'deploy', 'start']) {
+        const command = commands[name];
+        if (command === undefined)
+            continue;
+        steps.push({
+            name,
+            action: { kind: 'command', command },
+            boundMs: commands.timeoutMs,
+            undo: 'release',
+            cancellable: true
+        });
+    }
+    steps.push({
+        name: 'health',
+        action: { kind: 'health', matchBody: true },
+        boundMs: health.timeoutMs,
+        undo: 'nothing',
+        cancellable: true,
+        provesHealthy: true
+    });
+    steps.push(...rotationSteps(settings, 'in', true));
+    return steps;
+}
+/** Back in rotation a host that was not changed, or that is healthy on the new release. */
+function restoreRotationSteps(settings) {
+    return rotationSteps(settings, 'in', false).slice(0, 1);
+}
+/** A changed host back to the old release with rollback-command; none without it (the host stays out). */
+function rollBackSteps(settings) {
+    const { rollback, timeoutMs } = settings.commands;
+    if (rollback === undefined)
+        return [];
+    return [
+        {
+            name: 'rollback',
+            action: { kind: 'command', command: rollback },
+            boundMs: timeoutMs,
+            undo: 'nothing',
+            cancellable: false
+        },
+        {
+            name: 'rollback-health',
+            action: { kind: 'health', matchBody: false },
+            boundMs: settings.health.timeoutMs,
+            undo: 'nothing',
+            cancellable: false
+        },
+        ...rotationSteps(settings, 'in', false)
+    ];
+}
+/** Every step name a host's run may record, in the order the summary shows them. */
+function stepColumns(settings) {
+    const names = [...hostSteps(settings), ...restoreRotationSteps(settings), ...rollBackSteps(settings)].map((step) => step.name);
+    return [...new Set(names)];
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/plan.ts
+
 function batchSizes(total, steps) {
     const sizes = [];
     let planned = 0;
@@ -27759,41 +27982,53 @@ function planBatches(hosts, steps) {
     let start = 0;
     return batchSizes(hosts.length, steps).map((size) => hosts.slice(start, (start += size)));
 }
-/** The dry-run plan: what would run where, in order, with every wait. */
-function describePlan(settings) {
-    const ms = (value) => `${value} ms`;
-    const steps = [];
-    if (settings.upload)
-        steps.push(`upload ${settings.upload.from} → ${settings.upload.to}`);
-    const wait = (waitMs, probe, name) => probe === undefined
-        ? ms(waitMs)
-        : `until ${name} (on the runner, every ${ms(settings.probeIntervalMs)}) exits 0, up to ${ms(waitMs)}: ${probe}`;
-    steps.push(`offline: ${settings.offlineCommand}`, `offline-wait: ${wait(settings.offlineWaitMs, settings.offlineProbe, 'offline-probe')}`);
-    if (settings.drain) {
-        steps.push(`drain: until no connection is established on port ${settings.drain.port}, up to ${ms(settings.drain.timeoutMs)}`);
+const ms = (value) => `${value} ms`;
+/** One line of the plan for a step, from its data. */
+function describeStep(step, settings) {
+    const { action } = step;
+    switch (action.kind) {
+        case 'upload':
+            return `upload ${action.from} → ${action.to}`;
+        case 'command':
+            return `${step.name}: ${action.command}`;
+        case 'await-rotation': {
+            const { probe, waitMs } = action.change;
+            const probeName = action.rotation === 'out' ? 'offline-probe' : 'online-probe';
+            const every = ms(settings.loadBalancer.probeIntervalMs);
+            const until = `until ${probeName} (on the runner, every ${every}) exits 0, up to ${ms(waitMs)}: ${probe}`;
+            return `${step.name}: ${probe === undefined ? ms(waitMs) : until}`;
+        }
+        case 'drain':
+            return `${step.name}: until no connection is established on port ${action.port}, up to ${ms(step.boundMs ?? 0)}`;
+        case 'health': {
+            const { url, command, intervalMs, timeoutMs } = settings.health;
+            const check = url ? `GET ${url} through SSH` : `run ${command}`;
+            const body = action.matchBody || settings.health.body === undefined ? '' : ' (status only)';
+            return `${step.name}: ${check}${body} every ${ms(intervalMs)}, up to ${ms(timeoutMs)}`;
+        }
     }
-    if (settings.stopCommand)
-        steps.push(`stop: ${settings.stopCommand}`);
-    if (settings.deployCommand)
-        steps.push(`deploy: ${settings.deployCommand}`);
-    if (settings.startCommand)
-        steps.push(`start: ${settings.startCommand}`);
-    const { url, command, timeoutMs, intervalMs } = settings.health;
-    steps.push(`health: ${url ? `GET ${url} through SSH` : `run ${command}`} every ${ms(intervalMs)}, up to ${ms(timeoutMs)}`);
-    steps.push(`online: ${settings.onlineCommand}`, `online-wait: ${wait(settings.onlineWaitMs, settings.onlineProbe, 'online-probe')}`);
-    if (settings.rollbackCommand)
-        steps.push(`on failure: ${settings.rollbackCommand}, then health and online`);
-    const batches = planBatches(settings.hosts, settings.batchSize);
+}
+/** The dry-run plan: what would run where, in order, with every wait, and what a failure undoes. */
+function describePlan(settings) {
+    const { size, pauseMs, maxFailedHosts } = settings.batches;
+    const batches = planBatches(settings.hosts, size);
+    const describe = (steps) => steps.map((step) => describeStep(step, settings)).join('; ');
+    const restore = restoreRotationSteps(settings);
+    const rollBack = rollBackSteps(settings);
     return [
-        `${settings.hosts.length} host(s) in ${batches.length} batch(es); stop after more than ${settings.maxFailedHosts} failed host(s)` +
-            (settings.batchPauseMs > 0 ? `; ${ms(settings.batchPauseMs)} between batches` : ''),
+        `${settings.hosts.length} host(s) in ${batches.length} batch(es); stop after more than ${maxFailedHosts} failed host(s)` +
+            (pauseMs > 0 ? `; ${ms(pauseMs)} between batches` : ''),
         ...batches.map((batch, i) => `batch ${i + 1}: ${batch.map((host) => host.entry).join(', ')}`),
         'each host:',
-        ...steps.map((step, i) => `  ${i + 1}. ${step}`)
+        ...hostSteps(settings).map((step, i) => `  ${i + 1}. ${describeStep(step, settings)}`),
+        ...(restore.length > 0 ? [`on failure before stop: back in rotation (${describe(restore)})`] : []),
+        `on failure after stop: ${rollBack.length > 0 ? describe(rollBack) : 'the host stays out of rotation'}`
     ];
 }
 
 ;// CONCATENATED MODULE: ./src/ports.ts
+/** For what must run to its end whatever happens (restoring a host): a signal that never aborts. */
+const NEVER_ABORTED = new AbortController().signal;
 const systemClock = {
     now: () => Date.now(),
     sleep: (ms, signal) => new Promise((resolve) => {
@@ -27809,7 +28044,16 @@ const systemClock = {
     })
 };
 
+;// CONCATENATED MODULE: ./src/errors.ts
+/** What went wrong, in words, whatever was thrown. */
+function errorMessage(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/preflight.ts
+// Before any host is touched: connect to every host (bounded parallelism), which checks host keys
+// and authentication. One unreachable host fails the run with nothing changed anywhere.
+
 class PreflightError extends Error {
     failures;
     constructor(failures) {
@@ -27830,7 +28074,7 @@ async function preflight(targets, connector, signal) {
                 results[i] = { host: await connector.connect(targets[i], signal) };
             }
             catch (error) {
-                results[i] = { error: error instanceof Error ? error.message : String(error) };
+                results[i] = { error: errorMessage(error) };
             }
         }
     };
@@ -27844,50 +28088,23 @@ async function preflight(targets, connector, signal) {
     return hosts;
 }
 
-;// CONCATENATED MODULE: ./src/rollout/health.ts
-function judgeResponse(response, statuses, body) {
-    const statusOk = statuses.some(({ from, to }) => response.status >= from && response.status <= to);
-    if (!statusOk)
-        return { ok: false, detail: `HTTP ${response.status}` };
-    if (body && !body.test(response.body)) {
-        const excerpt = response.body.slice(0, 80).replace(/\s+/g, ' ');
-        return { ok: false, detail: `HTTP ${response.status} but the body did not match ${body} (got '${excerpt}')` };
-    }
-    return { ok: true, detail: `HTTP ${response.status}` };
+;// CONCATENATED MODULE: ./src/variables.ts
+function rolloutVariables({ target, batch, index }) {
+    return [
+        ['ROLLOUT_HOST', target.host],
+        ['ROLLOUT_PORT', String(target.port)],
+        ['ROLLOUT_USER', target.user],
+        ['ROLLOUT_TARGET', target.entry],
+        ['ROLLOUT_BATCH', String(batch)],
+        ['ROLLOUT_INDEX', String(index)]
+    ];
 }
-
-;// CONCATENATED MODULE: ./src/rollout/poll.ts
-class PollTimeout extends Error {
-}
-/** Polls `attempt` (given the time it may take) until it reports ok; throws PollTimeout otherwise. */
-async function pollUntil(attempt, options) {
-    const { clock, timeoutMs, intervalMs, signal } = options;
-    const deadline = clock.now() + timeoutMs;
-    let last = { ok: false, detail: 'no attempt finished' };
-    for (let count = 1; !signal.aborted; count++) {
-        const started = clock.now();
-        let failed = false;
-        const verdict = await attempt(Math.max(deadline - started, 1)).catch((error) => {
-            failed = true;
-            return { ok: false, detail: error instanceof Error ? error.message : String(error) };
-        });
-        options.onAttempt?.(verdict, count);
-        if (verdict.ok)
-            return verdict;
-        // An attempt the deadline cut short says less than the answer before it (`HTTP 503`).
-        if (!(failed && clock.now() >= deadline && count > 1))
-            last = verdict;
-        const now = clock.now();
-        if (now >= deadline)
-            break;
-        await clock.sleep(Math.min(Math.max(started + intervalMs - now, 0), deadline - now), signal);
-        if (clock.now() >= deadline)
-            break;
-    }
-    if (signal.aborted)
-        throw new PollTimeout(`cancelled while waiting for ${options.waitingFor}`);
-    throw new PollTimeout(`${options.failed} after ${timeoutMs} ms: ${last.detail}`);
-}
+/** The variables with values of the right form, for checking a template before any host is reached. */
+const SAMPLE_VARIABLES = new Map(rolloutVariables({
+    target: { host: '127.0.0.1', port: 22, user: 'deploy', entry: '127.0.0.1' },
+    batch: 1,
+    index: 1
+}));
 
 ;// CONCATENATED MODULE: ./src/inputs/parse.ts
 // Pure parsers for input values. Each returns the parsed value or throws InputError with the
@@ -28027,15 +28244,6 @@ function parseRegex(text) {
         throw new InputError(`expected a JavaScript regular expression (${error.message})`);
     }
 }
-/** The per-host variables every remote command gets; health-url may use them as `${NAME}`. */
-const ROLLOUT_VARIABLES = [
-    'ROLLOUT_HOST',
-    'ROLLOUT_PORT',
-    'ROLLOUT_USER',
-    'ROLLOUT_TARGET',
-    'ROLLOUT_BATCH',
-    'ROLLOUT_INDEX'
-];
 /** Replaces `${NAME}` with its value; a name without a value is an error, never an empty string. */
 function expandVariables(template, values) {
     return template.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name) => {
@@ -28060,278 +28268,155 @@ function parseHttpUrl(text) {
     return url;
 }
 
-;// CONCATENATED MODULE: ./src/rollout/host-run.ts
-// One host's way through a release: the state machine of the seed's appctl.sh (offline, stop,
-// deploy, start, health, online), plus what it never did: a failed host stays out of rotation
-// unless a rollback proves healthy, and a cancelled host is left in a safe, reported state.
+;// CONCATENATED MODULE: ./src/rollout/health.ts
+function judgeResponse(response, statuses, body) {
+    const statusOk = statuses.some(({ from, to }) => response.status >= from && response.status <= to);
+    if (!statusOk)
+        return { ok: false, detail: `HTTP ${response.status}` };
+    if (body && !body.test(response.body)) {
+        const excerpt = response.body.slice(0, 80).replace(/\s+/g, ' ');
+        return { ok: false, detail: `HTTP ${response.status} but the body did not match ${body} (got '${excerpt}')` };
+    }
+    return { ok: true, detail: `HTTP ${response.status}` };
+}
+
+;// CONCATENATED MODULE: ./src/rollout/poll.ts
+// Waiting on evidence: poll an attempt until it says done, or the time is up. Used for the health
+// check (through the SSH tunnel or a command on the host) and for the load balancer probes.
+
+/** The time was up before an attempt said done. */
+class PollTimeout extends Error {
+}
+/** The run was cancelled while waiting. */
+class PollCancelled extends Error {
+}
+/** Polls `attempt` (given the time it may take) until it reports ok; throws PollTimeout or PollCancelled otherwise. */
+async function pollUntil(attempt, options) {
+    const { clock, timeoutMs, intervalMs, signal } = options;
+    const deadline = clock.now() + timeoutMs;
+    let last = { ok: false, detail: 'no attempt finished' };
+    for (let count = 1; !signal.aborted; count++) {
+        const started = clock.now();
+        let failed = false;
+        const verdict = await attempt(Math.max(deadline - started, 1)).catch((error) => {
+            failed = true;
+            return { ok: false, detail: errorMessage(error) };
+        });
+        options.onAttempt?.(verdict, count);
+        if (verdict.ok)
+            return verdict;
+        // An attempt the deadline cut short says less than the answer before it (`HTTP 503`).
+        if (!(failed && clock.now() >= deadline && count > 1))
+            last = verdict;
+        const now = clock.now();
+        if (now >= deadline)
+            break;
+        await clock.sleep(Math.min(Math.max(started + intervalMs - now, 0), deadline - now), signal);
+        if (clock.now() >= deadline)
+            break;
+    }
+    if (signal.aborted)
+        throw new PollCancelled(`cancelled while waiting for ${options.waitingFor}`);
+    throw new PollTimeout(`${options.failed} after ${timeoutMs} ms: ${last.detail}`);
+}
+
+;// CONCATENATED MODULE: ./src/rollout/step-runners.ts
+// What each kind of step does on a host (host-steps.ts says which steps, in which order). Each
+// runner resolves once its step is done and throws, with the words the report uses, if it failed.
 
 
 
-const PHASES = [
-    'upload',
-    'offline',
-    'offline-wait',
-    'drain',
-    'stop',
-    'deploy',
-    'start',
-    'health',
-    'online',
-    'online-wait'
-];
-const OUTPUT_TAIL_LINES = 20;
-class PhaseFailed extends Error {
-    phase;
-    constructor(phase, message) {
-        super(message);
-        this.phase = phase;
+
+function runStep(context, action, signal) {
+    switch (action.kind) {
+        case 'upload':
+            return context.host.upload(action.from, action.to);
+        case 'command':
+            return runCommand(context, action.command, signal);
+        case 'await-rotation':
+            return awaitRotation(context, action, signal);
+        case 'drain':
+            return drain(context, action.port, signal);
+        case 'health':
+            return checkHealth(context, action.matchBody, signal);
     }
 }
-/** Hosts the rollout did not reach, or whose batch was never started. */
-function skippedHost(target, batch) {
-    return { target, batch, outcome: 'skipped', rotation: 'in', outputTail: [], phases: [], durationMs: 0 };
+async function runCommand(context, command, signal) {
+    const { timeoutMs } = context.settings.commands;
+    const result = await context.host.exec(command, { env: context.env, timeoutMs, signal, onLine: context.output });
+    if (result.timedOut)
+        throw new Error(`timed out after ${timeoutMs} ms`);
+    throwIfFailed(result, signal);
 }
-async function runHost(context) {
-    return new HostRun(context).run();
+async function checkHealth({ host, settings, clock, log, env }, matchBody, signal) {
+    const { url, command, statuses, body, timeoutMs, intervalMs } = settings.health;
+    const expanded = url === undefined ? undefined : new URL(expandVariables(url, new Map(env)));
+    const attempt = async (budgetMs) => {
+        if (expanded) {
+            const response = await host.httpGet(expanded, { timeoutMs: budgetMs, signal });
+            return judgeResponse(response, statuses, matchBody ? body : undefined);
+        }
+        return exitVerdict(await host.exec(command ?? 'false', { env, timeoutMs: budgetMs, signal, onLine: () => undefined }));
+    };
+    const verdict = await pollUntil(attempt, {
+        clock,
+        timeoutMs,
+        intervalMs,
+        signal,
+        waitingFor: 'the health check',
+        failed: 'not healthy',
+        onAttempt: (seen, count) => {
+            if (!seen.ok && count % 5 === 1)
+                log.info(`[${host.target.entry}] not healthy yet (attempt ${count}): ${seen.detail}`);
+        }
+    });
+    log.info(`[${host.target.entry}] healthy: ${verdict.detail}`);
 }
-class HostRun {
-    context;
-    phases = [];
-    tail = [];
-    env;
-    started;
-    /** Set once stop, deploy or start began: from then on the old release may be gone. */
-    changed = false;
-    /** Set once the health check passed: from then on the host may serve whatever happens. */
-    healthy = false;
-    constructor(context) {
-        this.context = context;
-        const { target } = context.host;
-        this.env = [
-            ['ROLLOUT_HOST', target.host],
-            ['ROLLOUT_PORT', String(target.port)],
-            ['ROLLOUT_USER', target.user],
-            ['ROLLOUT_TARGET', target.entry],
-            ['ROLLOUT_BATCH', String(context.batch)],
-            ['ROLLOUT_INDEX', String(context.index)],
-            ...context.settings.env
-        ];
-        this.started = context.clock.now();
-    }
-    async run() {
-        const { settings, signal } = this.context;
-        const stage = settings.upload;
-        try {
-            if (stage)
-                await this.phase('upload', () => this.context.host.upload(stage.from, stage.to));
-            await this.phase('offline', () => this.command(settings.offlineCommand, signal));
-            await this.phase('offline-wait', () => this.awaitRotation('out', signal));
-            const { drain } = settings;
-            if (drain)
-                await this.phase('drain', () => this.drain(drain.port, drain.timeoutMs));
-            for (const [name, command] of [
-                ['stop', settings.stopCommand],
-                ['deploy', settings.deployCommand],
-                ['start', settings.startCommand]
-            ]) {
-                if (command === undefined)
-                    continue;
-                await this.phase(name, () => {
-                    this.changed = true;
-                    return this.command(command, signal);
-                });
-            }
-            await this.phase('health', () => this.checkHealth(signal));
-            this.healthy = true;
-            await this.phase('online', () => this.command(settings.onlineCommand, signal));
-            await this.phase('online-wait', () => this.awaitRotation('in', signal));
-            return this.report('succeeded', 'in');
+/**
+ * After offline or online: the fixed wait, or, with a probe, until the probe confirms the load
+ * balancer's view (the wait is then only the upper bound).
+ */
+async function awaitRotation({ settings, clock, runner, env }, { rotation, change }, signal) {
+    const { probe, waitMs } = change;
+    if (probe === undefined)
+        return clock.sleep(waitMs, signal);
+    const name = rotation === 'out' ? 'offline-probe' : 'online-probe';
+    await pollUntil(async (budgetMs) => {
+        const result = await runner.run(probe, { env, timeoutMs: budgetMs, signal });
+        return exitVerdict(result, result.lastLine);
+    }, {
+        clock,
+        timeoutMs: waitMs,
+        intervalMs: settings.loadBalancer.probeIntervalMs,
+        signal,
+        waitingFor: name,
+        failed: `${name} did not confirm the host ${rotation === 'out' ? 'out of' : 'in'} rotation`
+    });
+}
+/**
+ * Waits until the host has no established connection left on `port`, so in-flight requests
+ * finish; past the timeout the host is stopped anyway, with a warning.
+ */
+async function drain({ host, log, settings, env, output }, port, signal) {
+    const { probeIntervalMs, drain } = settings.loadBalancer;
+    const timeoutMs = drain?.timeoutMs ?? 0;
+    let open = '';
+    const result = await host.exec(drainScript(port, probeIntervalMs), {
+        env,
+        timeoutMs,
+        signal,
+        onLine: (line) => {
+            if (!/^\d+$/.test(line))
+                return output(line);
+            open = line;
+            log.info(`[${host.target.entry}] ${line} connection(s) open on port ${port}`);
         }
-        catch (error) {
-            return this.recover(error instanceof PhaseFailed ? error : new PhaseFailed('upload', String(error)));
-        }
+    });
+    if (result.timedOut) {
+        log.warning(`${host.target.entry}: ${open || 'some'} connection(s) still open on port ${port} after drain-timeout (${timeoutMs} ms); stopping anyway`, 'Drain incomplete');
+        return;
     }
-    async recover(failure) {
-        const { settings, signal } = this.context;
-        const stopped = signal.aborted ? 'cancelled' : 'failed';
-        if (!this.changed) {
-            // Nothing was stopped: the host still runs the old release, so it may serve again.
-            const restored = failure.phase === 'upload' || (await this.restoreOnline());
-            return this.report(stopped, restored ? 'in' : 'out', failure);
-        }
-        if (signal.aborted) {
-            if (!this.healthy)
-                return this.report('cancelled', 'out', failure);
-            // Healthy with the new release: serving is safer than leaving capacity out.
-            const online = failure.phase === 'online-wait' || (await this.restoreOnline());
-            return this.report(online ? 'succeeded' : 'cancelled', online ? 'in' : 'unknown', online ? undefined : failure);
-        }
-        if (this.healthy)
-            return this.report('failed', 'unknown', failure); // the online command itself failed
-        if (settings.rollbackCommand === undefined)
-            return this.report('failed', 'out', failure);
-        try {
-            // Rollback runs even if the rollout was cancelled meanwhile: a half-done rollback is worse.
-            const always = new AbortController().signal;
-            await this.phase('rollback', () => this.command(settings.rollbackCommand ?? '', always));
-            // health-body proves the new release; after a rollback the old one answers, so only the status counts.
-            await this.phase('rollback-health', () => this.checkHealth(always, false));
-            await this.phase('restore-online', () => this.command(settings.onlineCommand, always));
-            await this.phase('online-wait', () => this.awaitRotation('in', always));
-            return this.report('rolled-back', 'in', failure);
-        }
-        catch (error) {
-            const rollback = error instanceof PhaseFailed ? error : new PhaseFailed('rollback', String(error));
-            return this.report('failed', 'out', new PhaseFailed(failure.phase, `${failure.message}; ${rollback.phase} failed too: ${rollback.message}`));
-        }
-    }
-    /** Puts a host that was never stopped back online; false if that failed too. */
-    async restoreOnline() {
-        try {
-            await this.phase('restore-online', () => this.command(this.context.settings.onlineCommand, new AbortController().signal));
-            return true;
-        }
-        catch {
-            return false;
-        }
-    }
-    async phase(name, body) {
-        const { clock, signal } = this.context;
-        const start = clock.now();
-        const cancellable = name !== 'restore-online' && !name.startsWith('rollback');
-        let failure;
-        if (cancellable && signal.aborted) {
-            failure = new PhaseFailed(name, 'cancelled before it started');
-        }
-        else {
-            await body().catch((error) => {
-                failure = new PhaseFailed(name, error instanceof Error ? error.message : String(error));
-            });
-        }
-        this.phases.push({ name, startMs: start - this.context.origin, durationMs: clock.now() - start, ok: !failure });
-        if (failure)
-            throw failure;
-    }
-    async command(command, signal) {
-        const { host, settings } = this.context;
-        const result = await host.exec(command, {
-            env: this.env,
-            timeoutMs: settings.commandTimeoutMs,
-            signal,
-            onLine: (line) => this.output(line)
-        });
-        if (result.timedOut)
-            throw new Error(`timed out after ${settings.commandTimeoutMs} ms`);
-        throwIfFailed(result, signal);
-    }
-    /** A line a host printed: to the log, and to the tail the summary shows for a failed host. */
-    output(line) {
-        this.context.log.info(`[${this.context.host.target.entry}] ${line}`);
-        this.tail.push(line);
-        if (this.tail.length > OUTPUT_TAIL_LINES)
-            this.tail.shift();
-    }
-    async checkHealth(signal, matchBody = true) {
-        const { host, settings, clock, log } = this.context;
-        const { url, command, statuses, body, timeoutMs, intervalMs } = settings.health;
-        const expanded = url === undefined ? undefined : new URL(expandVariables(url, new Map(this.env)));
-        const attempt = async (budgetMs) => {
-            if (expanded)
-                return judgeResponse(await host.httpGet(expanded, { timeoutMs: budgetMs, signal }), statuses, matchBody ? body : undefined);
-            const result = await host.exec(command ?? 'false', {
-                env: this.env,
-                timeoutMs: budgetMs,
-                signal,
-                onLine: () => undefined
-            });
-            return exitVerdict(result);
-        };
-        const verdict = await pollUntil(attempt, {
-            clock,
-            timeoutMs,
-            intervalMs,
-            signal,
-            waitingFor: 'the health check',
-            failed: 'not healthy',
-            onAttempt: (seen, count) => {
-                if (!seen.ok && count % 5 === 1)
-                    log.info(`[${host.target.entry}] not healthy yet (attempt ${count}): ${seen.detail}`);
-            }
-        });
-        log.info(`[${host.target.entry}] healthy: ${verdict.detail}`);
-    }
-    /**
-     * After offline or online: the fixed wait, or, with a probe, until the probe confirms the load
-     * balancer's view (the wait is then only the upper bound).
-     */
-    async awaitRotation(rotation, signal) {
-        const { settings, clock, runner } = this.context;
-        const [name, probe, waitMs] = rotation === 'out'
-            ? ['offline-probe', settings.offlineProbe, settings.offlineWaitMs]
-            : ['online-probe', settings.onlineProbe, settings.onlineWaitMs];
-        if (probe === undefined)
-            return clock.sleep(waitMs, signal);
-        await pollUntil(async (budgetMs) => {
-            const result = await runner.run(probe, { env: this.env, timeoutMs: budgetMs, signal });
-            return exitVerdict(result, result.lastLine);
-        }, {
-            clock,
-            timeoutMs: waitMs,
-            intervalMs: settings.probeIntervalMs,
-            signal,
-            waitingFor: name,
-            failed: `${name} did not confirm the host ${rotation === 'out' ? 'out of' : 'in'} rotation`
-        });
-    }
-    /**
-     * Waits until the host has no established connection left on `port` (as `ss` on the host sees
-     * it), so in-flight requests finish; past the timeout the host is stopped anyway, with a warning.
-     * One command polls on the host, rather than one SSH exec per poll.
-     */
-    async drain(port, timeoutMs) {
-        const { host, log, signal, settings } = this.context;
-        const seconds = (settings.probeIntervalMs / 1000).toFixed(3);
-        let open = '';
-        const script = [
-            'command -v ss >/dev/null || { echo "ss not found on the host (Debian: iproute2)" >&2; exit 127; }',
-            'last=',
-            'while :; do',
-            `  n=$(( $(ss -Htn state established '( sport = :${port} )' | wc -l) ))`,
-            '  if [ "$n" != "$last" ]; then echo "$n"; last=$n; fi',
-            '  [ "$n" -eq 0 ] && exit 0',
-            `  sleep ${seconds}`,
-            'done'
-        ].join('\n');
-        const result = await host.exec(script, {
-            env: this.env,
-            timeoutMs,
-            signal,
-            onLine: (line) => {
-                if (!/^\d+$/.test(line))
-                    return this.output(line);
-                open = line;
-                log.info(`[${host.target.entry}] ${line} connection(s) open on port ${port}`);
-            }
-        });
-        if (result.timedOut) {
-            log.warning(`${host.target.entry}: ${open || 'some'} connection(s) still open on port ${port} after drain-timeout (${timeoutMs} ms); stopping anyway`, 'Drain incomplete');
-            return;
-        }
-        throwIfFailed(result, signal);
-    }
-    report(outcome, rotation, failure) {
-        return {
-            target: this.context.host.target,
-            batch: this.context.batch,
-            outcome,
-            rotation,
-            failedPhase: failure?.phase,
-            error: failure?.message,
-            outputTail: [...this.tail],
-            phases: this.phases,
-            durationMs: this.context.clock.now() - this.started
-        };
-    }
+    throwIfFailed(result, signal);
 }
 /** A command that ended on its own, but not well: why, in the words the report uses. */
 function throwIfFailed(result, signal) {
@@ -28348,52 +28433,159 @@ function exitVerdict(result, lastLine = '') {
     return { ok: result.code === 0, detail: lastLine ? `${seen}: ${lastLine}` : seen };
 }
 
-;// CONCATENATED MODULE: ./src/errors.ts
-/** What went wrong, in words, whatever was thrown. */
-function errorMessage(error) {
-    return error instanceof Error ? error.message : String(error);
-}
-
-;// CONCATENATED MODULE: ./src/rollout/batches.ts
-// The batch policy: batches one after another, the hosts of a batch in parallel, and a stop
-// once more hosts failed than max-failed-hosts allows. Hosts it never reaches stay untouched.
+;// CONCATENATED MODULE: ./src/rollout/host-run.ts
+// One host's run: it walks the host's steps (host-steps.ts), and on a failure undoes what the
+// steps it started call for. What the seed's appctl.sh never did: a failed host stays out of
+// rotation unless a rollback proves healthy, and a cancelled host is left in a safe, reported state.
 
 
-function isFailure(report) {
+
+
+
+/** Hosts that fail the run and count against max-failed-hosts: not on the new release by themselves. */
+function countsAsFailed(report) {
     return report.outcome === 'failed' || report.outcome === 'rolled-back';
 }
-async function runBatches({ settings, hosts, runner, clock, log, signal }) {
-    const origin = clock.now();
-    const batches = planBatches(hosts.map((host, i) => ({ host, index: i + 1 })), settings.batchSize);
-    const reports = new Map();
-    let stoppedBecause;
-    for (const [b, batch] of batches.entries()) {
-        if (b > 0 && settings.batchPauseMs > 0)
-            await clock.sleep(settings.batchPauseMs, signal);
-        if (signal.aborted) {
-            stoppedBecause = 'the run was cancelled';
-            break;
+/** Hosts that need a look: touched and not on the new release (failed, rolled back, cancelled). */
+function needsAttention(report) {
+    return countsAsFailed(report) || report.outcome === 'cancelled';
+}
+const OUTPUT_TAIL_LINES = 20;
+const UNDO_ORDER = ['nothing', 'rotation', 'release'];
+class StepFailed extends Error {
+    step;
+    constructor(step, message) {
+        super(message);
+        this.step = step;
+    }
+}
+/** Hosts the rollout did not reach, or whose batch was never started. */
+function skippedHost(target, batch) {
+    return { target, batch, outcome: 'skipped', rotation: 'in', outputTail: [], phases: [], durationMs: 0 };
+}
+function runHost(context) {
+    return new HostRun(context).run();
+}
+class HostRun {
+    context;
+    phases = [];
+    tail = [];
+    steps;
+    started;
+    /** The most a failure must undo, from the steps started so far. */
+    undo = 'nothing';
+    /** Set once the health check passed: from then on the host may serve whatever happens. */
+    healthy = false;
+    constructor(context) {
+        this.context = context;
+        const { host, batch, index, settings } = context;
+        this.steps = {
+            ...context,
+            env: [...rolloutVariables({ target: host.target, batch, index }), ...settings.env],
+            output: (line) => this.output(line)
+        };
+        this.started = context.clock.now();
+    }
+    async run() {
+        try {
+            for (const step of hostSteps(this.context.settings))
+                await this.perform(step);
+            return this.report('succeeded', 'in');
         }
-        const names = batch.map(({ host }) => host.target.entry).join(', ');
-        const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () => Promise.all(batch.map(({ host, index }) => runHost({ host, runner, settings, clock, log, signal, batch: b + 1, index, origin }))));
-        batch.forEach(({ index }, i) => reports.set(index, done[i]));
-        const failed = [...reports.values()].filter(isFailure).length;
-        if (signal.aborted) {
-            stoppedBecause = 'the run was cancelled';
-            break;
-        }
-        if (failed > settings.maxFailedHosts && b < batches.length - 1) {
-            stoppedBecause = `${failed} host(s) failed and max-failed-hosts is ${settings.maxFailedHosts}`;
-            break;
+        catch (error) {
+            return this.recover(error);
         }
     }
-    const all = batches.flatMap((batch, b) => batch.map(({ host, index }) => reports.get(index) ?? skippedHost(host.target, b + 1)));
-    const status = signal.aborted ? 'cancelled' : all.some(isFailure) ? 'failure' : 'success';
-    return { status, hosts: all, batches: batches.length, durationMs: clock.now() - origin, stoppedBecause };
+    /** Undoes what the steps started call for, and reports the host as it is left. */
+    async recover(failure) {
+        const { settings, signal } = this.context;
+        const stopped = signal.aborted ? 'cancelled' : 'failed';
+        if (this.undo === 'nothing')
+            return this.report(stopped, 'in', failure);
+        if (this.undo === 'rotation') {
+            // Nothing was stopped: the host still runs the old release, so it may serve again.
+            const restored = await this.attempt(restoreRotationSteps(settings));
+            return this.report(stopped, restored ? 'in' : 'out', failure);
+        }
+        if (signal.aborted) {
+            if (!this.healthy)
+                return this.report('cancelled', 'out', failure);
+            // Healthy with the new release: serving is safer than leaving capacity out.
+            const online = failure.step === 'online-wait' || (await this.attempt(restoreRotationSteps(settings)));
+            return this.report(online ? 'succeeded' : 'cancelled', online ? 'in' : 'unknown', online ? undefined : failure);
+        }
+        if (this.healthy)
+            return this.report('failed', 'unknown', failure); // the online command itself failed
+        const rollBack = rollBackSteps(settings);
+        if (rollBack.length === 0)
+            return this.report('failed', 'out', failure);
+        try {
+            for (const step of rollBack)
+                await this.perform(step);
+            return this.report('rolled-back', 'in', failure);
+        }
+        catch (error) {
+            const rollback = error;
+            return this.report('failed', 'out', new StepFailed(failure.step, `${failure.message}; ${rollback.step} failed too: ${rollback.message}`));
+        }
+    }
+    /** Performs `steps` to the end; false if one failed. */
+    async attempt(steps) {
+        try {
+            for (const step of steps)
+                await this.perform(step);
+            return true;
+        }
+        catch {
+            return false;
+        }
+    }
+    /** Runs one step and records it; throws StepFailed naming it, whatever went wrong inside. */
+    async perform(step) {
+        const { clock, signal, origin } = this.context;
+        const start = clock.now();
+        let failure;
+        if (step.cancellable && signal.aborted) {
+            failure = new StepFailed(step.name, 'cancelled before it started');
+        }
+        else {
+            if (UNDO_ORDER.indexOf(step.undo) > UNDO_ORDER.indexOf(this.undo))
+                this.undo = step.undo;
+            // Rollback and restore steps run even if the run was cancelled meanwhile: half done is worse.
+            await runStep(this.steps, step.action, step.cancellable ? signal : NEVER_ABORTED).catch((error) => {
+                failure = new StepFailed(step.name, errorMessage(error));
+            });
+        }
+        this.phases.push({ name: step.name, startMs: start - origin, durationMs: clock.now() - start, ok: !failure });
+        if (failure)
+            throw failure;
+        if (step.provesHealthy)
+            this.healthy = true;
+    }
+    output(line) {
+        this.context.log.info(`[${this.context.host.target.entry}] ${line}`);
+        this.tail.push(line);
+        if (this.tail.length > OUTPUT_TAIL_LINES)
+            this.tail.shift();
+    }
+    report(outcome, rotation, failure) {
+        return {
+            target: this.context.host.target,
+            batch: this.context.batch,
+            outcome,
+            rotation,
+            failedPhase: failure?.step,
+            error: failure?.message,
+            outputTail: [...this.tail],
+            phases: this.phases,
+            durationMs: this.context.clock.now() - this.started
+        };
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/report.ts
-
+// RolloutResult → what people see: step outputs, annotations and the job summary. Rendering is
+// pure; writeReport is the one place that hands it to the runner.
 
 
 const entries = (hosts, keep) => JSON.stringify(hosts.filter(keep).map((host) => host.target.entry));
@@ -28412,7 +28604,7 @@ function renderOutputs(result) {
         result: result.status,
         'succeeded-hosts': entries(result.hosts, (host) => host.outcome === 'succeeded'),
         // Anything touched that did not end on the new release needs a look: failed, rolled back, cancelled.
-        'failed-hosts': entries(result.hosts, (host) => isFailure(host) || host.outcome === 'cancelled'),
+        'failed-hosts': entries(result.hosts, needsAttention),
         'skipped-hosts': entries(result.hosts, (host) => host.outcome === 'skipped'),
         report: JSON.stringify(report),
         'duration-ms': String(result.durationMs)
@@ -28441,7 +28633,7 @@ function renderSummary(result) {
         .map((outcome) => [outcome, result.hosts.filter((host) => host.outcome === outcome).length])
         .filter(([, n]) => n > 0)
         .map(([outcome, n]) => `${n} ${outcome}`);
-    const phases = PHASES.filter((name) => result.hosts.some((host) => host.phases.some((p) => p.name === name)));
+    const phases = result.steps.filter((name) => result.hosts.some((host) => host.phases.some((p) => p.name === name)));
     const head = ['Host', 'Batch', 'Result', 'In rotation', ...phases.map((name) => `${name} (ms)`), 'Total (ms)'];
     const rows = result.hosts.map((host) => [
         escapeHtml(host.target.entry),
@@ -28462,7 +28654,7 @@ function renderSummary(result) {
         ...rows.map((row) => `| ${row.join(' | ')} |`),
         ''
     ];
-    for (const host of result.hosts.filter((h) => h.error !== undefined)) {
+    for (const host of result.hosts.filter(needsAttention)) {
         lines.push(`<details><summary>${escapeHtml(host.target.entry)}: ${escapeHtml(host.failedPhase ?? '')} ${escapeHtml(host.error ?? '')}</summary>`, '', `<pre>${escapeHtml(host.outputTail.join('\n') || '(no output)')}</pre>`, '</details>', '');
     }
     lines.push(renderGantt(result));
@@ -28488,12 +28680,16 @@ function renderGantt(result) {
     lines.push('```');
     return lines.join('\n');
 }
-async function writeReport(result, writer, log) {
-    for (const [name, value] of Object.entries(renderOutputs(result)))
+/**
+ * The one place a run's outcome reaches the runner: the `result` output always; for a rollout
+ * also its other outputs, an annotation per host that needs a look, and the job summary.
+ */
+async function writeReport({ status, rollout }, writer, log) {
+    if (!rollout)
+        return writer.setOutput('result', status);
+    for (const [name, value] of Object.entries(renderOutputs(rollout)))
         writer.setOutput(name, value);
-    for (const host of result.hosts) {
-        if (host.error === undefined)
-            continue;
+    for (const host of rollout.hosts.filter(needsAttention)) {
         const rotation = host.rotation === 'in'
             ? 'it is back in rotation'
             : host.rotation === 'out'
@@ -28502,13 +28698,67 @@ async function writeReport(result, writer, log) {
         const message = `${host.target.entry} ${host.outcome} at ${host.failedPhase}: ${host.error}; ${rotation}`;
         log.error(message, `Rollout ${host.outcome}: ${host.target.entry} (${host.failedPhase})`);
     }
-    if (result.status === 'success')
-        log.notice(`${result.hosts.length} host(s) rolled out in ${result.durationMs} ms`, 'Rollout succeeded');
+    if (status === 'success')
+        log.notice(`${rollout.hosts.length} host(s) rolled out in ${rollout.durationMs} ms`, 'Rollout succeeded');
     // Not every runner has job summaries (Gitea, Forgejo, @github/local-action, a terminal): the
     // step's result is the rollout's all the same.
-    await writer.writeSummary(renderSummary(result)).catch((error) => {
+    await writer.writeSummary(renderSummary(rollout)).catch((error) => {
         log.warning(`The job summary was not written: ${errorMessage(error)}`, 'No job summary');
     });
+}
+/** Why the step fails, for its final error; undefined when it succeeds. */
+function failureMessage({ status, rollout, error }) {
+    if (status === 'success')
+        return undefined;
+    if (error !== undefined)
+        return error;
+    if (status === 'cancelled' || !rollout)
+        return 'Rollout cancelled';
+    const failed = rollout.hosts.filter(needsAttention).map((host) => host.target.entry);
+    return `Rollout failed on ${failed.join(', ')}${rollout.stoppedBecause ? `; stopped because ${rollout.stoppedBecause}` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./src/rollout/batches.ts
+// The batch policy: batches one after another, the hosts of a batch in parallel, and a stop
+// once more hosts failed than max-failed-hosts allows. Hosts it never reaches stay untouched.
+
+
+
+async function runBatches({ settings, hosts, runner, clock, log, signal }) {
+    const origin = clock.now();
+    const batches = planBatches(hosts.map((host, i) => ({ host, index: i + 1 })), settings.batches.size);
+    const reports = new Map();
+    let stoppedBecause;
+    for (const [b, batch] of batches.entries()) {
+        if (b > 0 && settings.batches.pauseMs > 0)
+            await clock.sleep(settings.batches.pauseMs, signal);
+        if (signal.aborted) {
+            stoppedBecause = 'the run was cancelled';
+            break;
+        }
+        const names = batch.map(({ host }) => host.target.entry).join(', ');
+        const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () => Promise.all(batch.map(({ host, index }) => runHost({ host, runner, settings, clock, log, signal, batch: b + 1, index, origin }))));
+        batch.forEach(({ index }, i) => reports.set(index, done[i]));
+        const failed = [...reports.values()].filter(countsAsFailed).length;
+        if (signal.aborted) {
+            stoppedBecause = 'the run was cancelled';
+            break;
+        }
+        if (failed > settings.batches.maxFailedHosts && b < batches.length - 1) {
+            stoppedBecause = `${failed} host(s) failed and max-failed-hosts is ${settings.batches.maxFailedHosts}`;
+            break;
+        }
+    }
+    const all = batches.flatMap((batch, b) => batch.map(({ host, index }) => reports.get(index) ?? skippedHost(host.target, b + 1)));
+    const status = signal.aborted ? 'cancelled' : all.some(countsAsFailed) ? 'failure' : 'success';
+    return {
+        status,
+        hosts: all,
+        batches: batches.length,
+        steps: stepColumns(settings),
+        durationMs: clock.now() - origin,
+        stoppedBecause
+    };
 }
 
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -28578,10 +28828,94 @@ function probeEnvironment() {
     return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('INPUT_')));
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/inputs/input-reader.ts
+// Reading raw inputs: action.yml's defaults, and every problem remembered (with the input's name
+// and value, never a secret's) so a user fixes them all in one round.
+
+/** Inputs whose values must never be quoted back. */
+const SECRET_INPUTS = ['private-key', 'passphrase', 'password'];
+/**
+ * action.yml's defaults. GitHub applies them to a workflow step; every other caller (tests, a
+ * terminal) gets them here. docs.test.ts keeps the two equal, value for value.
+ */
+const DEFAULTS = {
+    port: '22',
+    'strict-host-key-checking': 'true',
+    'connect-timeout': '20s',
+    'connect-attempts': '3',
+    'offline-wait': '8s',
+    'online-wait': '8s',
+    'probe-interval': '500ms',
+    'health-status': '200',
+    'health-timeout': '50s',
+    'health-interval': '1s',
+    'command-timeout': '10m',
+    'batch-size': '1',
+    'batch-pause': '0s',
+    'max-failed-hosts': '0',
+    'dry-run': 'false'
+};
+class SettingsError extends Error {
+    problems;
+    constructor(problems) {
+        super(problems.length === 1
+            ? `Invalid input: ${problems[0]}`
+            : `Invalid inputs (${problems.length}):\n${problems.map((problem) => `- ${problem}`).join('\n')}`);
+        this.problems = problems;
+        this.name = 'SettingsError';
+    }
+}
+/** Reads inputs through `readInput`, remembering every problem instead of stopping at the first. */
+class InputReader {
+    readInput;
+    problems = [];
+    constructor(readInput) {
+        this.readInput = readInput;
+    }
+    /** The input as given, or its default; undefined when neither. */
+    raw(name) {
+        const value = this.readInput(name).trim();
+        return value !== '' ? value : DEFAULTS[name];
+    }
+    /** Parses an optional input; on failure records "name: 'value' why" and gives undefined. */
+    parse(name, parser) {
+        const value = this.raw(name);
+        return value === undefined ? undefined : this.attempt(name, value, () => parser(value));
+    }
+    /**
+     * Parses an input that has a default, so always has a value: a value that fails is recorded as
+     * a problem (the settings are then never used) and stands in as its default.
+     */
+    defaulted(name, parser) {
+        const fallback = DEFAULTS[name];
+        if (fallback === undefined)
+            throw new Error(`${name} has no default in action.yml`);
+        return this.parse(name, parser) ?? parser(fallback);
+    }
+    attempt(name, value, fn) {
+        try {
+            return fn();
+        }
+        catch (error) {
+            if (!(error instanceof InputError))
+                throw error;
+            this.problem(name, value, error.message);
+            return undefined;
+        }
+    }
+    problem(name, value, why) {
+        const secret = SECRET_INPUTS.includes(name);
+        const shown = value === undefined || secret ? '' : ` '${value.length > 200 ? `${value.slice(0, 200)}…` : value}'`;
+        this.problems.push(`${name}${shown}: ${why}`);
+    }
+    /** Ends the reading: the problems, if any, as one SettingsError. */
+    finish(settings) {
+        if (this.problems.length > 0)
+            throw new SettingsError(this.problems);
+        return Object.freeze(settings);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/known-hosts.ts
 // OpenSSH host key checking without ssh-keygen: known_hosts text (plain, hashed and [host]:port
 // entries, @revoked markers) and SHA256 fingerprints, matched against the raw key blob sshd offers.
@@ -28700,6 +29034,8 @@ function parseFingerprint(text) {
     return value;
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 // EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(5472);
 var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
@@ -28733,247 +29069,19 @@ function loadPrivateKey(value, passphrase) {
     return `${text}\n`;
 }
 
-;// CONCATENATED MODULE: ./src/ssh/remote-scripts.ts
-// Every shell text the action sends to a host is built here, from quoted values: values are data,
-// never code, whatever quotes, `$()`, semicolons or newlines they hold.
-//
-// A command never travels in a process's arguments. sshd starts a plain `sh -s` (or the host's
-// long-lived shell is one), and the command, with the `env` values exported first, reaches the
-// `sh -s` that runs it as a here-document, on its standard input: `ps` on the host shows
-// `sh -s`, never a secret. The `sh` that reads those lines stays free while the command runs in
-// the background, so ending a command (killGroupLine) is one more line on the same session: a host
-// that allows one session per connection (MaxSessions 1) can still have a command ended.
-
-function shellQuote(value) {
-    return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-/** A marker no command's output can guess, for lines the action prints among a command's own. */
-function nonce(kind) {
-    return `__rollout_${kind}_${(0,external_node_crypto_.randomBytes)(8).toString('hex')}`;
-}
-/** First stderr line of every remote command: its process group, so a timeout can end all of it. */
-const PGID_MARKER = '__rollout_pgid__';
-/**
- * What the `sh -s` running one command reads: its process group reported first, then `set -e`,
- * the variables and the command, all inside one `{ }` with its input from /dev/null, so the whole
- * script is read before any of it runs and no command can read the rest as its input.
- */
-function commandScript(command, env) {
-    const exports = env.map(([name, value]) => `export ${name}=${shellQuote(value)}`);
-    return [
-        '{',
-        // Linux hosts: read it from /proc without a fork (it races the command-timeout); others: ps.
-        "{ read -r _ _ _ _ pgid _ < /proc/$$/stat; } 2>/dev/null || pgid=$(ps -o pgid= -p $$ | tr -d ' ')",
-        `echo "${PGID_MARKER} $pgid" >&2; unset pgid`,
-        'set -e',
-        ...exports,
-        command,
-        '} </dev/null'
-    ].join('\n');
-}
-/** `sh -s` reading `script` as a here-document: the lines that run it, opened and closed. */
-function hereDocument(prefix, script, redirections) {
-    const end = nonce('script');
-    return `${prefix}sh -s ${redirections}<<'${end}'\n${script}\n${end}\n`;
-}
-/** What sshd runs on a command's own channel; the command then arrives on its input (onChannel). */
-const CHANNEL_COMMAND = 'exec sh -s';
-/**
- * The input of a channel running CHANNEL_COMMAND: `script` in the background, its exit status
- * printed after `endMarker` on stdout; the `sh` then waits for more lines (a kill), or the end of
- * its input, which the action sends once the status came. stdout and stderr stay apart, and the
- * channel itself closes only once nothing holds them.
- */
-function onChannel(script, endMarker) {
-    const start = hereDocument('( ', script, '');
-    return `${start}echo "${endMarker} $?" ) &\n`;
-}
-/**
- * The first line a long-lived shell reads: it keeps its stdout as fd 4 for the commands, and
- * answers after `readyMarker` how it can start a command in a session of its own. `setsid -w`
- * (util-linux) waits even if setsid had to fork; busybox's has no -w and, like util-linux's,
- * forks only for a process group leader, which a job of a shell without job control never is.
- */
-function shellStart(readyMarker) {
-    return `exec 4>&1; if setsid -w true 2>/dev/null; then echo "${readyMarker} setsid -w"; elif command -v setsid >/dev/null; then echo "${readyMarker} setsid"; else echo "${readyMarker} none"; fi\n`;
-}
-/**
- * One command for the long-lived shell, in the background so the shell can still read a kill: in
- * a session of its own (`setsid`), with stderr merged into stdout, in order, piped through `cat`
- * to the channel (fd 4), so the exit status (carried out of the pipeline on fd 5, which `cat`
- * holds too) is printed after `endMarker` only once nothing holds the command's output any more.
- */
-function inShell(script, setsid, endMarker) {
-    const start = hereDocument(`( s=$( { { ${setsid} `, script, '4>&- 5>&- 2>&1 ');
-    return `${start}echo $? >&5; } | cat >&4; } 5>&1 ); echo "${endMarker} $s" ) &\n`;
-}
-/**
- * Ends a command's whole process group: TERM now, KILL a second later from a background job that
- * ignores the TERM (in case the group is the reading `sh`'s own, on a channel) and holds none of
- * the channel's streams, so the channel closes as soon as the command is gone. Dash's `kill`
- * rejects `--`, so the group is written `-PGID`.
- */
-function killGroupLine(pgid) {
-    return `trap '' TERM; { sleep 1; kill -KILL -${pgid}; } >/dev/null 2>&1 & trap - TERM; kill -TERM -${pgid} 2>/dev/null\n`;
-}
-
-;// CONCATENATED MODULE: ./src/inputs/settings.ts
-// Reads every input once, validates it and returns one immutable Settings. All problems are
-// collected so a user fixes them in one round; nothing here connects anywhere.
+;// CONCATENATED MODULE: ./src/inputs/read-connection.ts
 
 
 
-
-
-/** Inputs whose values must never be quoted back. */
-const SECRET_INPUTS = ['private-key', 'passphrase', 'password'];
-class SettingsError extends Error {
-    problems;
-    constructor(problems) {
-        super(problems.length === 1
-            ? `Invalid input: ${problems[0]}`
-            : `Invalid inputs (${problems.length}):\n${problems.map((problem) => `- ${problem}`).join('\n')}`);
-        this.problems = problems;
-        this.name = 'SettingsError';
-    }
-}
-/** action.yml's defaults (GitHub applies them; tests and other callers get them here): docs.test.ts keeps the two equal. */
-const DEFAULTS = {
-    port: '22',
-    'strict-host-key-checking': 'true',
-    'connect-timeout': '20s',
-    'connect-attempts': '3',
-    'offline-wait': '8s',
-    'online-wait': '8s',
-    'probe-interval': '500ms',
-    'health-status': '200',
-    'health-timeout': '50s',
-    'health-interval': '1s',
-    'command-timeout': '10m',
-    'batch-size': '1',
-    'batch-pause': '0s',
-    'max-failed-hosts': '0',
-    'dry-run': 'false'
-};
-/** Reads inputs through `readInput`, remembering every problem instead of stopping at the first. */
-class InputReader {
-    readInput;
-    problems = [];
-    constructor(readInput) {
-        this.readInput = readInput;
-    }
-    raw(name) {
-        const value = this.readInput(name).trim();
-        return value !== '' ? value : DEFAULTS[name];
-    }
-    /** Parses an input; on failure records "name: 'value' why" (or without the value for secrets). */
-    parse(name, parser) {
-        const value = this.raw(name);
-        return value === undefined ? undefined : this.attempt(name, value, () => parser(value));
-    }
-    attempt(name, value, fn) {
-        try {
-            return fn();
-        }
-        catch (error) {
-            if (!(error instanceof InputError))
-                throw error;
-            this.problem(name, value, error.message);
-            return undefined;
-        }
-    }
-    problem(name, value, why) {
-        const secret = SECRET_INPUTS.includes(name);
-        const shown = value === undefined || secret ? '' : ` '${value.length > 200 ? `${value.slice(0, 200)}…` : value}'`;
-        this.problems.push(`${name}${shown}: ${why}`);
-    }
-}
-function getSettings(readInput) {
-    const input = new InputReader(readInput);
-    const warnings = [];
-    const port = input.parse('port', (value) => parseInteger(value, 1, 65535)) ?? 22;
+function readTargets(input, name, defaultPort) {
     const username = input.raw('username');
-    const hosts = readTargets(input, 'hosts', port, username);
-    const jumpHosts = readTargets(input, 'jump-host', port, username);
-    if (splitList(input.raw('hosts') ?? '').length === 0) {
+    const entries = splitList(input.raw(name) ?? '');
+    if (name === 'hosts' && entries.length === 0) {
         input.problem('hosts', undefined, 'is required; expected one [user@]host[:port] per line or comma-separated');
     }
-    const passphrase = input.raw('passphrase');
-    const password = input.raw('password');
-    const privateKey = input.parse('private-key', (value) => loadPrivateKey(value, passphrase));
-    if (input.raw('private-key') === undefined && password === undefined && !process.env.SSH_AUTH_SOCK) {
-        input.problem('private-key', undefined, 'is required (or password, or an ssh-agent in SSH_AUTH_SOCK)');
-    }
-    if (passphrase !== undefined && input.raw('private-key') === undefined) {
-        input.problem('passphrase', undefined, 'is set without private-key');
-    }
-    const hostKeys = readHostKeys(input, [...hosts, ...jumpHosts], warnings);
-    const dryRun = input.parse('dry-run', parseBoolean) ?? false;
-    const lb = readLoadBalancer(input, dryRun);
-    const env = input.parse('env', parseEnv) ?? [];
-    const health = readHealth(input, env);
-    const commands = {
-        stopCommand: input.raw('stop-command'),
-        deployCommand: input.raw('deploy-command'),
-        startCommand: input.raw('start-command')
-    };
-    if (Object.values(commands).every((command) => command === undefined)) {
-        input.problem('stop-command', undefined, 'at least one of stop-command, deploy-command or start-command is required');
-    }
-    const upload = readUpload(input);
-    const onlineWaitMs = lb.onlineWaitMs ?? 0;
-    if (health.intervalMs !== undefined && !lb.offlineProbe && (lb.offlineWaitMs ?? 0) < health.intervalMs) {
-        warnings.push(`offline-wait (${lb.offlineWaitMs} ms) is shorter than health-interval (${health.intervalMs} ms): the load balancer may still send requests to a stopping host`);
-    }
-    if (health.intervalMs !== undefined && !lb.onlineProbe && onlineWaitMs < health.intervalMs) {
-        warnings.push(`online-wait (${onlineWaitMs} ms) is shorter than health-interval (${health.intervalMs} ms): the next host may leave before this one is back in rotation`);
-    }
-    const settings = {
-        hosts,
-        jumpHosts,
-        auth: { privateKey, passphrase, password },
-        hostKeys,
-        connectTimeoutMs: input.parse('connect-timeout', positiveDuration) ?? 0,
-        connectAttempts: input.parse('connect-attempts', (value) => parseInteger(value, 1, 10)) ?? 1,
-        env,
-        offlineCommand: lb.offlineCommand ?? '',
-        onlineCommand: lb.onlineCommand ?? '',
-        offlineWaitMs: lb.offlineWaitMs ?? 0,
-        onlineWaitMs,
-        offlineProbe: lb.offlineProbe,
-        onlineProbe: lb.onlineProbe,
-        probeIntervalMs: lb.probeIntervalMs ?? 0,
-        drain: lb.drain,
-        upload,
-        ...commands,
-        health: {
-            ...health,
-            statuses: health.statuses ?? [],
-            timeoutMs: health.timeoutMs ?? 0,
-            intervalMs: health.intervalMs ?? 0
-        },
-        commandTimeoutMs: input.parse('command-timeout', positiveDuration) ?? 0,
-        batchSize: input.parse('batch-size', parseBatchSize) ?? [],
-        batchPauseMs: input.parse('batch-pause', parseDuration) ?? 0,
-        maxFailedHosts: input.parse('max-failed-hosts', (value) => parseInteger(value, 0, 100_000)) ?? 0,
-        rollbackCommand: input.raw('rollback-command'),
-        dryRun,
-        warnings
-    };
-    if (input.problems.length > 0)
-        throw new SettingsError(input.problems);
-    return Object.freeze(settings);
-}
-function positiveDuration(value) {
-    const ms = parseDuration(value);
-    if (ms === 0)
-        throw new InputError('must be more than 0');
-    return ms;
-}
-function readTargets(input, name, defaultPort, username) {
     const targets = [];
     const seen = new Set();
-    for (const entry of splitList(input.raw(name) ?? '')) {
+    for (const entry of entries) {
         const target = input.attempt(name, entry, () => parseHostTarget(entry, defaultPort));
         if (target === undefined)
             continue;
@@ -28992,68 +29100,95 @@ function readTargets(input, name, defaultPort, username) {
     }
     return targets;
 }
+function readSsh(input, port, hosts, warnings) {
+    const jumpHosts = readTargets(input, 'jump-host', port);
+    return {
+        jumpHosts,
+        auth: readAuth(input),
+        hostKeys: readHostKeys(input, [...hosts, ...jumpHosts], warnings),
+        connectTimeoutMs: input.defaulted('connect-timeout', positiveDuration),
+        connectAttempts: input.defaulted('connect-attempts', (value) => parseInteger(value, 1, 10))
+    };
+}
+function positiveDuration(value) {
+    const ms = parseDuration(value);
+    if (ms === 0)
+        throw new InputError('must be more than 0');
+    return ms;
+}
+function readAuth(input) {
+    const passphrase = input.raw('passphrase');
+    const password = input.raw('password');
+    const privateKey = input.parse('private-key', (value) => loadPrivateKey(value, passphrase));
+    if (input.raw('private-key') === undefined && password === undefined && !process.env.SSH_AUTH_SOCK) {
+        input.problem('private-key', undefined, 'is required (or password, or an ssh-agent in SSH_AUTH_SOCK)');
+    }
+    if (passphrase !== undefined && input.raw('private-key') === undefined) {
+        input.problem('passphrase', undefined, 'is set without private-key');
+    }
+    return { privateKey, passphrase, password };
+}
 function readHostKeys(input, targets, warnings) {
-    const strict = input.parse('strict-host-key-checking', parseBoolean) ?? true;
+    const strict = input.defaulted('strict-host-key-checking', parseBoolean);
     const knownHosts = input.parse('known-hosts', parseKnownHosts);
     const fingerprints = splitList(input.raw('host-fingerprints') ?? '').flatMap((value) => input.attempt('host-fingerprints', value, () => [parseFingerprint(value)]) ?? []);
     if (!strict) {
         warnings.push('strict-host-key-checking is false: any host key is accepted, so a machine in the middle could receive your commands and secrets');
     }
-    else if (knownHosts === undefined &&
-        fingerprints.length === 0 &&
-        input.raw('known-hosts') === undefined &&
-        input.raw('host-fingerprints') === undefined) {
+    else if (input.raw('known-hosts') === undefined && input.raw('host-fingerprints') === undefined) {
         input.problem('known-hosts', undefined, 'known-hosts or host-fingerprints is required while strict-host-key-checking is true; get them with `ssh-keyscan -p PORT HOST` (known-hosts) or `ssh-keyscan HOST | ssh-keygen -lf -` (host-fingerprints), from a network you trust');
     }
     else if (knownHosts !== undefined && fingerprints.length === 0) {
         // Without fingerprints to fall back on, a host known_hosts does not name could never connect.
-        for (const target of targets) {
-            if (!hasEntryFor(knownHosts, target.host, target.port)) {
-                input.problem('known-hosts', undefined, `has no entry for ${target.entry} (looked for '${target.port === 22 ? target.host : `[${target.host}]:${target.port}`}'); expected lines as \`ssh-keyscan -p ${target.port} ${target.host}\` prints them`);
-            }
+        for (const target of targets.filter(({ host, port }) => !hasEntryFor(knownHosts, host, port))) {
+            input.problem('known-hosts', undefined, `has no entry for ${target.entry} (looked for '${knownHostsName(target.host, target.port)}'); expected lines as \`ssh-keyscan -p ${target.port} ${target.host}\` prints them`);
         }
     }
     return { strict, knownHosts, fingerprints };
 }
+
+;// CONCATENATED MODULE: ./src/inputs/read-rollout.ts
+// The inputs that say what each host goes through: the load balancer, the commands, the health
+// check and the upload.
+
+
+
+
 function readLoadBalancer(input, dryRun) {
     const healthFile = input.parse('health-file', (value) => {
         if (!value.startsWith('/') || value.includes('\n'))
             throw new InputError('expected an absolute path on the host, e.g. /usr/share/nginx/status/nginx-status.html');
         return value;
     });
-    const offline = input.raw('offline-command');
-    const online = input.raw('online-command');
-    if (healthFile !== undefined && offline !== undefined && online !== undefined) {
+    const offline = readRotationChange(input, 'offline');
+    const online = readRotationChange(input, 'online');
+    if (healthFile !== undefined && offline.command !== undefined && online.command !== undefined) {
         input.problem('health-file', healthFile, 'is unused when both offline-command and online-command are set; set either health-file or the two commands');
     }
-    const missing = (name) => input.problem(name, undefined, `health-file or ${name} is required: it is how a host leaves and rejoins the load balancer`);
-    if (offline === undefined && input.raw('health-file') === undefined && !dryRun)
-        missing('offline-command');
-    if (online === undefined && input.raw('health-file') === undefined && !dryRun)
-        missing('online-command');
-    const quoted = healthFile === undefined ? undefined : shellQuote(healthFile);
-    const offlineWaitMs = input.parse('offline-wait', parseDuration);
-    const onlineWaitMs = input.parse('online-wait', parseDuration);
-    const offlineProbe = input.raw('offline-probe');
-    const onlineProbe = input.raw('online-probe');
-    for (const [probe, wait, waitMs] of [
-        [offlineProbe, 'offline-wait', offlineWaitMs],
-        [onlineProbe, 'online-wait', onlineWaitMs]
+    // A dry run may check the connections alone.
+    for (const [name, change] of [
+        ['offline-command', offline],
+        ['online-command', online]
     ]) {
-        if (probe !== undefined && waitMs === 0) {
-            input.problem(wait, input.raw(wait), `must be more than 0 when ${wait.replace('wait', 'probe')} is set: it bounds the probe`);
+        if (change.command === undefined && input.raw('health-file') === undefined && !dryRun) {
+            input.problem(name, undefined, `health-file or ${name} is required: it is how a host leaves and rejoins the load balancer`);
         }
     }
     return {
-        offlineCommand: offline ?? (quoted && `rm -f ${quoted}`),
-        onlineCommand: online ?? (quoted && `touch ${quoted}`),
-        offlineWaitMs,
-        onlineWaitMs,
-        offlineProbe,
-        onlineProbe,
-        probeIntervalMs: input.parse('probe-interval', positiveDuration),
+        healthFile,
+        offline,
+        online,
+        probeIntervalMs: input.defaulted('probe-interval', positiveDuration),
         drain: readDrain(input)
     };
+}
+function readRotationChange(input, change) {
+    const waitMs = input.defaulted(`${change}-wait`, parseDuration);
+    const probe = input.raw(`${change}-probe`);
+    if (probe !== undefined && waitMs === 0) {
+        input.problem(`${change}-wait`, input.raw(`${change}-wait`), `must be more than 0 when ${change}-probe is set: it bounds the probe`);
+    }
+    return { command: input.raw(`${change}-command`), waitMs, probe };
 }
 function readDrain(input) {
     const timeoutMs = input.parse('drain-timeout', positiveDuration);
@@ -29065,10 +29200,7 @@ function readDrain(input) {
 }
 function readHealth(input, env) {
     // Checked with every variable set to a sample value; each host expands the real ones.
-    const samples = new Map([
-        ...ROLLOUT_VARIABLES.map((name) => [name, name === 'ROLLOUT_HOST' ? '127.0.0.1' : '1']),
-        ...env.map(([name]) => [name, '1'])
-    ]);
+    const samples = new Map([...SAMPLE_VARIABLES, ...env.map(([name]) => [name, '1'])]);
     const url = input.parse('health-url', (value) => {
         parseHttpUrl(expandVariables(value, samples));
         return value;
@@ -29083,10 +29215,25 @@ function readHealth(input, env) {
     return {
         url,
         command,
-        statuses: input.parse('health-status', parseStatusRanges),
+        statuses: input.defaulted('health-status', parseStatusRanges),
         body: input.parse('health-body', parseRegex),
-        timeoutMs: input.parse('health-timeout', positiveDuration),
-        intervalMs: input.parse('health-interval', positiveDuration)
+        timeoutMs: input.defaulted('health-timeout', positiveDuration),
+        intervalMs: input.defaulted('health-interval', positiveDuration)
+    };
+}
+function readCommands(input) {
+    const commands = {
+        stop: input.raw('stop-command'),
+        deploy: input.raw('deploy-command'),
+        start: input.raw('start-command')
+    };
+    if (Object.values(commands).every((command) => command === undefined)) {
+        input.problem('stop-command', undefined, 'at least one of stop-command, deploy-command or start-command is required');
+    }
+    return {
+        ...commands,
+        rollback: input.raw('rollback-command'),
+        timeoutMs: input.defaulted('command-timeout', positiveDuration)
     };
 }
 function readUpload(input) {
@@ -29104,11 +29251,137 @@ function readUpload(input) {
         input.problem('upload-to', to, 'expected an absolute path on the host');
     return { from, to };
 }
+/** Fixed waits shorter than the health check's interval: valid, but the LB may not have caught up. */
+function warnAboutWaits({ offline, online }, { intervalMs }) {
+    const warnings = [];
+    if (!offline.probe && offline.waitMs < intervalMs) {
+        warnings.push(`offline-wait (${offline.waitMs} ms) is shorter than health-interval (${intervalMs} ms): the load balancer may still send requests to a stopping host`);
+    }
+    if (!online.probe && online.waitMs < intervalMs) {
+        warnings.push(`online-wait (${online.waitMs} ms) is shorter than health-interval (${intervalMs} ms): the next host may leave before this one is back in rotation`);
+    }
+    return warnings;
+}
 
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/inputs/settings.ts
+
+
+
+
+
+function getSettings(readInput) {
+    const input = new InputReader(readInput);
+    const warnings = [];
+    const port = input.defaulted('port', (value) => parseInteger(value, 1, 65535));
+    const hosts = readTargets(input, 'hosts', port);
+    const dryRun = input.defaulted('dry-run', parseBoolean);
+    const env = input.parse('env', parseEnv) ?? [];
+    const loadBalancer = readLoadBalancer(input, dryRun);
+    const health = readHealth(input, env);
+    warnings.push(...warnAboutWaits(loadBalancer, health));
+    return input.finish({
+        hosts,
+        ssh: readSsh(input, port, hosts, warnings),
+        env,
+        loadBalancer,
+        upload: readUpload(input),
+        commands: readCommands(input),
+        health,
+        batches: {
+            size: input.defaulted('batch-size', parseBatchSize),
+            pauseMs: input.defaulted('batch-pause', parseDuration),
+            maxFailedHosts: input.defaulted('max-failed-hosts', (value) => parseInteger(value, 0, 100_000))
+        },
+        dryRun,
+        warnings
+    });
+}
+
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+;// CONCATENATED MODULE: ./src/ssh/http-over-ssh.ts
+// HTTP from the host's own network view: an undici Client whose every connection is an SSH
+// `direct-tcpip` channel (what `ssh -L` does), so no port is opened to the runner and the URL's
+// host name is resolved on the remote host.
+
+
+/** Health responses are judged on their first bytes; a runaway body is not read further. */
+const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * undici is the largest part of the bundle to start up, and only health-url needs it: it loads at
+ * the first health check instead of delaying every run's first connection.
+ */
+let undici;
+const loadUndici = () => (undici ??= __nccwpck_require__.e(/* import() */ 752).then(__nccwpck_require__.t.bind(__nccwpck_require__, 6752, 19)));
+class HttpOverSsh {
+    ssh;
+    clients = new Map();
+    constructor(ssh) {
+        this.ssh = ssh;
+    }
+    async get(url, options) {
+        const timeout = AbortSignal.timeout(options.timeoutMs);
+        try {
+            const client = await this.client(url);
+            const response = await client.request({
+                method: 'GET',
+                path: `${url.pathname}${url.search}`,
+                headers: { host: url.host, 'user-agent': 'rolling-deploy-health-check' },
+                signal: AbortSignal.any([options.signal, timeout]),
+                headersTimeout: options.timeoutMs,
+                bodyTimeout: options.timeoutMs
+            });
+            let body = '';
+            for await (const chunk of response.body) {
+                body += chunk.toString('utf8');
+                if (body.length >= MAX_BODY_BYTES) {
+                    response.body.destroy();
+                    break;
+                }
+            }
+            return { status: response.statusCode, body };
+        }
+        catch (error) {
+            // undici's own words here are "The operation was aborted due to timeout".
+            if (timeout.aborted && !options.signal.aborted)
+                throw new Error(`no answer within ${options.timeoutMs} ms`);
+            throw error;
+        }
+    }
+    async close() {
+        await Promise.all([...this.clients.values()].map((client) => client.destroy()));
+        this.clients.clear();
+    }
+    async client(url) {
+        let client = this.clients.get(url.origin);
+        if (!client) {
+            const { Client } = await loadUndici();
+            const host = url.hostname.replace(/^\[|\]$/g, '');
+            const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+            client = new Client(url.origin, {
+                connect: (_options, callback) => {
+                    this.ssh.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
+                        if (error)
+                            return callback(new Error(`the host cannot connect to ${host}:${port}: ${error.message}`), null);
+                        // The SSH connection already proved which host this is; the TLS hop only runs inside it.
+                        const socket = url.protocol === 'https:'
+                            ? (0,external_node_tls_.connect)({ socket: channel, servername: (0,external_node_net_.isIP)(host) ? undefined : host, rejectUnauthorized: false })
+                            : channel;
+                        callback(null, socket);
+                    });
+                },
+                pipelining: 1
+            });
+            this.clients.set(url.origin, client);
+        }
+        return client;
+    }
+}
+
 // EXTERNAL MODULE: ./node_modules/is-stream/index.js
 var is_stream = __nccwpck_require__(6543);
 // EXTERNAL MODULE: ./node_modules/make-dir/index.js
@@ -29989,87 +30262,6 @@ class NodeSSH {
     }
 }
 
-// EXTERNAL MODULE: external "node:tls"
-var external_node_tls_ = __nccwpck_require__(1692);
-;// CONCATENATED MODULE: ./src/ssh/http-over-ssh.ts
-// HTTP from the host's own network view: an undici Client whose every connection is an SSH
-// `direct-tcpip` channel (what `ssh -L` does), so no port is opened to the runner and the URL's
-// host name is resolved on the remote host.
-
-
-/** Health responses are judged on their first bytes; a runaway body is not read further. */
-const MAX_BODY_BYTES = 64 * 1024;
-/**
- * undici is the largest part of the bundle to start up, and only health-url needs it: it loads at
- * the first health check instead of delaying every run's first connection.
- */
-let undici;
-const loadUndici = () => (undici ??= __nccwpck_require__.e(/* import() */ 752).then(__nccwpck_require__.t.bind(__nccwpck_require__, 6752, 19)));
-class HttpOverSsh {
-    ssh;
-    clients = new Map();
-    constructor(ssh) {
-        this.ssh = ssh;
-    }
-    async get(url, options) {
-        const timeout = AbortSignal.timeout(options.timeoutMs);
-        try {
-            const client = await this.client(url);
-            const response = await client.request({
-                method: 'GET',
-                path: `${url.pathname}${url.search}`,
-                headers: { host: url.host, 'user-agent': 'rolling-deploy-health-check' },
-                signal: AbortSignal.any([options.signal, timeout]),
-                headersTimeout: options.timeoutMs,
-                bodyTimeout: options.timeoutMs
-            });
-            let body = '';
-            for await (const chunk of response.body) {
-                body += chunk.toString('utf8');
-                if (body.length >= MAX_BODY_BYTES) {
-                    response.body.destroy();
-                    break;
-                }
-            }
-            return { status: response.statusCode, body };
-        }
-        catch (error) {
-            // undici's own words here are "The operation was aborted due to timeout".
-            if (timeout.aborted && !options.signal.aborted)
-                throw new Error(`no answer within ${options.timeoutMs} ms`);
-            throw error;
-        }
-    }
-    async close() {
-        await Promise.all([...this.clients.values()].map((client) => client.destroy()));
-        this.clients.clear();
-    }
-    async client(url) {
-        let client = this.clients.get(url.origin);
-        if (!client) {
-            const { Client } = await loadUndici();
-            const host = url.hostname.replace(/^\[|\]$/g, '');
-            const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-            client = new Client(url.origin, {
-                connect: (_options, callback) => {
-                    this.ssh.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
-                        if (error)
-                            return callback(new Error(`the host cannot connect to ${host}:${port}: ${error.message}`), null);
-                        // The SSH connection already proved which host this is; the TLS hop only runs inside it.
-                        const socket = url.protocol === 'https:'
-                            ? (0,external_node_tls_.connect)({ socket: channel, servername: (0,external_node_net_.isIP)(host) ? undefined : host, rejectUnauthorized: false })
-                            : channel;
-                        callback(null, socket);
-                    });
-                },
-                pipelining: 1
-            });
-            this.clients.set(url.origin, client);
-        }
-        return client;
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/ssh/host-keys.ts
 
 /** undefined when `key` may be trusted for `hop`; otherwise what was refused and why. */
@@ -30124,6 +30316,121 @@ class HostKeyTypes {
     }
     message() {
         return refusalMessage(this.hop, this.refused);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/ssh/connect.ts
+// Opening one host's SSH connection: through the jump-host chain, host keys checked before any
+// authentication (asking for the key types host-keys.ts says), connection-level errors retried
+// with backoff, and the first hop's socket our own, with Nagle's algorithm off.
+
+
+
+
+
+/** An error that retrying cannot fix: a refused host key or failed authentication. */
+class PermanentSshError extends Error {
+}
+/** Connects through the jump-host chain, retrying connection-level errors with backoff. */
+async function connectWithRetry(target, settings, accepted, clock, log, signal) {
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await connectChain(target, settings, accepted);
+        }
+        catch (error) {
+            const message = errorMessage(error);
+            if (error instanceof PermanentSshError || attempt >= settings.connectAttempts || signal.aborted) {
+                throw error instanceof PermanentSshError ? error : new Error(`cannot connect to ${target.entry}: ${message}`);
+            }
+            const backoffMs = 500 * 2 ** (attempt - 1);
+            log.info(`[${target.entry}] connection attempt ${attempt} failed (${message}); retrying in ${backoffMs} ms`);
+            await clock.sleep(backoffMs, signal);
+        }
+    }
+}
+async function connectChain(target, settings, accepted) {
+    const chain = [];
+    try {
+        for (const hop of [...settings.jumpHosts, target])
+            chain.push(await connectHop(hop, settings, chain.at(-1), accepted));
+        return chain;
+    }
+    catch (error) {
+        chain.forEach((ssh) => ssh.dispose());
+        throw error;
+    }
+}
+/** A host key the hop showed was refused (thrown before any authentication). */
+class HostKeyRefused extends Error {
+    key;
+    constructor(key) {
+        super(`host key refused: ${key.type} ${key.fingerprint}`);
+        this.key = key;
+    }
+}
+/** Connects to one hop (through the one before it), asking for its host key types as HostKeyTypes says. */
+async function connectHop(hop, settings, previous, accepted) {
+    const types = new HostKeyTypes(hop, settings.hostKeys, accepted.get(hop.entry));
+    for (;;) {
+        const sock = previous?.connection ? await forward(previous.connection, hop) : undefined;
+        try {
+            const { ssh, keyType } = await connectOne(hop, settings, sock, types.algorithms());
+            accepted.set(hop.entry, keyType);
+            return ssh;
+        }
+        catch (error) {
+            if (error instanceof HostKeyRefused) {
+                if (!types.retryAfter(error.key))
+                    throw new PermanentSshError(types.message());
+            }
+            else if (types.anyRefused && /no matching host key/i.test(errorMessage(error))) {
+                throw new PermanentSshError(types.message()); // it has no other type of key
+            }
+            else {
+                throw error;
+            }
+        }
+    }
+}
+function forward(connection, hop) {
+    return new Promise((resolve, reject) => connection.forwardOut('127.0.0.1', 0, hop.host, hop.port, (error, channel) => error ? reject(new Error(`jump host cannot reach ${hop.entry}: ${error.message}`)) : resolve(channel)));
+}
+async function connectOne(hop, settings, through, serverHostKey) {
+    let refused;
+    let shown = '';
+    // Our own socket for the first hop, to turn Nagle's algorithm off before the handshake: each of
+    // its round trips, and later every phase, is a small message waiting on a small answer, which
+    // Nagle holds back for a delayed ACK (measured here: 100 ms per command with it, 14 ms without).
+    const sock = through ?? (0,external_node_net_.connect)({ host: hop.host, port: hop.port, noDelay: true });
+    const config = {
+        host: hop.host,
+        port: hop.port,
+        username: hop.user,
+        privateKey: settings.auth.privateKey,
+        passphrase: settings.auth.passphrase,
+        password: settings.auth.password,
+        agent: settings.auth.privateKey || settings.auth.password ? undefined : process.env.SSH_AUTH_SOCK,
+        readyTimeout: settings.connectTimeoutMs,
+        keepaliveInterval: 10_000,
+        algorithms: { serverHostKey },
+        sock,
+        hostVerifier: (key) => {
+            shown = keyType(key);
+            refused = refuseHostKey(hop, key, settings.hostKeys);
+            return refused === undefined;
+        }
+    };
+    try {
+        return { ssh: await new NodeSSH().connect(config), keyType: shown };
+    }
+    catch (error) {
+        sock.destroy();
+        if (refused !== undefined)
+            throw new HostKeyRefused(refused);
+        if (/authentication methods failed/i.test(errorMessage(error))) {
+            throw new PermanentSshError(`authentication as ${hop.user} on ${hop.entry} failed: check private-key/password and the host's authorized_keys`);
+        }
+        throw error;
     }
 }
 
@@ -30230,6 +30537,25 @@ function runChannel(channel, command, options) {
         channel.write(onChannel(commandScript(command, options.env), endMarker));
     });
 }
+function lineSplitter(emit) {
+    let pending = '';
+    return {
+        push(chunk) {
+            const lines = (pending + chunk.toString('utf8')).split(/\r?\n/);
+            pending = lines.pop() ?? '';
+            lines.forEach(emit);
+        },
+        flush() {
+            if (pending !== '')
+                emit(pending);
+            pending = '';
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/ssh/long-lived-shell.ts
+
+
 /**
  * One `sh` on one channel of the host's connection, fed commands on its input. Each runs in a
  * session of its own with its output (stderr merged into stdout, in order) piped through `cat` to
@@ -30349,26 +30675,11 @@ class LongLivedShell {
         channel.write(shellStart(readyMarker));
     }
 }
-function lineSplitter(emit) {
-    let pending = '';
-    return {
-        push(chunk) {
-            const lines = (pending + chunk.toString('utf8')).split(/\r?\n/);
-            pending = lines.pop() ?? '';
-            lines.forEach(emit);
-        },
-        flush() {
-            if (pending !== '')
-                emit(pending);
-            pending = '';
-        }
-    };
-}
 
 ;// CONCATENATED MODULE: ./src/ssh/connector.ts
-// RemoteHost over node-ssh/ssh2: host key checking before authentication, jump host chains,
-// bounded connection retries, one connection per host that is re-opened if it drops, and on it
-// one long-lived shell for the host's commands (remote-command.ts).
+// RemoteHost over node-ssh/ssh2: one connection per host (opened by connect.ts), re-opened if it
+// drops, and on it one long-lived shell for the host's commands (long-lived-shell.ts), or a
+// channel per command where that shell cannot run (remote-command.ts).
 
 
 
@@ -30376,12 +30687,6 @@ function lineSplitter(emit) {
 
 
 
-
-
-
-/** An error that retrying cannot fix: a refused host key or failed authentication. */
-class PermanentSshError extends Error {
-}
 function createSshConnector(settings, clock, log, { longLivedShell = true } = {}) {
     const accepted = new Map();
     return {
@@ -30390,108 +30695,6 @@ function createSshConnector(settings, clock, log, { longLivedShell = true } = {}
             return new SshRemoteHost(target, await reconnect(), reconnect, log, longLivedShell);
         }
     };
-}
-/** Connects through the jump-host chain, retrying connection-level errors with backoff. */
-async function connectWithRetry(target, settings, accepted, clock, log, signal) {
-    for (let attempt = 1;; attempt++) {
-        try {
-            return await connectChain(target, settings, accepted);
-        }
-        catch (error) {
-            const message = errorMessage(error);
-            if (error instanceof PermanentSshError || attempt >= settings.connectAttempts || signal.aborted) {
-                throw error instanceof PermanentSshError ? error : new Error(`cannot connect to ${target.entry}: ${message}`);
-            }
-            const backoffMs = 500 * 2 ** (attempt - 1);
-            log.info(`[${target.entry}] connection attempt ${attempt} failed (${message}); retrying in ${backoffMs} ms`);
-            await clock.sleep(backoffMs, signal);
-        }
-    }
-}
-async function connectChain(target, settings, accepted) {
-    const chain = [];
-    try {
-        for (const hop of [...settings.jumpHosts, target])
-            chain.push(await connectHop(hop, settings, chain.at(-1), accepted));
-        return chain;
-    }
-    catch (error) {
-        chain.forEach((ssh) => ssh.dispose());
-        throw error;
-    }
-}
-/** A host key the hop showed was refused (thrown before any authentication). */
-class HostKeyRefused extends Error {
-    key;
-    constructor(key) {
-        super(`host key refused: ${key.type} ${key.fingerprint}`);
-        this.key = key;
-    }
-}
-/** Connects to one hop (through the one before it), asking for its host key types as HostKeyTypes says. */
-async function connectHop(hop, settings, previous, accepted) {
-    const types = new HostKeyTypes(hop, settings.hostKeys, accepted.get(hop.entry));
-    for (;;) {
-        const sock = previous?.connection ? await forward(previous.connection, hop) : undefined;
-        try {
-            const { ssh, keyType } = await connectOne(hop, settings, sock, types.algorithms());
-            accepted.set(hop.entry, keyType);
-            return ssh;
-        }
-        catch (error) {
-            if (error instanceof HostKeyRefused) {
-                if (!types.retryAfter(error.key))
-                    throw new PermanentSshError(types.message());
-            }
-            else if (types.anyRefused && /no matching host key/i.test(errorMessage(error))) {
-                throw new PermanentSshError(types.message()); // it has no other type of key
-            }
-            else {
-                throw error;
-            }
-        }
-    }
-}
-function forward(connection, hop) {
-    return new Promise((resolve, reject) => connection.forwardOut('127.0.0.1', 0, hop.host, hop.port, (error, channel) => error ? reject(new Error(`jump host cannot reach ${hop.entry}: ${error.message}`)) : resolve(channel)));
-}
-async function connectOne(hop, settings, through, serverHostKey) {
-    let refused;
-    let shown = '';
-    // Our own socket for the first hop, to turn Nagle's algorithm off before the handshake: each of
-    // its round trips, and later every phase, is a small message waiting on a small answer, which
-    // Nagle holds back for a delayed ACK (measured here: 100 ms per command with it, 14 ms without).
-    const sock = through ?? (0,external_node_net_.connect)({ host: hop.host, port: hop.port, noDelay: true });
-    const config = {
-        host: hop.host,
-        port: hop.port,
-        username: hop.user,
-        privateKey: settings.auth.privateKey,
-        passphrase: settings.auth.passphrase,
-        password: settings.auth.password,
-        agent: settings.auth.privateKey || settings.auth.password ? undefined : process.env.SSH_AUTH_SOCK,
-        readyTimeout: settings.connectTimeoutMs,
-        keepaliveInterval: 10_000,
-        algorithms: { serverHostKey },
-        sock,
-        hostVerifier: (key) => {
-            shown = keyType(key);
-            refused = refuseHostKey(hop, key, settings.hostKeys);
-            return refused === undefined;
-        }
-    };
-    try {
-        return { ssh: await new NodeSSH().connect(config), keyType: shown };
-    }
-    catch (error) {
-        sock.destroy();
-        if (refused !== undefined)
-            throw new HostKeyRefused(refused);
-        if (/authentication methods failed/i.test(errorMessage(error))) {
-            throw new PermanentSshError(`authentication as ${hop.user} on ${hop.entry} failed: check private-key/password and the host's authorized_keys`);
-        }
-        throw error;
-    }
 }
 class SshRemoteHost {
     target;
@@ -30626,6 +30829,7 @@ function settledWithin(shell, { timeoutMs, signal }) {
 
 
 
+
 /** Masks secrets before anything else can print them, line by line for multi-line keys. */
 function maskSecrets(readInput) {
     for (const name of SECRET_INPUTS) {
@@ -30639,39 +30843,40 @@ function maskSecrets(readInput) {
     }
 }
 async function runWith(deps) {
-    const { log, signal, fail } = deps;
+    const { log } = deps;
     let settings;
     try {
         settings = getSettings(deps.readInput);
     }
     catch (error) {
         if (error instanceof SettingsError)
-            return fail(error.message);
+            return deps.fail(error.message);
         throw error;
     }
     settings.warnings.forEach((warning) => log.warning(warning, 'Risky setting'));
+    const outcome = await runSettled(settings, deps);
+    await writeReport(outcome, deps.writer, log);
+    const failure = failureMessage(outcome);
+    if (failure !== undefined)
+        deps.fail(failure);
+}
+/** Preflight, then the dry-run plan or the rollout: how the run ended, whatever happened. */
+async function runSettled(settings, deps) {
+    const { log, signal } = deps;
     let hosts;
     try {
         hosts = await log.group(`Preflight: connecting to ${settings.hosts.length} host(s)`, () => preflight(settings.hosts, deps.connector(settings), signal));
     }
     catch (error) {
-        deps.writer.setOutput('result', signal.aborted ? 'cancelled' : 'failure');
-        return fail(error instanceof Error ? error.message : String(error));
+        return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) };
     }
     try {
         if (settings.dryRun) {
             log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...describePlan(settings)].join('\n'));
-            deps.writer.setOutput('result', 'success');
-            return;
+            return { status: 'success' };
         }
-        const result = await runBatches({ settings, hosts, runner: deps.runner, clock: systemClock, log, signal });
-        await writeReport(result, deps.writer, log);
-        if (result.status !== 'success') {
-            const failed = result.hosts.filter((host) => host.error !== undefined).map((host) => host.target.entry);
-            fail(result.status === 'cancelled'
-                ? 'Rollout cancelled'
-                : `Rollout failed on ${failed.join(', ')}${result.stoppedBecause ? `; stopped because ${result.stoppedBecause}` : ''}`);
-        }
+        const rollout = await runBatches({ settings, hosts, runner: deps.runner, clock: systemClock, log, signal });
+        return { status: rollout.status, rollout };
     }
     finally {
         await Promise.all(hosts.map((host) => host.close()));
@@ -30691,7 +30896,7 @@ async function run() {
     try {
         await runWith({
             readInput,
-            connector: (settings) => createSshConnector(settings, systemClock, actionsLog),
+            connector: (settings) => createSshConnector(settings.ssh, systemClock, actionsLog),
             runner: localRunner,
             log: actionsLog,
             writer: {
@@ -30706,7 +30911,7 @@ async function run() {
         });
     }
     catch (error) {
-        setFailed(error instanceof Error ? error.message : String(error));
+        setFailed(errorMessage(error));
     }
 }
 

@@ -4,7 +4,8 @@ import { actionsLog } from './runner/actions-log.js'
 import { describePlan } from './rollout/plan.js'
 import { systemClock, type Connector, type Log, type RemoteHost, type Runner } from './ports.js'
 import { preflight } from './rollout/preflight.js'
-import { writeReport, type ReportWriter } from './rollout/report.js'
+import { failureMessage, writeReport, type ReportWriter, type RunOutcome } from './rollout/report.js'
+import { errorMessage } from './errors.js'
 import { runBatches } from './rollout/batches.js'
 import { localRunner } from './runner/runner-commands.js'
 import { getSettings, SECRET_INPUTS, SettingsError, type ReadInput, type Settings } from './inputs/settings.js'
@@ -31,41 +32,39 @@ export function maskSecrets(readInput: ReadInput): void {
 }
 
 export async function runWith(deps: MainDeps): Promise<void> {
-  const { log, signal, fail } = deps
+  const { log } = deps
   let settings: Settings
   try {
     settings = getSettings(deps.readInput)
   } catch (error: unknown) {
-    if (error instanceof SettingsError) return fail(error.message)
+    if (error instanceof SettingsError) return deps.fail(error.message)
     throw error
   }
   settings.warnings.forEach((warning) => log.warning(warning, 'Risky setting'))
+  const outcome = await runSettled(settings, deps)
+  await writeReport(outcome, deps.writer, log)
+  const failure = failureMessage(outcome)
+  if (failure !== undefined) deps.fail(failure)
+}
 
+/** Preflight, then the dry-run plan or the rollout: how the run ended, whatever happened. */
+async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcome> {
+  const { log, signal } = deps
   let hosts: RemoteHost[]
   try {
     hosts = await log.group(`Preflight: connecting to ${settings.hosts.length} host(s)`, () =>
       preflight(settings.hosts, deps.connector(settings), signal)
     )
   } catch (error: unknown) {
-    deps.writer.setOutput('result', signal.aborted ? 'cancelled' : 'failure')
-    return fail(error instanceof Error ? error.message : String(error))
+    return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) }
   }
   try {
     if (settings.dryRun) {
       log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...describePlan(settings)].join('\n'))
-      deps.writer.setOutput('result', 'success')
-      return
+      return { status: 'success' }
     }
-    const result = await runBatches({ settings, hosts, runner: deps.runner, clock: systemClock, log, signal })
-    await writeReport(result, deps.writer, log)
-    if (result.status !== 'success') {
-      const failed = result.hosts.filter((host) => host.error !== undefined).map((host) => host.target.entry)
-      fail(
-        result.status === 'cancelled'
-          ? 'Rollout cancelled'
-          : `Rollout failed on ${failed.join(', ')}${result.stoppedBecause ? `; stopped because ${result.stoppedBecause}` : ''}`
-      )
-    }
+    const rollout = await runBatches({ settings, hosts, runner: deps.runner, clock: systemClock, log, signal })
+    return { status: rollout.status, rollout }
   } finally {
     await Promise.all(hosts.map((host) => host.close()))
   }
@@ -85,7 +84,7 @@ export async function run(): Promise<void> {
   try {
     await runWith({
       readInput,
-      connector: (settings) => createSshConnector(settings, systemClock, actionsLog),
+      connector: (settings) => createSshConnector(settings.ssh, systemClock, actionsLog),
       runner: localRunner,
       log: actionsLog,
       writer: {
@@ -100,6 +99,6 @@ export async function run(): Promise<void> {
       fail: core.setFailed
     })
   } catch (error: unknown) {
-    core.setFailed(error instanceof Error ? error.message : String(error))
+    core.setFailed(errorMessage(error))
   }
 }

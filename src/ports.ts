@@ -1,5 +1,5 @@
-// The only ways the rollout touches the world. Adapters: ssh.ts (RemoteHost), actions-log.ts (Log),
-// runner-shell.ts (Runner), the system clock below; unit tests pass hand-built fakes.
+// The only ways the rollout touches the world. Adapters: ssh/connector.ts (RemoteHost), runner/actions-log.ts
+// (Log), runner/runner-commands.ts (Runner), the system clock below; unit tests pass hand-built fakes.
 import type { Target } from './inputs/settings.js'
 
 export type Stream = 'stdout' | 'stderr'
@@ -39,6 +39,9 @@ export interface Runner {
 export interface Connector {
   connect(target: Target, signal: AbortSignal): Promise<RemoteHost>
 }
+
+/** For what must run to its end whatever happens (restoring a host): a signal that never aborts. */
+export const NEVER_ABORTED: AbortSignal = new AbortController().signal
 
 export interface Clock {
   now(): number

@@ -148,16 +148,6 @@ export function parseRegex(text: string): RegExp {
   }
 }
 
-/** The per-host variables every remote command gets; health-url may use them as `${NAME}`. */
-export const ROLLOUT_VARIABLES = [
-  'ROLLOUT_HOST',
-  'ROLLOUT_PORT',
-  'ROLLOUT_USER',
-  'ROLLOUT_TARGET',
-  'ROLLOUT_BATCH',
-  'ROLLOUT_INDEX'
-]
-
 /** Replaces `${NAME}` with its value; a name without a value is an error, never an empty string. */
 export function expandVariables(template: string, values: ReadonlyMap<string, string>): string {
   return template.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {

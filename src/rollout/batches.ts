@@ -1,6 +1,7 @@
 // The batch policy: batches one after another, the hosts of a batch in parallel, and a stop
 // once more hosts failed than max-failed-hosts allows. Hosts it never reaches stay untouched.
-import { runHost, skippedHost, type HostReport } from './host-run.js'
+import { countsAsFailed, runHost, skippedHost, type HostReport } from './host-run.js'
+import { stepColumns, type StepName } from './host-steps.js'
 import { planBatches } from './plan.js'
 import type { Clock, Log, RemoteHost, Runner } from '../ports.js'
 import type { Settings } from '../inputs/settings.js'
@@ -12,6 +13,8 @@ export interface RolloutResult {
   /** In `hosts` order. */
   readonly hosts: readonly HostReport[]
   readonly batches: number
+  /** Every step a host may go through, in order: the summary's columns. */
+  readonly steps: readonly StepName[]
   readonly durationMs: number
   /** Why the rollout ended early, if it did. */
   readonly stoppedBecause?: string
@@ -27,20 +30,16 @@ export interface RolloutDeps {
   readonly signal: AbortSignal
 }
 
-export function isFailure(report: HostReport): boolean {
-  return report.outcome === 'failed' || report.outcome === 'rolled-back'
-}
-
 export async function runBatches({ settings, hosts, runner, clock, log, signal }: RolloutDeps): Promise<RolloutResult> {
   const origin = clock.now()
   const batches = planBatches(
     hosts.map((host, i) => ({ host, index: i + 1 })),
-    settings.batchSize
+    settings.batches.size
   )
   const reports = new Map<number, HostReport>()
   let stoppedBecause: string | undefined
   for (const [b, batch] of batches.entries()) {
-    if (b > 0 && settings.batchPauseMs > 0) await clock.sleep(settings.batchPauseMs, signal)
+    if (b > 0 && settings.batches.pauseMs > 0) await clock.sleep(settings.batches.pauseMs, signal)
     if (signal.aborted) {
       stoppedBecause = 'the run was cancelled'
       break
@@ -54,19 +53,26 @@ export async function runBatches({ settings, hosts, runner, clock, log, signal }
       )
     )
     batch.forEach(({ index }, i) => reports.set(index, done[i]))
-    const failed = [...reports.values()].filter(isFailure).length
+    const failed = [...reports.values()].filter(countsAsFailed).length
     if (signal.aborted) {
       stoppedBecause = 'the run was cancelled'
       break
     }
-    if (failed > settings.maxFailedHosts && b < batches.length - 1) {
-      stoppedBecause = `${failed} host(s) failed and max-failed-hosts is ${settings.maxFailedHosts}`
+    if (failed > settings.batches.maxFailedHosts && b < batches.length - 1) {
+      stoppedBecause = `${failed} host(s) failed and max-failed-hosts is ${settings.batches.maxFailedHosts}`
       break
     }
   }
   const all = batches.flatMap((batch, b) =>
     batch.map(({ host, index }) => reports.get(index) ?? skippedHost(host.target, b + 1))
   )
-  const status: RolloutStatus = signal.aborted ? 'cancelled' : all.some(isFailure) ? 'failure' : 'success'
-  return { status, hosts: all, batches: batches.length, durationMs: clock.now() - origin, stoppedBecause }
+  const status: RolloutStatus = signal.aborted ? 'cancelled' : all.some(countsAsFailed) ? 'failure' : 'success'
+  return {
+    status,
+    hosts: all,
+    batches: batches.length,
+    steps: stepColumns(settings),
+    durationMs: clock.now() - origin,
+    stoppedBecause
+  }
 }

@@ -2,6 +2,7 @@
 // last step repeats until every host is planned, percentages are of all hosts, at least 1 each.
 import type { BatchStep } from '../inputs/parse.js'
 import type { Settings } from '../inputs/settings.js'
+import { hostSteps, restoreRotationSteps, rollBackSteps, type Step } from './host-steps.js'
 
 export function batchSizes(total: number, steps: readonly BatchStep[]): number[] {
   const sizes: number[] = []
@@ -21,42 +22,48 @@ export function planBatches<T>(hosts: readonly T[], steps: readonly BatchStep[])
   return batchSizes(hosts.length, steps).map((size) => hosts.slice(start, (start += size)))
 }
 
-/** The dry-run plan: what would run where, in order, with every wait. */
-export function describePlan(settings: Settings): string[] {
-  const ms = (value: number) => `${value} ms`
-  const steps: string[] = []
-  if (settings.upload) steps.push(`upload ${settings.upload.from} → ${settings.upload.to}`)
-  const wait = (waitMs: number, probe: string | undefined, name: string) =>
-    probe === undefined
-      ? ms(waitMs)
-      : `until ${name} (on the runner, every ${ms(settings.probeIntervalMs)}) exits 0, up to ${ms(waitMs)}: ${probe}`
-  steps.push(
-    `offline: ${settings.offlineCommand}`,
-    `offline-wait: ${wait(settings.offlineWaitMs, settings.offlineProbe, 'offline-probe')}`
-  )
-  if (settings.drain) {
-    steps.push(
-      `drain: until no connection is established on port ${settings.drain.port}, up to ${ms(settings.drain.timeoutMs)}`
-    )
+const ms = (value: number) => `${value} ms`
+
+/** One line of the plan for a step, from its data. */
+function describeStep(step: Step, settings: Settings): string {
+  const { action } = step
+  switch (action.kind) {
+    case 'upload':
+      return `upload ${action.from} → ${action.to}`
+    case 'command':
+      return `${step.name}: ${action.command}`
+    case 'await-rotation': {
+      const { probe, waitMs } = action.change
+      const probeName = action.rotation === 'out' ? 'offline-probe' : 'online-probe'
+      const every = ms(settings.loadBalancer.probeIntervalMs)
+      const until = `until ${probeName} (on the runner, every ${every}) exits 0, up to ${ms(waitMs)}: ${probe}`
+      return `${step.name}: ${probe === undefined ? ms(waitMs) : until}`
+    }
+    case 'drain':
+      return `${step.name}: until no connection is established on port ${action.port}, up to ${ms(step.boundMs ?? 0)}`
+    case 'health': {
+      const { url, command, intervalMs, timeoutMs } = settings.health
+      const check = url ? `GET ${url} through SSH` : `run ${command}`
+      const body = action.matchBody || settings.health.body === undefined ? '' : ' (status only)'
+      return `${step.name}: ${check}${body} every ${ms(intervalMs)}, up to ${ms(timeoutMs)}`
+    }
   }
-  if (settings.stopCommand) steps.push(`stop: ${settings.stopCommand}`)
-  if (settings.deployCommand) steps.push(`deploy: ${settings.deployCommand}`)
-  if (settings.startCommand) steps.push(`start: ${settings.startCommand}`)
-  const { url, command, timeoutMs, intervalMs } = settings.health
-  steps.push(
-    `health: ${url ? `GET ${url} through SSH` : `run ${command}`} every ${ms(intervalMs)}, up to ${ms(timeoutMs)}`
-  )
-  steps.push(
-    `online: ${settings.onlineCommand}`,
-    `online-wait: ${wait(settings.onlineWaitMs, settings.onlineProbe, 'online-probe')}`
-  )
-  if (settings.rollbackCommand) steps.push(`on failure: ${settings.rollbackCommand}, then health and online`)
-  const batches = planBatches(settings.hosts, settings.batchSize)
+}
+
+/** The dry-run plan: what would run where, in order, with every wait, and what a failure undoes. */
+export function describePlan(settings: Settings): string[] {
+  const { size, pauseMs, maxFailedHosts } = settings.batches
+  const batches = planBatches(settings.hosts, size)
+  const describe = (steps: readonly Step[]) => steps.map((step) => describeStep(step, settings)).join('; ')
+  const restore = restoreRotationSteps(settings)
+  const rollBack = rollBackSteps(settings)
   return [
-    `${settings.hosts.length} host(s) in ${batches.length} batch(es); stop after more than ${settings.maxFailedHosts} failed host(s)` +
-      (settings.batchPauseMs > 0 ? `; ${ms(settings.batchPauseMs)} between batches` : ''),
+    `${settings.hosts.length} host(s) in ${batches.length} batch(es); stop after more than ${maxFailedHosts} failed host(s)` +
+      (pauseMs > 0 ? `; ${ms(pauseMs)} between batches` : ''),
     ...batches.map((batch, i) => `batch ${i + 1}: ${batch.map((host) => host.entry).join(', ')}`),
     'each host:',
-    ...steps.map((step, i) => `  ${i + 1}. ${step}`)
+    ...hostSteps(settings).map((step, i) => `  ${i + 1}. ${describeStep(step, settings)}`),
+    ...(restore.length > 0 ? [`on failure before stop: back in rotation (${describe(restore)})`] : []),
+    `on failure after stop: ${rollBack.length > 0 ? describe(rollBack) : 'the host stays out of rotation'}`
   ]
 }

@@ -1,5 +1,6 @@
 // Waiting on evidence: poll an attempt until it says done, or the time is up. Used for the health
 // check (through the SSH tunnel or a command on the host) and for the load balancer probes.
+import { errorMessage } from '../errors.js'
 import type { Clock } from '../ports.js'
 
 export interface Verdict {
@@ -19,9 +20,13 @@ export interface PollOptions {
   readonly onAttempt?: (verdict: Verdict, attempt: number) => void
 }
 
+/** The time was up before an attempt said done. */
 export class PollTimeout extends Error {}
 
-/** Polls `attempt` (given the time it may take) until it reports ok; throws PollTimeout otherwise. */
+/** The run was cancelled while waiting. */
+export class PollCancelled extends Error {}
+
+/** Polls `attempt` (given the time it may take) until it reports ok; throws PollTimeout or PollCancelled otherwise. */
 export async function pollUntil(
   attempt: (budgetMs: number) => Promise<Verdict>,
   options: PollOptions
@@ -34,7 +39,7 @@ export async function pollUntil(
     let failed = false
     const verdict = await attempt(Math.max(deadline - started, 1)).catch((error: unknown) => {
       failed = true
-      return { ok: false, detail: error instanceof Error ? error.message : String(error) }
+      return { ok: false, detail: errorMessage(error) }
     })
     options.onAttempt?.(verdict, count)
     if (verdict.ok) return verdict
@@ -45,6 +50,6 @@ export async function pollUntil(
     await clock.sleep(Math.min(Math.max(started + intervalMs - now, 0), deadline - now), signal)
     if (clock.now() >= deadline) break
   }
-  if (signal.aborted) throw new PollTimeout(`cancelled while waiting for ${options.waitingFor}`)
+  if (signal.aborted) throw new PollCancelled(`cancelled while waiting for ${options.waitingFor}`)
   throw new PollTimeout(`${options.failed} after ${timeoutMs} ms: ${last.detail}`)
 }

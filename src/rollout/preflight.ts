@@ -1,5 +1,6 @@
 // Before any host is touched: connect to every host (bounded parallelism), which checks host keys
 // and authentication. One unreachable host fails the run with nothing changed anywhere.
+import { errorMessage } from '../errors.js'
 import type { Connector, RemoteHost } from '../ports.js'
 import type { Target } from '../inputs/settings.js'
 
@@ -28,7 +29,7 @@ export async function preflight(
       try {
         results[i] = { host: await connector.connect(targets[i], signal) }
       } catch (error: unknown) {
-        results[i] = { error: error instanceof Error ? error.message : String(error) }
+        results[i] = { error: errorMessage(error) }
       }
     }
   }

@@ -1,10 +1,10 @@
 // RolloutResult → what people see: step outputs, annotations and the job summary. Rendering is
 // pure; writeReport is the one place that hands it to the runner.
-import type { HostReport, PhaseName } from './host-run.js'
-import { PHASES } from './host-run.js'
 import { errorMessage } from '../errors.js'
 import type { Log } from '../ports.js'
-import { isFailure, type RolloutResult } from './batches.js'
+import type { RolloutResult, RolloutStatus } from './batches.js'
+import { needsAttention, type HostReport } from './host-run.js'
+import type { StepName } from './host-steps.js'
 
 export interface Outputs {
   readonly result: string
@@ -33,7 +33,7 @@ export function renderOutputs(result: RolloutResult): Outputs {
     result: result.status,
     'succeeded-hosts': entries(result.hosts, (host) => host.outcome === 'succeeded'),
     // Anything touched that did not end on the new release needs a look: failed, rolled back, cancelled.
-    'failed-hosts': entries(result.hosts, (host) => isFailure(host) || host.outcome === 'cancelled'),
+    'failed-hosts': entries(result.hosts, needsAttention),
     'skipped-hosts': entries(result.hosts, (host) => host.outcome === 'skipped'),
     report: JSON.stringify(report),
     'duration-ms': String(result.durationMs)
@@ -57,7 +57,7 @@ const OUTCOME_LABEL: Record<HostReport['outcome'], string> = {
 }
 const ROTATION_LABEL: Record<HostReport['rotation'], string> = { in: 'in', out: '**out**', unknown: 'unknown' }
 
-function phaseCell(host: HostReport, name: PhaseName): string {
+function phaseCell(host: HostReport, name: StepName): string {
   const phase = host.phases.find((p) => p.name === name)
   if (!phase) return ''
   return phase.ok ? `${phase.durationMs}` : `❌ ${phase.durationMs}`
@@ -68,7 +68,7 @@ export function renderSummary(result: RolloutResult): string {
     .map((outcome) => [outcome, result.hosts.filter((host) => host.outcome === outcome).length] as const)
     .filter(([, n]) => n > 0)
     .map(([outcome, n]) => `${n} ${outcome}`)
-  const phases = PHASES.filter((name) => result.hosts.some((host) => host.phases.some((p) => p.name === name)))
+  const phases = result.steps.filter((name) => result.hosts.some((host) => host.phases.some((p) => p.name === name)))
   const head = ['Host', 'Batch', 'Result', 'In rotation', ...phases.map((name) => `${name} (ms)`), 'Total (ms)']
   const rows = result.hosts.map((host) => [
     escapeHtml(host.target.entry),
@@ -89,7 +89,7 @@ export function renderSummary(result: RolloutResult): string {
     ...rows.map((row) => `| ${row.join(' | ')} |`),
     ''
   ]
-  for (const host of result.hosts.filter((h) => h.error !== undefined)) {
+  for (const host of result.hosts.filter(needsAttention)) {
     lines.push(
       `<details><summary>${escapeHtml(host.target.entry)}: ${escapeHtml(host.failedPhase ?? '')} ${escapeHtml(host.error ?? '')}</summary>`,
       '',
@@ -129,10 +129,22 @@ export interface ReportWriter {
   writeSummary(markdown: string): Promise<void>
 }
 
-export async function writeReport(result: RolloutResult, writer: ReportWriter, log: Log): Promise<void> {
-  for (const [name, value] of Object.entries(renderOutputs(result))) writer.setOutput(name, value)
-  for (const host of result.hosts) {
-    if (host.error === undefined) continue
+/** How a run ended: with a rollout, or before one (preflight failed, a dry run). */
+export interface RunOutcome {
+  readonly status: RolloutStatus
+  readonly rollout?: RolloutResult
+  /** Why the run ended before any rollout. */
+  readonly error?: string
+}
+
+/**
+ * The one place a run's outcome reaches the runner: the `result` output always; for a rollout
+ * also its other outputs, an annotation per host that needs a look, and the job summary.
+ */
+export async function writeReport({ status, rollout }: RunOutcome, writer: ReportWriter, log: Log): Promise<void> {
+  if (!rollout) return writer.setOutput('result', status)
+  for (const [name, value] of Object.entries(renderOutputs(rollout))) writer.setOutput(name, value)
+  for (const host of rollout.hosts.filter(needsAttention)) {
     const rotation =
       host.rotation === 'in'
         ? 'it is back in rotation'
@@ -142,11 +154,20 @@ export async function writeReport(result: RolloutResult, writer: ReportWriter, l
     const message = `${host.target.entry} ${host.outcome} at ${host.failedPhase}: ${host.error}; ${rotation}`
     log.error(message, `Rollout ${host.outcome}: ${host.target.entry} (${host.failedPhase})`)
   }
-  if (result.status === 'success')
-    log.notice(`${result.hosts.length} host(s) rolled out in ${result.durationMs} ms`, 'Rollout succeeded')
+  if (status === 'success')
+    log.notice(`${rollout.hosts.length} host(s) rolled out in ${rollout.durationMs} ms`, 'Rollout succeeded')
   // Not every runner has job summaries (Gitea, Forgejo, @github/local-action, a terminal): the
   // step's result is the rollout's all the same.
-  await writer.writeSummary(renderSummary(result)).catch((error: unknown) => {
+  await writer.writeSummary(renderSummary(rollout)).catch((error: unknown) => {
     log.warning(`The job summary was not written: ${errorMessage(error)}`, 'No job summary')
   })
+}
+
+/** Why the step fails, for its final error; undefined when it succeeds. */
+export function failureMessage({ status, rollout, error }: RunOutcome): string | undefined {
+  if (status === 'success') return undefined
+  if (error !== undefined) return error
+  if (status === 'cancelled' || !rollout) return 'Rollout cancelled'
+  const failed = rollout.hosts.filter(needsAttention).map((host) => host.target.entry)
+  return `Rollout failed on ${failed.join(', ')}${rollout.stoppedBecause ? `; stopped because ${rollout.stoppedBecause}` : ''}`
 }

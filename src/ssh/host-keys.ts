@@ -10,7 +10,7 @@ import {
   knownKeyTypes,
   type KeyVerdict
 } from '../inputs/known-hosts.js'
-import type { Settings, Target } from '../inputs/settings.js'
+import type { SshSettings, Target } from '../inputs/settings.js'
 
 /** A host key the hop showed and the check refused. */
 export interface RefusedKey {
@@ -20,7 +20,7 @@ export interface RefusedKey {
 }
 
 /** undefined when `key` may be trusted for `hop`; otherwise what was refused and why. */
-export function refuseHostKey(hop: Target, key: Buffer, hostKeys: Settings['hostKeys']): RefusedKey | undefined {
+export function refuseHostKey(hop: Target, key: Buffer, hostKeys: SshSettings['hostKeys']): RefusedKey | undefined {
   if (!hostKeys.strict) return undefined
   const verdict = hostKeys.knownHosts ? checkHostKey(hostKeys.knownHosts, hop.host, hop.port, key) : 'unknown'
   if (verdict === 'trusted' || hostKeys.fingerprints.includes(fingerprint(key))) return undefined
@@ -51,7 +51,7 @@ export class HostKeyTypes {
 
   constructor(
     private readonly hop: Target,
-    private readonly hostKeys: Settings['hostKeys'],
+    private readonly hostKeys: SshSettings['hostKeys'],
     accepted: string | undefined
   ) {
     const known = hostKeys.knownHosts ? knownKeyTypes(hostKeys.knownHosts, hop.host, hop.port) : []

@@ -90,3 +90,31 @@ export function inShell(script: string, setsid: string, endMarker: string): stri
 export function killGroupLine(pgid: number): string {
   return `trap '' TERM; { sleep 1; kill -KILL -${pgid}; } >/dev/null 2>&1 & trap - TERM; kill -TERM -${pgid} 2>/dev/null\n`
 }
+
+/** Takes a host out of the load balancer the seed's way: its health check's file is removed. */
+export function removeFile(path: string): string {
+  return `rm -f ${shellQuote(path)}`
+}
+
+/** Puts a host back: the health check's file is there again. */
+export function touchFile(path: string): string {
+  return `touch ${shellQuote(path)}`
+}
+
+/**
+ * Waits until the host has no established TCP connection left on `port` (as `ss` sees it),
+ * printing the count whenever it changes: one command polling on the host, rather than one SSH
+ * command per poll. Exits 127 where `ss` is missing.
+ */
+export function drainScript(port: number, intervalMs: number): string {
+  return [
+    'command -v ss >/dev/null || { echo "ss not found on the host (Debian: iproute2)" >&2; exit 127; }',
+    'last=',
+    'while :; do',
+    `  n=$(( $(ss -Htn state established '( sport = :${port} )' | wc -l) ))`,
+    '  if [ "$n" != "$last" ]; then echo "$n"; last=$n; fi',
+    '  [ "$n" -eq 0 ] && exit 0',
+    `  sleep ${(intervalMs / 1000).toFixed(3)}`,
+    'done'
+  ].join('\n')
+}

@@ -1,0 +1,96 @@
+// The inputs that say which hosts to reach and how to trust them: hosts, jump hosts, login, host keys.
+import type { InputReader } from './input-reader.js'
+import { hasEntryFor, knownHostsName, parseFingerprint, parseKnownHosts } from './known-hosts.js'
+import { parseBoolean, parseDuration, parseHostTarget, parseInteger, splitList, InputError } from './parse.js'
+import { loadPrivateKey } from './private-key.js'
+import type { SshSettings, Target } from './settings.js'
+
+export function readTargets(input: InputReader, name: 'hosts' | 'jump-host', defaultPort: number): Target[] {
+  const username = input.raw('username')
+  const entries = splitList(input.raw(name) ?? '')
+  if (name === 'hosts' && entries.length === 0) {
+    input.problem('hosts', undefined, 'is required; expected one [user@]host[:port] per line or comma-separated')
+  }
+  const targets: Target[] = []
+  const seen = new Set<string>()
+  for (const entry of entries) {
+    const target = input.attempt(name, entry, () => parseHostTarget(entry, defaultPort))
+    if (target === undefined) continue
+    const user = target.user ?? username
+    if (user === undefined) {
+      input.problem(
+        name,
+        entry,
+        'names no user and the username input is empty; expected user@host or a username input'
+      )
+      continue
+    }
+    const key = `${user}@${target.host.toLowerCase()}:${target.port}`
+    if (seen.has(key)) {
+      input.problem(name, entry, 'is listed twice; each host must appear once')
+      continue
+    }
+    seen.add(key)
+    targets.push({ ...target, user })
+  }
+  return targets
+}
+
+export function readSsh(input: InputReader, port: number, hosts: readonly Target[], warnings: string[]): SshSettings {
+  const jumpHosts = readTargets(input, 'jump-host', port)
+  return {
+    jumpHosts,
+    auth: readAuth(input),
+    hostKeys: readHostKeys(input, [...hosts, ...jumpHosts], warnings),
+    connectTimeoutMs: input.defaulted('connect-timeout', positiveDuration),
+    connectAttempts: input.defaulted('connect-attempts', (value) => parseInteger(value, 1, 10))
+  }
+}
+
+export function positiveDuration(value: string): number {
+  const ms = parseDuration(value)
+  if (ms === 0) throw new InputError('must be more than 0')
+  return ms
+}
+
+function readAuth(input: InputReader): SshSettings['auth'] {
+  const passphrase = input.raw('passphrase')
+  const password = input.raw('password')
+  const privateKey = input.parse('private-key', (value) => loadPrivateKey(value, passphrase))
+  if (input.raw('private-key') === undefined && password === undefined && !process.env.SSH_AUTH_SOCK) {
+    input.problem('private-key', undefined, 'is required (or password, or an ssh-agent in SSH_AUTH_SOCK)')
+  }
+  if (passphrase !== undefined && input.raw('private-key') === undefined) {
+    input.problem('passphrase', undefined, 'is set without private-key')
+  }
+  return { privateKey, passphrase, password }
+}
+
+function readHostKeys(input: InputReader, targets: readonly Target[], warnings: string[]): SshSettings['hostKeys'] {
+  const strict = input.defaulted('strict-host-key-checking', parseBoolean)
+  const knownHosts = input.parse('known-hosts', parseKnownHosts)
+  const fingerprints = splitList(input.raw('host-fingerprints') ?? '').flatMap(
+    (value) => input.attempt('host-fingerprints', value, () => [parseFingerprint(value)]) ?? []
+  )
+  if (!strict) {
+    warnings.push(
+      'strict-host-key-checking is false: any host key is accepted, so a machine in the middle could receive your commands and secrets'
+    )
+  } else if (input.raw('known-hosts') === undefined && input.raw('host-fingerprints') === undefined) {
+    input.problem(
+      'known-hosts',
+      undefined,
+      'known-hosts or host-fingerprints is required while strict-host-key-checking is true; get them with `ssh-keyscan -p PORT HOST` (known-hosts) or `ssh-keyscan HOST | ssh-keygen -lf -` (host-fingerprints), from a network you trust'
+    )
+  } else if (knownHosts !== undefined && fingerprints.length === 0) {
+    // Without fingerprints to fall back on, a host known_hosts does not name could never connect.
+    for (const target of targets.filter(({ host, port }) => !hasEntryFor(knownHosts, host, port))) {
+      input.problem(
+        'known-hosts',
+        undefined,
+        `has no entry for ${target.entry} (looked for '${knownHostsName(target.host, target.port)}'); expected lines as \`ssh-keyscan -p ${target.port} ${target.host}\` prints them`
+      )
+    }
+  }
+  return { strict, knownHosts, fingerprints }
+}

@@ -1,0 +1,141 @@
+// What each kind of step does on a host (host-steps.ts says which steps, in which order). Each
+// runner resolves once its step is done and throws, with the words the report uses, if it failed.
+import { expandVariables } from '../inputs/parse.js'
+import type { Settings } from '../inputs/settings.js'
+import type { Clock, ExecResult, Log, RemoteHost, Runner } from '../ports.js'
+import { drainScript } from '../ssh/remote-scripts.js'
+import { judgeResponse } from './health.js'
+import type { StepAction } from './host-steps.js'
+import { pollUntil, type Verdict } from './poll.js'
+
+/** One host's run, as its steps see it. */
+export interface StepContext {
+  readonly host: RemoteHost
+  /** Where the load balancer probes run. */
+  readonly runner: Runner
+  readonly settings: Settings
+  readonly clock: Clock
+  readonly log: Log
+  /** The variables every command and probe gets: the host's ROLLOUT_* and the env input. */
+  readonly env: readonly (readonly [string, string])[]
+  /** A line the host printed: to the log, and to the tail the summary shows. */
+  readonly output: (line: string) => void
+}
+
+export function runStep(context: StepContext, action: StepAction, signal: AbortSignal): Promise<void> {
+  switch (action.kind) {
+    case 'upload':
+      return context.host.upload(action.from, action.to)
+    case 'command':
+      return runCommand(context, action.command, signal)
+    case 'await-rotation':
+      return awaitRotation(context, action, signal)
+    case 'drain':
+      return drain(context, action.port, signal)
+    case 'health':
+      return checkHealth(context, action.matchBody, signal)
+  }
+}
+
+async function runCommand(context: StepContext, command: string, signal: AbortSignal): Promise<void> {
+  const { timeoutMs } = context.settings.commands
+  const result = await context.host.exec(command, { env: context.env, timeoutMs, signal, onLine: context.output })
+  if (result.timedOut) throw new Error(`timed out after ${timeoutMs} ms`)
+  throwIfFailed(result, signal)
+}
+
+async function checkHealth({ host, settings, clock, log, env }: StepContext, matchBody: boolean, signal: AbortSignal) {
+  const { url, command, statuses, body, timeoutMs, intervalMs } = settings.health
+  const expanded = url === undefined ? undefined : new URL(expandVariables(url, new Map(env)))
+  const attempt = async (budgetMs: number): Promise<Verdict> => {
+    if (expanded) {
+      const response = await host.httpGet(expanded, { timeoutMs: budgetMs, signal })
+      return judgeResponse(response, statuses, matchBody ? body : undefined)
+    }
+    return exitVerdict(
+      await host.exec(command ?? 'false', { env, timeoutMs: budgetMs, signal, onLine: () => undefined })
+    )
+  }
+  const verdict = await pollUntil(attempt, {
+    clock,
+    timeoutMs,
+    intervalMs,
+    signal,
+    waitingFor: 'the health check',
+    failed: 'not healthy',
+    onAttempt: (seen, count) => {
+      if (!seen.ok && count % 5 === 1)
+        log.info(`[${host.target.entry}] not healthy yet (attempt ${count}): ${seen.detail}`)
+    }
+  })
+  log.info(`[${host.target.entry}] healthy: ${verdict.detail}`)
+}
+
+/**
+ * After offline or online: the fixed wait, or, with a probe, until the probe confirms the load
+ * balancer's view (the wait is then only the upper bound).
+ */
+async function awaitRotation(
+  { settings, clock, runner, env }: StepContext,
+  { rotation, change }: Extract<StepAction, { kind: 'await-rotation' }>,
+  signal: AbortSignal
+): Promise<void> {
+  const { probe, waitMs } = change
+  if (probe === undefined) return clock.sleep(waitMs, signal)
+  const name = rotation === 'out' ? 'offline-probe' : 'online-probe'
+  await pollUntil(
+    async (budgetMs) => {
+      const result = await runner.run(probe, { env, timeoutMs: budgetMs, signal })
+      return exitVerdict(result, result.lastLine)
+    },
+    {
+      clock,
+      timeoutMs: waitMs,
+      intervalMs: settings.loadBalancer.probeIntervalMs,
+      signal,
+      waitingFor: name,
+      failed: `${name} did not confirm the host ${rotation === 'out' ? 'out of' : 'in'} rotation`
+    }
+  )
+}
+
+/**
+ * Waits until the host has no established connection left on `port`, so in-flight requests
+ * finish; past the timeout the host is stopped anyway, with a warning.
+ */
+async function drain({ host, log, settings, env, output }: StepContext, port: number, signal: AbortSignal) {
+  const { probeIntervalMs, drain } = settings.loadBalancer
+  const timeoutMs = drain?.timeoutMs ?? 0
+  let open = ''
+  const result = await host.exec(drainScript(port, probeIntervalMs), {
+    env,
+    timeoutMs,
+    signal,
+    onLine: (line) => {
+      if (!/^\d+$/.test(line)) return output(line)
+      open = line
+      log.info(`[${host.target.entry}] ${line} connection(s) open on port ${port}`)
+    }
+  })
+  if (result.timedOut) {
+    log.warning(
+      `${host.target.entry}: ${open || 'some'} connection(s) still open on port ${port} after drain-timeout (${timeoutMs} ms); stopping anyway`,
+      'Drain incomplete'
+    )
+    return
+  }
+  throwIfFailed(result, signal)
+}
+
+/** A command that ended on its own, but not well: why, in the words the report uses. */
+function throwIfFailed(result: ExecResult, signal: AbortSignal): void {
+  if (signal.aborted && result.code !== 0) throw new Error('cancelled')
+  if (result.code === null) throw new Error('ended without an exit status (connection lost)')
+  if (result.code !== 0) throw new Error(`exited with code ${result.code}`)
+}
+
+/** A command polled until it succeeds (health-command, a probe): what one run showed. */
+function exitVerdict(result: ExecResult, lastLine = ''): Verdict {
+  const seen = result.timedOut ? 'timed out' : `exit code ${result.code}`
+  return { ok: result.code === 0, detail: lastLine ? `${seen}: ${lastLine}` : seen }
+}

@@ -1,0 +1,138 @@
+// Opening one host's SSH connection: through the jump-host chain, host keys checked before any
+// authentication (asking for the key types host-keys.ts says), connection-level errors retried
+// with backoff, and the first hop's socket our own, with Nagle's algorithm off.
+import { connect } from 'node:net'
+import { NodeSSH, type Config } from 'node-ssh'
+import type { Client, ClientChannel, ServerHostKeyAlgorithm } from 'ssh2'
+import { errorMessage } from '../errors.js'
+import { keyType } from '../inputs/known-hosts.js'
+import type { SshSettings, Target } from '../inputs/settings.js'
+import type { Clock, Log } from '../ports.js'
+import { HostKeyTypes, refuseHostKey, type RefusedKey } from './host-keys.js'
+
+/** An error that retrying cannot fix: a refused host key or failed authentication. */
+export class PermanentSshError extends Error {}
+
+/** Connects through the jump-host chain, retrying connection-level errors with backoff. */
+export async function connectWithRetry(
+  target: Target,
+  settings: SshSettings,
+  accepted: AcceptedKeyTypes,
+  clock: Clock,
+  log: Log,
+  signal: AbortSignal
+): Promise<NodeSSH[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connectChain(target, settings, accepted)
+    } catch (error: unknown) {
+      const message = errorMessage(error)
+      if (error instanceof PermanentSshError || attempt >= settings.connectAttempts || signal.aborted) {
+        throw error instanceof PermanentSshError ? error : new Error(`cannot connect to ${target.entry}: ${message}`)
+      }
+      const backoffMs = 500 * 2 ** (attempt - 1)
+      log.info(`[${target.entry}] connection attempt ${attempt} failed (${message}); retrying in ${backoffMs} ms`)
+      await clock.sleep(backoffMs, signal)
+    }
+  }
+}
+
+async function connectChain(target: Target, settings: SshSettings, accepted: AcceptedKeyTypes): Promise<NodeSSH[]> {
+  const chain: NodeSSH[] = []
+  try {
+    for (const hop of [...settings.jumpHosts, target])
+      chain.push(await connectHop(hop, settings, chain.at(-1), accepted))
+    return chain
+  } catch (error: unknown) {
+    chain.forEach((ssh) => ssh.dispose())
+    throw error
+  }
+}
+
+/** The host key type each hop showed and was trusted for, offered first when it reconnects. */
+export type AcceptedKeyTypes = Map<string, string>
+
+/** A host key the hop showed was refused (thrown before any authentication). */
+class HostKeyRefused extends Error {
+  constructor(readonly key: RefusedKey) {
+    super(`host key refused: ${key.type} ${key.fingerprint}`)
+  }
+}
+
+/** Connects to one hop (through the one before it), asking for its host key types as HostKeyTypes says. */
+async function connectHop(
+  hop: Target,
+  settings: SshSettings,
+  previous: NodeSSH | undefined,
+  accepted: AcceptedKeyTypes
+): Promise<NodeSSH> {
+  const types = new HostKeyTypes(hop, settings.hostKeys, accepted.get(hop.entry))
+  for (;;) {
+    const sock = previous?.connection ? await forward(previous.connection, hop) : undefined
+    try {
+      const { ssh, keyType } = await connectOne(hop, settings, sock, types.algorithms())
+      accepted.set(hop.entry, keyType)
+      return ssh
+    } catch (error: unknown) {
+      if (error instanceof HostKeyRefused) {
+        if (!types.retryAfter(error.key)) throw new PermanentSshError(types.message())
+      } else if (types.anyRefused && /no matching host key/i.test(errorMessage(error))) {
+        throw new PermanentSshError(types.message()) // it has no other type of key
+      } else {
+        throw error
+      }
+    }
+  }
+}
+
+function forward(connection: Client, hop: Target): Promise<ClientChannel> {
+  return new Promise((resolve, reject) =>
+    connection.forwardOut('127.0.0.1', 0, hop.host, hop.port, (error, channel) =>
+      error ? reject(new Error(`jump host cannot reach ${hop.entry}: ${error.message}`)) : resolve(channel)
+    )
+  )
+}
+
+async function connectOne(
+  hop: Target,
+  settings: SshSettings,
+  through: ClientChannel | undefined,
+  serverHostKey: ServerHostKeyAlgorithm[]
+): Promise<{ ssh: NodeSSH; keyType: string }> {
+  let refused: RefusedKey | undefined
+  let shown = ''
+  // Our own socket for the first hop, to turn Nagle's algorithm off before the handshake: each of
+  // its round trips, and later every phase, is a small message waiting on a small answer, which
+  // Nagle holds back for a delayed ACK (measured here: 100 ms per command with it, 14 ms without).
+  const sock = through ?? connect({ host: hop.host, port: hop.port, noDelay: true })
+  const config: Config = {
+    host: hop.host,
+    port: hop.port,
+    username: hop.user,
+    privateKey: settings.auth.privateKey,
+    passphrase: settings.auth.passphrase,
+    password: settings.auth.password,
+    agent: settings.auth.privateKey || settings.auth.password ? undefined : process.env.SSH_AUTH_SOCK,
+    readyTimeout: settings.connectTimeoutMs,
+    keepaliveInterval: 10_000,
+    algorithms: { serverHostKey },
+    sock,
+    hostVerifier: (key: Buffer) => {
+      shown = keyType(key)
+      refused = refuseHostKey(hop, key, settings.hostKeys)
+      return refused === undefined
+    }
+  }
+  try {
+    return { ssh: await new NodeSSH().connect(config), keyType: shown }
+  } catch (error: unknown) {
+    sock.destroy()
+    if (refused !== undefined) throw new HostKeyRefused(refused)
+    if (/authentication methods failed/i.test(errorMessage(error))) {
+      throw new PermanentSshError(
+        `authentication as ${hop.user} on ${hop.entry} failed: check private-key/password and the host's authorized_keys`
+      )
+    }
+    throw error
+  }
+}

@@ -1,0 +1,32 @@
+// The variables every command, probe and health-url gets about the host it is for: one list, for
+// a host's run (the values) and for the inputs (a health-url is checked with sample values before
+// any host is reached).
+import type { Target } from './inputs/settings.js'
+
+/** Where a host is in the rollout. */
+export interface HostPlace {
+  readonly target: Target
+  readonly batch: number
+  /** 1-based position in `hosts`. */
+  readonly index: number
+}
+
+export function rolloutVariables({ target, batch, index }: HostPlace): [string, string][] {
+  return [
+    ['ROLLOUT_HOST', target.host],
+    ['ROLLOUT_PORT', String(target.port)],
+    ['ROLLOUT_USER', target.user],
+    ['ROLLOUT_TARGET', target.entry],
+    ['ROLLOUT_BATCH', String(batch)],
+    ['ROLLOUT_INDEX', String(index)]
+  ]
+}
+
+/** The variables with values of the right form, for checking a template before any host is reached. */
+export const SAMPLE_VARIABLES: ReadonlyMap<string, string> = new Map(
+  rolloutVariables({
+    target: { host: '127.0.0.1', port: 22, user: 'deploy', entry: '127.0.0.1' },
+    batch: 1,
+    index: 1
+  })
+)
