@@ -24,7 +24,7 @@ export default tseslint.config(
       // A promise nobody awaits loses its errors; one passed where a callback is expected runs unchecked.
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
       '@typescript-eslint/no-explicit-any': 'error',
       eqeqeq: 'error'
     }

@@ -131,5 +131,64 @@ export const BAD_INPUTS: BadInput[] = [
     'drain-port out of range',
     { 'drain-timeout': '5s', 'drain-port': '70000' },
     /^drain-port '70000': expected a whole number from 1 to 65535/
+  ],
+  [
+    'relative release-dir',
+    { 'release-dir': 'srv/app' },
+    /^release-dir 'srv\/app': expected an absolute directory on the host other than \//
+  ],
+  ['release-dir /', { 'release-dir': '/' }, /^release-dir '\/': expected an absolute directory/],
+  [
+    'release-id with a slash',
+    { 'release-dir': '/srv/app', 'release-id': 'v1/../x' },
+    /^release-id 'v1\/..\/x': expected a release id of letters, digits/
+  ],
+  ['release-id ..', { 'release-dir': '/srv/app', 'release-id': '..' }, /^release-id '..': expected a release id/],
+  [
+    'shared path leaving the release',
+    { 'release-dir': '/srv/app', 'shared-paths': '../etc' },
+    /^shared-paths '..\/etc': expected a path inside a release/
+  ],
+  [
+    'absolute shared path',
+    { 'release-dir': '/srv/app', 'shared-paths': '/etc/passwd' },
+    /^shared-paths '\/etc\/passwd': expected a path inside a release/
+  ],
+  ['rollback-to without release-dir', { 'rollback-to': 'previous' }, /^rollback-to 'previous': needs release-dir/],
+  [
+    'prepare-command without release-dir',
+    { 'prepare-command': 'npm ci' },
+    /^prepare-command 'npm ci': needs release-dir/
+  ],
+  [
+    'deploy-command with release-dir',
+    { 'release-dir': '/srv/app', 'deploy-command': 'tar xzf x' },
+    /^deploy-command: is not used with release-dir/
+  ],
+  [
+    'rollback-command with release-dir',
+    { 'release-dir': '/srv/app', 'rollback-command': 'x' },
+    /^rollback-command: is not used with release-dir/
+  ],
+  [
+    'upload-to with release-dir',
+    { 'release-dir': '/srv/app', upload: 'package.json', 'upload-to': '/tmp/x' },
+    /^upload-to: is not used with release-dir/
+  ],
+  ['rollback-scope misspelled', { 'rollback-scope': 'all' }, /^rollback-scope 'all': expected host or fleet/],
+  [
+    'rollback-scope fleet without release-dir',
+    { 'rollback-scope': 'fleet' },
+    /^rollback-scope 'fleet': fleet needs release-dir/
+  ],
+  [
+    'keep-releases 0',
+    { 'release-dir': '/srv/app', 'keep-releases': '0' },
+    /^keep-releases '0': expected a whole number from 1 to 1000/
+  ],
+  [
+    'rollback-to with prepare-command',
+    { 'release-dir': '/srv/app', 'rollback-to': 'previous', 'prepare-command': 'x' },
+    /^prepare-command: cannot be combined with rollback-to/
   ]
 ]

@@ -52,3 +52,25 @@ describe('describePlan', () => {
     expect(plan).toContain('online-wait: 8000 ms')
   })
 })
+
+describe('the dry-run plan in release mode', () => {
+  it('shows the preparation before any host leaves rotation, the switch, and what happens after', () => {
+    const plan = describePlan(
+      settingsWith({
+        'release-dir': '/srv/app',
+        'release-id': 'r9',
+        upload: 'package.json',
+        'shared-paths': '.env',
+        'prepare-command': 'npm ci',
+        'rollback-scope': 'fleet'
+      })
+    ).join('\n')
+    expect(plan).toContain(
+      'before any host leaves rotation, on every host in parallel: /srv/app/releases/r9 created; package.json uploaded into it (a .tar.gz/.tgz extracted); shared paths linked from /srv/app/shared: .env; prepare (in it): npm ci'
+    )
+    expect(plan).toMatch(
+      /stop: appctl stop\n {2}\d+\. switch: \/srv\/app\/current → releases\/r9\n {2}\d+\. start: appctl start/
+    )
+    expect(plan).toContain('rollback-scope fleet: on a failure, every host this run switched goes back')
+  })
+})

@@ -25636,7 +25636,7 @@ globals.__dirname ??= (0,node_path__WEBPACK_IMPORTED_MODULE_0__.dirname)((0,node
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _esm_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6247);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9169);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8671);
 // First import on purpose: see esm-shims.ts.
 
 
@@ -25647,7 +25647,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9169:
+/***/ 8671:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -27791,13 +27791,14 @@ function hereDocument(prefix, script, redirections) {
 const CHANNEL_COMMAND = 'exec sh -s';
 /**
  * The input of a channel running CHANNEL_COMMAND: `script` in the background, its exit status
- * printed after `endMarker` on stdout; the `sh` then waits for more lines (a kill), or the end of
- * its input, which the action sends once the status came. stdout and stderr stay apart, and the
- * channel itself closes only once nothing holds them.
+ * printed after `endMarker` on stdout; the reading `sh` meanwhile waits for more lines (a kill),
+ * and is ended (HUP, from the job: `$$` is the reading sh) once the status is out, which saves
+ * the round trip of ending its input. stdout and stderr stay apart, and the channel itself
+ * closes only once nothing holds them.
  */
 function onChannel(script, endMarker) {
     const start = hereDocument('( ', script, '');
-    return `${start}echo "${endMarker} $?" ) &\n`;
+    return `${start}echo "${endMarker} $?"; kill -HUP $$ ) &\n`;
 }
 /**
  * The first line a long-lived shell reads: it keeps its stdout as fd 4 for the commands, and
@@ -27872,7 +27873,7 @@ function rotationSteps(settings, rotation, cancellable) {
     const [name, wait, change] = rotation === 'out'
         ? ['offline', 'offline-wait', settings.loadBalancer.offline]
         : ['online', 'online-wait', settings.loadBalancer.online];
-    const run = cancellable ? name : 'restore-online';
+    const run = cancellable || rotation === 'out' ? name : 'restore-online';
     const bound = settings.commands.timeoutMs;
     return [
         {
@@ -27891,9 +27892,27 @@ function rotationSteps(settings, rotation, cancellable) {
         }
     ];
 }
-/** The ordered steps of one host, from upload to back in rotation. */
-function hostSteps(settings) {
-    const { upload, commands, loadBalancer, health } = settings;
+/** The app's stop, (release mode) switch, and start: what changes the host's release. */
+function releaseSteps(settings, to, names) {
+    const { commands } = settings;
+    const [stop, switchTo, start] = names;
+    const step = (name, action) => ({
+        name,
+        action,
+        boundMs: commands.timeoutMs,
+        undo: 'release',
+        cancellable: names[0] === 'stop'
+    });
+    return [
+        ...(commands.stop !== undefined ? [step(stop, { kind: 'command', command: commands.stop })] : []),
+        ...(commands.deploy !== undefined ? [step('deploy', { kind: 'command', command: commands.deploy })] : []),
+        ...(to !== undefined ? [step(switchTo, { kind: 'switch', to })] : []),
+        ...(commands.start !== undefined ? [step(start, { kind: 'command', command: commands.start })] : [])
+    ];
+}
+/** The ordered steps of one host, from upload to back in rotation; in release mode it switches to `release.to`. */
+function hostSteps(settings, release) {
+    const { upload, loadBalancer, health } = settings;
     const steps = [];
     if (upload)
         steps.push({ name: 'upload', action: { kind: 'upload', ...upload }, undo: 'nothing', cancellable: true });
@@ -27908,18 +27927,7 @@ function hostSteps(settings) {
             cancellable: true
         });
     }
-    for (const name of ['stop', 'deploy', 'start']) {
-        const command = commands[name];
-        if (command === undefined)
-            continue;
-        steps.push({
-            name,
-            action: { kind: 'command', command },
-            boundMs: commands.timeoutMs,
-            undo: 'release',
-            cancellable: true
-        });
-    }
+    steps.push(...releaseSteps(settings, release?.to ?? settings.release?.id, ['stop', 'switch', 'start']));
     steps.push({
         name: 'health',
         action: { kind: 'health', matchBody: true },
@@ -27931,23 +27939,54 @@ function hostSteps(settings) {
     steps.push(...rotationSteps(settings, 'in', true));
     return steps;
 }
+/** How long a host already on the release may take to show it is healthy before it is cycled instead. */
+const VERIFY_MS = 5000;
+/**
+ * Release mode, a host already on the release (a re-run): the full health check while it serves,
+ * for at most VERIFY_MS. Healthy, it is left unchanged; otherwise it goes through its steps.
+ */
+function verifySteps(settings) {
+    const boundMs = Math.min(settings.health.timeoutMs, VERIFY_MS);
+    return [
+        {
+            name: 'verify',
+            action: { kind: 'health', matchBody: true, timeoutMs: boundMs },
+            boundMs,
+            undo: 'nothing',
+            cancellable: true
+        }
+    ];
+}
 /** Back in rotation a host that was not changed, or that is healthy on the new release. */
 function restoreRotationSteps(settings) {
     return rotationSteps(settings, 'in', false).slice(0, 1);
 }
-/** A changed host back to the old release with rollback-command; none without it (the host stays out). */
-function rollBackSteps(settings) {
+/**
+ * A changed host back to the old release: in release mode switched back to its previous release
+ * (stop, switch, start), otherwise with rollback-command; then a health check of the status only,
+ * and online. None without either (the host stays out).
+ */
+function rollBackSteps(settings, release) {
     const { rollback, timeoutMs } = settings.commands;
-    if (rollback === undefined)
+    let back = [];
+    if (settings.release && release?.from !== undefined) {
+        back = releaseSteps(settings, release.from, ['rollback-stop', 'rollback-switch', 'rollback-start']);
+    }
+    else if (!settings.release && rollback !== undefined) {
+        back = [
+            {
+                name: 'rollback',
+                action: { kind: 'command', command: rollback },
+                boundMs: timeoutMs,
+                undo: 'nothing',
+                cancellable: false
+            }
+        ];
+    }
+    if (back.length === 0)
         return [];
     return [
-        {
-            name: 'rollback',
-            action: { kind: 'command', command: rollback },
-            boundMs: timeoutMs,
-            undo: 'nothing',
-            cancellable: false
-        },
+        ...back,
         {
             name: 'rollback-health',
             action: { kind: 'health', matchBody: false },
@@ -27958,9 +27997,24 @@ function rollBackSteps(settings) {
         ...rotationSteps(settings, 'in', false)
     ];
 }
+/**
+ * rollback-scope fleet: a host that succeeded goes back to its previous release through the same
+ * load balancer steps as a deploy (never cancelled: a half-done rollback is worse).
+ */
+function fleetRollbackSteps(settings, release) {
+    const back = rollBackSteps(settings, release);
+    return back.length === 0 ? [] : [...rotationSteps(settings, 'out', false), ...back];
+}
 /** Every step name a host's run may record, in the order the summary shows them. */
 function stepColumns(settings) {
-    const names = [...hostSteps(settings), ...restoreRotationSteps(settings), ...rollBackSteps(settings)].map((step) => step.name);
+    // In release mode a host on the release already is verified first; any earlier one can be rolled back.
+    const release = settings.release && { from: 'previous', to: settings.release.id };
+    const names = [
+        ...(release ? ['verify'] : []),
+        ...hostSteps(settings, release).map((step) => step.name),
+        ...restoreRotationSteps(settings).map((step) => step.name),
+        ...rollBackSteps(settings, release).map((step) => step.name)
+    ];
     return [...new Set(names)];
 }
 
@@ -27998,6 +28052,8 @@ function describeStep(step, settings) {
             const until = `until ${probeName} (on the runner, every ${every}) exits 0, up to ${ms(waitMs)}: ${probe}`;
             return `${step.name}: ${probe === undefined ? ms(waitMs) : until}`;
         }
+        case 'switch':
+            return `${step.name}: ${settings.release?.dir}/current → releases/${action.to}`;
         case 'drain':
             return `${step.name}: until no connection is established on port ${action.port}, up to ${ms(step.boundMs ?? 0)}`;
         case 'health': {
@@ -28007,6 +28063,31 @@ function describeStep(step, settings) {
             return `${step.name}: ${check}${body} every ${ms(intervalMs)}, up to ${ms(timeoutMs)}`;
         }
     }
+}
+/** Release mode: what happens before the first host leaves rotation, and after the last is back. */
+function describeRelease(settings) {
+    const { release } = settings;
+    if (!release)
+        return [];
+    if (release.rollbackTo !== undefined) {
+        return [
+            `release mode, ${release.dir}: deploy nothing; each host rolls to ${release.rollbackTo === 'previous' ? 'its release before current' : `release ${release.rollbackTo}`}`
+        ];
+    }
+    const prepare = [
+        `${release.dir}/releases/${release.id} created`,
+        ...(release.upload !== undefined ? [`${release.upload} uploaded into it (a .tar.gz/.tgz extracted)`] : []),
+        ...(release.sharedPaths.length > 0
+            ? [`shared paths linked from ${release.dir}/shared: ${release.sharedPaths.join(', ')}`]
+            : []),
+        ...(release.prepareCommand !== undefined ? [`prepare (in it): ${release.prepareCommand}`] : [])
+    ];
+    return [
+        `release mode, ${release.dir}: release ${release.id}; a host already on it and healthy is left unchanged`,
+        `before any host leaves rotation, on every host in parallel: ${prepare.join('; ')}`,
+        `after a successful run: ${release.keep} release(s) kept per host (never current or the one before); every host appends to ${release.dir}/deploy.log`,
+        `rollback-scope ${release.rollbackScope}${release.rollbackScope === 'fleet' ? ': on a failure, every host this run switched goes back to its previous release, in reverse order, in batches' : ''}`
+    ];
 }
 /** The dry-run plan: what would run where, in order, with every wait, and what a failure undoes. */
 function describePlan(settings) {
@@ -28019,6 +28100,7 @@ function describePlan(settings) {
         `${settings.hosts.length} host(s) in ${batches.length} batch(es); stop after more than ${maxFailedHosts} failed host(s)` +
             (pauseMs > 0 ? `; ${ms(pauseMs)} between batches` : ''),
         ...batches.map((batch, i) => `batch ${i + 1}: ${batch.map((host) => host.entry).join(', ')}`),
+        ...describeRelease(settings),
         'each host:',
         ...hostSteps(settings).map((step, i) => `  ${i + 1}. ${describeStep(step, settings)}`),
         ...(restore.length > 0 ? [`on failure before stop: back in rotation (${describe(restore)})`] : []),
@@ -28064,21 +28146,20 @@ class PreflightError extends Error {
     }
 }
 const PREFLIGHT_CONCURRENCY = 16;
-/** Connects to all targets, in order; on any failure closes what opened and throws PreflightError. */
-async function preflight(targets, connector, signal) {
-    const results = new Array(targets.length);
+/** `fn` on every item, at most PREFLIGHT_CONCURRENCY at once; the results in the items' order. */
+async function mapBounded(items, fn) {
+    const results = new Array(items.length);
     let next = 0;
     const worker = async () => {
-        for (let i = next++; i < targets.length; i = next++) {
-            try {
-                results[i] = { host: await connector.connect(targets[i], signal) };
-            }
-            catch (error) {
-                results[i] = { error: errorMessage(error) };
-            }
-        }
+        for (let i = next++; i < items.length; i = next++)
+            results[i] = await fn(items[i], i);
     };
-    await Promise.all(Array.from({ length: Math.min(PREFLIGHT_CONCURRENCY, targets.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(PREFLIGHT_CONCURRENCY, items.length) }, worker));
+    return results;
+}
+/** Connects to all targets, in order; on any failure closes what opened and throws PreflightError. */
+async function preflight(targets, connector, signal) {
+    const results = await mapBounded(targets, (target) => connector.connect(target, signal).then((host) => ({ host }), (error) => ({ error: errorMessage(error) })));
     const hosts = results.flatMap((result) => ('host' in result ? [result.host] : []));
     const failures = results.flatMap((result, i) => 'error' in result ? [{ target: targets[i], message: result.error }] : []);
     if (failures.length > 0 || signal.aborted) {
@@ -28105,6 +28186,245 @@ const SAMPLE_VARIABLES = new Map(rolloutVariables({
     batch: 1,
     index: 1
 }));
+
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/ssh/release-scripts.ts
+// The shell texts of release mode, built from quoted values like every remote script: the layout
+// <dir>/releases/<id>/, <dir>/current (a symlink, switched atomically) and <dir>/shared/.
+
+const releasePath = (dir, id) => `${dir}/releases/${id}`;
+/** The line before each value readReleaseState prints. */
+const STATE_MARKERS = { current: '__rollout_current__', release: '__rollout_release__' };
+/**
+ * What a host holds: `current`'s release, then every release, newest first (by the time its
+ * directory last changed, so ids of any form order by when they were prepared).
+ */
+function readReleaseState(dir) {
+    const d = shellQuote(dir);
+    return [
+        `c=$(readlink ${d}/current 2>/dev/null || true)`,
+        `echo "${STATE_MARKERS.current} \${c##*/}"`,
+        `if [ -d ${d}/releases ]; then cd ${d}/releases && ls -1t | while IFS= read -r r; do echo "${STATE_MARKERS.release} $r"; done; fi`
+    ].join('\n');
+}
+/**
+ * A fresh, empty directory for release `id` (one left by an earlier run is removed first, unless
+ * `current` points at it: that one is never written to), with shared/ ready.
+ */
+function createRelease(dir, id) {
+    const [d, r] = [shellQuote(dir), shellQuote(releasePath(dir, id))];
+    return [
+        `mkdir -p ${d}/releases ${d}/shared`,
+        `if [ "$(readlink ${d}/current 2>/dev/null)" = ${shellQuote(`releases/${id}`)} ]; then echo "release ${id} is current on this host: it is never written to" >&2; exit 1; fi`,
+        `rm -rf ${r}`,
+        `mkdir ${r}`
+    ].join('\n');
+}
+/** Unpacks an uploaded .tar.gz/.tgz (already in the release directory as `archive`) and removes it. */
+function extractArchive(dir, id, archive) {
+    const [r, a] = [shellQuote(releasePath(dir, id)), shellQuote(`${releasePath(dir, id)}/${archive}`)];
+    return `tar -xzf ${a} -C ${r} && rm -f ${a}`;
+}
+/**
+ * Links each shared path into the release: shared/<path> (created as an empty directory when
+ * missing; a shared file has to be put there first), replacing whatever the release held there.
+ */
+function linkSharedPaths(dir, id, paths) {
+    return paths
+        .map((path) => {
+        const [shared, inRelease] = [shellQuote(`${dir}/shared/${path}`), shellQuote(`${releasePath(dir, id)}/${path}`)];
+        return [
+            `[ -e ${shared} ] || mkdir -p ${shared}`,
+            `mkdir -p "$(dirname ${inRelease})"`,
+            `rm -rf ${inRelease}`,
+            `ln -s ${shared} ${inRelease}`
+        ].join('\n');
+    })
+        .join('\n');
+}
+/** `command` run in the release's directory. */
+function inRelease(dir, id, command) {
+    return `cd ${shellQuote(releasePath(dir, id))}\n${command}`;
+}
+/**
+ * Points `current` at release `id` in one step: a new link, renamed over the old one (never `rm`
+ * then `ln`, which leaves a moment with no `current`). The link is relative, so it resolves the
+ * same from any view of the directory.
+ */
+function switchRelease(dir, id) {
+    const target = shellQuote(`releases/${id}`);
+    return [
+        `cd ${shellQuote(dir)}`,
+        `[ -d ${target} ] || { echo "release ${id} is not on this host" >&2; exit 1; }`,
+        `ln -sfn ${target} .current.$$`,
+        'mv -T .current.$$ current'
+    ].join('\n');
+}
+/** Removes release `id` (a prepared release that will not be used), never the current one. */
+function removeRelease(dir, id) {
+    const d = shellQuote(dir);
+    return `[ "$(readlink ${d}/current 2>/dev/null)" = ${shellQuote(`releases/${id}`)} ] || rm -rf ${shellQuote(releasePath(dir, id))}`;
+}
+/** Keeps the newest `keep` releases, and always `current` and `previous`, whatever their age. */
+function pruneReleases(dir, keep, protect) {
+    const cases = protect.filter(Boolean).map(shellQuote).join('|');
+    return [
+        `cd ${shellQuote(`${dir}/releases`)}`,
+        `ls -1t | tail -n +${keep + 1} | while IFS= read -r r; do`,
+        cases ? `  case "$r" in ${cases}) ;; *) rm -rf -- "$r" ;; esac` : '  rm -rf -- "$r"',
+        'done'
+    ].join('\n');
+}
+/** Appends one line (JSON) to <dir>/deploy.log. */
+function appendAuditLine(dir, line) {
+    return `printf '%s\\n' ${shellQuote(line)} >> ${shellQuote(`${dir}/deploy.log`)}`;
+}
+
+;// CONCATENATED MODULE: ./src/rollout/releases.ts
+// Release mode's fleet-wide stages, around the rolling part: what each host holds (read at
+// preflight), the new release prepared on every host while all still serve (removed from every
+// host if it fails anywhere), and after the run the old releases pruned and the audit line written.
+
+
+
+
+
+
+
+/** The variables every command gets in release mode. */
+function releaseVariables(release, host) {
+    return [
+        ['ROLLOUT_RELEASE', host.to],
+        ['ROLLOUT_RELEASE_PATH', `${release.dir}/releases/${host.to}`],
+        ['ROLLOUT_PREVIOUS_RELEASE', host.from ?? '']
+    ];
+}
+/** Runs a release script on a host; throws with its last output line if it fails. */
+async function runScript(host, script, settings, log, env = []) {
+    let last = '';
+    const result = await host.exec(script, {
+        env: [...env, ...settings.env],
+        timeoutMs: settings.commands.timeoutMs,
+        signal: new AbortController().signal,
+        onLine: (line) => {
+            last = line;
+            log.info(`[${host.target.entry}] ${line}`);
+        }
+    });
+    if (result.code !== 0) {
+        throw new Error(result.timedOut
+            ? `timed out after ${settings.commands.timeoutMs} ms`
+            : `exited with code ${result.code}${last ? `: ${last}` : ''}`);
+    }
+}
+/** Each host's current release and releases; refuses a rollback-to a host cannot honour. */
+async function readHostReleases(hosts, settings, log) {
+    const release = settings.release;
+    const states = await mapBounded(hosts, async (host) => {
+        const lines = [];
+        const result = await host.exec(readReleaseState(release.dir), {
+            env: [],
+            timeoutMs: settings.commands.timeoutMs,
+            signal: new AbortController().signal,
+            onLine: (line) => lines.push(line)
+        });
+        if (result.code !== 0)
+            throw new Error(`${host.target.entry}: cannot read ${release.dir}: ${lines.at(-1) ?? `exit code ${result.code}`}`);
+        const value = (marker) => lines.filter((line) => line.startsWith(`${marker} `)).map((line) => line.slice(marker.length + 1));
+        const current = value(STATE_MARKERS.current)[0] || undefined;
+        const releases = value(STATE_MARKERS.release);
+        return { current, releases, before: releases.find((id) => id !== current) };
+    });
+    const missing = [];
+    const plans = states.map(({ current, releases, before }, i) => {
+        const to = release.rollbackTo === 'previous' ? before : (release.rollbackTo ?? release.id);
+        if (release.rollbackTo !== undefined && (to === undefined || !releases.includes(to))) {
+            missing.push(`${hosts[i].target.entry} (${to === undefined ? 'no release before the current one' : `has ${releases.join(', ') || 'no release'}`})`);
+        }
+        return { from: current, to: to ?? '', before };
+    });
+    if (missing.length > 0) {
+        throw new Error(`rollback-to ${release.rollbackTo}: not on every host, nothing was changed: ${missing.join('; ')}`);
+    }
+    log.info(plans.map((plan, i) => `${hosts[i].target.entry}: ${plan.from ?? '(none)'} → ${plan.to}`).join('\n'));
+    return plans;
+}
+/** Lands the upload in the new release directory: an archive extracted, a directory's contents, a file as is. */
+async function uploadRelease(host, release, settings, log) {
+    const from = release.upload;
+    if (from === undefined)
+        return;
+    const dir = `${release.dir}/releases/${release.id}`;
+    if ((0,external_node_fs_namespaceObject.statSync)(from).isDirectory())
+        return host.upload(from, dir);
+    const name = (0,external_node_path_.basename)(from);
+    await host.upload(from, `${dir}/${name}`);
+    if (/\.(tar\.gz|tgz)$/.test(name))
+        await runScript(host, extractArchive(release.dir, release.id, name), settings, log);
+}
+/**
+ * Prepares the new release on every host that is not on it yet, in parallel and while every host
+ * serves: a fresh directory, the upload, the shared paths, then prepare-command in it. If any host
+ * fails, the release is removed from every host and the run fails with nothing else touched.
+ */
+async function prepareReleases(hosts, plans, settings, log) {
+    const release = settings.release;
+    if (release.rollbackTo !== undefined)
+        return;
+    const toPrepare = hosts.filter((_, i) => plans[i].from !== plans[i].to);
+    // The variables a host's commands get in its batch, so prepare-command sees them too.
+    const batchOf = new Map(planBatches(hosts, settings.batches.size).flatMap((batch, b) => batch.map((host) => [host, b + 1])));
+    const failures = [];
+    await mapBounded(toPrepare, async (host) => {
+        const index = hosts.indexOf(host);
+        const env = [
+            ...rolloutVariables({ target: host.target, batch: batchOf.get(host) ?? 1, index: index + 1 }),
+            ...releaseVariables(release, plans[index])
+        ];
+        try {
+            await runScript(host, createRelease(release.dir, release.id), settings, log);
+            await uploadRelease(host, release, settings, log);
+            await runScript(host, linkSharedPaths(release.dir, release.id, release.sharedPaths), settings, log);
+            if (release.prepareCommand !== undefined) {
+                await runScript(host, inRelease(release.dir, release.id, release.prepareCommand), settings, log, env);
+            }
+        }
+        catch (error) {
+            failures.push(`${host.target.entry}: ${errorMessage(error)}`);
+        }
+    });
+    if (failures.length === 0)
+        return;
+    await mapBounded(toPrepare, (host) => runScript(host, removeRelease(release.dir, release.id), settings, log).catch((error) => log.warning(`${host.target.entry}: release ${release.id} could not be removed: ${errorMessage(error)}`)));
+    throw new Error(`preparing release ${release.id} failed on ${failures.length} host(s); no host left rotation, and the release was removed from every host:\n${failures.map((f) => `- ${f}`).join('\n')}`);
+}
+/** After a successful run: the old releases pruned on every host (a failure is only a warning). */
+async function releases_pruneReleases(hosts, plans, settings, log) {
+    const release = settings.release;
+    await mapBounded(hosts, (host, i) => runScript(host, pruneReleases(release.dir, release.keep, [plans[i].to, plans[i].from ?? '']), settings, log).catch((error) => log.warning(`${host.target.entry}: old releases not removed: ${errorMessage(error)}`, 'Releases kept')));
+}
+/** One JSON line per host in <release-dir>/deploy.log: who rolled what, when, and how it ended. */
+async function auditReleases(hosts, entries, settings, log) {
+    const release = settings.release;
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_ACTOR: actor, GITHUB_SHA: sha } = process.env;
+    const runUrl = server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined;
+    await mapBounded(hosts, (host, i) => {
+        const { from, to, result } = entries[i];
+        const line = JSON.stringify({
+            time: new Date().toISOString(),
+            release: to,
+            previousRelease: from ?? null,
+            result,
+            runUrl,
+            actor,
+            sha
+        });
+        return runScript(host, appendAuditLine(release.dir, line), settings, log).catch((error) => log.warning(`${host.target.entry}: deploy.log not written: ${errorMessage(error)}`));
+    });
+}
 
 ;// CONCATENATED MODULE: ./src/inputs/parse.ts
 // Pure parsers for input values. Each returns the parsed value or throws InputError with the
@@ -28327,6 +28647,7 @@ async function pollUntil(attempt, options) {
 
 
 
+
 function runStep(context, action, signal) {
     switch (action.kind) {
         case 'upload':
@@ -28337,8 +28658,10 @@ function runStep(context, action, signal) {
             return awaitRotation(context, action, signal);
         case 'drain':
             return drain(context, action.port, signal);
+        case 'switch':
+            return runCommand(context, switchRelease(context.settings.release?.dir ?? '', action.to), signal);
         case 'health':
-            return checkHealth(context, action.matchBody, signal);
+            return checkHealth(context, action, signal);
     }
 }
 async function runCommand(context, command, signal) {
@@ -28348,8 +28671,8 @@ async function runCommand(context, command, signal) {
         throw new Error(`timed out after ${timeoutMs} ms`);
     throwIfFailed(result, signal);
 }
-async function checkHealth({ host, settings, clock, log, env }, matchBody, signal) {
-    const { url, command, statuses, body, timeoutMs, intervalMs } = settings.health;
+async function checkHealth({ host, settings, clock, log, env }, { matchBody, timeoutMs = settings.health.timeoutMs }, signal) {
+    const { url, command, statuses, body, intervalMs } = settings.health;
     const expanded = url === undefined ? undefined : new URL(expandVariables(url, new Map(env)));
     const attempt = async (budgetMs) => {
         if (expanded) {
@@ -28442,6 +28765,7 @@ function exitVerdict(result, lastLine = '') {
 
 
 
+
 /** Hosts that fail the run and count against max-failed-hosts: not on the new release by themselves. */
 function countsAsFailed(report) {
     return report.outcome === 'failed' || report.outcome === 'rolled-back';
@@ -28466,6 +28790,21 @@ function skippedHost(target, batch) {
 function runHost(context) {
     return new HostRun(context).run();
 }
+/** rollback-scope fleet: a host `report` says this run switched, back to its previous release. */
+async function rollHostBack(context, report) {
+    const run = new HostRun(context);
+    const back = await run.walk(fleetRollbackSteps(context.settings, context.release ?? { to: '' }));
+    return {
+        ...report,
+        outcome: back.ok ? 'rolled-back' : 'failed',
+        rotation: back.ok ? 'in' : 'out',
+        failedPhase: back.failure?.step,
+        error: back.ok
+            ? 'switched back to its previous release: the rollout failed on another host (rollback-scope fleet)'
+            : `the fleet rollback failed: ${back.failure?.message}`,
+        phases: [...report.phases, ...back.phases]
+    };
+}
 class HostRun {
     context;
     phases = [];
@@ -28478,17 +28817,22 @@ class HostRun {
     healthy = false;
     constructor(context) {
         this.context = context;
-        const { host, batch, index, settings } = context;
+        const { host, batch, index, settings, release } = context;
+        const releaseEnv = settings.release && release ? releaseVariables(settings.release, release) : [];
         this.steps = {
             ...context,
-            env: [...rolloutVariables({ target: host.target, batch, index }), ...settings.env],
+            env: [...rolloutVariables({ target: host.target, batch, index }), ...releaseEnv, ...settings.env],
             output: (line) => this.output(line)
         };
         this.started = context.clock.now();
     }
     async run() {
+        const { settings, release } = this.context;
+        if (release && release.from === release.to && (await this.attempt(verifySteps(settings)))) {
+            return this.report('unchanged', 'in');
+        }
         try {
-            for (const step of hostSteps(this.context.settings))
+            for (const step of hostSteps(settings, release))
                 await this.perform(step);
             return this.report('succeeded', 'in');
         }
@@ -28516,7 +28860,7 @@ class HostRun {
         }
         if (this.healthy)
             return this.report('failed', 'unknown', failure); // the online command itself failed
-        const rollBack = rollBackSteps(settings);
+        const rollBack = rollBackSteps(settings, this.context.release);
         if (rollBack.length === 0)
             return this.report('failed', 'out', failure);
         try {
@@ -28531,13 +28875,17 @@ class HostRun {
     }
     /** Performs `steps` to the end; false if one failed. */
     async attempt(steps) {
+        return (await this.walk(steps)).ok;
+    }
+    /** Performs `steps` to the end or the first failure; what they recorded. */
+    async walk(steps) {
         try {
             for (const step of steps)
                 await this.perform(step);
-            return true;
+            return { ok: true, phases: this.phases };
         }
-        catch {
-            return false;
+        catch (error) {
+            return { ok: false, failure: error, phases: this.phases };
         }
     }
     /** Runs one step and records it; throws StepFailed naming it, whatever went wrong inside. */
@@ -28578,7 +28926,8 @@ class HostRun {
             error: failure?.message,
             outputTail: [...this.tail],
             phases: this.phases,
-            durationMs: this.context.clock.now() - this.started
+            durationMs: this.context.clock.now() - this.started,
+            release: this.context.release
         };
     }
 }
@@ -28598,16 +28947,19 @@ function renderOutputs(result) {
         failedPhase: host.failedPhase ?? null,
         error: host.error ?? null,
         durationMs: host.durationMs,
-        phasesMs: Object.fromEntries(host.phases.map((phase) => [phase.name, phase.durationMs]))
+        phasesMs: Object.fromEntries(host.phases.map((phase) => [phase.name, phase.durationMs])),
+        ...(host.release ? { fromRelease: host.release.from ?? null, toRelease: host.release.to } : {})
     }));
     return {
         result: result.status,
-        'succeeded-hosts': entries(result.hosts, (host) => host.outcome === 'succeeded'),
+        // On the new release and in rotation, whether this run cycled them or found them there.
+        'succeeded-hosts': entries(result.hosts, (host) => host.outcome === 'succeeded' || host.outcome === 'unchanged'),
         // Anything touched that did not end on the new release needs a look: failed, rolled back, cancelled.
         'failed-hosts': entries(result.hosts, needsAttention),
         'skipped-hosts': entries(result.hosts, (host) => host.outcome === 'skipped'),
         report: JSON.stringify(report),
-        'duration-ms': String(result.durationMs)
+        'duration-ms': String(result.durationMs),
+        ...(result.release !== undefined ? { release: result.release } : {})
     };
 }
 function escapeHtml(text) {
@@ -28616,6 +28968,7 @@ function escapeHtml(text) {
 const HEADINGS = { success: '✅ Rollout succeeded', failure: '❌ Rollout failed', cancelled: '⚠️ Rollout cancelled' };
 const OUTCOME_LABEL = {
     succeeded: '✅ succeeded',
+    unchanged: '✅ unchanged',
     failed: '❌ failed',
     'rolled-back': '↩️ rolled back',
     cancelled: '⚠️ cancelled',
@@ -28629,17 +28982,27 @@ function phaseCell(host, name) {
     return phase.ok ? `${phase.durationMs}` : `❌ ${phase.durationMs}`;
 }
 function renderSummary(result) {
-    const counts = ['succeeded', 'failed', 'rolled-back', 'cancelled', 'skipped']
+    const counts = ['succeeded', 'unchanged', 'failed', 'rolled-back', 'cancelled', 'skipped']
         .map((outcome) => [outcome, result.hosts.filter((host) => host.outcome === outcome).length])
         .filter(([, n]) => n > 0)
         .map(([outcome, n]) => `${n} ${outcome}`);
     const phases = result.steps.filter((name) => result.hosts.some((host) => host.phases.some((p) => p.name === name)));
-    const head = ['Host', 'Batch', 'Result', 'In rotation', ...phases.map((name) => `${name} (ms)`), 'Total (ms)'];
+    const releases = result.hosts.some((host) => host.release);
+    const head = [
+        'Host',
+        'Batch',
+        'Result',
+        'In rotation',
+        ...(releases ? ['Release'] : []),
+        ...phases.map((name) => `${name} (ms)`),
+        'Total (ms)'
+    ];
     const rows = result.hosts.map((host) => [
         escapeHtml(host.target.entry),
         String(host.batch),
         OUTCOME_LABEL[host.outcome],
         ROTATION_LABEL[host.rotation],
+        ...(releases ? [escapeHtml(host.release ? `${host.release.from ?? '(none)'} → ${host.release.to}` : '')] : []),
         ...phases.map((name) => phaseCell(host, name)),
         String(host.durationMs)
     ]);
@@ -28724,9 +29087,10 @@ function failureMessage({ status, rollout, error }) {
 
 
 
-async function runBatches({ settings, hosts, runner, clock, log, signal }) {
+async function runBatches(deps) {
+    const { settings, hosts, runner, clock, log, signal, releases } = deps;
     const origin = clock.now();
-    const batches = planBatches(hosts.map((host, i) => ({ host, index: i + 1 })), settings.batches.size);
+    const batches = planBatches(hosts.map((host, i) => ({ host, index: i + 1, release: releases?.[i] })), settings.batches.size);
     const reports = new Map();
     let stoppedBecause;
     for (const [b, batch] of batches.entries()) {
@@ -28737,7 +29101,7 @@ async function runBatches({ settings, hosts, runner, clock, log, signal }) {
             break;
         }
         const names = batch.map(({ host }) => host.target.entry).join(', ');
-        const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () => Promise.all(batch.map(({ host, index }) => runHost({ host, runner, settings, clock, log, signal, batch: b + 1, index, origin }))));
+        const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () => Promise.all(batch.map(({ host, index, release }) => runHost({ host, runner, settings, clock, log, signal, batch: b + 1, index, origin, release }))));
         batch.forEach(({ index }, i) => reports.set(index, done[i]));
         const failed = [...reports.values()].filter(countsAsFailed).length;
         if (signal.aborted) {
@@ -28750,15 +29114,40 @@ async function runBatches({ settings, hosts, runner, clock, log, signal }) {
         }
     }
     const all = batches.flatMap((batch, b) => batch.map(({ host, index }) => reports.get(index) ?? skippedHost(host.target, b + 1)));
-    const status = signal.aborted ? 'cancelled' : all.some(countsAsFailed) ? 'failure' : 'success';
+    const failed = all.some(countsAsFailed);
+    if (failed && settings.release?.rollbackScope === 'fleet') {
+        const rolledBack = await rollFleetBack({ ...deps, origin }, all);
+        rolledBack.forEach((report) => (all[hosts.findIndex((host) => host.target === report.target)] = report));
+    }
+    const status = signal.aborted ? 'cancelled' : failed ? 'failure' : 'success';
+    const ids = [...new Set(all.flatMap((host) => (host.release ? [host.release.to] : [])))];
     return {
         status,
         hosts: all,
         batches: batches.length,
         steps: stepColumns(settings),
+        release: ids.length === 1 ? ids[0] : undefined,
         durationMs: clock.now() - origin,
         stoppedBecause
     };
+}
+/**
+ * rollback-scope fleet, once the rollout stopped on a failure: every host this run switched goes
+ * back to its previous release, in reverse order and in batches of the same sizes, through the
+ * same load balancer steps, so users see no errors and no more than a batch is ever out.
+ */
+async function rollFleetBack(deps, reports) {
+    const { settings, hosts, log } = deps;
+    const switched = reports
+        .map((report, i) => ({ report, host: hosts[i], index: i + 1 }))
+        .filter(({ report }) => report.outcome === 'succeeded' && report.release?.from !== undefined)
+        .reverse();
+    const done = [];
+    for (const [b, batch] of planBatches(switched, settings.batches.size).entries()) {
+        const names = batch.map(({ host }) => host.target.entry).join(', ');
+        done.push(...(await log.group(`Rolling back ${b + 1}: ${names}`, () => Promise.all(batch.map(({ report, host, index }) => rollHostBack({ ...deps, host, index, batch: report.batch, release: report.release }, report))))));
+    }
+    return done;
 }
 
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -28853,6 +29242,8 @@ const DEFAULTS = {
     'batch-size': '1',
     'batch-pause': '0s',
     'max-failed-hosts': '0',
+    'keep-releases': '5',
+    'rollback-scope': 'host',
     'dry-run': 'false'
 };
 class SettingsError extends Error {
@@ -29034,8 +29425,6 @@ function parseFingerprint(text) {
     return value;
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 // EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(5472);
 var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
@@ -29147,6 +29536,86 @@ function readHostKeys(input, targets, warnings) {
     return { strict, knownHosts, fingerprints };
 }
 
+;// CONCATENATED MODULE: ./src/inputs/read-release.ts
+
+const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
+function parseReleaseId(value) {
+    if (!SAFE_NAME.test(value) || value === '.' || value === '..') {
+        throw new InputError("expected a release id of letters, digits, '.', '_' and '-' (not . or ..), e.g. 20261126T230000Z-1a2b3c4");
+    }
+    return value;
+}
+function parseSharedPath(value) {
+    const segments = value.split('/');
+    if (segments.some((segment) => !SAFE_NAME.test(segment) || segment === '.' || segment === '..')) {
+        throw new InputError("expected a path inside a release, like .env or storage/logs (letters, digits, '.', '_', '-', '/'; no .. and no leading /)");
+    }
+    return value;
+}
+/** The UTC time as YYYYMMDDTHHMMSSZ, then - and the commit's first 7 characters when known. */
+function defaultReleaseId(now, sha) {
+    const time = now
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
+    return sha ? `${time}-${sha.slice(0, 7)}` : time;
+}
+/** Inputs that belong to release mode alone, and those it replaces. */
+const ONLY_WITH_RELEASE_DIR = ['release-id', 'shared-paths', 'prepare-command', 'rollback-to'];
+const NOT_WITH_RELEASE_DIR = {
+    'deploy-command': 'the new release is prepared while the host serves (prepare-command) and switched while it is out',
+    'rollback-command': 'a failed host is switched back to its previous release',
+    'upload-to': 'upload lands in the new release directory'
+};
+function readRelease(input) {
+    const dir = input.parse('release-dir', (value) => {
+        if (!value.startsWith('/') || value.includes('\n') || value.replace(/\/+$/, '') === '') {
+            throw new InputError('expected an absolute directory on the host other than /, e.g. /srv/app');
+        }
+        return value.replace(/\/+$/, '');
+    });
+    const scope = input.defaulted('rollback-scope', (value) => {
+        if (value !== 'host' && value !== 'fleet')
+            throw new InputError('expected host or fleet');
+        return value;
+    });
+    const keep = input.defaulted('keep-releases', (value) => parseInteger(value, 1, 1000));
+    if (input.raw('release-dir') === undefined) {
+        for (const name of ONLY_WITH_RELEASE_DIR) {
+            if (input.raw(name) !== undefined)
+                input.problem(name, input.raw(name), 'needs release-dir (release mode)');
+        }
+        if (scope === 'fleet')
+            input.problem('rollback-scope', scope, 'fleet needs release-dir: it switches hosts back to their previous release');
+        return undefined;
+    }
+    for (const [name, why] of Object.entries(NOT_WITH_RELEASE_DIR)) {
+        if (input.raw(name) !== undefined)
+            input.problem(name, undefined, `is not used with release-dir: ${why}`);
+    }
+    const rollbackTo = input.parse('rollback-to', (value) => (value === 'previous' ? value : parseReleaseId(value)));
+    if (rollbackTo !== undefined) {
+        for (const name of ['upload', 'prepare-command', 'release-id']) {
+            if (input.raw(name) !== undefined)
+                input.problem(name, undefined, 'cannot be combined with rollback-to, which deploys nothing');
+        }
+    }
+    const id = input.parse('release-id', parseReleaseId) ??
+        (rollbackTo !== undefined && rollbackTo !== 'previous'
+            ? rollbackTo
+            : defaultReleaseId(new Date(), process.env.GITHUB_SHA));
+    return {
+        dir: dir ?? '/',
+        id,
+        upload: input.raw('upload'),
+        sharedPaths: splitList(input.raw('shared-paths') ?? '').flatMap((value) => input.attempt('shared-paths', value, () => [parseSharedPath(value)]) ?? []),
+        prepareCommand: input.raw('prepare-command'),
+        keep,
+        rollbackScope: scope,
+        rollbackTo
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/read-rollout.ts
 // The inputs that say what each host goes through: the load balancer, the commands, the health
 // check and the upload.
@@ -29236,9 +29705,15 @@ function readCommands(input) {
         timeoutMs: input.defaulted('command-timeout', positiveDuration)
     };
 }
-function readUpload(input) {
+/** upload and upload-to; in release mode upload alone (the release directory is where it goes). */
+function readUpload(input, releaseMode) {
     const from = input.raw('upload');
     const to = input.raw('upload-to');
+    if (releaseMode) {
+        if (from !== undefined && !(0,external_node_fs_namespaceObject.existsSync)(from))
+            input.problem('upload', from, 'does not exist on the runner; expected a local file or directory');
+        return undefined;
+    }
     if ((from === undefined) !== (to === undefined)) {
         input.problem(from === undefined ? 'upload' : 'upload-to', undefined, 'upload and upload-to go together; set both or neither');
         return undefined;
@@ -29269,6 +29744,7 @@ function warnAboutWaits({ offline, online }, { intervalMs }) {
 
 
 
+
 function getSettings(readInput) {
     const input = new InputReader(readInput);
     const warnings = [];
@@ -29279,12 +29755,14 @@ function getSettings(readInput) {
     const loadBalancer = readLoadBalancer(input, dryRun);
     const health = readHealth(input, env);
     warnings.push(...warnAboutWaits(loadBalancer, health));
+    const release = readRelease(input);
     return input.finish({
         hosts,
         ssh: readSsh(input, port, hosts, warnings),
         env,
         loadBalancer,
-        upload: readUpload(input),
+        upload: readUpload(input, release !== undefined),
+        release,
         commands: readCommands(input),
         health,
         batches: {
@@ -30830,6 +31308,7 @@ function settledWithin(shell, { timeoutMs, signal }) {
 
 
 
+
 /** Masks secrets before anything else can print them, line by line for multi-line keys. */
 function maskSecrets(readInput) {
     for (const name of SECRET_INPUTS) {
@@ -30871,16 +31350,40 @@ async function runSettled(settings, deps) {
         return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) };
     }
     try {
+        const releases = settings.release
+            ? await log.group('Releases on the hosts', () => readHostReleases(hosts, settings, log))
+            : undefined;
         if (settings.dryRun) {
             log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...describePlan(settings)].join('\n'));
             return { status: 'success' };
         }
-        const rollout = await runBatches({ settings, hosts, runner: deps.runner, clock: systemClock, log, signal });
+        if (releases)
+            await log.group(`Preparing release ${settings.release?.id} while every host serves`, () => prepareReleases(hosts, releases, settings, log));
+        const rollout = await runBatches({
+            settings,
+            hosts,
+            runner: deps.runner,
+            clock: systemClock,
+            log,
+            signal,
+            releases
+        });
+        if (releases)
+            await finishReleases(hosts, releases, rollout, settings, log);
         return { status: rollout.status, rollout };
+    }
+    catch (error) {
+        return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) };
     }
     finally {
         await Promise.all(hosts.map((host) => host.close()));
     }
+}
+/** Release mode, after the rollout: old releases pruned (after a success), and every host's audit line. */
+async function finishReleases(hosts, releases, rollout, settings, log) {
+    if (rollout.status === 'success')
+        await releases_pruneReleases(hosts, releases, settings, log);
+    await auditReleases(hosts, rollout.hosts.map((report, i) => ({ ...releases[i], result: report.outcome })), settings, log);
 }
 async function run() {
     const readInput = (name) => getInput(name);

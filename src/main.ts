@@ -6,7 +6,14 @@ import { systemClock, type Connector, type Log, type RemoteHost, type Runner } f
 import { preflight } from './rollout/preflight.js'
 import { failureMessage, writeReport, type ReportWriter, type RunOutcome } from './rollout/report.js'
 import { errorMessage } from './errors.js'
-import { runBatches } from './rollout/batches.js'
+import { runBatches, type RolloutResult } from './rollout/batches.js'
+import {
+  auditReleases,
+  prepareReleases,
+  pruneReleases,
+  readHostReleases,
+  type HostRelease
+} from './rollout/releases.js'
 import { localRunner } from './runner/runner-commands.js'
 import { getSettings, SECRET_INPUTS, SettingsError, type ReadInput, type Settings } from './inputs/settings.js'
 import { createSshConnector } from './ssh/connector.js'
@@ -59,15 +66,50 @@ async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcom
     return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) }
   }
   try {
+    const releases = settings.release
+      ? await log.group('Releases on the hosts', () => readHostReleases(hosts, settings, log))
+      : undefined
     if (settings.dryRun) {
       log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...describePlan(settings)].join('\n'))
       return { status: 'success' }
     }
-    const rollout = await runBatches({ settings, hosts, runner: deps.runner, clock: systemClock, log, signal })
+    if (releases)
+      await log.group(`Preparing release ${settings.release?.id} while every host serves`, () =>
+        prepareReleases(hosts, releases, settings, log)
+      )
+    const rollout = await runBatches({
+      settings,
+      hosts,
+      runner: deps.runner,
+      clock: systemClock,
+      log,
+      signal,
+      releases
+    })
+    if (releases) await finishReleases(hosts, releases, rollout, settings, log)
     return { status: rollout.status, rollout }
+  } catch (error: unknown) {
+    return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) }
   } finally {
     await Promise.all(hosts.map((host) => host.close()))
   }
+}
+
+/** Release mode, after the rollout: old releases pruned (after a success), and every host's audit line. */
+async function finishReleases(
+  hosts: readonly RemoteHost[],
+  releases: readonly HostRelease[],
+  rollout: RolloutResult,
+  settings: Settings,
+  log: Log
+) {
+  if (rollout.status === 'success') await pruneReleases(hosts, releases, settings, log)
+  await auditReleases(
+    hosts,
+    rollout.hosts.map((report, i) => ({ ...releases[i], result: report.outcome })),
+    settings,
+    log
+  )
 }
 
 export async function run(): Promise<void> {

@@ -32,6 +32,13 @@ export interface RunOptions {
   env?: Record<string, string>
   /** false: no GITHUB_STEP_SUMMARY, as on runners without job summaries (Gitea, local-action). */
   jobSummary?: boolean
+  /** Run the action on these CPUs only (taskset -c), apart from the fleet: a runner apart from its hosts. */
+  cpus?: string
+}
+
+/** `command args` on `cpus` only (taskset), or as is. */
+export function onCpus(cpus: string | undefined, command: string, args: string[]): [string, string[]] {
+  return cpus === undefined ? [command, args] : ['taskset', ['-c', cpus, command, ...args]]
 }
 
 /** Parses the GITHUB_OUTPUT file format: `name<<DELIMITER\nvalue\nDELIMITER`. */
@@ -88,7 +95,10 @@ export function runAction(inputs: Record<string, string>, options: RunOptions = 
   }
   Object.assign(env, options.env, inputVariables(inputs))
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [DIST_ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(...onCpus(options.cpus, process.execPath, [DIST_ENTRY]), {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
     if (child.pid !== undefined) options.onSpawn?.(child.pid)
     let stdout = ''
     let stderr = ''

@@ -26,6 +26,8 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   'batch-size': '1',
   'batch-pause': '0s',
   'max-failed-hosts': '0',
+  'keep-releases': '5',
+  'rollback-scope': 'host',
   'dry-run': 'false'
 }
 

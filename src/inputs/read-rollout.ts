@@ -125,9 +125,15 @@ export function readCommands(input: InputReader): CommandSettings {
   }
 }
 
-export function readUpload(input: InputReader): Settings['upload'] {
+/** upload and upload-to; in release mode upload alone (the release directory is where it goes). */
+export function readUpload(input: InputReader, releaseMode: boolean): Settings['upload'] {
   const from = input.raw('upload')
   const to = input.raw('upload-to')
+  if (releaseMode) {
+    if (from !== undefined && !existsSync(from))
+      input.problem('upload', from, 'does not exist on the runner; expected a local file or directory')
+    return undefined
+  }
   if ((from === undefined) !== (to === undefined)) {
     input.problem(
       from === undefined ? 'upload' : 'upload-to',

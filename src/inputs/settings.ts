@@ -14,6 +14,7 @@ import {
   type StatusRange
 } from './parse.js'
 import { readSsh, readTargets } from './read-connection.js'
+import { readRelease } from './read-release.js'
 import { readCommands, readHealth, readLoadBalancer, readUpload, warnAboutWaits } from './read-rollout.js'
 
 export type { HostTarget } from './parse.js'
@@ -81,12 +82,29 @@ export interface BatchSettings {
   readonly maxFailedHosts: number
 }
 
+/** Release mode (release-dir): releases/<id>, an atomic `current` switch, shared/. */
+export interface ReleaseSettings {
+  readonly dir: string
+  /** The release this run rolls out (with rollback-to an id, that id). */
+  readonly id: string
+  /** A local file or directory that lands in the new release directory. */
+  readonly upload?: string
+  /** Paths relative to a release, linked from <dir>/shared/ into every release. */
+  readonly sharedPaths: readonly string[]
+  readonly prepareCommand?: string
+  readonly keep: number
+  readonly rollbackScope: 'host' | 'fleet'
+  /** A run that deploys nothing: `previous` (each host's release before current) or a release id. */
+  readonly rollbackTo?: string
+}
+
 export interface Settings {
   readonly hosts: readonly Target[]
   readonly ssh: SshSettings
   readonly env: readonly (readonly [string, string])[]
   readonly loadBalancer: LoadBalancerSettings
   readonly upload?: { readonly from: string; readonly to: string }
+  readonly release?: ReleaseSettings
   readonly commands: CommandSettings
   readonly health: HealthSettings
   readonly batches: BatchSettings
@@ -105,12 +123,14 @@ export function getSettings(readInput: ReadInput): Settings {
   const loadBalancer = readLoadBalancer(input, dryRun)
   const health = readHealth(input, env)
   warnings.push(...warnAboutWaits(loadBalancer, health))
+  const release = readRelease(input)
   return input.finish({
     hosts,
     ssh: readSsh(input, port, hosts, warnings),
     env,
     loadBalancer,
-    upload: readUpload(input),
+    upload: readUpload(input, release !== undefined),
+    release,
     commands: readCommands(input),
     health,
     batches: {

@@ -1,6 +1,7 @@
 // The batch policy: batches one after another, the hosts of a batch in parallel, and a stop
 // once more hosts failed than max-failed-hosts allows. Hosts it never reaches stay untouched.
-import { countsAsFailed, runHost, skippedHost, type HostReport } from './host-run.js'
+import { countsAsFailed, rollHostBack, runHost, skippedHost, type HostReport } from './host-run.js'
+import type { HostRelease } from './releases.js'
 import { stepColumns, type StepName } from './host-steps.js'
 import { planBatches } from './plan.js'
 import type { Clock, Log, RemoteHost, Runner } from '../ports.js'
@@ -13,6 +14,8 @@ export interface RolloutResult {
   /** In `hosts` order. */
   readonly hosts: readonly HostReport[]
   readonly batches: number
+  /** Release mode: the release every host went to (the `release` output). */
+  readonly release?: string
   /** Every step a host may go through, in order: the summary's columns. */
   readonly steps: readonly StepName[]
   readonly durationMs: number
@@ -28,12 +31,15 @@ export interface RolloutDeps {
   readonly clock: Clock
   readonly log: Log
   readonly signal: AbortSignal
+  /** Release mode: each host's release before the run and the one it goes to, in `hosts` order. */
+  readonly releases?: readonly HostRelease[]
 }
 
-export async function runBatches({ settings, hosts, runner, clock, log, signal }: RolloutDeps): Promise<RolloutResult> {
+export async function runBatches(deps: RolloutDeps): Promise<RolloutResult> {
+  const { settings, hosts, runner, clock, log, signal, releases } = deps
   const origin = clock.now()
   const batches = planBatches(
-    hosts.map((host, i) => ({ host, index: i + 1 })),
+    hosts.map((host, i) => ({ host, index: i + 1, release: releases?.[i] })),
     settings.batches.size
   )
   const reports = new Map<number, HostReport>()
@@ -47,8 +53,8 @@ export async function runBatches({ settings, hosts, runner, clock, log, signal }
     const names = batch.map(({ host }) => host.target.entry).join(', ')
     const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () =>
       Promise.all(
-        batch.map(({ host, index }) =>
-          runHost({ host, runner, settings, clock, log, signal, batch: b + 1, index, origin })
+        batch.map(({ host, index, release }) =>
+          runHost({ host, runner, settings, clock, log, signal, batch: b + 1, index, origin, release })
         )
       )
     )
@@ -66,13 +72,50 @@ export async function runBatches({ settings, hosts, runner, clock, log, signal }
   const all = batches.flatMap((batch, b) =>
     batch.map(({ host, index }) => reports.get(index) ?? skippedHost(host.target, b + 1))
   )
-  const status: RolloutStatus = signal.aborted ? 'cancelled' : all.some(countsAsFailed) ? 'failure' : 'success'
+  const failed = all.some(countsAsFailed)
+  if (failed && settings.release?.rollbackScope === 'fleet') {
+    const rolledBack = await rollFleetBack({ ...deps, origin }, all)
+    rolledBack.forEach((report) => (all[hosts.findIndex((host) => host.target === report.target)] = report))
+  }
+  const status: RolloutStatus = signal.aborted ? 'cancelled' : failed ? 'failure' : 'success'
+  const ids = [...new Set(all.flatMap((host) => (host.release ? [host.release.to] : [])))]
   return {
     status,
     hosts: all,
     batches: batches.length,
     steps: stepColumns(settings),
+    release: ids.length === 1 ? ids[0] : undefined,
     durationMs: clock.now() - origin,
     stoppedBecause
   }
+}
+
+/**
+ * rollback-scope fleet, once the rollout stopped on a failure: every host this run switched goes
+ * back to its previous release, in reverse order and in batches of the same sizes, through the
+ * same load balancer steps, so users see no errors and no more than a batch is ever out.
+ */
+async function rollFleetBack(
+  deps: RolloutDeps & { origin: number },
+  reports: readonly HostReport[]
+): Promise<HostReport[]> {
+  const { settings, hosts, log } = deps
+  const switched = reports
+    .map((report, i) => ({ report, host: hosts[i], index: i + 1 }))
+    .filter(({ report }) => report.outcome === 'succeeded' && report.release?.from !== undefined)
+    .reverse()
+  const done: HostReport[] = []
+  for (const [b, batch] of planBatches(switched, settings.batches.size).entries()) {
+    const names = batch.map(({ host }) => host.target.entry).join(', ')
+    done.push(
+      ...(await log.group(`Rolling back ${b + 1}: ${names}`, () =>
+        Promise.all(
+          batch.map(({ report, host, index }) =>
+            rollHostBack({ ...deps, host, index, batch: report.batch, release: report.release }, report)
+          )
+        )
+      ))
+    )
+  }
+  return done
 }

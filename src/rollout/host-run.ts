@@ -5,7 +5,17 @@ import { errorMessage } from '../errors.js'
 import type { Settings, Target } from '../inputs/settings.js'
 import { NEVER_ABORTED, type Clock, type Log, type RemoteHost, type Runner } from '../ports.js'
 import { rolloutVariables } from '../variables.js'
-import { hostSteps, restoreRotationSteps, rollBackSteps, type Step, type StepName, type Undo } from './host-steps.js'
+import {
+  fleetRollbackSteps,
+  hostSteps,
+  restoreRotationSteps,
+  rollBackSteps,
+  verifySteps,
+  type Step,
+  type StepName,
+  type Undo
+} from './host-steps.js'
+import { releaseVariables, type HostRelease } from './releases.js'
 import { runStep, type StepContext } from './step-runners.js'
 
 export interface PhaseRecord {
@@ -16,7 +26,8 @@ export interface PhaseRecord {
   readonly ok: boolean
 }
 
-export type HostOutcome = 'succeeded' | 'failed' | 'rolled-back' | 'cancelled' | 'skipped'
+/** `unchanged`: release mode, already on the release and healthy (a re-run): not cycled. */
+export type HostOutcome = 'succeeded' | 'unchanged' | 'failed' | 'rolled-back' | 'cancelled' | 'skipped'
 /** Whether the load balancer should be sending this host traffic when the run ends. */
 export type Rotation = 'in' | 'out' | 'unknown'
 
@@ -31,6 +42,8 @@ export interface HostReport {
   readonly outputTail: readonly string[]
   readonly phases: readonly PhaseRecord[]
   readonly durationMs: number
+  /** Release mode: where the host was, and where this run took it. */
+  readonly release?: HostRelease
 }
 
 /** Hosts that fail the run and count against max-failed-hosts: not on the new release by themselves. */
@@ -55,6 +68,8 @@ export interface HostContext {
   readonly index: number
   /** Clock reading when the rollout started, the zero of every PhaseRecord. */
   readonly origin: number
+  /** Release mode: the host's release before the run, and the one it goes to. */
+  readonly release?: HostRelease
 }
 
 const OUTPUT_TAIL_LINES = 20
@@ -78,6 +93,22 @@ export function runHost(context: HostContext): Promise<HostReport> {
   return new HostRun(context).run()
 }
 
+/** rollback-scope fleet: a host `report` says this run switched, back to its previous release. */
+export async function rollHostBack(context: HostContext, report: HostReport): Promise<HostReport> {
+  const run = new HostRun(context)
+  const back = await run.walk(fleetRollbackSteps(context.settings, context.release ?? { to: '' }))
+  return {
+    ...report,
+    outcome: back.ok ? 'rolled-back' : 'failed',
+    rotation: back.ok ? 'in' : 'out',
+    failedPhase: back.failure?.step,
+    error: back.ok
+      ? 'switched back to its previous release: the rollout failed on another host (rollback-scope fleet)'
+      : `the fleet rollback failed: ${back.failure?.message}`,
+    phases: [...report.phases, ...back.phases]
+  }
+}
+
 class HostRun {
   private readonly phases: PhaseRecord[] = []
   private readonly tail: string[] = []
@@ -89,18 +120,23 @@ class HostRun {
   private healthy = false
 
   constructor(private readonly context: HostContext) {
-    const { host, batch, index, settings } = context
+    const { host, batch, index, settings, release } = context
+    const releaseEnv = settings.release && release ? releaseVariables(settings.release, release) : []
     this.steps = {
       ...context,
-      env: [...rolloutVariables({ target: host.target, batch, index }), ...settings.env],
+      env: [...rolloutVariables({ target: host.target, batch, index }), ...releaseEnv, ...settings.env],
       output: (line) => this.output(line)
     }
     this.started = context.clock.now()
   }
 
   async run(): Promise<HostReport> {
+    const { settings, release } = this.context
+    if (release && release.from === release.to && (await this.attempt(verifySteps(settings)))) {
+      return this.report('unchanged', 'in')
+    }
     try {
-      for (const step of hostSteps(this.context.settings)) await this.perform(step)
+      for (const step of hostSteps(settings, release)) await this.perform(step)
       return this.report('succeeded', 'in')
     } catch (error: unknown) {
       return this.recover(error as StepFailed)
@@ -124,7 +160,7 @@ class HostRun {
       return this.report(online ? 'succeeded' : 'cancelled', online ? 'in' : 'unknown', online ? undefined : failure)
     }
     if (this.healthy) return this.report('failed', 'unknown', failure) // the online command itself failed
-    const rollBack = rollBackSteps(settings)
+    const rollBack = rollBackSteps(settings, this.context.release)
     if (rollBack.length === 0) return this.report('failed', 'out', failure)
     try {
       for (const step of rollBack) await this.perform(step)
@@ -141,11 +177,16 @@ class HostRun {
 
   /** Performs `steps` to the end; false if one failed. */
   private async attempt(steps: readonly Step[]): Promise<boolean> {
+    return (await this.walk(steps)).ok
+  }
+
+  /** Performs `steps` to the end or the first failure; what they recorded. */
+  async walk(steps: readonly Step[]): Promise<{ ok: boolean; failure?: StepFailed; phases: readonly PhaseRecord[] }> {
     try {
       for (const step of steps) await this.perform(step)
-      return true
-    } catch {
-      return false
+      return { ok: true, phases: this.phases }
+    } catch (error: unknown) {
+      return { ok: false, failure: error as StepFailed, phases: this.phases }
     }
   }
 
@@ -184,7 +225,8 @@ class HostRun {
       error: failure?.message,
       outputTail: [...this.tail],
       phases: this.phases,
-      durationMs: this.context.clock.now() - this.started
+      durationMs: this.context.clock.now() - this.started,
+      release: this.context.release
     }
   }
 }

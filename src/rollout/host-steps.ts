@@ -5,9 +5,11 @@
 // and, if it does something new, its runner in step-runners.ts.
 import type { RotationChange, Settings } from '../inputs/settings.js'
 import { removeFile, touchFile } from '../ssh/remote-scripts.js'
+import type { HostRelease } from './releases.js'
 
 export type StepName =
   | 'upload'
+  | 'verify'
   | 'offline'
   | 'offline-wait'
   | 'drain'
@@ -17,7 +19,11 @@ export type StepName =
   | 'health'
   | 'online'
   | 'online-wait'
+  | 'switch'
   | 'rollback'
+  | 'rollback-stop'
+  | 'rollback-switch'
+  | 'rollback-start'
   | 'rollback-health'
   | 'restore-online'
 
@@ -27,8 +33,10 @@ export type StepAction =
   | { readonly kind: 'command'; readonly command: string }
   | { readonly kind: 'await-rotation'; readonly rotation: 'in' | 'out'; readonly change: RotationChange }
   | { readonly kind: 'drain'; readonly port: number }
+  /** Release mode: `current` pointed at release `to`, in one step. */
+  | { readonly kind: 'switch'; readonly to: string }
   /** matchBody: health-body proves the new release; after a rollback only the status counts. */
-  | { readonly kind: 'health'; readonly matchBody: boolean }
+  | { readonly kind: 'health'; readonly matchBody: boolean; readonly timeoutMs?: number }
 
 /**
  * What a failure must undo once a step has started, and so whether it changes the host:
@@ -66,7 +74,7 @@ function rotationSteps(settings: Settings, rotation: 'in' | 'out', cancellable: 
     rotation === 'out'
       ? (['offline', 'offline-wait', settings.loadBalancer.offline] as const)
       : (['online', 'online-wait', settings.loadBalancer.online] as const)
-  const run = cancellable ? name : 'restore-online'
+  const run = cancellable || rotation === 'out' ? name : 'restore-online'
   const bound = settings.commands.timeoutMs
   return [
     {
@@ -86,9 +94,28 @@ function rotationSteps(settings: Settings, rotation: 'in' | 'out', cancellable: 
   ]
 }
 
-/** The ordered steps of one host, from upload to back in rotation. */
-export function hostSteps(settings: Settings): Step[] {
-  const { upload, commands, loadBalancer, health } = settings
+/** The app's stop, (release mode) switch, and start: what changes the host's release. */
+function releaseSteps(settings: Settings, to: string | undefined, names: readonly StepName[]): Step[] {
+  const { commands } = settings
+  const [stop, switchTo, start] = names
+  const step = (name: StepName, action: StepAction): Step => ({
+    name,
+    action,
+    boundMs: commands.timeoutMs,
+    undo: 'release',
+    cancellable: names[0] === 'stop'
+  })
+  return [
+    ...(commands.stop !== undefined ? [step(stop, { kind: 'command', command: commands.stop })] : []),
+    ...(commands.deploy !== undefined ? [step('deploy', { kind: 'command', command: commands.deploy })] : []),
+    ...(to !== undefined ? [step(switchTo, { kind: 'switch', to })] : []),
+    ...(commands.start !== undefined ? [step(start, { kind: 'command', command: commands.start })] : [])
+  ]
+}
+
+/** The ordered steps of one host, from upload to back in rotation; in release mode it switches to `release.to`. */
+export function hostSteps(settings: Settings, release?: HostRelease): Step[] {
+  const { upload, loadBalancer, health } = settings
   const steps: Step[] = []
   if (upload) steps.push({ name: 'upload', action: { kind: 'upload', ...upload }, undo: 'nothing', cancellable: true })
   steps.push(...rotationSteps(settings, 'out', true))
@@ -102,17 +129,7 @@ export function hostSteps(settings: Settings): Step[] {
       cancellable: true
     })
   }
-  for (const name of ['stop', 'deploy', 'start'] as const) {
-    const command = commands[name]
-    if (command === undefined) continue
-    steps.push({
-      name,
-      action: { kind: 'command', command },
-      boundMs: commands.timeoutMs,
-      undo: 'release',
-      cancellable: true
-    })
-  }
+  steps.push(...releaseSteps(settings, release?.to ?? settings.release?.id, ['stop', 'switch', 'start']))
   steps.push({
     name: 'health',
     action: { kind: 'health', matchBody: true },
@@ -125,23 +142,55 @@ export function hostSteps(settings: Settings): Step[] {
   return steps
 }
 
+/** How long a host already on the release may take to show it is healthy before it is cycled instead. */
+const VERIFY_MS = 5000
+
+/**
+ * Release mode, a host already on the release (a re-run): the full health check while it serves,
+ * for at most VERIFY_MS. Healthy, it is left unchanged; otherwise it goes through its steps.
+ */
+export function verifySteps(settings: Settings): Step[] {
+  const boundMs = Math.min(settings.health.timeoutMs, VERIFY_MS)
+  return [
+    {
+      name: 'verify',
+      action: { kind: 'health', matchBody: true, timeoutMs: boundMs },
+      boundMs,
+      undo: 'nothing',
+      cancellable: true
+    }
+  ]
+}
+
 /** Back in rotation a host that was not changed, or that is healthy on the new release. */
 export function restoreRotationSteps(settings: Settings): Step[] {
   return rotationSteps(settings, 'in', false).slice(0, 1)
 }
 
-/** A changed host back to the old release with rollback-command; none without it (the host stays out). */
-export function rollBackSteps(settings: Settings): Step[] {
+/**
+ * A changed host back to the old release: in release mode switched back to its previous release
+ * (stop, switch, start), otherwise with rollback-command; then a health check of the status only,
+ * and online. None without either (the host stays out).
+ */
+export function rollBackSteps(settings: Settings, release?: HostRelease): Step[] {
   const { rollback, timeoutMs } = settings.commands
-  if (rollback === undefined) return []
+  let back: Step[] = []
+  if (settings.release && release?.from !== undefined) {
+    back = releaseSteps(settings, release.from, ['rollback-stop', 'rollback-switch', 'rollback-start'])
+  } else if (!settings.release && rollback !== undefined) {
+    back = [
+      {
+        name: 'rollback',
+        action: { kind: 'command', command: rollback },
+        boundMs: timeoutMs,
+        undo: 'nothing',
+        cancellable: false
+      }
+    ]
+  }
+  if (back.length === 0) return []
   return [
-    {
-      name: 'rollback',
-      action: { kind: 'command', command: rollback },
-      boundMs: timeoutMs,
-      undo: 'nothing',
-      cancellable: false
-    },
+    ...back,
     {
       name: 'rollback-health',
       action: { kind: 'health', matchBody: false },
@@ -153,10 +202,24 @@ export function rollBackSteps(settings: Settings): Step[] {
   ]
 }
 
+/**
+ * rollback-scope fleet: a host that succeeded goes back to its previous release through the same
+ * load balancer steps as a deploy (never cancelled: a half-done rollback is worse).
+ */
+export function fleetRollbackSteps(settings: Settings, release: HostRelease): Step[] {
+  const back = rollBackSteps(settings, release)
+  return back.length === 0 ? [] : [...rotationSteps(settings, 'out', false), ...back]
+}
+
 /** Every step name a host's run may record, in the order the summary shows them. */
 export function stepColumns(settings: Settings): StepName[] {
-  const names = [...hostSteps(settings), ...restoreRotationSteps(settings), ...rollBackSteps(settings)].map(
-    (step) => step.name
-  )
+  // In release mode a host on the release already is verified first; any earlier one can be rolled back.
+  const release = settings.release && { from: 'previous', to: settings.release.id }
+  const names: StepName[] = [
+    ...(release ? (['verify'] as const) : []),
+    ...hostSteps(settings, release).map((step) => step.name),
+    ...restoreRotationSteps(settings).map((step) => step.name),
+    ...rollBackSteps(settings, release).map((step) => step.name)
+  ]
   return [...new Set(names)]
 }

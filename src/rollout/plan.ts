@@ -39,6 +39,8 @@ function describeStep(step: Step, settings: Settings): string {
       const until = `until ${probeName} (on the runner, every ${every}) exits 0, up to ${ms(waitMs)}: ${probe}`
       return `${step.name}: ${probe === undefined ? ms(waitMs) : until}`
     }
+    case 'switch':
+      return `${step.name}: ${settings.release?.dir}/current → releases/${action.to}`
     case 'drain':
       return `${step.name}: until no connection is established on port ${action.port}, up to ${ms(step.boundMs ?? 0)}`
     case 'health': {
@@ -48,6 +50,31 @@ function describeStep(step: Step, settings: Settings): string {
       return `${step.name}: ${check}${body} every ${ms(intervalMs)}, up to ${ms(timeoutMs)}`
     }
   }
+}
+
+/** Release mode: what happens before the first host leaves rotation, and after the last is back. */
+function describeRelease(settings: Settings): string[] {
+  const { release } = settings
+  if (!release) return []
+  if (release.rollbackTo !== undefined) {
+    return [
+      `release mode, ${release.dir}: deploy nothing; each host rolls to ${release.rollbackTo === 'previous' ? 'its release before current' : `release ${release.rollbackTo}`}`
+    ]
+  }
+  const prepare = [
+    `${release.dir}/releases/${release.id} created`,
+    ...(release.upload !== undefined ? [`${release.upload} uploaded into it (a .tar.gz/.tgz extracted)`] : []),
+    ...(release.sharedPaths.length > 0
+      ? [`shared paths linked from ${release.dir}/shared: ${release.sharedPaths.join(', ')}`]
+      : []),
+    ...(release.prepareCommand !== undefined ? [`prepare (in it): ${release.prepareCommand}`] : [])
+  ]
+  return [
+    `release mode, ${release.dir}: release ${release.id}; a host already on it and healthy is left unchanged`,
+    `before any host leaves rotation, on every host in parallel: ${prepare.join('; ')}`,
+    `after a successful run: ${release.keep} release(s) kept per host (never current or the one before); every host appends to ${release.dir}/deploy.log`,
+    `rollback-scope ${release.rollbackScope}${release.rollbackScope === 'fleet' ? ': on a failure, every host this run switched goes back to its previous release, in reverse order, in batches' : ''}`
+  ]
 }
 
 /** The dry-run plan: what would run where, in order, with every wait, and what a failure undoes. */
@@ -61,6 +88,7 @@ export function describePlan(settings: Settings): string[] {
     `${settings.hosts.length} host(s) in ${batches.length} batch(es); stop after more than ${maxFailedHosts} failed host(s)` +
       (pauseMs > 0 ? `; ${ms(pauseMs)} between batches` : ''),
     ...batches.map((batch, i) => `batch ${i + 1}: ${batch.map((host) => host.entry).join(', ')}`),
+    ...describeRelease(settings),
     'each host:',
     ...hostSteps(settings).map((step, i) => `  ${i + 1}. ${describeStep(step, settings)}`),
     ...(restore.length > 0 ? [`on failure before stop: back in rotation (${describe(restore)})`] : []),

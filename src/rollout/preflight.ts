@@ -16,24 +16,29 @@ export class PreflightError extends Error {
 
 export const PREFLIGHT_CONCURRENCY = 16
 
+/** `fn` on every item, at most PREFLIGHT_CONCURRENCY at once; the results in the items' order. */
+export async function mapBounded<T, R>(items: readonly T[], fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i], i)
+  }
+  await Promise.all(Array.from({ length: Math.min(PREFLIGHT_CONCURRENCY, items.length) }, worker))
+  return results
+}
+
 /** Connects to all targets, in order; on any failure closes what opened and throws PreflightError. */
 export async function preflight(
   targets: readonly Target[],
   connector: Connector,
   signal: AbortSignal
 ): Promise<RemoteHost[]> {
-  const results: ({ host: RemoteHost } | { error: string })[] = new Array(targets.length)
-  let next = 0
-  const worker = async () => {
-    for (let i = next++; i < targets.length; i = next++) {
-      try {
-        results[i] = { host: await connector.connect(targets[i], signal) }
-      } catch (error: unknown) {
-        results[i] = { error: errorMessage(error) }
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(PREFLIGHT_CONCURRENCY, targets.length) }, worker))
+  const results = await mapBounded(targets, (target) =>
+    connector.connect(target, signal).then(
+      (host): { host: RemoteHost } | { error: string } => ({ host }),
+      (error: unknown) => ({ error: errorMessage(error) })
+    )
+  )
   const hosts = results.flatMap((result) => ('host' in result ? [result.host] : []))
   const failures = results.flatMap((result, i) =>
     'error' in result ? [{ target: targets[i], message: result.error }] : []

@@ -13,6 +13,8 @@ export interface Outputs {
   readonly 'skipped-hosts': string
   readonly report: string
   readonly 'duration-ms': string
+  /** Release mode: the release every host went to. */
+  readonly release?: string
 }
 
 const entries = (hosts: readonly HostReport[], keep: (host: HostReport) => boolean) =>
@@ -27,16 +29,19 @@ export function renderOutputs(result: RolloutResult): Outputs {
     failedPhase: host.failedPhase ?? null,
     error: host.error ?? null,
     durationMs: host.durationMs,
-    phasesMs: Object.fromEntries(host.phases.map((phase) => [phase.name, phase.durationMs]))
+    phasesMs: Object.fromEntries(host.phases.map((phase) => [phase.name, phase.durationMs])),
+    ...(host.release ? { fromRelease: host.release.from ?? null, toRelease: host.release.to } : {})
   }))
   return {
     result: result.status,
-    'succeeded-hosts': entries(result.hosts, (host) => host.outcome === 'succeeded'),
+    // On the new release and in rotation, whether this run cycled them or found them there.
+    'succeeded-hosts': entries(result.hosts, (host) => host.outcome === 'succeeded' || host.outcome === 'unchanged'),
     // Anything touched that did not end on the new release needs a look: failed, rolled back, cancelled.
     'failed-hosts': entries(result.hosts, needsAttention),
     'skipped-hosts': entries(result.hosts, (host) => host.outcome === 'skipped'),
     report: JSON.stringify(report),
-    'duration-ms': String(result.durationMs)
+    'duration-ms': String(result.durationMs),
+    ...(result.release !== undefined ? { release: result.release } : {})
   }
 }
 
@@ -50,6 +55,7 @@ export function escapeHtml(text: string): string {
 const HEADINGS = { success: '✅ Rollout succeeded', failure: '❌ Rollout failed', cancelled: '⚠️ Rollout cancelled' }
 const OUTCOME_LABEL: Record<HostReport['outcome'], string> = {
   succeeded: '✅ succeeded',
+  unchanged: '✅ unchanged',
   failed: '❌ failed',
   'rolled-back': '↩️ rolled back',
   cancelled: '⚠️ cancelled',
@@ -64,17 +70,27 @@ function phaseCell(host: HostReport, name: StepName): string {
 }
 
 export function renderSummary(result: RolloutResult): string {
-  const counts = (['succeeded', 'failed', 'rolled-back', 'cancelled', 'skipped'] as const)
+  const counts = (['succeeded', 'unchanged', 'failed', 'rolled-back', 'cancelled', 'skipped'] as const)
     .map((outcome) => [outcome, result.hosts.filter((host) => host.outcome === outcome).length] as const)
     .filter(([, n]) => n > 0)
     .map(([outcome, n]) => `${n} ${outcome}`)
   const phases = result.steps.filter((name) => result.hosts.some((host) => host.phases.some((p) => p.name === name)))
-  const head = ['Host', 'Batch', 'Result', 'In rotation', ...phases.map((name) => `${name} (ms)`), 'Total (ms)']
+  const releases = result.hosts.some((host) => host.release)
+  const head = [
+    'Host',
+    'Batch',
+    'Result',
+    'In rotation',
+    ...(releases ? ['Release'] : []),
+    ...phases.map((name) => `${name} (ms)`),
+    'Total (ms)'
+  ]
   const rows = result.hosts.map((host) => [
     escapeHtml(host.target.entry),
     String(host.batch),
     OUTCOME_LABEL[host.outcome],
     ROTATION_LABEL[host.rotation],
+    ...(releases ? [escapeHtml(host.release ? `${host.release.from ?? '(none)'} → ${host.release.to}` : '')] : []),
     ...phases.map((name) => phaseCell(host, name)),
     String(host.durationMs)
   ])

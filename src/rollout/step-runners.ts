@@ -3,6 +3,7 @@
 import { expandVariables } from '../inputs/parse.js'
 import type { Settings } from '../inputs/settings.js'
 import type { Clock, ExecResult, Log, RemoteHost, Runner } from '../ports.js'
+import { switchRelease } from '../ssh/release-scripts.js'
 import { drainScript } from '../ssh/remote-scripts.js'
 import { judgeResponse } from './health.js'
 import type { StepAction } from './host-steps.js'
@@ -32,8 +33,10 @@ export function runStep(context: StepContext, action: StepAction, signal: AbortS
       return awaitRotation(context, action, signal)
     case 'drain':
       return drain(context, action.port, signal)
+    case 'switch':
+      return runCommand(context, switchRelease(context.settings.release?.dir ?? '', action.to), signal)
     case 'health':
-      return checkHealth(context, action.matchBody, signal)
+      return checkHealth(context, action, signal)
   }
 }
 
@@ -44,8 +47,12 @@ async function runCommand(context: StepContext, command: string, signal: AbortSi
   throwIfFailed(result, signal)
 }
 
-async function checkHealth({ host, settings, clock, log, env }: StepContext, matchBody: boolean, signal: AbortSignal) {
-  const { url, command, statuses, body, timeoutMs, intervalMs } = settings.health
+async function checkHealth(
+  { host, settings, clock, log, env }: StepContext,
+  { matchBody, timeoutMs = settings.health.timeoutMs }: Extract<StepAction, { kind: 'health' }>,
+  signal: AbortSignal
+) {
+  const { url, command, statuses, body, intervalMs } = settings.health
   const expanded = url === undefined ? undefined : new URL(expandVariables(url, new Map(env)))
   const attempt = async (budgetMs: number): Promise<Verdict> => {
     if (expanded) {

@@ -51,13 +51,14 @@ export const CHANNEL_COMMAND = 'exec sh -s'
 
 /**
  * The input of a channel running CHANNEL_COMMAND: `script` in the background, its exit status
- * printed after `endMarker` on stdout; the `sh` then waits for more lines (a kill), or the end of
- * its input, which the action sends once the status came. stdout and stderr stay apart, and the
- * channel itself closes only once nothing holds them.
+ * printed after `endMarker` on stdout; the reading `sh` meanwhile waits for more lines (a kill),
+ * and is ended (HUP, from the job: `$$` is the reading sh) once the status is out, which saves
+ * the round trip of ending its input. stdout and stderr stay apart, and the channel itself
+ * closes only once nothing holds them.
  */
 export function onChannel(script: string, endMarker: string): string {
   const start = hereDocument('( ', script, '')
-  return `${start}echo "${endMarker} $?" ) &\n`
+  return `${start}echo "${endMarker} $?"; kill -HUP $$ ) &\n`
 }
 
 /**

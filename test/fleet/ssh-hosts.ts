@@ -7,6 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './ports.js'
+import { onCpus } from '../run-action.js'
 import { startDaemon, type Daemon } from './daemon.js'
 
 export interface SshHost {
@@ -49,6 +50,17 @@ export interface SshFleet {
 }
 
 const SSHD = '/usr/sbin/sshd'
+/**
+ * The same absolute path on every test host, showing that host's own disk (`root`), as a
+ * release-dir on a real fleet is one path with different contents per machine.
+ */
+export const HOST_VIEW = '/srv/rollout-host'
+
+/** The shell text that binds a host's own disk and home into its namespace, then execs sshd ("$@"). */
+function ownView(root: string): string {
+  const home = `${root}.home`
+  return `mkdir -p ${home} && chown ${TEST_USER} ${home} && mount --bind ${root} ${HOST_VIEW} && mount --bind ${home} ${TEST_HOME} && exec "$@"`
+}
 export const TEST_USER = 'rollout-test'
 const TEST_HOME = '/var/lib/rollout-test'
 
@@ -126,7 +138,14 @@ class Host implements SshHost {
   async startSshd(): Promise<void> {
     // A second sshd could not bind the port, yet would find it answering (the first one).
     if (this.sshd?.running()) return
-    this.sshd = await startDaemon(`sshd on ${this.name}`, SSHD, ['-D', '-e', '-f', this.config], this)
+    const sshd = [SSHD, '-D', '-e', '-f', this.config]
+    // As root, each sshd (and every session it starts) sees its own host's disk at HOST_VIEW and
+    // its own login home: a mount namespace per host, as separate machines would have.
+    const [command, ...args] =
+      process.getuid?.() === 0
+        ? ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', ownView(this.root), 'sshd', ...sshd]
+        : sshd
+    this.sshd = await startDaemon(`sshd on ${this.name}`, command, args, this)
   }
 
   async stopSshd(): Promise<void> {
@@ -166,6 +185,7 @@ const hostKeyPath = (keyPath: string, kind: KeyKind) => (kind === 'ed25519' ? ke
 /** Starts `count` sshd hosts on 127.0.0.{first..}, logging in as the current user with one key. */
 export async function startSshFleet(count: number, options: SshFleetOptions = {}): Promise<SshFleet> {
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }) // sshd's privilege separation directory
+  mkdirSync(HOST_VIEW, { recursive: true }) // the mount point of each host's own view
   const dir = mkdtempSync(join(tmpdir(), 'rollout-fleet-'))
   chmodSync(dir, 0o755)
   const user = loginUser()
@@ -282,9 +302,9 @@ export function sshRun(fleet: SshFleet, host: SshHost, command: string): string 
 }
 
 /** sshRun without blocking the event loop (traffic and sampling go on meanwhile). */
-export function sshRunAsync(fleet: SshFleet, host: SshHost, command: string): Promise<string> {
+export function sshRunAsync(fleet: SshFleet, host: SshHost, command: string, cpus?: string): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile('ssh', sshArgs(fleet, host, command), (error, stdout, stderr) =>
+    execFile(...onCpus(cpus, 'ssh', sshArgs(fleet, host, command)), (error, stdout, stderr) =>
       error ? reject(new Error(`ssh ${host.entry} ${command}: ${stderr || error.message}`)) : resolve(stdout)
     )
   )

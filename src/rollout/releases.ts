@@ -1,0 +1,203 @@
+// Release mode's fleet-wide stages, around the rolling part: what each host holds (read at
+// preflight), the new release prepared on every host while all still serve (removed from every
+// host if it fails anywhere), and after the run the old releases pruned and the audit line written.
+import { basename } from 'node:path'
+import { statSync } from 'node:fs'
+import { errorMessage } from '../errors.js'
+import type { ReleaseSettings, Settings } from '../inputs/settings.js'
+import type { Log, RemoteHost } from '../ports.js'
+import * as scripts from '../ssh/release-scripts.js'
+import { rolloutVariables } from '../variables.js'
+import { planBatches } from './plan.js'
+import { mapBounded } from './preflight.js'
+
+/** Where a host goes in this run. */
+export interface HostRelease {
+  /** `current`'s release before the run; undefined on a first deploy. */
+  readonly from?: string
+  readonly to: string
+  /** The newest other release, what `previous` means to rollback-to. */
+  readonly before?: string
+}
+
+/** The variables every command gets in release mode. */
+export function releaseVariables(release: ReleaseSettings, host: HostRelease): [string, string][] {
+  return [
+    ['ROLLOUT_RELEASE', host.to],
+    ['ROLLOUT_RELEASE_PATH', `${release.dir}/releases/${host.to}`],
+    ['ROLLOUT_PREVIOUS_RELEASE', host.from ?? '']
+  ]
+}
+
+/** Runs a release script on a host; throws with its last output line if it fails. */
+async function runScript(host: RemoteHost, script: string, settings: Settings, log: Log, env: [string, string][] = []) {
+  let last = ''
+  const result = await host.exec(script, {
+    env: [...env, ...settings.env],
+    timeoutMs: settings.commands.timeoutMs,
+    signal: new AbortController().signal,
+    onLine: (line) => {
+      last = line
+      log.info(`[${host.target.entry}] ${line}`)
+    }
+  })
+  if (result.code !== 0) {
+    throw new Error(
+      result.timedOut
+        ? `timed out after ${settings.commands.timeoutMs} ms`
+        : `exited with code ${result.code}${last ? `: ${last}` : ''}`
+    )
+  }
+}
+
+/** Each host's current release and releases; refuses a rollback-to a host cannot honour. */
+export async function readHostReleases(
+  hosts: readonly RemoteHost[],
+  settings: Settings,
+  log: Log
+): Promise<HostRelease[]> {
+  const release = settings.release as ReleaseSettings
+  const states = await mapBounded(hosts, async (host) => {
+    const lines: string[] = []
+    const result = await host.exec(scripts.readReleaseState(release.dir), {
+      env: [],
+      timeoutMs: settings.commands.timeoutMs,
+      signal: new AbortController().signal,
+      onLine: (line) => lines.push(line)
+    })
+    if (result.code !== 0)
+      throw new Error(`${host.target.entry}: cannot read ${release.dir}: ${lines.at(-1) ?? `exit code ${result.code}`}`)
+    const value = (marker: string) =>
+      lines.filter((line) => line.startsWith(`${marker} `)).map((line) => line.slice(marker.length + 1))
+    const current = value(scripts.STATE_MARKERS.current)[0] || undefined
+    const releases = value(scripts.STATE_MARKERS.release)
+    return { current, releases, before: releases.find((id) => id !== current) }
+  })
+  const missing: string[] = []
+  const plans = states.map(({ current, releases, before }, i) => {
+    const to = release.rollbackTo === 'previous' ? before : (release.rollbackTo ?? release.id)
+    if (release.rollbackTo !== undefined && (to === undefined || !releases.includes(to))) {
+      missing.push(
+        `${hosts[i].target.entry} (${to === undefined ? 'no release before the current one' : `has ${releases.join(', ') || 'no release'}`})`
+      )
+    }
+    return { from: current, to: to ?? '', before }
+  })
+  if (missing.length > 0) {
+    throw new Error(`rollback-to ${release.rollbackTo}: not on every host, nothing was changed: ${missing.join('; ')}`)
+  }
+  log.info(plans.map((plan, i) => `${hosts[i].target.entry}: ${plan.from ?? '(none)'} → ${plan.to}`).join('\n'))
+  return plans
+}
+
+/** Lands the upload in the new release directory: an archive extracted, a directory's contents, a file as is. */
+async function uploadRelease(host: RemoteHost, release: ReleaseSettings, settings: Settings, log: Log): Promise<void> {
+  const from = release.upload
+  if (from === undefined) return
+  const dir = `${release.dir}/releases/${release.id}`
+  if (statSync(from).isDirectory()) return host.upload(from, dir)
+  const name = basename(from)
+  await host.upload(from, `${dir}/${name}`)
+  if (/\.(tar\.gz|tgz)$/.test(name))
+    await runScript(host, scripts.extractArchive(release.dir, release.id, name), settings, log)
+}
+
+/**
+ * Prepares the new release on every host that is not on it yet, in parallel and while every host
+ * serves: a fresh directory, the upload, the shared paths, then prepare-command in it. If any host
+ * fails, the release is removed from every host and the run fails with nothing else touched.
+ */
+export async function prepareReleases(
+  hosts: readonly RemoteHost[],
+  plans: readonly HostRelease[],
+  settings: Settings,
+  log: Log
+): Promise<void> {
+  const release = settings.release as ReleaseSettings
+  if (release.rollbackTo !== undefined) return
+  const toPrepare = hosts.filter((_, i) => plans[i].from !== plans[i].to)
+  // The variables a host's commands get in its batch, so prepare-command sees them too.
+  const batchOf = new Map(
+    planBatches(hosts, settings.batches.size).flatMap((batch, b) => batch.map((host) => [host, b + 1] as const))
+  )
+  const failures: string[] = []
+  await mapBounded(toPrepare, async (host) => {
+    const index = hosts.indexOf(host)
+    const env = [
+      ...rolloutVariables({ target: host.target, batch: batchOf.get(host) ?? 1, index: index + 1 }),
+      ...releaseVariables(release, plans[index])
+    ]
+    try {
+      await runScript(host, scripts.createRelease(release.dir, release.id), settings, log)
+      await uploadRelease(host, release, settings, log)
+      await runScript(host, scripts.linkSharedPaths(release.dir, release.id, release.sharedPaths), settings, log)
+      if (release.prepareCommand !== undefined) {
+        await runScript(host, scripts.inRelease(release.dir, release.id, release.prepareCommand), settings, log, env)
+      }
+    } catch (error: unknown) {
+      failures.push(`${host.target.entry}: ${errorMessage(error)}`)
+    }
+  })
+  if (failures.length === 0) return
+  await mapBounded(toPrepare, (host) =>
+    runScript(host, scripts.removeRelease(release.dir, release.id), settings, log).catch((error: unknown) =>
+      log.warning(`${host.target.entry}: release ${release.id} could not be removed: ${errorMessage(error)}`)
+    )
+  )
+  throw new Error(
+    `preparing release ${release.id} failed on ${failures.length} host(s); no host left rotation, and the release was removed from every host:\n${failures.map((f) => `- ${f}`).join('\n')}`
+  )
+}
+
+/** After a successful run: the old releases pruned on every host (a failure is only a warning). */
+export async function pruneReleases(
+  hosts: readonly RemoteHost[],
+  plans: readonly HostRelease[],
+  settings: Settings,
+  log: Log
+) {
+  const release = settings.release as ReleaseSettings
+  await mapBounded(hosts, (host, i) =>
+    runScript(
+      host,
+      scripts.pruneReleases(release.dir, release.keep, [plans[i].to, plans[i].from ?? '']),
+      settings,
+      log
+    ).catch((error: unknown) =>
+      log.warning(`${host.target.entry}: old releases not removed: ${errorMessage(error)}`, 'Releases kept')
+    )
+  )
+}
+
+/** One JSON line per host in <release-dir>/deploy.log: who rolled what, when, and how it ended. */
+export async function auditReleases(
+  hosts: readonly RemoteHost[],
+  entries: readonly { from?: string; to: string; result: string }[],
+  settings: Settings,
+  log: Log
+) {
+  const release = settings.release as ReleaseSettings
+  const {
+    GITHUB_SERVER_URL: server,
+    GITHUB_REPOSITORY: repo,
+    GITHUB_RUN_ID: run,
+    GITHUB_ACTOR: actor,
+    GITHUB_SHA: sha
+  } = process.env
+  const runUrl = server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined
+  await mapBounded(hosts, (host, i) => {
+    const { from, to, result } = entries[i]
+    const line = JSON.stringify({
+      time: new Date().toISOString(),
+      release: to,
+      previousRelease: from ?? null,
+      result,
+      runUrl,
+      actor,
+      sha
+    })
+    return runScript(host, scripts.appendAuditLine(release.dir, line), settings, log).catch((error: unknown) =>
+      log.warning(`${host.target.entry}: deploy.log not written: ${errorMessage(error)}`)
+    )
+  })
+}
