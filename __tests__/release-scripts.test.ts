@@ -8,6 +8,7 @@ import {
   readlinkSync,
   readdirSync,
   rmSync,
+  symlinkSync,
   utimesSync,
   writeFileSync
 } from 'node:fs'
@@ -55,6 +56,12 @@ describe('release scripts', () => {
       status: 1,
       stderr: 'release r1 is current on this host: it is never written to\n'
     })
+    sh(scripts.removeRelease(dir, 'r1'))
+    expect(readdirSync(join(dir, 'releases/r1'))).toEqual(['keep'])
+    // A current link another tool wrote, absolute, is recognised too.
+    rmSync(join(dir, 'current'))
+    symlinkSync(join(dir, 'releases/r1'), join(dir, 'current'))
+    expect(sh(scripts.createRelease(dir, 'r1')).status).toBe(1)
     sh(scripts.removeRelease(dir, 'r1'))
     expect(readdirSync(join(dir, 'releases/r1'))).toEqual(['keep'])
   })

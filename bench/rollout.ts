@@ -4,10 +4,11 @@
 // sleeps). Against the lower bound the load balancer and the app allow. Also: cold start, a
 // 50-host preflight and peak memory for a 50-host rollout. Prints a table, writes
 // bench/results.json and the README's benchmark section.
-import { spawn } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { connect as tcpConnect, createServer, type Socket } from 'node:net'
-import { cpus, totalmem, release } from 'node:os'
+import { cpus, release, tmpdir, totalmem } from 'node:os'
 import { setTimeout as pause } from 'node:timers/promises'
 import { startFleet, APPCTL, type Fleet } from '../test/fleet/fleet.js'
 import { readerOf, RecordingLog, TEST_KEY } from '../__fixtures__/fakes.js'
@@ -17,7 +18,7 @@ import { createSshConnector } from '../src/ssh/connector.js'
 import { CHECK } from '../test/fleet/haproxy.js'
 import { procStat } from '../test/fleet/processes.js'
 import { observeWhile, userVisibleErrors, type Seen } from '../test/fleet/observe.js'
-import { connectionInputs, sshRunAsync, startSshFleet } from '../test/fleet/ssh-hosts.js'
+import { connectionInputs, HOST_VIEW, sshRunAsync, startSshFleet } from '../test/fleet/ssh-hosts.js'
 import { DIST_ENTRY, inputVariables, runAction, type RunOptions } from '../test/run-action.js'
 
 const HOSTS = 4
@@ -88,17 +89,18 @@ async function measureApp(fleet: Fleet): Promise<AppTimings[]> {
 }
 
 /** The seed's method: per host, `appctl.sh stop` (offline, sleep, stop), deploy, `appctl.sh start` (start, health loop, online, sleep). */
-async function seedLoop(fleet: Fleet): Promise<void> {
+async function seedLoop(fleet: Fleet, cpus?: string): Promise<void> {
   const sleep = (FIXED_WAIT_MS / 1000).toFixed(3)
   const poll = (HEALTH_POLL_MS / 1000).toFixed(3)
   const health = `curl -s -o /dev/null -w '%{http_code}' "http://$HOST_ADDRESS:${fleet.appPort}/health"`
   for (const host of fleet.hosts) {
-    await sshRunAsync(fleet.ssh, host, `${APPCTL} offline && sleep ${sleep} && ${APPCTL} stop`)
-    await sshRunAsync(fleet.ssh, host, `${APPCTL} deploy v2`)
+    await sshRunAsync(fleet.ssh, host, `${APPCTL} offline && sleep ${sleep} && ${APPCTL} stop`, cpus)
+    await sshRunAsync(fleet.ssh, host, `${APPCTL} deploy v2`, cpus)
     await sshRunAsync(
       fleet.ssh,
       host,
-      `${APPCTL} start && until [ "$(${health})" = 200 ]; do sleep ${poll}; done && ${APPCTL} online && sleep ${sleep}`
+      `${APPCTL} start && until [ "$(${health})" = 200 ]; do sleep ${poll}; done && ${APPCTL} online && sleep ${sleep}`,
+      cpus
     )
   }
 }
@@ -184,6 +186,8 @@ interface MethodResult {
   commandMs: number[]
   /** Every host's time in each phase, from the action's report. */
   phasesMs: Record<string, number[]>
+  /** Each host's time out of rotation (offline through online-wait), from the action's report. */
+  outOfRotationMs: number[]
   /** The action's spawn to its first batch, and its last batch to its exit. */
   startupAndPreflightMs: number[]
   afterRolloutMs: number[]
@@ -192,40 +196,103 @@ interface MethodResult {
   maxOutOfRotation: number
 }
 
-async function compareMethods(fleet: Fleet) {
-  const methods: [string, (options: RunOptions) => Promise<unknown>][] = [
-    [
-      'action, fixed waits',
-      (options) =>
+/** A way to roll the fleet: how to run it (round `r`), and the version every host serves after. */
+interface Method {
+  readonly name: string
+  readonly run: (options: RunOptions, r: number) => Promise<unknown>
+  readonly version: (r: number) => string
+}
+
+/** The phases a host is out of rotation for: offline through online-wait. */
+const OUT_OF_ROTATION = [
+  'offline',
+  'offline-wait',
+  'drain',
+  'stop',
+  'deploy',
+  'switch',
+  'start',
+  'health',
+  'online',
+  'online-wait'
+]
+
+/** The action with fixed waits, with probes, and the seed's loop; the action (and the loop) on `cpus`. */
+function baseMethods(fleet: Fleet, cpus?: string): Method[] {
+  const v2 = () => 'v2'
+  return [
+    {
+      name: 'action, fixed waits',
+      run: (options) =>
         runAction(
           fleet.inputs({
             'offline-wait': `${FIXED_WAIT_MS}ms`,
             'online-wait': `${FIXED_WAIT_MS}ms`,
             'health-interval': `${HEALTH_POLL_MS}ms`
           }),
-          options
-        )
-    ],
-    [
-      'action, probes (HAProxy admin socket)',
-      (options) =>
-        runAction(
-          fleet.inputs({
-            ...fleet.probeInputs('25ms'),
-            'offline-wait': '5s',
-            'online-wait': '5s',
-            'health-interval': `${HEALTH_POLL_MS}ms`
-          }),
-          options
-        )
-    ],
-    ["seed's ssh loop over appctl.sh, fixed sleeps", () => seedLoop(fleet)]
+          { ...options, cpus }
+        ),
+      version: v2
+    },
+    {
+      name: 'action, probes (HAProxy admin socket)',
+      run: (options) => runAction(probeInputs(fleet), { ...options, cpus }),
+      version: v2
+    },
+    { name: "seed's ssh loop over appctl.sh, fixed sleeps", run: () => seedLoop(fleet, cpus), version: v2 }
   ]
-  const results: MethodResult[] = methods.map(([method]) => ({
-    method,
+}
+
+function probeInputs(fleet: Fleet, overrides: Record<string, string> = {}): Record<string, string> {
+  return fleet.inputs({
+    ...fleet.probeInputs('25ms'),
+    'offline-wait': '5s',
+    'online-wait': '5s',
+    'health-interval': `${HEALTH_POLL_MS}ms`,
+    ...overrides
+  })
+}
+
+/** A release whose preparation takes PREPARE_S: in release mode, and as a deploy-command inside the window. */
+const PREPARE_S = 2
+function releaseMethods(fleet: Fleet, cpus: string | undefined, tag: string): Method[] {
+  const id = (r: number) => `bench-${tag}-${r}`
+  return [
+    {
+      name: `release mode, prepare-command: sleep ${PREPARE_S} while serving`,
+      run: (options, r) => {
+        const artifact = mkdtempSync(join(tmpdir(), 'rollout-bench-release-'))
+        writeFileSync(join(artifact, 'VERSION'), `${id(r)}\n`)
+        const { 'deploy-command': _deploy, ...inputs } = probeInputs(fleet, {
+          'release-dir': HOST_VIEW,
+          'release-id': id(r),
+          upload: artifact,
+          'prepare-command': `sleep ${PREPARE_S}`,
+          'health-body': `version=${id(r)}`
+        })
+        return runAction(inputs, { ...options, cpus }).finally(() => rmSync(artifact, { recursive: true, force: true }))
+      },
+      version: id
+    },
+    {
+      name: `deploy-command: sleep ${PREPARE_S} inside the window`,
+      run: (options) =>
+        runAction(probeInputs(fleet, { 'deploy-command': `sleep ${PREPARE_S}; ${APPCTL} deploy v2` }), {
+          ...options,
+          cpus
+        }),
+      version: () => 'v2'
+    }
+  ]
+}
+
+async function compare(fleet: Fleet, methods: readonly Method[]) {
+  const results: MethodResult[] = methods.map(({ name }) => ({
+    method: name,
     totalMs: [],
     commandMs: [],
     phasesMs: {},
+    outOfRotationMs: [],
     startupAndPreflightMs: [],
     afterRolloutMs: [],
     errors: 0,
@@ -234,18 +301,21 @@ async function compareMethods(fleet: Fleet) {
   }))
   // Rounds interleave the methods, so a slow moment of a shared machine does not hit one only.
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [i, [name, body]] of methods.entries()) {
+    for (const [i, { name, run, version }] of methods.entries()) {
       await fleet.reset()
       const seen = await observeWhile(
         fleet,
         async () => {
           const started = performance.now()
           let firstBatchAt: number | undefined
-          const outcome = (await body({
-            onStdout: (chunk) => {
-              if (firstBatchAt === undefined && chunk.includes('::group::Batch 1/')) firstBatchAt = performance.now()
-            }
-          })) as { code?: number; outputs?: Record<string, string> } | undefined
+          const outcome = (await run(
+            {
+              onStdout: (chunk) => {
+                if (firstBatchAt === undefined && chunk.includes('::group::Batch 1/')) firstBatchAt = performance.now()
+              }
+            },
+            r
+          )) as { code?: number; stdout?: string; outputs?: Record<string, string> } | undefined
           const elapsed = performance.now() - started
           if (firstBatchAt !== undefined) {
             // Start-up and preflight, then the batches, then writing the report and exiting.
@@ -254,18 +324,21 @@ async function compareMethods(fleet: Fleet) {
             results[i].afterRolloutMs.push(elapsed - (firstBatchAt - started) - rolloutMs)
           }
           if (outcome?.code !== undefined && outcome.code !== 0) {
-            throw new Error(`${name}: the action failed (exit ${outcome.code})`)
+            throw new Error(`${name}: the action failed (exit ${outcome.code}): ${outcome.stdout?.slice(-2000)}`)
           }
           for (const host of JSON.parse(outcome?.outputs?.report ?? '[]') as { phasesMs: Record<string, number> }[]) {
             results[i].commandMs.push(host.phasesMs.offline, host.phasesMs.online)
             for (const [phase, ms] of Object.entries(host.phasesMs)) (results[i].phasesMs[phase] ??= []).push(ms)
+            results[i].outOfRotationMs.push(
+              OUT_OF_ROTATION.reduce((sum, phase) => sum + (host.phasesMs[phase] ?? 0), 0)
+            )
           }
           return elapsed
         },
         THINK_MS
       )
       for (const host of fleet.hosts) {
-        if ((await fleet.version(host)) !== 'v2') throw new Error(`${name}: ${host.name} is not on v2`)
+        if ((await fleet.version(host)) !== version(r)) throw new Error(`${name}: ${host.name} is not on ${version(r)}`)
       }
       const result = results[i]
       result.totalMs.push(seen.result)
@@ -413,6 +486,10 @@ async function main() {
   const fleet = await startFleet(HOSTS)
   let app: AppTimings[]
   let methods: MethodResult[]
+  let releases: MethodResult[]
+  let pinnedApp: AppTimings[]
+  let pinnedMethods: MethodResult[]
+  let pinnedReleases: MethodResult[]
   let commands: Awaited<ReturnType<typeof commandCost>>
   let trafficCores: number
   try {
@@ -430,7 +507,18 @@ async function main() {
         THINK_MS
       )
     ).result
-    methods = await compareMethods(fleet)
+    methods = await compare(fleet, baseMethods(fleet))
+    releases = await compare(fleet, releaseMethods(fleet, undefined, 'unpinned'))
+    // A runner apart from its hosts, as near as 2 cores allow: the fleet, HAProxy and the traffic
+    // (this process) on CPU 0, the action and the seed's loop on CPU 1.
+    console.log('Pinned: the fleet, HAProxy and the traffic on CPU 0; the action and the seed loop on CPU 1…')
+    pinTree('0')
+    await fleet.reset() // the apps start again from the pinned sshd
+    pinnedApp = (await observeWhile(fleet, () => measureApp(fleet), THINK_MS)).result
+    pinnedMethods = await compare(fleet, baseMethods(fleet, '1'))
+    pinnedReleases = await compare(fleet, releaseMethods(fleet, '1', 'pinned'))
+    pinTree(`0-${cpus().length - 1}`)
+    await fleet.reset()
     console.log('A small command: one exec each, or a long-lived shell…')
     commands = await commandCost(fleet)
   } finally {
@@ -440,13 +528,38 @@ async function main() {
   const cold = await coldStartMs()
   const fifty = await fiftyHosts()
 
-  const results = summarize(app, methods, commands, trafficCores, cold, fifty)
+  const results = {
+    ...summarize(app, methods, commands, trafficCores, cold, fifty),
+    pinned: judge(pinnedApp, pinnedMethods),
+    releases: { unpinned: judge(app, releases), pinned: judge(pinnedApp, pinnedReleases) }
+  }
+  results.targets.push(releaseTarget(results.releases.pinned))
   writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n')
+  publish(results)
+}
+
+/** Every comparison's user-visible errors together: pinned, unpinned and the release rows. */
+function allErrors(results: Results): number {
+  return [results.pinned, results.releases.unpinned, results.releases.pinned]
+    .flatMap((judged) => judged.methods)
+    .reduce((sum, row) => sum + row.errors, results.errors)
+}
+
+/** Prints the table and writes it into the README; `--render-only` does just this from results.json. */
+function publish(results: Results) {
+  const errors = allErrors(results)
+  const zero = results.targets.find((target) => target.target.startsWith('0 errors'))
+  if (zero)
+    Object.assign(zero, {
+      target: '0 errors seen by the traffic, every method, pinned and unpinned',
+      latest: String(errors),
+      met: errors === 0
+    })
   const table = render(results)
   console.log(`\n${table}`)
   updateReadme(table)
-  if (results.errors > 0) {
-    console.error(`\n${results.errors} user-visible errors: every method must have 0`)
+  if (errors > 0) {
+    console.error(`\n${errors} user-visible errors: every method must have 0`)
     process.exitCode = 1
   }
 }
@@ -549,7 +662,58 @@ function summarize(
   }
 }
 
-type Results = ReturnType<typeof summarize>
+/** Sets the CPUs of this process (the traffic) and every process it started (the fleet, HAProxy), all their threads. */
+function pinTree(cpuList: string): void {
+  const parents = new Map<number, number[]>()
+  for (const line of execFileSync('ps', ['-e', '-o', 'pid=,ppid=']).toString().trim().split('\n')) {
+    const [pid, ppid] = line.trim().split(/\s+/).map(Number)
+    parents.set(ppid, [...(parents.get(ppid) ?? []), pid])
+  }
+  const tree = [process.pid]
+  for (let i = 0; i < tree.length; i++) tree.push(...(parents.get(tree[i]) ?? []))
+  for (const pid of tree) spawnSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' })
+}
+
+/** Methods measured under the same pinning, against the lower bound measured under it. */
+function judge(app: AppTimings[], methods: MethodResult[]) {
+  const lbMs = CHECK.interMs * (CHECK.fall + CHECK.rise)
+  const perHost = app.map((host) => lbMs + host.stopMs + host.startToHealthyMs)
+  const lowerBoundMs = perHost.reduce((sum, ms) => sum + ms, 0)
+  const lowerBoundPerHostMs = median(perHost)
+  return {
+    lowerBoundMs: round(lowerBoundMs),
+    lowerBoundPerHostMs: round(lowerBoundPerHostMs),
+    methods: methods.map((m) => {
+      const out = medianIfAny(m.outOfRotationMs)
+      return {
+        method: m.method,
+        totalMs: round(median(m.totalMs)),
+        overLowerBound: Number((median(m.totalMs) / lowerBoundMs).toFixed(2)),
+        outOfRotationPerHostMs: out,
+        outOfRotationOverLowerBound: out === undefined ? undefined : Number((out / lowerBoundPerHostMs).toFixed(2)),
+        errors: m.errors,
+        requests: m.requests,
+        maxOutOfRotation: m.maxOutOfRotation,
+        runsMs: m.totalMs.map(round)
+      }
+    })
+  }
+}
+
+/** Issue 12's target: release mode keeps the preparation out of the window. */
+function releaseTarget(pinned: ReturnType<typeof judge>) {
+  const ratio = pinned.methods[0].outOfRotationOverLowerBound ?? Infinity
+  return {
+    target: `release mode, pinned: out of rotation per host ≤ 1.15 × the per-host lower bound, whatever the ${PREPARE_S} s prepare`,
+    latest: `${ratio} ×`,
+    met: ratio <= 1.15
+  }
+}
+
+type Results = ReturnType<typeof summarize> & {
+  pinned: ReturnType<typeof judge>
+  releases: { unpinned: ReturnType<typeof judge>; pinned: ReturnType<typeof judge> }
+}
 
 function render(results: Results): string {
   const { machine: m, commandCost: c } = results
@@ -570,7 +734,9 @@ function render(results: Results): string {
     '',
     ...phaseTable(results.probesPhasesMs),
     '',
-    '| target (issue 5) | latest | met |',
+    ...sideBySide(results),
+    '',
+    '| target (issues 5 and 12) | latest | met |',
     '| --- | --: | :-: |',
     ...results.targets.map(({ target, latest, met }) => `| ${target} | ${latest} | ${met ? 'yes' : 'no'} |`),
     '',
@@ -584,6 +750,33 @@ function render(results: Results): string {
     `| the same on a channel of its own (the action's fallback): idle / under the traffic / from 50 ms away | ${c.idle.channelMs} / ${c.underTraffic.channelMs} / ${c.rtt50Ms.channelMs} ms |`
   ]
   return lines.join('\n')
+}
+
+/** The same methods pinned (a runner apart from its hosts) and unpinned, and the release rows. */
+function sideBySide(results: Results): string[] {
+  const pair = (pinned: ReturnType<typeof judge>, unpinned: ReturnType<typeof judge>, i: number) => [
+    pinned.methods[i],
+    unpinned.methods[i]
+  ]
+  return [
+    `Pinned: the fleet, HAProxy and the traffic on CPU 0, the action and the seed's loop on CPU 1 (taskset), as near as 2 cores come to a runner apart from its hosts; each beside the same unpinned, each against the lower bound measured the same way (pinned ${results.pinned.lowerBoundMs} ms, unpinned ${results.lowerBound.totalMs} ms).`,
+    '',
+    '| method | pinned | / lower bound | unpinned | / lower bound |',
+    '| --- | --: | --: | --: | --: |',
+    ...results.pinned.methods.map((row, i) => {
+      const unpinned = results.methods[i]
+      return `| ${row.method} | ${row.totalMs} ms | ${row.overLowerBound} | ${unpinned.totalMs} ms | ${unpinned.overLowerBound} |`
+    }),
+    '',
+    `A release whose preparation takes ${PREPARE_S} s, with probes, ${HOSTS} hosts: time out of rotation per host (offline through online-wait, median) against the per-host lower bound (pinned ${results.releases.pinned.lowerBoundPerHostMs} ms, unpinned ${results.releases.unpinned.lowerBoundPerHostMs} ms).`,
+    '',
+    '| method | pinned: total | out of rotation per host | / lower bound | unpinned: total | out of rotation per host | / lower bound | errors |',
+    '| --- | --: | --: | --: | --: | --: | --: | --: |',
+    ...results.releases.pinned.methods.map((_, i) => {
+      const [p, u] = pair(results.releases.pinned, results.releases.unpinned, i)
+      return `| ${p.method} | ${p.totalMs} ms | ${p.outOfRotationPerHostMs} ms | ${p.outOfRotationOverLowerBound} | ${u.totalMs} ms | ${u.outOfRotationPerHostMs} ms | ${u.outOfRotationOverLowerBound} | ${p.errors + u.errors} |`
+    })
+  ]
 }
 
 function phaseTable(p: Results['probesPhasesMs']): string[] {
@@ -613,7 +806,10 @@ function updateReadme(table: string) {
   writeFileSync(path, readme.replace(pattern, `$1${table}$2`))
 }
 
-main().catch((error: unknown) => {
+const run = process.argv.includes('--render-only')
+  ? async () => publish(JSON.parse(readFileSync(new URL('./results.json', import.meta.url), 'utf8')) as Results)
+  : main
+run().catch((error: unknown) => {
   console.error(error)
   process.exitCode = 1
 })

@@ -20,6 +20,11 @@ export function readReleaseState(dir: string): string {
   ].join('\n')
 }
 
+/** True (exit 0) when `current` points at release `id`, written relative or absolute. */
+function isCurrent(dir: string, id: string): string {
+  return `{ c=$(readlink ${shellQuote(dir)}/current 2>/dev/null || true); [ "\${c##*/}" = ${shellQuote(id)} ]; }`
+}
+
 /**
  * A fresh, empty directory for release `id` (one left by an earlier run is removed first, unless
  * `current` points at it: that one is never written to), with shared/ ready.
@@ -28,7 +33,7 @@ export function createRelease(dir: string, id: string): string {
   const [d, r] = [shellQuote(dir), shellQuote(releasePath(dir, id))]
   return [
     `mkdir -p ${d}/releases ${d}/shared`,
-    `if [ "$(readlink ${d}/current 2>/dev/null)" = ${shellQuote(`releases/${id}`)} ]; then echo "release ${id} is current on this host: it is never written to" >&2; exit 1; fi`,
+    `if ${isCurrent(dir, id)}; then echo "release ${id} is current on this host: it is never written to" >&2; exit 1; fi`,
     `rm -rf ${r}`,
     `mkdir ${r}`
   ].join('\n')
@@ -80,8 +85,7 @@ export function switchRelease(dir: string, id: string): string {
 
 /** Removes release `id` (a prepared release that will not be used), never the current one. */
 export function removeRelease(dir: string, id: string): string {
-  const d = shellQuote(dir)
-  return `[ "$(readlink ${d}/current 2>/dev/null)" = ${shellQuote(`releases/${id}`)} ] || rm -rf ${shellQuote(releasePath(dir, id))}`
+  return `${isCurrent(dir, id)} || rm -rf ${shellQuote(releasePath(dir, id))}`
 }
 
 /** Keeps the newest `keep` releases, and always `current` and `previous`, whatever their age. */
