@@ -28210,6 +28210,10 @@ function readReleaseState(dir) {
         `if [ -d ${d}/releases ]; then cd ${d}/releases && ls -1t | while IFS= read -r r; do echo "${STATE_MARKERS.release} $r"; done; fi`
     ].join('\n');
 }
+/** True (exit 0) when `current` points at release `id`, written relative or absolute. */
+function isCurrent(dir, id) {
+    return `{ c=$(readlink ${shellQuote(dir)}/current 2>/dev/null || true); [ "\${c##*/}" = ${shellQuote(id)} ]; }`;
+}
 /**
  * A fresh, empty directory for release `id` (one left by an earlier run is removed first, unless
  * `current` points at it: that one is never written to), with shared/ ready.
@@ -28218,7 +28222,7 @@ function createRelease(dir, id) {
     const [d, r] = [shellQuote(dir), shellQuote(releasePath(dir, id))];
     return [
         `mkdir -p ${d}/releases ${d}/shared`,
-        `if [ "$(readlink ${d}/current 2>/dev/null)" = ${shellQuote(`releases/${id}`)} ]; then echo "release ${id} is current on this host: it is never written to" >&2; exit 1; fi`,
+        `if ${isCurrent(dir, id)}; then echo "release ${id} is current on this host: it is never written to" >&2; exit 1; fi`,
         `rm -rf ${r}`,
         `mkdir ${r}`
     ].join('\n');
@@ -28265,8 +28269,7 @@ function switchRelease(dir, id) {
 }
 /** Removes release `id` (a prepared release that will not be used), never the current one. */
 function removeRelease(dir, id) {
-    const d = shellQuote(dir);
-    return `[ "$(readlink ${d}/current 2>/dev/null)" = ${shellQuote(`releases/${id}`)} ] || rm -rf ${shellQuote(releasePath(dir, id))}`;
+    return `${isCurrent(dir, id)} || rm -rf ${shellQuote(releasePath(dir, id))}`;
 }
 /** Keeps the newest `keep` releases, and always `current` and `previous`, whatever their age. */
 function pruneReleases(dir, keep, protect) {
