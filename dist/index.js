@@ -28297,6 +28297,7 @@ function appendAuditLine(dir, line) {
 
 
 
+
 /** The variables every command gets in release mode. */
 function releaseVariables(release, host) {
     return [
@@ -28311,7 +28312,7 @@ async function runScript(host, script, settings, log, env = []) {
     const result = await host.exec(script, {
         env: [...env, ...settings.env],
         timeoutMs: settings.commands.timeoutMs,
-        signal: new AbortController().signal,
+        signal: NEVER_ABORTED,
         onLine: (line) => {
             last = line;
             log.info(`[${host.target.entry}] ${line}`);
@@ -28331,7 +28332,7 @@ async function readHostReleases(hosts, settings, log) {
         const result = await host.exec(readReleaseState(release.dir), {
             env: [],
             timeoutMs: settings.commands.timeoutMs,
-            signal: new AbortController().signal,
+            signal: NEVER_ABORTED,
             onLine: (line) => lines.push(line)
         });
         if (result.code !== 0)

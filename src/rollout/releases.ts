@@ -5,7 +5,7 @@ import { basename } from 'node:path'
 import { statSync } from 'node:fs'
 import { errorMessage } from '../errors.js'
 import type { ReleaseSettings, Settings } from '../inputs/settings.js'
-import type { Log, RemoteHost } from '../ports.js'
+import { NEVER_ABORTED, type Log, type RemoteHost } from '../ports.js'
 import * as scripts from '../ssh/release-scripts.js'
 import { rolloutVariables } from '../variables.js'
 import { planBatches } from './plan.js'
@@ -35,7 +35,7 @@ async function runScript(host: RemoteHost, script: string, settings: Settings, l
   const result = await host.exec(script, {
     env: [...env, ...settings.env],
     timeoutMs: settings.commands.timeoutMs,
-    signal: new AbortController().signal,
+    signal: NEVER_ABORTED,
     onLine: (line) => {
       last = line
       log.info(`[${host.target.entry}] ${line}`)
@@ -62,7 +62,7 @@ export async function readHostReleases(
     const result = await host.exec(scripts.readReleaseState(release.dir), {
       env: [],
       timeoutMs: settings.commands.timeoutMs,
-      signal: new AbortController().signal,
+      signal: NEVER_ABORTED,
       onLine: (line) => lines.push(line)
     })
     if (result.code !== 0)
