@@ -190,5 +190,13 @@ export const BAD_INPUTS: BadInput[] = [
     'rollback-to with prepare-command',
     { 'release-dir': '/srv/app', 'rollback-to': 'previous', 'prepare-command': 'x' },
     /^prepare-command: cannot be combined with rollback-to/
-  ]
+  ],
+  ['lock not a boolean', { lock: 'maybe' }, /^lock 'maybe': expected true or false/],
+  ['lock-wait without lock', { lock: 'false', 'lock-wait': '30s' }, /^lock-wait '30s': needs lock: true/],
+  [
+    'relative lock-path',
+    { 'lock-path': 'deploy.lock' },
+    /^lock-path 'deploy.lock': expected an absolute path on the host/
+  ],
+  ['lock-stale-after 0', { 'lock-stale-after': '0s' }, /^lock-stale-after '0s': must be more than 0/]
 ]

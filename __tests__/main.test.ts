@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import { inspectLock } from '../src/ssh/lock-scripts.js'
 import { runWith } from '../src/main.js'
 import { preflight, PreflightError } from '../src/rollout/preflight.js'
 import type { Connector } from '../src/ports.js'
@@ -44,7 +45,12 @@ describe('runWith', () => {
     await run()
     expect(failures).toEqual([])
     expect(outputs.result).toBe('success')
-    expect(hosts.every((host) => host.commands.length === 4 && host.closed)).toBe(true)
+    expect(hosts.every((host) => host.commands.length === 6 && host.closed)).toBe(true)
+    // The deploy lock is taken before the first phase and given back after the last.
+    for (const host of hosts) {
+      expect(host.commands[0]).toMatch(/^if mkdir "\$HOME\/.rolling-deploy.lock"/)
+      expect(host.commands.at(-1)).toMatch(/rm -rf "\$HOME\/.rolling-deploy.lock"; fi$/)
+    }
     expect(summary()).toMatch(/Rollout succeeded/)
   })
 
@@ -69,12 +75,12 @@ describe('runWith', () => {
     expect(outputs.result).toBe('failure')
   })
 
-  it('dry-run connects to every host, prints the plan and runs nothing', async () => {
+  it('dry-run connects to every host, prints the plan and runs nothing but a look at the lock', async () => {
     const { hosts, connector, log, failures, run } = harness({ 'dry-run': 'true' })
     await run()
     expect(failures).toEqual([])
     expect(connector.connected).toHaveLength(4)
-    expect(hosts.flatMap((host) => host.commands)).toEqual([])
+    expect(hosts.flatMap((host) => host.commands)).toEqual(hosts.map(() => inspectLock(undefined)))
     expect(log.lines.join('\n')).toMatch(
       /Dry run: preflight passed; nothing was changed. The plan:\n4 host\(s\) in 4 batch\(es\)/
     )

@@ -25636,7 +25636,7 @@ globals.__dirname ??= (0,node_path__WEBPACK_IMPORTED_MODULE_0__.dirname)((0,node
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _esm_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6247);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8671);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7286);
 // First import on purpose: see esm-shims.ts.
 
 
@@ -25647,7 +25647,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8671:
+/***/ 7286:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28186,6 +28186,11 @@ const SAMPLE_VARIABLES = new Map(rolloutVariables({
     batch: 1,
     index: 1
 }));
+/** The run, as GitHub Actions names it (when its variables are set): for the audit log and the lock's holder. */
+function githubRun(env = process.env) {
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_ACTOR: actor, GITHUB_SHA: sha } = env;
+    return { runUrl: server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined, actor, sha };
+}
 
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
@@ -28413,8 +28418,7 @@ async function releases_pruneReleases(hosts, plans, settings, log) {
 /** One JSON line per host in <release-dir>/deploy.log: who rolled what, when, and how it ended. */
 async function auditReleases(hosts, entries, settings, log) {
     const release = settings.release;
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_ACTOR: actor, GITHUB_SHA: sha } = process.env;
-    const runUrl = server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined;
+    const { runUrl, actor, sha } = githubRun();
     await mapBounded(hosts, (host, i) => {
         const { from, to, result } = entries[i];
         const line = JSON.stringify({
@@ -29085,6 +29089,163 @@ function failureMessage({ status, rollout, error }) {
     return `Rollout failed on ${failed.join(', ')}${rollout.stoppedBecause ? `; stopped because ${rollout.stoppedBecause}` : ''}`;
 }
 
+;// CONCATENATED MODULE: ./src/ssh/lock-scripts.ts
+// The deploy lock's shell texts: a directory made with one atomic `mkdir`, holding a `holder`
+// file (JSON: the run's URL, actor, sha, start time and a token only this run knows).
+
+/** The first line a lock script prints: what it found. */
+const LOCK_MARKER = '__rollout_lock__';
+/** The lock's path in sh: as given, or in the login user's home. */
+const lockPath = (path) => (path === undefined ? '"$HOME/.rolling-deploy.lock"' : shellQuote(path));
+/**
+ * Takes the lock: prints `taken`, `ours` (this run holds it already: storage shared between
+ * hosts), `broken AGE` (an older holder's, past `staleAfterS`, removed and taken) or `held AGE`
+ * (exit 3), each followed by the holder file it found. AGE is in seconds.
+ */
+function takeLock(path, holder, token, staleAfterS) {
+    const l = lockPath(path);
+    const take = `mkdir ${l} 2>/dev/null && printf '%s\\n' ${shellQuote(holder)} > ${l}/holder`;
+    return [
+        `if ${take}; then echo "${LOCK_MARKER} taken"; exit 0; fi`,
+        `if grep -qF ${shellQuote(token)} ${l}/holder 2>/dev/null; then echo "${LOCK_MARKER} ours"; exit 0; fi`,
+        `age=$(( $(date +%s) - $(stat -c %Y ${l} 2>/dev/null || date +%s) ))`,
+        ...(staleAfterS === undefined
+            ? []
+            : [
+                `if [ "$age" -gt ${staleAfterS} ]; then old=$(cat ${l}/holder 2>/dev/null); rm -rf ${l}`,
+                `  if ${take}; then echo "${LOCK_MARKER} broken $age"; printf '%s\\n' "$old"; exit 0; fi`,
+                'fi'
+            ]),
+        `echo "${LOCK_MARKER} held $age"; cat ${l}/holder 2>/dev/null; exit 3`
+    ].join('\n');
+}
+/** Gives the lock back, if this run (its token) holds it; prints `held` when it finds one (a dry run's look). */
+function releaseLock(path, token) {
+    const l = lockPath(path);
+    return `if grep -qF ${shellQuote(token)} ${l}/holder 2>/dev/null; then rm -rf ${l}; fi`;
+}
+/** A dry run's look: `held AGE` and the holder, or nothing. */
+function inspectLock(path) {
+    const l = lockPath(path);
+    return `if [ -d ${l} ]; then echo "${LOCK_MARKER} held $(( $(date +%s) - $(stat -c %Y ${l} 2>/dev/null || date +%s) ))"; cat ${l}/holder 2>/dev/null; fi; true`;
+}
+/** How a user clears a lock that a killed run left. */
+function clearLockHint(path) {
+    return `rm -rf ${path === undefined ? '~/.rolling-deploy.lock' : shellQuote(path)}`;
+}
+
+;// CONCATENATED MODULE: ./src/rollout/locks.ts
+// The deploy lock: taken on every host at preflight, before anything changes, so two rollouts (a
+// push and a manual dispatch, two repositories, a person with a shell) never work on the same
+// hosts at once; given back on every way out the process lives through.
+
+
+
+
+
+
+/** How often a held lock is looked at again while lock-wait lasts. */
+const POLL_MS = 1000;
+/** Runs a lock script on a host and reads what it found. */
+async function lockScript(host, script) {
+    const lines = [];
+    const result = await host.exec(script, {
+        env: [],
+        timeoutMs: 60_000,
+        signal: NEVER_ABORTED,
+        onLine: (line) => lines.push(line)
+    });
+    const marker = lines.findIndex((line) => line.startsWith(`${LOCK_MARKER} `));
+    if (marker < 0) {
+        if (result.code === 0)
+            return undefined;
+        throw new Error(`the deploy lock script failed (exit ${result.code}): ${lines.at(-1) ?? ''}`);
+    }
+    const [state, age] = lines[marker].slice(LOCK_MARKER.length + 1).split(' ');
+    return {
+        state: state,
+        ageS: Number(age ?? 0),
+        holder: describeHolder(lines.slice(marker + 1).join('\n'))
+    };
+}
+function describeHolder(text) {
+    try {
+        const holder = JSON.parse(text);
+        const who = [
+            holder.actor && `actor ${holder.actor}`,
+            holder.sha && `sha ${holder.sha.slice(0, 7)}`,
+            holder.startedAt && `since ${holder.startedAt}`
+        ];
+        return `${holder.run ?? 'a run with no URL (not from GitHub Actions)'} (${who.filter(Boolean).join(', ')})`;
+    }
+    catch {
+        return text.trim() === '' ? 'an unknown holder (no holder file)' : `an unknown holder: ${text.trim().slice(0, 200)}`;
+    }
+}
+class DeployLocks {
+    hosts;
+    lock;
+    clock;
+    log;
+    /** Only this run knows it: a lock holding it is this run's, on any host. */
+    token = (0,external_node_crypto_.randomBytes)(16).toString('hex');
+    taken = new Set();
+    constructor(hosts, lock, clock, log) {
+        this.hosts = hosts;
+        this.lock = lock;
+        this.clock = clock;
+        this.log = log;
+    }
+    /**
+     * Takes the lock on every host, waiting up to lock-wait for another run's; fails (giving back
+     * those taken) if one is still held, naming its holder and how to clear a lock a killed run left.
+     */
+    async take(signal) {
+        const { runUrl, actor, sha } = githubRun();
+        const holder = JSON.stringify({ run: runUrl, actor, sha, startedAt: new Date().toISOString(), token: this.token });
+        const staleAfterS = this.lock.staleAfterMs === undefined ? undefined : Math.ceil(this.lock.staleAfterMs / 1000);
+        const deadline = this.clock.now() + this.lock.waitMs;
+        let pending = [...this.hosts];
+        for (;;) {
+            const found = await mapBounded(pending, (host) => lockScript(host, takeLock(this.lock.path, holder, this.token, staleAfterS)));
+            found.forEach((seen, i) => {
+                if (seen?.state !== 'held')
+                    this.taken.add(pending[i]);
+                if (seen?.state === 'broken') {
+                    this.log.warning(`${pending[i].target.entry}: broke a stale deploy lock, ${seen.ageS} s old, held by ${seen.holder}`, 'Stale lock broken');
+                }
+            });
+            const held = pending.map((host, i) => [host, found[i]]).filter(([, seen]) => seen?.state === 'held');
+            if (held.length === 0)
+                return;
+            if (this.clock.now() >= deadline || signal.aborted) {
+                await this.release();
+                const [host, seen] = held[0];
+                throw new Error(`the deploy lock on ${host.target.entry} is held by ${seen?.holder}, for ${seen?.ageS} s; nothing was touched on any host. ` +
+                    `If that run was killed and left it, remove it on the host (${clearLockHint(this.lock.path)}) or set lock-stale-after` +
+                    (held.length > 1 ? ` (held on ${held.length} hosts)` : ''));
+            }
+            this.log.info(`Deploy lock held on ${held.map(([host]) => host.target.entry).join(', ')}; waiting (lock-wait)`);
+            pending = held.map(([host]) => host);
+            await this.clock.sleep(Math.min(POLL_MS, deadline - this.clock.now()), signal);
+        }
+    }
+    /** Gives back every lock this run took; a failure is a warning (the lock then needs clearing). */
+    async release() {
+        const hosts = [...this.taken];
+        this.taken.clear();
+        await mapBounded(hosts, (host) => lockScript(host, releaseLock(this.lock.path, this.token)).catch((error) => this.log.warning(`${host.target.entry}: the deploy lock was not given back (${errorMessage(error)}); ${clearLockHint(this.lock.path)} clears it`, 'Lock left')));
+    }
+    /** A dry run's look, taking nothing: a warning per host whose lock another run holds. */
+    async report() {
+        const found = await mapBounded(this.hosts, (host) => lockScript(host, inspectLock(this.lock.path)));
+        found.forEach((seen, i) => {
+            if (seen)
+                this.log.warning(`${this.hosts[i].target.entry}: the deploy lock is held by ${seen.holder}, for ${seen.ageS} s`, 'Lock held');
+        });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/batches.ts
 // The batch policy: batches one after another, the hosts of a batch in parallel, and a stop
 // once more hosts failed than max-failed-hosts allows. Hosts it never reaches stay untouched.
@@ -29248,6 +29409,8 @@ const DEFAULTS = {
     'max-failed-hosts': '0',
     'keep-releases': '5',
     'rollback-scope': 'host',
+    lock: 'true',
+    'lock-wait': '0s',
     'dry-run': 'false'
 };
 class SettingsError extends Error {
@@ -29542,6 +29705,7 @@ function readHostKeys(input, targets, warnings) {
 
 ;// CONCATENATED MODULE: ./src/inputs/read-release.ts
 
+
 const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
 function parseReleaseId(value) {
     if (!SAFE_NAME.test(value) || value === '.' || value === '..') {
@@ -29618,6 +29782,25 @@ function readRelease(input) {
         rollbackScope: scope,
         rollbackTo
     };
+}
+/** `lock` (on by default), where it lives, how long to wait for another run's, when it is stale. */
+function readLock(input, releaseDir) {
+    const on = input.defaulted('lock', parseBoolean);
+    const path = input.parse('lock-path', (value) => {
+        if (!value.startsWith('/') || value.includes('\n'))
+            throw new InputError('expected an absolute path on the host, e.g. /var/lock/deploy-app');
+        return value;
+    });
+    const waitMs = input.defaulted('lock-wait', parseDuration);
+    const staleAfterMs = input.parse('lock-stale-after', positiveDuration);
+    if (!on) {
+        for (const name of ['lock-wait', 'lock-path', 'lock-stale-after']) {
+            if (input.raw(name) !== undefined && (name !== 'lock-wait' || waitMs > 0))
+                input.problem(name, input.raw(name), 'needs lock: true');
+        }
+        return undefined;
+    }
+    return { path: path ?? (releaseDir === undefined ? undefined : `${releaseDir}/.lock`), waitMs, staleAfterMs };
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/read-rollout.ts
@@ -29760,6 +29943,7 @@ function getSettings(readInput) {
     const health = readHealth(input, env);
     warnings.push(...warnAboutWaits(loadBalancer, health));
     const release = readRelease(input);
+    const lock = readLock(input, release?.dir);
     return input.finish({
         hosts,
         ssh: readSsh(input, port, hosts, warnings),
@@ -29767,6 +29951,7 @@ function getSettings(readInput) {
         loadBalancer,
         upload: readUpload(input, release !== undefined),
         release,
+        lock,
         commands: readCommands(input),
         health,
         batches: {
@@ -31313,6 +31498,7 @@ function settledWithin(shell, { timeoutMs, signal }) {
 
 
 
+
 /** Masks secrets before anything else can print them, line by line for multi-line keys. */
 function maskSecrets(readInput) {
     for (const name of SECRET_INPUTS) {
@@ -31353,7 +31539,12 @@ async function runSettled(settings, deps) {
     catch (error) {
         return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) };
     }
+    const locks = settings.lock && new DeployLocks(hosts, settings.lock, systemClock, log);
     try {
+        if (locks && settings.dryRun)
+            await locks.report();
+        else if (locks)
+            await log.group('Deploy lock', () => locks.take(signal));
         const releases = settings.release
             ? await log.group('Releases on the hosts', () => readHostReleases(hosts, settings, log))
             : undefined;
@@ -31380,6 +31571,7 @@ async function runSettled(settings, deps) {
         return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) };
     }
     finally {
+        await locks?.release();
         await Promise.all(hosts.map((host) => host.close()));
     }
 }

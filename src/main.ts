@@ -6,6 +6,7 @@ import { systemClock, type Connector, type Log, type RemoteHost, type Runner } f
 import { preflight } from './rollout/preflight.js'
 import { failureMessage, writeReport, type ReportWriter, type RunOutcome } from './rollout/report.js'
 import { errorMessage } from './errors.js'
+import { DeployLocks } from './rollout/locks.js'
 import { runBatches, type RolloutResult } from './rollout/batches.js'
 import {
   auditReleases,
@@ -65,7 +66,10 @@ async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcom
   } catch (error: unknown) {
     return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) }
   }
+  const locks = settings.lock && new DeployLocks(hosts, settings.lock, systemClock, log)
   try {
+    if (locks && settings.dryRun) await locks.report()
+    else if (locks) await log.group('Deploy lock', () => locks.take(signal))
     const releases = settings.release
       ? await log.group('Releases on the hosts', () => readHostReleases(hosts, settings, log))
       : undefined
@@ -91,6 +95,7 @@ async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcom
   } catch (error: unknown) {
     return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) }
   } finally {
+    await locks?.release()
     await Promise.all(hosts.map((host) => host.close()))
   }
 }

@@ -30,3 +30,15 @@ export const SAMPLE_VARIABLES: ReadonlyMap<string, string> = new Map(
     index: 1
   })
 )
+
+/** The run, as GitHub Actions names it (when its variables are set): for the audit log and the lock's holder. */
+export function githubRun(env: NodeJS.ProcessEnv = process.env): { runUrl?: string; actor?: string; sha?: string } {
+  const {
+    GITHUB_SERVER_URL: server,
+    GITHUB_REPOSITORY: repo,
+    GITHUB_RUN_ID: run,
+    GITHUB_ACTOR: actor,
+    GITHUB_SHA: sha
+  } = env
+  return { runUrl: server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined, actor, sha }
+}

@@ -28,6 +28,8 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   'max-failed-hosts': '0',
   'keep-releases': '5',
   'rollback-scope': 'host',
+  lock: 'true',
+  'lock-wait': '0s',
   'dry-run': 'false'
 }
 

@@ -14,7 +14,7 @@ import {
   type StatusRange
 } from './parse.js'
 import { readSsh, readTargets } from './read-connection.js'
-import { readRelease } from './read-release.js'
+import { readLock, readRelease } from './read-release.js'
 import { readCommands, readHealth, readLoadBalancer, readUpload, warnAboutWaits } from './read-rollout.js'
 
 export type { HostTarget } from './parse.js'
@@ -98,6 +98,16 @@ export interface ReleaseSettings {
   readonly rollbackTo?: string
 }
 
+/** The deploy lock every host holds for the run (input `lock`). */
+export interface LockSettings {
+  /** Absolute path on the host; undefined: in the login user's home (or <release-dir>/.lock). */
+  readonly path?: string
+  /** How long a lock another run holds is waited for before the run fails. */
+  readonly waitMs: number
+  /** A lock older than this is broken, with a warning naming its holder. */
+  readonly staleAfterMs?: number
+}
+
 export interface Settings {
   readonly hosts: readonly Target[]
   readonly ssh: SshSettings
@@ -105,6 +115,7 @@ export interface Settings {
   readonly loadBalancer: LoadBalancerSettings
   readonly upload?: { readonly from: string; readonly to: string }
   readonly release?: ReleaseSettings
+  readonly lock?: LockSettings
   readonly commands: CommandSettings
   readonly health: HealthSettings
   readonly batches: BatchSettings
@@ -124,6 +135,7 @@ export function getSettings(readInput: ReadInput): Settings {
   const health = readHealth(input, env)
   warnings.push(...warnAboutWaits(loadBalancer, health))
   const release = readRelease(input)
+  const lock = readLock(input, release?.dir)
   return input.finish({
     hosts,
     ssh: readSsh(input, port, hosts, warnings),
@@ -131,6 +143,7 @@ export function getSettings(readInput: ReadInput): Settings {
     loadBalancer,
     upload: readUpload(input, release !== undefined),
     release,
+    lock,
     commands: readCommands(input),
     health,
     batches: {

@@ -7,7 +7,7 @@ import { errorMessage } from '../errors.js'
 import type { ReleaseSettings, Settings } from '../inputs/settings.js'
 import { NEVER_ABORTED, type Log, type RemoteHost } from '../ports.js'
 import * as scripts from '../ssh/release-scripts.js'
-import { rolloutVariables } from '../variables.js'
+import { githubRun, rolloutVariables } from '../variables.js'
 import { planBatches } from './plan.js'
 import { mapBounded } from './preflight.js'
 
@@ -177,14 +177,7 @@ export async function auditReleases(
   log: Log
 ) {
   const release = settings.release as ReleaseSettings
-  const {
-    GITHUB_SERVER_URL: server,
-    GITHUB_REPOSITORY: repo,
-    GITHUB_RUN_ID: run,
-    GITHUB_ACTOR: actor,
-    GITHUB_SHA: sha
-  } = process.env
-  const runUrl = server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined
+  const { runUrl, actor, sha } = githubRun()
   await mapBounded(hosts, (host, i) => {
     const { from, to, result } = entries[i]
     const line = JSON.stringify({

@@ -26,10 +26,11 @@ export function installApp(fleet: SshFleet, host: SshHost, appPort: number, rele
   copyFileSync(join(HERE, 'appctl.sh'), join(host.root, 'appctl.sh'))
   writeFileSync(join(host.root, 'app.env'), `NODE=${process.execPath}\nAPP_PORT=${appPort}\n`)
   execFileSync('chown', ['-R', fleet.user, host.root])
+  // A fresh host: a deploy lock an earlier, failed run could not give back (its sshd was killed) is gone too.
   sshRun(
     fleet,
     host,
-    'sh "$HOST_ROOT/appctl.sh" stop && sh "$HOST_ROOT/appctl.sh" deploy v1 && sh "$HOST_ROOT/appctl.sh" start && sh "$HOST_ROOT/appctl.sh" online'
+    'rm -rf "$HOME/.rolling-deploy.lock" && sh "$HOST_ROOT/appctl.sh" stop && sh "$HOST_ROOT/appctl.sh" deploy v1 && sh "$HOST_ROOT/appctl.sh" start && sh "$HOST_ROOT/appctl.sh" online'
   )
   writeFileSync(join(host.root, 'phases.log'), '') // the release under test starts from here
   execFileSync('chown', [fleet.user, join(host.root, 'phases.log')])

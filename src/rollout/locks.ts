@@ -1,0 +1,135 @@
+// The deploy lock: taken on every host at preflight, before anything changes, so two rollouts (a
+// push and a manual dispatch, two repositories, a person with a shell) never work on the same
+// hosts at once; given back on every way out the process lives through.
+import { randomBytes } from 'node:crypto'
+import { errorMessage } from '../errors.js'
+import type { LockSettings } from '../inputs/settings.js'
+import { NEVER_ABORTED, type Clock, type Log, type RemoteHost } from '../ports.js'
+import { clearLockHint, inspectLock, LOCK_MARKER, releaseLock, takeLock } from '../ssh/lock-scripts.js'
+import { githubRun } from '../variables.js'
+import { mapBounded } from './preflight.js'
+
+/** How often a held lock is looked at again while lock-wait lasts. */
+const POLL_MS = 1000
+
+interface Found {
+  readonly state: 'taken' | 'ours' | 'broken' | 'held'
+  readonly ageS: number
+  /** Who holds (or held) it, in words: the run's URL, actor and sha. */
+  readonly holder: string
+}
+
+/** Runs a lock script on a host and reads what it found. */
+async function lockScript(host: RemoteHost, script: string): Promise<Found | undefined> {
+  const lines: string[] = []
+  const result = await host.exec(script, {
+    env: [],
+    timeoutMs: 60_000,
+    signal: NEVER_ABORTED,
+    onLine: (line) => lines.push(line)
+  })
+  const marker = lines.findIndex((line) => line.startsWith(`${LOCK_MARKER} `))
+  if (marker < 0) {
+    if (result.code === 0) return undefined
+    throw new Error(`the deploy lock script failed (exit ${result.code}): ${lines.at(-1) ?? ''}`)
+  }
+  const [state, age] = lines[marker].slice(LOCK_MARKER.length + 1).split(' ')
+  return {
+    state: state as Found['state'],
+    ageS: Number(age ?? 0),
+    holder: describeHolder(lines.slice(marker + 1).join('\n'))
+  }
+}
+
+function describeHolder(text: string): string {
+  try {
+    const holder = JSON.parse(text) as { run?: string; actor?: string; sha?: string; startedAt?: string }
+    const who = [
+      holder.actor && `actor ${holder.actor}`,
+      holder.sha && `sha ${holder.sha.slice(0, 7)}`,
+      holder.startedAt && `since ${holder.startedAt}`
+    ]
+    return `${holder.run ?? 'a run with no URL (not from GitHub Actions)'} (${who.filter(Boolean).join(', ')})`
+  } catch {
+    return text.trim() === '' ? 'an unknown holder (no holder file)' : `an unknown holder: ${text.trim().slice(0, 200)}`
+  }
+}
+
+export class DeployLocks {
+  /** Only this run knows it: a lock holding it is this run's, on any host. */
+  private readonly token = randomBytes(16).toString('hex')
+  private readonly taken = new Set<RemoteHost>()
+
+  constructor(
+    private readonly hosts: readonly RemoteHost[],
+    private readonly lock: LockSettings,
+    private readonly clock: Clock,
+    private readonly log: Log
+  ) {}
+
+  /**
+   * Takes the lock on every host, waiting up to lock-wait for another run's; fails (giving back
+   * those taken) if one is still held, naming its holder and how to clear a lock a killed run left.
+   */
+  async take(signal: AbortSignal): Promise<void> {
+    const { runUrl, actor, sha } = githubRun()
+    const holder = JSON.stringify({ run: runUrl, actor, sha, startedAt: new Date().toISOString(), token: this.token })
+    const staleAfterS = this.lock.staleAfterMs === undefined ? undefined : Math.ceil(this.lock.staleAfterMs / 1000)
+    const deadline = this.clock.now() + this.lock.waitMs
+    let pending = [...this.hosts]
+    for (;;) {
+      const found = await mapBounded(pending, (host) =>
+        lockScript(host, takeLock(this.lock.path, holder, this.token, staleAfterS))
+      )
+      found.forEach((seen, i) => {
+        if (seen?.state !== 'held') this.taken.add(pending[i])
+        if (seen?.state === 'broken') {
+          this.log.warning(
+            `${pending[i].target.entry}: broke a stale deploy lock, ${seen.ageS} s old, held by ${seen.holder}`,
+            'Stale lock broken'
+          )
+        }
+      })
+      const held = pending.map((host, i) => [host, found[i]] as const).filter(([, seen]) => seen?.state === 'held')
+      if (held.length === 0) return
+      if (this.clock.now() >= deadline || signal.aborted) {
+        await this.release()
+        const [host, seen] = held[0]
+        throw new Error(
+          `the deploy lock on ${host.target.entry} is held by ${seen?.holder}, for ${seen?.ageS} s; nothing was touched on any host. ` +
+            `If that run was killed and left it, remove it on the host (${clearLockHint(this.lock.path)}) or set lock-stale-after` +
+            (held.length > 1 ? ` (held on ${held.length} hosts)` : '')
+        )
+      }
+      this.log.info(`Deploy lock held on ${held.map(([host]) => host.target.entry).join(', ')}; waiting (lock-wait)`)
+      pending = held.map(([host]) => host)
+      await this.clock.sleep(Math.min(POLL_MS, deadline - this.clock.now()), signal)
+    }
+  }
+
+  /** Gives back every lock this run took; a failure is a warning (the lock then needs clearing). */
+  async release(): Promise<void> {
+    const hosts = [...this.taken]
+    this.taken.clear()
+    await mapBounded(hosts, (host) =>
+      lockScript(host, releaseLock(this.lock.path, this.token)).catch((error: unknown) =>
+        this.log.warning(
+          `${host.target.entry}: the deploy lock was not given back (${errorMessage(error)}); ${clearLockHint(this.lock.path)} clears it`,
+          'Lock left'
+        )
+      )
+    )
+  }
+
+  /** A dry run's look, taking nothing: a warning per host whose lock another run holds. */
+  async report(): Promise<void> {
+    const found = await mapBounded(this.hosts, (host) => lockScript(host, inspectLock(this.lock.path)))
+    found.forEach((seen, i) => {
+      if (seen)
+        this.log.warning(
+          `${this.hosts[i].target.entry}: the deploy lock is held by ${seen.holder}, for ${seen.ageS} s`,
+          'Lock held'
+        )
+    })
+  }
+}
