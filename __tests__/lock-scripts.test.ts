@@ -52,8 +52,8 @@ describe('lock scripts', () => {
     expect(sh(inspectLock(undefined)).lines[1]).toBe('{"run":"B"}')
   })
 
-  it('use lock-path when given, quoted', () => {
-    const path = join(home, "it's here")
+  it('use lock-path when given, quoted, in a directory that does not exist yet (a first release-dir)', () => {
+    const path = join(home, 'srv', "it's here", '.lock')
     expect(sh(takeLock(path, '{}', 't')).status).toBe(0)
     expect(existsSync(path)).toBe(true)
   })

@@ -29106,6 +29106,8 @@ function takeLock(path, holder, token, staleAfterS) {
     const l = lockPath(path);
     const take = `mkdir ${l} 2>/dev/null && printf '%s\\n' ${shellQuote(holder)} > ${l}/holder`;
     return [
+        // A first deploy's release-dir may not exist yet.
+        `mkdir -p "$(dirname ${l})" 2>/dev/null || true`,
         `if ${take}; then echo "${LOCK_MARKER} taken"; exit 0; fi`,
         `if grep -qF ${shellQuote(token)} ${l}/holder 2>/dev/null; then echo "${LOCK_MARKER} ours"; exit 0; fi`,
         `age=$(( $(date +%s) - $(stat -c %Y ${l} 2>/dev/null || date +%s) ))`,
