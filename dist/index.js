@@ -25636,7 +25636,7 @@ globals.__dirname ??= (0,node_path__WEBPACK_IMPORTED_MODULE_0__.dirname)((0,node
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _esm_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6247);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7286);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6382);
 // First import on purpose: see esm-shims.ts.
 
 
@@ -25647,7 +25647,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7286:
+/***/ 6382:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -27893,7 +27893,7 @@ function rotationSteps(settings, rotation, cancellable) {
     ];
 }
 /** The app's stop, (release mode) switch, and start: what changes the host's release. */
-function releaseSteps(settings, to, names) {
+function releaseSteps(settings, to, names, cancellable) {
     const { commands } = settings;
     const [stop, switchTo, start] = names;
     const step = (name, action) => ({
@@ -27901,7 +27901,7 @@ function releaseSteps(settings, to, names) {
         action,
         boundMs: commands.timeoutMs,
         undo: 'release',
-        cancellable: names[0] === 'stop'
+        cancellable
     });
     return [
         ...(commands.stop !== undefined ? [step(stop, { kind: 'command', command: commands.stop })] : []),
@@ -27927,7 +27927,7 @@ function hostSteps(settings, release) {
             cancellable: true
         });
     }
-    steps.push(...releaseSteps(settings, release?.to ?? settings.release?.id, ['stop', 'switch', 'start']));
+    steps.push(...releaseSteps(settings, release?.to ?? settings.release?.id, ['stop', 'switch', 'start'], true));
     steps.push({
         name: 'health',
         action: { kind: 'health', matchBody: true },
@@ -27970,7 +27970,7 @@ function rollBackSteps(settings, release) {
     const { rollback, timeoutMs } = settings.commands;
     let back = [];
     if (settings.release && release?.from !== undefined) {
-        back = releaseSteps(settings, release.from, ['rollback-stop', 'rollback-switch', 'rollback-start']);
+        back = releaseSteps(settings, release.from, ['rollback-stop', 'rollback-switch', 'rollback-start'], false);
     }
     else if (!settings.release && rollback !== undefined) {
         back = [
@@ -28291,10 +28291,48 @@ function appendAuditLine(dir, line) {
     return `printf '%s\\n' ${shellQuote(line)} >> ${shellQuote(`${dir}/deploy.log`)}`;
 }
 
+;// CONCATENATED MODULE: ./src/rollout/host-scripts.ts
+// Running a command on a host and judging how it ended: one place for the words a failure gets,
+// for the steps of a host and for the action's own fleet-wide scripts (release state, the
+// preparation, the lock).
+
+/** Why a command did not succeed, in the words the report uses; undefined if it did. */
+function failureOf(result, timeoutMs, signal) {
+    if (result.timedOut)
+        return `timed out after ${timeoutMs} ms`;
+    if (signal.aborted && result.code !== 0)
+        return 'cancelled';
+    if (result.code === null)
+        return 'ended without an exit status (connection lost)';
+    if (result.code !== 0)
+        return `exited with code ${result.code}`;
+    return undefined;
+}
+function throwIfFailed(result, timeoutMs, signal) {
+    const failure = failureOf(result, timeoutMs, signal);
+    if (failure !== undefined)
+        throw new Error(failure);
+}
+/** One of the action's own scripts, run to its end whatever happens (never cancelled): how it ended and every line. */
+async function runToEnd(host, script, { env = [], timeoutMs, onLine }) {
+    const lines = [];
+    const result = await host.exec(script, {
+        env,
+        timeoutMs,
+        signal: NEVER_ABORTED,
+        onLine: (line) => {
+            lines.push(line);
+            onLine?.(line);
+        }
+    });
+    return { result, lines };
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/releases.ts
 // Release mode's fleet-wide stages, around the rolling part: what each host holds (read at
 // preflight), the new release prepared on every host while all still serve (removed from every
 // host if it fails anywhere), and after the run the old releases pruned and the audit line written.
+
 
 
 
@@ -28313,32 +28351,22 @@ function releaseVariables(release, host) {
 }
 /** Runs a release script on a host; throws with its last output line if it fails. */
 async function runScript(host, script, settings, log, env = []) {
-    let last = '';
-    const result = await host.exec(script, {
+    const { timeoutMs } = settings.commands;
+    const { result, lines } = await runToEnd(host, script, {
         env: [...env, ...settings.env],
-        timeoutMs: settings.commands.timeoutMs,
-        signal: NEVER_ABORTED,
-        onLine: (line) => {
-            last = line;
-            log.info(`[${host.target.entry}] ${line}`);
-        }
+        timeoutMs,
+        onLine: (line) => log.info(`[${host.target.entry}] ${line}`)
     });
-    if (result.code !== 0) {
-        throw new Error(result.timedOut
-            ? `timed out after ${settings.commands.timeoutMs} ms`
-            : `exited with code ${result.code}${last ? `: ${last}` : ''}`);
-    }
+    const failure = failureOf(result, timeoutMs, NEVER_ABORTED);
+    if (failure !== undefined)
+        throw new Error(lines.length > 0 ? `${failure}: ${lines.at(-1)}` : failure);
 }
 /** Each host's current release and releases; refuses a rollback-to a host cannot honour. */
 async function readHostReleases(hosts, settings, log) {
     const release = settings.release;
     const states = await mapBounded(hosts, async (host) => {
-        const lines = [];
-        const result = await host.exec(readReleaseState(release.dir), {
-            env: [],
-            timeoutMs: settings.commands.timeoutMs,
-            signal: NEVER_ABORTED,
-            onLine: (line) => lines.push(line)
+        const { result, lines } = await runToEnd(host, readReleaseState(release.dir), {
+            timeoutMs: settings.commands.timeoutMs
         });
         if (result.code !== 0)
             throw new Error(`${host.target.entry}: cannot read ${release.dir}: ${lines.at(-1) ?? `exit code ${result.code}`}`);
@@ -28383,16 +28411,13 @@ async function prepareReleases(hosts, plans, settings, log) {
     const release = settings.release;
     if (release.rollbackTo !== undefined)
         return;
-    const toPrepare = hosts.filter((_, i) => plans[i].from !== plans[i].to);
-    // The variables a host's commands get in its batch, so prepare-command sees them too.
-    const batchOf = new Map(planBatches(hosts, settings.batches.size).flatMap((batch, b) => batch.map((host) => [host, b + 1])));
+    // Each host with its place in the rollout, so prepare-command gets the variables its commands will.
+    const toPrepare = planBatches(hosts.map((host, i) => ({ host, index: i + 1, plan: plans[i] })), settings.batches.size)
+        .flatMap((batch, b) => batch.map((place) => ({ ...place, batch: b + 1 })))
+        .filter(({ plan }) => plan.from !== plan.to);
     const failures = [];
-    await mapBounded(toPrepare, async (host) => {
-        const index = hosts.indexOf(host);
-        const env = [
-            ...rolloutVariables({ target: host.target, batch: batchOf.get(host) ?? 1, index: index + 1 }),
-            ...releaseVariables(release, plans[index])
-        ];
+    await mapBounded(toPrepare, async ({ host, index, batch, plan }) => {
+        const env = [...rolloutVariables({ target: host.target, batch, index }), ...releaseVariables(release, plan)];
         try {
             await runScript(host, createRelease(release.dir, release.id), settings, log);
             await uploadRelease(host, release, settings, log);
@@ -28407,7 +28432,7 @@ async function prepareReleases(hosts, plans, settings, log) {
     });
     if (failures.length === 0)
         return;
-    await mapBounded(toPrepare, (host) => runScript(host, removeRelease(release.dir, release.id), settings, log).catch((error) => log.warning(`${host.target.entry}: release ${release.id} could not be removed: ${errorMessage(error)}`)));
+    await mapBounded(toPrepare, ({ host }) => runScript(host, removeRelease(release.dir, release.id), settings, log).catch((error) => log.warning(`${host.target.entry}: release ${release.id} could not be removed: ${errorMessage(error)}`)));
     throw new Error(`preparing release ${release.id} failed on ${failures.length} host(s); no host left rotation, and the release was removed from every host:\n${failures.map((f) => `- ${f}`).join('\n')}`);
 }
 /** After a successful run: the old releases pruned on every host (a failure is only a warning). */
@@ -28656,6 +28681,7 @@ async function pollUntil(attempt, options) {
 
 
 
+
 function runStep(context, action, signal) {
     switch (action.kind) {
         case 'upload':
@@ -28675,9 +28701,7 @@ function runStep(context, action, signal) {
 async function runCommand(context, command, signal) {
     const { timeoutMs } = context.settings.commands;
     const result = await context.host.exec(command, { env: context.env, timeoutMs, signal, onLine: context.output });
-    if (result.timedOut)
-        throw new Error(`timed out after ${timeoutMs} ms`);
-    throwIfFailed(result, signal);
+    throwIfFailed(result, timeoutMs, signal);
 }
 async function checkHealth({ host, settings, clock, log, env }, { matchBody, timeoutMs = settings.health.timeoutMs }, signal) {
     const { url, command, statuses, body, intervalMs } = settings.health;
@@ -28747,16 +28771,7 @@ async function drain({ host, log, settings, env, output }, port, signal) {
         log.warning(`${host.target.entry}: ${open || 'some'} connection(s) still open on port ${port} after drain-timeout (${timeoutMs} ms); stopping anyway`, 'Drain incomplete');
         return;
     }
-    throwIfFailed(result, signal);
-}
-/** A command that ended on its own, but not well: why, in the words the report uses. */
-function throwIfFailed(result, signal) {
-    if (signal.aborted && result.code !== 0)
-        throw new Error('cancelled');
-    if (result.code === null)
-        throw new Error('ended without an exit status (connection lost)');
-    if (result.code !== 0)
-        throw new Error(`exited with code ${result.code}`);
+    throwIfFailed(result, timeoutMs, signal);
 }
 /** A command polled until it succeeds (health-command, a probe): what one run showed. */
 function exitVerdict(result, lastLine = '') {
@@ -29150,13 +29165,7 @@ function clearLockHint(path) {
 const POLL_MS = 1000;
 /** Runs a lock script on a host and reads what it found. */
 async function lockScript(host, script) {
-    const lines = [];
-    const result = await host.exec(script, {
-        env: [],
-        timeoutMs: 60_000,
-        signal: NEVER_ABORTED,
-        onLine: (line) => lines.push(line)
-    });
+    const { result, lines } = await runToEnd(host, script, { timeoutMs: 60_000 });
     const marker = lines.findIndex((line) => line.startsWith(`${LOCK_MARKER} `));
     if (marker < 0) {
         if (result.code === 0)
@@ -31381,9 +31390,13 @@ class SshRemoteHost {
         this.log = log;
         this.useShell = useShell;
     }
+    /** Whether every hop of the chain is still up. */
+    get connected() {
+        return this.chain.every((ssh) => ssh.isConnected());
+    }
     /** The target's connection, re-opened first if it dropped since the last use. */
     async ssh(forceReconnect = false) {
-        if (forceReconnect || !this.chain.every((ssh) => ssh.isConnected())) {
+        if (forceReconnect || !this.connected) {
             this.log.info(`[${this.target.entry}] the SSH connection was lost; reconnecting`);
             this.chain.forEach((ssh) => ssh.dispose());
             await this.http?.close();
@@ -31421,7 +31434,7 @@ class SshRemoteHost {
         }
         // Busy (never, in a rollout), or refused: a channel of its own. Refused means no setsid, or a
         // forced command in the way: channels from now on.
-        if (shell.state === 'refused' && this.chain.every((ssh) => ssh.isConnected()))
+        if (shell.state === 'refused' && this.connected)
             this.useShell = false;
         return this.execOnChannel(command, options);
     }
@@ -31435,7 +31448,7 @@ class SshRemoteHost {
             const onChannel = await this.openChannel(command, options, false).catch(() => undefined);
             if (onChannel)
                 return onChannel();
-            if (retryInMs > 320 || !this.chain.every((ssh) => ssh.isConnected()) || options.signal.aborted)
+            if (retryInMs > 320 || !this.connected || options.signal.aborted)
                 break;
             await (0,promises_namespaceObject.setTimeout)(retryInMs);
         }

@@ -95,7 +95,12 @@ function rotationSteps(settings: Settings, rotation: 'in' | 'out', cancellable: 
 }
 
 /** The app's stop, (release mode) switch, and start: what changes the host's release. */
-function releaseSteps(settings: Settings, to: string | undefined, names: readonly StepName[]): Step[] {
+function releaseSteps(
+  settings: Settings,
+  to: string | undefined,
+  names: readonly StepName[],
+  cancellable: boolean
+): Step[] {
   const { commands } = settings
   const [stop, switchTo, start] = names
   const step = (name: StepName, action: StepAction): Step => ({
@@ -103,7 +108,7 @@ function releaseSteps(settings: Settings, to: string | undefined, names: readonl
     action,
     boundMs: commands.timeoutMs,
     undo: 'release',
-    cancellable: names[0] === 'stop'
+    cancellable
   })
   return [
     ...(commands.stop !== undefined ? [step(stop, { kind: 'command', command: commands.stop })] : []),
@@ -129,7 +134,7 @@ export function hostSteps(settings: Settings, release?: HostRelease): Step[] {
       cancellable: true
     })
   }
-  steps.push(...releaseSteps(settings, release?.to ?? settings.release?.id, ['stop', 'switch', 'start']))
+  steps.push(...releaseSteps(settings, release?.to ?? settings.release?.id, ['stop', 'switch', 'start'], true))
   steps.push({
     name: 'health',
     action: { kind: 'health', matchBody: true },
@@ -176,7 +181,7 @@ export function rollBackSteps(settings: Settings, release?: HostRelease): Step[]
   const { rollback, timeoutMs } = settings.commands
   let back: Step[] = []
   if (settings.release && release?.from !== undefined) {
-    back = releaseSteps(settings, release.from, ['rollback-stop', 'rollback-switch', 'rollback-start'])
+    back = releaseSteps(settings, release.from, ['rollback-stop', 'rollback-switch', 'rollback-start'], false)
   } else if (!settings.release && rollback !== undefined) {
     back = [
       {

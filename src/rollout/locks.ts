@@ -4,9 +4,10 @@
 import { randomBytes } from 'node:crypto'
 import { errorMessage } from '../errors.js'
 import type { LockSettings } from '../inputs/settings.js'
-import { NEVER_ABORTED, type Clock, type Log, type RemoteHost } from '../ports.js'
+import type { Clock, Log, RemoteHost } from '../ports.js'
 import { clearLockHint, inspectLock, LOCK_MARKER, releaseLock, takeLock } from '../ssh/lock-scripts.js'
 import { githubRun } from '../variables.js'
+import { runToEnd } from './host-scripts.js'
 import { mapBounded } from './preflight.js'
 
 /** How often a held lock is looked at again while lock-wait lasts. */
@@ -21,13 +22,7 @@ interface Found {
 
 /** Runs a lock script on a host and reads what it found. */
 async function lockScript(host: RemoteHost, script: string): Promise<Found | undefined> {
-  const lines: string[] = []
-  const result = await host.exec(script, {
-    env: [],
-    timeoutMs: 60_000,
-    signal: NEVER_ABORTED,
-    onLine: (line) => lines.push(line)
-  })
+  const { result, lines } = await runToEnd(host, script, { timeoutMs: 60_000 })
   const marker = lines.findIndex((line) => line.startsWith(`${LOCK_MARKER} `))
   if (marker < 0) {
     if (result.code === 0) return undefined

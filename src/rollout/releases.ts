@@ -8,6 +8,7 @@ import type { ReleaseSettings, Settings } from '../inputs/settings.js'
 import { NEVER_ABORTED, type Log, type RemoteHost } from '../ports.js'
 import * as scripts from '../ssh/release-scripts.js'
 import { githubRun, rolloutVariables } from '../variables.js'
+import { failureOf, runToEnd } from './host-scripts.js'
 import { planBatches } from './plan.js'
 import { mapBounded } from './preflight.js'
 
@@ -31,23 +32,14 @@ export function releaseVariables(release: ReleaseSettings, host: HostRelease): [
 
 /** Runs a release script on a host; throws with its last output line if it fails. */
 async function runScript(host: RemoteHost, script: string, settings: Settings, log: Log, env: [string, string][] = []) {
-  let last = ''
-  const result = await host.exec(script, {
+  const { timeoutMs } = settings.commands
+  const { result, lines } = await runToEnd(host, script, {
     env: [...env, ...settings.env],
-    timeoutMs: settings.commands.timeoutMs,
-    signal: NEVER_ABORTED,
-    onLine: (line) => {
-      last = line
-      log.info(`[${host.target.entry}] ${line}`)
-    }
+    timeoutMs,
+    onLine: (line) => log.info(`[${host.target.entry}] ${line}`)
   })
-  if (result.code !== 0) {
-    throw new Error(
-      result.timedOut
-        ? `timed out after ${settings.commands.timeoutMs} ms`
-        : `exited with code ${result.code}${last ? `: ${last}` : ''}`
-    )
-  }
+  const failure = failureOf(result, timeoutMs, NEVER_ABORTED)
+  if (failure !== undefined) throw new Error(lines.length > 0 ? `${failure}: ${lines.at(-1)}` : failure)
 }
 
 /** Each host's current release and releases; refuses a rollback-to a host cannot honour. */
@@ -58,12 +50,8 @@ export async function readHostReleases(
 ): Promise<HostRelease[]> {
   const release = settings.release as ReleaseSettings
   const states = await mapBounded(hosts, async (host) => {
-    const lines: string[] = []
-    const result = await host.exec(scripts.readReleaseState(release.dir), {
-      env: [],
-      timeoutMs: settings.commands.timeoutMs,
-      signal: NEVER_ABORTED,
-      onLine: (line) => lines.push(line)
+    const { result, lines } = await runToEnd(host, scripts.readReleaseState(release.dir), {
+      timeoutMs: settings.commands.timeoutMs
     })
     if (result.code !== 0)
       throw new Error(`${host.target.entry}: cannot read ${release.dir}: ${lines.at(-1) ?? `exit code ${result.code}`}`)
@@ -115,18 +103,16 @@ export async function prepareReleases(
 ): Promise<void> {
   const release = settings.release as ReleaseSettings
   if (release.rollbackTo !== undefined) return
-  const toPrepare = hosts.filter((_, i) => plans[i].from !== plans[i].to)
-  // The variables a host's commands get in its batch, so prepare-command sees them too.
-  const batchOf = new Map(
-    planBatches(hosts, settings.batches.size).flatMap((batch, b) => batch.map((host) => [host, b + 1] as const))
+  // Each host with its place in the rollout, so prepare-command gets the variables its commands will.
+  const toPrepare = planBatches(
+    hosts.map((host, i) => ({ host, index: i + 1, plan: plans[i] })),
+    settings.batches.size
   )
+    .flatMap((batch, b) => batch.map((place) => ({ ...place, batch: b + 1 })))
+    .filter(({ plan }) => plan.from !== plan.to)
   const failures: string[] = []
-  await mapBounded(toPrepare, async (host) => {
-    const index = hosts.indexOf(host)
-    const env = [
-      ...rolloutVariables({ target: host.target, batch: batchOf.get(host) ?? 1, index: index + 1 }),
-      ...releaseVariables(release, plans[index])
-    ]
+  await mapBounded(toPrepare, async ({ host, index, batch, plan }) => {
+    const env = [...rolloutVariables({ target: host.target, batch, index }), ...releaseVariables(release, plan)]
     try {
       await runScript(host, scripts.createRelease(release.dir, release.id), settings, log)
       await uploadRelease(host, release, settings, log)
@@ -139,7 +125,7 @@ export async function prepareReleases(
     }
   })
   if (failures.length === 0) return
-  await mapBounded(toPrepare, (host) =>
+  await mapBounded(toPrepare, ({ host }) =>
     runScript(host, scripts.removeRelease(release.dir, release.id), settings, log).catch((error: unknown) =>
       log.warning(`${host.target.entry}: release ${release.id} could not be removed: ${errorMessage(error)}`)
     )

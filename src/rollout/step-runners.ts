@@ -6,6 +6,7 @@ import type { Clock, ExecResult, Log, RemoteHost, Runner } from '../ports.js'
 import { switchRelease } from '../ssh/release-scripts.js'
 import { drainScript } from '../ssh/remote-scripts.js'
 import { judgeResponse } from './health.js'
+import { throwIfFailed } from './host-scripts.js'
 import type { StepAction } from './host-steps.js'
 import { pollUntil, type Verdict } from './poll.js'
 
@@ -43,8 +44,7 @@ export function runStep(context: StepContext, action: StepAction, signal: AbortS
 async function runCommand(context: StepContext, command: string, signal: AbortSignal): Promise<void> {
   const { timeoutMs } = context.settings.commands
   const result = await context.host.exec(command, { env: context.env, timeoutMs, signal, onLine: context.output })
-  if (result.timedOut) throw new Error(`timed out after ${timeoutMs} ms`)
-  throwIfFailed(result, signal)
+  throwIfFailed(result, timeoutMs, signal)
 }
 
 async function checkHealth(
@@ -131,14 +131,7 @@ async function drain({ host, log, settings, env, output }: StepContext, port: nu
     )
     return
   }
-  throwIfFailed(result, signal)
-}
-
-/** A command that ended on its own, but not well: why, in the words the report uses. */
-function throwIfFailed(result: ExecResult, signal: AbortSignal): void {
-  if (signal.aborted && result.code !== 0) throw new Error('cancelled')
-  if (result.code === null) throw new Error('ended without an exit status (connection lost)')
-  if (result.code !== 0) throw new Error(`exited with code ${result.code}`)
+  throwIfFailed(result, timeoutMs, signal)
 }
 
 /** A command polled until it succeeds (health-command, a probe): what one run showed. */

@@ -45,9 +45,14 @@ class SshRemoteHost implements RemoteHost {
     private useShell: boolean
   ) {}
 
+  /** Whether every hop of the chain is still up. */
+  private get connected(): boolean {
+    return this.chain.every((ssh) => ssh.isConnected())
+  }
+
   /** The target's connection, re-opened first if it dropped since the last use. */
   private async ssh(forceReconnect = false): Promise<NodeSSH> {
-    if (forceReconnect || !this.chain.every((ssh) => ssh.isConnected())) {
+    if (forceReconnect || !this.connected) {
       this.log.info(`[${this.target.entry}] the SSH connection was lost; reconnecting`)
       this.chain.forEach((ssh) => ssh.dispose())
       await this.http?.close()
@@ -80,7 +85,7 @@ class SshRemoteHost implements RemoteHost {
     }
     // Busy (never, in a rollout), or refused: a channel of its own. Refused means no setsid, or a
     // forced command in the way: channels from now on.
-    if (shell.state === 'refused' && this.chain.every((ssh) => ssh.isConnected())) this.useShell = false
+    if (shell.state === 'refused' && this.connected) this.useShell = false
     return this.execOnChannel(command, options)
   }
 
@@ -93,7 +98,7 @@ class SshRemoteHost implements RemoteHost {
     for (let retryInMs = 10; ; retryInMs *= 2) {
       const onChannel = await this.openChannel(command, options, false).catch(() => undefined)
       if (onChannel) return onChannel()
-      if (retryInMs > 320 || !this.chain.every((ssh) => ssh.isConnected()) || options.signal.aborted) break
+      if (retryInMs > 320 || !this.connected || options.signal.aborted) break
       await pause(retryInMs)
     }
     return (await this.openChannel(command, options, true))()

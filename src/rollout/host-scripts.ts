@@ -1,0 +1,41 @@
+// Running a command on a host and judging how it ended: one place for the words a failure gets,
+// for the steps of a host and for the action's own fleet-wide scripts (release state, the
+// preparation, the lock).
+import { NEVER_ABORTED, type ExecResult, type RemoteHost } from '../ports.js'
+
+/** Why a command did not succeed, in the words the report uses; undefined if it did. */
+export function failureOf(result: ExecResult, timeoutMs: number, signal: AbortSignal): string | undefined {
+  if (result.timedOut) return `timed out after ${timeoutMs} ms`
+  if (signal.aborted && result.code !== 0) return 'cancelled'
+  if (result.code === null) return 'ended without an exit status (connection lost)'
+  if (result.code !== 0) return `exited with code ${result.code}`
+  return undefined
+}
+
+export function throwIfFailed(result: ExecResult, timeoutMs: number, signal: AbortSignal): void {
+  const failure = failureOf(result, timeoutMs, signal)
+  if (failure !== undefined) throw new Error(failure)
+}
+
+/** One of the action's own scripts, run to its end whatever happens (never cancelled): how it ended and every line. */
+export async function runToEnd(
+  host: RemoteHost,
+  script: string,
+  {
+    env = [],
+    timeoutMs,
+    onLine
+  }: { env?: readonly (readonly [string, string])[]; timeoutMs: number; onLine?: (line: string) => void }
+): Promise<{ result: ExecResult; lines: string[] }> {
+  const lines: string[] = []
+  const result = await host.exec(script, {
+    env,
+    timeoutMs,
+    signal: NEVER_ABORTED,
+    onLine: (line) => {
+      lines.push(line)
+      onLine?.(line)
+    }
+  })
+  return { result, lines }
+}
