@@ -198,5 +198,58 @@ export const BAD_INPUTS: BadInput[] = [
     { 'lock-path': 'deploy.lock' },
     /^lock-path 'deploy.lock': expected an absolute path on the host/
   ],
-  ['lock-stale-after 0', { 'lock-stale-after': '0s' }, /^lock-stale-after '0s': must be more than 0/]
+  ['lock-stale-after 0', { 'lock-stale-after': '0s' }, /^lock-stale-after '0s': must be more than 0/],
+  [
+    'min-in-rotation not a count',
+    { 'min-in-rotation': 'three', 'online-probe': 'true' },
+    /^min-in-rotation 'three': expected N hosts or N% of all hosts/
+  ],
+  [
+    'min-in-rotation 150%',
+    { 'min-in-rotation': '150%', 'online-probe': 'true' },
+    /^min-in-rotation '150%': expected N hosts or N%/
+  ],
+  [
+    'min-in-rotation without online-probe',
+    { 'min-in-rotation': '2' },
+    /^min-in-rotation '2': needs online-probe: it is how the action sees which other hosts are in rotation/
+  ],
+  [
+    'a floor the batches can never keep',
+    { 'min-in-rotation': '3', 'online-probe': 'true', 'batch-size': '2' },
+    /^min-in-rotation '3': is 3 host\(s\), but a batch of 2 out of 4 leaves 2; expected at most 2/
+  ],
+  [
+    'a floor of 100%',
+    { 'min-in-rotation': '100%', 'online-probe': 'true' },
+    /^min-in-rotation '100%': is 4 host\(s\), but a batch of 1 out of 4 leaves 3/
+  ],
+  ['capacity-wait without min-in-rotation', { 'capacity-wait': '30s' }, /^capacity-wait '30s': needs min-in-rotation/],
+  [
+    'malformed capacity-wait',
+    { 'min-in-rotation': '2', 'online-probe': 'true', 'capacity-wait': 'soon' },
+    /^capacity-wait 'soon': expected a number/
+  ],
+  [
+    'malformed bake-time',
+    { 'bake-time': '60s,ten' },
+    /^bake-time '60s,ten': 'ten': expected a number with an optional unit/
+  ],
+  ['empty bake-time list', { 'bake-time': ',' }, /^bake-time ',': expected a duration or a list of durations/],
+  [
+    'bake-time list longer than the ramp',
+    { 'batch-size': '1,50%', 'bake-time': '60s,10s,5s' },
+    /^bake-time '60s,10s,5s': has 3 durations but batch-size '1,50%' has 2 step\(s\)/
+  ],
+  ['analysis-command without bake-time', { 'analysis-command': 'true' }, /^analysis-command: needs bake-time/],
+  [
+    'zero analysis-interval',
+    { 'bake-time': '60s', 'analysis-interval': '0s' },
+    /^analysis-interval '0s': must be more than 0/
+  ],
+  [
+    'zero analysis-failures',
+    { 'bake-time': '60s', 'analysis-failures': '0' },
+    /^analysis-failures '0': expected a whole number from 1 to 1000/
+  ]
 ]

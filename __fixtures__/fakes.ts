@@ -59,18 +59,18 @@ export class FakeHost implements RemoteHost {
   }
 }
 
-/** The runner's shell for probes: `reply(command, calls)` gives each run's exit code. */
+/** The runner's shell for probes: `reply(command, calls, env)` gives each run's exit code. */
 export class FakeRunner implements Runner {
-  readonly runs: { command: string; env: readonly (readonly [string, string])[] }[] = []
+  readonly runs: { command: string; env: readonly (readonly [string, string])[]; at: number }[] = []
   constructor(
     private readonly clock: FakeClock,
-    public reply: (command: string, calls: number) => number = () => 0
+    public reply: (command: string, calls: number, env: ReadonlyMap<string, string>) => number = () => 0
   ) {}
   async run(command: string, options: Omit<ExecOptions, 'onLine'>) {
     const calls = this.runs.filter((run) => run.command === command).length
-    this.runs.push({ command, env: options.env })
+    this.runs.push({ command, env: options.env, at: this.clock.time })
     this.clock.time += 20
-    const code = this.reply(command, calls)
+    const code = this.reply(command, calls, new Map(options.env))
     return { code, timedOut: false, lastLine: code === 0 ? '' : `probe said ${code}` }
   }
 }

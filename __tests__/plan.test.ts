@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { batchSizes, describePlan, planBatches } from '../src/rollout/plan.js'
+import { batchSizes } from '../src/inputs/parse.js'
+import { describePlan, planBatches } from '../src/rollout/plan.js'
 import { settingsWith } from '../__fixtures__/fakes.js'
 
 describe('batchSizes (Ansible serial semantics)', () => {

@@ -73,6 +73,33 @@ describe('getSettings', () => {
     expect(settings.ssh.hostKeys.strict).toBe(true)
   })
 
+  it('reads the guards: a floor in hosts (a percentage rounded up), bakes per step, the analysis', () => {
+    expect(settingsWith()).toMatchObject({ capacity: undefined, bake: undefined })
+    const settings = settingsWith({
+      'online-probe': 'lb-says-in',
+      'min-in-rotation': '40%',
+      'capacity-wait': '30s',
+      'batch-size': '1,50%',
+      'bake-time': '60s\n10s',
+      'analysis-command': 'check-errors'
+    })
+    expect(settings.capacity).toEqual({ minInRotation: 2, waitMs: 30_000 }) // 40 % of 4 = 1.6 → 2
+    expect(settings.bake).toEqual({
+      timesMs: [60_000, 10_000],
+      analysis: { command: 'check-errors', intervalMs: 10_000, failures: 1 }
+    })
+    expect(settingsWith({ 'online-probe': 'p', 'min-in-rotation': '3' }).capacity).toEqual({
+      minInRotation: 3,
+      waitMs: 0
+    })
+  })
+
+  it('warns that a bake has no effect when every host is in one batch', () => {
+    expect(settingsWith({ 'batch-size': '100%', 'bake-time': '1m' }).warnings.join('\n')).toMatch(
+      /bake-time has no effect: every host is in one batch/
+    )
+  })
+
   it('collects every problem into one error', () => {
     const problems = problemsOf({ hosts: 'a b', 'offline-wait': '5x', 'batch-size': '0' })
     expect(problems).toHaveLength(3)

@@ -25636,7 +25636,7 @@ globals.__dirname ??= (0,node_path__WEBPACK_IMPORTED_MODULE_0__.dirname)((0,node
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _esm_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6247);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6382);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4335);
 // First import on purpose: see esm-shims.ts.
 
 
@@ -25647,7 +25647,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6382:
+/***/ 4335:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -27742,6 +27742,273 @@ const actionsLog = {
     group: (name, fn) => group(name, fn)
 };
 
+;// CONCATENATED MODULE: ./src/inputs/parse.ts
+// Pure parsers for input values. Each returns the parsed value or throws InputError with the
+// expected form; settings.ts attaches the input name and value and collects every problem.
+class InputError extends Error {
+}
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_FORM = 'a number with an optional unit ms, s, m or h (e.g. 8, 8s, 500ms, 1m)';
+function parseDuration(text) {
+    const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim());
+    if (!match)
+        throw new InputError(`expected ${DURATION_FORM}`);
+    const ms = Number(match[1]) * DURATION_UNITS[match[2] ?? 's'];
+    if (!Number.isFinite(ms) || ms > 24 * 3_600_000)
+        throw new InputError('expected a duration of at most 24h');
+    return Math.round(ms);
+}
+function parseInteger(text, min, max) {
+    const value = text.trim();
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+        throw new InputError(`expected a whole number from ${min} to ${max}`);
+    }
+    return Number(value);
+}
+function parseBoolean(text) {
+    const value = text.trim().toLowerCase();
+    if (value === 'true')
+        return true;
+    if (value === 'false')
+        return false;
+    throw new InputError('expected true or false');
+}
+/** Splits a list input: one item per line or comma-separated; blank lines and `#` comments ignored. */
+function splitList(text) {
+    return text
+        .split('\n')
+        .map((line) => line.replace(/(^|\s)#.*$/, ''))
+        .flatMap((line) => line.split(','))
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+}
+const HOST_FORM = '[user@]host[:port], with IPv6 in brackets as [::1]:22';
+const HOSTNAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
+const USERNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/;
+/** Parses `[user@]host[:port]`; `defaultPort` fills a missing port. */
+function parseHostTarget(entry, defaultPort) {
+    const fail = (why) => {
+        throw new InputError(`${why}; expected ${HOST_FORM}`);
+    };
+    const at = entry.lastIndexOf('@');
+    const user = at >= 0 ? entry.slice(0, at) : undefined;
+    if (user !== undefined && !USERNAME.test(user))
+        fail(`invalid user '${user}'`);
+    const rest = at >= 0 ? entry.slice(at + 1) : entry;
+    let host;
+    let portText;
+    if (rest.startsWith('[')) {
+        const close = rest.indexOf(']');
+        if (close < 0)
+            fail('unclosed [');
+        host = rest.slice(1, close);
+        const after = rest.slice(close + 1);
+        if (after !== '' && !after.startsWith(':'))
+            fail(`unexpected '${after}' after ]`);
+        portText = after === '' ? undefined : after.slice(1);
+        if (!/^[0-9A-Fa-f:.]+$/.test(host) || !host.includes(':'))
+            fail(`'${host}' is not an IPv6 address`);
+    }
+    else {
+        const parts = rest.split(':');
+        if (parts.length > 2)
+            fail('IPv6 addresses need brackets');
+        host = parts[0];
+        portText = parts[1];
+        if (!HOSTNAME.test(host))
+            fail(host === '' ? 'missing host' : `invalid host name '${host}'`);
+    }
+    let port = defaultPort;
+    if (portText !== undefined) {
+        if (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
+            fail(`invalid port '${portText}' (1-65535)`);
+        }
+        port = Number(portText);
+    }
+    return { entry, user, host, port };
+}
+function parseStatusRanges(text) {
+    const form = 'HTTP status codes and ranges from 100 to 599, e.g. 200 or 200,204 or 200-299';
+    const items = splitList(text);
+    if (items.length === 0)
+        throw new InputError(`expected ${form}`);
+    return items.map((item) => {
+        const match = /^(\d{3})(?:\s*-\s*(\d{3}))?$/.exec(item);
+        const from = Number(match?.[1]);
+        const to = Number(match?.[2] ?? match?.[1]);
+        if (!match || from < 100 || to > 599 || from > to)
+            throw new InputError(`'${item}' is not valid; expected ${form}`);
+        return { from, to };
+    });
+}
+function parseBatchSize(text) {
+    const form = 'N, N% (1-100%) or a ramp like 1,25%,100%';
+    const items = splitList(text);
+    if (items.length === 0)
+        throw new InputError(`expected ${form}`);
+    return items.map((item) => {
+        const match = /^(\d+)(%?)$/.exec(item);
+        const n = Number(match?.[1]);
+        if (!match || n < 1 || (match[2] === '%' && n > 100))
+            throw new InputError(`'${item}' is not valid; expected ${form}`);
+        return match[2] === '%' ? { percent: n } : { count: n };
+    });
+}
+/**
+ * Hosts per batch, with Ansible `serial` semantics: each step sizes one batch, the last step
+ * repeats until every host is planned, percentages are of all hosts, at least 1 each.
+ */
+function batchSizes(total, steps) {
+    const sizes = [];
+    let planned = 0;
+    for (let i = 0; planned < total; i++) {
+        const step = steps[Math.min(i, steps.length - 1)];
+        const size = 'count' in step ? step.count : Math.floor((total * step.percent) / 100);
+        const clamped = Math.min(Math.max(size, 1), total - planned);
+        sizes.push(clamped);
+        planned += clamped;
+    }
+    return sizes;
+}
+/** `N` hosts or `N%` of all of them (rounded up: a floor never rounds down to fewer hosts). */
+function parseHostCount(text, total) {
+    const match = /^(\d+)(%?)$/.exec(text.trim());
+    const n = Number(match?.[1]);
+    if (!match || (match[2] === '%' && n > 100))
+        throw new InputError('expected N hosts or N% of all hosts (0-100%)');
+    return match[2] === '%' ? Math.ceil((total * n) / 100) : n;
+}
+/** One duration, or a list of them (comma-separated or one per line). */
+function parseDurationList(text) {
+    const items = splitList(text);
+    if (items.length === 0)
+        throw new InputError('expected a duration or a list of durations, e.g. 60s or 60s,10s');
+    return items.map((item) => {
+        try {
+            return parseDuration(item);
+        }
+        catch (error) {
+            if (error instanceof InputError)
+                throw new InputError(`'${item}': ${error.message}`);
+            throw error;
+        }
+    });
+}
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** `KEY=value` lines; the value is everything after the first `=`, kept verbatim. */
+function parseEnv(text) {
+    const pairs = [];
+    for (const line of text.split('\n')) {
+        if (line.trim() === '' || line.trim().startsWith('#'))
+            continue;
+        const eq = line.indexOf('=');
+        const name = eq < 0 ? line.trim() : line.slice(0, eq).trim();
+        if (eq < 0 || !ENV_NAME.test(name)) {
+            throw new InputError(`'${name}' is not valid; expected KEY=value lines with KEY a shell variable name`);
+        }
+        if (name.startsWith('ROLLOUT_'))
+            throw new InputError(`'${name}' is reserved: ROLLOUT_* variables are set by the action`);
+        pairs.push([name, line.slice(eq + 1)]);
+    }
+    return pairs;
+}
+function parseRegex(text) {
+    try {
+        return new RegExp(text);
+    }
+    catch (error) {
+        throw new InputError(`expected a JavaScript regular expression (${error.message})`);
+    }
+}
+/** Replaces `${NAME}` with its value; a name without a value is an error, never an empty string. */
+function expandVariables(template, values) {
+    return template.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name) => {
+        const value = values.get(name);
+        if (value === undefined)
+            throw new InputError(`\${${name}} is not a known variable; expected one of ${[...values.keys()].join(', ')}`);
+        return value;
+    });
+}
+function parseHttpUrl(text) {
+    let url;
+    try {
+        url = new URL(text.trim());
+    }
+    catch {
+        throw new InputError('expected an absolute http:// or https:// URL, as seen from the host, e.g. http://127.0.0.1:8080/health');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        throw new InputError('expected an http:// or https:// URL');
+    if (url.username || url.password)
+        throw new InputError('credentials in the URL are not supported; use health-command');
+    return url;
+}
+
+;// CONCATENATED MODULE: ./src/rollout/bake.ts
+/** How long batch `batch` (1-based) bakes: its batch-size step's bake-time, the last repeating. */
+function bakeTimeMs(settings, batch) {
+    const times = settings.bake?.timesMs ?? [];
+    return times.length === 0 ? 0 : times[Math.min(batch - 1, times.length - 1)];
+}
+/**
+ * Bakes batch `batch`, `updated` being the hosts entries now on the new release. Measurements run
+ * on a fixed schedule from the bake's start (every interval, and once at the end); the bake ends
+ * early, failed, once analysis-failures of them failed.
+ */
+async function bake(deps, batch, updated) {
+    const { settings, clock, log, signal, origin } = deps;
+    const analysis = settings.bake?.analysis;
+    const start = clock.now();
+    const end = start + bakeTimeMs(settings, batch);
+    const measurements = [];
+    const report = (verdict) => ({
+        batch,
+        startMs: start - origin,
+        durationMs: clock.now() - start,
+        measurements,
+        verdict
+    });
+    log.info(`Baking batch ${batch} for ${end - start} ms${analysis ? `, judged by analysis-command` : ''}`);
+    let failed = 0;
+    for (let tick = 1;; tick++) {
+        const at = analysis ? Math.min(start + tick * analysis.intervalMs, end) : end;
+        await clock.sleep(at - clock.now(), signal);
+        if (signal.aborted)
+            return report('cancelled');
+        if (!analysis)
+            return report('passed');
+        const measurement = await measure(deps, analysis, batch, updated);
+        measurements.push(measurement);
+        if (signal.aborted)
+            return report('cancelled');
+        if (measurement.code !== 0 && ++failed >= analysis.failures)
+            return report('failed');
+        if (at >= end)
+            return report('passed');
+    }
+}
+async function measure({ settings, runner, clock, log, signal, origin }, analysis, batch, updated) {
+    const env = [
+        ['ROLLOUT_BATCH', String(batch)],
+        ['ROLLOUT_UPDATED_HOSTS', updated.join(' ')],
+        ...(settings.release ? [['ROLLOUT_RELEASE', settings.release.id]] : []),
+        ...settings.env
+    ];
+    const atMs = clock.now() - origin;
+    const { code, timedOut, lastLine } = await runner.run(analysis.command, {
+        env,
+        timeoutMs: analysis.intervalMs,
+        signal
+    });
+    const seen = timedOut ? `timed out after ${analysis.intervalMs} ms` : `exit code ${code}`;
+    const line = `Analysis of batch ${batch}: ${seen}${lastLine ? `: ${lastLine}` : ''}`;
+    if (code === 0)
+        log.info(line);
+    else
+        log.warning(line, `Analysis failed (batch ${batch})`);
+    return { atMs, code, lastLine: timedOut ? `timed out after ${analysis.intervalMs} ms` : lastLine };
+}
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/ssh/remote-scripts.ts
@@ -28019,19 +28286,11 @@ function stepColumns(settings) {
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/plan.ts
+// Hosts + batch-size → batches (sized by batchSizes, Ansible `serial` semantics), and the dry-run
+// plan: what would run where, described from the steps' data.
 
-function batchSizes(total, steps) {
-    const sizes = [];
-    let planned = 0;
-    for (let i = 0; planned < total; i++) {
-        const step = steps[Math.min(i, steps.length - 1)];
-        const size = 'count' in step ? step.count : Math.floor((total * step.percent) / 100);
-        const clamped = Math.min(Math.max(size, 1), total - planned);
-        sizes.push(clamped);
-        planned += clamped;
-    }
-    return sizes;
-}
+
+
 function planBatches(hosts, steps) {
     let start = 0;
     return batchSizes(hosts.length, steps).map((size) => hosts.slice(start, (start += size)));
@@ -28089,6 +28348,23 @@ function describeRelease(settings) {
         `rollback-scope ${release.rollbackScope}${release.rollbackScope === 'fleet' ? ': on a failure, every host this run switched goes back to its previous release, in reverse order, in batches' : ''}`
     ];
 }
+/** min-in-rotation, and the bake after each batch but the last. */
+function describeGuards(settings, batches) {
+    const { capacity, bake } = settings;
+    const lines = [];
+    if (capacity) {
+        lines.push(`before each batch leaves rotation: online-probe for every other host; at least ${capacity.minInRotation} in rotation, waiting up to ${ms(capacity.waitMs)}, or the rollout stops there`);
+    }
+    if (bake) {
+        const times = Array.from({ length: batches - 1 }, (_, b) => `${ms(bakeTimeMs(settings, b + 1))} after batch ${b + 1}`);
+        const analysis = bake.analysis
+            ? `, judged by analysis-command (on the runner, every ${ms(bake.analysis.intervalMs)} and at the end; ${bake.analysis.failures} failed measurement(s) fail the rollout): ${bake.analysis.command}`
+            : '';
+        if (times.length > 0)
+            lines.push(`bake: ${times.join(', ')}${analysis}`);
+    }
+    return lines;
+}
 /** The dry-run plan: what would run where, in order, with every wait, and what a failure undoes. */
 function describePlan(settings) {
     const { size, pauseMs, maxFailedHosts } = settings.batches;
@@ -28101,6 +28377,7 @@ function describePlan(settings) {
             (pauseMs > 0 ? `; ${ms(pauseMs)} between batches` : ''),
         ...batches.map((batch, i) => `batch ${i + 1}: ${batch.map((host) => host.entry).join(', ')}`),
         ...describeRelease(settings),
+        ...describeGuards(settings, batches.length),
         'each host:',
         ...hostSteps(settings).map((step, i) => `  ${i + 1}. ${describeStep(step, settings)}`),
         ...(restore.length > 0 ? [`on failure before stop: back in rotation (${describe(restore)})`] : []),
@@ -28457,168 +28734,6 @@ async function auditReleases(hosts, entries, settings, log) {
         });
         return runScript(host, appendAuditLine(release.dir, line), settings, log).catch((error) => log.warning(`${host.target.entry}: deploy.log not written: ${errorMessage(error)}`));
     });
-}
-
-;// CONCATENATED MODULE: ./src/inputs/parse.ts
-// Pure parsers for input values. Each returns the parsed value or throws InputError with the
-// expected form; settings.ts attaches the input name and value and collects every problem.
-class InputError extends Error {
-}
-const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const DURATION_FORM = 'a number with an optional unit ms, s, m or h (e.g. 8, 8s, 500ms, 1m)';
-function parseDuration(text) {
-    const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim());
-    if (!match)
-        throw new InputError(`expected ${DURATION_FORM}`);
-    const ms = Number(match[1]) * DURATION_UNITS[match[2] ?? 's'];
-    if (!Number.isFinite(ms) || ms > 24 * 3_600_000)
-        throw new InputError('expected a duration of at most 24h');
-    return Math.round(ms);
-}
-function parseInteger(text, min, max) {
-    const value = text.trim();
-    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-        throw new InputError(`expected a whole number from ${min} to ${max}`);
-    }
-    return Number(value);
-}
-function parseBoolean(text) {
-    const value = text.trim().toLowerCase();
-    if (value === 'true')
-        return true;
-    if (value === 'false')
-        return false;
-    throw new InputError('expected true or false');
-}
-/** Splits a list input: one item per line or comma-separated; blank lines and `#` comments ignored. */
-function splitList(text) {
-    return text
-        .split('\n')
-        .map((line) => line.replace(/(^|\s)#.*$/, ''))
-        .flatMap((line) => line.split(','))
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-}
-const HOST_FORM = '[user@]host[:port], with IPv6 in brackets as [::1]:22';
-const HOSTNAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
-const USERNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/;
-/** Parses `[user@]host[:port]`; `defaultPort` fills a missing port. */
-function parseHostTarget(entry, defaultPort) {
-    const fail = (why) => {
-        throw new InputError(`${why}; expected ${HOST_FORM}`);
-    };
-    const at = entry.lastIndexOf('@');
-    const user = at >= 0 ? entry.slice(0, at) : undefined;
-    if (user !== undefined && !USERNAME.test(user))
-        fail(`invalid user '${user}'`);
-    const rest = at >= 0 ? entry.slice(at + 1) : entry;
-    let host;
-    let portText;
-    if (rest.startsWith('[')) {
-        const close = rest.indexOf(']');
-        if (close < 0)
-            fail('unclosed [');
-        host = rest.slice(1, close);
-        const after = rest.slice(close + 1);
-        if (after !== '' && !after.startsWith(':'))
-            fail(`unexpected '${after}' after ]`);
-        portText = after === '' ? undefined : after.slice(1);
-        if (!/^[0-9A-Fa-f:.]+$/.test(host) || !host.includes(':'))
-            fail(`'${host}' is not an IPv6 address`);
-    }
-    else {
-        const parts = rest.split(':');
-        if (parts.length > 2)
-            fail('IPv6 addresses need brackets');
-        host = parts[0];
-        portText = parts[1];
-        if (!HOSTNAME.test(host))
-            fail(host === '' ? 'missing host' : `invalid host name '${host}'`);
-    }
-    let port = defaultPort;
-    if (portText !== undefined) {
-        if (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
-            fail(`invalid port '${portText}' (1-65535)`);
-        }
-        port = Number(portText);
-    }
-    return { entry, user, host, port };
-}
-function parseStatusRanges(text) {
-    const form = 'HTTP status codes and ranges from 100 to 599, e.g. 200 or 200,204 or 200-299';
-    const items = splitList(text);
-    if (items.length === 0)
-        throw new InputError(`expected ${form}`);
-    return items.map((item) => {
-        const match = /^(\d{3})(?:\s*-\s*(\d{3}))?$/.exec(item);
-        const from = Number(match?.[1]);
-        const to = Number(match?.[2] ?? match?.[1]);
-        if (!match || from < 100 || to > 599 || from > to)
-            throw new InputError(`'${item}' is not valid; expected ${form}`);
-        return { from, to };
-    });
-}
-function parseBatchSize(text) {
-    const form = 'N, N% (1-100%) or a ramp like 1,25%,100%';
-    const items = splitList(text);
-    if (items.length === 0)
-        throw new InputError(`expected ${form}`);
-    return items.map((item) => {
-        const match = /^(\d+)(%?)$/.exec(item);
-        const n = Number(match?.[1]);
-        if (!match || n < 1 || (match[2] === '%' && n > 100))
-            throw new InputError(`'${item}' is not valid; expected ${form}`);
-        return match[2] === '%' ? { percent: n } : { count: n };
-    });
-}
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** `KEY=value` lines; the value is everything after the first `=`, kept verbatim. */
-function parseEnv(text) {
-    const pairs = [];
-    for (const line of text.split('\n')) {
-        if (line.trim() === '' || line.trim().startsWith('#'))
-            continue;
-        const eq = line.indexOf('=');
-        const name = eq < 0 ? line.trim() : line.slice(0, eq).trim();
-        if (eq < 0 || !ENV_NAME.test(name)) {
-            throw new InputError(`'${name}' is not valid; expected KEY=value lines with KEY a shell variable name`);
-        }
-        if (name.startsWith('ROLLOUT_'))
-            throw new InputError(`'${name}' is reserved: ROLLOUT_* variables are set by the action`);
-        pairs.push([name, line.slice(eq + 1)]);
-    }
-    return pairs;
-}
-function parseRegex(text) {
-    try {
-        return new RegExp(text);
-    }
-    catch (error) {
-        throw new InputError(`expected a JavaScript regular expression (${error.message})`);
-    }
-}
-/** Replaces `${NAME}` with its value; a name without a value is an error, never an empty string. */
-function expandVariables(template, values) {
-    return template.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name) => {
-        const value = values.get(name);
-        if (value === undefined)
-            throw new InputError(`\${${name}} is not a known variable; expected one of ${[...values.keys()].join(', ')}`);
-        return value;
-    });
-}
-function parseHttpUrl(text) {
-    let url;
-    try {
-        url = new URL(text.trim());
-    }
-    catch {
-        throw new InputError('expected an absolute http:// or https:// URL, as seen from the host, e.g. http://127.0.0.1:8080/health');
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-        throw new InputError('expected an http:// or https:// URL');
-    if (url.username || url.password)
-        throw new InputError('credentials in the URL are not supported; use health-command');
-    return url;
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/health.ts
@@ -29043,8 +29158,29 @@ function renderSummary(result) {
     for (const host of result.hosts.filter(needsAttention)) {
         lines.push(`<details><summary>${escapeHtml(host.target.entry)}: ${escapeHtml(host.failedPhase ?? '')} ${escapeHtml(host.error ?? '')}</summary>`, '', `<pre>${escapeHtml(host.outputTail.join('\n') || '(no output)')}</pre>`, '</details>', '');
     }
-    lines.push(renderGantt(result));
+    lines.push(...renderBakes(result.bakes), renderGantt(result));
     return `${lines.join('\n')}\n`;
+}
+const VERDICT_LABEL = {
+    passed: '✅ passed',
+    failed: '❌ failed',
+    cancelled: '⚠️ cancelled'
+};
+/** Each bake with its measurements: when, the exit code, the analysis's last line. */
+function renderBakes(bakes) {
+    return bakes.flatMap((bake) => [
+        `**Bake after batch ${bake.batch}**: ${bake.durationMs} ms, ${VERDICT_LABEL[bake.verdict]}` +
+            (bake.measurements.length === 0 ? ' (no analysis-command)' : ''),
+        '',
+        ...(bake.measurements.length > 0
+            ? [
+                '| At (ms) | Exit code | Last line |',
+                '| --- | --- | --- |',
+                ...bake.measurements.map((m) => `| ${m.atMs} | ${m.code === 0 ? '0' : `❌ ${m.code ?? 'none'}`} | ${escapeHtml(m.lastLine).replace(/\|/g, '\\|')} |`),
+                ''
+            ]
+            : [])
+    ]);
 }
 /** Mermaid forbids `:`, `#` and `;` in names; host entries like [::1]:22 keep their meaning with `.`. */
 const mermaidName = (text) => text.replace(/[:#;]/g, '.');
@@ -29062,6 +29198,12 @@ function renderGantt(result) {
             const end = phase.startMs + Math.max(phase.durationMs, 1);
             lines.push(`  ${phase.name} :${phase.ok ? '' : 'crit, '}${phase.startMs}, ${end}`);
         }
+    }
+    if (result.bakes.length > 0)
+        lines.push('  section bakes');
+    for (const bake of result.bakes) {
+        const end = bake.startMs + Math.max(bake.durationMs, 1);
+        lines.push(`  after batch ${bake.batch} :${bake.verdict === 'passed' ? 'active, ' : 'crit, '}${bake.startMs}, ${end}`);
     }
     lines.push('```');
     return lines.join('\n');
@@ -29101,7 +29243,11 @@ function failureMessage({ status, rollout, error }) {
     if (status === 'cancelled' || !rollout)
         return 'Rollout cancelled';
     const failed = rollout.hosts.filter(needsAttention).map((host) => host.target.entry);
-    return `Rollout failed on ${failed.join(', ')}${rollout.stoppedBecause ? `; stopped because ${rollout.stoppedBecause}` : ''}`;
+    const because = rollout.stoppedBecause ? `stopped because ${rollout.stoppedBecause}` : '';
+    // A capacity floor or an analysis can fail a rollout in which no host failed.
+    if (failed.length === 0)
+        return `Rollout failed: ${because}`;
+    return `Rollout failed on ${failed.join(', ')}${because ? `; ${because}` : ''}`;
 }
 
 ;// CONCATENATED MODULE: ./src/ssh/lock-scripts.ts
@@ -29257,41 +29403,90 @@ class DeployLocks {
     }
 }
 
+;// CONCATENATED MODULE: ./src/rollout/capacity.ts
+
+
+/**
+ * Resolves once enough hosts outside `batch` are in rotation to take the batch out; waits up to
+ * capacity-wait for them; throws PollTimeout (naming the hosts out) or PollCancelled otherwise.
+ */
+async function awaitCapacity(deps, capacity, batch, others) {
+    const { settings, clock, log, signal } = deps;
+    const names = batch.hosts.map((host) => host.target.entry).join(', ');
+    const verdict = await pollUntil(() => countInRotation(deps, others, capacity.minInRotation), {
+        clock,
+        timeoutMs: capacity.waitMs,
+        intervalMs: settings.loadBalancer.probeIntervalMs,
+        signal,
+        waitingFor: 'hosts to come back into rotation (min-in-rotation)',
+        failed: `taking batch ${batch.number} (${names}) out would leave fewer than min-in-rotation (${capacity.minInRotation}) hosts in rotation`,
+        onAttempt: ({ ok, detail }, attempt) => {
+            if (!ok && attempt === 1)
+                log.info(`Waiting up to ${capacity.waitMs} ms for capacity: ${detail}`);
+        }
+    });
+    log.info(`Capacity before batch ${batch.number}: ${verdict.detail}`);
+}
+/** One round of online-probe on every other host; the probe's own bound is online-wait. */
+async function countInRotation(deps, others, floor) {
+    const { settings, runner, signal } = deps;
+    const { probe = 'false', waitMs } = settings.loadBalancer.online;
+    const results = await Promise.all(others.map((place) => runner.run(probe, { env: [...rolloutVariables(place), ...settings.env], timeoutMs: waitMs, signal })));
+    const out = others.filter((_, i) => results[i].code !== 0).map((place) => place.target.entry);
+    const inRotation = others.length - out.length;
+    return {
+        ok: inRotation >= floor,
+        detail: `${inRotation} of ${others.length} other host(s) in rotation` + (out.length > 0 ? `; out: ${out.join(', ')}` : '')
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/batches.ts
-// The batch policy: batches one after another, the hosts of a batch in parallel, and a stop
-// once more hosts failed than max-failed-hosts allows. Hosts it never reaches stay untouched.
+// The batch policy: batches one after another, the hosts of a batch in parallel; before a batch,
+// the capacity floor; after it, the bake; a stop once more hosts failed than max-failed-hosts
+// allows, or an analysis failed. Hosts it never reaches stay untouched.
 
 
 
+
+
+
+const CANCELLED = { kind: 'cancelled', because: 'the run was cancelled' };
 async function runBatches(deps) {
-    const { settings, hosts, runner, clock, log, signal, releases } = deps;
+    const { settings, hosts, clock, log, signal, releases } = deps;
     const origin = clock.now();
-    const batches = planBatches(hosts.map((host, i) => ({ host, index: i + 1, release: releases?.[i] })), settings.batches.size);
+    const places = hosts.map((host, i) => ({ host, target: host.target, index: i + 1, release: releases?.[i], batch: 0 }));
+    const batches = planBatches(places, settings.batches.size).map((batch, b) => batch.map((place) => ({ ...place, batch: b + 1 })));
     const reports = new Map();
-    let stoppedBecause;
+    const bakes = [];
+    let stop;
     for (const [b, batch] of batches.entries()) {
-        if (b > 0 && settings.batches.pauseMs > 0)
-            await clock.sleep(settings.batches.pauseMs, signal);
-        if (signal.aborted) {
-            stoppedBecause = 'the run was cancelled';
+        stop = await beforeBatch(deps, b + 1, batch, batches.flat());
+        if (stop)
             break;
-        }
-        const names = batch.map(({ host }) => host.target.entry).join(', ');
-        const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () => Promise.all(batch.map(({ host, index, release }) => runHost({ host, runner, settings, clock, log, signal, batch: b + 1, index, origin, release }))));
+        const names = batch.map(({ target }) => target.entry).join(', ');
+        const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () => Promise.all(batch.map((place) => runHost({ ...deps, ...place, origin }))));
         batch.forEach(({ index }, i) => reports.set(index, done[i]));
+        if (b === batches.length - 1)
+            break;
         const failed = [...reports.values()].filter(countsAsFailed).length;
-        if (signal.aborted) {
-            stoppedBecause = 'the run was cancelled';
+        if (signal.aborted)
+            stop = CANCELLED;
+        else if (failed > settings.batches.maxFailedHosts)
+            stop = {
+                kind: 'hosts',
+                because: `${failed} host(s) failed and max-failed-hosts is ${settings.batches.maxFailedHosts}`
+            };
+        else if (settings.bake)
+            stop = await bakeBatch({ ...deps, origin }, b + 1, reports, bakes);
+        if (stop)
             break;
-        }
-        if (failed > settings.batches.maxFailedHosts && b < batches.length - 1) {
-            stoppedBecause = `${failed} host(s) failed and max-failed-hosts is ${settings.batches.maxFailedHosts}`;
-            break;
-        }
     }
-    const all = batches.flatMap((batch, b) => batch.map(({ host, index }) => reports.get(index) ?? skippedHost(host.target, b + 1)));
-    const failed = all.some(countsAsFailed);
-    if (failed && settings.release?.rollbackScope === 'fleet') {
+    const all = batches.flatMap((batch) => batch.map(({ target, index, batch: b }) => reports.get(index) ?? skippedHost(target, b)));
+    // A failed analysis rolls the fleet back like a failed host; a capacity stop does not: the hosts
+    // done are healthy, and rolling them back would take more hosts out of a fleet already short.
+    const rollBack = all.some(countsAsFailed) || stop?.kind === 'analysis';
+    const failed = rollBack || stop?.kind === 'capacity';
+    if (rollBack && settings.release?.rollbackScope === 'fleet') {
         const rolledBack = await rollFleetBack({ ...deps, origin }, all);
         rolledBack.forEach((report) => (all[hosts.findIndex((host) => host.target === report.target)] = report));
     }
@@ -29303,8 +29498,47 @@ async function runBatches(deps) {
         batches: batches.length,
         steps: stepColumns(settings),
         release: ids.length === 1 ? ids[0] : undefined,
+        bakes,
         durationMs: clock.now() - origin,
-        stoppedBecause
+        stoppedBecause: stop?.because
+    };
+}
+/** Before batch `number` leaves rotation: batch-pause, then the capacity floor; a Stop if it must not. */
+async function beforeBatch(deps, number, batch, all) {
+    const { settings, clock, signal } = deps;
+    if (number > 1 && settings.batches.pauseMs > 0)
+        await clock.sleep(settings.batches.pauseMs, signal);
+    if (signal.aborted)
+        return CANCELLED;
+    if (!settings.capacity)
+        return undefined;
+    const others = all.filter((place) => !batch.includes(place));
+    try {
+        await awaitCapacity(deps, settings.capacity, { number, hosts: batch }, others);
+        return undefined;
+    }
+    catch (error) {
+        return signal.aborted ? CANCELLED : { kind: 'capacity', because: errorMessage(error) };
+    }
+}
+/** The bake after batch `number`; a Stop when its analysis failed it or the run was cancelled. */
+async function bakeBatch(deps, number, reports, bakes) {
+    if (bakeTimeMs(deps.settings, number) === 0)
+        return undefined;
+    const updated = [...reports.entries()]
+        .sort(([a], [b]) => a - b)
+        .filter(([, report]) => report.outcome === 'succeeded' || report.outcome === 'unchanged')
+        .map(([, report]) => report.target.entry);
+    const baked = await deps.log.group(`Bake after batch ${number}`, () => bake(deps, number, updated));
+    bakes.push(baked);
+    if (baked.verdict === 'cancelled')
+        return CANCELLED;
+    if (baked.verdict === 'passed')
+        return undefined;
+    const failures = baked.measurements.filter((m) => m.code !== 0);
+    return {
+        kind: 'analysis',
+        because: `the analysis failed ${failures.length} of ${baked.measurements.length} measurement(s) in batch ${number}'s bake (last: ${failures[failures.length - 1]?.lastLine || `exit code ${failures[failures.length - 1]?.code}`})`
     };
 }
 /**
@@ -29422,6 +29656,9 @@ const DEFAULTS = {
     'rollback-scope': 'host',
     lock: 'true',
     'lock-wait': '0s',
+    'capacity-wait': '0s',
+    'analysis-interval': '10s',
+    'analysis-failures': '1',
     'dry-run': 'false'
 };
 class SettingsError extends Error {
@@ -29714,8 +29951,69 @@ function readHostKeys(input, targets, warnings) {
     return { strict, knownHosts, fingerprints };
 }
 
-;// CONCATENATED MODULE: ./src/inputs/read-release.ts
+;// CONCATENATED MODULE: ./src/inputs/read-guards.ts
 
+
+function readLock(input, releaseDir) {
+    const on = input.defaulted('lock', parseBoolean);
+    const path = input.parse('lock-path', (value) => {
+        if (!value.startsWith('/') || value.includes('\n'))
+            throw new InputError('expected an absolute path on the host, e.g. /var/lock/deploy-app');
+        return value;
+    });
+    const waitMs = input.defaulted('lock-wait', parseDuration);
+    const staleAfterMs = input.parse('lock-stale-after', positiveDuration);
+    if (!on) {
+        for (const name of ['lock-wait', 'lock-path', 'lock-stale-after']) {
+            if (input.raw(name) !== undefined && (name !== 'lock-wait' || waitMs > 0))
+                input.problem(name, input.raw(name), 'needs lock: true');
+        }
+        return undefined;
+    }
+    return { path: path ?? (releaseDir === undefined ? undefined : `${releaseDir}/.lock`), waitMs, staleAfterMs };
+}
+/**
+ * min-in-rotation and capacity-wait. The floor is checked with online-probe, the only evidence of
+ * the load balancer's view the action has; a floor no batch can ever keep is refused here, before
+ * any host is reached.
+ */
+function readCapacity(input, hostCount, batchSteps, { online }) {
+    const waitMs = input.defaulted('capacity-wait', parseDuration);
+    const floor = input.parse('min-in-rotation', (value) => parseHostCount(value, hostCount));
+    if (floor === undefined) {
+        if (waitMs > 0)
+            input.problem('capacity-wait', input.raw('capacity-wait'), 'needs min-in-rotation');
+        return undefined;
+    }
+    if (online.probe === undefined) {
+        input.problem('min-in-rotation', input.raw('min-in-rotation'), 'needs online-probe: it is how the action sees which other hosts are in rotation');
+    }
+    const largest = hostCount > 0 ? Math.max(...batchSizes(hostCount, batchSteps)) : 0;
+    if (hostCount > 0 && hostCount - largest < floor) {
+        input.problem('min-in-rotation', input.raw('min-in-rotation'), `is ${floor} host(s), but a batch of ${largest} out of ${hostCount} leaves ${hostCount - largest}; expected at most ${hostCount - largest}, or smaller batches`);
+    }
+    return { minInRotation: floor, waitMs };
+}
+/** bake-time (one per batch-size step, the last repeating) and the analysis that judges each bake. */
+function readBake(input, hostCount, batchSteps, warnings) {
+    const timesMs = input.parse('bake-time', parseDurationList);
+    const command = input.raw('analysis-command');
+    const intervalMs = input.defaulted('analysis-interval', positiveDuration);
+    const failures = input.defaulted('analysis-failures', (value) => parseInteger(value, 1, 1000));
+    if (timesMs === undefined) {
+        if (command !== undefined)
+            input.problem('analysis-command', undefined, 'needs bake-time: the analysis judges a bake');
+        return undefined;
+    }
+    if (timesMs.length > batchSteps.length) {
+        input.problem('bake-time', input.raw('bake-time'), `has ${timesMs.length} durations but batch-size '${input.raw('batch-size')}' has ${batchSteps.length} step(s); expected one duration, or at most one per batch-size step`);
+    }
+    if (hostCount > 0 && batchSizes(hostCount, batchSteps).length === 1)
+        warnings.push('bake-time has no effect: every host is in one batch, so no batch follows a bake');
+    return { timesMs, analysis: command === undefined ? undefined : { command, intervalMs, failures } };
+}
+
+;// CONCATENATED MODULE: ./src/inputs/read-release.ts
 
 const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
 function parseReleaseId(value) {
@@ -29795,24 +30093,6 @@ function readRelease(input) {
     };
 }
 /** `lock` (on by default), where it lives, how long to wait for another run's, when it is stale. */
-function readLock(input, releaseDir) {
-    const on = input.defaulted('lock', parseBoolean);
-    const path = input.parse('lock-path', (value) => {
-        if (!value.startsWith('/') || value.includes('\n'))
-            throw new InputError('expected an absolute path on the host, e.g. /var/lock/deploy-app');
-        return value;
-    });
-    const waitMs = input.defaulted('lock-wait', parseDuration);
-    const staleAfterMs = input.parse('lock-stale-after', positiveDuration);
-    if (!on) {
-        for (const name of ['lock-wait', 'lock-path', 'lock-stale-after']) {
-            if (input.raw(name) !== undefined && (name !== 'lock-wait' || waitMs > 0))
-                input.problem(name, input.raw(name), 'needs lock: true');
-        }
-        return undefined;
-    }
-    return { path: path ?? (releaseDir === undefined ? undefined : `${releaseDir}/.lock`), waitMs, staleAfterMs };
-}
 
 ;// CONCATENATED MODULE: ./src/inputs/read-rollout.ts
 // The inputs that say what each host goes through: the load balancer, the commands, the health
@@ -29943,6 +30223,7 @@ function warnAboutWaits({ offline, online }, { intervalMs }) {
 
 
 
+
 function getSettings(readInput) {
     const input = new InputReader(readInput);
     const warnings = [];
@@ -29955,6 +30236,11 @@ function getSettings(readInput) {
     warnings.push(...warnAboutWaits(loadBalancer, health));
     const release = readRelease(input);
     const lock = readLock(input, release?.dir);
+    const batches = {
+        size: input.defaulted('batch-size', parseBatchSize),
+        pauseMs: input.defaulted('batch-pause', parseDuration),
+        maxFailedHosts: input.defaulted('max-failed-hosts', (value) => parseInteger(value, 0, 100_000))
+    };
     return input.finish({
         hosts,
         ssh: readSsh(input, port, hosts, warnings),
@@ -29963,13 +30249,11 @@ function getSettings(readInput) {
         upload: readUpload(input, release !== undefined),
         release,
         lock,
+        capacity: readCapacity(input, hosts.length, batches.size, loadBalancer),
+        bake: readBake(input, hosts.length, batches.size, warnings),
         commands: readCommands(input),
         health,
-        batches: {
-            size: input.defaulted('batch-size', parseBatchSize),
-            pauseMs: input.defaulted('batch-pause', parseDuration),
-            maxFailedHosts: input.defaulted('max-failed-hosts', (value) => parseInteger(value, 0, 100_000))
-        },
+        batches,
         dryRun,
         warnings
     });

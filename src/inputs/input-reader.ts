@@ -30,6 +30,9 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   'rollback-scope': 'host',
   lock: 'true',
   'lock-wait': '0s',
+  'capacity-wait': '0s',
+  'analysis-interval': '10s',
+  'analysis-failures': '1',
   'dry-run': 'false'
 }
 

@@ -121,6 +121,45 @@ export function parseBatchSize(text: string): BatchStep[] {
   })
 }
 
+/**
+ * Hosts per batch, with Ansible `serial` semantics: each step sizes one batch, the last step
+ * repeats until every host is planned, percentages are of all hosts, at least 1 each.
+ */
+export function batchSizes(total: number, steps: readonly BatchStep[]): number[] {
+  const sizes: number[] = []
+  let planned = 0
+  for (let i = 0; planned < total; i++) {
+    const step = steps[Math.min(i, steps.length - 1)]
+    const size = 'count' in step ? step.count : Math.floor((total * step.percent) / 100)
+    const clamped = Math.min(Math.max(size, 1), total - planned)
+    sizes.push(clamped)
+    planned += clamped
+  }
+  return sizes
+}
+
+/** `N` hosts or `N%` of all of them (rounded up: a floor never rounds down to fewer hosts). */
+export function parseHostCount(text: string, total: number): number {
+  const match = /^(\d+)(%?)$/.exec(text.trim())
+  const n = Number(match?.[1])
+  if (!match || (match[2] === '%' && n > 100)) throw new InputError('expected N hosts or N% of all hosts (0-100%)')
+  return match[2] === '%' ? Math.ceil((total * n) / 100) : n
+}
+
+/** One duration, or a list of them (comma-separated or one per line). */
+export function parseDurationList(text: string): number[] {
+  const items = splitList(text)
+  if (items.length === 0) throw new InputError('expected a duration or a list of durations, e.g. 60s or 60s,10s')
+  return items.map((item) => {
+    try {
+      return parseDuration(item)
+    } catch (error: unknown) {
+      if (error instanceof InputError) throw new InputError(`'${item}': ${error.message}`)
+      throw error
+    }
+  })
+}
+
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /** `KEY=value` lines; the value is everything after the first `=`, kept verbatim. */

@@ -1,9 +1,7 @@
-// Release mode's inputs (release-dir and what only it uses), the inputs it excludes, and the
-// deploy lock (which lives in release-dir in release mode).
+// Release mode's inputs (release-dir and what only it uses), and the inputs it excludes.
 import type { InputReader } from './input-reader.js'
-import { InputError, parseBoolean, parseDuration, parseInteger, splitList } from './parse.js'
-import { positiveDuration } from './read-connection.js'
-import type { LockSettings, ReleaseSettings } from './settings.js'
+import { InputError, parseInteger, splitList } from './parse.js'
+import type { ReleaseSettings } from './settings.js'
 
 const SAFE_NAME = /^[A-Za-z0-9._-]+$/
 
@@ -97,21 +95,3 @@ export function readRelease(input: InputReader): ReleaseSettings | undefined {
 }
 
 /** `lock` (on by default), where it lives, how long to wait for another run's, when it is stale. */
-export function readLock(input: InputReader, releaseDir: string | undefined): LockSettings | undefined {
-  const on = input.defaulted('lock', parseBoolean)
-  const path = input.parse('lock-path', (value) => {
-    if (!value.startsWith('/') || value.includes('\n'))
-      throw new InputError('expected an absolute path on the host, e.g. /var/lock/deploy-app')
-    return value
-  })
-  const waitMs = input.defaulted('lock-wait', parseDuration)
-  const staleAfterMs = input.parse('lock-stale-after', positiveDuration)
-  if (!on) {
-    for (const name of ['lock-wait', 'lock-path', 'lock-stale-after'] as const) {
-      if (input.raw(name) !== undefined && (name !== 'lock-wait' || waitMs > 0))
-        input.problem(name, input.raw(name), 'needs lock: true')
-    }
-    return undefined
-  }
-  return { path: path ?? (releaseDir === undefined ? undefined : `${releaseDir}/.lock`), waitMs, staleAfterMs }
-}

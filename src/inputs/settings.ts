@@ -14,7 +14,8 @@ import {
   type StatusRange
 } from './parse.js'
 import { readSsh, readTargets } from './read-connection.js'
-import { readLock, readRelease } from './read-release.js'
+import { readBake, readCapacity, readLock } from './read-guards.js'
+import { readRelease } from './read-release.js'
 import { readCommands, readHealth, readLoadBalancer, readUpload, warnAboutWaits } from './read-rollout.js'
 
 export type { HostTarget } from './parse.js'
@@ -108,6 +109,30 @@ export interface LockSettings {
   readonly staleAfterMs?: number
 }
 
+/** The capacity floor: hosts that must stay in rotation while a batch is out (input min-in-rotation). */
+export interface CapacitySettings {
+  /** In hosts (a percentage resolved against all hosts, rounded up). */
+  readonly minInRotation: number
+  /** How long to wait for hosts to come back before the rollout stops. */
+  readonly waitMs: number
+}
+
+/** A measurement on the runner that judges a bake: exit 0 passes. */
+export interface AnalysisSettings {
+  readonly command: string
+  /** Between measurements, and the most one may take. */
+  readonly intervalMs: number
+  /** Failed measurements in one bake that fail the rollout. */
+  readonly failures: number
+}
+
+/** After a batch is back in rotation, the wait before the next batch starts, judged by the analysis. */
+export interface BakeSettings {
+  /** One per batch-size step; the last repeats. */
+  readonly timesMs: readonly number[]
+  readonly analysis?: AnalysisSettings
+}
+
 export interface Settings {
   readonly hosts: readonly Target[]
   readonly ssh: SshSettings
@@ -116,6 +141,8 @@ export interface Settings {
   readonly upload?: { readonly from: string; readonly to: string }
   readonly release?: ReleaseSettings
   readonly lock?: LockSettings
+  readonly capacity?: CapacitySettings
+  readonly bake?: BakeSettings
   readonly commands: CommandSettings
   readonly health: HealthSettings
   readonly batches: BatchSettings
@@ -136,6 +163,11 @@ export function getSettings(readInput: ReadInput): Settings {
   warnings.push(...warnAboutWaits(loadBalancer, health))
   const release = readRelease(input)
   const lock = readLock(input, release?.dir)
+  const batches = {
+    size: input.defaulted('batch-size', parseBatchSize),
+    pauseMs: input.defaulted('batch-pause', parseDuration),
+    maxFailedHosts: input.defaulted('max-failed-hosts', (value) => parseInteger(value, 0, 100_000))
+  }
   return input.finish({
     hosts,
     ssh: readSsh(input, port, hosts, warnings),
@@ -144,13 +176,11 @@ export function getSettings(readInput: ReadInput): Settings {
     upload: readUpload(input, release !== undefined),
     release,
     lock,
+    capacity: readCapacity(input, hosts.length, batches.size, loadBalancer),
+    bake: readBake(input, hosts.length, batches.size, warnings),
     commands: readCommands(input),
     health,
-    batches: {
-      size: input.defaulted('batch-size', parseBatchSize),
-      pauseMs: input.defaulted('batch-pause', parseDuration),
-      maxFailedHosts: input.defaulted('max-failed-hosts', (value) => parseInteger(value, 0, 100_000))
-    },
+    batches,
     dryRun,
     warnings
   })

@@ -1,11 +1,16 @@
-// The batch policy: batches one after another, the hosts of a batch in parallel, and a stop
-// once more hosts failed than max-failed-hosts allows. Hosts it never reaches stay untouched.
+// The batch policy: batches one after another, the hosts of a batch in parallel; before a batch,
+// the capacity floor; after it, the bake; a stop once more hosts failed than max-failed-hosts
+// allows, or an analysis failed. Hosts it never reaches stay untouched.
 import { countsAsFailed, rollHostBack, runHost, skippedHost, type HostReport } from './host-run.js'
 import type { HostRelease } from './releases.js'
 import { stepColumns, type StepName } from './host-steps.js'
 import { planBatches } from './plan.js'
+import { awaitCapacity } from './capacity.js'
+import { bake, bakeTimeMs, type BakeDeps, type BakeReport } from './bake.js'
+import { errorMessage } from '../errors.js'
 import type { Clock, Log, RemoteHost, Runner } from '../ports.js'
 import type { Settings } from '../inputs/settings.js'
+import type { HostPlace } from '../variables.js'
 
 export type RolloutStatus = 'success' | 'failure' | 'cancelled'
 
@@ -18,6 +23,8 @@ export interface RolloutResult {
   readonly release?: string
   /** Every step a host may go through, in order: the summary's columns. */
   readonly steps: readonly StepName[]
+  /** The bakes, in order (bake-time). */
+  readonly bakes: readonly BakeReport[]
   readonly durationMs: number
   /** Why the rollout ended early, if it did. */
   readonly stoppedBecause?: string
@@ -35,45 +42,52 @@ export interface RolloutDeps {
   readonly releases?: readonly HostRelease[]
 }
 
+/** Why the rollout ended before its last batch: what the summary and the step's error say. */
+interface Stop {
+  readonly because: string
+  /** cancelled: the run's status says it; hosts: the failed hosts do; capacity and analysis fail the run themselves. */
+  readonly kind: 'cancelled' | 'hosts' | 'capacity' | 'analysis'
+}
+
+const CANCELLED: Stop = { kind: 'cancelled', because: 'the run was cancelled' }
+
 export async function runBatches(deps: RolloutDeps): Promise<RolloutResult> {
-  const { settings, hosts, runner, clock, log, signal, releases } = deps
+  const { settings, hosts, clock, log, signal, releases } = deps
   const origin = clock.now()
-  const batches = planBatches(
-    hosts.map((host, i) => ({ host, index: i + 1, release: releases?.[i] })),
-    settings.batches.size
+  const places = hosts.map((host, i) => ({ host, target: host.target, index: i + 1, release: releases?.[i], batch: 0 }))
+  const batches = planBatches(places, settings.batches.size).map((batch, b) =>
+    batch.map((place) => ({ ...place, batch: b + 1 }))
   )
   const reports = new Map<number, HostReport>()
-  let stoppedBecause: string | undefined
+  const bakes: BakeReport[] = []
+  let stop: Stop | undefined
   for (const [b, batch] of batches.entries()) {
-    if (b > 0 && settings.batches.pauseMs > 0) await clock.sleep(settings.batches.pauseMs, signal)
-    if (signal.aborted) {
-      stoppedBecause = 'the run was cancelled'
-      break
-    }
-    const names = batch.map(({ host }) => host.target.entry).join(', ')
+    stop = await beforeBatch(deps, b + 1, batch, batches.flat())
+    if (stop) break
+    const names = batch.map(({ target }) => target.entry).join(', ')
     const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () =>
-      Promise.all(
-        batch.map(({ host, index, release }) =>
-          runHost({ host, runner, settings, clock, log, signal, batch: b + 1, index, origin, release })
-        )
-      )
+      Promise.all(batch.map((place) => runHost({ ...deps, ...place, origin })))
     )
     batch.forEach(({ index }, i) => reports.set(index, done[i]))
+    if (b === batches.length - 1) break
     const failed = [...reports.values()].filter(countsAsFailed).length
-    if (signal.aborted) {
-      stoppedBecause = 'the run was cancelled'
-      break
-    }
-    if (failed > settings.batches.maxFailedHosts && b < batches.length - 1) {
-      stoppedBecause = `${failed} host(s) failed and max-failed-hosts is ${settings.batches.maxFailedHosts}`
-      break
-    }
+    if (signal.aborted) stop = CANCELLED
+    else if (failed > settings.batches.maxFailedHosts)
+      stop = {
+        kind: 'hosts',
+        because: `${failed} host(s) failed and max-failed-hosts is ${settings.batches.maxFailedHosts}`
+      }
+    else if (settings.bake) stop = await bakeBatch({ ...deps, origin }, b + 1, reports, bakes)
+    if (stop) break
   }
-  const all = batches.flatMap((batch, b) =>
-    batch.map(({ host, index }) => reports.get(index) ?? skippedHost(host.target, b + 1))
+  const all = batches.flatMap((batch) =>
+    batch.map(({ target, index, batch: b }) => reports.get(index) ?? skippedHost(target, b))
   )
-  const failed = all.some(countsAsFailed)
-  if (failed && settings.release?.rollbackScope === 'fleet') {
+  // A failed analysis rolls the fleet back like a failed host; a capacity stop does not: the hosts
+  // done are healthy, and rolling them back would take more hosts out of a fleet already short.
+  const rollBack = all.some(countsAsFailed) || stop?.kind === 'analysis'
+  const failed = rollBack || stop?.kind === 'capacity'
+  if (rollBack && settings.release?.rollbackScope === 'fleet') {
     const rolledBack = await rollFleetBack({ ...deps, origin }, all)
     rolledBack.forEach((report) => (all[hosts.findIndex((host) => host.target === report.target)] = report))
   }
@@ -85,8 +99,52 @@ export async function runBatches(deps: RolloutDeps): Promise<RolloutResult> {
     batches: batches.length,
     steps: stepColumns(settings),
     release: ids.length === 1 ? ids[0] : undefined,
+    bakes,
     durationMs: clock.now() - origin,
-    stoppedBecause
+    stoppedBecause: stop?.because
+  }
+}
+
+/** Before batch `number` leaves rotation: batch-pause, then the capacity floor; a Stop if it must not. */
+async function beforeBatch(
+  deps: RolloutDeps,
+  number: number,
+  batch: readonly HostPlace[],
+  all: readonly HostPlace[]
+): Promise<Stop | undefined> {
+  const { settings, clock, signal } = deps
+  if (number > 1 && settings.batches.pauseMs > 0) await clock.sleep(settings.batches.pauseMs, signal)
+  if (signal.aborted) return CANCELLED
+  if (!settings.capacity) return undefined
+  const others = all.filter((place) => !batch.includes(place))
+  try {
+    await awaitCapacity(deps, settings.capacity, { number, hosts: batch }, others)
+    return undefined
+  } catch (error: unknown) {
+    return signal.aborted ? CANCELLED : { kind: 'capacity', because: errorMessage(error) }
+  }
+}
+
+/** The bake after batch `number`; a Stop when its analysis failed it or the run was cancelled. */
+async function bakeBatch(
+  deps: BakeDeps,
+  number: number,
+  reports: ReadonlyMap<number, HostReport>,
+  bakes: BakeReport[]
+): Promise<Stop | undefined> {
+  if (bakeTimeMs(deps.settings, number) === 0) return undefined
+  const updated = [...reports.entries()]
+    .sort(([a], [b]) => a - b)
+    .filter(([, report]) => report.outcome === 'succeeded' || report.outcome === 'unchanged')
+    .map(([, report]) => report.target.entry)
+  const baked = await deps.log.group(`Bake after batch ${number}`, () => bake(deps, number, updated))
+  bakes.push(baked)
+  if (baked.verdict === 'cancelled') return CANCELLED
+  if (baked.verdict === 'passed') return undefined
+  const failures = baked.measurements.filter((m) => m.code !== 0)
+  return {
+    kind: 'analysis',
+    because: `the analysis failed ${failures.length} of ${baked.measurements.length} measurement(s) in batch ${number}'s bake (last: ${failures[failures.length - 1]?.lastLine || `exit code ${failures[failures.length - 1]?.code}`})`
   }
 }
 

@@ -1,21 +1,9 @@
-// Hosts + batch-size → batches, with Ansible `serial` semantics: each step sizes one batch, the
-// last step repeats until every host is planned, percentages are of all hosts, at least 1 each.
-import type { BatchStep } from '../inputs/parse.js'
+// Hosts + batch-size → batches (sized by batchSizes, Ansible `serial` semantics), and the dry-run
+// plan: what would run where, described from the steps' data.
+import { batchSizes, type BatchStep } from '../inputs/parse.js'
 import type { Settings } from '../inputs/settings.js'
+import { bakeTimeMs } from './bake.js'
 import { hostSteps, restoreRotationSteps, rollBackSteps, type Step } from './host-steps.js'
-
-export function batchSizes(total: number, steps: readonly BatchStep[]): number[] {
-  const sizes: number[] = []
-  let planned = 0
-  for (let i = 0; planned < total; i++) {
-    const step = steps[Math.min(i, steps.length - 1)]
-    const size = 'count' in step ? step.count : Math.floor((total * step.percent) / 100)
-    const clamped = Math.min(Math.max(size, 1), total - planned)
-    sizes.push(clamped)
-    planned += clamped
-  }
-  return sizes
-}
 
 export function planBatches<T>(hosts: readonly T[], steps: readonly BatchStep[]): T[][] {
   let start = 0
@@ -77,6 +65,28 @@ function describeRelease(settings: Settings): string[] {
   ]
 }
 
+/** min-in-rotation, and the bake after each batch but the last. */
+function describeGuards(settings: Settings, batches: number): string[] {
+  const { capacity, bake } = settings
+  const lines: string[] = []
+  if (capacity) {
+    lines.push(
+      `before each batch leaves rotation: online-probe for every other host; at least ${capacity.minInRotation} in rotation, waiting up to ${ms(capacity.waitMs)}, or the rollout stops there`
+    )
+  }
+  if (bake) {
+    const times = Array.from(
+      { length: batches - 1 },
+      (_, b) => `${ms(bakeTimeMs(settings, b + 1))} after batch ${b + 1}`
+    )
+    const analysis = bake.analysis
+      ? `, judged by analysis-command (on the runner, every ${ms(bake.analysis.intervalMs)} and at the end; ${bake.analysis.failures} failed measurement(s) fail the rollout): ${bake.analysis.command}`
+      : ''
+    if (times.length > 0) lines.push(`bake: ${times.join(', ')}${analysis}`)
+  }
+  return lines
+}
+
 /** The dry-run plan: what would run where, in order, with every wait, and what a failure undoes. */
 export function describePlan(settings: Settings): string[] {
   const { size, pauseMs, maxFailedHosts } = settings.batches
@@ -89,6 +99,7 @@ export function describePlan(settings: Settings): string[] {
       (pauseMs > 0 ? `; ${ms(pauseMs)} between batches` : ''),
     ...batches.map((batch, i) => `batch ${i + 1}: ${batch.map((host) => host.entry).join(', ')}`),
     ...describeRelease(settings),
+    ...describeGuards(settings, batches.length),
     'each host:',
     ...hostSteps(settings).map((step, i) => `  ${i + 1}. ${describeStep(step, settings)}`),
     ...(restore.length > 0 ? [`on failure before stop: back in rotation (${describe(restore)})`] : []),

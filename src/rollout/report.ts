@@ -2,6 +2,7 @@
 // pure; writeReport is the one place that hands it to the runner.
 import { errorMessage } from '../errors.js'
 import type { Log } from '../ports.js'
+import type { BakeReport } from './bake.js'
 import type { RolloutResult, RolloutStatus } from './batches.js'
 import { needsAttention, type HostReport } from './host-run.js'
 import type { StepName } from './host-steps.js'
@@ -114,8 +115,34 @@ export function renderSummary(result: RolloutResult): string {
       ''
     )
   }
-  lines.push(renderGantt(result))
+  lines.push(...renderBakes(result.bakes), renderGantt(result))
   return `${lines.join('\n')}\n`
+}
+
+const VERDICT_LABEL: Record<BakeReport['verdict'], string> = {
+  passed: '✅ passed',
+  failed: '❌ failed',
+  cancelled: '⚠️ cancelled'
+}
+
+/** Each bake with its measurements: when, the exit code, the analysis's last line. */
+function renderBakes(bakes: readonly BakeReport[]): string[] {
+  return bakes.flatMap((bake) => [
+    `**Bake after batch ${bake.batch}**: ${bake.durationMs} ms, ${VERDICT_LABEL[bake.verdict]}` +
+      (bake.measurements.length === 0 ? ' (no analysis-command)' : ''),
+    '',
+    ...(bake.measurements.length > 0
+      ? [
+          '| At (ms) | Exit code | Last line |',
+          '| --- | --- | --- |',
+          ...bake.measurements.map(
+            (m) =>
+              `| ${m.atMs} | ${m.code === 0 ? '0' : `❌ ${m.code ?? 'none'}`} | ${escapeHtml(m.lastLine).replace(/\|/g, '\\|')} |`
+          ),
+          ''
+        ]
+      : [])
+  ])
 }
 
 /** Mermaid forbids `:`, `#` and `;` in names; host entries like [::1]:22 keep their meaning with `.`. */
@@ -135,6 +162,13 @@ export function renderGantt(result: RolloutResult): string {
       const end = phase.startMs + Math.max(phase.durationMs, 1)
       lines.push(`  ${phase.name} :${phase.ok ? '' : 'crit, '}${phase.startMs}, ${end}`)
     }
+  }
+  if (result.bakes.length > 0) lines.push('  section bakes')
+  for (const bake of result.bakes) {
+    const end = bake.startMs + Math.max(bake.durationMs, 1)
+    lines.push(
+      `  after batch ${bake.batch} :${bake.verdict === 'passed' ? 'active, ' : 'crit, '}${bake.startMs}, ${end}`
+    )
   }
   lines.push('```')
   return lines.join('\n')
@@ -185,5 +219,8 @@ export function failureMessage({ status, rollout, error }: RunOutcome): string |
   if (error !== undefined) return error
   if (status === 'cancelled' || !rollout) return 'Rollout cancelled'
   const failed = rollout.hosts.filter(needsAttention).map((host) => host.target.entry)
-  return `Rollout failed on ${failed.join(', ')}${rollout.stoppedBecause ? `; stopped because ${rollout.stoppedBecause}` : ''}`
+  const because = rollout.stoppedBecause ? `stopped because ${rollout.stoppedBecause}` : ''
+  // A capacity floor or an analysis can fail a rollout in which no host failed.
+  if (failed.length === 0) return `Rollout failed: ${because}`
+  return `Rollout failed on ${failed.join(', ')}${because ? `; ${because}` : ''}`
 }

@@ -1,0 +1,59 @@
+// The capacity floor (min-in-rotation), checked before a batch leaves rotation: online-probe for
+// every host outside the batch, in parallel, so a host already out for another reason (a crash, a
+// person's maintenance) counts, and the rollout never takes the fleet below the floor.
+import type { CapacitySettings, Settings } from '../inputs/settings.js'
+import type { Clock, Log, Runner } from '../ports.js'
+import { rolloutVariables, type HostPlace } from '../variables.js'
+import { pollUntil, type Verdict } from './poll.js'
+
+export interface CapacityDeps {
+  readonly settings: Settings
+  readonly runner: Runner
+  readonly clock: Clock
+  readonly log: Log
+  readonly signal: AbortSignal
+}
+
+/**
+ * Resolves once enough hosts outside `batch` are in rotation to take the batch out; waits up to
+ * capacity-wait for them; throws PollTimeout (naming the hosts out) or PollCancelled otherwise.
+ */
+export async function awaitCapacity(
+  deps: CapacityDeps,
+  capacity: CapacitySettings,
+  batch: { readonly number: number; readonly hosts: readonly HostPlace[] },
+  others: readonly HostPlace[]
+): Promise<void> {
+  const { settings, clock, log, signal } = deps
+  const names = batch.hosts.map((host) => host.target.entry).join(', ')
+  const verdict = await pollUntil(() => countInRotation(deps, others, capacity.minInRotation), {
+    clock,
+    timeoutMs: capacity.waitMs,
+    intervalMs: settings.loadBalancer.probeIntervalMs,
+    signal,
+    waitingFor: 'hosts to come back into rotation (min-in-rotation)',
+    failed: `taking batch ${batch.number} (${names}) out would leave fewer than min-in-rotation (${capacity.minInRotation}) hosts in rotation`,
+    onAttempt: ({ ok, detail }, attempt) => {
+      if (!ok && attempt === 1) log.info(`Waiting up to ${capacity.waitMs} ms for capacity: ${detail}`)
+    }
+  })
+  log.info(`Capacity before batch ${batch.number}: ${verdict.detail}`)
+}
+
+/** One round of online-probe on every other host; the probe's own bound is online-wait. */
+async function countInRotation(deps: CapacityDeps, others: readonly HostPlace[], floor: number): Promise<Verdict> {
+  const { settings, runner, signal } = deps
+  const { probe = 'false', waitMs } = settings.loadBalancer.online
+  const results = await Promise.all(
+    others.map((place) =>
+      runner.run(probe, { env: [...rolloutVariables(place), ...settings.env], timeoutMs: waitMs, signal })
+    )
+  )
+  const out = others.filter((_, i) => results[i].code !== 0).map((place) => place.target.entry)
+  const inRotation = others.length - out.length
+  return {
+    ok: inRotation >= floor,
+    detail:
+      `${inRotation} of ${others.length} other host(s) in rotation` + (out.length > 0 ? `; out: ${out.join(', ')}` : '')
+  }
+}
