@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { APPCTL, startFleet, type Fleet } from '../test/fleet/fleet.js'
+import { startFleet, type Fleet } from '../test/fleet/fleet.js'
+import { releaseModeInputs } from '../test/fleet/release-inputs.js'
 import { rollUnderTraffic, userVisibleErrors, type Observed } from '../test/fleet/observe.js'
 import { HOST_VIEW, sshRun, type SshHost } from '../test/fleet/ssh-hosts.js'
 import { runAction } from '../test/run-action.js'
@@ -30,27 +31,9 @@ function expectNoUserVisibleErrors(observed: Observed) {
   expect(observed.tally.requests).toBeGreaterThan(100)
 }
 
-/** A release to upload: a directory whose VERSION the app serves. */
-function artifact(version: string): string {
-  const dir = join(scratch, `artifact-${version}`)
-  mkdirSync(dir, { recursive: true })
-  writeFileSync(join(dir, 'VERSION'), `${version}\n`)
-  return dir
-}
-
 /** Release-mode inputs: `id` carries VERSION `id`; a host with a `break-<id>` file refuses to start release <id>. */
-function releaseInputs(id: string, overrides: Record<string, string> = {}): Record<string, string> {
-  const { 'deploy-command': _deploy, env: _env, ...inputs } = fleet.inputs()
-  return {
-    ...inputs,
-    'release-dir': HOST_VIEW,
-    'release-id': id,
-    upload: artifact(id),
-    'start-command': `r=$(basename "$(readlink ${HOST_VIEW}/current)"); if [ -e "$HOST_ROOT/break-$r" ]; then echo "release $r refused here"; exit 1; fi; ${APPCTL} start`,
-    'health-body': `version=${id}`,
-    ...overrides
-  }
-}
+const releaseInputs = (id: string, overrides: Record<string, string> = {}) =>
+  releaseModeInputs(fleet, scratch, id, overrides)
 
 const currentOf = (host: SshHost) => sshRun(fleet.ssh, host, `readlink ${HOST_VIEW}/current`).trim().split('/').pop()
 const releasesOn = (host: SshHost) => readdirSync(join(host.root, 'releases')).sort()

@@ -3,19 +3,28 @@
 // Usage: node app.mjs <bind-address> <port> <release-dir> [--healthy-after-ms N] [--never-healthy]
 //   [--abrupt-stop]: exit at once on SIGTERM, cutting in-flight requests (as many apps do).
 // GET /slow answers after 5 s: a request still in flight when its host is rolled (drain tests).
+// [--error-every N]: every Nth page answers 500, /health stays fine: a release the health check
+// passes and users would not (the canary tests).
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 
 const [address, port, releaseDir, ...flags] = process.argv.slice(2)
 const version = readFileSync(`${releaseDir}/VERSION`, 'utf8').trim()
 const flag = (name) => flags.includes(name)
-const healthyAfterMs = flag('--healthy-after-ms') ? Number(flags[flags.indexOf('--healthy-after-ms') + 1]) : 0
+const option = (name) => (flag(name) ? Number(flags[flags.indexOf(name) + 1]) : 0)
+const healthyAfterMs = option('--healthy-after-ms')
+const errorEvery = option('--error-every')
 const started = Date.now()
+let pages = 0
 
 const server = createServer((request, response) => {
   const healthy = !flag('--never-healthy') && Date.now() - started >= healthyAfterMs
   if (request.url === '/health' && !healthy) {
     response.writeHead(503, { 'content-type': 'text/plain' }).end(`starting version=${version}\n`)
+    return
+  }
+  if (request.url !== '/health' && errorEvery > 0 && ++pages % errorEvery === 0) {
+    response.writeHead(500, { 'content-type': 'text/plain' }).end(`error version=${version}\n`)
     return
   }
   const answer = () => response.writeHead(200, { 'content-type': 'text/plain' }).end(`version=${version}\n`)
