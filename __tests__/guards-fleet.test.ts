@@ -1,35 +1,20 @@
 // The capacity floor and the judged canary on the real fleet (sshd + nginx + app per host, HAProxy
 // in front, live traffic). The floor reads HAProxy through online-probe; the canary's analysis
 // reads HAProxy's per-server 5xx counters, as a user's script would.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { startFleet, type Fleet } from '../test/fleet/fleet.js'
+import { describe, expect, it } from '@jest/globals'
+import { asRoot, expectNoUserVisibleErrors, withFleet } from '../__fixtures__/fleet-suite.js'
+import type { Fleet } from '../test/fleet/fleet.js'
 import { adminCommand, outOfRotation } from '../test/fleet/haproxy.js'
-import { rollUnderTraffic, userVisibleErrors, type Observed } from '../test/fleet/observe.js'
+import { rollUnderTraffic } from '../test/fleet/observe.js'
 import { releaseModeInputs } from '../test/fleet/release-inputs.js'
 import { HOST_VIEW, sshRun, type SshHost } from '../test/fleet/ssh-hosts.js'
 import { runAction } from '../test/run-action.js'
 
-const asRoot = process.getuid?.() === 0
 let fleet: Fleet
 let scratch: string
-
-beforeAll(async () => {
-  if (!asRoot) return
-  fleet = await startFleet(4)
-  scratch = mkdtempSync(join(tmpdir(), 'rollout-guards-'))
-})
-afterAll(async () => {
-  await fleet?.close()
-  if (scratch) rmSync(scratch, { recursive: true, force: true })
-})
-
-function expectNoUserVisibleErrors(observed: Observed) {
-  expect(userVisibleErrors(observed)).toEqual({ byStatus: {}, connectionErrors: {} })
-  expect(observed.tally.requests).toBeGreaterThan(100)
-}
+withFleet(4, 'rollout-guards-', (started, dir) => ((fleet = started), (scratch = dir)))
 
 const healthFile = (host: SshHost) => join(host.root, 'status', 'nginx-status.html')
 

@@ -2,34 +2,19 @@
 // releases prepared while every host serves, switched while out, rolled back, resumed, pruned.
 // Each host's sshd has its own mount namespace, so release-dir is one path with per-host contents.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { startFleet, type Fleet } from '../test/fleet/fleet.js'
+import { describe, expect, it } from '@jest/globals'
+import { asRoot, expectNoUserVisibleErrors, withFleet } from '../__fixtures__/fleet-suite.js'
+import type { Fleet } from '../test/fleet/fleet.js'
 import { releaseModeInputs } from '../test/fleet/release-inputs.js'
-import { rollUnderTraffic, userVisibleErrors, type Observed } from '../test/fleet/observe.js'
+import { rollUnderTraffic, type Observed } from '../test/fleet/observe.js'
 import { HOST_VIEW, sshRun, type SshHost } from '../test/fleet/ssh-hosts.js'
 import { runAction } from '../test/run-action.js'
 
-const asRoot = process.getuid?.() === 0
 let fleet: Fleet
 let scratch: string
-
-beforeAll(async () => {
-  if (!asRoot) return
-  fleet = await startFleet(4)
-  scratch = mkdtempSync(join(tmpdir(), 'rollout-releases-'))
-})
-afterAll(async () => {
-  await fleet?.close()
-  if (scratch) rmSync(scratch, { recursive: true, force: true })
-})
-
-function expectNoUserVisibleErrors(observed: Observed) {
-  expect(userVisibleErrors(observed)).toEqual({ byStatus: {}, connectionErrors: {} })
-  expect(observed.tally.requests).toBeGreaterThan(100)
-}
+withFleet(4, 'rollout-releases-', (started, dir) => ((fleet = started), (scratch = dir)))
 
 /** Release-mode inputs: `id` carries VERSION `id`; a host with a `break-<id>` file refuses to start release <id>. */
 const releaseInputs = (id: string, overrides: Record<string, string> = {}) =>

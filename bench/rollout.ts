@@ -253,6 +253,21 @@ function probeInputs(fleet: Fleet, overrides: Record<string, string> = {}): Reco
   })
 }
 
+/** The probes method without the deploy lock, with it (the default), and with the capacity floor too. */
+function guardMethods(fleet: Fleet): Method[] {
+  const v2 = () => 'v2'
+  const method = (name: string, overrides: Record<string, string>): Method => ({
+    name,
+    run: (options) => runAction(probeInputs(fleet, overrides), options),
+    version: v2
+  })
+  return [
+    method('probes, lock: false', { lock: 'false' }),
+    method('probes, lock: true (the default)', {}),
+    method('probes, lock and min-in-rotation: 3', { 'min-in-rotation': '3' })
+  ]
+}
+
 /** A release whose preparation takes PREPARE_S: in release mode, and as a deploy-command inside the window. */
 const PREPARE_S = 2
 function releaseMethods(fleet: Fleet, cpus: string | undefined, tag: string): Method[] {
@@ -459,15 +474,57 @@ async function fiftyHosts() {
       preflightCpuMs.push(closed.action - opened.action)
       othersCpuMs.push(closed.machine - opened.machine - (closed.action - opened.action))
     }
+    const guards = await fiftyHostGuards(base)
     const sampler = sampleProcess()
     const started = performance.now()
     const run = await runAction({ ...base, 'batch-size': '10' }, { onSpawn: sampler.watch })
     const rolloutMs = performance.now() - started
     const { peakRssKb } = sampler.stop()
     if (run.code !== 0) throw new Error(`50-host rollout failed: ${run.stdout}`)
-    return { preflight, preflightCpuMs, othersCpuMs, peakRssMb: peakRssKb / 1024, rolloutMs }
+    return { preflight, preflightCpuMs, othersCpuMs, peakRssMb: peakRssKb / 1024, rolloutMs, guards }
   } finally {
     await fleet.close()
+  }
+}
+
+/**
+ * What the guards cost 50 hosts in batches of 10: the whole rollout without the lock, with it,
+ * with an online-probe (`true`), and with the capacity floor on top (40 other hosts probed before
+ * each batch); the lock's own time is its group's, taking 50 locks after preflight.
+ */
+async function fiftyHostGuards(base: Record<string, string>) {
+  const probed = { 'online-probe': 'true', 'online-wait': '5s' }
+  const variants: [string, Record<string, string>][] = [
+    ['lock: false', { lock: 'false' }],
+    ['lock: true (the default)', {}],
+    ['lock, online-probe', probed],
+    ['lock, online-probe, min-in-rotation: 40', { ...probed, 'min-in-rotation': '40' }]
+  ]
+  const totals = variants.map(() => [] as number[])
+  const lockMs: number[] = []
+  for (let r = 0; r < 3; r++) {
+    for (const [i, [name, overrides]] of variants.entries()) {
+      let lockOpened = 0
+      const started = performance.now()
+      const run = await runAction(
+        { ...base, 'batch-size': '10', ...overrides },
+        {
+          onStdout: (chunk) => {
+            if (chunk.includes('::group::Deploy lock')) lockOpened = performance.now()
+            else if (lockOpened > 0 && chunk.includes('::endgroup::')) {
+              lockMs.push(performance.now() - lockOpened)
+              lockOpened = -1
+            }
+          }
+        }
+      )
+      if (run.code !== 0) throw new Error(`50-host rollout (${name}) failed: ${run.stdout.slice(-2000)}`)
+      totals[i].push(performance.now() - started)
+    }
+  }
+  return {
+    lockGroupMsMedian: round(median(lockMs)),
+    variants: variants.map(([name], i) => ({ name, totalMs: round(median(totals[i])), runsMs: totals[i].map(round) }))
   }
 }
 
@@ -490,6 +547,7 @@ async function main() {
   let pinnedApp: AppTimings[]
   let pinnedMethods: MethodResult[]
   let pinnedReleases: MethodResult[]
+  let guards: MethodResult[]
   let commands: Awaited<ReturnType<typeof commandCost>>
   let trafficCores: number
   try {
@@ -509,6 +567,7 @@ async function main() {
     ).result
     methods = await compare(fleet, baseMethods(fleet))
     releases = await compare(fleet, releaseMethods(fleet, undefined, 'unpinned'))
+    guards = await compare(fleet, guardMethods(fleet))
     // A runner apart from its hosts, as near as 2 cores allow: the fleet, HAProxy and the traffic
     // (this process) on CPU 0, the action and the seed's loop on CPU 1.
     console.log('Pinned: the fleet, HAProxy and the traffic on CPU 0; the action and the seed loop on CPU 1…')
@@ -531,7 +590,8 @@ async function main() {
   const results = {
     ...summarize(app, methods, commands, trafficCores, cold, fifty),
     pinned: judge(pinnedApp, pinnedMethods),
-    releases: { unpinned: judge(app, releases), pinned: judge(pinnedApp, pinnedReleases) }
+    releases: { unpinned: judge(app, releases), pinned: judge(pinnedApp, pinnedReleases) },
+    guards: judge(app, guards)
   }
   results.targets.push(releaseTarget(results.releases.pinned))
   writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n')
@@ -540,7 +600,7 @@ async function main() {
 
 /** Every comparison's user-visible errors together: pinned, unpinned and the release rows. */
 function allErrors(results: Results): number {
-  return [results.pinned, results.releases.unpinned, results.releases.pinned]
+  return [results.pinned, results.releases.unpinned, results.releases.pinned, results.guards]
     .flatMap((judged) => judged.methods)
     .reduce((sum, row) => sum + row.errors, results.errors)
 }
@@ -655,6 +715,7 @@ function summarize(
       totalMs: round(fifty.rolloutMs),
       peakRssMb
     },
+    guards50HostsBatch10: fifty.guards,
     commandOnOpenConnectionMs: probes.commandMsMedian,
     /** One small command on an open connection: the action's long-lived shell, or a channel each. */
     commandCost: commands,
@@ -713,6 +774,7 @@ function releaseTarget(pinned: ReturnType<typeof judge>) {
 type Results = ReturnType<typeof summarize> & {
   pinned: ReturnType<typeof judge>
   releases: { unpinned: ReturnType<typeof judge>; pinned: ReturnType<typeof judge> }
+  guards: ReturnType<typeof judge>
 }
 
 function render(results: Results): string {
@@ -735,6 +797,8 @@ function render(results: Results): string {
     ...phaseTable(results.probesPhasesMs),
     '',
     ...sideBySide(results),
+    '',
+    ...guardCost(results),
     '',
     '| target (issues 5 and 12) | latest | met |',
     '| --- | --: | :-: |',
@@ -776,6 +840,28 @@ function sideBySide(results: Results): string[] {
       const [p, u] = pair(results.releases.pinned, results.releases.unpinned, i)
       return `| ${p.method} | ${p.totalMs} ms | ${p.outOfRotationPerHostMs} ms | ${p.outOfRotationOverLowerBound} | ${u.totalMs} ms | ${u.outOfRotationPerHostMs} ms | ${u.outOfRotationOverLowerBound} | ${p.errors + u.errors} |`
     })
+  ]
+}
+
+/** Issue 13: what the deploy lock and the capacity floor add, for 4 hosts under traffic and for 50. */
+function guardCost(results: Results): string[] {
+  const [bare] = results.guards.methods
+  const fifty = results.guards50HostsBatch10
+  return [
+    `The guards' cost (unpinned): ${HOSTS} hosts with probes under the traffic, and 50 sshd hosts in batches of 10 (\`true\` for every command; the lock's group, taking 50 locks after preflight, took ${fifty.lockGroupMsMedian} ms).`,
+    '',
+    '| 4 hosts | total | / lower bound | added | errors |',
+    '| --- | --: | --: | --: | --: |',
+    ...results.guards.methods.map(
+      (row) =>
+        `| ${row.method} | ${row.totalMs} ms | ${row.overLowerBound} | ${row.totalMs - bare.totalMs} ms | ${row.errors} |`
+    ),
+    '',
+    '| 50 hosts, batch-size 10 | total | added |',
+    '| --- | --: | --: |',
+    ...fifty.variants.map(
+      (row) => `| ${row.name} | ${row.totalMs} ms | ${row.totalMs - fifty.variants[0].totalMs} ms |`
+    )
   ]
 }
 

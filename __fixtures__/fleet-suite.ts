@@ -1,0 +1,33 @@
+// What every fleet suite does around its tests: a fleet of real hosts (as root) started before
+// them and stopped after, a scratch directory on the runner, and the one check of what users saw.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, expect } from '@jest/globals'
+import { startFleet, type Fleet } from '../test/fleet/fleet.js'
+import { userVisibleErrors, type Seen } from '../test/fleet/observe.js'
+
+/** The fleet tests need root (sshd per host, namespaces); elsewhere their suites are skipped. */
+export const asRoot = process.getuid?.() === 0
+
+/** Starts `count` hosts before the suite's tests (handing them and a scratch directory to `use`), stops them after. */
+export function withFleet(count: number, scratchPrefix: string, use: (fleet: Fleet, scratch: string) => void): void {
+  let fleet: Fleet | undefined
+  let scratch: string | undefined
+  beforeAll(async () => {
+    if (!asRoot) return
+    fleet = await startFleet(count)
+    scratch = mkdtempSync(join(tmpdir(), scratchPrefix))
+    use(fleet, scratch)
+  })
+  afterAll(async () => {
+    await fleet?.close()
+    if (scratch) rmSync(scratch, { recursive: true, force: true })
+  })
+}
+
+/** Every request answered 200 by some host, and enough of them to mean something. */
+export function expectNoUserVisibleErrors(observed: Seen): void {
+  expect(userVisibleErrors(observed)).toEqual({ byStatus: {}, connectionErrors: {} })
+  expect(observed.tally.requests).toBeGreaterThan(100)
+}
