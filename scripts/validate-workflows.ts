@@ -213,12 +213,9 @@ export function yamlBlocks(markdown: string): Example[] {
 
 /**
  * A README block as a whole workflow, and how many lines were put before it: a workflow as it is,
- * a list of steps as a job's steps, a mapping of this action's inputs as a step's `with:`.
+ * a list of steps as a job's steps, any other mapping as the `with:` of a step using this action.
  */
-export function asWorkflow(
-  example: string,
-  action: ActionInterface
-): { text: string; added: number; fragment: boolean } {
+export function asWorkflow(example: string): { text: string; added: number; fragment: boolean } {
   const { root } = parse(example)
   const indent = (spaces: number) =>
     example
@@ -227,8 +224,10 @@ export function asWorkflow(
       .join('\n')
   const job = 'on: workflow_dispatch\njobs:\n  example:\n    runs-on: ubuntu-latest\n    steps:\n'
   if (isSeq(root)) return { text: job + indent(6), added: 5, fragment: true }
+  // A mapping that is no workflow (no on:, no jobs:) shows inputs: a misspelled one is then
+  // reported as an unknown input, not as an unknown workflow key.
   const keys = entries(root).map(keyOf)
-  if (keys.length > 0 && keys.every((key) => action.inputs.has(key)))
+  if (keys.length > 0 && !keys.includes('on') && !keys.includes('jobs'))
     return { text: job + '      - uses: ./\n        with:\n' + indent(10), added: 7, fragment: true }
   return { text: example, added: 0, fragment: false }
 }
@@ -254,6 +253,30 @@ async function checkWorkflow(
   return problems.map((problem) => ({ ...problem, line: problem.line + offset }))
 }
 
+const ECOSYSTEMS = ['npm', 'github-actions']
+const INTERVALS = ['daily', 'weekly', 'monthly', 'quarterly', 'semiannually', 'yearly', 'cron']
+
+/** .github/dependabot.yml: version 2, and updates for the ecosystems this repository has. */
+export function checkDependabot(text: string, file = '.github/dependabot.yml'): Problem[] {
+  const { root, lineOf, errors } = parse(text)
+  const problems: Problem[] = errors.map((error) => ({ file, ...error }))
+  const problem = (node: unknown, message: string) => problems.push({ file, line: lineOf(node), message })
+  if (scalar(get(root, 'version')) !== 2) problem(root, 'version must be 2')
+  const updates = get(root, 'updates')
+  for (const update of isSeq(updates) ? updates.items : []) {
+    const ecosystem = scalar(get(update, 'package-ecosystem'))
+    if (!ECOSYSTEMS.includes(String(ecosystem)))
+      problem(update, `package-ecosystem "${String(ecosystem)}": expected one of ${ECOSYSTEMS}`)
+    if (typeof scalar(get(update, 'directory')) !== 'string') problem(update, 'directory is required')
+    const interval = scalar(get(get(update, 'schedule'), 'interval'))
+    if (!INTERVALS.includes(String(interval)))
+      problem(update, `schedule.interval "${String(interval)}": expected one of ${INTERVALS}`)
+  }
+  const covered = (isSeq(updates) ? updates.items : []).map((update) => scalar(get(update, 'package-ecosystem')))
+  for (const ecosystem of ECOSYSTEMS) if (!covered.includes(ecosystem)) problem(root, `no updates for ${ecosystem}`)
+  return problems
+}
+
 export interface Validated {
   problems: Problem[]
   workflows: string[]
@@ -271,9 +294,11 @@ export async function validateRepository(root: string): Promise<Validated> {
     const file = join('.github', 'workflows', name)
     problems.push(...(await checkWorkflow(readFileSync(join(root, file), 'utf8'), file, action, root)))
   }
+  const dependabot = join(root, '.github', 'dependabot.yml')
+  if (existsSync(dependabot)) problems.push(...checkDependabot(readFileSync(dependabot, 'utf8')))
   const examples = yamlBlocks(readFileSync(join(root, 'README.md'), 'utf8'))
   for (const example of examples) {
-    const { text, added, fragment } = asWorkflow(example.text, action)
+    const { text, added, fragment } = asWorkflow(example.text)
     const offset = example.line - 1 - added
     problems.push(...(await checkWorkflow(text, 'README.md', action, root, { offset, fragment })))
   }
@@ -284,7 +309,7 @@ async function main(): Promise<number> {
   const root = resolve(process.argv[2] ?? '.')
   const { problems, workflows, examples } = await validateRepository(root)
   for (const problem of problems) console.log(`${problem.file}:${problem.line}: ${problem.message}`)
-  const checked = `action.yml, ${workflows.length} workflow(s) in .github/workflows, ${examples} README example(s)`
+  const checked = `action.yml, dependabot.yml, ${workflows.length} workflow(s) in .github/workflows, ${examples} README example(s)`
   console.log(
     problems.length === 0
       ? `${checked}: no problems`
