@@ -39,7 +39,8 @@ export interface Fleet {
 export const DEFAULT_RELEASES: Release[] = [{ name: 'v1' }, { name: 'v2' }]
 const APPCTL = 'sh "$HOST_ROOT/appctl.sh"'
 
-export async function startFleet(count: number): Promise<Fleet> {
+/** `releases`: those on every host's disk (each host starts on v1, which must be one of them). */
+export async function startFleet(count: number, releases: Release[] = DEFAULT_RELEASES): Promise<Fleet> {
   const ssh = await startSshFleet(count)
   const daemons: Daemon[] = []
   let lb: LoadBalancer | undefined
@@ -58,7 +59,7 @@ export async function startFleet(count: number): Promise<Fleet> {
       while (webPorts.includes(port)) port = await freePort(host.address)
       webPorts.push(port)
     }
-    for (const host of ssh.hosts) installApp(ssh, host, appPort, DEFAULT_RELEASES)
+    for (const host of ssh.hosts) installApp(ssh, host, appPort, releases)
     for (const [i, host] of ssh.hosts.entries()) daemons.push(await startNginx(host, webPorts[i], appPort, ssh.user))
     const backends = ssh.hosts.map((host, i) => ({ name: host.name, address: host.address, port: webPorts[i] }))
     lb = await startHaproxy(ssh.dir, backends, await freePort())

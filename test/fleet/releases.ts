@@ -42,12 +42,12 @@ export function phasesOn(host: SshHost): string[] {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []
 }
 
-export function inRotation(host: SshHost): boolean {
+export function inRotation(host: Pick<SshHost, 'root'>): boolean {
   return existsSync(join(host.root, 'status', 'nginx-status.html'))
 }
 
 /** What the host's app answers now, asked directly (loopback); undefined if nothing answers. */
-export async function versionOn(host: SshHost, appPort: number): Promise<string | undefined> {
+export async function versionOn(host: Pick<SshHost, 'address'>, appPort: number): Promise<string | undefined> {
   try {
     const response = await fetch(`http://${host.address}:${appPort}/`, { signal: AbortSignal.timeout(2000) })
     return /version=(\S+)/.exec(await response.text())?.[1]

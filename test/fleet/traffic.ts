@@ -16,6 +16,8 @@ export interface Tally {
 }
 
 export interface Traffic {
+  /** The tally so far, while the clients go on (the fleet command's checks read it mid-run). */
+  snapshot(): Tally
   stop(): Promise<Tally>
 }
 
@@ -48,6 +50,7 @@ export function startTraffic(port: number, clients = 8, thinkMs = 0, maxDuration
   }
   const loops = Array.from({ length: clients }, client)
   return {
+    snapshot: () => structuredClone(tally),
     async stop() {
       running = false
       await Promise.all(loops)
