@@ -4,7 +4,7 @@ import { countsAsFailed, rollHostBack, runHost, skippedHost, type HostReport } f
 import type { HostRelease } from './releases.js'
 import { stepColumns, type StepName } from './host-steps.js'
 import { planBatches } from './plan.js'
-import type { Clock, Log, RemoteHost, Runner } from '../ports.js'
+import type { Clock, Log, Progress, RemoteHost, Runner } from '../ports.js'
 import type { Settings } from '../inputs/settings.js'
 
 export type RolloutStatus = 'success' | 'failure' | 'cancelled'
@@ -33,10 +33,13 @@ export interface RolloutDeps {
   readonly signal: AbortSignal
   /** Release mode: each host's release before the run and the one it goes to, in `hosts` order. */
   readonly releases?: readonly HostRelease[]
+  /** Told of each batch, step and finished host (a live view); the action passes none. */
+  readonly progress?: Progress
 }
 
 export async function runBatches(deps: RolloutDeps): Promise<RolloutResult> {
   const { settings, hosts, runner, clock, log, signal, releases } = deps
+  const { progress } = deps
   const origin = clock.now()
   const batches = planBatches(
     hosts.map((host, i) => ({ host, index: i + 1, release: releases?.[i] })),
@@ -51,10 +54,11 @@ export async function runBatches(deps: RolloutDeps): Promise<RolloutResult> {
       break
     }
     const names = batch.map(({ host }) => host.target.entry).join(', ')
+    progress?.({ kind: 'batch', batch: b + 1, batches: batches.length, hosts: batch.map(({ host }) => host.target) })
     const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () =>
       Promise.all(
         batch.map(({ host, index, release }) =>
-          runHost({ host, runner, settings, clock, log, signal, batch: b + 1, index, origin, release })
+          runHost({ host, runner, settings, clock, log, signal, batch: b + 1, index, origin, release, progress })
         )
       )
     )
