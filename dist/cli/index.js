@@ -31908,7 +31908,7 @@ class ProgressView {
     }
     block() {
         // A line wider than the terminal wraps onto two, and the erase would then miss one.
-        const columns = this.out.columns ?? 80;
+        const columns = this.out.columns || 80;
         const lines = this.lines().map((line) => (line.length >= columns ? line.slice(0, columns - 1) : line));
         this.drawn = lines.length;
         return lines.map((line) => `${line}\n`).join('');

@@ -104,7 +104,7 @@ export class ProgressView {
 
   private block(): string {
     // A line wider than the terminal wraps onto two, and the erase would then miss one.
-    const columns = this.out.columns ?? 80
+    const columns = this.out.columns || 80
     const lines = this.lines().map((line) => (line.length >= columns ? line.slice(0, columns - 1) : line))
     this.drawn = lines.length
     return lines.map((line) => `${line}\n`).join('')
