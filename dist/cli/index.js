@@ -31732,8 +31732,9 @@ function parseCommandLine(argv, readFile) {
         parsed = (0,external_node_util_.parseArgs)({ args: [...argv], options: { ...INPUT_OPTIONS, ...OWN_OPTIONS }, strict: true });
     }
     catch (error) {
-        // parseArgs says what was wrong (unknown option, missing value, a positional argument).
-        throw new UsageError(errors_errorMessage(error));
+        // parseArgs says what was wrong (unknown option, missing value, a positional argument). Its
+        // errors are Errors of node's own realm, which instanceof does not see as such under jest.
+        throw new UsageError(error.message);
     }
     const values = parsed.values;
     const fromFlags = Object.fromEntries(INPUT_NAMES.flatMap((name) => {
@@ -31805,7 +31806,8 @@ function helpText() {
         '',
         "Rolls a release across hosts behind a load balancer over SSH: the rolling-deploy action's engine",
         'and inputs, from a terminal or any CI. Every input of the action is a flag of the same name; the',
-        "meaning of each is in the README's Inputs table. A flag given twice adds a line (--env, --hosts).",
+        "meaning of each is in the README's Inputs table. A flag given twice adds a line (--env, --hosts);",
+        'a value that starts with a dash is given as --name=VALUE.',
         '',
         '  --config FILE    a YAML mapping of the same input names to values; flags override it',
         '  --json           print the report as JSON on stdout (the log goes to stderr)',

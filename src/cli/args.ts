@@ -39,8 +39,9 @@ export function parseCommandLine(argv: readonly string[], readFile: (path: strin
   try {
     parsed = parseArgs({ args: [...argv], options: { ...INPUT_OPTIONS, ...OWN_OPTIONS }, strict: true })
   } catch (error: unknown) {
-    // parseArgs says what was wrong (unknown option, missing value, a positional argument).
-    throw new UsageError(errorMessage(error))
+    // parseArgs says what was wrong (unknown option, missing value, a positional argument). Its
+    // errors are Errors of node's own realm, which instanceof does not see as such under jest.
+    throw new UsageError((error as Error).message)
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>
   const fromFlags = Object.fromEntries(
@@ -111,7 +112,8 @@ export function helpText(): string {
     '',
     "Rolls a release across hosts behind a load balancer over SSH: the rolling-deploy action's engine",
     'and inputs, from a terminal or any CI. Every input of the action is a flag of the same name; the',
-    "meaning of each is in the README's Inputs table. A flag given twice adds a line (--env, --hosts).",
+    "meaning of each is in the README's Inputs table. A flag given twice adds a line (--env, --hosts);",
+    'a value that starts with a dash is given as --name=VALUE.',
     '',
     '  --config FILE    a YAML mapping of the same input names to values; flags override it',
     '  --json           print the report as JSON on stdout (the log goes to stderr)',
