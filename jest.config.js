@@ -9,6 +9,7 @@ export default {
   collectCoverageFrom: [
     'src/**/*.ts',
     '!src/index.ts',
+    '!src/cli.ts',
     '!src/esm-shims.ts',
     '!src/ssh/connector.ts',
     '!src/ssh/http-over-ssh.ts',

@@ -10,23 +10,39 @@ import { afterAll, describe, expect, it } from '@jest/globals'
 const scratch = mkdtempSync(join(tmpdir(), 'rollout-licenses-'))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
+/** The packages a fresh ncc build of `entry` bundles, read from its webpack stats. */
+function bundledBy(entry: string): string[] {
+  const out = join(scratch, entry.replace(/\W/g, '-'))
+  const stats = join(out, 'stats.json')
+  execFileSync('npx', ['ncc', 'build', entry, '-o', out, '--stats-out', stats, '--quiet'])
+  return JSON.parse(
+    execFileSync('node', [
+      '--input-type=module',
+      '-e',
+      `import { bundledPackages } from './scripts/package.mjs'
+       import { readFileSync } from 'node:fs'
+       console.log(JSON.stringify(bundledPackages(JSON.parse(readFileSync(process.argv[1], 'utf8')))))`,
+      stats
+    ]).toString()
+  )
+}
+
 describe('dist/licenses.txt', () => {
-  it('has an entry, with license text, for every package bundled into dist/', () => {
-    const stats = join(scratch, 'stats.json')
-    execFileSync('npx', ['ncc', 'build', 'src/index.ts', '-o', join(scratch, 'out'), '--stats-out', stats, '--quiet'])
-    const bundled: string[] = JSON.parse(
-      execFileSync('node', [
-        '--input-type=module',
-        '-e',
-        `import { bundledPackages } from './scripts/package.mjs'
-         import { readFileSync } from 'node:fs'
-         console.log(JSON.stringify(bundledPackages(JSON.parse(readFileSync(process.argv[1], 'utf8')))))`,
-        stats
-      ]).toString()
-    )
+  it('has an entry, with license text, for every package bundled into dist/ (the action and the CLI)', () => {
+    // Both bundles: the action's and the command line's (which alone brings the YAML parser).
+    const bundled = [...new Set(['src/index.ts', 'src/cli.ts'].flatMap(bundledBy))]
     // The packages the action cannot run without are among them (the stats are read right).
     expect(bundled).toEqual(
-      expect.arrayContaining(['@actions/core', 'node-ssh', 'ssh2', 'undici', 'tweetnacl', 'bcrypt-pbkdf', 'asn1'])
+      expect.arrayContaining([
+        '@actions/core',
+        'node-ssh',
+        'ssh2',
+        'undici',
+        'tweetnacl',
+        'bcrypt-pbkdf',
+        'asn1',
+        'yaml'
+      ])
     )
     const licenses = readFileSync('dist/licenses.txt', 'utf8')
     const entries = new Map(

@@ -25656,7 +25656,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   eF: () => (/* binding */ run)
 });
 
-// UNUSED EXPORTS: maskSecrets, runWith
+// UNUSED EXPORTS: cancelOnSignals, maskSecrets, runWith, secretValues
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
@@ -28925,14 +28925,19 @@ class StepFailed extends Error {
 function skippedHost(target, batch) {
     return { target, batch, outcome: 'skipped', rotation: 'in', outputTail: [], phases: [], durationMs: 0 };
 }
-function runHost(context) {
-    return new HostRun(context).run();
+async function runHost(context) {
+    return told(context, await new HostRun(context).run());
+}
+/** Tells the observer, if any, how the host ended. */
+function told(context, report) {
+    context.progress?.({ kind: 'host-done', host: context.host.target, outcome: report.outcome });
+    return report;
 }
 /** rollback-scope fleet: a host `report` says this run switched, back to its previous release. */
 async function rollHostBack(context, report) {
     const run = new HostRun(context);
     const back = await run.walk(fleetRollbackSteps(context.settings, context.release ?? { to: '' }));
-    return {
+    return told(context, {
         ...report,
         outcome: back.ok ? 'rolled-back' : 'failed',
         rotation: back.ok ? 'in' : 'out',
@@ -28941,7 +28946,7 @@ async function rollHostBack(context, report) {
             ? 'switched back to its previous release: the rollout failed on another host (rollback-scope fleet)'
             : `the fleet rollback failed: ${back.failure?.message}`,
         phases: [...report.phases, ...back.phases]
-    };
+    });
 }
 class HostRun {
     context;
@@ -29037,6 +29042,7 @@ class HostRun {
         else {
             if (UNDO_ORDER.indexOf(step.undo) > UNDO_ORDER.indexOf(this.undo))
                 this.undo = step.undo;
+            this.context.progress?.({ kind: 'step', host: this.context.host.target, step: step.name });
             // Rollback and restore steps run even if the run was cancelled meanwhile: half done is worse.
             await runStep(this.steps, step.action, step.cancellable ? signal : NEVER_ABORTED).catch((error) => {
                 failure = new StepFailed(step.name, errorMessage(error));
@@ -29452,7 +29458,7 @@ async function countInRotation(deps, others, floor) {
 
 const CANCELLED = { kind: 'cancelled', because: 'the run was cancelled' };
 async function runBatches(deps) {
-    const { settings, hosts, clock, log, signal, releases } = deps;
+    const { settings, hosts, clock, log, signal, releases, progress } = deps;
     const origin = clock.now();
     const places = hosts.map((host, i) => ({ host, target: host.target, index: i + 1, release: releases?.[i], batch: 0 }));
     const batches = planBatches(places, settings.batches.size).map((batch, b) => batch.map((place) => ({ ...place, batch: b + 1 })));
@@ -29464,6 +29470,7 @@ async function runBatches(deps) {
         if (stop)
             break;
         const names = batch.map(({ target }) => target.entry).join(', ');
+        progress?.({ kind: 'batch', batch: b + 1, batches: batches.length, hosts: batch.map(({ target }) => target) });
         const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () => Promise.all(batch.map((place) => runHost({ ...deps, ...place, origin }))));
         batch.forEach(({ index }, i) => reports.set(index, done[i]));
         if (b === batches.length - 1)
@@ -31798,17 +31805,16 @@ function settledWithin(shell, { timeoutMs, signal }) {
 
 
 
-/** Masks secrets before anything else can print them, line by line for multi-line keys. */
+/** The texts to hide from every log: each secret input, and each long line of a multi-line key. */
+function secretValues(readInput) {
+    return SECRET_INPUTS.map((name) => readInput(name))
+        .filter((value) => value.trim() !== '')
+        .flatMap((value) => [value, ...value.split('\n').flatMap((line) => (line.trim().length >= 8 ? [line.trim()] : []))]);
+}
+/** Masks secrets before anything else can print them. */
 function maskSecrets(readInput) {
-    for (const name of SECRET_INPUTS) {
-        const value = readInput(name);
-        if (value.trim() === '')
-            continue;
-        core_setSecret(value);
-        for (const line of value.split('\n'))
-            if (line.trim().length >= 8)
-                core_setSecret(line.trim());
-    }
+    for (const secret of secretValues(readInput))
+        core_setSecret(secret);
 }
 async function runWith(deps) {
     const { log } = deps;
@@ -31860,7 +31866,8 @@ async function runSettled(settings, deps) {
             clock: systemClock,
             log,
             signal,
-            releases
+            releases,
+            progress: deps.progress
         });
         if (releases)
             await finishReleases(hosts, releases, rollout, settings, log);
@@ -31880,17 +31887,26 @@ async function finishReleases(hosts, releases, rollout, settings, log) {
         await releases_pruneReleases(hosts, releases, settings, log);
     await auditReleases(hosts, rollout.hosts.map((report, i) => ({ ...releases[i], result: report.outcome })), settings, log);
 }
+/**
+ * A cancelled workflow sends SIGINT, then SIGTERM (and a person at a terminal presses Ctrl-C): each
+ * means start nothing new, report, exit. Gives back a function that stops listening.
+ */
+function cancelOnSignals(signals, log, controller) {
+    const listeners = ['SIGINT', 'SIGTERM'].map((signal) => {
+        const listener = () => {
+            log.warning(`Received ${signal}: finishing safely, starting no new phase or host`);
+            controller.abort();
+        };
+        signals.on(signal, listener);
+        return () => signals.off(signal, listener);
+    });
+    return () => listeners.forEach((stop) => stop());
+}
 async function run() {
     const readInput = (name) => getInput(name);
     maskSecrets(readInput);
     const controller = new AbortController();
-    // A cancelled workflow sends SIGINT, then SIGTERM; both mean: start nothing new, report, exit.
-    for (const signal of ['SIGINT', 'SIGTERM']) {
-        process.on(signal, () => {
-            warning(`Received ${signal}: finishing safely, starting no new phase or host`);
-            controller.abort();
-        });
-    }
+    cancelOnSignals(process, actionsLog, controller);
     try {
         await runWith({
             readInput,

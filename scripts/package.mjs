@@ -46,19 +46,33 @@ function licenseEntry(name) {
   return `${name}\n${id}\n${licenseText(dir, manifest)}\n`
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+/** Bundles `entry` into `outDir` with ncc; the packages bundled into it. */
+function build(entry, outDir) {
   const scratch = mkdtempSync(join(tmpdir(), 'rollout-package-'))
   const statsFile = join(scratch, 'stats.json')
-  rmSync('dist', { recursive: true, force: true })
-  execFileSync('npx', ['ncc', 'build', 'src/index.ts', '-o', 'dist', '--stats-out', statsFile, '--quiet'], {
+  execFileSync('npx', ['ncc', 'build', entry, '-o', outDir, '--stats-out', statsFile, '--quiet'], {
     stdio: 'inherit'
   })
   const packages = bundledPackages(JSON.parse(readFileSync(statsFile, 'utf8')))
   rmSync(scratch, { recursive: true, force: true })
-  rmSync('dist/stats.json', { force: true })
-  writeFileSync('dist/licenses.txt', packages.map(licenseEntry).join('\n'))
+  rmSync(join(outDir, 'stats.json'), { force: true })
+  return packages
+}
+
+// The command line's bin. ncc names every bundle index.js, and its chunks N.index.js would collide
+// with the action's, so the CLI is bundled into dist/cli/ and reached through this file.
+const CLI_BIN = `#!/usr/bin/env node
+// rolling-deploy, the command line: the bundle of src/cli.ts (see scripts/package.mjs).
+import './cli/index.js'
+`
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  rmSync('dist', { recursive: true, force: true })
+  const packages = new Set([...build('src/index.ts', 'dist'), ...build('src/cli.ts', 'dist/cli')])
+  writeFileSync('dist/cli.js', CLI_BIN, { mode: 0o755 })
+  writeFileSync('dist/licenses.txt', [...packages].sort().map(licenseEntry).join('\n'))
   // ssh2 ships pageant's Windows helper for agent auth on Windows; the action never uses it.
-  rmSync('dist/pagent.exe', { force: true })
+  for (const dir of ['dist', 'dist/cli']) rmSync(join(dir, 'pagent.exe'), { force: true })
   const native = readdirSync('dist', { recursive: true }).filter((file) => /\.(node|exe|dll|so)$/.test(String(file)))
   if (native.length > 0) {
     console.error(`dist/ must not contain native binaries, found: ${native.join(', ')}`)

@@ -198,7 +198,10 @@ export interface Example {
   text: string
 }
 
-/** The README's ```yaml blocks. */
+/**
+ * The README's ```yaml blocks. A block whose fence names another tool after the language
+ * (```yaml gitlab-ci) is not a GitHub workflow, and is left out.
+ */
 export function yamlBlocks(markdown: string): Example[] {
   const blocks: Example[] = []
   const lines = markdown.split('\n')

@@ -2,7 +2,7 @@
 import * as core from '@actions/core'
 import { actionsLog } from './runner/actions-log.js'
 import { describePlan } from './rollout/plan.js'
-import { systemClock, type Connector, type Log, type RemoteHost, type Runner } from './ports.js'
+import { systemClock, type Connector, type Log, type Progress, type RemoteHost, type Runner } from './ports.js'
 import { preflight } from './rollout/preflight.js'
 import { failureMessage, writeReport, type ReportWriter, type RunOutcome } from './rollout/report.js'
 import { errorMessage } from './errors.js'
@@ -27,16 +27,20 @@ export interface MainDeps {
   readonly writer: ReportWriter
   readonly signal: AbortSignal
   readonly fail: (message: string) => void
+  /** A live view of the rollout (the command line's terminal); the action has none. */
+  readonly progress?: Progress
 }
 
-/** Masks secrets before anything else can print them, line by line for multi-line keys. */
+/** The texts to hide from every log: each secret input, and each long line of a multi-line key. */
+export function secretValues(readInput: ReadInput): string[] {
+  return SECRET_INPUTS.map((name) => readInput(name))
+    .filter((value) => value.trim() !== '')
+    .flatMap((value) => [value, ...value.split('\n').flatMap((line) => (line.trim().length >= 8 ? [line.trim()] : []))])
+}
+
+/** Masks secrets before anything else can print them. */
 export function maskSecrets(readInput: ReadInput): void {
-  for (const name of SECRET_INPUTS) {
-    const value = readInput(name)
-    if (value.trim() === '') continue
-    core.setSecret(value)
-    for (const line of value.split('\n')) if (line.trim().length >= 8) core.setSecret(line.trim())
-  }
+  for (const secret of secretValues(readInput)) core.setSecret(secret)
 }
 
 export async function runWith(deps: MainDeps): Promise<void> {
@@ -88,7 +92,8 @@ async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcom
       clock: systemClock,
       log,
       signal,
-      releases
+      releases,
+      progress: deps.progress
     })
     if (releases) await finishReleases(hosts, releases, rollout, settings, log)
     return { status: rollout.status, rollout }
@@ -117,17 +122,33 @@ async function finishReleases(
   )
 }
 
+/** Where SIGINT and SIGTERM arrive: the process. */
+export interface SignalSource {
+  on(signal: NodeJS.Signals, listener: () => void): unknown
+  off(signal: NodeJS.Signals, listener: () => void): unknown
+}
+
+/**
+ * A cancelled workflow sends SIGINT, then SIGTERM (and a person at a terminal presses Ctrl-C): each
+ * means start nothing new, report, exit. Gives back a function that stops listening.
+ */
+export function cancelOnSignals(signals: SignalSource, log: Log, controller: AbortController): () => void {
+  const listeners = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
+    const listener = () => {
+      log.warning(`Received ${signal}: finishing safely, starting no new phase or host`)
+      controller.abort()
+    }
+    signals.on(signal, listener)
+    return () => signals.off(signal, listener)
+  })
+  return () => listeners.forEach((stop) => stop())
+}
+
 export async function run(): Promise<void> {
   const readInput: ReadInput = (name) => core.getInput(name)
   maskSecrets(readInput)
   const controller = new AbortController()
-  // A cancelled workflow sends SIGINT, then SIGTERM; both mean: start nothing new, report, exit.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      core.warning(`Received ${signal}: finishing safely, starting no new phase or host`)
-      controller.abort()
-    })
-  }
+  cancelOnSignals(process, actionsLog, controller)
   try {
     await runWith({
       readInput,

@@ -49,6 +49,17 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>
 }
 
+/**
+ * What a rollout tells an observer as it goes, for a live view (the command line's terminal); the
+ * action passes none. Events rather than log lines, so no view ever parses text written for people.
+ */
+export type ProgressEvent =
+  | { readonly kind: 'batch'; readonly batch: number; readonly batches: number; readonly hosts: readonly Target[] }
+  | { readonly kind: 'step'; readonly host: Target; readonly step: string }
+  | { readonly kind: 'host-done'; readonly host: Target; readonly outcome: string }
+
+export type Progress = (event: ProgressEvent) => void
+
 export interface Log {
   info(message: string): void
   notice(message: string, title?: string): void

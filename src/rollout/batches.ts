@@ -8,7 +8,7 @@ import { planBatches } from './plan.js'
 import { awaitCapacity } from './capacity.js'
 import { bake, bakeTimeMs, type BakeDeps, type BakeReport } from './bake.js'
 import { errorMessage } from '../errors.js'
-import type { Clock, Log, RemoteHost, Runner } from '../ports.js'
+import type { Clock, Log, Progress, RemoteHost, Runner } from '../ports.js'
 import type { Settings } from '../inputs/settings.js'
 import type { HostPlace } from '../variables.js'
 
@@ -40,6 +40,8 @@ export interface RolloutDeps {
   readonly signal: AbortSignal
   /** Release mode: each host's release before the run and the one it goes to, in `hosts` order. */
   readonly releases?: readonly HostRelease[]
+  /** Told of each batch, step and finished host (a live view); the action passes none. */
+  readonly progress?: Progress
 }
 
 /** Why the rollout ended before its last batch: what the summary and the step's error say. */
@@ -52,7 +54,7 @@ interface Stop {
 const CANCELLED: Stop = { kind: 'cancelled', because: 'the run was cancelled' }
 
 export async function runBatches(deps: RolloutDeps): Promise<RolloutResult> {
-  const { settings, hosts, clock, log, signal, releases } = deps
+  const { settings, hosts, clock, log, signal, releases, progress } = deps
   const origin = clock.now()
   const places = hosts.map((host, i) => ({ host, target: host.target, index: i + 1, release: releases?.[i], batch: 0 }))
   const batches = planBatches(places, settings.batches.size).map((batch, b) =>
@@ -65,6 +67,7 @@ export async function runBatches(deps: RolloutDeps): Promise<RolloutResult> {
     stop = await beforeBatch(deps, b + 1, batch, batches.flat())
     if (stop) break
     const names = batch.map(({ target }) => target.entry).join(', ')
+    progress?.({ kind: 'batch', batch: b + 1, batches: batches.length, hosts: batch.map(({ target }) => target) })
     const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () =>
       Promise.all(batch.map((place) => runHost({ ...deps, ...place, origin })))
     )

@@ -3,7 +3,7 @@
 // rotation unless a rollback proves healthy, and a cancelled host is left in a safe, reported state.
 import { errorMessage } from '../errors.js'
 import type { Settings, Target } from '../inputs/settings.js'
-import { NEVER_ABORTED, type Clock, type Log, type RemoteHost, type Runner } from '../ports.js'
+import { NEVER_ABORTED, type Clock, type Log, type Progress, type RemoteHost, type Runner } from '../ports.js'
 import { rolloutVariables } from '../variables.js'
 import {
   fleetRollbackSteps,
@@ -70,6 +70,7 @@ export interface HostContext {
   readonly origin: number
   /** Release mode: the host's release before the run, and the one it goes to. */
   readonly release?: HostRelease
+  readonly progress?: Progress
 }
 
 const OUTPUT_TAIL_LINES = 20
@@ -89,15 +90,21 @@ export function skippedHost(target: Target, batch: number): HostReport {
   return { target, batch, outcome: 'skipped', rotation: 'in', outputTail: [], phases: [], durationMs: 0 }
 }
 
-export function runHost(context: HostContext): Promise<HostReport> {
-  return new HostRun(context).run()
+export async function runHost(context: HostContext): Promise<HostReport> {
+  return told(context, await new HostRun(context).run())
+}
+
+/** Tells the observer, if any, how the host ended. */
+function told(context: HostContext, report: HostReport): HostReport {
+  context.progress?.({ kind: 'host-done', host: context.host.target, outcome: report.outcome })
+  return report
 }
 
 /** rollback-scope fleet: a host `report` says this run switched, back to its previous release. */
 export async function rollHostBack(context: HostContext, report: HostReport): Promise<HostReport> {
   const run = new HostRun(context)
   const back = await run.walk(fleetRollbackSteps(context.settings, context.release ?? { to: '' }))
-  return {
+  return told(context, {
     ...report,
     outcome: back.ok ? 'rolled-back' : 'failed',
     rotation: back.ok ? 'in' : 'out',
@@ -106,7 +113,7 @@ export async function rollHostBack(context: HostContext, report: HostReport): Pr
       ? 'switched back to its previous release: the rollout failed on another host (rollback-scope fleet)'
       : `the fleet rollback failed: ${back.failure?.message}`,
     phases: [...report.phases, ...back.phases]
-  }
+  })
 }
 
 class HostRun {
@@ -199,6 +206,7 @@ class HostRun {
       failure = new StepFailed(step.name, 'cancelled before it started')
     } else {
       if (UNDO_ORDER.indexOf(step.undo) > UNDO_ORDER.indexOf(this.undo)) this.undo = step.undo
+      this.context.progress?.({ kind: 'step', host: this.context.host.target, step: step.name })
       // Rollback and restore steps run even if the run was cancelled meanwhile: half done is worse.
       await runStep(this.steps, step.action, step.cancellable ? signal : NEVER_ABORTED).catch((error: unknown) => {
         failure = new StepFailed(step.name, errorMessage(error))

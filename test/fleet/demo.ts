@@ -1,7 +1,7 @@
 // `npm run demo`: a 3-host fleet behind HAProxy rolled from v1 to v2 by the bundled action while
 // 8 clients keep requesting; prints the job summary, the traffic tally and the most hosts out.
 import { startFleet } from './fleet.js'
-import { summaryForTerminal } from './terminal.js'
+import { summaryForTerminal } from '../../src/cli/summary-text.js'
 import { rollUnderTraffic } from './observe.js'
 
 const dim = (text: string) => `\x1b[2m${text}\x1b[0m`

@@ -1,5 +1,7 @@
 // The job summary as a terminal shows it: headings, aligned tables, <details> unfolded,
 // HTML entities decoded; the Mermaid Gantt chart becomes a bar per host on a shared time axis.
+// Rendered from the summary's markdown, so the command line and `npm run demo` show what the job
+// summary says, from one renderer.
 
 const ENTITIES: Record<string, string> = { '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&amp;': '&' }
 const decode = (text: string) => text.replace(/&(lt|gt|quot|#39|amp);/g, (entity) => ENTITIES[entity])
