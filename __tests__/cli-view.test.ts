@@ -4,6 +4,7 @@ import { describe, expect, it } from '@jest/globals'
 import { ProgressView } from '../src/cli/progress-view.js'
 import { masker, terminalLog } from '../src/cli/terminal-log.js'
 import { jsonReport } from '../src/cli/run-cli.js'
+import { summaryForTerminal } from '../src/cli/summary-text.js'
 import type { Target } from '../src/inputs/settings.js'
 
 const target = (entry: string) => ({ entry }) as Target
@@ -143,5 +144,28 @@ describe('--json', () => {
       'skipped-hosts': [],
       report: []
     })
+  })
+})
+
+describe('the summary for the terminal', () => {
+  it('draws the bakes on the timeline and keeps a | inside a table cell', () => {
+    const markdown = [
+      '| At (ms) | Exit code | Last line |',
+      '| --- | --- | --- |',
+      '| 3000 | ❌ 1 | 5xx a \\| b: 3 |',
+      '',
+      '```mermaid',
+      'gantt',
+      '  section deploy@web1',
+      '  offline :0, 1000',
+      '  section bakes',
+      '  batch-1 :crit, 1000, 4000',
+      '```'
+    ].join('\n')
+    const text = summaryForTerminal(markdown)
+    expect(text).toMatch(/^At \(ms\) {2}Exit code {2}Last line\n3000 {5}❌ 1 {7}5xx a \| b: 3$/m)
+    expect(text).toContain('Timeline (0 to 4000 ms):')
+    // The bake in red, from a quarter of the axis to its end.
+    expect(text).toMatch(/^bakes {7}\| {15}(\x1b\[31m█\x1b\[0m){45}\|$/m)
   })
 })

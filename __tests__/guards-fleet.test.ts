@@ -150,6 +150,6 @@ async function startFrom(id: string) {
     expectNoUserVisibleErrors(observed)
     expect(observed.run.summary).toMatch(/\*\*Bake after batch 1\*\*: 3\d{3} ms, ✅ passed/)
     expect(observed.run.summary).toMatch(new RegExp(`\\| \\d+ \\| 0 \\| 5xx from ${fleet.hosts[0].entry}: 0 \\|`))
-    expect(observed.run.summary).toMatch(/section bakes\n {2}after batch 1 :active, /)
+    expect(observed.run.summary).toMatch(/section bakes\n {2}batch-1 :active, /)
   })
 })

@@ -125,9 +125,7 @@ describe('bake and analysis', () => {
     const summary = renderSummary(result)
     expect(summary).toMatch(/\*\*Bake after batch 1\*\*: 25020 ms, ✅ passed/)
     expect(summary).toMatch(/\| \d+ \| 0 \| {2}\|\n\| \d+ \| ❌ 1 \| probe said 1 \|/)
-    expect(renderGantt(result)).toMatch(
-      new RegExp(`section bakes\\n  after batch 1 :active, ${start}, ${start + 25_020}`)
-    )
+    expect(renderGantt(result)).toMatch(new RegExp(`section bakes\\n  batch-1 :active, ${start}, ${start + 25_020}`))
   })
 
   it('bakes without analysis as a plain wait, and a cancelled bake starts no further batch', async () => {

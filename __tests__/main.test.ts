@@ -86,6 +86,25 @@ describe('runWith', () => {
     )
   })
 
+  it('dry-run writes the plan and what preflight found on each host to the job summary', async () => {
+    const { hosts, outputs, run, summary } = harness({ 'dry-run': 'true' })
+    // Host 2's lock is held by another run: the look finds it (LOCK_MARKER, state, age, holder).
+    hosts[1].reply = (command) =>
+      command === inspectLock(undefined)
+        ? { lines: ['__rollout_lock__ held 42', '{"run":"https://github.com/o/r/actions/runs/7","actor":"ana"}'] }
+        : {}
+    await run()
+    expect(outputs.result).toBe('success')
+    const markdown = summary() ?? ''
+    expect(markdown).toMatch(/^## 🔍 Dry run: nothing was changed\n\nPreflight passed: 4 host\(s\) reachable/)
+    expect(markdown).toContain('| Host | Reachable | Host key | Deploy lock |')
+    expect(markdown).toContain('| deploy@h1 | ✅ |  | free |')
+    expect(markdown).toContain(
+      '| deploy@h2 | ✅ |  | ⚠️ held by https://github.com/o/r/actions/runs/7 (actor ana), for 42 s |'
+    )
+    expect(markdown).toMatch(/<pre>4 host\(s\) in 4 batch\(es\)[^]*each host:\n {2}1\. offline: [^]*<\/pre>/)
+  })
+
   it('fails the step when a host fails, naming it', async () => {
     const { hosts, failures, outputs, run } = harness()
     hosts[0].reply = (c) => ({ code: c === 'appctl start' ? 1 : 0 })

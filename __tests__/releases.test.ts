@@ -193,4 +193,22 @@ async function resetFleet() {
       ])
     }
   })
+
+  it("a dry run's summary shows each host's current release and its deploy lock, and changes nothing", async () => {
+    // After the test before: every host on k4. A lock left on host 2 by hand.
+    const two = fleet.hosts[1]
+    sshRun(fleet.ssh, two, `mkdir ${HOST_VIEW}/.lock`)
+    try {
+      const run = await runAction(releaseInputs('k5', { 'dry-run': 'true' }))
+      expect(run.code).toBe(0)
+      expect(run.summary).toContain('| Host | Reachable | Host key | Current release | Deploy lock |')
+      expect(run.summary).toMatch(
+        new RegExp(`\\| ${fleet.hosts[0].entry} \\| ✅ \\| ssh-ed25519 \\S+ \\(in known-hosts\\) \\| k4 \\| free \\|`)
+      )
+      expect(run.summary).toContain(`| k4 | ⚠️ held by an unknown holder (no holder file), for `)
+      for (const host of fleet.hosts) expect(releasesOn(host)).not.toContain('k5')
+    } finally {
+      sshRun(fleet.ssh, two, `rmdir ${HOST_VIEW}/.lock`)
+    }
+  })
 })

@@ -1,7 +1,7 @@
 // Wires the data flow together: inputs → settings → preflight → rollout → report.
 import * as core from '@actions/core'
 import { actionsLog } from './runner/actions-log.js'
-import { describePlan } from './rollout/plan.js'
+import { dryRunPlan } from './rollout/dry-run.js'
 import { systemClock, type Connector, type Log, type Progress, type RemoteHost, type Runner } from './ports.js'
 import { preflight } from './rollout/preflight.js'
 import { failureMessage, writeReport, type ReportWriter, type RunOutcome } from './rollout/report.js'
@@ -72,15 +72,12 @@ async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcom
   }
   const locks = settings.lock && new DeployLocks(hosts, settings.lock, systemClock, log)
   try {
-    if (locks && settings.dryRun) await locks.report()
-    else if (locks) await log.group('Deploy lock', () => locks.take(signal))
+    const lockFindings = locks && settings.dryRun ? await locks.report() : undefined
+    if (locks && !settings.dryRun) await log.group('Deploy lock', () => locks.take(signal))
     const releases = settings.release
       ? await log.group('Releases on the hosts', () => readHostReleases(hosts, settings, log))
       : undefined
-    if (settings.dryRun) {
-      log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...describePlan(settings)].join('\n'))
-      return { status: 'success' }
-    }
+    if (settings.dryRun) return { status: 'success', plan: dryRunPlan(settings, hosts, releases, lockFindings, log) }
     if (releases)
       await log.group(`Preparing release ${settings.release?.id} while every host serves`, () =>
         prepareReleases(hosts, releases, settings, log)

@@ -24,6 +24,8 @@ export interface HttpResponse {
 
 export interface RemoteHost {
   readonly target: Target
+  /** The host key it showed and what trusted it (`ssh-ed25519 SHA256:… (in known-hosts)`), where known. */
+  readonly hostKey?: string
   exec(command: string, options: ExecOptions): Promise<ExecResult>
   upload(localPath: string, remotePath: string): Promise<void>
   /** GET `url` as the host itself would: resolved and connected from the host, through SSH. */

@@ -25621,7 +25621,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _esm_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6247);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2004);
+/* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1228);
 // `rolling-deploy`, the command line (bundled as dist/cli.js): the action's engine and inputs from a
 // terminal or another CI. See cli/run-cli.ts.
 // First import on purpose: see esm-shims.ts.
@@ -25641,7 +25641,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2004:
+/***/ 1228:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -27738,271 +27738,51 @@ const actions_log_actionsLog = {
     group: (name, fn) => group(name, fn)
 };
 
-;// CONCATENATED MODULE: ./src/inputs/parse.ts
-// Pure parsers for input values. Each returns the parsed value or throws InputError with the
-// expected form; settings.ts attaches the input name and value and collects every problem.
-class InputError extends Error {
-}
-const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const DURATION_FORM = 'a number with an optional unit ms, s, m or h (e.g. 8, 8s, 500ms, 1m)';
-function parseDuration(text) {
-    const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim());
-    if (!match)
-        throw new InputError(`expected ${DURATION_FORM}`);
-    const ms = Number(match[1]) * DURATION_UNITS[match[2] ?? 's'];
-    if (!Number.isFinite(ms) || ms > 24 * 3_600_000)
-        throw new InputError('expected a duration of at most 24h');
-    return Math.round(ms);
-}
-function parseInteger(text, min, max) {
-    const value = text.trim();
-    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-        throw new InputError(`expected a whole number from ${min} to ${max}`);
-    }
-    return Number(value);
-}
-function parseBoolean(text) {
-    const value = text.trim().toLowerCase();
-    if (value === 'true')
-        return true;
-    if (value === 'false')
-        return false;
-    throw new InputError('expected true or false');
-}
-/** Splits a list input: one item per line or comma-separated; blank lines and `#` comments ignored. */
-function splitList(text) {
-    return text
-        .split('\n')
-        .map((line) => line.replace(/(^|\s)#.*$/, ''))
-        .flatMap((line) => line.split(','))
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-}
-const HOST_FORM = '[user@]host[:port], with IPv6 in brackets as [::1]:22';
-const HOSTNAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
-const USERNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/;
-/** Parses `[user@]host[:port]`; `defaultPort` fills a missing port. */
-function parseHostTarget(entry, defaultPort) {
-    const fail = (why) => {
-        throw new InputError(`${why}; expected ${HOST_FORM}`);
-    };
-    const at = entry.lastIndexOf('@');
-    const user = at >= 0 ? entry.slice(0, at) : undefined;
-    if (user !== undefined && !USERNAME.test(user))
-        fail(`invalid user '${user}'`);
-    const rest = at >= 0 ? entry.slice(at + 1) : entry;
-    let host;
-    let portText;
-    if (rest.startsWith('[')) {
-        const close = rest.indexOf(']');
-        if (close < 0)
-            fail('unclosed [');
-        host = rest.slice(1, close);
-        const after = rest.slice(close + 1);
-        if (after !== '' && !after.startsWith(':'))
-            fail(`unexpected '${after}' after ]`);
-        portText = after === '' ? undefined : after.slice(1);
-        if (!/^[0-9A-Fa-f:.]+$/.test(host) || !host.includes(':'))
-            fail(`'${host}' is not an IPv6 address`);
-    }
-    else {
-        const parts = rest.split(':');
-        if (parts.length > 2)
-            fail('IPv6 addresses need brackets');
-        host = parts[0];
-        portText = parts[1];
-        if (!HOSTNAME.test(host))
-            fail(host === '' ? 'missing host' : `invalid host name '${host}'`);
-    }
-    let port = defaultPort;
-    if (portText !== undefined) {
-        if (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
-            fail(`invalid port '${portText}' (1-65535)`);
-        }
-        port = Number(portText);
-    }
-    return { entry, user, host, port };
-}
-function parseStatusRanges(text) {
-    const form = 'HTTP status codes and ranges from 100 to 599, e.g. 200 or 200,204 or 200-299';
-    const items = splitList(text);
-    if (items.length === 0)
-        throw new InputError(`expected ${form}`);
-    return items.map((item) => {
-        const match = /^(\d{3})(?:\s*-\s*(\d{3}))?$/.exec(item);
-        const from = Number(match?.[1]);
-        const to = Number(match?.[2] ?? match?.[1]);
-        if (!match || from < 100 || to > 599 || from > to)
-            throw new InputError(`'${item}' is not valid; expected ${form}`);
-        return { from, to };
-    });
-}
-function parseBatchSize(text) {
-    const form = 'N, N% (1-100%) or a ramp like 1,25%,100%';
-    const items = splitList(text);
-    if (items.length === 0)
-        throw new InputError(`expected ${form}`);
-    return items.map((item) => {
-        const match = /^(\d+)(%?)$/.exec(item);
-        const n = Number(match?.[1]);
-        if (!match || n < 1 || (match[2] === '%' && n > 100))
-            throw new InputError(`'${item}' is not valid; expected ${form}`);
-        return match[2] === '%' ? { percent: n } : { count: n };
-    });
-}
-/**
- * Hosts per batch, with Ansible `serial` semantics: each step sizes one batch, the last step
- * repeats until every host is planned, percentages are of all hosts, at least 1 each.
- */
-function batchSizes(total, steps) {
-    const sizes = [];
-    let planned = 0;
-    for (let i = 0; planned < total; i++) {
-        const step = steps[Math.min(i, steps.length - 1)];
-        const size = 'count' in step ? step.count : Math.floor((total * step.percent) / 100);
-        const clamped = Math.min(Math.max(size, 1), total - planned);
-        sizes.push(clamped);
-        planned += clamped;
-    }
-    return sizes;
-}
-/** `N` hosts or `N%` of all of them (rounded up: a floor never rounds down to fewer hosts). */
-function parseHostCount(text, total) {
-    const match = /^(\d+)(%?)$/.exec(text.trim());
-    const n = Number(match?.[1]);
-    if (!match || (match[2] === '%' && n > 100))
-        throw new InputError('expected N hosts or N% of all hosts (0-100%)');
-    return match[2] === '%' ? Math.ceil((total * n) / 100) : n;
-}
-/** One duration, or a list of them (comma-separated or one per line). */
-function parseDurationList(text) {
-    const items = splitList(text);
-    if (items.length === 0)
-        throw new InputError('expected a duration or a list of durations, e.g. 60s or 60s,10s');
-    return items.map((item) => {
-        try {
-            return parseDuration(item);
-        }
-        catch (error) {
-            if (error instanceof InputError)
-                throw new InputError(`'${item}': ${error.message}`);
-            throw error;
-        }
-    });
-}
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** `KEY=value` lines; the value is everything after the first `=`, kept verbatim. */
-function parseEnv(text) {
-    const pairs = [];
-    for (const line of text.split('\n')) {
-        if (line.trim() === '' || line.trim().startsWith('#'))
-            continue;
-        const eq = line.indexOf('=');
-        const name = eq < 0 ? line.trim() : line.slice(0, eq).trim();
-        if (eq < 0 || !ENV_NAME.test(name)) {
-            throw new InputError(`'${name}' is not valid; expected KEY=value lines with KEY a shell variable name`);
-        }
-        if (name.startsWith('ROLLOUT_'))
-            throw new InputError(`'${name}' is reserved: ROLLOUT_* variables are set by the action`);
-        pairs.push([name, line.slice(eq + 1)]);
-    }
-    return pairs;
-}
-function parseRegex(text) {
-    try {
-        return new RegExp(text);
-    }
-    catch (error) {
-        throw new InputError(`expected a JavaScript regular expression (${error.message})`);
-    }
-}
-/** Replaces `${NAME}` with its value; a name without a value is an error, never an empty string. */
-function expandVariables(template, values) {
-    return template.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name) => {
-        const value = values.get(name);
-        if (value === undefined)
-            throw new InputError(`\${${name}} is not a known variable; expected one of ${[...values.keys()].join(', ')}`);
-        return value;
-    });
-}
-function parseHttpUrl(text) {
-    let url;
-    try {
-        url = new URL(text.trim());
-    }
-    catch {
-        throw new InputError('expected an absolute http:// or https:// URL, as seen from the host, e.g. http://127.0.0.1:8080/health');
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-        throw new InputError('expected an http:// or https:// URL');
-    if (url.username || url.password)
-        throw new InputError('credentials in the URL are not supported; use health-command');
-    return url;
+;// CONCATENATED MODULE: ./src/errors.ts
+/** What went wrong, in words, whatever was thrown. */
+function errors_errorMessage(error) {
+    return error instanceof Error ? error.message : String(error);
 }
 
-;// CONCATENATED MODULE: ./src/rollout/bake.ts
-/** How long batch `batch` (1-based) bakes: its batch-size step's bake-time, the last repeating. */
-function bakeTimeMs(settings, batch) {
-    const times = settings.bake?.timesMs ?? [];
-    return times.length === 0 ? 0 : times[Math.min(batch - 1, times.length - 1)];
-}
-/**
- * Bakes batch `batch`, `updated` being the hosts entries now on the new release. Measurements run
- * on a fixed schedule from the bake's start (every interval, and once at the end); the bake ends
- * early, failed, once analysis-failures of them failed.
- */
-async function bake(deps, batch, updated) {
-    const { settings, clock, log, signal, origin } = deps;
-    const analysis = settings.bake?.analysis;
-    const start = clock.now();
-    const end = start + bakeTimeMs(settings, batch);
-    const measurements = [];
-    const report = (verdict) => ({
-        batch,
-        startMs: start - origin,
-        durationMs: clock.now() - start,
-        measurements,
-        verdict
-    });
-    log.info(`Baking batch ${batch} for ${end - start} ms${analysis ? `, judged by analysis-command` : ''}`);
-    let failed = 0;
-    for (let tick = 1;; tick++) {
-        const at = analysis ? Math.min(start + tick * analysis.intervalMs, end) : end;
-        await clock.sleep(at - clock.now(), signal);
-        if (signal.aborted)
-            return report('cancelled');
-        if (!analysis)
-            return report('passed');
-        const measurement = await measure(deps, analysis, batch, updated);
-        measurements.push(measurement);
-        if (signal.aborted)
-            return report('cancelled');
-        if (measurement.code !== 0 && ++failed >= analysis.failures)
-            return report('failed');
-        if (at >= end)
-            return report('passed');
-    }
-}
-async function measure({ settings, runner, clock, log, signal, origin }, analysis, batch, updated) {
-    const env = [
+;// CONCATENATED MODULE: ./src/ports.ts
+/** For what must run to its end whatever happens (restoring a host): a signal that never aborts. */
+const NEVER_ABORTED = new AbortController().signal;
+const ports_systemClock = {
+    now: () => Date.now(),
+    sleep: (ms, signal) => new Promise((resolve) => {
+        if (signal?.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal?.addEventListener('abort', done, { once: true });
+    })
+};
+
+;// CONCATENATED MODULE: ./src/variables.ts
+function rolloutVariables({ target, batch, index }) {
+    return [
+        ['ROLLOUT_HOST', target.host],
+        ['ROLLOUT_PORT', String(target.port)],
+        ['ROLLOUT_USER', target.user],
+        ['ROLLOUT_TARGET', target.entry],
         ['ROLLOUT_BATCH', String(batch)],
-        ['ROLLOUT_UPDATED_HOSTS', updated.join(' ')],
-        ...(settings.release ? [['ROLLOUT_RELEASE', settings.release.id]] : []),
-        ...settings.env
+        ['ROLLOUT_INDEX', String(index)]
     ];
-    const atMs = clock.now() - origin;
-    const { code, timedOut, lastLine } = await runner.run(analysis.command, {
-        env,
-        timeoutMs: analysis.intervalMs,
-        signal
-    });
-    const seen = timedOut ? `timed out after ${analysis.intervalMs} ms` : `exit code ${code}`;
-    const line = `Analysis of batch ${batch}: ${seen}${lastLine ? `: ${lastLine}` : ''}`;
-    if (code === 0)
-        log.info(line);
-    else
-        log.warning(line, `Analysis failed (batch ${batch})`);
-    return { atMs, code, lastLine: timedOut ? `timed out after ${analysis.intervalMs} ms` : lastLine };
+}
+/** The variables with values of the right form, for checking a template before any host is reached. */
+const SAMPLE_VARIABLES = new Map(rolloutVariables({
+    target: { host: '127.0.0.1', port: 22, user: 'deploy', entry: '127.0.0.1' },
+    batch: 1,
+    index: 1
+}));
+/** The run, as GitHub Actions names it (when its variables are set): for the audit log and the lock's holder. */
+function githubRun(env = process.env) {
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_ACTOR: actor, GITHUB_SHA: sha } = env;
+    return { runUrl: server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined, actor, sha };
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -28281,190 +28061,6 @@ function stepColumns(settings) {
     return [...new Set(names)];
 }
 
-;// CONCATENATED MODULE: ./src/rollout/plan.ts
-// Hosts + batch-size → batches (sized by batchSizes, Ansible `serial` semantics), and the dry-run
-// plan: what would run where, described from the steps' data.
-
-
-
-function planBatches(hosts, steps) {
-    let start = 0;
-    return batchSizes(hosts.length, steps).map((size) => hosts.slice(start, (start += size)));
-}
-const ms = (value) => `${value} ms`;
-/** One line of the plan for a step, from its data. */
-function describeStep(step, settings) {
-    const { action } = step;
-    switch (action.kind) {
-        case 'upload':
-            return `upload ${action.from} → ${action.to}`;
-        case 'command':
-            return `${step.name}: ${action.command}`;
-        case 'await-rotation': {
-            const { probe, waitMs } = action.change;
-            const probeName = action.rotation === 'out' ? 'offline-probe' : 'online-probe';
-            const every = ms(settings.loadBalancer.probeIntervalMs);
-            const until = `until ${probeName} (on the runner, every ${every}) exits 0, up to ${ms(waitMs)}: ${probe}`;
-            return `${step.name}: ${probe === undefined ? ms(waitMs) : until}`;
-        }
-        case 'switch':
-            return `${step.name}: ${settings.release?.dir}/current → releases/${action.to}`;
-        case 'drain':
-            return `${step.name}: until no connection is established on port ${action.port}, up to ${ms(step.boundMs ?? 0)}`;
-        case 'health': {
-            const { url, command, intervalMs, timeoutMs } = settings.health;
-            const check = url ? `GET ${url} through SSH` : `run ${command}`;
-            const body = action.matchBody || settings.health.body === undefined ? '' : ' (status only)';
-            return `${step.name}: ${check}${body} every ${ms(intervalMs)}, up to ${ms(timeoutMs)}`;
-        }
-    }
-}
-/** Release mode: what happens before the first host leaves rotation, and after the last is back. */
-function describeRelease(settings) {
-    const { release } = settings;
-    if (!release)
-        return [];
-    if (release.rollbackTo !== undefined) {
-        return [
-            `release mode, ${release.dir}: deploy nothing; each host rolls to ${release.rollbackTo === 'previous' ? 'its release before current' : `release ${release.rollbackTo}`}`
-        ];
-    }
-    const prepare = [
-        `${release.dir}/releases/${release.id} created`,
-        ...(release.upload !== undefined ? [`${release.upload} uploaded into it (a .tar.gz/.tgz extracted)`] : []),
-        ...(release.sharedPaths.length > 0
-            ? [`shared paths linked from ${release.dir}/shared: ${release.sharedPaths.join(', ')}`]
-            : []),
-        ...(release.prepareCommand !== undefined ? [`prepare (in it): ${release.prepareCommand}`] : [])
-    ];
-    return [
-        `release mode, ${release.dir}: release ${release.id}; a host already on it and healthy is left unchanged`,
-        `before any host leaves rotation, on every host in parallel: ${prepare.join('; ')}`,
-        `after a successful run: ${release.keep} release(s) kept per host (never current or the one before); every host appends to ${release.dir}/deploy.log`,
-        `rollback-scope ${release.rollbackScope}${release.rollbackScope === 'fleet' ? ': on a failure, every host this run switched goes back to its previous release, in reverse order, in batches' : ''}`
-    ];
-}
-/** min-in-rotation, and the bake after each batch but the last. */
-function describeGuards(settings, batches) {
-    const { capacity, bake } = settings;
-    const lines = [];
-    if (capacity) {
-        lines.push(`before each batch leaves rotation: online-probe for every other host; at least ${capacity.minInRotation} in rotation, waiting up to ${ms(capacity.waitMs)}, or the rollout stops there`);
-    }
-    if (bake) {
-        const times = Array.from({ length: batches - 1 }, (_, b) => `${ms(bakeTimeMs(settings, b + 1))} after batch ${b + 1}`);
-        const analysis = bake.analysis
-            ? `, judged by analysis-command (on the runner, every ${ms(bake.analysis.intervalMs)} and at the end; ${bake.analysis.failures} failed measurement(s) fail the rollout): ${bake.analysis.command}`
-            : '';
-        if (times.length > 0)
-            lines.push(`bake: ${times.join(', ')}${analysis}`);
-    }
-    return lines;
-}
-/** The dry-run plan: what would run where, in order, with every wait, and what a failure undoes. */
-function describePlan(settings) {
-    const { size, pauseMs, maxFailedHosts } = settings.batches;
-    const batches = planBatches(settings.hosts, size);
-    const describe = (steps) => steps.map((step) => describeStep(step, settings)).join('; ');
-    const restore = restoreRotationSteps(settings);
-    const rollBack = rollBackSteps(settings);
-    return [
-        `${settings.hosts.length} host(s) in ${batches.length} batch(es); stop after more than ${maxFailedHosts} failed host(s)` +
-            (pauseMs > 0 ? `; ${ms(pauseMs)} between batches` : ''),
-        ...batches.map((batch, i) => `batch ${i + 1}: ${batch.map((host) => host.entry).join(', ')}`),
-        ...describeRelease(settings),
-        ...describeGuards(settings, batches.length),
-        'each host:',
-        ...hostSteps(settings).map((step, i) => `  ${i + 1}. ${describeStep(step, settings)}`),
-        ...(restore.length > 0 ? [`on failure before stop: back in rotation (${describe(restore)})`] : []),
-        `on failure after stop: ${rollBack.length > 0 ? describe(rollBack) : 'the host stays out of rotation'}`
-    ];
-}
-
-;// CONCATENATED MODULE: ./src/ports.ts
-/** For what must run to its end whatever happens (restoring a host): a signal that never aborts. */
-const NEVER_ABORTED = new AbortController().signal;
-const ports_systemClock = {
-    now: () => Date.now(),
-    sleep: (ms, signal) => new Promise((resolve) => {
-        if (signal?.aborted)
-            return resolve();
-        const done = () => {
-            clearTimeout(timer);
-            signal?.removeEventListener('abort', done);
-            resolve();
-        };
-        const timer = setTimeout(done, ms);
-        signal?.addEventListener('abort', done, { once: true });
-    })
-};
-
-;// CONCATENATED MODULE: ./src/errors.ts
-/** What went wrong, in words, whatever was thrown. */
-function errors_errorMessage(error) {
-    return error instanceof Error ? error.message : String(error);
-}
-
-;// CONCATENATED MODULE: ./src/rollout/preflight.ts
-// Before any host is touched: connect to every host (bounded parallelism), which checks host keys
-// and authentication. One unreachable host fails the run with nothing changed anywhere.
-
-class PreflightError extends Error {
-    failures;
-    constructor(failures) {
-        super(`Preflight failed for ${failures.length} host(s); nothing was changed on any host:\n` +
-            failures.map(({ target, message }) => `- ${target.entry}: ${message}`).join('\n'));
-        this.failures = failures;
-        this.name = 'PreflightError';
-    }
-}
-const PREFLIGHT_CONCURRENCY = 16;
-/** `fn` on every item, at most PREFLIGHT_CONCURRENCY at once; the results in the items' order. */
-async function mapBounded(items, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        for (let i = next++; i < items.length; i = next++)
-            results[i] = await fn(items[i], i);
-    };
-    await Promise.all(Array.from({ length: Math.min(PREFLIGHT_CONCURRENCY, items.length) }, worker));
-    return results;
-}
-/** Connects to all targets, in order; on any failure closes what opened and throws PreflightError. */
-async function preflight(targets, connector, signal) {
-    const results = await mapBounded(targets, (target) => connector.connect(target, signal).then((host) => ({ host }), (error) => ({ error: errors_errorMessage(error) })));
-    const hosts = results.flatMap((result) => ('host' in result ? [result.host] : []));
-    const failures = results.flatMap((result, i) => 'error' in result ? [{ target: targets[i], message: result.error }] : []);
-    if (failures.length > 0 || signal.aborted) {
-        await Promise.all(hosts.map((host) => host.close()));
-        throw new PreflightError(failures.length > 0 ? failures : targets.map((target) => ({ target, message: 'cancelled' })));
-    }
-    return hosts;
-}
-
-;// CONCATENATED MODULE: ./src/variables.ts
-function rolloutVariables({ target, batch, index }) {
-    return [
-        ['ROLLOUT_HOST', target.host],
-        ['ROLLOUT_PORT', String(target.port)],
-        ['ROLLOUT_USER', target.user],
-        ['ROLLOUT_TARGET', target.entry],
-        ['ROLLOUT_BATCH', String(batch)],
-        ['ROLLOUT_INDEX', String(index)]
-    ];
-}
-/** The variables with values of the right form, for checking a template before any host is reached. */
-const SAMPLE_VARIABLES = new Map(rolloutVariables({
-    target: { host: '127.0.0.1', port: 22, user: 'deploy', entry: '127.0.0.1' },
-    batch: 1,
-    index: 1
-}));
-/** The run, as GitHub Actions names it (when its variables are set): for the audit log and the lock's holder. */
-function githubRun(env = process.env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_ACTOR: actor, GITHUB_SHA: sha } = env;
-    return { runUrl: server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined, actor, sha };
-}
-
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: external "node:fs"
@@ -28599,6 +28195,410 @@ async function runToEnd(host, script, { env = [], timeoutMs, onLine }) {
         }
     });
     return { result, lines };
+}
+
+;// CONCATENATED MODULE: ./src/inputs/parse.ts
+// Pure parsers for input values. Each returns the parsed value or throws InputError with the
+// expected form; settings.ts attaches the input name and value and collects every problem.
+class InputError extends Error {
+}
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_FORM = 'a number with an optional unit ms, s, m or h (e.g. 8, 8s, 500ms, 1m)';
+function parseDuration(text) {
+    const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim());
+    if (!match)
+        throw new InputError(`expected ${DURATION_FORM}`);
+    const ms = Number(match[1]) * DURATION_UNITS[match[2] ?? 's'];
+    if (!Number.isFinite(ms) || ms > 24 * 3_600_000)
+        throw new InputError('expected a duration of at most 24h');
+    return Math.round(ms);
+}
+function parseInteger(text, min, max) {
+    const value = text.trim();
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+        throw new InputError(`expected a whole number from ${min} to ${max}`);
+    }
+    return Number(value);
+}
+function parseBoolean(text) {
+    const value = text.trim().toLowerCase();
+    if (value === 'true')
+        return true;
+    if (value === 'false')
+        return false;
+    throw new InputError('expected true or false');
+}
+/** Splits a list input: one item per line or comma-separated; blank lines and `#` comments ignored. */
+function splitList(text) {
+    return text
+        .split('\n')
+        .map((line) => line.replace(/(^|\s)#.*$/, ''))
+        .flatMap((line) => line.split(','))
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+}
+const HOST_FORM = '[user@]host[:port], with IPv6 in brackets as [::1]:22';
+const HOSTNAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
+const USERNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/;
+/** Parses `[user@]host[:port]`; `defaultPort` fills a missing port. */
+function parseHostTarget(entry, defaultPort) {
+    const fail = (why) => {
+        throw new InputError(`${why}; expected ${HOST_FORM}`);
+    };
+    const at = entry.lastIndexOf('@');
+    const user = at >= 0 ? entry.slice(0, at) : undefined;
+    if (user !== undefined && !USERNAME.test(user))
+        fail(`invalid user '${user}'`);
+    const rest = at >= 0 ? entry.slice(at + 1) : entry;
+    let host;
+    let portText;
+    if (rest.startsWith('[')) {
+        const close = rest.indexOf(']');
+        if (close < 0)
+            fail('unclosed [');
+        host = rest.slice(1, close);
+        const after = rest.slice(close + 1);
+        if (after !== '' && !after.startsWith(':'))
+            fail(`unexpected '${after}' after ]`);
+        portText = after === '' ? undefined : after.slice(1);
+        if (!/^[0-9A-Fa-f:.]+$/.test(host) || !host.includes(':'))
+            fail(`'${host}' is not an IPv6 address`);
+    }
+    else {
+        const parts = rest.split(':');
+        if (parts.length > 2)
+            fail('IPv6 addresses need brackets');
+        host = parts[0];
+        portText = parts[1];
+        if (!HOSTNAME.test(host))
+            fail(host === '' ? 'missing host' : `invalid host name '${host}'`);
+    }
+    let port = defaultPort;
+    if (portText !== undefined) {
+        if (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
+            fail(`invalid port '${portText}' (1-65535)`);
+        }
+        port = Number(portText);
+    }
+    return { entry, user, host, port };
+}
+function parseStatusRanges(text) {
+    const form = 'HTTP status codes and ranges from 100 to 599, e.g. 200 or 200,204 or 200-299';
+    const items = splitList(text);
+    if (items.length === 0)
+        throw new InputError(`expected ${form}`);
+    return items.map((item) => {
+        const match = /^(\d{3})(?:\s*-\s*(\d{3}))?$/.exec(item);
+        const from = Number(match?.[1]);
+        const to = Number(match?.[2] ?? match?.[1]);
+        if (!match || from < 100 || to > 599 || from > to)
+            throw new InputError(`'${item}' is not valid; expected ${form}`);
+        return { from, to };
+    });
+}
+function parseBatchSize(text) {
+    const form = 'N, N% (1-100%) or a ramp like 1,25%,100%';
+    const items = splitList(text);
+    if (items.length === 0)
+        throw new InputError(`expected ${form}`);
+    return items.map((item) => {
+        const match = /^(\d+)(%?)$/.exec(item);
+        const n = Number(match?.[1]);
+        if (!match || n < 1 || (match[2] === '%' && n > 100))
+            throw new InputError(`'${item}' is not valid; expected ${form}`);
+        return match[2] === '%' ? { percent: n } : { count: n };
+    });
+}
+/**
+ * Hosts per batch, with Ansible `serial` semantics: each step sizes one batch, the last step
+ * repeats until every host is planned, percentages are of all hosts, at least 1 each.
+ */
+function batchSizes(total, steps) {
+    const sizes = [];
+    let planned = 0;
+    for (let i = 0; planned < total; i++) {
+        const step = steps[Math.min(i, steps.length - 1)];
+        const size = 'count' in step ? step.count : Math.floor((total * step.percent) / 100);
+        const clamped = Math.min(Math.max(size, 1), total - planned);
+        sizes.push(clamped);
+        planned += clamped;
+    }
+    return sizes;
+}
+/** `N` hosts or `N%` of all of them (rounded up: a floor never rounds down to fewer hosts). */
+function parseHostCount(text, total) {
+    const match = /^(\d+)(%?)$/.exec(text.trim());
+    const n = Number(match?.[1]);
+    if (!match || (match[2] === '%' && n > 100))
+        throw new InputError('expected N hosts or N% of all hosts (0-100%)');
+    return match[2] === '%' ? Math.ceil((total * n) / 100) : n;
+}
+/** One duration, or a list of them (comma-separated or one per line). */
+function parseDurationList(text) {
+    const items = splitList(text);
+    if (items.length === 0)
+        throw new InputError('expected a duration or a list of durations, e.g. 60s or 60s,10s');
+    return items.map((item) => {
+        try {
+            return parseDuration(item);
+        }
+        catch (error) {
+            if (error instanceof InputError)
+                throw new InputError(`'${item}': ${error.message}`);
+            throw error;
+        }
+    });
+}
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** `KEY=value` lines; the value is everything after the first `=`, kept verbatim. */
+function parseEnv(text) {
+    const pairs = [];
+    for (const line of text.split('\n')) {
+        if (line.trim() === '' || line.trim().startsWith('#'))
+            continue;
+        const eq = line.indexOf('=');
+        const name = eq < 0 ? line.trim() : line.slice(0, eq).trim();
+        if (eq < 0 || !ENV_NAME.test(name)) {
+            throw new InputError(`'${name}' is not valid; expected KEY=value lines with KEY a shell variable name`);
+        }
+        if (name.startsWith('ROLLOUT_'))
+            throw new InputError(`'${name}' is reserved: ROLLOUT_* variables are set by the action`);
+        pairs.push([name, line.slice(eq + 1)]);
+    }
+    return pairs;
+}
+function parseRegex(text) {
+    try {
+        return new RegExp(text);
+    }
+    catch (error) {
+        throw new InputError(`expected a JavaScript regular expression (${error.message})`);
+    }
+}
+/** Replaces `${NAME}` with its value; a name without a value is an error, never an empty string. */
+function expandVariables(template, values) {
+    return template.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name) => {
+        const value = values.get(name);
+        if (value === undefined)
+            throw new InputError(`\${${name}} is not a known variable; expected one of ${[...values.keys()].join(', ')}`);
+        return value;
+    });
+}
+function parseHttpUrl(text) {
+    let url;
+    try {
+        url = new URL(text.trim());
+    }
+    catch {
+        throw new InputError('expected an absolute http:// or https:// URL, as seen from the host, e.g. http://127.0.0.1:8080/health');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        throw new InputError('expected an http:// or https:// URL');
+    if (url.username || url.password)
+        throw new InputError('credentials in the URL are not supported; use health-command');
+    return url;
+}
+
+;// CONCATENATED MODULE: ./src/rollout/bake.ts
+/** How long batch `batch` (1-based) bakes: its batch-size step's bake-time, the last repeating. */
+function bakeTimeMs(settings, batch) {
+    const times = settings.bake?.timesMs ?? [];
+    return times.length === 0 ? 0 : times[Math.min(batch - 1, times.length - 1)];
+}
+/**
+ * Bakes batch `batch`, `updated` being the hosts entries now on the new release. Measurements run
+ * on a fixed schedule from the bake's start (every interval, and once at the end); the bake ends
+ * early, failed, once analysis-failures of them failed.
+ */
+async function bake(deps, batch, updated) {
+    const { settings, clock, log, signal, origin } = deps;
+    const analysis = settings.bake?.analysis;
+    const start = clock.now();
+    const end = start + bakeTimeMs(settings, batch);
+    const measurements = [];
+    const report = (verdict) => ({
+        batch,
+        startMs: start - origin,
+        durationMs: clock.now() - start,
+        measurements,
+        verdict
+    });
+    log.info(`Baking batch ${batch} for ${end - start} ms${analysis ? `, judged by analysis-command` : ''}`);
+    let failed = 0;
+    for (let tick = 1;; tick++) {
+        const at = analysis ? Math.min(start + tick * analysis.intervalMs, end) : end;
+        await clock.sleep(at - clock.now(), signal);
+        if (signal.aborted)
+            return report('cancelled');
+        if (!analysis)
+            return report('passed');
+        const measurement = await measure(deps, analysis, batch, updated);
+        measurements.push(measurement);
+        if (signal.aborted)
+            return report('cancelled');
+        if (measurement.code !== 0 && ++failed >= analysis.failures)
+            return report('failed');
+        if (at >= end)
+            return report('passed');
+    }
+}
+async function measure({ settings, runner, clock, log, signal, origin }, analysis, batch, updated) {
+    const env = [
+        ['ROLLOUT_BATCH', String(batch)],
+        ['ROLLOUT_UPDATED_HOSTS', updated.join(' ')],
+        ...(settings.release ? [['ROLLOUT_RELEASE', settings.release.id]] : []),
+        ...settings.env
+    ];
+    const atMs = clock.now() - origin;
+    const { code, timedOut, lastLine } = await runner.run(analysis.command, {
+        env,
+        timeoutMs: analysis.intervalMs,
+        signal
+    });
+    const seen = timedOut ? `timed out after ${analysis.intervalMs} ms` : `exit code ${code}`;
+    const line = `Analysis of batch ${batch}: ${seen}${lastLine ? `: ${lastLine}` : ''}`;
+    if (code === 0)
+        log.info(line);
+    else
+        log.warning(line, `Analysis failed (batch ${batch})`);
+    return { atMs, code, lastLine: timedOut ? `timed out after ${analysis.intervalMs} ms` : lastLine };
+}
+
+;// CONCATENATED MODULE: ./src/rollout/plan.ts
+// Hosts + batch-size → batches (sized by batchSizes, Ansible `serial` semantics), and the dry-run
+// plan: what would run where, described from the steps' data.
+
+
+
+function planBatches(hosts, steps) {
+    let start = 0;
+    return batchSizes(hosts.length, steps).map((size) => hosts.slice(start, (start += size)));
+}
+const ms = (value) => `${value} ms`;
+/** One line of the plan for a step, from its data. */
+function describeStep(step, settings) {
+    const { action } = step;
+    switch (action.kind) {
+        case 'upload':
+            return `upload ${action.from} → ${action.to}`;
+        case 'command':
+            return `${step.name}: ${action.command}`;
+        case 'await-rotation': {
+            const { probe, waitMs } = action.change;
+            const probeName = action.rotation === 'out' ? 'offline-probe' : 'online-probe';
+            const every = ms(settings.loadBalancer.probeIntervalMs);
+            const until = `until ${probeName} (on the runner, every ${every}) exits 0, up to ${ms(waitMs)}: ${probe}`;
+            return `${step.name}: ${probe === undefined ? ms(waitMs) : until}`;
+        }
+        case 'switch':
+            return `${step.name}: ${settings.release?.dir}/current → releases/${action.to}`;
+        case 'drain':
+            return `${step.name}: until no connection is established on port ${action.port}, up to ${ms(step.boundMs ?? 0)}`;
+        case 'health': {
+            const { url, command, intervalMs, timeoutMs } = settings.health;
+            const check = url ? `GET ${url} through SSH` : `run ${command}`;
+            const body = action.matchBody || settings.health.body === undefined ? '' : ' (status only)';
+            return `${step.name}: ${check}${body} every ${ms(intervalMs)}, up to ${ms(timeoutMs)}`;
+        }
+    }
+}
+/** Release mode: what happens before the first host leaves rotation, and after the last is back. */
+function describeRelease(settings) {
+    const { release } = settings;
+    if (!release)
+        return [];
+    if (release.rollbackTo !== undefined) {
+        return [
+            `release mode, ${release.dir}: deploy nothing; each host rolls to ${release.rollbackTo === 'previous' ? 'its release before current' : `release ${release.rollbackTo}`}`
+        ];
+    }
+    const prepare = [
+        `${release.dir}/releases/${release.id} created`,
+        ...(release.upload !== undefined ? [`${release.upload} uploaded into it (a .tar.gz/.tgz extracted)`] : []),
+        ...(release.sharedPaths.length > 0
+            ? [`shared paths linked from ${release.dir}/shared: ${release.sharedPaths.join(', ')}`]
+            : []),
+        ...(release.prepareCommand !== undefined ? [`prepare (in it): ${release.prepareCommand}`] : [])
+    ];
+    return [
+        `release mode, ${release.dir}: release ${release.id}; a host already on it and healthy is left unchanged`,
+        `before any host leaves rotation, on every host in parallel: ${prepare.join('; ')}`,
+        `after a successful run: ${release.keep} release(s) kept per host (never current or the one before); every host appends to ${release.dir}/deploy.log`,
+        `rollback-scope ${release.rollbackScope}${release.rollbackScope === 'fleet' ? ': on a failure, every host this run switched goes back to its previous release, in reverse order, in batches' : ''}`
+    ];
+}
+/** min-in-rotation, and the bake after each batch but the last. */
+function describeGuards(settings, batches) {
+    const { capacity, bake } = settings;
+    const lines = [];
+    if (capacity) {
+        lines.push(`before each batch leaves rotation: online-probe for every other host; at least ${capacity.minInRotation} in rotation, waiting up to ${ms(capacity.waitMs)}, or the rollout stops there`);
+    }
+    if (bake) {
+        const times = Array.from({ length: batches - 1 }, (_, b) => `${ms(bakeTimeMs(settings, b + 1))} after batch ${b + 1}`);
+        const analysis = bake.analysis
+            ? `, judged by analysis-command (on the runner, every ${ms(bake.analysis.intervalMs)} and at the end; ${bake.analysis.failures} failed measurement(s) fail the rollout): ${bake.analysis.command}`
+            : '';
+        if (times.length > 0)
+            lines.push(`bake: ${times.join(', ')}${analysis}`);
+    }
+    return lines;
+}
+/** The dry-run plan: what would run where, in order, with every wait, and what a failure undoes. */
+function describePlan(settings) {
+    const { size, pauseMs, maxFailedHosts } = settings.batches;
+    const batches = planBatches(settings.hosts, size);
+    const describe = (steps) => steps.map((step) => describeStep(step, settings)).join('; ');
+    const restore = restoreRotationSteps(settings);
+    const rollBack = rollBackSteps(settings);
+    return [
+        `${settings.hosts.length} host(s) in ${batches.length} batch(es); stop after more than ${maxFailedHosts} failed host(s)` +
+            (pauseMs > 0 ? `; ${ms(pauseMs)} between batches` : ''),
+        ...batches.map((batch, i) => `batch ${i + 1}: ${batch.map((host) => host.entry).join(', ')}`),
+        ...describeRelease(settings),
+        ...describeGuards(settings, batches.length),
+        'each host:',
+        ...hostSteps(settings).map((step, i) => `  ${i + 1}. ${describeStep(step, settings)}`),
+        ...(restore.length > 0 ? [`on failure before stop: back in rotation (${describe(restore)})`] : []),
+        `on failure after stop: ${rollBack.length > 0 ? describe(rollBack) : 'the host stays out of rotation'}`
+    ];
+}
+
+;// CONCATENATED MODULE: ./src/rollout/preflight.ts
+// Before any host is touched: connect to every host (bounded parallelism), which checks host keys
+// and authentication. One unreachable host fails the run with nothing changed anywhere.
+
+class PreflightError extends Error {
+    failures;
+    constructor(failures) {
+        super(`Preflight failed for ${failures.length} host(s); nothing was changed on any host:\n` +
+            failures.map(({ target, message }) => `- ${target.entry}: ${message}`).join('\n'));
+        this.failures = failures;
+        this.name = 'PreflightError';
+    }
+}
+const PREFLIGHT_CONCURRENCY = 16;
+/** `fn` on every item, at most PREFLIGHT_CONCURRENCY at once; the results in the items' order. */
+async function mapBounded(items, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        for (let i = next++; i < items.length; i = next++)
+            results[i] = await fn(items[i], i);
+    };
+    await Promise.all(Array.from({ length: Math.min(PREFLIGHT_CONCURRENCY, items.length) }, worker));
+    return results;
+}
+/** Connects to all targets, in order; on any failure closes what opened and throws PreflightError. */
+async function preflight(targets, connector, signal) {
+    const results = await mapBounded(targets, (target) => connector.connect(target, signal).then((host) => ({ host }), (error) => ({ error: errors_errorMessage(error) })));
+    const hosts = results.flatMap((result) => ('host' in result ? [result.host] : []));
+    const failures = results.flatMap((result, i) => 'error' in result ? [{ target: targets[i], message: result.error }] : []);
+    if (failures.length > 0 || signal.aborted) {
+        await Promise.all(hosts.map((host) => host.close()));
+        throw new PreflightError(failures.length > 0 ? failures : targets.map((target) => ({ target, message: 'cancelled' })));
+    }
+    return hosts;
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/releases.ts
@@ -29077,6 +29077,7 @@ class HostRun {
 // pure; writeReport is the one place that hands it to the runner.
 
 
+
 const entries = (hosts, keep) => JSON.stringify(hosts.filter(keep).map((host) => host.target.entry));
 function renderOutputs(result) {
     const report = result.hosts.map((host) => ({
@@ -29104,6 +29105,10 @@ function renderOutputs(result) {
 }
 function escapeHtml(text) {
     return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+}
+/** Text in a Markdown table cell: HTML escaped, and a `|` kept from ending the cell. */
+function tableCell(text) {
+    return escapeHtml(text).replace(/\|/g, '\\|');
 }
 const HEADINGS = { success: '✅ Rollout succeeded', failure: '❌ Rollout failed', cancelled: '⚠️ Rollout cancelled' };
 const OUTCOME_LABEL = {
@@ -29178,7 +29183,7 @@ function renderBakes(bakes) {
             ? [
                 '| At (ms) | Exit code | Last line |',
                 '| --- | --- | --- |',
-                ...bake.measurements.map((m) => `| ${m.atMs} | ${m.code === 0 ? '0' : `❌ ${m.code ?? 'none'}`} | ${escapeHtml(m.lastLine).replace(/\|/g, '\\|')} |`),
+                ...bake.measurements.map((m) => `| ${m.atMs} | ${m.code === 0 ? '0' : `❌ ${m.code ?? 'none'}`} | ${tableCell(m.lastLine)} |`),
                 ''
             ]
             : [])
@@ -29205,7 +29210,7 @@ function renderGantt(result) {
         lines.push('  section bakes');
     for (const bake of result.bakes) {
         const end = bake.startMs + Math.max(bake.durationMs, 1);
-        lines.push(`  after batch ${bake.batch} :${bake.verdict === 'passed' ? 'active, ' : 'crit, '}${bake.startMs}, ${end}`);
+        lines.push(`  batch-${bake.batch} :${bake.verdict === 'passed' ? 'active, ' : 'crit, '}${bake.startMs}, ${end}`);
     }
     lines.push('```');
     return lines.join('\n');
@@ -29214,9 +29219,11 @@ function renderGantt(result) {
  * The one place a run's outcome reaches the runner: the `result` output always; for a rollout
  * also its other outputs, an annotation per host that needs a look, and the job summary.
  */
-async function writeReport({ status, rollout }, writer, log) {
-    if (!rollout)
-        return writer.setOutput('result', status);
+async function writeReport({ status, rollout, plan }, writer, log) {
+    if (!rollout) {
+        writer.setOutput('result', status);
+        return plan && writeSummary(writer, renderPlanSummary(plan), log);
+    }
     for (const [name, value] of Object.entries(renderOutputs(rollout)))
         writer.setOutput(name, value);
     for (const host of rollout.hosts.filter(needsAttention)) {
@@ -29230,9 +29237,14 @@ async function writeReport({ status, rollout }, writer, log) {
     }
     if (status === 'success')
         log.notice(`${rollout.hosts.length} host(s) rolled out in ${rollout.durationMs} ms`, 'Rollout succeeded');
-    // Not every runner has job summaries (Gitea, Forgejo, @github/local-action, a terminal): the
-    // step's result is the rollout's all the same.
-    await writer.writeSummary(renderSummary(rollout)).catch((error) => {
+    await writeSummary(writer, renderSummary(rollout), log);
+}
+/**
+ * Not every runner has job summaries (Gitea, Forgejo, @github/local-action, a terminal): the
+ * step's result is the run's all the same.
+ */
+function writeSummary(writer, markdown, log) {
+    return writer.writeSummary(markdown).catch((error) => {
         log.warning(`The job summary was not written: ${errors_errorMessage(error)}`, 'No job summary');
     });
 }
@@ -29250,6 +29262,57 @@ function failureMessage({ status, rollout, error }) {
     if (failed.length === 0)
         return `Rollout failed: ${because}`;
     return `Rollout failed on ${failed.join(', ')}${because ? `; ${because}` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./src/rollout/dry-run.ts
+
+
+/** The plan and the findings, logged; what the report writes to the summary. */
+function dryRunPlan(settings, hosts, releases, locks, log) {
+    const lines = describePlan(settings);
+    log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...lines].join('\n'));
+    return {
+        lines,
+        hosts: hosts.map((host, i) => ({
+            entry: host.target.entry,
+            hostKey: host.hostKey,
+            release: releases ? (releases[i].from ?? null) : undefined,
+            lock: locks?.[i]
+        })),
+        releaseMode: releases !== undefined,
+        lock: locks !== undefined
+    };
+}
+/** The job summary of a dry run. */
+function renderPlanSummary(plan) {
+    const head = [
+        'Host',
+        'Reachable',
+        'Host key',
+        ...(plan.releaseMode ? ['Current release'] : []),
+        ...(plan.lock ? ['Deploy lock'] : [])
+    ];
+    const rows = plan.hosts.map((host) => [
+        tableCell(host.entry),
+        '✅',
+        tableCell(host.hostKey ?? ''),
+        ...(plan.releaseMode ? [host.release === null ? '(none: a first deploy)' : tableCell(host.release ?? '')] : []),
+        ...(plan.lock ? [host.lock === undefined ? 'free' : `⚠️ ${tableCell(host.lock)}`] : [])
+    ]);
+    return [
+        '## 🔍 Dry run: nothing was changed',
+        '',
+        `Preflight passed: ${plan.hosts.length} host(s) reachable, each with its host key checked.`,
+        '',
+        `| ${head.join(' | ')} |`,
+        `| ${head.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${row.join(' | ')} |`),
+        '',
+        '### What a run with these inputs would do',
+        '',
+        `<pre>${escapeHtml(plan.lines.join('\n'))}</pre>`,
+        ''
+    ].join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/ssh/lock-scripts.ts
@@ -29395,12 +29458,15 @@ class DeployLocks {
         this.taken.clear();
         await mapBounded(hosts, (host) => lockScript(host, releaseLock(this.lock.path, this.token)).catch((error) => this.log.warning(`${host.target.entry}: the deploy lock was not given back (${errors_errorMessage(error)}); ${clearLockHint(this.lock.path)} clears it`, 'Lock left')));
     }
-    /** A dry run's look, taking nothing: a warning per host whose lock another run holds. */
+    /** A dry run's look, taking nothing: per host, who holds its lock (undefined: free); a warning for each held. */
     async report() {
         const found = await mapBounded(this.hosts, (host) => lockScript(host, inspectLock(this.lock.path)));
-        found.forEach((seen, i) => {
-            if (seen)
-                this.log.warning(`${this.hosts[i].target.entry}: the deploy lock is held by ${seen.holder}, for ${seen.ageS} s`, 'Lock held');
+        return found.map((seen, i) => {
+            if (!seen)
+                return undefined;
+            const held = `held by ${seen.holder}, for ${seen.ageS} s`;
+            this.log.warning(`${this.hosts[i].target.entry}: the deploy lock is ${held}`, 'Lock held');
+            return held;
         });
     }
 }
@@ -31238,6 +31304,15 @@ function refuseHostKey(hop, key, hostKeys) {
         return undefined;
     return { type: keyType(key), fingerprint: fingerprint(key), verdict };
 }
+/** A key `refuseHostKey` let through, and why: `ssh-ed25519 SHA256:… (in known-hosts)`. */
+function describeTrustedKey(hop, key, hostKeys) {
+    const why = !hostKeys.strict
+        ? 'not checked: strict-host-key-checking is false'
+        : hostKeys.knownHosts && checkHostKey(hostKeys.knownHosts, hop.host, hop.port, key) === 'trusted'
+            ? 'in known-hosts'
+            : 'in host-fingerprints';
+    return `${keyType(key)} ${fingerprint(key)} (${why})`;
+}
 const WHY = {
     mismatch: 'does not match known-hosts (the host key changed, or something is in the middle)',
     revoked: 'is marked @revoked in known-hosts',
@@ -31335,12 +31410,12 @@ class HostKeyRefused extends Error {
 }
 /** Connects to one hop (through the one before it), asking for its host key types as HostKeyTypes says. */
 async function connectHop(hop, settings, previous, accepted) {
-    const types = new HostKeyTypes(hop, settings.hostKeys, accepted.get(hop.entry));
+    const types = new HostKeyTypes(hop, settings.hostKeys, accepted.get(hop.entry)?.type);
     for (;;) {
         const sock = previous?.connection ? await forward(previous.connection, hop) : undefined;
         try {
-            const { ssh, keyType } = await connectOne(hop, settings, sock, types.algorithms());
-            accepted.set(hop.entry, keyType);
+            const { ssh, key } = await connectOne(hop, settings, sock, types.algorithms());
+            accepted.set(hop.entry, key);
             return ssh;
         }
         catch (error) {
@@ -31362,7 +31437,7 @@ function forward(connection, hop) {
 }
 async function connectOne(hop, settings, through, serverHostKey) {
     let refused;
-    let shown = '';
+    let shown = { type: '', described: '' };
     // Our own socket for the first hop, to turn Nagle's algorithm off before the handshake: each of
     // its round trips, and later every phase, is a small message waiting on a small answer, which
     // Nagle holds back for a delayed ACK (measured here: 100 ms per command with it, 14 ms without).
@@ -31380,13 +31455,13 @@ async function connectOne(hop, settings, through, serverHostKey) {
         algorithms: { serverHostKey },
         sock,
         hostVerifier: (key) => {
-            shown = keyType(key);
             refused = refuseHostKey(hop, key, settings.hostKeys);
+            shown = { type: keyType(key), described: describeTrustedKey(hop, key, settings.hostKeys) };
             return refused === undefined;
         }
     };
     try {
-        return { ssh: await new NodeSSH().connect(config), keyType: shown };
+        return { ssh: await new NodeSSH().connect(config), key: shown };
     }
     catch (error) {
         sock.destroy();
@@ -31657,7 +31732,8 @@ function connector_createSshConnector(settings, clock, log, { longLivedShell = t
     return {
         async connect(target, signal) {
             const reconnect = () => connectWithRetry(target, settings, accepted, clock, log, signal);
-            return new SshRemoteHost(target, await reconnect(), reconnect, log, longLivedShell);
+            const hostKey = () => accepted.get(target.entry)?.described;
+            return new SshRemoteHost(target, await reconnect(), reconnect, log, longLivedShell, hostKey);
         }
     };
 }
@@ -31667,15 +31743,20 @@ class SshRemoteHost {
     reconnect;
     log;
     useShell;
+    acceptedKey;
     http;
     /** Where commands run once it is ready: one long-lived shell on the current connection. */
     shell;
-    constructor(target, chain, reconnect, log, useShell) {
+    constructor(target, chain, reconnect, log, useShell, acceptedKey) {
         this.target = target;
         this.chain = chain;
         this.reconnect = reconnect;
         this.log = log;
         this.useShell = useShell;
+        this.acceptedKey = acceptedKey;
+    }
+    get hostKey() {
+        return this.acceptedKey();
     }
     /** Whether every hop of the chain is still up. */
     get connected() {
@@ -31842,17 +31923,14 @@ async function runSettled(settings, deps) {
     }
     const locks = settings.lock && new DeployLocks(hosts, settings.lock, ports_systemClock, log);
     try {
-        if (locks && settings.dryRun)
-            await locks.report();
-        else if (locks)
+        const lockFindings = locks && settings.dryRun ? await locks.report() : undefined;
+        if (locks && !settings.dryRun)
             await log.group('Deploy lock', () => locks.take(signal));
         const releases = settings.release
             ? await log.group('Releases on the hosts', () => readHostReleases(hosts, settings, log))
             : undefined;
-        if (settings.dryRun) {
-            log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...describePlan(settings)].join('\n'));
-            return { status: 'success' };
-        }
+        if (settings.dryRun)
+            return { status: 'success', plan: dryRunPlan(settings, hosts, releases, lockFindings, log) };
         if (releases)
             await log.group(`Preparing release ${settings.release?.id} while every host serves`, () => prepareReleases(hosts, releases, settings, log));
         const rollout = await runBatches({
@@ -32233,11 +32311,11 @@ function summary_text_renderGantt(lines, columns = 60) {
     const hosts = [];
     for (const line of lines) {
         const section = /^\s*section (.+)$/.exec(line);
-        const task = /^\s*\S+ :(crit, )?(\d+), (\d+)$/.exec(line);
+        const task = /^\s*\S+ :(crit, |active, )?(\d+), (\d+)$/.exec(line);
         if (section)
             hosts.push({ name: section[1], tasks: [] });
         else if (task && hosts.length > 0)
-            hosts[hosts.length - 1].tasks.push({ start: Number(task[2]), end: Number(task[3]), failed: !!task[1] });
+            hosts[hosts.length - 1].tasks.push({ start: Number(task[2]), end: Number(task[3]), failed: task[1] === 'crit, ' });
     }
     const end = Math.max(1, ...hosts.flatMap((host) => host.tasks.map((task) => task.end)));
     const column = (ms) => Math.round((ms / end) * columns);
@@ -32277,8 +32355,8 @@ function summaryForTerminal(markdown) {
             if (!/^\|[\s|:-]+\|$/.test(line))
                 table.push(line
                     .slice(1, -1)
-                    .split('|')
-                    .map((cell) => decode(cell.trim().replace(/\*\*/g, ''))));
+                    .split(/(?<!\\)\|/)
+                    .map((cell) => decode(cell.trim().replace(/\*\*/g, '').replace(/\\\|/g, '|'))));
             continue;
         }
         if (table.length > 0) {

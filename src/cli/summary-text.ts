@@ -25,10 +25,10 @@ function renderGantt(lines: string[], columns = 60): string[] {
   const hosts: { name: string; tasks: { start: number; end: number; failed: boolean }[] }[] = []
   for (const line of lines) {
     const section = /^\s*section (.+)$/.exec(line)
-    const task = /^\s*\S+ :(crit, )?(\d+), (\d+)$/.exec(line)
+    const task = /^\s*\S+ :(crit, |active, )?(\d+), (\d+)$/.exec(line)
     if (section) hosts.push({ name: section[1], tasks: [] })
     else if (task && hosts.length > 0)
-      hosts[hosts.length - 1].tasks.push({ start: Number(task[2]), end: Number(task[3]), failed: !!task[1] })
+      hosts[hosts.length - 1].tasks.push({ start: Number(task[2]), end: Number(task[3]), failed: task[1] === 'crit, ' })
   }
   const end = Math.max(1, ...hosts.flatMap((host) => host.tasks.map((task) => task.end)))
   const column = (ms: number) => Math.round((ms / end) * columns)
@@ -69,8 +69,8 @@ export function summaryForTerminal(markdown: string): string {
         table.push(
           line
             .slice(1, -1)
-            .split('|')
-            .map((cell) => decode(cell.trim().replace(/\*\*/g, '')))
+            .split(/(?<!\\)\|/)
+            .map((cell) => decode(cell.trim().replace(/\*\*/g, '').replace(/\\\|/g, '|')))
         )
       continue
     }

@@ -116,15 +116,14 @@ export class DeployLocks {
     )
   }
 
-  /** A dry run's look, taking nothing: a warning per host whose lock another run holds. */
-  async report(): Promise<void> {
+  /** A dry run's look, taking nothing: per host, who holds its lock (undefined: free); a warning for each held. */
+  async report(): Promise<(string | undefined)[]> {
     const found = await mapBounded(this.hosts, (host) => lockScript(host, inspectLock(this.lock.path)))
-    found.forEach((seen, i) => {
-      if (seen)
-        this.log.warning(
-          `${this.hosts[i].target.entry}: the deploy lock is held by ${seen.holder}, for ${seen.ageS} s`,
-          'Lock held'
-        )
+    return found.map((seen, i) => {
+      if (!seen) return undefined
+      const held = `held by ${seen.holder}, for ${seen.ageS} s`
+      this.log.warning(`${this.hosts[i].target.entry}: the deploy lock is ${held}`, 'Lock held')
+      return held
     })
   }
 }

@@ -3,6 +3,7 @@
 import { errorMessage } from '../errors.js'
 import type { Log } from '../ports.js'
 import type { BakeReport } from './bake.js'
+import { renderPlanSummary, type DryRunPlan } from './dry-run.js'
 import type { RolloutResult, RolloutStatus } from './batches.js'
 import { needsAttention, type HostReport } from './host-run.js'
 import type { StepName } from './host-steps.js'
@@ -51,6 +52,11 @@ export function escapeHtml(text: string): string {
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c
   )
+}
+
+/** Text in a Markdown table cell: HTML escaped, and a `|` kept from ending the cell. */
+export function tableCell(text: string): string {
+  return escapeHtml(text).replace(/\|/g, '\\|')
 }
 
 const HEADINGS = { success: '✅ Rollout succeeded', failure: '❌ Rollout failed', cancelled: '⚠️ Rollout cancelled' }
@@ -136,8 +142,7 @@ function renderBakes(bakes: readonly BakeReport[]): string[] {
           '| At (ms) | Exit code | Last line |',
           '| --- | --- | --- |',
           ...bake.measurements.map(
-            (m) =>
-              `| ${m.atMs} | ${m.code === 0 ? '0' : `❌ ${m.code ?? 'none'}`} | ${escapeHtml(m.lastLine).replace(/\|/g, '\\|')} |`
+            (m) => `| ${m.atMs} | ${m.code === 0 ? '0' : `❌ ${m.code ?? 'none'}`} | ${tableCell(m.lastLine)} |`
           ),
           ''
         ]
@@ -166,9 +171,7 @@ export function renderGantt(result: RolloutResult): string {
   if (result.bakes.length > 0) lines.push('  section bakes')
   for (const bake of result.bakes) {
     const end = bake.startMs + Math.max(bake.durationMs, 1)
-    lines.push(
-      `  after batch ${bake.batch} :${bake.verdict === 'passed' ? 'active, ' : 'crit, '}${bake.startMs}, ${end}`
-    )
+    lines.push(`  batch-${bake.batch} :${bake.verdict === 'passed' ? 'active, ' : 'crit, '}${bake.startMs}, ${end}`)
   }
   lines.push('```')
   return lines.join('\n')
@@ -179,10 +182,11 @@ export interface ReportWriter {
   writeSummary(markdown: string): Promise<void>
 }
 
-/** How a run ended: with a rollout, or before one (preflight failed, a dry run). */
+/** How a run ended: with a rollout, with a dry run's plan, or before either (preflight failed). */
 export interface RunOutcome {
   readonly status: RolloutStatus
   readonly rollout?: RolloutResult
+  readonly plan?: DryRunPlan
   /** Why the run ended before any rollout. */
   readonly error?: string
 }
@@ -191,8 +195,15 @@ export interface RunOutcome {
  * The one place a run's outcome reaches the runner: the `result` output always; for a rollout
  * also its other outputs, an annotation per host that needs a look, and the job summary.
  */
-export async function writeReport({ status, rollout }: RunOutcome, writer: ReportWriter, log: Log): Promise<void> {
-  if (!rollout) return writer.setOutput('result', status)
+export async function writeReport(
+  { status, rollout, plan }: RunOutcome,
+  writer: ReportWriter,
+  log: Log
+): Promise<void> {
+  if (!rollout) {
+    writer.setOutput('result', status)
+    return plan && writeSummary(writer, renderPlanSummary(plan), log)
+  }
   for (const [name, value] of Object.entries(renderOutputs(rollout))) writer.setOutput(name, value)
   for (const host of rollout.hosts.filter(needsAttention)) {
     const rotation =
@@ -206,9 +217,15 @@ export async function writeReport({ status, rollout }: RunOutcome, writer: Repor
   }
   if (status === 'success')
     log.notice(`${rollout.hosts.length} host(s) rolled out in ${rollout.durationMs} ms`, 'Rollout succeeded')
-  // Not every runner has job summaries (Gitea, Forgejo, @github/local-action, a terminal): the
-  // step's result is the rollout's all the same.
-  await writer.writeSummary(renderSummary(rollout)).catch((error: unknown) => {
+  await writeSummary(writer, renderSummary(rollout), log)
+}
+
+/**
+ * Not every runner has job summaries (Gitea, Forgejo, @github/local-action, a terminal): the
+ * step's result is the run's all the same.
+ */
+function writeSummary(writer: ReportWriter, markdown: string, log: Log): Promise<void> {
+  return writer.writeSummary(markdown).catch((error: unknown) => {
     log.warning(`The job summary was not written: ${errorMessage(error)}`, 'No job summary')
   })
 }

@@ -27,7 +27,8 @@ export function createSshConnector(
   return {
     async connect(target, signal) {
       const reconnect = () => connectWithRetry(target, settings, accepted, clock, log, signal)
-      return new SshRemoteHost(target, await reconnect(), reconnect, log, longLivedShell)
+      const hostKey = () => accepted.get(target.entry)?.described
+      return new SshRemoteHost(target, await reconnect(), reconnect, log, longLivedShell, hostKey)
     }
   }
 }
@@ -42,8 +43,13 @@ class SshRemoteHost implements RemoteHost {
     private chain: NodeSSH[],
     private readonly reconnect: () => Promise<NodeSSH[]>,
     private readonly log: Log,
-    private useShell: boolean
+    private useShell: boolean,
+    private readonly acceptedKey: () => string | undefined
   ) {}
+
+  get hostKey(): string | undefined {
+    return this.acceptedKey()
+  }
 
   /** Whether every hop of the chain is still up. */
   private get connected(): boolean {

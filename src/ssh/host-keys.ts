@@ -27,6 +27,16 @@ export function refuseHostKey(hop: Target, key: Buffer, hostKeys: SshSettings['h
   return { type: keyType(key), fingerprint: fingerprint(key), verdict }
 }
 
+/** A key `refuseHostKey` let through, and why: `ssh-ed25519 SHA256:… (in known-hosts)`. */
+export function describeTrustedKey(hop: Target, key: Buffer, hostKeys: SshSettings['hostKeys']): string {
+  const why = !hostKeys.strict
+    ? 'not checked: strict-host-key-checking is false'
+    : hostKeys.knownHosts && checkHostKey(hostKeys.knownHosts, hop.host, hop.port, key) === 'trusted'
+      ? 'in known-hosts'
+      : 'in host-fingerprints'
+  return `${keyType(key)} ${fingerprint(key)} (${why})`
+}
+
 const WHY: Record<RefusedKey['verdict'], string> = {
   mismatch: 'does not match known-hosts (the host key changed, or something is in the middle)',
   revoked: 'is marked @revoked in known-hosts',

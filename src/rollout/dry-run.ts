@@ -1,0 +1,80 @@
+// A dry run's report: the plan, and what preflight found on each host, for the log and the job
+// summary, so whoever dispatched it reads what a real run would do before starting one.
+import type { Settings } from '../inputs/settings.js'
+import type { Log, RemoteHost } from '../ports.js'
+import { escapeHtml, tableCell } from './report.js'
+import { describePlan } from './plan.js'
+import type { HostRelease } from './releases.js'
+
+/** What preflight found on one host. */
+export interface HostFindings {
+  readonly entry: string
+  /** The host key it showed and what trusted it. */
+  readonly hostKey?: string
+  /** Release mode: its current release (null: none yet, a first deploy). */
+  readonly release?: string | null
+  /** With the lock on: who holds it (undefined: free). */
+  readonly lock?: string
+}
+
+export interface DryRunPlan {
+  readonly lines: readonly string[]
+  readonly hosts: readonly HostFindings[]
+  readonly releaseMode: boolean
+  readonly lock: boolean
+}
+
+/** The plan and the findings, logged; what the report writes to the summary. */
+export function dryRunPlan(
+  settings: Settings,
+  hosts: readonly RemoteHost[],
+  releases: readonly HostRelease[] | undefined,
+  locks: readonly (string | undefined)[] | undefined,
+  log: Log
+): DryRunPlan {
+  const lines = describePlan(settings)
+  log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...lines].join('\n'))
+  return {
+    lines,
+    hosts: hosts.map((host, i) => ({
+      entry: host.target.entry,
+      hostKey: host.hostKey,
+      release: releases ? (releases[i].from ?? null) : undefined,
+      lock: locks?.[i]
+    })),
+    releaseMode: releases !== undefined,
+    lock: locks !== undefined
+  }
+}
+
+/** The job summary of a dry run. */
+export function renderPlanSummary(plan: DryRunPlan): string {
+  const head = [
+    'Host',
+    'Reachable',
+    'Host key',
+    ...(plan.releaseMode ? ['Current release'] : []),
+    ...(plan.lock ? ['Deploy lock'] : [])
+  ]
+  const rows = plan.hosts.map((host) => [
+    tableCell(host.entry),
+    '✅',
+    tableCell(host.hostKey ?? ''),
+    ...(plan.releaseMode ? [host.release === null ? '(none: a first deploy)' : tableCell(host.release ?? '')] : []),
+    ...(plan.lock ? [host.lock === undefined ? 'free' : `⚠️ ${tableCell(host.lock)}`] : [])
+  ])
+  return [
+    '## 🔍 Dry run: nothing was changed',
+    '',
+    `Preflight passed: ${plan.hosts.length} host(s) reachable, each with its host key checked.`,
+    '',
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+    '',
+    '### What a run with these inputs would do',
+    '',
+    `<pre>${escapeHtml(plan.lines.join('\n'))}</pre>`,
+    ''
+  ].join('\n')
+}
