@@ -166,6 +166,7 @@ describe('the summary for the terminal', () => {
     expect(text).toMatch(/^At \(ms\) {2}Exit code {2}Last line\n3000 {5}❌ 1 {7}5xx a \| b: 3$/m)
     expect(text).toContain('Timeline (0 to 4000 ms):')
     // The bake in red, from a quarter of the axis to its end.
-    expect(text).toMatch(/^bakes {7}\| {15}(\x1b\[31m█\x1b\[0m){45}\|$/m)
+    const red = '\x1b[31m█\x1b[0m'
+    expect(text).toContain(`bakes       |${' '.repeat(15)}${red.repeat(45)}|`)
   })
 })
