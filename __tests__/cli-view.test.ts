@@ -35,6 +35,11 @@ describe('the progress view', () => {
     expect(view.lines()).toEqual(['Batch 1/2: 0/2 batch(es) done', '  deploy@web2  offline    2.8s  (host 2.8s)'])
     view.observe({ kind: 'host-done', host: web2, outcome: 'succeeded' })
     expect(view.lines()).toEqual(['Batch 1/2: 1/2 batch(es) done'])
+    view.observe({ kind: 'bake', batch: 1, ms: 60_000 })
+    now = 16_250
+    expect(view.lines()).toEqual(['Batch 1/2: 1/2 batch(es) done', '  baking batch 1: 12.0s of 60.0s'])
+    view.observe({ kind: 'batch', batch: 2, batches: 2, hosts: [web1] })
+    expect(view.lines()).toEqual(['Batch 2/2: 1/2 batch(es) done'])
   })
 
   it('on a terminal, redraws in place: up and erase over its own lines, log lines above it', () => {

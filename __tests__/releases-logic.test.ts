@@ -3,12 +3,21 @@
 // thing, on real hosts under traffic, is releases.test.ts.
 import { describe, expect, it } from '@jest/globals'
 import { runBatches } from '../src/rollout/batches.js'
-import { prepareReleases, readHostReleases } from '../src/rollout/releases.js'
+import { inReleaseMode, prepareReleases, readHostReleases, type ReleaseModeSettings } from '../src/rollout/releases.js'
 import { STATE_MARKERS } from '../src/ssh/release-scripts.js'
+import { NEVER_ABORTED } from '../src/ports.js'
 import { FakeClock, FakeRunner, RecordingLog, fakeFleet, settingsWith, type FakeHost } from '../__fixtures__/fakes.js'
 
-const releaseInputs = (overrides: Record<string, string> = {}) =>
-  settingsWith({ 'release-dir': '/srv/app', 'release-id': 'r2', 'prepare-command': 'npm ci', ...overrides })
+function releaseInputs(overrides: Record<string, string> = {}): ReleaseModeSettings {
+  const settings = settingsWith({
+    'release-dir': '/srv/app',
+    'release-id': 'r2',
+    'prepare-command': 'npm ci',
+    ...overrides
+  })
+  if (!inReleaseMode(settings)) throw new Error('release-dir is set: release mode')
+  return settings
+}
 
 /** Hosts whose release-dir holds `current` and `releases` (newest first). */
 function hostsWith(settings: ReturnType<typeof settingsWith>, current: string, releases: string[]) {
@@ -60,7 +69,7 @@ describe('prepareReleases', () => {
       if (command.includes('npm ci')) prepareEnv = hosts[1].lastEnv
       return {}
     }
-    await expect(prepareReleases(hosts, plans, settings, new RecordingLog())).rejects.toThrow(
+    await expect(prepareReleases(hosts, plans, settings, new RecordingLog(), NEVER_ABORTED)).rejects.toThrow(
       /preparing release r2 failed on 1 host\(s\); no host left rotation, and the release was removed from every host:\n- deploy@h3: exited with code 1: no space left/
     )
     expect(hosts[0].commands).toEqual([]) // already on r2: never written to
@@ -69,6 +78,20 @@ describe('prepareReleases', () => {
     expect(hosts[1].commands.find((command) => command.includes('npm ci'))).toBe("cd '/srv/app/releases/r2'\nnpm ci")
     expect(new Map(prepareEnv).get('ROLLOUT_RELEASE_PATH')).toBe('/srv/app/releases/r2')
     expect(new Map(prepareEnv).get('ROLLOUT_INDEX')).toBe('2')
+  })
+
+  it('a cancellation ends the prepare-commands, and the release is removed from every host', async () => {
+    const settings = releaseInputs()
+    const { hosts } = hostsWith(settings, 'r1', ['r1'])
+    const controller = new AbortController()
+    hosts[1].onExec = (command) => command.includes('npm ci') && controller.abort() // Ctrl-C during host 2's prepare
+    const plans = hosts.map(() => ({ from: 'r1', to: 'r2' }))
+    await expect(prepareReleases(hosts, plans, settings, new RecordingLog(), controller.signal)).rejects.toThrow(
+      'cancelled while preparing release r2; no host left rotation, and the release was removed from every host'
+    )
+    // Host 1 had prepared; hosts 3 and 4 started nothing new after the cancellation (all four run
+    // in parallel here, so they had created theirs): every release directory is gone.
+    for (const host of hosts) expect(host.commands.at(-1)).toMatch(/rm -rf '\/srv\/app\/releases\/r2'/)
   })
 })
 
@@ -131,5 +154,28 @@ describe('runBatches in release mode', () => {
       'restore-online',
       'online-wait'
     ])
+  })
+
+  it('rollback-scope fleet: a host whose rollback fails at offline is put back in rotation, on the new release', async () => {
+    const settings = releaseInputs({
+      'rollback-scope': 'fleet',
+      'health-file': '',
+      'offline-command': 'lb-out',
+      'online-command': 'lb-in'
+    })
+    const { clock, hosts } = hostsWith(settings, 'r1', [])
+    hosts[1].reply = (command) => (command === 'appctl start' ? { code: 1 } : {})
+    // Host 1's second offline (the fleet rollback's) fails: its release never changes.
+    const inner = hosts[0].reply
+    hosts[0].reply = (command, calls) => (command === 'lb-out' && calls === 1 ? { code: 2 } : inner(command, calls))
+    const result = await roll(settings, hosts, clock, ['r1', 'r1', 'r1', 'r1'])
+    expect(result.hosts[0]).toMatchObject({
+      outcome: 'failed',
+      rotation: 'in',
+      failedPhase: 'offline',
+      error: 'the fleet rollback failed: exited with code 2; it still serves the new release'
+    })
+    expect(hosts[0].commands.filter((command) => command === 'lb-in')).toHaveLength(2) // its run, then put back
+    expect(hosts[0].commands.some((command) => command.includes("'releases/r1'"))).toBe(false)
   })
 })

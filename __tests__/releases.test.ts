@@ -161,6 +161,22 @@ async function resetFleet() {
     expect(observed.run.outputs.release).toBe('r7')
   })
 
+  it('Ctrl-C during a slow prepare ends it: the release removed from every host, none left rotation', async () => {
+    await resetFleet()
+    const run = await runAction(releaseInputs('p1', { 'prepare-command': 'sleep 60' }), {
+      interruptWhen: /::group::Preparing release p1/
+    })
+    expect(run.outputs.result).toBe('cancelled')
+    expect(run.exitAfterInterruptMs).toBeLessThan(10_000)
+    expect(run.stdout).toContain('cancelled while preparing release p1; no host left rotation')
+    for (const host of fleet.hosts) {
+      expect(releasesOn(host)).not.toContain('p1')
+      expect(fleet.phases(host)).toEqual([])
+      expect(fleet.healthFilePresent(host)).toBe(true)
+    }
+    expect(sshRun(fleet.ssh, fleet.hosts[0], 'pgrep -f "sleep [6]0" || echo none').trim()).toBe('none')
+  })
+
   it('keeps keep-releases releases per host, and what is in shared/ survives every release', async () => {
     await resetFleet()
     for (const host of fleet.hosts) {

@@ -10,10 +10,12 @@ import { DeployLocks } from './rollout/locks.js'
 import { runBatches, type RolloutResult } from './rollout/batches.js'
 import {
   auditReleases,
+  inReleaseMode,
   prepareReleases,
   pruneReleases,
   readHostReleases,
-  type HostRelease
+  type HostRelease,
+  type ReleaseModeSettings
 } from './rollout/releases.js'
 import { localRunner } from './runner/runner-commands.js'
 import { getSettings, SECRET_INPUTS, SettingsError, type ReadInput, type Settings } from './inputs/settings.js'
@@ -74,13 +76,13 @@ async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcom
   try {
     const lockFindings = locks && settings.dryRun ? await locks.report() : undefined
     if (locks && !settings.dryRun) await log.group('Deploy lock', () => locks.take(signal))
-    const releases = settings.release
-      ? await log.group('Releases on the hosts', () => readHostReleases(hosts, settings, log))
-      : undefined
+    const releaseMode = inReleaseMode(settings) ? settings : undefined
+    const releases =
+      releaseMode && (await log.group('Releases on the hosts', () => readHostReleases(hosts, releaseMode, log)))
     if (settings.dryRun) return { status: 'success', plan: dryRunPlan(settings, hosts, releases, lockFindings, log) }
-    if (releases)
-      await log.group(`Preparing release ${settings.release?.id} while every host serves`, () =>
-        prepareReleases(hosts, releases, settings, log)
+    if (releaseMode && releases)
+      await log.group(`Preparing release ${releaseMode.release.id} while every host serves`, () =>
+        prepareReleases(hosts, releases, releaseMode, log, signal)
       )
     const rollout = await runBatches({
       settings,
@@ -92,7 +94,7 @@ async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcom
       releases,
       progress: deps.progress
     })
-    if (releases) await finishReleases(hosts, releases, rollout, settings, log)
+    if (releaseMode && releases) await finishReleases(hosts, releases, rollout, releaseMode, log)
     return { status: rollout.status, rollout }
   } catch (error: unknown) {
     return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) }
@@ -107,7 +109,7 @@ async function finishReleases(
   hosts: readonly RemoteHost[],
   releases: readonly HostRelease[],
   rollout: RolloutResult,
-  settings: Settings,
+  settings: ReleaseModeSettings,
   log: Log
 ) {
   if (rollout.status === 'success') await pruneReleases(hosts, releases, settings, log)

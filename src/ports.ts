@@ -59,6 +59,7 @@ export type ProgressEvent =
   | { readonly kind: 'batch'; readonly batch: number; readonly batches: number; readonly hosts: readonly Target[] }
   | { readonly kind: 'step'; readonly host: Target; readonly step: string }
   | { readonly kind: 'host-done'; readonly host: Target; readonly outcome: string }
+  | { readonly kind: 'bake'; readonly batch: number; readonly ms: number }
 
 export type Progress = (event: ProgressEvent) => void
 

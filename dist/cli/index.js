@@ -28182,13 +28182,16 @@ function throwIfFailed(result, timeoutMs, signal) {
     if (failure !== undefined)
         throw new Error(failure);
 }
-/** One of the action's own scripts, run to its end whatever happens (never cancelled): how it ended and every line. */
-async function runToEnd(host, script, { env = [], timeoutMs, onLine }) {
+/**
+ * One of the action's own scripts, run to its end (unless `signal` is given and aborts: a user's
+ * prepare-command): how it ended and every line.
+ */
+async function runToEnd(host, script, { env = [], timeoutMs, onLine, signal = NEVER_ABORTED }) {
     const lines = [];
     const result = await host.exec(script, {
         env,
         timeoutMs,
-        signal: NEVER_ABORTED,
+        signal,
         onLine: (line) => {
             lines.push(line);
             onLine?.(line);
@@ -28622,21 +28625,25 @@ function releaseVariables(release, host) {
         ['ROLLOUT_PREVIOUS_RELEASE', host.from ?? '']
     ];
 }
-/** Runs a release script on a host; throws with its last output line if it fails. */
-async function runScript(host, script, settings, log, env = []) {
+function inReleaseMode(settings) {
+    return settings.release !== undefined;
+}
+/** Runs a release script on a host (cancelled only if `signal` is given); throws with its last output line if it fails. */
+async function runScript(host, script, settings, log, { env = [], signal = NEVER_ABORTED } = {}) {
     const { timeoutMs } = settings.commands;
     const { result, lines } = await runToEnd(host, script, {
         env: [...env, ...settings.env],
         timeoutMs,
+        signal,
         onLine: (line) => log.info(`[${host.target.entry}] ${line}`)
     });
-    const failure = failureOf(result, timeoutMs, NEVER_ABORTED);
+    const failure = failureOf(result, timeoutMs, signal);
     if (failure !== undefined)
         throw new Error(lines.length > 0 ? `${failure}: ${lines.at(-1)}` : failure);
 }
 /** Each host's current release and releases; refuses a rollback-to a host cannot honour. */
 async function readHostReleases(hosts, settings, log) {
-    const release = settings.release;
+    const { release } = settings;
     const states = await mapBounded(hosts, async (host) => {
         const { result, lines } = await runToEnd(host, readReleaseState(release.dir), {
             timeoutMs: settings.commands.timeoutMs
@@ -28678,10 +28685,11 @@ async function uploadRelease(host, release, settings, log) {
 /**
  * Prepares the new release on every host that is not on it yet, in parallel and while every host
  * serves: a fresh directory, the upload, the shared paths, then prepare-command in it. If any host
- * fails, the release is removed from every host and the run fails with nothing else touched.
+ * fails, or the run is cancelled (which ends a prepare-command), the release is removed from every
+ * host and the run ends with nothing else touched.
  */
-async function prepareReleases(hosts, plans, settings, log) {
-    const release = settings.release;
+async function prepareReleases(hosts, plans, settings, log, signal) {
+    const { release } = settings;
     if (release.rollbackTo !== undefined)
         return;
     // Each host with its place in the rollout, so prepare-command gets the variables its commands will.
@@ -28690,32 +28698,38 @@ async function prepareReleases(hosts, plans, settings, log) {
         .filter(({ plan }) => plan.from !== plan.to);
     const failures = [];
     await mapBounded(toPrepare, async ({ host, index, batch, plan }) => {
+        if (signal.aborted)
+            return;
         const env = [...rolloutVariables({ target: host.target, batch, index }), ...releaseVariables(release, plan)];
         try {
             await runScript(host, createRelease(release.dir, release.id), settings, log);
             await uploadRelease(host, release, settings, log);
             await runScript(host, linkSharedPaths(release.dir, release.id, release.sharedPaths), settings, log);
             if (release.prepareCommand !== undefined) {
-                await runScript(host, inRelease(release.dir, release.id, release.prepareCommand), settings, log, env);
+                const prepare = inRelease(release.dir, release.id, release.prepareCommand);
+                await runScript(host, prepare, settings, log, { env, signal });
             }
         }
         catch (error) {
             failures.push(`${host.target.entry}: ${errors_errorMessage(error)}`);
         }
     });
-    if (failures.length === 0)
+    if (failures.length === 0 && !signal.aborted)
         return;
     await mapBounded(toPrepare, ({ host }) => runScript(host, removeRelease(release.dir, release.id), settings, log).catch((error) => log.warning(`${host.target.entry}: release ${release.id} could not be removed: ${errors_errorMessage(error)}`)));
-    throw new Error(`preparing release ${release.id} failed on ${failures.length} host(s); no host left rotation, and the release was removed from every host:\n${failures.map((f) => `- ${f}`).join('\n')}`);
+    const removed = 'no host left rotation, and the release was removed from every host';
+    if (signal.aborted)
+        throw new Error(`cancelled while preparing release ${release.id}; ${removed}`);
+    throw new Error(`preparing release ${release.id} failed on ${failures.length} host(s); ${removed}:\n${failures.map((f) => `- ${f}`).join('\n')}`);
 }
 /** After a successful run: the old releases pruned on every host (a failure is only a warning). */
 async function releases_pruneReleases(hosts, plans, settings, log) {
-    const release = settings.release;
+    const { release } = settings;
     await mapBounded(hosts, (host, i) => runScript(host, pruneReleases(release.dir, release.keep, [plans[i].to, plans[i].from ?? '']), settings, log).catch((error) => log.warning(`${host.target.entry}: old releases not removed: ${errors_errorMessage(error)}`, 'Releases kept')));
 }
 /** One JSON line per host in <release-dir>/deploy.log: who rolled what, when, and how it ended. */
 async function auditReleases(hosts, entries, settings, log) {
-    const release = settings.release;
+    const { release } = settings;
     const { runUrl, actor, sha } = githubRun();
     await mapBounded(hosts, (host, i) => {
         const { from, to, result } = entries[i];
@@ -28933,14 +28947,16 @@ function told(context, report) {
 async function rollHostBack(context, report) {
     const run = new HostRun(context);
     const back = await run.walk(fleetRollbackSteps(context.settings, context.release ?? { to: '' }));
+    // Failed before its release changed (leaving rotation): it still serves the new release, healthy.
+    const rotation = back.ok ? 'in' : await run.settle();
     return told(context, {
         ...report,
         outcome: back.ok ? 'rolled-back' : 'failed',
-        rotation: back.ok ? 'in' : 'out',
+        rotation,
         failedPhase: back.failure?.step,
         error: back.ok
             ? 'switched back to its previous release: the rollout failed on another host (rollback-scope fleet)'
-            : `the fleet rollback failed: ${back.failure?.message}`,
+            : `the fleet rollback failed: ${back.failure?.message}${rotation === 'in' ? '; it still serves the new release' : ''}`,
         phases: [...report.phases, ...back.phases]
     });
 }
@@ -28983,13 +28999,8 @@ class HostRun {
     async recover(failure) {
         const { settings, signal } = this.context;
         const stopped = signal.aborted ? 'cancelled' : 'failed';
-        if (this.undo === 'nothing')
-            return this.report(stopped, 'in', failure);
-        if (this.undo === 'rotation') {
-            // Nothing was stopped: the host still runs the old release, so it may serve again.
-            const restored = await this.attempt(restoreRotationSteps(settings));
-            return this.report(stopped, restored ? 'in' : 'out', failure);
-        }
+        if (this.undo !== 'release')
+            return this.report(stopped, await this.settle(), failure);
         if (signal.aborted) {
             if (!this.healthy)
                 return this.report('cancelled', 'out', failure);
@@ -29011,6 +29022,17 @@ class HostRun {
             const rollback = error;
             return this.report('failed', 'out', new StepFailed(failure.step, `${failure.message}; ${rollback.step} failed too: ${rollback.message}`));
         }
+    }
+    /**
+     * Where a failed walk leaves the host when its release never changed: in rotation, or put back
+     * (it still runs what it ran, so it may serve again); out when its release may have changed.
+     */
+    async settle() {
+        if (this.undo === 'nothing')
+            return 'in';
+        if (this.undo === 'rotation')
+            return (await this.attempt(restoreRotationSteps(this.context.settings))) ? 'in' : 'out';
+        return 'out';
     }
     /** Performs `steps` to the end; false if one failed. */
     async attempt(steps) {
@@ -29592,12 +29614,14 @@ async function beforeBatch(deps, number, batch, all) {
 }
 /** The bake after batch `number`; a Stop when its analysis failed it or the run was cancelled. */
 async function bakeBatch(deps, number, reports, bakes) {
-    if (bakeTimeMs(deps.settings, number) === 0)
+    const ms = bakeTimeMs(deps.settings, number);
+    if (ms === 0)
         return undefined;
     const updated = [...reports.entries()]
         .sort(([a], [b]) => a - b)
         .filter(([, report]) => report.outcome === 'succeeded' || report.outcome === 'unchanged')
         .map(([, report]) => report.target.entry);
+    deps.progress?.({ kind: 'bake', batch: number, ms });
     const baked = await deps.log.group(`Bake after batch ${number}`, () => bake(deps, number, updated));
     bakes.push(baked);
     if (baked.verdict === 'cancelled')
@@ -31926,13 +31950,12 @@ async function runSettled(settings, deps) {
         const lockFindings = locks && settings.dryRun ? await locks.report() : undefined;
         if (locks && !settings.dryRun)
             await log.group('Deploy lock', () => locks.take(signal));
-        const releases = settings.release
-            ? await log.group('Releases on the hosts', () => readHostReleases(hosts, settings, log))
-            : undefined;
+        const releaseMode = inReleaseMode(settings) ? settings : undefined;
+        const releases = releaseMode && (await log.group('Releases on the hosts', () => readHostReleases(hosts, releaseMode, log)));
         if (settings.dryRun)
             return { status: 'success', plan: dryRunPlan(settings, hosts, releases, lockFindings, log) };
-        if (releases)
-            await log.group(`Preparing release ${settings.release?.id} while every host serves`, () => prepareReleases(hosts, releases, settings, log));
+        if (releaseMode && releases)
+            await log.group(`Preparing release ${releaseMode.release.id} while every host serves`, () => prepareReleases(hosts, releases, releaseMode, log, signal));
         const rollout = await runBatches({
             settings,
             hosts,
@@ -31943,8 +31966,8 @@ async function runSettled(settings, deps) {
             releases,
             progress: deps.progress
         });
-        if (releases)
-            await finishReleases(hosts, releases, rollout, settings, log);
+        if (releaseMode && releases)
+            await finishReleases(hosts, releases, rollout, releaseMode, log);
         return { status: rollout.status, rollout };
     }
     catch (error) {
@@ -32205,6 +32228,8 @@ class ProgressView {
     batch = 0;
     batches = 0;
     batchesDone = 0;
+    /** The bake under way, until the next batch starts. */
+    baking;
     /** Lines of the block on the screen now, erased before anything else is written. */
     drawn = 0;
     timer;
@@ -32245,15 +32270,21 @@ class ProgressView {
         const now = this.now();
         const width = Math.max(0, ...[...this.inFlight.keys()].map((entry) => entry.length));
         const stepWidth = Math.max(0, ...[...this.inFlight.values()].map((host) => host.step.length));
+        const bake = this.baking;
         return [
             `Batch ${this.batch}/${this.batches}: ${this.batchesDone}/${this.batches} batch(es) done`,
+            ...(bake ? [`  baking batch ${bake.batch}: ${seconds(now - bake.start)} of ${seconds(bake.ms)}`] : []),
             ...[...this.inFlight].map(([entry, host]) => `  ${entry.padEnd(width)}  ${host.step.padEnd(stepWidth)}  ${seconds(now - host.stepStart).padStart(6)}` +
                 `  (host ${seconds(now - host.hostStart)})`)
         ];
     }
     apply(event) {
         const now = this.now();
-        if (event.kind === 'batch') {
+        if (event.kind === 'bake') {
+            this.baking = { batch: event.batch, start: now, ms: event.ms };
+        }
+        else if (event.kind === 'batch') {
+            this.baking = undefined;
             this.batch = event.batch;
             this.batches = event.batches;
             this.waiting.clear();

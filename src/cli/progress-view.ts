@@ -27,6 +27,8 @@ export class ProgressView {
   private batch = 0
   private batches = 0
   private batchesDone = 0
+  /** The bake under way, until the next batch starts. */
+  private baking?: { readonly batch: number; readonly start: number; readonly ms: number }
   /** Lines of the block on the screen now, erased before anything else is written. */
   private drawn = 0
   private timer: ReturnType<typeof setInterval> | undefined
@@ -71,8 +73,10 @@ export class ProgressView {
     const now = this.now()
     const width = Math.max(0, ...[...this.inFlight.keys()].map((entry) => entry.length))
     const stepWidth = Math.max(0, ...[...this.inFlight.values()].map((host) => host.step.length))
+    const bake = this.baking
     return [
       `Batch ${this.batch}/${this.batches}: ${this.batchesDone}/${this.batches} batch(es) done`,
+      ...(bake ? [`  baking batch ${bake.batch}: ${seconds(now - bake.start)} of ${seconds(bake.ms)}`] : []),
       ...[...this.inFlight].map(
         ([entry, host]) =>
           `  ${entry.padEnd(width)}  ${host.step.padEnd(stepWidth)}  ${seconds(now - host.stepStart).padStart(6)}` +
@@ -83,7 +87,10 @@ export class ProgressView {
 
   private apply(event: ProgressEvent): void {
     const now = this.now()
-    if (event.kind === 'batch') {
+    if (event.kind === 'bake') {
+      this.baking = { batch: event.batch, start: now, ms: event.ms }
+    } else if (event.kind === 'batch') {
+      this.baking = undefined
       this.batch = event.batch
       this.batches = event.batches
       this.waiting.clear()

@@ -130,16 +130,18 @@ async function beforeBatch(
 
 /** The bake after batch `number`; a Stop when its analysis failed it or the run was cancelled. */
 async function bakeBatch(
-  deps: BakeDeps,
+  deps: BakeDeps & { readonly progress?: Progress },
   number: number,
   reports: ReadonlyMap<number, HostReport>,
   bakes: BakeReport[]
 ): Promise<Stop | undefined> {
-  if (bakeTimeMs(deps.settings, number) === 0) return undefined
+  const ms = bakeTimeMs(deps.settings, number)
+  if (ms === 0) return undefined
   const updated = [...reports.entries()]
     .sort(([a], [b]) => a - b)
     .filter(([, report]) => report.outcome === 'succeeded' || report.outcome === 'unchanged')
     .map(([, report]) => report.target.entry)
+  deps.progress?.({ kind: 'bake', batch: number, ms })
   const baked = await deps.log.group(`Bake after batch ${number}`, () => bake(deps, number, updated))
   bakes.push(baked)
   if (baked.verdict === 'cancelled') return CANCELLED

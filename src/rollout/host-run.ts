@@ -104,14 +104,16 @@ function told(context: HostContext, report: HostReport): HostReport {
 export async function rollHostBack(context: HostContext, report: HostReport): Promise<HostReport> {
   const run = new HostRun(context)
   const back = await run.walk(fleetRollbackSteps(context.settings, context.release ?? { to: '' }))
+  // Failed before its release changed (leaving rotation): it still serves the new release, healthy.
+  const rotation = back.ok ? 'in' : await run.settle()
   return told(context, {
     ...report,
     outcome: back.ok ? 'rolled-back' : 'failed',
-    rotation: back.ok ? 'in' : 'out',
+    rotation,
     failedPhase: back.failure?.step,
     error: back.ok
       ? 'switched back to its previous release: the rollout failed on another host (rollback-scope fleet)'
-      : `the fleet rollback failed: ${back.failure?.message}`,
+      : `the fleet rollback failed: ${back.failure?.message}${rotation === 'in' ? '; it still serves the new release' : ''}`,
     phases: [...report.phases, ...back.phases]
   })
 }
@@ -154,12 +156,7 @@ class HostRun {
   private async recover(failure: StepFailed): Promise<HostReport> {
     const { settings, signal } = this.context
     const stopped = signal.aborted ? 'cancelled' : 'failed'
-    if (this.undo === 'nothing') return this.report(stopped, 'in', failure)
-    if (this.undo === 'rotation') {
-      // Nothing was stopped: the host still runs the old release, so it may serve again.
-      const restored = await this.attempt(restoreRotationSteps(settings))
-      return this.report(stopped, restored ? 'in' : 'out', failure)
-    }
+    if (this.undo !== 'release') return this.report(stopped, await this.settle(), failure)
     if (signal.aborted) {
       if (!this.healthy) return this.report('cancelled', 'out', failure)
       // Healthy with the new release: serving is safer than leaving capacity out.
@@ -180,6 +177,17 @@ class HostRun {
         new StepFailed(failure.step, `${failure.message}; ${rollback.step} failed too: ${rollback.message}`)
       )
     }
+  }
+
+  /**
+   * Where a failed walk leaves the host when its release never changed: in rotation, or put back
+   * (it still runs what it ran, so it may serve again); out when its release may have changed.
+   */
+  async settle(): Promise<Rotation> {
+    if (this.undo === 'nothing') return 'in'
+    if (this.undo === 'rotation')
+      return (await this.attempt(restoreRotationSteps(this.context.settings))) ? 'in' : 'out'
+    return 'out'
   }
 
   /** Performs `steps` to the end; false if one failed. */

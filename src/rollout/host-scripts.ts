@@ -17,21 +17,30 @@ export function throwIfFailed(result: ExecResult, timeoutMs: number, signal: Abo
   if (failure !== undefined) throw new Error(failure)
 }
 
-/** One of the action's own scripts, run to its end whatever happens (never cancelled): how it ended and every line. */
+/**
+ * One of the action's own scripts, run to its end (unless `signal` is given and aborts: a user's
+ * prepare-command): how it ended and every line.
+ */
 export async function runToEnd(
   host: RemoteHost,
   script: string,
   {
     env = [],
     timeoutMs,
-    onLine
-  }: { env?: readonly (readonly [string, string])[]; timeoutMs: number; onLine?: (line: string) => void }
+    onLine,
+    signal = NEVER_ABORTED
+  }: {
+    env?: readonly (readonly [string, string])[]
+    timeoutMs: number
+    onLine?: (line: string) => void
+    signal?: AbortSignal
+  }
 ): Promise<{ result: ExecResult; lines: string[] }> {
   const lines: string[] = []
   const result = await host.exec(script, {
     env,
     timeoutMs,
-    signal: NEVER_ABORTED,
+    signal,
     onLine: (line) => {
       lines.push(line)
       onLine?.(line)

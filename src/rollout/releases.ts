@@ -30,25 +30,39 @@ export function releaseVariables(release: ReleaseSettings, host: HostRelease): [
   ]
 }
 
-/** Runs a release script on a host; throws with its last output line if it fails. */
-async function runScript(host: RemoteHost, script: string, settings: Settings, log: Log, env: [string, string][] = []) {
+/** Settings in release mode: release-dir set. */
+export type ReleaseModeSettings = Settings & { readonly release: ReleaseSettings }
+
+export function inReleaseMode(settings: Settings): settings is ReleaseModeSettings {
+  return settings.release !== undefined
+}
+
+/** Runs a release script on a host (cancelled only if `signal` is given); throws with its last output line if it fails. */
+async function runScript(
+  host: RemoteHost,
+  script: string,
+  settings: Settings,
+  log: Log,
+  { env = [], signal = NEVER_ABORTED }: { env?: [string, string][]; signal?: AbortSignal } = {}
+) {
   const { timeoutMs } = settings.commands
   const { result, lines } = await runToEnd(host, script, {
     env: [...env, ...settings.env],
     timeoutMs,
+    signal,
     onLine: (line) => log.info(`[${host.target.entry}] ${line}`)
   })
-  const failure = failureOf(result, timeoutMs, NEVER_ABORTED)
+  const failure = failureOf(result, timeoutMs, signal)
   if (failure !== undefined) throw new Error(lines.length > 0 ? `${failure}: ${lines.at(-1)}` : failure)
 }
 
 /** Each host's current release and releases; refuses a rollback-to a host cannot honour. */
 export async function readHostReleases(
   hosts: readonly RemoteHost[],
-  settings: Settings,
+  settings: ReleaseModeSettings,
   log: Log
 ): Promise<HostRelease[]> {
-  const release = settings.release as ReleaseSettings
+  const { release } = settings
   const states = await mapBounded(hosts, async (host) => {
     const { result, lines } = await runToEnd(host, scripts.readReleaseState(release.dir), {
       timeoutMs: settings.commands.timeoutMs
@@ -93,15 +107,17 @@ async function uploadRelease(host: RemoteHost, release: ReleaseSettings, setting
 /**
  * Prepares the new release on every host that is not on it yet, in parallel and while every host
  * serves: a fresh directory, the upload, the shared paths, then prepare-command in it. If any host
- * fails, the release is removed from every host and the run fails with nothing else touched.
+ * fails, or the run is cancelled (which ends a prepare-command), the release is removed from every
+ * host and the run ends with nothing else touched.
  */
 export async function prepareReleases(
   hosts: readonly RemoteHost[],
   plans: readonly HostRelease[],
-  settings: Settings,
-  log: Log
+  settings: ReleaseModeSettings,
+  log: Log,
+  signal: AbortSignal
 ): Promise<void> {
-  const release = settings.release as ReleaseSettings
+  const { release } = settings
   if (release.rollbackTo !== undefined) return
   // Each host with its place in the rollout, so prepare-command gets the variables its commands will.
   const toPrepare = planBatches(
@@ -112,26 +128,30 @@ export async function prepareReleases(
     .filter(({ plan }) => plan.from !== plan.to)
   const failures: string[] = []
   await mapBounded(toPrepare, async ({ host, index, batch, plan }) => {
+    if (signal.aborted) return
     const env = [...rolloutVariables({ target: host.target, batch, index }), ...releaseVariables(release, plan)]
     try {
       await runScript(host, scripts.createRelease(release.dir, release.id), settings, log)
       await uploadRelease(host, release, settings, log)
       await runScript(host, scripts.linkSharedPaths(release.dir, release.id, release.sharedPaths), settings, log)
       if (release.prepareCommand !== undefined) {
-        await runScript(host, scripts.inRelease(release.dir, release.id, release.prepareCommand), settings, log, env)
+        const prepare = scripts.inRelease(release.dir, release.id, release.prepareCommand)
+        await runScript(host, prepare, settings, log, { env, signal })
       }
     } catch (error: unknown) {
       failures.push(`${host.target.entry}: ${errorMessage(error)}`)
     }
   })
-  if (failures.length === 0) return
+  if (failures.length === 0 && !signal.aborted) return
   await mapBounded(toPrepare, ({ host }) =>
     runScript(host, scripts.removeRelease(release.dir, release.id), settings, log).catch((error: unknown) =>
       log.warning(`${host.target.entry}: release ${release.id} could not be removed: ${errorMessage(error)}`)
     )
   )
+  const removed = 'no host left rotation, and the release was removed from every host'
+  if (signal.aborted) throw new Error(`cancelled while preparing release ${release.id}; ${removed}`)
   throw new Error(
-    `preparing release ${release.id} failed on ${failures.length} host(s); no host left rotation, and the release was removed from every host:\n${failures.map((f) => `- ${f}`).join('\n')}`
+    `preparing release ${release.id} failed on ${failures.length} host(s); ${removed}:\n${failures.map((f) => `- ${f}`).join('\n')}`
   )
 }
 
@@ -139,10 +159,10 @@ export async function prepareReleases(
 export async function pruneReleases(
   hosts: readonly RemoteHost[],
   plans: readonly HostRelease[],
-  settings: Settings,
+  settings: ReleaseModeSettings,
   log: Log
 ) {
-  const release = settings.release as ReleaseSettings
+  const { release } = settings
   await mapBounded(hosts, (host, i) =>
     runScript(
       host,
@@ -159,10 +179,10 @@ export async function pruneReleases(
 export async function auditReleases(
   hosts: readonly RemoteHost[],
   entries: readonly { from?: string; to: string; result: string }[],
-  settings: Settings,
+  settings: ReleaseModeSettings,
   log: Log
 ) {
-  const release = settings.release as ReleaseSettings
+  const { release } = settings
   const { runUrl, actor, sha } = githubRun()
   await mapBounded(hosts, (host, i) => {
     const { from, to, result } = entries[i]
