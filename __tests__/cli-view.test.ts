@@ -126,7 +126,8 @@ describe('--json', () => {
           'failed-hosts': '[]',
           'skipped-hosts': '[]',
           report: JSON.stringify(report),
-          'duration-ms': '1234'
+          'duration-ms': '1234',
+          bakes: '[{"batch":1,"verdict":"passed"}]'
         },
         undefined
       )
@@ -136,7 +137,8 @@ describe('--json', () => {
       'failed-hosts': [],
       'skipped-hosts': [],
       'duration-ms': 1234,
-      report
+      report,
+      bakes: [{ batch: 1, verdict: 'passed' }]
     })
   })
 
@@ -147,7 +149,8 @@ describe('--json', () => {
       'succeeded-hosts': [],
       'failed-hosts': [],
       'skipped-hosts': [],
-      report: []
+      report: [],
+      bakes: []
     })
   })
 })

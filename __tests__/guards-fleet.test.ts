@@ -151,5 +151,8 @@ async function startFrom(id: string) {
     expect(observed.run.summary).toMatch(/\*\*Bake after batch 1\*\*: 3\d{3} ms, ✅ passed/)
     expect(observed.run.summary).toMatch(new RegExp(`\\| \\d+ \\| 0 \\| 5xx from ${fleet.hosts[0].entry}: 0 \\|`))
     expect(observed.run.summary).toMatch(/section bakes\n {2}batch-1 :active, /)
+    expect(JSON.parse(observed.run.outputs.bakes)).toEqual([
+      expect.objectContaining({ batch: 1, verdict: 'passed', measurements: [expect.objectContaining({ code: 0 })] })
+    ])
   })
 })

@@ -3,7 +3,7 @@
 // show them on real sshd, nginx and HAProxy.
 import { describe, expect, it } from '@jest/globals'
 import { runBatches } from '../src/rollout/batches.js'
-import { renderGantt, renderSummary, failureMessage } from '../src/rollout/report.js'
+import { renderGantt, renderOutputs, renderSummary, failureMessage } from '../src/rollout/report.js'
 import { describePlan } from '../src/rollout/plan.js'
 import { FakeClock, FakeRunner, RecordingLog, fakeFleet, settingsWith } from '../__fixtures__/fakes.js'
 
@@ -99,6 +99,14 @@ describe('bake and analysis', () => {
     expect(result.stoppedBecause).toBe(
       "the analysis failed 1 of 1 measurement(s) in batch 1's bake (last: probe said 2)"
     )
+    expect(JSON.parse(renderOutputs(result).bakes)).toEqual([
+      {
+        batch: 1,
+        durationMs: 3020,
+        verdict: 'failed',
+        measurements: [{ atMs: expect.any(Number), code: 2, lastLine: 'probe said 2' }]
+      }
+    ])
   })
 
   it('measures every interval and at the end, and passes with fewer failures than analysis-failures', async () => {

@@ -102,6 +102,7 @@ describe('writeReport', () => {
       log
     )
     expect(Object.keys(outputs).sort()).toEqual([
+      'bakes',
       'duration-ms',
       'failed-hosts',
       'report',

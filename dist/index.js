@@ -29126,7 +29126,8 @@ function renderOutputs(result) {
         'skipped-hosts': entries(result.hosts, (host) => host.outcome === 'skipped'),
         report: JSON.stringify(report),
         'duration-ms': String(result.durationMs),
-        ...(result.release !== undefined ? { release: result.release } : {})
+        ...(result.release !== undefined ? { release: result.release } : {}),
+        bakes: JSON.stringify(result.bakes.map(({ batch, durationMs, verdict, measurements }) => ({ batch, durationMs, verdict, measurements })))
     };
 }
 function escapeHtml(text) {

@@ -29122,7 +29122,8 @@ function renderOutputs(result) {
         'skipped-hosts': entries(result.hosts, (host) => host.outcome === 'skipped'),
         report: JSON.stringify(report),
         'duration-ms': String(result.durationMs),
-        ...(result.release !== undefined ? { release: result.release } : {})
+        ...(result.release !== undefined ? { release: result.release } : {}),
+        bakes: JSON.stringify(result.bakes.map(({ batch, durationMs, verdict, measurements }) => ({ batch, durationMs, verdict, measurements })))
     };
 }
 function escapeHtml(text) {
@@ -32536,7 +32537,8 @@ function jsonReport(outputs, error) {
         'skipped-hosts': parsed('skipped-hosts') ?? [],
         ...(outputs['duration-ms'] !== undefined && { 'duration-ms': Number(outputs['duration-ms']) }),
         ...(outputs.release !== undefined && { release: outputs.release }),
-        report: parsed('report') ?? []
+        report: parsed('report') ?? [],
+        bakes: parsed('bakes') ?? []
     };
 }
 

@@ -104,6 +104,7 @@ export function jsonReport(outputs: Readonly<Record<string, string>>, error: str
     'skipped-hosts': parsed('skipped-hosts') ?? [],
     ...(outputs['duration-ms'] !== undefined && { 'duration-ms': Number(outputs['duration-ms']) }),
     ...(outputs.release !== undefined && { release: outputs.release }),
-    report: parsed('report') ?? []
+    report: parsed('report') ?? [],
+    bakes: parsed('bakes') ?? []
   }
 }

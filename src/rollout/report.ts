@@ -17,6 +17,7 @@ export interface Outputs {
   readonly 'duration-ms': string
   /** Release mode: the release every host went to. */
   readonly release?: string
+  readonly bakes: string
 }
 
 const entries = (hosts: readonly HostReport[], keep: (host: HostReport) => boolean) =>
@@ -43,7 +44,10 @@ export function renderOutputs(result: RolloutResult): Outputs {
     'skipped-hosts': entries(result.hosts, (host) => host.outcome === 'skipped'),
     report: JSON.stringify(report),
     'duration-ms': String(result.durationMs),
-    ...(result.release !== undefined ? { release: result.release } : {})
+    ...(result.release !== undefined ? { release: result.release } : {}),
+    bakes: JSON.stringify(
+      result.bakes.map(({ batch, durationMs, verdict, measurements }) => ({ batch, durationMs, verdict, measurements }))
+    )
   }
 }
 
