@@ -25,6 +25,20 @@ async function resultWithFailure() {
   })
 }
 
+/** A rollout on fake hosts where every step passes. */
+function cleanRollout(overrides: Record<string, string> = {}) {
+  const settings = settingsWith(overrides)
+  const clock = new FakeClock()
+  return runBatches({
+    settings,
+    hosts: fakeFleet(settings, clock),
+    runner: new FakeRunner(clock),
+    clock,
+    log: new RecordingLog(),
+    signal: new AbortController().signal
+  })
+}
+
 describe('renderOutputs', () => {
   it('lists hosts by result as JSON arrays of the entries as written', async () => {
     const outputs = renderOutputs(await resultWithFailure())
@@ -70,16 +84,7 @@ describe('renderSummary', () => {
   })
 
   it('keeps mermaid-breaking characters out of gantt section names', async () => {
-    const settings = settingsWith({ hosts: 'u@[::1]:2022' })
-    const clock = new FakeClock()
-    const result = await runBatches({
-      settings,
-      hosts: fakeFleet(settings, clock),
-      runner: new FakeRunner(clock),
-      clock,
-      log: new RecordingLog(),
-      signal: new AbortController().signal
-    })
+    const result = await cleanRollout({ hosts: 'u@[::1]:2022' })
     const gantt = renderGantt(result)
     expect(gantt).toContain('section u@[..1].2022')
     expect(gantt).toMatch(/ {2}offline-wait :\d+, \d+/)
@@ -121,16 +126,7 @@ describe('writeReport', () => {
   })
 
   it('adds a notice with the totals on success', async () => {
-    const settings = settingsWith()
-    const clock = new FakeClock()
-    const result = await runBatches({
-      settings,
-      hosts: fakeFleet(settings, clock),
-      runner: new FakeRunner(clock),
-      clock,
-      log: new RecordingLog(),
-      signal: new AbortController().signal
-    })
+    const result = await cleanRollout()
     const log = new RecordingLog()
     await writeReport(
       { status: result.status, rollout: result },
