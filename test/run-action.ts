@@ -34,6 +34,8 @@ export interface RunOptions {
   jobSummary?: boolean
   /** Run the action on these CPUs only (taskset -c), apart from the fleet: a runner apart from its hosts. */
   cpus?: string
+  /** The node that runs dist/index.js (a workflow's setup-node); this process's own by default. */
+  node?: string
 }
 
 /** `command args` on `cpus` only (taskset), or as is. */
@@ -95,7 +97,7 @@ export function runAction(inputs: Record<string, string>, options: RunOptions = 
   }
   Object.assign(env, options.env, inputVariables(inputs))
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(...onCpus(options.cpus, process.execPath, [DIST_ENTRY]), {
+    const child = spawn(...onCpus(options.cpus, options.node ?? process.execPath, [DIST_ENTRY]), {
       env,
       stdio: ['ignore', 'pipe', 'pipe']
     })

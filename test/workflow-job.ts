@@ -3,14 +3,15 @@
 // itself: `run:` steps by bash (-eo pipefail, as the runner's default shell) with a $GITHUB_OUTPUT
 // of their own, `uses: ./` by dist/index.js with INPUT_* variables (test/run-action.ts, plus
 // action.yml's defaults, which the runner hands over too), `${{ }}` expressions, `if:` and
-// `continue-on-error:`. Three steps stand for what the machine already has, and are checked
-// rather than run: actions/checkout (this work tree), actions/setup-node (the `node` on PATH must
-// be the version asked for) and `npm ci` (done: .ci/run runs it first). Anything else it does not
+// `continue-on-error:`. actions/setup-node puts the Node asked for first on PATH, and runs
+// `uses: ./` with it: this process's node if it is that version, else the one npm's registry ships
+// (node-linux-<arch>, as .ci/run gets it). Two steps stand for what the machine already has, and are
+// checked rather than run: actions/checkout (this work tree) and `npm ci` (done before the tests). Anything else it does not
 // know (another action, a key or an expression it cannot evaluate) is an error, never skipped.
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { parse } from 'yaml'
 import { parseOutputFile, runAction } from './run-action.js'
 
@@ -110,7 +111,7 @@ function runScript(script: string, env: Record<string, string>, root: string): P
   })
 }
 
-/** actions/checkout, actions/setup-node and `npm ci`: checked here, not run (see the header). */
+/** actions/checkout and `npm ci`: checked here, not run (see the header). */
 function provided(step: Step, root: string): StepRun | undefined {
   const done = (log: string): StepRun => ({
     name: '',
@@ -124,18 +125,27 @@ function provided(step: Step, root: string): StepRun | undefined {
     if (!existsSync(join(root, '.git'))) throw new Error(`${root} is not a checkout`)
     return done(`the work tree ${root}`)
   }
-  if (step.uses?.startsWith('actions/setup-node@')) {
-    const version = execFileSync('node', ['--version']).toString().trim()
-    const wanted = String(step.with?.['node-version'])
-    if (!version.startsWith(`v${wanted}.`)) throw new Error(`setup-node asks for Node ${wanted}; PATH has ${version}`)
-    return done(`node ${version} on PATH`)
-  }
   if (step.run?.trim() === 'npm ci') {
     const installed = join(root, 'node_modules', '.package-lock.json')
     if (!existsSync(installed)) throw new Error('node_modules is not installed: run npm ci first')
     return done('node_modules installed by npm ci')
   }
   return undefined
+}
+
+/** actions/setup-node's work: a node binary of major version `wanted`. */
+function setupNode(wanted: string): string {
+  if (process.version.startsWith(`v${wanted}.`)) return process.execPath
+  const arch = process.arch === 'arm64' ? 'arm64' : 'x64'
+  const dir = join(tmpdir(), `rolling-deploy-node-${wanted}`)
+  const bin = join(dir, 'node_modules', `node-linux-${arch}`, 'bin', 'node')
+  if (!existsSync(bin)) {
+    const args = ['install', '--prefix', dir, '--no-save', '--no-package-lock', '--no-audit', '--no-fund']
+    execFileSync('npm', [...args, `node-linux-${arch}@${wanted}`], { stdio: 'ignore' })
+  }
+  const version = execFileSync(bin, ['--version']).toString().trim()
+  if (!version.startsWith(`v${wanted}.`)) throw new Error(`setup-node asked for Node ${wanted}; got ${version}`)
+  return bin
 }
 
 /**
@@ -157,6 +167,7 @@ export async function runWorkflowJob(
   const byId = new Map<string, StepRun>()
   const runs: StepRun[] = []
   let jobFailed = false
+  let node = process.execPath
   for (const [index, step] of (job.steps as Step[]).entries()) {
     const name = step.name ?? step.uses ?? step.run ?? `step ${index + 1}`
     for (const key of Object.keys(step))
@@ -164,9 +175,14 @@ export async function runWorkflowJob(
     let run: StepRun
     if (!shouldRun(step.if, jobFailed)) {
       run = { name, how: 'skipped', outcome: 'skipped', conclusion: 'skipped', outputs: {}, log: '' }
+    } else if (step.uses?.startsWith('actions/setup-node@')) {
+      node = setupNode(String(step.with?.['node-version']))
+      env = { ...env, PATH: `${dirname(node)}:${process.env.PATH}` }
+      run = { name, how: 'provided', outcome: 'success', conclusion: 'success', outputs: {}, log: `node ${node}` }
     } else if (step.uses === './') {
       const inputs = { ...defaults, ...values(step.with, byId) }
-      const action = await runAction(inputs, { env: { ...env, ...values(step.env, byId) }, timeoutMs: 180_000 })
+      const stepEnv = { ...env, ...values(step.env, byId) }
+      const action = await runAction(inputs, { env: stepEnv, timeoutMs: 180_000, node })
       const outcome = action.code === 0 ? 'success' : 'failure'
       run = {
         name,

@@ -198,7 +198,6 @@ async function check(args: string[]): Promise<number> {
   if (expected !== 'success' && expected !== 'failure') throw new Error('usage: check success|failure [--failed N]')
   const state = readJson<FleetState>(STATE_FILE)
   const failedHosts = state.hosts.filter((_, i) => values.failed.includes(String(i + 1)))
-  const servingHosts = state.hosts.filter((host) => !failedHosts.includes(host))
   const outputs = actionOutputs()
   const problems: string[] = []
   const expect = (ok: boolean, what: string, seen: unknown) => {
@@ -238,6 +237,18 @@ async function check(args: string[]): Promise<number> {
     const matches = entry.result === want.result && entry.rotation === want.rotation
     expect(matches, `report: ${state.hosts[i].name} ${want.result}, rotation ${want.rotation}`, entry)
   }
+  await checkFleet(state, failedHosts, values.release, expect)
+  return problems.length === 0 ? 0 : 1
+}
+
+/** What the fleet itself says: HAProxy's view, the health files, each serving host's version, the traffic. */
+async function checkFleet(
+  state: FleetState,
+  failedHosts: readonly HostState[],
+  release: string,
+  expect: (ok: boolean, what: string, seen: unknown) => void
+): Promise<void> {
+  const servingHosts = state.hosts.filter((host) => !failedHosts.includes(host))
   const states = await haproxyStates(state, (states) =>
     state.hosts.every((host) => outOfRotation(states.get(host.name) ?? 'DOWN') === failedHosts.includes(host))
   )
@@ -252,13 +263,12 @@ async function check(args: string[]): Promise<number> {
   }
   for (const host of servingHosts) {
     const version = await versionOn(host, state.appPort)
-    expect(version === values.release, `${host.name} serves ${values.release}`, version)
+    expect(version === release, `${host.name} serves ${release}`, version)
   }
   if (state.traffic) {
     const { tally } = readJson<TallyFile>(state.tallyFile)
     expect(tally.requests > 0 && tally.errors === 0, `traffic: ${tally.requests} requests so far, none failed`, tally)
   }
-  return problems.length === 0 ? 0 : 1
 }
 
 async function down(): Promise<number> {
