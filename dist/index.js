@@ -29137,6 +29137,14 @@ function escapeHtml(text) {
 function tableCell(text) {
     return escapeHtml(text).replace(/\|/g, '\\|');
 }
+/** A Markdown table's lines, from its headings and its rows of cells already escaped. */
+function markdownTable(head, rows) {
+    return [
+        `| ${head.join(' | ')} |`,
+        `| ${head.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${row.join(' | ')} |`)
+    ];
+}
 const HEADINGS = { success: '✅ Rollout succeeded', failure: '❌ Rollout failed', cancelled: '⚠️ Rollout cancelled' };
 const OUTCOME_LABEL = {
     succeeded: '✅ succeeded',
@@ -29184,9 +29192,7 @@ function renderSummary(result) {
         `${result.hosts.length} host(s) in ${result.batches} batch(es), ${result.durationMs} ms: ${counts.join(', ')}.` +
             (result.stoppedBecause ? ` Stopped early: ${escapeHtml(result.stoppedBecause)}.` : ''),
         '',
-        `| ${head.join(' | ')} |`,
-        `| ${head.map(() => '---').join(' | ')} |`,
-        ...rows.map((row) => `| ${row.join(' | ')} |`),
+        ...markdownTable(head, rows),
         ''
     ];
     for (const host of result.hosts.filter(needsAttention)) {
@@ -29208,9 +29214,11 @@ function renderBakes(bakes) {
         '',
         ...(bake.measurements.length > 0
             ? [
-                '| At (ms) | Exit code | Last line |',
-                '| --- | --- | --- |',
-                ...bake.measurements.map((m) => `| ${m.atMs} | ${m.code === 0 ? '0' : `❌ ${m.code ?? 'none'}`} | ${tableCell(m.lastLine)} |`),
+                ...markdownTable(['At (ms)', 'Exit code', 'Last line'], bake.measurements.map((m) => [
+                    String(m.atMs),
+                    m.code === 0 ? '0' : `❌ ${m.code ?? 'none'}`,
+                    tableCell(m.lastLine)
+                ])),
                 ''
             ]
             : [])
@@ -29226,18 +29234,17 @@ function renderGantt(result) {
         '  dateFormat x',
         '  axisFormat %M:%S'
     ];
+    // A task of 0 ms would not be drawn: at least 1.
+    const task = (name, tag, startMs, durationMs) => `  ${name} :${tag}${startMs}, ${startMs + Math.max(durationMs, 1)}`;
     for (const host of result.hosts.filter((h) => h.phases.length > 0)) {
         lines.push(`  section ${mermaidName(host.target.entry)}`);
-        for (const phase of host.phases) {
-            const end = phase.startMs + Math.max(phase.durationMs, 1);
-            lines.push(`  ${phase.name} :${phase.ok ? '' : 'crit, '}${phase.startMs}, ${end}`);
-        }
+        for (const phase of host.phases)
+            lines.push(task(phase.name, phase.ok ? '' : 'crit, ', phase.startMs, phase.durationMs));
     }
     if (result.bakes.length > 0)
         lines.push('  section bakes');
     for (const bake of result.bakes) {
-        const end = bake.startMs + Math.max(bake.durationMs, 1);
-        lines.push(`  batch-${bake.batch} :${bake.verdict === 'passed' ? 'active, ' : 'crit, '}${bake.startMs}, ${end}`);
+        lines.push(task(`batch-${bake.batch}`, bake.verdict === 'passed' ? 'active, ' : 'crit, ', bake.startMs, bake.durationMs));
     }
     lines.push('```');
     return lines.join('\n');
@@ -29331,9 +29338,7 @@ function renderPlanSummary(plan) {
         '',
         `Preflight passed: ${plan.hosts.length} host(s) reachable, each with its host key checked.`,
         '',
-        `| ${head.join(' | ')} |`,
-        `| ${head.map(() => '---').join(' | ')} |`,
-        ...rows.map((row) => `| ${row.join(' | ')} |`),
+        ...markdownTable(head, rows),
         '',
         '### What a run with these inputs would do',
         '',

@@ -2,7 +2,7 @@
 // summary, so whoever dispatched it reads what a real run would do before starting one.
 import type { Settings } from '../inputs/settings.js'
 import type { Log, RemoteHost } from '../ports.js'
-import { escapeHtml, tableCell } from './report.js'
+import { escapeHtml, markdownTable, tableCell } from './report.js'
 import { describePlan } from './plan.js'
 import type { HostRelease } from './releases.js'
 
@@ -68,9 +68,7 @@ export function renderPlanSummary(plan: DryRunPlan): string {
     '',
     `Preflight passed: ${plan.hosts.length} host(s) reachable, each with its host key checked.`,
     '',
-    `| ${head.join(' | ')} |`,
-    `| ${head.map(() => '---').join(' | ')} |`,
-    ...rows.map((row) => `| ${row.join(' | ')} |`),
+    ...markdownTable(head, rows),
     '',
     '### What a run with these inputs would do',
     '',
