@@ -27762,29 +27762,6 @@ const ports_systemClock = {
     })
 };
 
-;// CONCATENATED MODULE: ./src/variables.ts
-function rolloutVariables({ target, batch, index }) {
-    return [
-        ['ROLLOUT_HOST', target.host],
-        ['ROLLOUT_PORT', String(target.port)],
-        ['ROLLOUT_USER', target.user],
-        ['ROLLOUT_TARGET', target.entry],
-        ['ROLLOUT_BATCH', String(batch)],
-        ['ROLLOUT_INDEX', String(index)]
-    ];
-}
-/** The variables with values of the right form, for checking a template before any host is reached. */
-const SAMPLE_VARIABLES = new Map(rolloutVariables({
-    target: { host: '127.0.0.1', port: 22, user: 'deploy', entry: '127.0.0.1' },
-    batch: 1,
-    index: 1
-}));
-/** The run, as GitHub Actions names it (when its variables are set): for the audit log and the lock's holder. */
-function githubRun(env = process.env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_ACTOR: actor, GITHUB_SHA: sha } = env;
-    return { runUrl: server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined, actor, sha };
-}
-
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/ssh/remote-scripts.ts
@@ -28160,6 +28137,29 @@ function appendAuditLine(dir, line) {
     return `printf '%s\\n' ${shellQuote(line)} >> ${shellQuote(`${dir}/deploy.log`)}`;
 }
 
+;// CONCATENATED MODULE: ./src/variables.ts
+function rolloutVariables({ target, batch, index }) {
+    return [
+        ['ROLLOUT_HOST', target.host],
+        ['ROLLOUT_PORT', String(target.port)],
+        ['ROLLOUT_USER', target.user],
+        ['ROLLOUT_TARGET', target.entry],
+        ['ROLLOUT_BATCH', String(batch)],
+        ['ROLLOUT_INDEX', String(index)]
+    ];
+}
+/** The variables with values of the right form, for checking a template before any host is reached. */
+const SAMPLE_VARIABLES = new Map(rolloutVariables({
+    target: { host: '127.0.0.1', port: 22, user: 'deploy', entry: '127.0.0.1' },
+    batch: 1,
+    index: 1
+}));
+/** The run, as GitHub Actions names it (when its variables are set): for the audit log and the lock's holder. */
+function githubRun(env = process.env) {
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_ACTOR: actor, GITHUB_SHA: sha } = env;
+    return { runUrl: server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined, actor, sha };
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/host-scripts.ts
 // Running a command on a host and judging how it ended: one place for the words a failure gets,
 // for the steps of a host and for the action's own fleet-wide scripts (release state, the
@@ -28477,6 +28477,11 @@ function planBatches(hosts, steps) {
     let start = 0;
     return batchSizes(hosts.length, steps).map((size) => hosts.slice(start, (start += size)));
 }
+/** The hosts (in `hosts` order, `releases` alongside) in their batches, each with its place. */
+function placeHosts(hosts, releases, steps) {
+    const numbered = hosts.map((host, i) => ({ host, target: host.target, index: i + 1, release: releases?.[i] }));
+    return planBatches(numbered, steps).map((batch, b) => batch.map((place) => ({ ...place, batch: b + 1 })));
+}
 const ms = (value) => `${value} ms`;
 /** One line of the plan for a step, from its data. */
 function describeStep(step, settings) {
@@ -28625,14 +28630,22 @@ function releaseVariables(release, host) {
         ['ROLLOUT_PREVIOUS_RELEASE', host.from ?? '']
     ];
 }
+/**
+ * What a host's commands and the probes for it get: its ROLLOUT_* variables, its release's in
+ * release mode, then the env input.
+ */
+function hostVariables(settings, place) {
+    const release = settings.release && place.release ? releaseVariables(settings.release, place.release) : [];
+    return [...rolloutVariables(place), ...release, ...settings.env];
+}
 function inReleaseMode(settings) {
     return settings.release !== undefined;
 }
 /** Runs a release script on a host (cancelled only if `signal` is given); throws with its last output line if it fails. */
-async function runScript(host, script, settings, log, { env = [], signal = NEVER_ABORTED } = {}) {
+async function runScript(host, script, settings, log, { env = settings.env, signal = NEVER_ABORTED } = {}) {
     const { timeoutMs } = settings.commands;
     const { result, lines } = await runToEnd(host, script, {
-        env: [...env, ...settings.env],
+        env,
         timeoutMs,
         signal,
         onLine: (line) => log.info(`[${host.target.entry}] ${line}`)
@@ -28693,21 +28706,21 @@ async function prepareReleases(hosts, plans, settings, log, signal) {
     if (release.rollbackTo !== undefined)
         return;
     // Each host with its place in the rollout, so prepare-command gets the variables its commands will.
-    const toPrepare = planBatches(hosts.map((host, i) => ({ host, index: i + 1, plan: plans[i] })), settings.batches.size)
-        .flatMap((batch, b) => batch.map((place) => ({ ...place, batch: b + 1 })))
-        .filter(({ plan }) => plan.from !== plan.to);
+    const toPrepare = placeHosts(hosts, plans, settings.batches.size)
+        .flat()
+        .filter(({ release: plan }) => plan !== undefined && plan.from !== plan.to);
     const failures = [];
-    await mapBounded(toPrepare, async ({ host, index, batch, plan }) => {
+    await mapBounded(toPrepare, async (placed) => {
+        const { host } = placed;
         if (signal.aborted)
             return;
-        const env = [...rolloutVariables({ target: host.target, batch, index }), ...releaseVariables(release, plan)];
         try {
             await runScript(host, createRelease(release.dir, release.id), settings, log);
             await uploadRelease(host, release, settings, log);
             await runScript(host, linkSharedPaths(release.dir, release.id, release.sharedPaths), settings, log);
             if (release.prepareCommand !== undefined) {
                 const prepare = inRelease(release.dir, release.id, release.prepareCommand);
-                await runScript(host, prepare, settings, log, { env, signal });
+                await runScript(host, prepare, settings, log, { env: hostVariables(settings, placed), signal });
             }
         }
         catch (error) {
@@ -28913,7 +28926,6 @@ function exitVerdict(result, lastLine = '') {
 
 
 
-
 /** Hosts that fail the run and count against max-failed-hosts: not on the new release by themselves. */
 function countsAsFailed(report) {
     return report.outcome === 'failed' || report.outcome === 'rolled-back';
@@ -28973,10 +28985,9 @@ class HostRun {
     constructor(context) {
         this.context = context;
         const { host, batch, index, settings, release } = context;
-        const releaseEnv = settings.release && release ? releaseVariables(settings.release, release) : [];
         this.steps = {
             ...context,
-            env: [...rolloutVariables({ target: host.target, batch, index }), ...releaseEnv, ...settings.env],
+            env: hostVariables(settings, { target: host.target, batch, index, release }),
             output: (line) => this.output(line)
         };
         this.started = context.clock.now();
@@ -29527,7 +29538,7 @@ async function awaitCapacity(deps, capacity, batch, others) {
 async function countInRotation(deps, others, floor) {
     const { settings, runner, signal } = deps;
     const { probe = 'false', waitMs } = settings.loadBalancer.online;
-    const results = await Promise.all(others.map((place) => runner.run(probe, { env: [...rolloutVariables(place), ...settings.env], timeoutMs: waitMs, signal })));
+    const results = await Promise.all(others.map((place) => runner.run(probe, { env: hostVariables(settings, place), timeoutMs: waitMs, signal })));
     const out = others.filter((_, i) => results[i].code !== 0).map((place) => place.target.entry);
     const inRotation = others.length - out.length;
     return {
@@ -29550,8 +29561,7 @@ const CANCELLED = { kind: 'cancelled', because: 'the run was cancelled' };
 async function runBatches(deps) {
     const { settings, hosts, clock, log, signal, releases, progress } = deps;
     const origin = clock.now();
-    const places = hosts.map((host, i) => ({ host, target: host.target, index: i + 1, release: releases?.[i], batch: 0 }));
-    const batches = planBatches(places, settings.batches.size).map((batch, b) => batch.map((place) => ({ ...place, batch: b + 1 })));
+    const batches = placeHosts(hosts, releases, settings.batches.size);
     const reports = new Map();
     const bakes = [];
     let stop;

@@ -4,13 +4,12 @@
 import { countsAsFailed, rollHostBack, runHost, skippedHost, type HostReport } from './host-run.js'
 import type { HostRelease } from './releases.js'
 import { stepColumns, type StepName } from './host-steps.js'
-import { planBatches } from './plan.js'
+import { placeHosts, planBatches, type PlacedHost } from './plan.js'
 import { awaitCapacity } from './capacity.js'
 import { bake, bakeTimeMs, type BakeDeps, type BakeReport } from './bake.js'
 import { errorMessage } from '../errors.js'
 import type { Clock, Log, Progress, RemoteHost, Runner } from '../ports.js'
 import type { Settings } from '../inputs/settings.js'
-import type { HostPlace } from '../variables.js'
 
 export type RolloutStatus = 'success' | 'failure' | 'cancelled'
 
@@ -56,10 +55,7 @@ const CANCELLED: Stop = { kind: 'cancelled', because: 'the run was cancelled' }
 export async function runBatches(deps: RolloutDeps): Promise<RolloutResult> {
   const { settings, hosts, clock, log, signal, releases, progress } = deps
   const origin = clock.now()
-  const places = hosts.map((host, i) => ({ host, target: host.target, index: i + 1, release: releases?.[i], batch: 0 }))
-  const batches = planBatches(places, settings.batches.size).map((batch, b) =>
-    batch.map((place) => ({ ...place, batch: b + 1 }))
-  )
+  const batches = placeHosts(hosts, releases, settings.batches.size)
   const reports = new Map<number, HostReport>()
   const bakes: BakeReport[] = []
   let stop: Stop | undefined
@@ -112,8 +108,8 @@ export async function runBatches(deps: RolloutDeps): Promise<RolloutResult> {
 async function beforeBatch(
   deps: RolloutDeps,
   number: number,
-  batch: readonly HostPlace[],
-  all: readonly HostPlace[]
+  batch: readonly PlacedHost[],
+  all: readonly PlacedHost[]
 ): Promise<Stop | undefined> {
   const { settings, clock, signal } = deps
   if (number > 1 && settings.batches.pauseMs > 0) await clock.sleep(settings.batches.pauseMs, signal)

@@ -3,7 +3,8 @@
 // person's maintenance) counts, and the rollout never takes the fleet below the floor.
 import type { CapacitySettings, Settings } from '../inputs/settings.js'
 import type { Clock, Log, Runner } from '../ports.js'
-import { rolloutVariables, type HostPlace } from '../variables.js'
+import type { PlacedHost } from './plan.js'
+import { hostVariables } from './releases.js'
 import { pollUntil, type Verdict } from './poll.js'
 
 export interface CapacityDeps {
@@ -21,8 +22,8 @@ export interface CapacityDeps {
 export async function awaitCapacity(
   deps: CapacityDeps,
   capacity: CapacitySettings,
-  batch: { readonly number: number; readonly hosts: readonly HostPlace[] },
-  others: readonly HostPlace[]
+  batch: { readonly number: number; readonly hosts: readonly PlacedHost[] },
+  others: readonly PlacedHost[]
 ): Promise<void> {
   const { settings, clock, log, signal } = deps
   const names = batch.hosts.map((host) => host.target.entry).join(', ')
@@ -41,13 +42,11 @@ export async function awaitCapacity(
 }
 
 /** One round of online-probe on every other host; the probe's own bound is online-wait. */
-async function countInRotation(deps: CapacityDeps, others: readonly HostPlace[], floor: number): Promise<Verdict> {
+async function countInRotation(deps: CapacityDeps, others: readonly PlacedHost[], floor: number): Promise<Verdict> {
   const { settings, runner, signal } = deps
   const { probe = 'false', waitMs } = settings.loadBalancer.online
   const results = await Promise.all(
-    others.map((place) =>
-      runner.run(probe, { env: [...rolloutVariables(place), ...settings.env], timeoutMs: waitMs, signal })
-    )
+    others.map((place) => runner.run(probe, { env: hostVariables(settings, place), timeoutMs: waitMs, signal }))
   )
   const out = others.filter((_, i) => results[i].code !== 0).map((place) => place.target.entry)
   const inRotation = others.length - out.length

@@ -4,7 +4,6 @@
 import { errorMessage } from '../errors.js'
 import type { Settings, Target } from '../inputs/settings.js'
 import { NEVER_ABORTED, type Clock, type Log, type Progress, type RemoteHost, type Runner } from '../ports.js'
-import { rolloutVariables } from '../variables.js'
 import {
   fleetRollbackSteps,
   hostSteps,
@@ -15,7 +14,7 @@ import {
   type StepName,
   type Undo
 } from './host-steps.js'
-import { releaseVariables, type HostRelease } from './releases.js'
+import { hostVariables, type HostRelease } from './releases.js'
 import { runStep, type StepContext } from './step-runners.js'
 
 export interface PhaseRecord {
@@ -130,10 +129,9 @@ class HostRun {
 
   constructor(private readonly context: HostContext) {
     const { host, batch, index, settings, release } = context
-    const releaseEnv = settings.release && release ? releaseVariables(settings.release, release) : []
     this.steps = {
       ...context,
-      env: [...rolloutVariables({ target: host.target, batch, index }), ...releaseEnv, ...settings.env],
+      env: hostVariables(settings, { target: host.target, batch, index, release }),
       output: (line) => this.output(line)
     }
     this.started = context.clock.now()

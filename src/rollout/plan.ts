@@ -4,10 +4,30 @@ import { batchSizes, type BatchStep } from '../inputs/parse.js'
 import type { Settings } from '../inputs/settings.js'
 import { bakeTimeMs } from './bake.js'
 import { hostSteps, restoreRotationSteps, rollBackSteps, type Step } from './host-steps.js'
+import type { RemoteHost } from '../ports.js'
+import type { HostPlace } from '../variables.js'
+import type { HostRelease } from './releases.js'
 
 export function planBatches<T>(hosts: readonly T[], steps: readonly BatchStep[]): T[][] {
   let start = 0
   return batchSizes(hosts.length, steps).map((size) => hosts.slice(start, (start += size)))
+}
+
+/** A connected host with its place in the rollout (its ROLLOUT_* values) and its release. */
+export interface PlacedHost extends HostPlace {
+  readonly host: RemoteHost
+  /** Release mode: where it is and where it goes. */
+  readonly release?: HostRelease
+}
+
+/** The hosts (in `hosts` order, `releases` alongside) in their batches, each with its place. */
+export function placeHosts(
+  hosts: readonly RemoteHost[],
+  releases: readonly HostRelease[] | undefined,
+  steps: readonly BatchStep[]
+): PlacedHost[][] {
+  const numbered = hosts.map((host, i) => ({ host, target: host.target, index: i + 1, release: releases?.[i] }))
+  return planBatches(numbered, steps).map((batch, b) => batch.map((place) => ({ ...place, batch: b + 1 })))
 }
 
 const ms = (value: number) => `${value} ms`

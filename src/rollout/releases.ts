@@ -7,9 +7,9 @@ import { errorMessage } from '../errors.js'
 import type { ReleaseSettings, Settings } from '../inputs/settings.js'
 import { NEVER_ABORTED, type Log, type RemoteHost } from '../ports.js'
 import * as scripts from '../ssh/release-scripts.js'
-import { githubRun, rolloutVariables } from '../variables.js'
+import { githubRun, rolloutVariables, type HostPlace } from '../variables.js'
 import { failureOf, runToEnd } from './host-scripts.js'
-import { planBatches } from './plan.js'
+import { placeHosts } from './plan.js'
 import { mapBounded } from './preflight.js'
 
 /** Where a host goes in this run. */
@@ -30,6 +30,18 @@ export function releaseVariables(release: ReleaseSettings, host: HostRelease): [
   ]
 }
 
+/**
+ * What a host's commands and the probes for it get: its ROLLOUT_* variables, its release's in
+ * release mode, then the env input.
+ */
+export function hostVariables(
+  settings: Settings,
+  place: HostPlace & { readonly release?: HostRelease }
+): (readonly [string, string])[] {
+  const release = settings.release && place.release ? releaseVariables(settings.release, place.release) : []
+  return [...rolloutVariables(place), ...release, ...settings.env]
+}
+
 /** Settings in release mode: release-dir set. */
 export type ReleaseModeSettings = Settings & { readonly release: ReleaseSettings }
 
@@ -43,11 +55,14 @@ async function runScript(
   script: string,
   settings: Settings,
   log: Log,
-  { env = [], signal = NEVER_ABORTED }: { env?: [string, string][]; signal?: AbortSignal } = {}
+  {
+    env = settings.env,
+    signal = NEVER_ABORTED
+  }: { env?: readonly (readonly [string, string])[]; signal?: AbortSignal } = {}
 ) {
   const { timeoutMs } = settings.commands
   const { result, lines } = await runToEnd(host, script, {
-    env: [...env, ...settings.env],
+    env,
     timeoutMs,
     signal,
     onLine: (line) => log.info(`[${host.target.entry}] ${line}`)
@@ -120,23 +135,20 @@ export async function prepareReleases(
   const { release } = settings
   if (release.rollbackTo !== undefined) return
   // Each host with its place in the rollout, so prepare-command gets the variables its commands will.
-  const toPrepare = planBatches(
-    hosts.map((host, i) => ({ host, index: i + 1, plan: plans[i] })),
-    settings.batches.size
-  )
-    .flatMap((batch, b) => batch.map((place) => ({ ...place, batch: b + 1 })))
-    .filter(({ plan }) => plan.from !== plan.to)
+  const toPrepare = placeHosts(hosts, plans, settings.batches.size)
+    .flat()
+    .filter(({ release: plan }) => plan !== undefined && plan.from !== plan.to)
   const failures: string[] = []
-  await mapBounded(toPrepare, async ({ host, index, batch, plan }) => {
+  await mapBounded(toPrepare, async (placed) => {
+    const { host } = placed
     if (signal.aborted) return
-    const env = [...rolloutVariables({ target: host.target, batch, index }), ...releaseVariables(release, plan)]
     try {
       await runScript(host, scripts.createRelease(release.dir, release.id), settings, log)
       await uploadRelease(host, release, settings, log)
       await runScript(host, scripts.linkSharedPaths(release.dir, release.id, release.sharedPaths), settings, log)
       if (release.prepareCommand !== undefined) {
         const prepare = scripts.inRelease(release.dir, release.id, release.prepareCommand)
-        await runScript(host, prepare, settings, log, { env, signal })
+        await runScript(host, prepare, settings, log, { env: hostVariables(settings, placed), signal })
       }
     } catch (error: unknown) {
       failures.push(`${host.target.entry}: ${errorMessage(error)}`)
