@@ -31335,23 +31335,17 @@ class NodeSSH {
 
 ;// CONCATENATED MODULE: ./src/ssh/host-keys.ts
 
-/** undefined when `key` may be trusted for `hop`; otherwise what was refused and why. */
-function refuseHostKey(hop, key, hostKeys) {
+/** Judges the key `hop` showed, once: what trusts it (known-hosts, host-fingerprints, or no check), or why it is refused. */
+function judgeHostKey(hop, key, hostKeys) {
+    const shown = { type: keyType(key), fingerprint: fingerprint(key) };
     if (!hostKeys.strict)
-        return undefined;
+        return { ...shown, trustedBy: 'not checked: strict-host-key-checking is false' };
     const verdict = hostKeys.knownHosts ? checkHostKey(hostKeys.knownHosts, hop.host, hop.port, key) : 'unknown';
-    if (verdict === 'trusted' || hostKeys.fingerprints.includes(fingerprint(key)))
-        return undefined;
-    return { type: keyType(key), fingerprint: fingerprint(key), verdict };
-}
-/** A key `refuseHostKey` let through, and why: `ssh-ed25519 SHA256:… (in known-hosts)`. */
-function describeTrustedKey(hop, key, hostKeys) {
-    const why = !hostKeys.strict
-        ? 'not checked: strict-host-key-checking is false'
-        : hostKeys.knownHosts && checkHostKey(hostKeys.knownHosts, hop.host, hop.port, key) === 'trusted'
-            ? 'in known-hosts'
-            : 'in host-fingerprints';
-    return `${keyType(key)} ${fingerprint(key)} (${why})`;
+    if (verdict === 'trusted')
+        return { ...shown, trustedBy: 'in known-hosts' };
+    if (hostKeys.fingerprints.includes(shown.fingerprint))
+        return { ...shown, trustedBy: 'in host-fingerprints' };
+    return { refused: { ...shown, verdict } };
 }
 const WHY = {
     mismatch: 'does not match known-hosts (the host key changed, or something is in the middle)',
@@ -31403,7 +31397,6 @@ class HostKeyTypes {
 // Opening one host's SSH connection: through the jump-host chain, host keys checked before any
 // authentication (asking for the key types host-keys.ts says), connection-level errors retried
 // with backoff, and the first hop's socket our own, with Nagle's algorithm off.
-
 
 
 
@@ -31495,8 +31488,10 @@ async function connectOne(hop, settings, through, serverHostKey) {
         algorithms: { serverHostKey },
         sock,
         hostVerifier: (key) => {
-            refused = refuseHostKey(hop, key, settings.hostKeys);
-            shown = { type: keyType(key), described: describeTrustedKey(hop, key, settings.hostKeys) };
+            const judged = judgeHostKey(hop, key, settings.hostKeys);
+            refused = judged.refused;
+            if (judged.refused === undefined)
+                shown = { type: judged.type, described: `${judged.type} ${judged.fingerprint} (${judged.trustedBy})` };
             return refused === undefined;
         }
     };

@@ -5,10 +5,9 @@ import { connect } from 'node:net'
 import { NodeSSH, type Config } from 'node-ssh'
 import type { Client, ClientChannel, ServerHostKeyAlgorithm } from 'ssh2'
 import { errorMessage } from '../errors.js'
-import { keyType } from '../inputs/known-hosts.js'
 import type { SshSettings, Target } from '../inputs/settings.js'
 import type { Clock, Log } from '../ports.js'
-import { describeTrustedKey, HostKeyTypes, refuseHostKey, type RefusedKey } from './host-keys.js'
+import { HostKeyTypes, judgeHostKey, type RefusedKey } from './host-keys.js'
 
 /** An error that retrying cannot fix: a refused host key or failed authentication. */
 export class PermanentSshError extends Error {}
@@ -126,8 +125,10 @@ async function connectOne(
     algorithms: { serverHostKey },
     sock,
     hostVerifier: (key: Buffer) => {
-      refused = refuseHostKey(hop, key, settings.hostKeys)
-      shown = { type: keyType(key), described: describeTrustedKey(hop, key, settings.hostKeys) }
+      const judged = judgeHostKey(hop, key, settings.hostKeys)
+      refused = judged.refused
+      if (judged.refused === undefined)
+        shown = { type: judged.type, described: `${judged.type} ${judged.fingerprint} (${judged.trustedBy})` }
       return refused === undefined
     }
   }

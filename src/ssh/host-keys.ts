@@ -19,22 +19,19 @@ export interface RefusedKey {
   readonly verdict: Exclude<KeyVerdict, 'trusted'>
 }
 
-/** undefined when `key` may be trusted for `hop`; otherwise what was refused and why. */
-export function refuseHostKey(hop: Target, key: Buffer, hostKeys: SshSettings['hostKeys']): RefusedKey | undefined {
-  if (!hostKeys.strict) return undefined
-  const verdict = hostKeys.knownHosts ? checkHostKey(hostKeys.knownHosts, hop.host, hop.port, key) : 'unknown'
-  if (verdict === 'trusted' || hostKeys.fingerprints.includes(fingerprint(key))) return undefined
-  return { type: keyType(key), fingerprint: fingerprint(key), verdict }
-}
+/** How a key shown by a hop was judged: trusted (and by what), or refused (and why). */
+export type HostKeyJudgement =
+  | { readonly refused?: undefined; readonly type: string; readonly fingerprint: string; readonly trustedBy: string }
+  | { readonly refused: RefusedKey }
 
-/** A key `refuseHostKey` let through, and why: `ssh-ed25519 SHA256:… (in known-hosts)`. */
-export function describeTrustedKey(hop: Target, key: Buffer, hostKeys: SshSettings['hostKeys']): string {
-  const why = !hostKeys.strict
-    ? 'not checked: strict-host-key-checking is false'
-    : hostKeys.knownHosts && checkHostKey(hostKeys.knownHosts, hop.host, hop.port, key) === 'trusted'
-      ? 'in known-hosts'
-      : 'in host-fingerprints'
-  return `${keyType(key)} ${fingerprint(key)} (${why})`
+/** Judges the key `hop` showed, once: what trusts it (known-hosts, host-fingerprints, or no check), or why it is refused. */
+export function judgeHostKey(hop: Target, key: Buffer, hostKeys: SshSettings['hostKeys']): HostKeyJudgement {
+  const shown = { type: keyType(key), fingerprint: fingerprint(key) }
+  if (!hostKeys.strict) return { ...shown, trustedBy: 'not checked: strict-host-key-checking is false' }
+  const verdict = hostKeys.knownHosts ? checkHostKey(hostKeys.knownHosts, hop.host, hop.port, key) : 'unknown'
+  if (verdict === 'trusted') return { ...shown, trustedBy: 'in known-hosts' }
+  if (hostKeys.fingerprints.includes(shown.fingerprint)) return { ...shown, trustedBy: 'in host-fingerprints' }
+  return { refused: { ...shown, verdict } }
 }
 
 const WHY: Record<RefusedKey['verdict'], string> = {
