@@ -30086,7 +30086,7 @@ function readLock(input, releaseDir) {
  * the load balancer's view the action has; a floor no batch can ever keep is refused here, before
  * any host is reached.
  */
-function readCapacity(input, hostCount, batchSteps, { online }) {
+function readCapacity(input, hostCount, sizes, { online }) {
     const waitMs = input.defaulted('capacity-wait', parseDuration);
     const floor = input.parse('min-in-rotation', (value) => parseHostCount(value, hostCount));
     if (floor === undefined) {
@@ -30097,14 +30097,17 @@ function readCapacity(input, hostCount, batchSteps, { online }) {
     if (online.probe === undefined) {
         input.problem('min-in-rotation', input.raw('min-in-rotation'), 'needs online-probe: it is how the action sees which other hosts are in rotation');
     }
-    const largest = hostCount > 0 ? Math.max(...batchSizes(hostCount, batchSteps)) : 0;
+    const largest = Math.max(0, ...sizes);
     if (hostCount > 0 && hostCount - largest < floor) {
         input.problem('min-in-rotation', input.raw('min-in-rotation'), `is ${floor} host(s), but a batch of ${largest} out of ${hostCount} leaves ${hostCount - largest}; expected at most ${hostCount - largest}, or smaller batches`);
     }
     return { minInRotation: floor, waitMs };
 }
-/** bake-time (one per batch-size step, the last repeating) and the analysis that judges each bake. */
-function readBake(input, hostCount, batchSteps, warnings) {
+/**
+ * bake-time (one per batch-size step, the last repeating) and the analysis that judges each bake;
+ * `sizes` are the batches' sizes for these hosts.
+ */
+function readBake(input, batchSteps, sizes, warnings) {
     const timesMs = input.parse('bake-time', parseDurationList);
     const command = input.raw('analysis-command');
     const intervalMs = input.defaulted('analysis-interval', positiveDuration);
@@ -30117,7 +30120,7 @@ function readBake(input, hostCount, batchSteps, warnings) {
     if (timesMs.length > batchSteps.length) {
         input.problem('bake-time', input.raw('bake-time'), `has ${timesMs.length} durations but batch-size '${input.raw('batch-size')}' has ${batchSteps.length} step(s); expected one duration, or at most one per batch-size step`);
     }
-    if (hostCount > 0 && batchSizes(hostCount, batchSteps).length === 1)
+    if (sizes.length === 1)
         warnings.push('bake-time has no effect: every host is in one batch, so no batch follows a bake');
     return { timesMs, analysis: command === undefined ? undefined : { command, intervalMs, failures } };
 }
@@ -30350,6 +30353,7 @@ function getSettings(readInput) {
         pauseMs: input.defaulted('batch-pause', parseDuration),
         maxFailedHosts: input.defaulted('max-failed-hosts', (value) => parseInteger(value, 0, 100_000))
     };
+    const sizes = batchSizes(hosts.length, batches.size);
     return input.finish({
         hosts,
         ssh: readSsh(input, port, hosts, warnings),
@@ -30358,8 +30362,8 @@ function getSettings(readInput) {
         upload: readUpload(input, release !== undefined),
         release,
         lock,
-        capacity: readCapacity(input, hosts.length, batches.size, loadBalancer),
-        bake: readBake(input, hosts.length, batches.size, warnings),
+        capacity: readCapacity(input, hosts.length, sizes, loadBalancer),
+        bake: readBake(input, batches.size, sizes, warnings),
         commands: readCommands(input),
         health,
         batches,

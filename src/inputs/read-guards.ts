@@ -3,7 +3,6 @@
 // means something with another one is refused without it.
 import type { InputReader } from './input-reader.js'
 import {
-  batchSizes,
   InputError,
   parseBoolean,
   parseDuration,
@@ -42,7 +41,7 @@ export function readLock(input: InputReader, releaseDir: string | undefined): Lo
 export function readCapacity(
   input: InputReader,
   hostCount: number,
-  batchSteps: readonly BatchStep[],
+  sizes: readonly number[],
   { online }: LoadBalancerSettings
 ): CapacitySettings | undefined {
   const waitMs = input.defaulted('capacity-wait', parseDuration)
@@ -58,7 +57,7 @@ export function readCapacity(
       'needs online-probe: it is how the action sees which other hosts are in rotation'
     )
   }
-  const largest = hostCount > 0 ? Math.max(...batchSizes(hostCount, batchSteps)) : 0
+  const largest = Math.max(0, ...sizes)
   if (hostCount > 0 && hostCount - largest < floor) {
     input.problem(
       'min-in-rotation',
@@ -69,11 +68,14 @@ export function readCapacity(
   return { minInRotation: floor, waitMs }
 }
 
-/** bake-time (one per batch-size step, the last repeating) and the analysis that judges each bake. */
+/**
+ * bake-time (one per batch-size step, the last repeating) and the analysis that judges each bake;
+ * `sizes` are the batches' sizes for these hosts.
+ */
 export function readBake(
   input: InputReader,
-  hostCount: number,
   batchSteps: readonly BatchStep[],
+  sizes: readonly number[],
   warnings: string[]
 ): BakeSettings | undefined {
   const timesMs = input.parse('bake-time', parseDurationList)
@@ -92,7 +94,7 @@ export function readBake(
       `has ${timesMs.length} durations but batch-size '${input.raw('batch-size')}' has ${batchSteps.length} step(s); expected one duration, or at most one per batch-size step`
     )
   }
-  if (hostCount > 0 && batchSizes(hostCount, batchSteps).length === 1)
+  if (sizes.length === 1)
     warnings.push('bake-time has no effect: every host is in one batch, so no batch follows a bake')
   return { timesMs, analysis: command === undefined ? undefined : { command, intervalMs, failures } }
 }

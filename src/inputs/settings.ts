@@ -4,6 +4,7 @@
 import type { KnownHosts } from './known-hosts.js'
 import { InputReader, type ReadInput } from './input-reader.js'
 import {
+  batchSizes,
   parseBatchSize,
   parseBoolean,
   parseDuration,
@@ -168,6 +169,7 @@ export function getSettings(readInput: ReadInput): Settings {
     pauseMs: input.defaulted('batch-pause', parseDuration),
     maxFailedHosts: input.defaulted('max-failed-hosts', (value) => parseInteger(value, 0, 100_000))
   }
+  const sizes = batchSizes(hosts.length, batches.size)
   return input.finish({
     hosts,
     ssh: readSsh(input, port, hosts, warnings),
@@ -176,8 +178,8 @@ export function getSettings(readInput: ReadInput): Settings {
     upload: readUpload(input, release !== undefined),
     release,
     lock,
-    capacity: readCapacity(input, hosts.length, batches.size, loadBalancer),
-    bake: readBake(input, hosts.length, batches.size, warnings),
+    capacity: readCapacity(input, hosts.length, sizes, loadBalancer),
+    bake: readBake(input, batches.size, sizes, warnings),
     commands: readCommands(input),
     health,
     batches,
