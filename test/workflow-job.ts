@@ -3,11 +3,11 @@
 // itself: `run:` steps by bash (-eo pipefail, as the runner's default shell) with a $GITHUB_OUTPUT
 // of their own, `uses: ./` by dist/index.js with INPUT_* variables (test/run-action.ts, plus
 // action.yml's defaults, which the runner hands over too), `${{ }}` expressions, `if:` and
-// `continue-on-error:`. actions/setup-node puts the Node asked for first on PATH, and runs
-// `uses: ./` with it: this process's node if it is that version, else the one npm's registry ships
-// (node-linux-<arch>, as .ci/run gets it). Two steps stand for what the machine already has, and are
-// checked rather than run: actions/checkout (this work tree) and `npm ci` (done before the tests). Anything else it does not
-// know (another action, a key or an expression it cannot evaluate) is an error, never skipped.
+// `continue-on-error:`. actions/setup-node puts the Node asked for first on PATH and runs `uses: ./`
+// with it (scripts/node-bin.sh: the node on PATH if it is that version, else the one npm's registry
+// ships). Two steps stand for what the machine already has, and are checked rather than run:
+// actions/checkout (this work tree) and `npm ci` (done before the tests). Anything else it does
+// not know (another action, a key or an expression it cannot evaluate) is an error, never skipped.
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -133,19 +133,12 @@ function provided(step: Step, root: string): StepRun | undefined {
   return undefined
 }
 
-/** actions/setup-node's work: a node binary of major version `wanted`. */
-function setupNode(wanted: string): string {
-  if (process.version.startsWith(`v${wanted}.`)) return process.execPath
-  const arch = process.arch === 'arm64' ? 'arm64' : 'x64'
-  const dir = join(tmpdir(), `rolling-deploy-node-${wanted}`)
-  const bin = join(dir, 'node_modules', `node-linux-${arch}`, 'bin', 'node')
-  if (!existsSync(bin)) {
-    const args = ['install', '--prefix', dir, '--no-save', '--no-package-lock', '--no-audit', '--no-fund']
-    execFileSync('npm', [...args, `node-linux-${arch}@${wanted}`], { stdio: 'ignore' })
-  }
-  const version = execFileSync(bin, ['--version']).toString().trim()
-  if (!version.startsWith(`v${wanted}.`)) throw new Error(`setup-node asked for Node ${wanted}; got ${version}`)
-  return bin
+/** actions/setup-node's work: a node binary of major version `wanted` (scripts/node-bin.sh finds or fetches it). */
+function setupNode(wanted: string, root: string): string {
+  const dir = execFileSync('bash', [join(root, 'scripts/node-bin.sh'), wanted])
+    .toString()
+    .trim()
+  return join(dir, 'node')
 }
 
 /**
@@ -176,7 +169,7 @@ export async function runWorkflowJob(
     if (!shouldRun(step.if, jobFailed)) {
       run = { name, how: 'skipped', outcome: 'skipped', conclusion: 'skipped', outputs: {}, log: '' }
     } else if (step.uses?.startsWith('actions/setup-node@')) {
-      node = setupNode(String(step.with?.['node-version']))
+      node = setupNode(String(step.with?.['node-version']), root)
       env = { ...env, PATH: `${dirname(node)}:${process.env.PATH}` }
       run = { name, how: 'provided', outcome: 'success', conclusion: 'success', outputs: {}, log: `node ${node}` }
     } else if (step.uses === './') {
