@@ -22,7 +22,7 @@ export interface HostRelease {
 }
 
 /** The variables every command gets in release mode. */
-export function releaseVariables(release: ReleaseSettings, host: HostRelease): [string, string][] {
+function releaseVariables(release: ReleaseSettings, host: HostRelease): [string, string][] {
   return [
     ['ROLLOUT_RELEASE', host.to],
     ['ROLLOUT_RELEASE_PATH', `${release.dir}/releases/${host.to}`],
