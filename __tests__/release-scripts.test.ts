@@ -30,7 +30,7 @@ afterEach(() => rmSync(join(dir, '..'), { recursive: true, force: true }))
 
 describe('release scripts', () => {
   it('create a fresh release, link shared paths (missing ones as empty directories) and switch current atomically', () => {
-    expect(sh(scripts.createRelease(dir, 'r1')).status).toBe(0)
+    expect(sh(scripts.createRelease(dir, 'r1', 'none')).status).toBe(0)
     mkdirSync(join(dir, 'releases/r1/storage'))
     writeFileSync(join(dir, 'releases/r1/storage/stale'), '')
     mkdirSync(join(dir, 'shared'), { recursive: true })
@@ -49,10 +49,10 @@ describe('release scripts', () => {
   })
 
   it('never write to, or remove, the release current points at', () => {
-    sh(scripts.createRelease(dir, 'r1'))
+    sh(scripts.createRelease(dir, 'r1', 'none'))
     writeFileSync(join(dir, 'releases/r1/keep'), '')
     sh(scripts.switchRelease(dir, 'r1'))
-    expect(sh(scripts.createRelease(dir, 'r1'))).toMatchObject({
+    expect(sh(scripts.createRelease(dir, 'r1', 'none'))).toMatchObject({
       status: 1,
       stderr: 'release r1 is current on this host: it is never written to\n'
     })
@@ -61,24 +61,43 @@ describe('release scripts', () => {
     // A current link another tool wrote, absolute, is recognised too.
     rmSync(join(dir, 'current'))
     symlinkSync(join(dir, 'releases/r1'), join(dir, 'current'))
-    expect(sh(scripts.createRelease(dir, 'r1')).status).toBe(1)
+    expect(sh(scripts.createRelease(dir, 'r1', 'none')).status).toBe(1)
     sh(scripts.removeRelease(dir, 'r1'))
     expect(readdirSync(join(dir, 'releases/r1'))).toEqual(['keep'])
   })
 
-  it('read the state: current, then the releases newest first; prune keeps the newest and the protected', () => {
-    for (const [i, id] of ['a', 'b', 'c', 'd', 'e'].entries()) {
-      sh(scripts.createRelease(dir, id))
+  it('read the state: current, the releases newest first, the history (else deploy.log), the digest of the id', () => {
+    for (const [i, id] of ['a', 'b', 'c'].entries()) {
+      sh(scripts.createRelease(dir, id, `sha256:${id}`))
       utimesSync(join(dir, 'releases', id), 1_700_000_000 + i, 1_700_000_000 + i)
     }
     sh(scripts.switchRelease(dir, 'b'))
-    const state = sh(scripts.readReleaseState(dir)).stdout.trim().split('\n')
-    expect(state).toEqual([
-      `${scripts.STATE_MARKERS.current} b`,
-      ...['e', 'd', 'c', 'b', 'a'].map((id) => `${scripts.STATE_MARKERS.release} ${id}`)
+    const m = scripts.STATE_MARKERS
+    const releases = ['c', 'b', 'a'].map((id) => `${m.release} ${id}`)
+    const state = (id: string) => sh(scripts.readReleaseState(dir, id)).stdout.trim().split('\n')
+    expect(state('x')).toEqual([`${m.current} b`, ...releases])
+    writeFileSync(join(dir, 'deploy.log'), '{"release":"a"}\n')
+    expect(state('c')).toEqual([`${m.current} b`, ...releases, `${m.audit} {"release":"a"}`, `${m.digest} sha256:c`])
+    expect(sh(scripts.appendHistory(dir, ['kept a t run', "kept b t it's"])).status).toBe(0)
+    expect(state('x')).toEqual([
+      `${m.current} b`,
+      ...releases,
+      m.historyFile,
+      `${m.history} kept a t run`,
+      `${m.history} kept b t it's`
     ])
-    expect(sh(scripts.pruneReleases(dir, 2, ['b', 'a'])).status).toBe(0)
-    expect(readdirSync(join(dir, 'releases')).sort()).toEqual(['a', 'b', 'd', 'e'])
+  })
+
+  it('prune removes every release (and its digest) but those kept and the one current points at', () => {
+    for (const id of ['a', 'b', 'c', 'd', '.e']) sh(scripts.createRelease(dir, id, 'none'))
+    sh(scripts.switchRelease(dir, 'c'))
+    expect(sh(scripts.pruneReleases(dir, ['a', "it's"])).status).toBe(0)
+    expect(readdirSync(join(dir, 'releases')).sort()).toEqual(['a', 'c'])
+    expect(readdirSync(join(dir, '.digests')).sort()).toEqual(['a', 'c'])
+    sh(scripts.removeRelease(dir, 'a'))
+    sh(scripts.removeRelease(dir, 'c')) // current: kept
+    expect(readdirSync(join(dir, '.digests'))).toEqual(['c'])
+    expect(readdirSync(join(dir, 'releases'))).toEqual(['c'])
   })
 
   it('append audit lines verbatim', () => {

@@ -1,6 +1,8 @@
 // The release stages and the release-mode host run, with scripted hosts: which release each host
 // goes to, what a failed preparation undoes, resume, and the fleet rollback's order. The real
 // thing, on real hosts under traffic, is releases.test.ts.
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from '@jest/globals'
 import { runBatches } from '../src/rollout/batches.js'
 import { inReleaseMode, prepareReleases, readHostReleases, type ReleaseModeSettings } from '../src/rollout/releases.js'
@@ -19,42 +21,94 @@ function releaseInputs(overrides: Record<string, string> = {}): ReleaseModeSetti
   return settings
 }
 
-/** Hosts whose release-dir holds `current` and `releases` (newest first). */
-function hostsWith(settings: ReturnType<typeof settingsWith>, current: string, releases: string[]) {
+/**
+ * Hosts whose release-dir holds `current` and `releases` (newest first), and, per host if given as
+ * a function, the lines of its history file and the digest recorded for the run's release.
+ */
+function hostsWith(
+  settings: ReturnType<typeof settingsWith>,
+  current: string,
+  releases: string[],
+  held: (index: number) => { history?: string[]; digest?: string } = () => ({})
+) {
   const clock = new FakeClock()
   const hosts = fakeFleet(settings, clock)
-  for (const host of hosts) {
+  const m = STATE_MARKERS
+  for (const [i, host] of hosts.entries()) {
+    const { history, digest } = held(i)
     host.reply = (command) =>
-      command.includes(STATE_MARKERS.current)
-        ? { lines: [`${STATE_MARKERS.current} ${current}`, ...releases.map((id) => `${STATE_MARKERS.release} ${id}`)] }
+      command.includes(m.current)
+        ? {
+            lines: [
+              `${m.current} ${current}`,
+              ...releases.map((id) => `${m.release} ${id}`),
+              ...(history ? [m.historyFile, ...history.map((line) => `${m.history} ${line}`)] : []),
+              ...(digest ? [`${m.digest} ${digest}`] : [])
+            ]
+          }
         : {}
   }
   return { clock, hosts }
 }
 
+const kept = (...ids: string[]) => ids.map((id) => `kept ${id} 2026-11-29T00:00:00.000Z run`)
+
 describe('readHostReleases', () => {
-  it('plans each host from its current release to the run’s', async () => {
+  it('plans each host from its current release to the run’s; a host with no history falls back once, and says so', async () => {
     const settings = releaseInputs()
     const { hosts } = hostsWith(settings, 'r1', ['r1', 'r0'])
-    expect(await readHostReleases(hosts, settings, new RecordingLog())).toEqual(
-      hosts.map(() => ({ from: 'r1', to: 'r2', before: 'r0' }))
+    const log = new RecordingLog()
+    const plans = await readHostReleases(hosts, settings, log)
+    expect(plans.map(({ from, to, digest }) => ({ from, to, digest }))).toEqual(
+      hosts.map(() => ({ from: 'r1', to: 'r2', digest: 'none' }))
+    )
+    expect(plans[0].history).toEqual({ kept: ['r0', 'r1'], source: 'directory times' })
+    expect(log.lines).toContain(
+      'deploy@h1: no release history yet (an earlier version deployed it): read once from directory times'
     )
   })
 
-  it('rollback-to previous goes to the newest other release, and is refused where there is none', async () => {
+  it('rollback-to previous goes to the release kept before current, never one a failed run left prepared', async () => {
     const settings = releaseInputs({ 'prepare-command': '', 'release-id': '', 'rollback-to': 'previous' })
-    expect(
-      (await readHostReleases(hostsWith(settings, 'r2', ['r2', 'r1']).hosts, settings, new RecordingLog()))[0]
-    ).toEqual({
-      from: 'r2',
-      to: 'r1',
-      before: 'r1'
-    })
+    // r3 was rejected by its canary: the newest directory, but never kept.
+    const { hosts } = hostsWith(settings, 'r2', ['r3', 'r2', 'r1'], () => ({ history: kept('r1', 'r2') }))
+    expect((await readHostReleases(hosts, settings, new RecordingLog())).map(({ from, to }) => [from, to])).toEqual(
+      hosts.map(() => ['r2', 'r1'])
+    )
     await expect(
       readHostReleases(hostsWith(settings, 'r2', ['r2']).hosts, settings, new RecordingLog())
     ).rejects.toThrow(
       /rollback-to previous: not on every host, nothing was changed: deploy@h1 \(no release before the current one\)/
     )
+  })
+
+  it('a re-run of an unfinished rollback-to previous goes on to the target it recorded, never back', async () => {
+    const settings = releaseInputs({ 'prepare-command': '', 'release-id': '', 'rollback-to': 'previous' })
+    const pending = [...kept('r0', 'r1', 'r2'), 'rollback-to r1 2026-11-29T00:00:00.000Z run']
+    // Host 1 went back to r1 before the run died; the others are still on r2.
+    const one = hostsWith(settings, 'r1', ['r2', 'r1', 'r0'], () => ({ history: pending }))
+    const rest = hostsWith(settings, 'r2', ['r2', 'r1', 'r0'], () => ({ history: pending }))
+    const log = new RecordingLog()
+    const [first] = await readHostReleases(one.hosts, settings, log)
+    const [second] = await readHostReleases(rest.hosts, settings, log)
+    expect([first.from, first.to, second.from, second.to]).toEqual(['r1', 'r1', 'r2', 'r1'])
+    expect(log.lines).toContain('deploy@h1: an unfinished rollback-to previous chose r1: going on to it')
+    // Finished (a kept line after it), the next rollback-to previous chooses afresh.
+    const done = hostsWith(settings, 'r1', ['r2', 'r1', 'r0'], () => ({ history: [...pending, ...kept('r1')] }))
+    expect((await readHostReleases(done.hosts, settings, new RecordingLog()))[0].to).toBe('r0')
+  })
+
+  it('refuses a release id a host holds with other content, naming both digests; the same content is a re-run', async () => {
+    const settings = releaseInputs({ upload: 'package.json' })
+    const ours = `sha256:${createHash('sha256').update(readFileSync('package.json')).digest('hex')}`
+    const other = 'sha256:' + 'a'.repeat(64)
+    const { hosts } = hostsWith(settings, 'r1', ['r2', 'r1'], (i) => ({ digest: i === 2 ? other : ours }))
+    await expect(readHostReleases(hosts, settings, new RecordingLog())).rejects.toThrow(
+      `release-id r2 is already used for other content, nothing was changed (a release id names one content: choose a new one): deploy@h3 holds it uploaded as ${other}, this run uploads ${ours}`
+    )
+    expect(hosts[2].commands).toHaveLength(1) // the read, nothing else
+    const same = hostsWith(settings, 'r1', ['r2', 'r1'], () => ({ digest: ours }))
+    expect((await readHostReleases(same.hosts, settings, new RecordingLog()))[0].digest).toBe(ours)
   })
 })
 

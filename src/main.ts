@@ -9,14 +9,13 @@ import { errorMessage } from './errors.js'
 import { DeployLocks } from './rollout/locks.js'
 import { runBatches, type RolloutResult } from './rollout/batches.js'
 import {
-  auditReleases,
   inReleaseMode,
   prepareReleases,
-  pruneReleases,
   readHostReleases,
   type HostRelease,
   type ReleaseModeSettings
 } from './rollout/releases.js'
+import { auditReleases, closeReleases } from './rollout/release-records.js'
 import { localRunner } from './runner/runner-commands.js'
 import { getSettings, SECRET_INPUTS, SettingsError, type ReadInput, type Settings } from './inputs/settings.js'
 import { createSshConnector } from './ssh/connector.js'
@@ -104,7 +103,7 @@ async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcom
   }
 }
 
-/** Release mode, after the rollout: old releases pruned (after a success), and every host's audit line. */
+/** Release mode, after the rollout: the history kept, releases no longer needed pruned, and every host's audit line. */
 async function finishReleases(
   hosts: readonly RemoteHost[],
   releases: readonly HostRelease[],
@@ -112,7 +111,8 @@ async function finishReleases(
   settings: ReleaseModeSettings,
   log: Log
 ) {
-  if (rollout.status === 'success') await pruneReleases(hosts, releases, settings, log)
+  const ended = { succeeded: rollout.status === 'success', outcomes: rollout.hosts.map((report) => report.outcome) }
+  await closeReleases(hosts, releases, ended, settings, log)
   await auditReleases(
     hosts,
     rollout.hosts.map((report, i) => ({ ...releases[i], result: report.outcome })),

@@ -66,7 +66,7 @@ function describeRelease(settings: Settings): string[] {
   if (!release) return []
   if (release.rollbackTo !== undefined) {
     return [
-      `release mode, ${release.dir}: deploy nothing; each host rolls to ${release.rollbackTo === 'previous' ? 'its release before current' : `release ${release.rollbackTo}`}`
+      `release mode, ${release.dir}: deploy nothing; each host rolls to ${release.rollbackTo === 'previous' ? `the release kept before current in ${release.dir}/.history` : `release ${release.rollbackTo}`}`
     ]
   }
   const prepare = [
@@ -80,7 +80,7 @@ function describeRelease(settings: Settings): string[] {
   return [
     `release mode, ${release.dir}: release ${release.id}; a host already on it and healthy is left unchanged`,
     `before any host leaves rotation, on every host in parallel: ${prepare.join('; ')}`,
-    `after a successful run: ${release.keep} release(s) kept per host (never current or the one before); every host appends to ${release.dir}/deploy.log`,
+    `after the run: a success recorded in ${release.dir}/.history; ${release.keep} release(s) of that history kept per host (and always current and the one before; a release no run completed is removed); every host appends to ${release.dir}/deploy.log`,
     `rollback-scope ${release.rollbackScope}${release.rollbackScope === 'fleet' ? ': on a failure, every host this run switched goes back to its previous release, in reverse order, in batches' : ''}`
   ]
 }

@@ -8,6 +8,15 @@ import type { ReleaseSettings, Settings } from '../inputs/settings.js'
 import { NEVER_ABORTED, type Log, type RemoteHost } from '../ports.js'
 import * as scripts from '../ssh/release-scripts.js'
 import { githubRun, rolloutVariables, type HostPlace } from '../variables.js'
+import { uploadDigest } from '../runner/upload-digest.js'
+import {
+  historyLine,
+  previousRelease,
+  releaseHistory,
+  seedLines,
+  type HostReleaseState,
+  type ReleaseHistory
+} from './release-history.js'
 import { failureOf, runToEnd } from './host-scripts.js'
 import { placeHosts } from './plan.js'
 import { mapBounded } from './preflight.js'
@@ -17,8 +26,10 @@ export interface HostRelease {
   /** `current`'s release before the run; undefined on a first deploy. */
   readonly from?: string
   readonly to: string
-  /** The newest other release, what `previous` means to rollback-to. */
-  readonly before?: string
+  /** The host's release history as read before the run (what `previous` and pruning go by). */
+  readonly history?: ReleaseHistory
+  /** What this run uploads into `to`: `sha256:<hex>`, or `none`; undefined for a rollback-to. */
+  readonly digest?: string
 }
 
 /** The variables every command gets in release mode. */
@@ -50,7 +61,7 @@ export function inReleaseMode(settings: Settings): settings is ReleaseModeSettin
 }
 
 /** Runs a release script on a host (cancelled only if `signal` is given); throws with its last output line if it fails. */
-async function runScript(
+export async function runScript(
   host: RemoteHost,
   script: string,
   settings: Settings,
@@ -71,40 +82,95 @@ async function runScript(
   if (failure !== undefined) throw new Error(lines.length > 0 ? `${failure}: ${lines.at(-1)}` : failure)
 }
 
-/** Each host's current release and releases; refuses a rollback-to a host cannot honour. */
+/** What a host holds: its current release, its releases, its history's (or deploy.log's) lines, the run's id's digest. */
+async function readHostState(host: RemoteHost, settings: ReleaseModeSettings) {
+  const { dir, id } = settings.release
+  const { result, lines } = await runToEnd(host, scripts.readReleaseState(dir, id), {
+    timeoutMs: settings.commands.timeoutMs
+  })
+  if (result.code !== 0)
+    throw new Error(`${host.target.entry}: cannot read ${dir}: ${lines.at(-1) ?? `exit code ${result.code}`}`)
+  const values = (marker: string) =>
+    lines.filter((line) => line.startsWith(`${marker} `)).map((line) => line.slice(marker.length + 1))
+  const m = scripts.STATE_MARKERS
+  const state: HostReleaseState = {
+    current: values(m.current)[0] || undefined,
+    releases: values(m.release),
+    historyLines: lines.includes(m.historyFile) ? values(m.history) : undefined,
+    auditLines: values(m.audit)
+  }
+  return { state, history: releaseHistory(state, id), digest: values(m.digest)[0] }
+}
+
+/**
+ * Each host's current release, history and where it goes; refuses, before any host changes, a
+ * rollback-to a host cannot honour and a release id re-used for other content. rollback-to
+ * previous goes on to the target an unfinished one recorded, so a re-run never flips hosts back.
+ */
 export async function readHostReleases(
   hosts: readonly RemoteHost[],
   settings: ReleaseModeSettings,
   log: Log
 ): Promise<HostRelease[]> {
   const { release } = settings
-  const states = await mapBounded(hosts, async (host) => {
-    const { result, lines } = await runToEnd(host, scripts.readReleaseState(release.dir), {
-      timeoutMs: settings.commands.timeoutMs
-    })
-    if (result.code !== 0)
-      throw new Error(`${host.target.entry}: cannot read ${release.dir}: ${lines.at(-1) ?? `exit code ${result.code}`}`)
-    const value = (marker: string) =>
-      lines.filter((line) => line.startsWith(`${marker} `)).map((line) => line.slice(marker.length + 1))
-    const current = value(scripts.STATE_MARKERS.current)[0] || undefined
-    const releases = value(scripts.STATE_MARKERS.release)
-    return { current, releases, before: releases.find((id) => id !== current) }
-  })
-  const missing: string[] = []
-  const plans = states.map(({ current, releases, before }, i) => {
-    const to = release.rollbackTo === 'previous' ? before : (release.rollbackTo ?? release.id)
-    if (release.rollbackTo !== undefined && (to === undefined || !releases.includes(to))) {
-      missing.push(
-        `${hosts[i].target.entry} (${to === undefined ? 'no release before the current one' : `has ${releases.join(', ') || 'no release'}`})`
-      )
+  const deploys = release.rollbackTo === undefined
+  const digest = !deploys ? undefined : release.upload === undefined ? 'none' : await uploadDigest(release.upload)
+  const states = await mapBounded(hosts, (host) => readHostState(host, settings))
+  const [missing, reused]: string[][] = [[], []]
+  const plans = states.map(({ state, history, digest: held }, i) => {
+    const entry = hosts[i].target.entry
+    if (history.source !== 'history')
+      log.info(`${entry}: no release history yet (an earlier version deployed it): read once from ${history.source}`)
+    const previous = history.pendingRollback ?? previousRelease(history, state.current)
+    if (release.rollbackTo === 'previous' && history.pendingRollback !== undefined)
+      log.info(`${entry}: an unfinished rollback-to previous chose ${previous}: going on to it`)
+    const to = release.rollbackTo === 'previous' ? previous : release.id
+    if (!deploys && (to === undefined || !state.releases.includes(to))) {
+      const has = state.releases.join(', ') || 'no release'
+      missing.push(`${entry} (${to === undefined ? 'no release before the current one' : `has ${has}`})`)
     }
-    return { from: current, to: to ?? '', before }
+    if (digest !== undefined && held !== undefined && held !== digest)
+      reused.push(`${entry} holds it uploaded as ${held}, this run uploads ${digest}`)
+    return { from: state.current, to: to ?? '', history, digest }
   })
   if (missing.length > 0) {
     throw new Error(`rollback-to ${release.rollbackTo}: not on every host, nothing was changed: ${missing.join('; ')}`)
   }
+  if (reused.length > 0) {
+    throw new Error(
+      `release-id ${release.id} is already used for other content, nothing was changed (a release id names one content: choose a new one): ${reused.join('; ')}`
+    )
+  }
   log.info(plans.map((plan, i) => `${hosts[i].target.entry}: ${plan.from ?? '(none)'} → ${plan.to}`).join('\n'))
   return plans
+}
+
+/**
+ * Before any host changes: each history started from what was read where there was none, and a
+ * rollback-to previous's target recorded on every host, so a re-run of it goes the same way.
+ */
+async function recordHistory(
+  hosts: readonly RemoteHost[],
+  plans: readonly HostRelease[],
+  settings: ReleaseModeSettings,
+  log: Log
+): Promise<void> {
+  const time = new Date()
+  const run = githubRun().runUrl ?? ''
+  const failures: string[] = []
+  await mapBounded(hosts, async (host, i) => {
+    const { history, to } = plans[i]
+    const lines = [
+      ...(history ? seedLines(history, time) : []),
+      ...(settings.release.rollbackTo === 'previous' ? [historyLine('rollback-to', to, time, run)] : [])
+    ]
+    if (lines.length === 0) return
+    await runScript(host, scripts.appendHistory(settings.release.dir, lines), settings, log).catch((error: unknown) =>
+      failures.push(`${host.target.entry}: ${errorMessage(error)}`)
+    )
+  })
+  if (failures.length > 0)
+    throw new Error(`the release history could not be written, nothing was changed: ${failures.join('; ')}`)
 }
 
 /** Lands the upload in the new release directory: an archive extracted, a directory's contents, a file as is. */
@@ -133,6 +199,7 @@ export async function prepareReleases(
   signal: AbortSignal
 ): Promise<void> {
   const { release } = settings
+  await recordHistory(hosts, plans, settings, log)
   if (release.rollbackTo !== undefined) return
   // Each host with its place in the rollout, so prepare-command gets the variables its commands will.
   const toPrepare = placeHosts(hosts, plans, settings.batches.size)
@@ -143,7 +210,12 @@ export async function prepareReleases(
     const { host } = placed
     if (signal.aborted) return
     try {
-      await runScript(host, scripts.createRelease(release.dir, release.id), settings, log)
+      await runScript(
+        host,
+        scripts.createRelease(release.dir, release.id, placed.release?.digest ?? 'none'),
+        settings,
+        log
+      )
       await uploadRelease(host, release, settings, log)
       await runScript(host, scripts.linkSharedPaths(release.dir, release.id, release.sharedPaths), settings, log)
       if (release.prepareCommand !== undefined) {
@@ -165,50 +237,4 @@ export async function prepareReleases(
   throw new Error(
     `preparing release ${release.id} failed on ${failures.length} host(s); ${removed}:\n${failures.map((f) => `- ${f}`).join('\n')}`
   )
-}
-
-/** After a successful run: the old releases pruned on every host (a failure is only a warning). */
-export async function pruneReleases(
-  hosts: readonly RemoteHost[],
-  plans: readonly HostRelease[],
-  settings: ReleaseModeSettings,
-  log: Log
-) {
-  const { release } = settings
-  await mapBounded(hosts, (host, i) =>
-    runScript(
-      host,
-      scripts.pruneReleases(release.dir, release.keep, [plans[i].to, plans[i].from ?? '']),
-      settings,
-      log
-    ).catch((error: unknown) =>
-      log.warning(`${host.target.entry}: old releases not removed: ${errorMessage(error)}`, 'Releases kept')
-    )
-  )
-}
-
-/** One JSON line per host in <release-dir>/deploy.log: who rolled what, when, and how it ended. */
-export async function auditReleases(
-  hosts: readonly RemoteHost[],
-  entries: readonly { from?: string; to: string; result: string }[],
-  settings: ReleaseModeSettings,
-  log: Log
-) {
-  const { release } = settings
-  const { runUrl, actor, sha } = githubRun()
-  await mapBounded(hosts, (host, i) => {
-    const { from, to, result } = entries[i]
-    const line = JSON.stringify({
-      time: new Date().toISOString(),
-      release: to,
-      previousRelease: from ?? null,
-      result,
-      runUrl,
-      actor,
-      sha
-    })
-    return runScript(host, scripts.appendAuditLine(release.dir, line), settings, log).catch((error: unknown) =>
-      log.warning(`${host.target.entry}: deploy.log not written: ${errorMessage(error)}`)
-    )
-  })
 }
