@@ -1,7 +1,7 @@
 // The capacity floor and the judged canary on the real fleet (sshd + nginx + app per host, HAProxy
 // in front, live traffic). The floor reads HAProxy through online-probe; the canary's analysis
 // reads HAProxy's per-server 5xx counters, as a user's script would.
-import { rmSync, writeFileSync } from 'node:fs'
+import { existsSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from '@jest/globals'
 import { asRoot, expectNoUserVisibleErrors, withFleet } from '../__fixtures__/fleet-suite.js'
@@ -137,6 +137,25 @@ async function startFrom(id: string) {
     )
     expect(observed.run.summary).toMatch(/\*\*Bake after batch 1\*\*: \d+ ms, ❌ failed/)
     expect(observed.run.summary).toMatch(/\| \d+ \| ❌ 1 \| 5xx from \S+: [1-9]\d* \|/)
+  })
+
+  it('a release its canary rejected is removed and is never "previous": rollback-to previous goes to the one before, 0 errors', async () => {
+    await startFrom('g1')
+    expect((await runAction(releaseModeInputs(fleet, scratch, 'g2'))).code).toBe(0)
+    const rejected = await rollUnderTraffic(fleet, canary('g3', '--error-every 5'))
+    expect(rejected.run.code).toBe(1)
+    for (const host of fleet.hosts) {
+      expect(currentOf(host)).toBe('g2')
+      expect(existsSync(join(host.root, 'releases/g3'))).toBe(false) // prepared everywhere, removed at the end
+    }
+    const { upload: _upload, 'release-id': _id, ...back } = releaseModeInputs(fleet, scratch, 'g1')
+    const observed = await rollUnderTraffic(fleet, { ...back, 'rollback-to': 'previous' })
+    expect(observed.run.code).toBe(0)
+    expectNoUserVisibleErrors(observed)
+    for (const host of fleet.hosts) {
+      expect(currentOf(host)).toBe('g1')
+      expect(await fleet.version(host)).toBe('g1')
+    }
   })
 
   it('canary judged good: the bake passes, the fleet follows, the summary shows the bake and its measurement', async () => {

@@ -7,6 +7,8 @@ import { describe, expect, it } from '@jest/globals'
 import { runBatches } from '../src/rollout/batches.js'
 import { inReleaseMode, prepareReleases, readHostReleases, type ReleaseModeSettings } from '../src/rollout/releases.js'
 import { STATE_MARKERS } from '../src/ssh/release-scripts.js'
+import { closeReleases } from '../src/rollout/release-records.js'
+import { previousRelease, releaseHistory, releasesToKeep } from '../src/rollout/release-history.js'
 import { NEVER_ABORTED } from '../src/ports.js'
 import { FakeClock, FakeRunner, RecordingLog, fakeFleet, settingsWith, type FakeHost } from '../__fixtures__/fakes.js'
 
@@ -231,5 +233,69 @@ describe('runBatches in release mode', () => {
     })
     expect(hosts[0].commands.filter((command) => command === 'lb-in')).toHaveLength(2) // its run, then put back
     expect(hosts[0].commands.some((command) => command.includes("'releases/r1'"))).toBe(false)
+  })
+})
+
+describe('the release history around a run', () => {
+  const pruneOf = (host: FakeHost) => host.commands.find((command) => command.includes('ls -1A |')) ?? ''
+
+  it('a rollback-to previous records each target, and a host without history its seed, before any host changes', async () => {
+    const settings = releaseInputs({ 'prepare-command': '', 'release-id': '', 'rollback-to': 'previous' })
+    const { hosts } = hostsWith(settings, 'r2', ['r2', 'r1'], (i) => (i === 0 ? {} : { history: kept('r1', 'r2') }))
+    const plans = await readHostReleases(hosts, settings, new RecordingLog())
+    await prepareReleases(hosts, plans, settings, new RecordingLog(), NEVER_ABORTED)
+    expect(hosts[0].commands.at(-1)).toMatch(
+      /^printf '%s\\n' 'kept r1 \S+ seeded-from-directory-times' 'kept r2 \S+ seeded-from-directory-times' 'rollback-to r1 \S+ -' >> '\/srv\/app\/.history'$/
+    )
+    expect(hosts[1].commands.at(-1)).toMatch(/^printf '%s\\n' 'rollback-to r1 \S+ -' >> '\/srv\/app\/.history'$/)
+    hosts[3].reply = () => ({ code: 1, lines: ['read-only file system'] })
+    await expect(prepareReleases(hosts, plans, settings, new RecordingLog(), NEVER_ABORTED)).rejects.toThrow(
+      'the release history could not be written, nothing was changed: deploy@h4: exited with code 1: read-only file system'
+    )
+  })
+
+  it('a run that succeeded records what each host kept, then prunes by the history; a failed one removes its release', async () => {
+    const settings = releaseInputs({ 'keep-releases': '2' })
+    const { hosts } = hostsWith(settings, 'r1', ['r2', 'r1', 'r0'], () => ({ history: kept('q', 'r0', 'r1') }))
+    const plans = await readHostReleases(hosts, settings, new RecordingLog())
+    const outcomes = ['succeeded', 'unchanged', 'succeeded', 'succeeded'] as const
+    await closeReleases(hosts, plans, { succeeded: true, outcomes }, settings, new RecordingLog())
+    expect(hosts[0].commands.at(-2)).toMatch(/^printf '%s\\n' 'kept r2 \S+ -' >> '\/srv\/app\/.history'$/)
+    expect(pruneOf(hosts[0])).toContain(`case "$r" in 'r1'|'r2'|"$c") ;;`)
+    // Failed: nothing recorded; r2 kept only where it may be current (the script keeps current, whatever it is).
+    const failed = hostsWith(settings, 'r1', ['r2', 'r1', 'r0'], () => ({ history: kept('q', 'r0', 'r1') })).hosts
+    const failedOutcomes = ['rolled-back', 'failed', 'skipped', 'cancelled'] as const
+    await closeReleases(failed, plans, { succeeded: false, outcomes: failedOutcomes }, settings, new RecordingLog())
+    expect(failed[0].commands).toHaveLength(1)
+    expect(failed.map(pruneOf).map((script) => /case "\$r" in (\S+)\)/.exec(script)?.[1])).toEqual([
+      `'r0'|'r1'|"$c"`,
+      `'r0'|'r1'|"$c"`,
+      `'r0'|'r1'|"$c"`,
+      `'r0'|'r1'|"$c"`
+    ])
+  })
+})
+
+describe('releaseHistory without a history file (a host an earlier version deployed)', () => {
+  const audit = (release: string, result: string) => JSON.stringify({ release, result })
+
+  it("goes by deploy.log's kept releases, after those it never names, and never keeps one it says failed", () => {
+    const state = {
+      current: 'v2',
+      releases: ['v3', 'v2', 'hand', 'v1', 'next'],
+      auditLines: [audit('v1', 'succeeded'), audit('v2', 'succeeded'), audit('v3', 'rolled-back'), 'not json']
+    }
+    const history = releaseHistory(state, 'next')
+    expect(history).toEqual({ kept: ['hand', 'v1', 'v2'], source: 'deploy.log' })
+    expect(previousRelease(history, 'v2')).toBe('v1')
+    expect(releasesToKeep(history.kept, 1, ['v2'])).toEqual(['v2', 'v1'])
+  })
+
+  it('without deploy.log either: directory times, current last', () => {
+    const history = releaseHistory({ current: 'a', releases: ['c', 'b', 'a'], auditLines: [] }, 'x')
+    expect(history).toEqual({ kept: ['b', 'c', 'a'], source: 'directory times' })
+    expect(previousRelease(history, 'a')).toBe('c')
+    expect(previousRelease({ kept: ['a', 'b'], source: 'history' }, 'never-kept')).toBe('b')
+    expect(previousRelease({ kept: ['a', 'b'], source: 'history' }, 'a')).toBeUndefined()
   })
 })

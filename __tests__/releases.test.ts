@@ -146,19 +146,50 @@ async function resetFleet() {
     }
   })
 
-  it('rollback-to previous takes every host back, with 0 errors; a release not on every host is refused first', async () => {
+  it('rollback-to previous: refused unless on every host; half done (host 3 fails), its re-run goes on the same way; 0 errors', async () => {
     await resetFleet()
     for (const id of ['r7', 'r8']) expect((await rollUnderTraffic(fleet, releaseInputs(id))).run.code).toBe(0)
     const { upload: _upload, 'release-id': _id, ...back } = releaseInputs('r7')
     const refused = await runAction({ ...back, 'rollback-to': 'nowhere' })
     expect(refused.code).toBe(1)
     expect(refused.stdout).toMatch(/rollback-to nowhere: not on every host, nothing was changed/)
+    const third = fleet.hosts[2]
+    writeFileSync(join(third.root, 'break-r7'), '')
+    const halfDone = await rollUnderTraffic(fleet, { ...back, 'rollback-to': 'previous' })
+    expect(halfDone.run.code).toBe(1)
+    expectNoUserVisibleErrors(halfDone)
+    expect(reportOf(halfDone).map((host) => host.result)).toEqual(['succeeded', 'succeeded', 'rolled-back', 'skipped'])
+    expect(fleet.hosts.map(currentOf)).toEqual(['r7', 'r7', 'r8', 'r8'])
+    rmSync(join(third.root, 'break-r7'))
+    // The re-run: hosts 1 and 2 are on r7 now, whose "release before" would be r8: they stay on r7.
     const observed = await rollUnderTraffic(fleet, { ...back, 'rollback-to': 'previous' })
     expect(observed.run.code).toBe(0)
     expectNoUserVisibleErrors(observed)
     expect(observed.maxOutOfRotation).toBe(1)
+    expect(observed.run.stdout).toContain(`${fleet.hosts[0].entry}: an unfinished rollback-to previous chose r7`)
+    expect(reportOf(observed).map((host) => host.result)).toEqual(['unchanged', 'unchanged', 'succeeded', 'succeeded'])
     for (const host of fleet.hosts) expect(await fleet.version(host)).toBe('r7')
     expect(observed.run.outputs.release).toBe('r7')
+  })
+
+  it('a release id re-used for other content is refused before any host changes, naming both digests', async () => {
+    await resetFleet()
+    expect((await runAction(releaseInputs('same'))).code).toBe(0)
+    for (const host of fleet.hosts) writeFileSync(join(host.root, 'phases.log'), '')
+    const other = await runAction(releaseModeInputs(fleet, scratch, 'same', {}, '--healthy-after-ms 10'))
+    expect(other.code).toBe(1)
+    expect(other.stdout).toMatch(
+      /release-id same is already used for other content, nothing was changed \(a release id names one content: choose a new one\): \S+ holds it uploaded as sha256:([0-9a-f]{64}), this run uploads sha256:(?!\1)[0-9a-f]{64}/
+    )
+    for (const host of fleet.hosts) {
+      expect(fleet.phases(host)).toEqual([])
+      expect(currentOf(host)).toBe('same')
+      expect(readdirSync(join(host.root, 'releases/same'))).toEqual(['VERSION'])
+    }
+    // The same content again is a re-run: every host unchanged.
+    const rerun = await runAction(releaseInputs('same'))
+    expect(rerun.code).toBe(0)
+    expect(reportOf({ run: rerun } as Observed).every((host) => host.result === 'unchanged')).toBe(true)
   })
 
   it('Ctrl-C during a slow prepare ends it: the release removed from every host, none left rotation', async () => {

@@ -22,6 +22,9 @@ export function installApp(fleet: SshFleet, host: SshHost, appPort: number, rele
     rmSync(join(dir, 'APP_FLAGS'), { force: true })
     if (release.flags) writeFileSync(join(dir, 'APP_FLAGS'), release.flags)
   }
+  // A fresh host: no release history, digests or audit lines from an earlier test.
+  for (const record of ['.history', '.digests', 'deploy.log'])
+    rmSync(join(host.root, record), { recursive: true, force: true })
   copyFileSync(join(HERE, 'app.mjs'), join(host.root, 'app.mjs'))
   copyFileSync(join(HERE, 'appctl.sh'), join(host.root, 'appctl.sh'))
   writeFileSync(join(host.root, 'app.env'), `NODE=${process.execPath}\nAPP_PORT=${appPort}\n`)
