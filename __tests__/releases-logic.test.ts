@@ -299,3 +299,69 @@ describe('releaseHistory without a history file (a host an earlier version deplo
     expect(previousRelease({ kept: ['a', 'b'], source: 'history' }, 'a')).toBeUndefined()
   })
 })
+
+describe("the fleet rollback's brake", () => {
+  /** rollback-scope fleet from r1 to r2; host 4 fails its start, and its own rollback's start too: it stays out. */
+  function fleetRollback(overrides: Record<string, string> = {}, probe: (host: string) => number = () => 0) {
+    const settings = releaseInputs({ 'rollback-scope': 'fleet', ...overrides })
+    const { clock, hosts } = hostsWith(settings, 'r1', [])
+    hosts[3].reply = (command) => (command === 'appctl start' ? { code: 1 } : {})
+    const controller = new AbortController()
+    const runner = new FakeRunner(clock, (_command, _calls, env) => probe(env.get('ROLLOUT_HOST') ?? ''))
+    const run = () =>
+      runBatches({
+        settings,
+        hosts,
+        runner,
+        clock,
+        log: new RecordingLog(),
+        signal: controller.signal,
+        releases: hosts.map(() => ({ from: 'r1', to: 'r2' }))
+      })
+    return { hosts, controller, run }
+  }
+  const wentBack = (host: FakeHost) => host.commands.some((command) => command.includes("'releases/r1'"))
+
+  it('a host whose rollback fails stops it: the next host never leaves rotation', async () => {
+    const { hosts, run } = fleetRollback()
+    hosts[2].reply = (command, calls) => (command === 'appctl start' && calls === 1 ? { code: 1 } : {})
+    const result = await run()
+    expect(result.hosts.map((host) => [host.outcome, host.rotation])).toEqual([
+      ['succeeded', 'in'],
+      ['succeeded', 'in'],
+      ['failed', 'out'],
+      ['failed', 'out']
+    ])
+    expect(hosts.slice(0, 2).map(wentBack)).toEqual([false, false])
+    expect(hosts[1].commands.filter((command) => command.startsWith('rm -f'))).toHaveLength(1) // its deploy's offline only
+    expect(result.stoppedBecause).toContain(
+      'the fleet rollback stopped (the rollback of deploy@h3 failed); still on the new release: deploy@h2, deploy@h1'
+    )
+  })
+
+  it('the capacity floor holds: a rollback batch that would leave too few in rotation is not taken out', async () => {
+    const { hosts, run } = fleetRollback({ 'min-in-rotation': '3', 'online-probe': 'lb-says-in' }, (host) =>
+      host === 'h4' && hosts[3].commands.length > 0 ? 1 : 0
+    )
+    const result = await run()
+    expect(result.status).toBe('failure')
+    expect(hosts.slice(0, 3).map(wentBack)).toEqual([false, false, false])
+    expect(result.hosts.map((host) => host.outcome)).toEqual(['succeeded', 'succeeded', 'succeeded', 'failed'])
+    expect(result.stoppedBecause).toMatch(
+      /^the fleet rollback stopped \(taking batch 1 \(deploy@h3\) out would leave fewer than min-in-rotation \(3\) hosts in rotation.*out: deploy@h4\); still on the new release: deploy@h3, deploy@h2, deploy@h1$/
+    )
+  })
+
+  it('a cancel finishes the host in flight, then stops, and says what is left', async () => {
+    const { hosts, controller, run } = fleetRollback()
+    hosts[2].onExec = (command) => command.includes("'releases/r1'") && controller.abort()
+    const result = await run()
+    expect(result.status).toBe('cancelled')
+    expect(result.hosts[2]).toMatchObject({ outcome: 'rolled-back', rotation: 'in' })
+    expect(hosts[2].commands.at(-1)).toBe("touch '/srv/status/nginx-status.html'") // back online, not left half done
+    expect(hosts.slice(0, 2).map(wentBack)).toEqual([false, false])
+    expect(result.stoppedBecause).toBe(
+      'the fleet rollback stopped (the run was cancelled); still on the new release: deploy@h2, deploy@h1'
+    )
+  })
+})

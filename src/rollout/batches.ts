@@ -86,9 +86,11 @@ export async function runBatches(deps: RolloutDeps): Promise<RolloutResult> {
   // done are healthy, and rolling them back would take more hosts out of a fleet already short.
   const rollBack = all.some(countsAsFailed) || stop?.kind === 'analysis'
   const failed = rollBack || stop?.kind === 'capacity'
+  let stoppedBecause = stop?.because
   if (rollBack && settings.release?.rollbackScope === 'fleet') {
-    const rolledBack = await rollFleetBack({ ...deps, origin }, all)
-    rolledBack.forEach((report) => (all[hosts.findIndex((host) => host.target === report.target)] = report))
+    const back = await rollFleetBack({ ...deps, origin }, all)
+    back.reports.forEach((report) => (all[hosts.findIndex((host) => host.target === report.target)] = report))
+    if (back.stopped) stoppedBecause = [stoppedBecause, back.stopped].filter(Boolean).join('; ')
   }
   const status: RolloutStatus = signal.aborted ? 'cancelled' : failed ? 'failure' : 'success'
   const ids = [...new Set(all.flatMap((host) => (host.release ? [host.release.to] : [])))]
@@ -100,7 +102,7 @@ export async function runBatches(deps: RolloutDeps): Promise<RolloutResult> {
     release: ids.length === 1 ? ids[0] : undefined,
     bakes,
     durationMs: clock.now() - origin,
-    stoppedBecause: stop?.because
+    stoppedBecause
   }
 }
 
@@ -152,19 +154,32 @@ async function bakeBatch(
 /**
  * rollback-scope fleet, once the rollout stopped on a failure: every host this run switched goes
  * back to its previous release, in reverse order and in batches of the same sizes, through the
- * same load balancer steps, so users see no errors and no more than a batch is ever out.
+ * same load balancer steps, so users see no errors and no more than a batch is ever out. It has a
+ * brake: before each batch leaves rotation, a failed rollback, a cancel (the host in flight
+ * finishes first: a half-done rollback is worse) or the capacity floor stops it, and says which
+ * hosts it left on the new release (serving, healthy).
  */
 async function rollFleetBack(
   deps: RolloutDeps & { origin: number },
   reports: readonly HostReport[]
-): Promise<HostReport[]> {
+): Promise<{ reports: HostReport[]; stopped?: string }> {
   const { settings, hosts, log } = deps
+  const placed = placeHosts(hosts, deps.releases, settings.batches.size).flat()
   const switched = reports
-    .map((report, i) => ({ report, host: hosts[i], index: i + 1 }))
+    .map((report, i) => ({ report, host: hosts[i], index: i + 1, place: placed[i] }))
     .filter(({ report }) => report.outcome === 'succeeded' && report.release?.from !== undefined)
     .reverse()
+  const batches = planBatches(switched, settings.batches.size)
   const done: HostReport[] = []
-  for (const [b, batch] of planBatches(switched, settings.batches.size).entries()) {
+  for (const [b, batch] of batches.entries()) {
+    const places = batch.map(({ place }) => place)
+    const halt = await rollbackBrake(deps, done, { number: b + 1, hosts: places }, placed)
+    if (halt !== undefined) {
+      const left = batches.slice(b).flatMap((rest) => rest.map(({ host }) => host.target.entry))
+      const stopped = `the fleet rollback stopped (${halt}); still on the new release: ${left.join(', ')}`
+      log.warning(stopped, 'Fleet rollback stopped')
+      return { reports: done, stopped }
+    }
     const names = batch.map(({ host }) => host.target.entry).join(', ')
     done.push(
       ...(await log.group(`Rolling back ${b + 1}: ${names}`, () =>
@@ -176,5 +191,24 @@ async function rollFleetBack(
       ))
     )
   }
-  return done
+  return { reports: done }
+}
+
+/** Why the fleet rollback must not take `batch` out: a rollback failed, the run was cancelled, or the capacity floor. */
+async function rollbackBrake(
+  deps: RolloutDeps,
+  done: readonly HostReport[],
+  batch: { readonly number: number; readonly hosts: readonly PlacedHost[] },
+  all: readonly PlacedHost[]
+): Promise<string | undefined> {
+  const { settings, signal } = deps
+  const failed = done.filter((report) => report.outcome === 'failed').map((report) => report.target.entry)
+  if (failed.length > 0) return `the rollback of ${failed.join(', ')} failed`
+  if (signal.aborted) return CANCELLED.because
+  if (!settings.capacity) return undefined
+  const others = all.filter((place) => !batch.hosts.includes(place))
+  return awaitCapacity(deps, settings.capacity, batch, others).then(
+    () => undefined,
+    (error: unknown) => (signal.aborted ? CANCELLED.because : errorMessage(error))
+  )
 }
