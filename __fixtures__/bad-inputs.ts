@@ -82,7 +82,18 @@ export const BAD_INPUTS: BadInput[] = [
     /^upload '\/nonexistent\/pkg.tgz': does not exist on the runner/
   ],
   ['bad boolean', { 'dry-run': 'yes' }, /^dry-run 'yes': expected true or false/],
-  ['bad env line', { env: 'NOT A PAIR' }, /^env 'NOT A PAIR': 'NOT A PAIR' is not valid; expected KEY=value/],
+  // An env line is never quoted back: env holds secrets (security.test checks none is printed).
+  [
+    'env line without =',
+    { env: 'A=1\nDB_PASSWORD hunter2-never-shown' },
+    /^env: line 2 has no '=' \(not shown: it may hold a secret\); expected KEY=value lines$/
+  ],
+  [
+    'env name not a variable',
+    { env: 'API-TOKEN=hunter2-never-shown' },
+    /^env: line 1: 'API-TOKEN' is not valid; expected KEY=value lines with KEY a shell variable name$/
+  ],
+  ['env name reserved', { env: 'ROLLOUT_HOST=x' }, /^env: line 1: 'ROLLOUT_HOST' is reserved/],
   [
     'malformed private key',
     { 'private-key': '-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n-----END OPENSSH PRIVATE KEY-----' },

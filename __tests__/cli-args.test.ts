@@ -166,3 +166,45 @@ describe('runCli before any connection', () => {
     expect(result.stderr).toBe('')
   })
 })
+
+describe('the command line hides secrets in everything it prints', () => {
+  const io = () => {
+    const out = { stdout: '', stderr: '' }
+    return {
+      out,
+      io: {
+        stdout: { write: (text: string) => (out.stdout += text) },
+        stderr: { write: (text: string) => (out.stderr += text) },
+        readFile: files({}),
+        signals: { on: () => undefined, off: () => undefined }
+      }
+    }
+  }
+
+  it('the secret inputs and env values in the log, --json and errors (the summary: cli-fleet.test)', async () => {
+    // Hosts named like the secrets (nothing resolves them): their names are in every line, table and error.
+    const given = {
+      ...BASE_INPUTS,
+      hosts: 'deploy@pw-secret-host.invalid\ndeploy@env-secret-host.invalid',
+      password: 'pw-secret-host',
+      env: 'SHORT=v2\nAPI_TOKEN=env-secret-host',
+      'connect-attempts': '1'
+    }
+    const { out, io: terminal } = io()
+    const code = await runCli({ argv: [...flags(given), '--json'], ...terminal })
+    expect(code).toBe(EXIT.failure)
+    const printed = out.stdout + out.stderr
+    expect(printed).not.toContain('pw-secret-host')
+    expect(printed).not.toContain('env-secret-host')
+    const report = JSON.parse(out.stdout) as { error: string }
+    expect(report.error).toContain('- deploy@***.invalid: cannot connect to deploy@***.invalid')
+    expect(out.stderr).toContain('error: Preflight failed for 2 host(s)')
+    expect(out.stderr).toContain('- deploy@***.invalid: cannot connect') // the log
+    // An invalid input's error too.
+    const invalid = io()
+    const bad = { ...given, 'health-timeout': 'pw-secret-host' }
+    expect(await runCli({ argv: flags(bad), ...invalid.io })).toBe(EXIT.invalid)
+    expect(invalid.out.stderr).toMatch(/^rolling-deploy: Invalid input: health-timeout '\*\*\*': expected a number/)
+    expect(invalid.out.stderr).not.toContain('pw-secret-host')
+  })
+})

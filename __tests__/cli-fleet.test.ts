@@ -74,19 +74,24 @@ describe('rolling-deploy on a 3-host fleet behind HAProxy', () => {
     for (const host of fleet.hosts) expect(await fleet.version(host)).toBe('v2')
   })
 
-  it('--json prints the report on stdout, parsable, with every host; the log goes to stderr', async () => {
+  it('--json prints the report on stdout, parsable, with every host; the log goes to stderr; env values masked', async () => {
     await fleet.reset()
-    const run = await runCli([...inputFlags(inputs()), '--json'])
+    // An env value that is also host 4's name: wherever the name is printed, it is hidden.
+    const secret = fleet.hosts[3].entry
+    const run = await runCli([...inputFlags(inputs({ env: `RELEASE=v2\nAPI_TOKEN=${secret}` })), '--json'])
     expect(run.code).toBe(0)
     const report = JSON.parse(run.stdout)
     expect(report).toMatchObject({ result: 'success', 'failed-hosts': [], 'skipped-hosts': [] })
-    expect(report['succeeded-hosts']).toEqual(fleet.hosts.map((host) => host.entry))
+    const shown = [...fleet.hosts.slice(0, 3).map((host) => host.entry), '***']
+    expect(report['succeeded-hosts']).toEqual(shown)
     expect(report.report.map((host: { host: string; result: string }) => [host.host, host.result])).toEqual(
-      fleet.hosts.map((host) => [host.entry, 'succeeded'])
+      shown.map((entry) => [entry, 'succeeded'])
     )
     expect(report.report[0].phasesMs).toHaveProperty('health')
     expect(run.stderr).toContain('▸ Batch 1/3')
     expect(run.stderr).toMatch(/^✅ Rollout succeeded$/m)
+    expect(run.stderr).toMatch(/^\*\*\* +4 +succeeded/m) // the summary's table
+    expect(run.stdout + run.stderr).not.toContain(secret)
   })
 
   it('Ctrl-C during host 2 health check: exit 130, host 2 out, host 3 untouched, all reported', async () => {

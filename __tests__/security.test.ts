@@ -100,6 +100,8 @@ describe('bad input: one clear error, and no connection made', () => {
     expect(errors[0].message).toMatch(new RegExp(`^Invalid input: ${expected.source.replace(/^\^/, '')}`))
     expect(run.stdout).not.toContain('Preflight')
     expect(connections).toBe(before)
+    // A value a case marks as a secret is never printed back.
+    expect([run.stdout, run.stderr, run.summary].join('\n')).not.toContain('never-shown')
   }
 
   it('the table is at least 25 cases', () => {

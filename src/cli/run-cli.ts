@@ -11,7 +11,7 @@ import { errorMessage } from '../errors.js'
 import { helpText, parseCommandLine, UsageError, type CommandLine } from './args.js'
 import { ProgressView, type Terminal } from './progress-view.js'
 import { summaryForTerminal } from './summary-text.js'
-import { terminalLog } from './terminal-log.js'
+import { masker, terminalLog } from './terminal-log.js'
 
 export const EXIT = { success: 0, failure: 1, invalid: 2, cancelled: 130 } as const
 
@@ -37,24 +37,40 @@ export async function runCli(io: CliIo): Promise<number> {
     return EXIT.success
   }
   const readInput: ReadInput = (name) => commandLine.inputs[name] ?? ''
+  const secrets = cliSecrets(readInput)
   // The same validation as the action, once before anything starts, so invalid input is its own
   // exit code; runWith then reads the same inputs again and finds them valid.
   try {
     getSettings(readInput)
   } catch (error: unknown) {
     if (!(error instanceof SettingsError)) throw error
-    io.stderr.write(`rolling-deploy: ${error.message}\n`)
+    io.stderr.write(`rolling-deploy: ${masker(secrets)(error.message)}\n`)
     return EXIT.invalid
   }
-  return roll(io, readInput, commandLine.json)
+  return roll(io, readInput, secrets, commandLine.json)
+}
+
+/**
+ * What the command line hides in everything it prints (log, summary, JSON, errors), as the runner
+ * does for the action: the secret inputs, and each env value of 8 characters or more (shorter ones
+ * are ordinary words too: hiding `v2` would hide every "v2"), also as they appear inside JSON.
+ */
+export function cliSecrets(readInput: ReadInput): string[] {
+  const envValues = readInput('env')
+    .split('\n')
+    .flatMap((line) => (line.includes('=') ? [line.slice(line.indexOf('=') + 1).trim()] : []))
+    .filter((value) => value.length >= 8)
+  const secrets = [...secretValues(readInput), ...envValues]
+  return [...secrets, ...secrets.map((secret) => JSON.stringify(secret).slice(1, -1))]
 }
 
 /** The run itself, with its view; how it ended as an exit code. */
-async function roll(io: CliIo, readInput: ReadInput, json: boolean): Promise<number> {
+async function roll(io: CliIo, readInput: ReadInput, secrets: readonly string[], json: boolean): Promise<number> {
   // People's output goes where the JSON is not.
   const human = json ? io.stderr : io.stdout
   const view = new ProgressView(human)
-  const log = terminalLog((text) => view.print(text), secretValues(readInput), view.live)
+  const log = terminalLog((text) => view.print(text), secrets, view.live)
+  const mask = masker(secrets)
   const outputs: Record<string, string> = {}
   let summary: string | undefined
   let failure: string | undefined
@@ -83,11 +99,11 @@ async function roll(io: CliIo, readInput: ReadInput, json: boolean): Promise<num
     stopListening()
   }
   if (summary !== undefined) {
-    const text = summaryForTerminal(summary)
+    const text = mask(summaryForTerminal(summary))
     human.write(`\n${view.live ? text : stripVTControlCharacters(text)}\n`)
   }
   if (failure !== undefined) log.error(failure)
-  if (json) io.stdout.write(`${JSON.stringify(jsonReport(outputs, failure), null, 2)}\n`)
+  if (json) io.stdout.write(`${mask(JSON.stringify(jsonReport(outputs, failure), null, 2))}\n`)
   const result = outputs.result
   if (result === 'success' && failure === undefined) return EXIT.success
   return result === 'cancelled' ? EXIT.cancelled : EXIT.failure

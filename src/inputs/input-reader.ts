@@ -6,6 +6,8 @@ export type ReadInput = (name: string) => string
 
 /** Inputs whose values must never be quoted back. */
 export const SECRET_INPUTS = ['private-key', 'passphrase', 'password'] as const
+/** Inputs a problem never quotes: the secret ones, and env, whose values are often secrets. */
+const NEVER_SHOWN: readonly string[] = [...SECRET_INPUTS, 'env']
 
 /**
  * action.yml's defaults. GitHub applies them to a workflow step; every other caller (tests, a
@@ -85,7 +87,7 @@ export class InputReader {
   }
 
   problem(name: string, value: string | undefined, why: string): void {
-    const secret = (SECRET_INPUTS as readonly string[]).includes(name)
+    const secret = NEVER_SHOWN.includes(name)
     const shown = value === undefined || secret ? '' : ` '${value.length > 200 ? `${value.slice(0, 200)}…` : value}'`
     this.problems.push(`${name}${shown}: ${why}`)
   }

@@ -162,18 +162,25 @@ export function parseDurationList(text: string): number[] {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
-/** `KEY=value` lines; the value is everything after the first `=`, kept verbatim. */
+/**
+ * `KEY=value` lines; the value is everything after the first `=`, kept verbatim. A problem names
+ * the line by its number and never shows a value (env holds secrets), nor a line without `=`.
+ */
 export function parseEnv(text: string): [string, string][] {
   const pairs: [string, string][] = []
-  for (const line of text.split('\n')) {
+  for (const [i, line] of text.split('\n').entries()) {
     if (line.trim() === '' || line.trim().startsWith('#')) continue
     const eq = line.indexOf('=')
-    const name = eq < 0 ? line.trim() : line.slice(0, eq).trim()
-    if (eq < 0 || !ENV_NAME.test(name)) {
-      throw new InputError(`'${name}' is not valid; expected KEY=value lines with KEY a shell variable name`)
+    if (eq < 0)
+      throw new InputError(`line ${i + 1} has no '=' (not shown: it may hold a secret); expected KEY=value lines`)
+    const name = line.slice(0, eq).trim()
+    if (!ENV_NAME.test(name)) {
+      throw new InputError(
+        `line ${i + 1}: '${name}' is not valid; expected KEY=value lines with KEY a shell variable name`
+      )
     }
     if (name.startsWith('ROLLOUT_'))
-      throw new InputError(`'${name}' is reserved: ROLLOUT_* variables are set by the action`)
+      throw new InputError(`line ${i + 1}: '${name}' is reserved: ROLLOUT_* variables are set by the action`)
     pairs.push([name, line.slice(eq + 1)])
   }
   return pairs
