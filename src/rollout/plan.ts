@@ -81,7 +81,7 @@ function describeRelease(settings: Settings): string[] {
     `release mode, ${release.dir}: release ${release.id}; a host already on it and healthy is left unchanged`,
     `before any host leaves rotation, on every host in parallel: ${prepare.join('; ')}`,
     `after the run: a success recorded in ${release.dir}/.history; ${release.keep} release(s) of that history kept per host (and always current and the one before; a release no run completed is removed); every host appends to ${release.dir}/deploy.log`,
-    `rollback-scope ${release.rollbackScope}${release.rollbackScope === 'fleet' ? ': on a failure, every host this run switched goes back to its previous release, in reverse order, in batches' : ''}`
+    `rollback-scope ${release.rollbackScope}${release.rollbackScope === 'fleet' ? ': on a failure, every host this run switched goes back to its previous release, in reverse order, in batches; a failed rollback, a cancel or the capacity floor stops it before its next batch' : ''}`
   ]
 }
 
