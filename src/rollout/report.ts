@@ -5,7 +5,8 @@ import type { Log } from '../ports.js'
 import type { BakeReport } from './bake.js'
 import { renderPlanSummary, type DryRunPlan } from './dry-run.js'
 import type { RolloutResult, RolloutStatus } from './batches.js'
-import { needsAttention, type HostReport } from './host-run.js'
+import { needsAttention, type HostReport } from './host-report.js'
+import { renderFound } from './found-report.js'
 import type { StepName } from './host-steps.js'
 
 export interface Outputs {
@@ -121,7 +122,8 @@ export function renderSummary(result: RolloutResult): string {
       (result.stoppedBecause ? ` Stopped early: ${escapeHtml(result.stoppedBecause)}.` : ''),
     '',
     ...markdownTable(head, rows),
-    ''
+    '',
+    ...renderFound(result.hosts, escapeHtml)
   ]
   for (const host of result.hosts.filter(needsAttention)) {
     lines.push(
