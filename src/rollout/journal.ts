@@ -45,10 +45,10 @@ const PROBE_MS = 10_000
 
 /** In words, for the log and the summary: "left by run <url> (attempt 1) during `health` (release r7, at …)". */
 export function describeLeft(entry: JournalEntry): string {
-  const run = entry.run ?? (entry.runId ? `run ${entry.runId}` : 'a run not from GitHub Actions')
+  const run = `run ${entry.run ?? entry.runId ?? '(not from GitHub Actions)'}`
   const attempt = entry.attempt === undefined ? '' : ` (attempt ${entry.attempt})`
   const release = entry.release === undefined ? '' : `release ${entry.release}, `
-  return `left by run ${run}${attempt} during \`${entry.step}\` (${release}at ${entry.at})`
+  return `left by ${run}${attempt} during \`${entry.step}\` (${release}at ${entry.at})`
 }
 
 /** The journal directory: next to the deploy lock, where the lock would be when it is off. */
