@@ -111,8 +111,9 @@ export class DeployLocks {
         await this.release()
         const [host, seen] = held[0]
         throw new Error(
-          `the deploy lock on ${host.target.entry} is held by ${seen?.holder}, for ${seen?.ageS} s; nothing was touched on any host. ` +
-            `If that run was killed and left it, remove it on the host (${clearLockHint(this.lock.path)}) or set lock-stale-after` +
+          `the deploy lock on ${host.target.entry} is held by ${seen?.holder}, its last beat ${seen?.ageS} s ago; nothing was touched on any host. ` +
+            `A run that was killed stops beating: its lock is taken over once the beat is ${this.staleness.staleAfterS} s old (lock-stale-after); ` +
+            `or remove it on the host (${clearLockHint(this.lock.path)})` +
             (held.length > 1 ? ` (held on ${held.length} hosts)` : '')
         )
       }
