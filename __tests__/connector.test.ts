@@ -183,6 +183,47 @@ describe('commands through one long-lived shell', () => {
   })
 
   it.each([
+    ['runs on a channel of its own', 50, 0],
+    ['fails at once, never reconnecting, on a host that allows one session at a time', 1, null]
+  ])(
+    'a sideline command (the lock beat) beside a running command %s; the command is undisturbed',
+    async (_, maxSessions, code) => {
+      const other = await startSshFleet(1, { maxSessions })
+      const log = new RecordingLog()
+      const one = await connect(other, log)
+      try {
+        for (let i = 0; i < 3; i++) await run('true', { on: one }) // the shell is up
+        const busy = run('sleep 1; echo done', { on: one })
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        const started = Date.now()
+        const beside = await one.exec('echo beat', {
+          env: [],
+          timeoutMs: 5000,
+          signal: new AbortController().signal,
+          onLine: () => undefined,
+          sideline: true
+        })
+        expect({ code: beside.code, quick: Date.now() - started < 700 }).toEqual({ code, quick: true })
+        expect(await busy).toMatchObject({ code: 0, stdout: ['done'] })
+        // Free again: in the shell, whatever the host allows.
+        expect(
+          await one.exec('true', {
+            env: [],
+            timeoutMs: 5000,
+            signal: new AbortController().signal,
+            onLine: () => undefined,
+            sideline: true
+          })
+        ).toEqual({ code: 0, timedOut: false })
+        expect(log.lines.filter((line) => /reconnect/.test(line))).toEqual([])
+      } finally {
+        await one.close()
+        await other.close()
+      }
+    }
+  )
+
+  it.each([
     ['in the long-lived shell', false],
     ['on a channel of its own (no setsid on the PATH)', true]
   ])(

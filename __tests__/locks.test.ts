@@ -127,14 +127,16 @@ async function startSlowRun(id: number, options: RunOptions = {}): Promise<{ run
     expect(refused.code).toBe(1)
     expect(refused.stdout).toContain(`held by ${runUrl(111)}`)
     expect(refused.stdout).toContain(
-      'If that run was killed and left it, remove it on the host (rm -rf ~/.rolling-deploy.lock) or set lock-stale-after'
+      'A run that was killed stops beating: its lock is taken over once the beat is 60 s old (lock-stale-after); or remove it on the host (rm -rf ~/.rolling-deploy.lock)'
     )
     await pause(2100)
     const breaking = await runAction(inputs('C', 0, { 'lock-stale-after': '1s' }), githubRun(333))
     expect(breaking.code).toBe(0)
-    const warnings = annotationsOf(breaking.stdout).filter((annotation) => annotation.title === 'Stale lock broken')
+    const warnings = annotationsOf(breaking.stdout).filter((annotation) => annotation.title === 'Stale lock taken over')
     expect(warnings).toHaveLength(2)
-    expect(warnings[0].message).toMatch(new RegExp(`broke a stale deploy lock, \\d+ s old, held by ${runUrl(111)}`))
+    expect(warnings[0].message).toMatch(
+      new RegExp(`took over the deploy lock of a run that stopped beating \\d+ s ago \\(it died\\): ${runUrl(111)}`)
+    )
     expect(lockHeld()).toEqual(['free', 'free'])
   })
 })

@@ -45,11 +45,19 @@ describe('runWith', () => {
     await run()
     expect(failures).toEqual([])
     expect(outputs.result).toBe('success')
-    expect(hosts.every((host) => host.commands.length === 6 && host.closed)).toBe(true)
-    // The deploy lock is taken before the first phase and given back after the last.
+    const journal = (command: string) => command.includes('"$HOME/.rolling-deploy.lock.journal"')
+    expect(hosts.every((host) => host.commands.filter((c) => !journal(c)).length === 6 && host.closed)).toBe(true)
+    // The deploy lock is taken before the first phase and given back after the last; the journal is
+    // read after the lock, written before each step that changes the host, cleared at its end.
     for (const host of hosts) {
-      expect(host.commands[0]).toContain('if mkdir "$HOME/.rolling-deploy.lock"')
-      expect(host.commands.at(-1)).toMatch(/rm -rf "\$HOME\/.rolling-deploy.lock"; fi$/)
+      expect(host.commands[0]).toContain('mv -T "$t" "$HOME/.rolling-deploy.lock"')
+      expect(host.commands[1]).toContain("printf '%s entry %s\\n' __rollout_journal__")
+      const steps = host.commands.slice(2, -2)
+      // Each step's command right after its journal entry (steps with no command of their own have theirs too).
+      steps.forEach((command, i) => expect(journal(command) || journal(steps[i - 1])).toBe(true))
+      expect(steps.filter(journal).length).toBeGreaterThan(steps.length / 2)
+      expect(host.commands.at(-2)).toMatch(/^rm -f "\$HOME\/.rolling-deploy.lock.journal"\//)
+      expect(host.commands.at(-1)).toMatch(/^if grep -qF .* "\$HOME\/.rolling-deploy.lock"\/holder/)
     }
     expect(summary()).toMatch(/Rollout succeeded/)
   })

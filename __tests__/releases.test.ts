@@ -117,7 +117,8 @@ async function resetFleet() {
     expect(await fleet.version(third)).toBe('v1')
     const pids = fleet.hosts.slice(0, 2).map(appPid)
     rmSync(join(third.root, 'break-r4'))
-    const rerun = await rollUnderTraffic(fleet, releaseInputs('r4'))
+    // Rotation measured through HAProxy (online-probe): a host is unchanged only when measured in.
+    const rerun = await rollUnderTraffic(fleet, releaseInputs('r4', fleet.probeInputs()))
     expect(rerun.run.code).toBe(0)
     expectNoUserVisibleErrors(rerun)
     expect(reportOf(rerun).map((host) => host.result)).toEqual(['unchanged', 'unchanged', 'succeeded', 'succeeded'])

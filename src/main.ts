@@ -7,6 +7,7 @@ import { preflight } from './rollout/preflight.js'
 import { failureMessage, writeReport, type ReportWriter, type RunOutcome } from './rollout/report.js'
 import { errorMessage } from './errors.js'
 import { DeployLocks } from './rollout/locks.js'
+import { journaled, readHostStates } from './rollout/journal.js'
 import { runBatches, type RolloutResult } from './rollout/batches.js'
 import {
   inReleaseMode,
@@ -79,10 +80,15 @@ async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcom
     const releases =
       releaseMode && (await log.group('Releases on the hosts', () => readHostReleases(hosts, releaseMode, log)))
     if (settings.dryRun) return { status: 'success', plan: dryRunPlan(settings, hosts, releases, lockFindings, log) }
-    if (releaseMode && releases)
+    const states = await log.group('Hosts as found: journals and rotation', () =>
+      readHostStates({ hosts, settings, runner: deps.runner, log, releases })
+    )
+    if (releaseMode && releases) {
+      const preparing = states.filter((_, i) => releases[i].from !== releases[i].to)
       await log.group(`Preparing release ${releaseMode.release.id} while every host serves`, () =>
-        prepareReleases(hosts, releases, releaseMode, log, signal)
+        journaled(preparing, 'prepare', () => prepareReleases(hosts, releases, releaseMode, log, signal))
       )
+    }
     const rollout = await runBatches({
       settings,
       hosts,
@@ -91,8 +97,11 @@ async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcom
       log,
       signal,
       releases,
-      progress: deps.progress
+      progress: deps.progress,
+      states
     })
+    // Cancelled: the runner kills the process soon; the locks go back before the slower audit writes.
+    if (signal.aborted) await locks?.release()
     if (releaseMode && releases) await finishReleases(hosts, releases, rollout, releaseMode, log)
     return { status: rollout.status, rollout }
   } catch (error: unknown) {

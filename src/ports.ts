@@ -9,6 +9,11 @@ export interface ExecOptions {
   readonly timeoutMs: number
   readonly signal: AbortSignal
   readonly onLine: (line: string, stream: Stream) => void
+  /**
+   * Runs beside the host's own commands (the lock's heartbeat): on a channel of its own when they
+   * hold the connection, and never reconnecting or waiting for them; it fails instead.
+   */
+  readonly sideline?: boolean
 }
 
 export interface ExecResult {

@@ -31,14 +31,30 @@ export const SAMPLE_VARIABLES: ReadonlyMap<string, string> = new Map(
   })
 )
 
-/** The run, as GitHub Actions names it (when its variables are set): for the audit log and the lock's holder. */
-export function githubRun(env: NodeJS.ProcessEnv = process.env): { runUrl?: string; actor?: string; sha?: string } {
+export interface GithubRun {
+  readonly runUrl?: string
+  readonly actor?: string
+  readonly sha?: string
+  /** The workflow run; a re-run keeps it and counts `attempt` up. */
+  readonly runId?: string
+  readonly attempt?: number
+}
+
+/** The run, as GitHub Actions names it (when its variables are set): for the audit log, the lock's holder, the journal. */
+export function githubRun(env: NodeJS.ProcessEnv = process.env): GithubRun {
   const {
     GITHUB_SERVER_URL: server,
     GITHUB_REPOSITORY: repo,
     GITHUB_RUN_ID: run,
+    GITHUB_RUN_ATTEMPT: attempt,
     GITHUB_ACTOR: actor,
     GITHUB_SHA: sha
   } = env
-  return { runUrl: server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined, actor, sha }
+  return {
+    runUrl: server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined,
+    actor,
+    sha,
+    runId: run && /^\d+$/.test(run) ? run : undefined,
+    attempt: attempt && /^\d+$/.test(attempt) ? Number(attempt) : run ? 1 : undefined
+  }
 }

@@ -3,6 +3,7 @@
 // allows, or an analysis failed. Hosts it never reaches stay untouched.
 import { countsAsFailed, rollHostBack, runHost, skippedHost, type HostReport } from './host-run.js'
 import type { HostRelease } from './releases.js'
+import type { HostState } from './journal.js'
 import { stepColumns, type StepName } from './host-steps.js'
 import { placeHosts, planBatches, type PlacedHost } from './plan.js'
 import { awaitCapacity } from './capacity.js'
@@ -41,6 +42,8 @@ export interface RolloutDeps {
   readonly releases?: readonly HostRelease[]
   /** Told of each batch, step and finished host (a live view); the action passes none. */
   readonly progress?: Progress
+  /** How preflight found each host, and its journal, in `hosts` order. */
+  readonly states?: readonly HostState[]
 }
 
 /** Why the rollout ended before its last batch: what the summary and the step's error say. */
@@ -65,7 +68,7 @@ export async function runBatches(deps: RolloutDeps): Promise<RolloutResult> {
     const names = batch.map(({ target }) => target.entry).join(', ')
     progress?.({ kind: 'batch', batch: b + 1, batches: batches.length, hosts: batch.map(({ target }) => target) })
     const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () =>
-      Promise.all(batch.map((place) => runHost({ ...deps, ...place, origin })))
+      Promise.all(batch.map((place) => runHost({ ...deps, ...place, origin, ...deps.states?.[place.index - 1] })))
     )
     batch.forEach(({ index }, i) => reports.set(index, done[i]))
     if (b === batches.length - 1) break
@@ -80,7 +83,9 @@ export async function runBatches(deps: RolloutDeps): Promise<RolloutResult> {
     if (stop) break
   }
   const all = batches.flatMap((batch) =>
-    batch.map(({ target, index, batch: b }) => reports.get(index) ?? skippedHost(target, b))
+    batch.map(
+      ({ target, index, batch: b }) => reports.get(index) ?? skippedHost(target, b, deps.states?.[index - 1]?.found)
+    )
   )
   // A failed analysis rolls the fleet back like a failed host; a capacity stop does not: the hosts
   // done are healthy, and rolling them back would take more hosts out of a fleet already short.
@@ -185,7 +190,10 @@ async function rollFleetBack(
       ...(await log.group(`Rolling back ${b + 1}: ${names}`, () =>
         Promise.all(
           batch.map(({ report, host, index }) =>
-            rollHostBack({ ...deps, host, index, batch: report.batch, release: report.release }, report)
+            rollHostBack(
+              { ...deps, host, index, batch: report.batch, release: report.release, ...deps.states?.[index - 1] },
+              report
+            )
           )
         )
       ))

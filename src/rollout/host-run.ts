@@ -2,11 +2,13 @@
 // steps it started call for. What the seed's appctl.sh never did: a failed host stays out of
 // rotation unless a rollback proves healthy, and a cancelled host is left in a safe, reported state.
 import { errorMessage } from '../errors.js'
-import type { Settings, Target } from '../inputs/settings.js'
+import type { Settings } from '../inputs/settings.js'
+import type { HostOutcome, HostReport, PhaseRecord, Rotation } from './host-report.js'
 import { NEVER_ABORTED, type Clock, type Log, type Progress, type RemoteHost, type Runner } from '../ports.js'
 import {
   fleetRollbackSteps,
   hostSteps,
+  rejoinSteps,
   restoreRotationSteps,
   rollBackSteps,
   verifySteps,
@@ -14,46 +16,12 @@ import {
   type StepName,
   type Undo
 } from './host-steps.js'
+import type { HostFound, HostJournal } from './journal.js'
 import { hostVariables, type HostRelease } from './releases.js'
 import { runStep, type StepContext } from './step-runners.js'
 
-export interface PhaseRecord {
-  readonly name: StepName
-  /** Milliseconds since the rollout started. */
-  readonly startMs: number
-  readonly durationMs: number
-  readonly ok: boolean
-}
-
-/** `unchanged`: release mode, already on the release and healthy (a re-run): not cycled. */
-export type HostOutcome = 'succeeded' | 'unchanged' | 'failed' | 'rolled-back' | 'cancelled' | 'skipped'
-/** Whether the load balancer should be sending this host traffic when the run ends. */
-export type Rotation = 'in' | 'out' | 'unknown'
-
-export interface HostReport {
-  readonly target: Target
-  readonly batch: number
-  readonly outcome: HostOutcome
-  readonly rotation: Rotation
-  readonly failedPhase?: StepName
-  readonly error?: string
-  /** The last lines the host printed, for the summary's details. */
-  readonly outputTail: readonly string[]
-  readonly phases: readonly PhaseRecord[]
-  readonly durationMs: number
-  /** Release mode: where the host was, and where this run took it. */
-  readonly release?: HostRelease
-}
-
-/** Hosts that fail the run and count against max-failed-hosts: not on the new release by themselves. */
-export function countsAsFailed(report: HostReport): boolean {
-  return report.outcome === 'failed' || report.outcome === 'rolled-back'
-}
-
-/** Hosts that need a look: touched and not on the new release (failed, rolled back, cancelled). */
-export function needsAttention(report: HostReport): boolean {
-  return countsAsFailed(report) || report.outcome === 'cancelled'
-}
+export { countsAsFailed, needsAttention, skippedHost } from './host-report.js'
+export type { HostOutcome, HostReport, PhaseRecord, Rotation } from './host-report.js'
 
 export interface HostContext {
   readonly host: RemoteHost
@@ -70,6 +38,9 @@ export interface HostContext {
   /** Release mode: the host's release before the run, and the one it goes to. */
   readonly release?: HostRelease
   readonly progress?: Progress
+  /** How preflight found the host, and its journal (where the run keeps them: the action does). */
+  readonly found?: HostFound
+  readonly journal?: HostJournal
 }
 
 const OUTPUT_TAIL_LINES = 20
@@ -84,13 +55,10 @@ class StepFailed extends Error {
   }
 }
 
-/** Hosts the rollout did not reach, or whose batch was never started. */
-export function skippedHost(target: Target, batch: number): HostReport {
-  return { target, batch, outcome: 'skipped', rotation: 'in', outputTail: [], phases: [], durationMs: 0 }
-}
-
 export async function runHost(context: HostContext): Promise<HostReport> {
-  return told(context, await new HostRun(context).run())
+  const report = await new HostRun(context).run()
+  await context.journal?.clear()
+  return told(context, report)
 }
 
 /** Tells the observer, if any, how the host ended. */
@@ -105,6 +73,7 @@ export async function rollHostBack(context: HostContext, report: HostReport): Pr
   const back = await run.walk(fleetRollbackSteps(context.settings, context.release ?? { to: '' }))
   // Failed before its release changed (leaving rotation): it still serves the new release, healthy.
   const rotation = back.ok ? 'in' : await run.settle()
+  await context.journal?.clear()
   return told(context, {
     ...report,
     outcome: back.ok ? 'rolled-back' : 'failed',
@@ -138,9 +107,11 @@ class HostRun {
   }
 
   async run(): Promise<HostReport> {
-    const { settings, release } = this.context
+    const { settings, release, found } = this.context
     if (release && release.from === release.to && (await this.attempt(verifySteps(settings)))) {
-      return this.report('unchanged', 'in')
+      // Unchanged only if measured in rotation; else (out, unknown, left mid-cycle) healthy on it: put back.
+      if (!found || (found.rotation === 'in' && !found.left)) return this.report('unchanged', 'in')
+      if (await this.attempt(rejoinSteps(settings))) return this.report('succeeded', 'in')
     }
     try {
       for (const step of hostSteps(settings, release)) await this.perform(step)
@@ -213,6 +184,7 @@ class HostRun {
     } else {
       if (UNDO_ORDER.indexOf(step.undo) > UNDO_ORDER.indexOf(this.undo)) this.undo = step.undo
       this.context.progress?.({ kind: 'step', host: this.context.host.target, step: step.name })
+      if (step.name !== 'upload' && step.name !== 'verify') await this.context.journal?.record(step.name)
       // Rollback and restore steps run even if the run was cancelled meanwhile: half done is worse.
       await runStep(this.steps, step.action, step.cancellable ? signal : NEVER_ABORTED).catch((error: unknown) => {
         failure = new StepFailed(step.name, errorMessage(error))
@@ -240,7 +212,8 @@ class HostRun {
       outputTail: [...this.tail],
       phases: this.phases,
       durationMs: this.context.clock.now() - this.started,
-      release: this.context.release
+      release: this.context.release,
+      found: this.context.found
     }
   }
 }

@@ -28,12 +28,14 @@ export async function runToEnd(
     env = [],
     timeoutMs,
     onLine,
-    signal = NEVER_ABORTED
+    signal = NEVER_ABORTED,
+    sideline
   }: {
     env?: readonly (readonly [string, string])[]
     timeoutMs: number
     onLine?: (line: string) => void
     signal?: AbortSignal
+    sideline?: boolean
   }
 ): Promise<{ result: ExecResult; lines: string[] }> {
   const lines: string[] = []
@@ -41,6 +43,7 @@ export async function runToEnd(
     env,
     timeoutMs,
     signal,
+    sideline,
     onLine: (line) => {
       lines.push(line)
       onLine?.(line)

@@ -167,6 +167,11 @@ export function verifySteps(settings: Settings): Step[] {
   ]
 }
 
+/** Release mode, a host healthy on the release but not measured in rotation: online, and the wait for the LB. */
+export function rejoinSteps(settings: Settings): Step[] {
+  return rotationSteps(settings, 'in', true)
+}
+
 /** Back in rotation a host that was not changed, or that is healthy on the new release. */
 export function restoreRotationSteps(settings: Settings): Step[] {
   return rotationSteps(settings, 'in', false).slice(0, 1)

@@ -1,28 +1,42 @@
 // The deploy lock: taken on every host at preflight, before anything changes, so two rollouts (a
 // push and a manual dispatch, two repositories, a person with a shell) never work on the same
-// hosts at once; given back on every way out the process lives through.
+// hosts at once; given back on every way out the process lives through. It is a lease: the run
+// beats on it while it lives, so a lock whose beats stopped (a killed runner) is taken over by
+// the next run, and a re-run of the same workflow run takes its earlier attempt's at once.
 import { randomBytes } from 'node:crypto'
 import { errorMessage } from '../errors.js'
 import type { LockSettings } from '../inputs/settings.js'
 import type { Clock, Log, RemoteHost } from '../ports.js'
-import { clearLockHint, inspectLock, LOCK_MARKER, releaseLock, takeLock } from '../ssh/lock-scripts.js'
+import {
+  beatLock,
+  clearLockHint,
+  inspectLock,
+  LOCK_MARKER,
+  releaseLock,
+  takeLock,
+  type Staleness
+} from '../ssh/lock-scripts.js'
 import { githubRun } from '../variables.js'
 import { runToEnd } from './host-scripts.js'
 import { mapBounded } from './preflight.js'
 
 /** How often a held lock is looked at again while lock-wait lasts. */
 const POLL_MS = 1000
+/** How often the run beats on its locks. */
+export const BEAT_MS = 10_000
+/** A lock whose beats stopped this long ago (a few missed beats) is a dead run's, unless lock-stale-after says otherwise. */
+export const DEFAULT_STALE_MS = 60_000
 
 interface Found {
-  readonly state: 'taken' | 'ours' | 'broken' | 'held'
+  readonly state: 'taken' | 'ours' | 'replaced' | 'broken' | 'held' | 'beat' | 'lost'
   readonly ageS: number
   /** Who holds (or held) it, in words: the run's URL, actor and sha. */
   readonly holder: string
 }
 
 /** Runs a lock script on a host and reads what it found. */
-async function lockScript(host: RemoteHost, script: string): Promise<Found | undefined> {
-  const { result, lines } = await runToEnd(host, script, { timeoutMs: 60_000 })
+async function lockScript(host: RemoteHost, script: string, sideline = false): Promise<Found | undefined> {
+  const { result, lines } = await runToEnd(host, script, { timeoutMs: sideline ? BEAT_MS : 60_000, sideline })
   const marker = lines.findIndex((line) => line.startsWith(`${LOCK_MARKER} `))
   if (marker < 0) {
     if (result.code === 0) return undefined
@@ -54,6 +68,9 @@ export class DeployLocks {
   /** Only this run knows it: a lock holding it is this run's, on any host. */
   private readonly token = randomBytes(16).toString('hex')
   private readonly taken = new Set<RemoteHost>()
+  private beats?: ReturnType<typeof setInterval>
+  /** Hosts whose beat failed last time, warned about once until it works again. */
+  private readonly missed = new Set<RemoteHost>()
 
   constructor(
     private readonly hosts: readonly RemoteHost[],
@@ -67,32 +84,36 @@ export class DeployLocks {
    * those taken) if one is still held, naming its holder and how to clear a lock a killed run left.
    */
   async take(signal: AbortSignal): Promise<void> {
-    const { runUrl, actor, sha } = githubRun()
-    const holder = JSON.stringify({ run: runUrl, actor, sha, startedAt: new Date().toISOString(), token: this.token })
-    const staleAfterS = this.lock.staleAfterMs === undefined ? undefined : Math.ceil(this.lock.staleAfterMs / 1000)
+    const { runUrl, actor, sha, runId, attempt } = githubRun()
+    const holder = JSON.stringify({
+      run: runUrl,
+      actor,
+      sha,
+      attempt,
+      startedAt: new Date().toISOString(),
+      token: this.token
+    })
+    const claim = { holder, token: this.token, runId, attempt }
     const deadline = this.clock.now() + this.lock.waitMs
     let pending = [...this.hosts]
     for (;;) {
       const found = await mapBounded(pending, (host) =>
-        lockScript(host, takeLock(this.lock.path, holder, this.token, staleAfterS))
+        lockScript(host, takeLock(this.lock.path, claim, this.staleness))
       )
       found.forEach((seen, i) => {
         if (seen?.state !== 'held') this.taken.add(pending[i])
-        if (seen?.state === 'broken') {
-          this.log.warning(
-            `${pending[i].target.entry}: broke a stale deploy lock, ${seen.ageS} s old, held by ${seen.holder}`,
-            'Stale lock broken'
-          )
-        }
+        this.tellTakenOver(pending[i], seen)
       })
+      this.beats ??= setInterval(() => void this.beat(), BEAT_MS).unref()
       const held = pending.map((host, i) => [host, found[i]] as const).filter(([, seen]) => seen?.state === 'held')
       if (held.length === 0) return
       if (this.clock.now() >= deadline || signal.aborted) {
         await this.release()
         const [host, seen] = held[0]
         throw new Error(
-          `the deploy lock on ${host.target.entry} is held by ${seen?.holder}, for ${seen?.ageS} s; nothing was touched on any host. ` +
-            `If that run was killed and left it, remove it on the host (${clearLockHint(this.lock.path)}) or set lock-stale-after` +
+          `the deploy lock on ${host.target.entry} is held by ${seen?.holder}, its last beat ${seen?.ageS} s ago; nothing was touched on any host. ` +
+            `A run that was killed stops beating: its lock is taken over once the beat is ${this.staleness.staleAfterS} s old (lock-stale-after); ` +
+            `or remove it on the host (${clearLockHint(this.lock.path)})` +
             (held.length > 1 ? ` (held on ${held.length} hosts)` : '')
         )
       }
@@ -102,8 +123,47 @@ export class DeployLocks {
     }
   }
 
+  /** Beats stop once the lock's age since its last beat passes this (lock-stale-after, or a few missed beats). */
+  private get staleness(): Staleness {
+    const { staleAfterMs } = this.lock
+    if (staleAfterMs === undefined) return { staleAfterS: DEFAULT_STALE_MS / 1000 }
+    const staleAfterS = Math.ceil(staleAfterMs / 1000)
+    return { staleAfterS, noBeatStaleAfterS: staleAfterS }
+  }
+
+  /** A warning naming the run whose lock this one took over. */
+  private tellTakenOver(host: RemoteHost, seen: Found | undefined) {
+    if (seen?.state === 'broken')
+      this.log.warning(
+        `${host.target.entry}: took over the deploy lock of a run that stopped beating ${seen.ageS} s ago (it died): ${seen.holder}`,
+        'Stale lock taken over'
+      )
+    if (seen?.state === 'replaced')
+      this.log.warning(
+        `${host.target.entry}: took over the deploy lock of an earlier attempt of this workflow run: ${seen.holder}`,
+        'Earlier attempt’s lock taken over'
+      )
+  }
+
+  /** Touches the beat on every lock held; a host whose beat fails is warned about once, then tried again next time. */
+  private async beat(): Promise<void> {
+    await mapBounded([...this.taken], async (host) => {
+      const seen = await lockScript(host, beatLock(this.lock.path, this.token), true).catch(() => undefined)
+      if (seen?.state === 'beat') return void this.missed.delete(host)
+      if (this.missed.has(host) || !this.taken.has(host)) return
+      this.missed.add(host)
+      this.log.warning(
+        seen?.state === 'lost'
+          ? `${host.target.entry}: the deploy lock is no longer this run's (another run took it over)`
+          : `${host.target.entry}: the deploy lock's heartbeat failed; trying again in ${BEAT_MS / 1000} s`,
+        'Lock heartbeat'
+      )
+    })
+  }
+
   /** Gives back every lock this run took; a failure is a warning (the lock then needs clearing). */
   async release(): Promise<void> {
+    clearInterval(this.beats)
     const hosts = [...this.taken]
     this.taken.clear()
     await mapBounded(hosts, (host) =>

@@ -5,7 +5,11 @@ import type { Log } from '../ports.js'
 import type { BakeReport } from './bake.js'
 import { renderPlanSummary, type DryRunPlan } from './dry-run.js'
 import type { RolloutResult, RolloutStatus } from './batches.js'
-import { needsAttention, type HostReport } from './host-run.js'
+import { needsAttention, type HostReport } from './host-report.js'
+import { renderFound } from './found-report.js'
+import { renderGantt } from './gantt.js'
+
+export { renderGantt }
 import type { StepName } from './host-steps.js'
 
 export interface Outputs {
@@ -121,7 +125,8 @@ export function renderSummary(result: RolloutResult): string {
       (result.stoppedBecause ? ` Stopped early: ${escapeHtml(result.stoppedBecause)}.` : ''),
     '',
     ...markdownTable(head, rows),
-    ''
+    '',
+    ...renderFound(result.hosts, escapeHtml)
   ]
   for (const host of result.hosts.filter(needsAttention)) {
     lines.push(
@@ -162,35 +167,6 @@ function renderBakes(bakes: readonly BakeReport[]): string[] {
         ]
       : [])
   ])
-}
-
-/** Mermaid forbids `:`, `#` and `;` in names; host entries like [::1]:22 keep their meaning with `.`. */
-const mermaidName = (text: string) => text.replace(/[:#;]/g, '.')
-
-export function renderGantt(result: RolloutResult): string {
-  const lines = [
-    '```mermaid',
-    'gantt',
-    '  title Rollout timeline (ms from start)',
-    '  dateFormat x',
-    '  axisFormat %M:%S'
-  ]
-  // A task of 0 ms would not be drawn: at least 1.
-  const task = (name: string, tag: string, startMs: number, durationMs: number) =>
-    `  ${name} :${tag}${startMs}, ${startMs + Math.max(durationMs, 1)}`
-  for (const host of result.hosts.filter((h) => h.phases.length > 0)) {
-    lines.push(`  section ${mermaidName(host.target.entry)}`)
-    for (const phase of host.phases)
-      lines.push(task(phase.name, phase.ok ? '' : 'crit, ', phase.startMs, phase.durationMs))
-  }
-  if (result.bakes.length > 0) lines.push('  section bakes')
-  for (const bake of result.bakes) {
-    lines.push(
-      task(`batch-${bake.batch}`, bake.verdict === 'passed' ? 'active, ' : 'crit, ', bake.startMs, bake.durationMs)
-    )
-  }
-  lines.push('```')
-  return lines.join('\n')
 }
 
 export interface ReportWriter {

@@ -37,6 +37,8 @@ class SshRemoteHost implements RemoteHost {
   private http?: HttpOverSsh
   /** Where commands run once it is ready: one long-lived shell on the current connection. */
   private shell?: LongLivedShell
+  /** A sideline command running in the shell: the host's next command waits for it (it is short). */
+  private beside?: Promise<unknown>
 
   constructor(
     readonly target: Target,
@@ -69,6 +71,8 @@ class SshRemoteHost implements RemoteHost {
   }
 
   async exec(command: string, options: ExecOptions): Promise<ExecResult> {
+    if (options.sideline) return this.execBeside(command, options)
+    await this.beside
     if (!this.useShell) return this.execOnChannel(command, options)
     const connection = (await this.ssh()).connection
     if (!connection) throw new Error('not connected')
@@ -93,6 +97,19 @@ class SshRemoteHost implements RemoteHost {
     // forced command in the way: channels from now on.
     if (shell.state === 'refused' && this.connected) this.useShell = false
     return this.execOnChannel(command, options)
+  }
+
+  /** A sideline command: in the shell if it is free, else on a channel if one opens now; never a reconnect. */
+  private async execBeside(command: string, options: ExecOptions): Promise<ExecResult> {
+    const { shell } = this
+    if (!this.connected) return { code: null, timedOut: false }
+    if (shell?.available && shell.connection === this.chain[this.chain.length - 1].connection) {
+      const run = shell.run(command, options)
+      this.beside = run.catch(() => undefined)
+      return run
+    }
+    const onChannel = await this.openChannel(command, options, false).catch(() => undefined)
+    return onChannel ? onChannel() : { code: null, timedOut: false }
   }
 
   /** The command on an SSH channel of its own. */

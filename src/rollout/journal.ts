@@ -1,0 +1,181 @@
+// Host-side truth. Before each step that changes a host, the run records on the host what it is
+// about to do (journal-scripts.ts); at preflight the next run reads it, so a host a dead run left
+// mid-cycle (a killed runner) is named and cycled again, and measures whether each host is in
+// rotation (the health file, or online-probe), so that no host is called `in` or `unchanged`
+// on faith.
+import { errorMessage } from '../errors.js'
+import type { Settings } from '../inputs/settings.js'
+import { NEVER_ABORTED, type Log, type RemoteHost, type Runner } from '../ports.js'
+import {
+  clearJournal,
+  JOURNAL_MARKER,
+  journalDir,
+  journalFile,
+  readJournal,
+  writeJournal
+} from '../ssh/journal-scripts.js'
+import { githubRun } from '../variables.js'
+import { runToEnd } from './host-scripts.js'
+import { placeHosts } from './plan.js'
+import { mapBounded } from './preflight.js'
+import { hostVariables, type HostRelease } from './releases.js'
+
+/** What a run records before a step: who, for which release, which step, when. */
+export interface JournalEntry {
+  readonly run?: string
+  readonly runId?: string
+  readonly attempt?: number
+  readonly release?: string
+  readonly step: string
+  readonly at: string
+}
+
+/** Whether the load balancer sends the host traffic, as measured; `unknown` where nothing can tell. */
+export type MeasuredRotation = 'in' | 'out' | 'unknown'
+
+/** A host as the run found it at preflight. */
+export interface HostFound {
+  readonly rotation: MeasuredRotation
+  /** The journal entry a run that never finished left: the host was mid-cycle. */
+  readonly left?: JournalEntry
+}
+
+/** How long the one probe of a host's rotation at preflight may take. */
+const PROBE_MS = 10_000
+
+/** In words, for the log and the summary: "left by run <url> (attempt 1) during `health` (release r7, at …)". */
+export function describeLeft(entry: JournalEntry): string {
+  const run = `run ${entry.run ?? entry.runId ?? '(not from GitHub Actions)'}`
+  const attempt = entry.attempt === undefined ? '' : ` (attempt ${entry.attempt})`
+  const release = entry.release === undefined ? '' : `release ${entry.release}, `
+  return `left by ${run}${attempt} during \`${entry.step}\` (${release}at ${entry.at})`
+}
+
+/** The journal directory: next to the deploy lock, where the lock would be when it is off. */
+function directory(settings: Settings): string {
+  const release = settings.release && `${settings.release.dir}/.lock`
+  return journalDir(settings.lock ? settings.lock.path : release)
+}
+
+/** One host's journal, written by its run: a failed write is a warning (once), never a failed step. */
+export class HostJournal {
+  private warned = false
+  private readonly dir: string
+  private readonly file: string
+
+  constructor(
+    private readonly host: RemoteHost,
+    settings: Settings,
+    private readonly log: Log,
+    private readonly release?: string
+  ) {
+    this.dir = directory(settings)
+    this.file = journalFile(host.target.entry)
+  }
+
+  /** Before `step` changes the host. */
+  record(step: string): Promise<void> {
+    const { runUrl, runId, attempt } = githubRun()
+    const entry: JournalEntry = {
+      run: runUrl,
+      runId,
+      attempt,
+      release: this.release,
+      step,
+      at: new Date().toISOString()
+    }
+    return this.run(writeJournal(this.dir, this.file, JSON.stringify(entry)))
+  }
+
+  /** The host's cycle is over, however it ended: this run reports it. */
+  clear(): Promise<void> {
+    return this.run(clearJournal(this.dir, this.file))
+  }
+
+  private async run(script: string): Promise<void> {
+    const failure = await runToEnd(this.host, script, { timeoutMs: 30_000 }).then(
+      ({ result, lines }) => (result.code === 0 ? undefined : (lines.at(-1) ?? `exit code ${result.code}`)),
+      (error: unknown) => errorMessage(error)
+    )
+    if (failure === undefined || this.warned) return
+    this.warned = true
+    this.log.warning(`${this.host.target.entry}: the journal was not written (${failure})`, 'Journal not written')
+  }
+}
+
+/** A host's journal and what preflight found on it. */
+export interface HostState {
+  readonly found: HostFound
+  readonly journal: HostJournal
+}
+
+interface ReadDeps {
+  readonly hosts: readonly RemoteHost[]
+  readonly settings: Settings
+  readonly runner: Runner
+  readonly log: Log
+  readonly releases?: readonly HostRelease[]
+}
+
+/** Every host's journal and rotation, read at preflight (after the lock: no live run writes them); each finding logged. */
+export async function readHostStates(deps: ReadDeps): Promise<HostState[]> {
+  const { hosts, settings, log, releases } = deps
+  const { online, healthFile } = settings.loadBalancer
+  const places = placeHosts(hosts, releases, settings.batches.size).flat()
+  const found = await mapBounded(hosts, async (host, i) => {
+    const { lines } = await runToEnd(
+      host,
+      readJournal(directory(settings), journalFile(host.target.entry), healthFile),
+      {
+        timeoutMs: 30_000
+      }
+    )
+    const value = (key: string) =>
+      lines.find((line) => line.startsWith(`${JOURNAL_MARKER} ${key} `))?.slice(JOURNAL_MARKER.length + key.length + 2)
+    const place = places.find((placed) => placed.index === i + 1) ?? places[i]
+    const rotation: MeasuredRotation =
+      online.probe !== undefined
+        ? await probeRotation(deps, online.probe, hostVariables(settings, place))
+        : ((value('rotation') as MeasuredRotation | undefined) ?? 'unknown')
+    return { rotation, left: parseEntry(value('entry')) }
+  })
+  found.forEach(({ rotation, left }, i) => {
+    const entry = hosts[i].target.entry
+    if (left) log.warning(`${entry}: ${describeLeft(left)}; it is cycled again`, 'Host left mid-cycle')
+    else if (rotation === 'out') log.warning(`${entry}: out of rotation before this run`, 'Host out of rotation')
+  })
+  log.info(found.map(({ rotation }, i) => `${hosts[i].target.entry}: rotation ${rotation}`).join('\n'))
+  return found.map((host, i) => ({
+    found: host,
+    journal: new HostJournal(hosts[i], settings, log, releases?.[i].to ?? settings.release?.id)
+  }))
+}
+
+async function probeRotation(
+  { runner }: ReadDeps,
+  probe: string,
+  env: readonly (readonly [string, string])[]
+): Promise<MeasuredRotation> {
+  const { code, timedOut } = await runner.run(probe, { env, timeoutMs: PROBE_MS, signal: NEVER_ABORTED })
+  return timedOut ? 'unknown' : code === 0 ? 'in' : 'out'
+}
+
+function parseEntry(text: string | undefined): JournalEntry | undefined {
+  if (text === undefined) return undefined
+  try {
+    const entry = JSON.parse(text) as JournalEntry
+    return typeof entry.step === 'string' ? entry : undefined
+  } catch {
+    return { step: 'unknown', at: 'an unknown time' }
+  }
+}
+
+/** Release mode's preparation, journaled: a host left mid-way shows `prepare` to the next run. */
+export async function journaled<T>(states: readonly HostState[] | undefined, step: string, fn: () => Promise<T>) {
+  await mapBounded(states ?? [], ({ journal }) => journal.record(step))
+  try {
+    return await fn()
+  } finally {
+    await mapBounded(states ?? [], ({ journal }) => journal.clear())
+  }
+}

@@ -1,0 +1,43 @@
+// The journal's shell texts: one small file per host (named after its entry, so hosts sharing a
+// home keep theirs apart) in a directory next to the deploy lock, saying what the run holding the
+// host is about to do. Written whole under a temporary name and renamed into place, so a reader
+// (the next run, after a kill at any instruction) finds the old entry or the new, never half of one.
+import { shellQuote } from './remote-scripts.js'
+
+/** The line before what readJournal found: `entry` then the journal's line, `rotation in|out`. */
+export const JOURNAL_MARKER = '__rollout_journal__'
+
+/** The journal directory in sh: next to the lock (`<lock>.journal`), in the login user's home by default. */
+export function journalDir(lockPath: string | undefined): string {
+  return lockPath === undefined ? '"$HOME/.rolling-deploy.lock.journal"' : shellQuote(`${lockPath}.journal`)
+}
+
+/** A host's file name in the journal directory: its entry with only safe characters. */
+export function journalFile(entry: string): string {
+  return entry.replace(/[^A-Za-z0-9._-]/g, '_')
+}
+
+/** Records `line` (one line of JSON) as the host's journal entry, atomically. */
+export function writeJournal(dir: string, file: string, line: string): string {
+  const f = `${dir}/${shellQuote(file)}`
+  return [`mkdir -p ${dir}`, `printf '%s\\n' ${shellQuote(line)} > ${f}.tmp.$$`, `mv -f ${f}.tmp.$$ ${f}`].join('\n')
+}
+
+/** The host's cycle is over: its entry goes. */
+export function clearJournal(dir: string, file: string): string {
+  return `rm -f ${dir}/${shellQuote(file)}`
+}
+
+/** What a run finds at preflight: the host's journal entry, if any, and whether `healthFile` is there. */
+export function readJournal(dir: string, file: string, healthFile?: string): string {
+  const f = `${dir}/${shellQuote(file)}`
+  return [
+    `if [ -f ${f} ]; then printf '%s entry %s\\n' ${JOURNAL_MARKER} "$(head -n 1 ${f})"; fi`,
+    ...(healthFile === undefined
+      ? []
+      : [
+          `if [ -e ${shellQuote(healthFile)} ]; then echo "${JOURNAL_MARKER} rotation in"; else echo "${JOURNAL_MARKER} rotation out"; fi`
+        ]),
+    'true'
+  ].join('\n')
+}
