@@ -50,6 +50,9 @@ export class FakeHost implements RemoteHost {
   async upload(localPath: string, remotePath: string): Promise<void> {
     this.uploads.push([localPath, remotePath])
   }
+  async unpack(localArchive: string, remoteDir: string): Promise<void> {
+    this.uploads.push([localArchive, remoteDir])
+  }
   async httpGet(_url: URL): Promise<HttpResponse> {
     this.clock.time += 5
     return this.health(this.healthCalls++)

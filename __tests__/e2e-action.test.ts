@@ -140,7 +140,7 @@ describe('dist/index.js against real sshd hosts', () => {
     }
   })
 
-  it('stages an upload over SFTP before offline, through a jump host', async () => {
+  it('stages an upload (one tar stream) before offline, through a jump host', async () => {
     resetHosts()
     const [bastion, target] = fleet.hosts
     const { mkdtempSync, writeFileSync, readFileSync, rmSync } = await import('node:fs')
