@@ -36,6 +36,12 @@ export interface RemoteHost {
   unpack(localArchive: string, remoteDir: string): Promise<void>
   /** GET `url` as the host itself would: resolved and connected from the host, through SSH. */
   httpGet(url: URL, options: { readonly timeoutMs: number; readonly signal: AbortSignal }): Promise<HttpResponse>
+  /**
+   * Opens a tunnel to `url`'s address from the host and closes it: why sshd refuses to forward
+   * (its AllowTcpForwarding, PermitOpen), or undefined if it forwards, whether or not anything
+   * listens there yet.
+   */
+  tunnelRefused(url: URL): Promise<string | undefined>
   close(): Promise<void>
 }
 

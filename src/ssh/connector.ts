@@ -3,7 +3,7 @@
 // channel per command where that shell cannot run (remote-command.ts).
 import { setTimeout as pause } from 'node:timers/promises'
 import type { NodeSSH } from 'node-ssh'
-import { HttpOverSsh } from './http-over-ssh.js'
+import { forwardingRefused, HttpOverSsh } from './http-over-ssh.js'
 import { connectWithRetry, type AcceptedKeyTypes } from './connect.js'
 import type { Clock, Connector, ExecOptions, ExecResult, Log, RemoteHost } from '../ports.js'
 import { LongLivedShell, type ShellState } from './long-lived-shell.js'
@@ -144,6 +144,10 @@ class SshRemoteHost implements RemoteHost {
     const connection = await this.connection()
     this.http ??= new HttpOverSsh(connection)
     return this.http.get(url, options)
+  }
+
+  async tunnelRefused(url: URL): Promise<string | undefined> {
+    return forwardingRefused(await this.connection(), url)
   }
 
   async close(): Promise<void> {
