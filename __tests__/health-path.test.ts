@@ -62,7 +62,9 @@ describe('proveHealthPaths', () => {
     const settings = settingsWith({ 'health-url': '', 'health-command': 'LANG=C app-health --ready' })
     const hosts = fakeFleet(settings, new FakeClock())
     hosts[3].reply = (command) => ({ code: command === findProgram('app-health') ? 127 : 0 })
-    const failure = (await proveHealthPaths(hosts, settings, new RecordingLog()).catch((e: unknown) => e)) as PreflightError
+    const failure = (await proveHealthPaths(hosts, settings, new RecordingLog()).catch(
+      (e: unknown) => e
+    )) as PreflightError
     expect(failure.failures.map(({ target, message }) => [target.entry, message])).toEqual([
       ['deploy@h4', "health-command's program app-health is not on the host's PATH (command -v app-health failed)"]
     ])
