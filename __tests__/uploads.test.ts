@@ -86,6 +86,22 @@ function expectSameTree(runner: string, host: SshHost, path: string) {
     for (const host of fleet.hosts) expectSameTree(tree, host, 'uploaded')
   })
 
+  it("an upload the host cannot unpack fails the host's upload step with the host's words, before it leaves rotation", async () => {
+    await fleet.reset()
+    const tree = releaseTree('nowhere')
+    const observed = await rollUnderTraffic(fleet, fleet.inputs({ upload: tree, 'upload-to': '/dev/null/app' }))
+    expect(observed.run.code).toBe(1)
+    expect(observed.maxOutOfRotation).toBe(0)
+    expectNoUserVisibleErrors(observed)
+    expect(JSON.parse(observed.run.outputs.report)[0]).toMatchObject({
+      failedPhase: 'upload',
+      error: expect.stringMatching(
+        /^the upload failed on the host \(exit code 1\): mkdir: .*\/dev\/null.*Not a directory$/
+      ),
+      rotation: 'in'
+    })
+  })
+
   it('release mode: a directory and a .tar.gz land in the release directory exactly, under traffic', async () => {
     await fleet.reset()
     const tree = releaseTree('u1')
