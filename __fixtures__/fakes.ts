@@ -50,6 +50,14 @@ export class FakeHost implements RemoteHost {
   async upload(localPath: string, remotePath: string): Promise<void> {
     this.uploads.push([localPath, remotePath])
   }
+  /** What the host's sshd says when asked for a tunnel (undefined: it forwards). */
+  tunnelRefusal?: string
+  async tunnelRefused(): Promise<string | undefined> {
+    return this.tunnelRefusal
+  }
+  async unpack(localArchive: string, remoteDir: string): Promise<void> {
+    this.uploads.push([localArchive, remoteDir])
+  }
   async httpGet(_url: URL): Promise<HttpResponse> {
     this.clock.time += 5
     return this.health(this.healthCalls++)

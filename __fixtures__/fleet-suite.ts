@@ -4,19 +4,28 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect } from '@jest/globals'
-import { startFleet, type Fleet } from '../test/fleet/fleet.js'
+import { DEFAULT_RELEASES, startFleet, type Fleet } from '../test/fleet/fleet.js'
+import type { SshFleetOptions } from '../test/fleet/ssh-hosts.js'
 import { userVisibleErrors, type Seen } from '../test/fleet/observe.js'
 
 /** The fleet tests need root (sshd per host, namespaces); elsewhere their suites are skipped. */
 export const asRoot = process.getuid?.() === 0
 
-/** Starts `count` hosts before the suite's tests (handing them and a scratch directory to `use`), stops them after. */
-export function withFleet(count: number, scratchPrefix: string, use: (fleet: Fleet, scratch: string) => void): void {
+/**
+ * Starts `count` hosts (their sshd configured by `sshOptions`) before the suite's tests, handing
+ * them and a scratch directory to `use`; stops them after.
+ */
+export function withFleet(
+  count: number,
+  scratchPrefix: string,
+  use: (fleet: Fleet, scratch: string) => void,
+  sshOptions: SshFleetOptions = {}
+): void {
   let fleet: Fleet | undefined
   let scratch: string | undefined
   beforeAll(async () => {
     if (!asRoot) return
-    fleet = await startFleet(count)
+    fleet = await startFleet(count, DEFAULT_RELEASES, sshOptions)
     scratch = mkdtempSync(join(tmpdir(), scratchPrefix))
     use(fleet, scratch)
   })

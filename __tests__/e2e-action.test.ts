@@ -140,7 +140,7 @@ describe('dist/index.js against real sshd hosts', () => {
     }
   })
 
-  it('stages an upload over SFTP before offline, through a jump host', async () => {
+  it('stages an upload (one tar stream) before offline, through a jump host', async () => {
     resetHosts()
     const [bastion, target] = fleet.hosts
     const { mkdtempSync, writeFileSync, readFileSync, rmSync } = await import('node:fs')
@@ -251,10 +251,13 @@ describe('dist/index.js against real sshd hosts', () => {
     expect(run.code).toBe(0)
     expect(run.stdout).toContain('Dry run: preflight passed; nothing was changed.')
     for (const host of fleet.hosts) expect(phasesOn(host)).toEqual([])
-    // The summary: each host reachable, with the host key it showed (checked against known-hosts).
+    // The summary: each host reachable, with the host key it showed (checked against known-hosts)
+    // and its health path, proven: the tunnel to the app's address opened.
     expect(run.summary).toMatch(/^## 🔍 Dry run: nothing was changed/)
     for (const host of fleet.hosts) {
-      expect(run.summary).toContain(`| ${host.entry} | ✅ | ssh-ed25519 ${host.fingerprint} (in known-hosts) | free |`)
+      expect(run.summary).toContain(
+        `| ${host.entry} | ✅ | ssh-ed25519 ${host.fingerprint} (in known-hosts) | SSH tunnel to ${host.address}:${appPort} | free |`
+      )
     }
     expect(run.summary).toMatch(/### What a run with these inputs would do\n\n<pre>3 host\(s\) in 3 batch\(es\)/)
   })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { inspectLock } from '../src/ssh/lock-scripts.js'
+import { FIND_HTTP_CLIENT } from '../src/ssh/health-scripts.js'
 import { runWith } from '../src/main.js'
 import { preflight, PreflightError } from '../src/rollout/preflight.js'
 import type { Connector } from '../src/ports.js'
@@ -101,15 +102,19 @@ describe('runWith', () => {
       command === inspectLock(undefined)
         ? { lines: ['__rollout_lock__ held 42', '{"run":"https://github.com/o/r/actions/runs/7","actor":"ana"}'] }
         : {}
+    // Host 3's sshd refuses tunnels, and curl is there: its health checks would run with it.
+    hosts[2].tunnelRefusal = 'open failed'
+    hosts[2].reply = (command) => (command === FIND_HTTP_CLIENT ? { lines: ['curl'] } : {})
     await run()
     expect(outputs.result).toBe('success')
     const markdown = summary() ?? ''
     expect(markdown).toMatch(/^## 🔍 Dry run: nothing was changed\n\nPreflight passed: 4 host\(s\) reachable/)
-    expect(markdown).toContain('| Host | Reachable | Host key | Deploy lock |')
-    expect(markdown).toContain('| deploy@h1 | ✅ |  | free |')
+    expect(markdown).toContain('| Host | Reachable | Host key | Health path | Deploy lock |')
+    expect(markdown).toContain('| deploy@h1 | ✅ |  | SSH tunnel to 127.0.0.1:8080 | free |')
     expect(markdown).toContain(
-      '| deploy@h2 | ✅ |  | ⚠️ held by https://github.com/o/r/actions/runs/7 (actor ana), for 42 s |'
+      '| deploy@h2 | ✅ |  | SSH tunnel to 127.0.0.1:8080 | ⚠️ held by https://github.com/o/r/actions/runs/7 (actor ana), for 42 s |'
     )
+    expect(markdown).toContain('| deploy@h3 | ✅ |  | curl on the host (sshd refuses tunnels) | free |')
     expect(markdown).toMatch(/<pre>4 host\(s\) in 4 batch\(es\)[^]*each host:\n {2}1\. offline: [^]*<\/pre>/)
   })
 

@@ -249,9 +249,11 @@ async function resetFleet() {
     try {
       const run = await runAction(releaseInputs('k5', { 'dry-run': 'true' }))
       expect(run.code).toBe(0)
-      expect(run.summary).toContain('| Host | Reachable | Host key | Current release | Deploy lock |')
+      expect(run.summary).toContain('| Host | Reachable | Host key | Health path | Current release | Deploy lock |')
       expect(run.summary).toMatch(
-        new RegExp(`\\| ${fleet.hosts[0].entry} \\| ✅ \\| ssh-ed25519 \\S+ \\(in known-hosts\\) \\| k4 \\| free \\|`)
+        new RegExp(
+          `\\| ${fleet.hosts[0].entry} \\| ✅ \\| ssh-ed25519 \\S+ \\(in known-hosts\\) \\| SSH tunnel to \\S+ \\| k4 \\| free \\|`
+        )
       )
       expect(run.summary).toContain(`| k4 | ⚠️ held by an unknown holder (no holder file), for `)
       for (const host of fleet.hosts) expect(releasesOn(host)).not.toContain('k5')

@@ -4,6 +4,7 @@ import { actionsLog } from './runner/actions-log.js'
 import { dryRunPlan } from './rollout/dry-run.js'
 import { systemClock, type Connector, type Log, type Progress, type RemoteHost, type Runner } from './ports.js'
 import { preflight } from './rollout/preflight.js'
+import { proveHealthPaths } from './rollout/health-path.js'
 import { failureMessage, writeReport, type ReportWriter, type RunOutcome } from './rollout/report.js'
 import { errorMessage } from './errors.js'
 import { DeployLocks } from './rollout/locks.js'
@@ -65,10 +66,13 @@ export async function runWith(deps: MainDeps): Promise<void> {
 async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcome> {
   const { log, signal } = deps
   let hosts: RemoteHost[]
+  let healthPaths: readonly string[]
   try {
-    hosts = await log.group(`Preflight: connecting to ${settings.hosts.length} host(s)`, () =>
-      preflight(settings.hosts, deps.connector(settings), signal)
+    const proven = await log.group(`Preflight: connecting to ${settings.hosts.length} host(s)`, async () =>
+      proveHealthPaths(await preflight(settings.hosts, deps.connector(settings), signal), settings, log)
     )
+    hosts = proven.map(({ host }) => host)
+    healthPaths = proven.map(({ healthPath }) => healthPath)
   } catch (error: unknown) {
     return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) }
   }
@@ -79,7 +83,11 @@ async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcom
     const releaseMode = inReleaseMode(settings) ? settings : undefined
     const releases =
       releaseMode && (await log.group('Releases on the hosts', () => readHostReleases(hosts, releaseMode, log)))
-    if (settings.dryRun) return { status: 'success', plan: dryRunPlan(settings, hosts, releases, lockFindings, log) }
+    if (settings.dryRun)
+      return {
+        status: 'success',
+        plan: dryRunPlan(settings, hosts, { releases, locks: lockFindings, healthPaths }, log)
+      }
     const states = await log.group('Hosts as found: journals and rotation', () =>
       readHostStates({ hosts, settings, runner: deps.runner, log, releases })
     )

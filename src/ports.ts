@@ -32,9 +32,21 @@ export interface RemoteHost {
   /** The host key it showed and what trusted it (`ssh-ed25519 SHA256:… (in known-hosts)`), where known. */
   readonly hostKey?: string
   exec(command: string, options: ExecOptions): Promise<ExecResult>
+  /**
+   * Copies a local file to the file `remotePath`, or a local directory's contents into the
+   * directory `remotePath`, exactly: every name, mode, symlink and empty directory.
+   */
   upload(localPath: string, remotePath: string): Promise<void>
+  /** Unpacks a local .tar.gz/.tgz into the directory `remoteDir`, refusing members that would land outside it. */
+  unpack(localArchive: string, remoteDir: string): Promise<void>
   /** GET `url` as the host itself would: resolved and connected from the host, through SSH. */
   httpGet(url: URL, options: { readonly timeoutMs: number; readonly signal: AbortSignal }): Promise<HttpResponse>
+  /**
+   * Opens a tunnel to `url`'s address from the host and closes it: why sshd refuses to forward
+   * (its AllowTcpForwarding, PermitOpen), or undefined if it forwards, whether or not anything
+   * listens there yet.
+   */
+  tunnelRefused(url: URL): Promise<string | undefined>
   close(): Promise<void>
 }
 

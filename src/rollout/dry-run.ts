@@ -15,6 +15,8 @@ export interface HostFindings {
   readonly release?: string | null
   /** With the lock on: who holds it (undefined: free). */
   readonly lock?: string
+  /** How its health is checked, as preflight proved it: an SSH tunnel, curl on the host... */
+  readonly healthPath?: string
 }
 
 export interface DryRunPlan {
@@ -28,19 +30,25 @@ export interface DryRunPlan {
 export function dryRunPlan(
   settings: Settings,
   hosts: readonly RemoteHost[],
-  releases: readonly HostRelease[] | undefined,
-  locks: readonly (string | undefined)[] | undefined,
+  found: {
+    readonly releases?: readonly HostRelease[]
+    readonly locks?: readonly (string | undefined)[]
+    readonly healthPaths?: readonly string[]
+  },
   log: Log
 ): DryRunPlan {
+  const { releases, locks, healthPaths } = found
   const lines = describePlan(settings)
   log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...lines].join('\n'))
+  healthPaths?.forEach((path, i) => log.info(`[${hosts[i].target.entry}] health path: ${path}`))
   return {
     lines,
     hosts: hosts.map((host, i) => ({
       entry: host.target.entry,
       hostKey: host.hostKey,
       release: releases ? (releases[i].from ?? null) : undefined,
-      lock: locks?.[i]
+      lock: locks?.[i],
+      healthPath: healthPaths?.[i]
     })),
     releaseMode: releases !== undefined,
     lock: locks !== undefined
@@ -53,6 +61,7 @@ export function renderPlanSummary(plan: DryRunPlan): string {
     'Host',
     'Reachable',
     'Host key',
+    'Health path',
     ...(plan.releaseMode ? ['Current release'] : []),
     ...(plan.lock ? ['Deploy lock'] : [])
   ]
@@ -60,6 +69,7 @@ export function renderPlanSummary(plan: DryRunPlan): string {
     tableCell(host.entry),
     '✅',
     tableCell(host.hostKey ?? ''),
+    tableCell(host.healthPath ?? ''),
     ...(plan.releaseMode ? [host.release === null ? '(none: a first deploy)' : tableCell(host.release ?? '')] : []),
     ...(plan.lock ? [host.lock === undefined ? 'free' : `⚠️ ${tableCell(host.lock)}`] : [])
   ])

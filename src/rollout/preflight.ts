@@ -1,5 +1,6 @@
 // Before any host is touched: connect to every host (bounded parallelism), which checks host keys
-// and authentication. One unreachable host fails the run with nothing changed anywhere.
+// and authentication, and refuses a machine listed twice. One unreachable host fails the run with
+// nothing changed anywhere.
 import { errorMessage } from '../errors.js'
 import type { Connector, RemoteHost } from '../ports.js'
 import type { Target } from '../inputs/settings.js'
@@ -27,6 +28,28 @@ export async function mapBounded<T, R>(items: readonly T[], fn: (item: T, index:
   return results
 }
 
+/**
+ * Entries that reach a machine an earlier entry reached too (an IP and a name of one host), told
+ * by the host key it showed: rolling it twice would take it out of rotation twice, and its second
+ * cycle would count as a second host for the capacity floor.
+ */
+function listedTwice(hosts: readonly RemoteHost[]): { target: Target; message: string }[] {
+  const first = new Map<string, Target>()
+  return hosts.flatMap(({ target, hostKey }) => {
+    // hostKey reads `type fingerprint (what trusted it)`: the key itself is its first two words.
+    const key = hostKey?.split(' ').slice(0, 2).join(' ')
+    const earlier = key === undefined ? undefined : first.get(key)
+    if (key !== undefined && earlier === undefined) first.set(key, target)
+    if (earlier === undefined) return []
+    return [
+      {
+        target,
+        message: `the same machine as ${earlier.entry} (both show the host key ${key}); list each machine in hosts once`
+      }
+    ]
+  })
+}
+
 /** Connects to all targets, in order; on any failure closes what opened and throws PreflightError. */
 export async function preflight(
   targets: readonly Target[],
@@ -43,6 +66,7 @@ export async function preflight(
   const failures = results.flatMap((result, i) =>
     'error' in result ? [{ target: targets[i], message: result.error }] : []
   )
+  failures.push(...listedTwice(hosts))
   if (failures.length > 0 || signal.aborted) {
     await Promise.all(hosts.map((host) => host.close()))
     throw new PreflightError(

@@ -173,16 +173,14 @@ async function recordHistory(
     throw new Error(`the release history could not be written, nothing was changed: ${failures.join('; ')}`)
 }
 
-/** Lands the upload in the new release directory: an archive extracted, a directory's contents, a file as is. */
-async function uploadRelease(host: RemoteHost, release: ReleaseSettings, settings: Settings, log: Log): Promise<void> {
+/** Lands the upload in the new release directory: an archive unpacked, a directory's contents, a file as is. */
+async function uploadRelease(host: RemoteHost, release: ReleaseSettings): Promise<void> {
   const from = release.upload
   if (from === undefined) return
   const dir = `${release.dir}/releases/${release.id}`
   if (statSync(from).isDirectory()) return host.upload(from, dir)
-  const name = basename(from)
-  await host.upload(from, `${dir}/${name}`)
-  if (/\.(tar\.gz|tgz)$/.test(name))
-    await runScript(host, scripts.extractArchive(release.dir, release.id, name), settings, log)
+  if (/\.(tar\.gz|tgz)$/.test(from)) return host.unpack(from, dir)
+  await host.upload(from, `${dir}/${basename(from)}`)
 }
 
 /**
@@ -216,7 +214,7 @@ export async function prepareReleases(
         settings,
         log
       )
-      await uploadRelease(host, release, settings, log)
+      await uploadRelease(host, release)
       await runScript(host, scripts.linkSharedPaths(release.dir, release.id, release.sharedPaths), settings, log)
       if (release.prepareCommand !== undefined) {
         const prepare = scripts.inRelease(release.dir, release.id, release.prepareCommand)

@@ -1,14 +1,14 @@
 // RemoteHost over node-ssh/ssh2: one connection per host (opened by connect.ts), re-opened if it
 // drops, and on it one long-lived shell for the host's commands (long-lived-shell.ts), or a
 // channel per command where that shell cannot run (remote-command.ts).
-import { statSync } from 'node:fs'
 import { setTimeout as pause } from 'node:timers/promises'
 import type { NodeSSH } from 'node-ssh'
-import { HttpOverSsh } from './http-over-ssh.js'
+import { forwardingRefused, HttpOverSsh } from './http-over-ssh.js'
 import { connectWithRetry, type AcceptedKeyTypes } from './connect.js'
 import type { Clock, Connector, ExecOptions, ExecResult, Log, RemoteHost } from '../ports.js'
 import { LongLivedShell, type ShellState } from './long-lived-shell.js'
 import { runChannel } from './remote-command.js'
+import { unpackInto, uploadPath } from './upload.js'
 import { CHANNEL_COMMAND } from './remote-scripts.js'
 import type { SshSettings, Target } from '../inputs/settings.js'
 
@@ -142,21 +142,29 @@ class SshRemoteHost implements RemoteHost {
     )
   }
 
+  /** The live ssh2 client of the target (for a channel of a kind of its own). */
+  private async connection() {
+    const { connection } = await this.ssh()
+    if (!connection) throw new Error('not connected')
+    return connection
+  }
+
   async upload(localPath: string, remotePath: string): Promise<void> {
-    const ssh = await this.ssh()
-    if (statSync(localPath).isDirectory()) {
-      const ok = await ssh.putDirectory(localPath, remotePath, { recursive: true, concurrency: 4 })
-      if (!ok) throw new Error(`some files of ${localPath} could not be uploaded to ${remotePath}`)
-    } else {
-      await ssh.putFile(localPath, remotePath)
-    }
+    await uploadPath(await this.connection(), localPath, remotePath)
+  }
+
+  async unpack(localArchive: string, remoteDir: string): Promise<void> {
+    await unpackInto(await this.connection(), localArchive, remoteDir)
   }
 
   async httpGet(url: URL, options: { timeoutMs: number; signal: AbortSignal }) {
-    const connection = (await this.ssh()).connection
-    if (!connection) throw new Error('not connected')
+    const connection = await this.connection()
     this.http ??= new HttpOverSsh(connection)
     return this.http.get(url, options)
+  }
+
+  async tunnelRefused(url: URL): Promise<string | undefined> {
+    return forwardingRefused(await this.connection(), url)
   }
 
   async close(): Promise<void> {

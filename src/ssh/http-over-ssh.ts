@@ -59,8 +59,7 @@ export class HttpOverSsh {
     let client = this.clients.get(url.origin)
     if (!client) {
       const { Client } = await loadUndici()
-      const host = url.hostname.replace(/^\[|\]$/g, '')
-      const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80))
+      const { host, port } = addressOf(url)
       client = new Client(url.origin, {
         connect: (_options, callback) => {
           this.ssh.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
@@ -79,4 +78,30 @@ export class HttpOverSsh {
     }
     return client
   }
+}
+
+/** The address a URL's requests go to: its host (an IPv6 address unbracketed) and port. */
+function addressOf(url: URL): { host: string; port: number } {
+  return {
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(url.port || (url.protocol === 'https:' ? 443 : 80))
+  }
+}
+
+/** SSH's reason code for a channel the server will not open by its own rule (sshd's AllowTcpForwarding, PermitOpen). */
+const ADMINISTRATIVELY_PROHIBITED = 1
+
+/**
+ * Opens a tunnel to `url`'s address and closes it again: sshd's refusal, if it refuses to forward
+ * at all; undefined if it forwards, whether or not anything listens there yet (a first deploy).
+ */
+export function forwardingRefused(ssh: SshClient, url: URL): Promise<string | undefined> {
+  const { host, port } = addressOf(url)
+  return new Promise((resolve) =>
+    ssh.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
+      if (!error) channel.close()
+      const { reason } = (error ?? {}) as { reason?: unknown }
+      resolve(reason === ADMINISTRATIVELY_PROHIBITED ? (error?.message ?? 'refused') : undefined)
+    })
+  )
 }

@@ -59,12 +59,6 @@ export function createRelease(dir: string, id: string, digest: string): string {
   ].join('\n')
 }
 
-/** Unpacks an uploaded .tar.gz/.tgz (already in the release directory as `archive`) and removes it. */
-export function extractArchive(dir: string, id: string, archive: string): string {
-  const [r, a] = [shellQuote(releasePath(dir, id)), shellQuote(`${releasePath(dir, id)}/${archive}`)]
-  return `tar -xzf ${a} -C ${r} && rm -f ${a}`
-}
-
 /**
  * Links each shared path into the release: shared/<path> (created as an empty directory when
  * missing; a shared file has to be put there first), replacing whatever the release held there.

@@ -5,7 +5,7 @@ import { setTimeout as pause } from 'node:timers/promises'
 import { startNginx } from './nginx.js'
 import { freePort, freePortOnAll } from './ports.js'
 import { inRotation, installApp, phasesOn, stopApps, versionOn, type Release } from './releases.js'
-import { connectionInputs, startSshFleet, type SshFleet, type SshHost } from './ssh-hosts.js'
+import { connectionInputs, startSshFleet, type SshFleet, type SshFleetOptions, type SshHost } from './ssh-hosts.js'
 import type { Daemon } from './daemon.js'
 
 export interface Fleet {
@@ -39,9 +39,16 @@ export interface Fleet {
 export const DEFAULT_RELEASES: Release[] = [{ name: 'v1' }, { name: 'v2' }]
 const APPCTL = 'sh "$HOST_ROOT/appctl.sh"'
 
-/** `releases`: those on every host's disk (each host starts on v1, which must be one of them). */
-export async function startFleet(count: number, releases: Release[] = DEFAULT_RELEASES): Promise<Fleet> {
-  const ssh = await startSshFleet(count)
+/**
+ * `releases`: those on every host's disk (each host starts on v1, which must be one of them);
+ * `sshOptions`: how the hosts' sshd is configured.
+ */
+export async function startFleet(
+  count: number,
+  releases: Release[] = DEFAULT_RELEASES,
+  sshOptions: SshFleetOptions = {}
+): Promise<Fleet> {
+  const ssh = await startSshFleet(count, sshOptions)
   const daemons: Daemon[] = []
   let lb: LoadBalancer | undefined
   const close = async () => {

@@ -177,6 +177,10 @@ export interface SshFleetOptions {
   maxSessions?: number
   /** The host keys each sshd has (default: ed25519 only); the first is hostPublicKey. */
   hostKeyKinds?: readonly KeyKind[]
+  /** Whether sshd offers the SFTP subsystem (default: yes); hardened hosts often do not. */
+  sftp?: boolean
+  /** sshd's AllowTcpForwarding (default: yes) for the hosts whose index (0-based) `forwardingRefused` holds. */
+  forwardingRefused?: readonly number[]
 }
 
 /** The ed25519 key lives at `keyPath`, a host's others beside it. */
@@ -222,11 +226,11 @@ export async function startSshFleet(count: number, options: SshFleetOptions = {}
         `PasswordAuthentication ${options.password === undefined ? 'no' : 'yes'}`,
         'KbdInteractiveAuthentication no',
         'PermitRootLogin yes',
-        'AllowTcpForwarding yes',
+        `AllowTcpForwarding ${options.forwardingRefused?.includes(i) ? 'no' : 'yes'}`,
         `MaxSessions ${options.maxSessions ?? 50}`,
         'MaxStartups 100:30:200',
         'LogLevel INFO',
-        'Subsystem sftp internal-sftp',
+        ...(options.sftp === false ? [] : ['Subsystem sftp internal-sftp']),
         `SetEnv HOST_ROOT=${root} HOST_NAME=${name} HOST_ADDRESS=${address}`,
         ''
       ].join('\n')
