@@ -148,11 +148,11 @@ describe('a failed host never rejoins the load balancer', () => {
     })
   })
 
-  it('reports a lost connection', async () => {
+  it('reports a command that ended without an exit status', async () => {
     const { hosts, run } = setup()
     failOn(hosts[0], 'appctl stop', null as unknown as number)
     const result = await run()
-    expect(result.hosts[0].error).toMatch(/connection lost/)
+    expect(result.hosts[0]).toMatchObject({ error: 'ended without an exit status', rotation: 'out' })
   })
 
   it('puts a host back online when offline itself failed, since nothing was stopped', async () => {
@@ -168,6 +168,82 @@ describe('a failed host never rejoins the load balancer', () => {
     failOn(hosts[0], ONLINE)
     const result = await run()
     expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'unknown', failedPhase: 'online' })
+  })
+})
+
+describe('a connection lost in the middle of a step: the host is looked at again before the policy decides', () => {
+  const IN_ROTATION = "test -e '/srv/status/nginx-status.html'"
+  const lose = (host: FakeHost, command: string, found: { inRotation: boolean }) => {
+    const previous = host.reply
+    host.reply = (c, n) => {
+      if (c === command && n === 0) return { lost: 'read ECONNRESET' }
+      return c === IN_ROTATION ? { code: found.inRotation ? 0 : 1 } : previous(c, n)
+    }
+  }
+
+  it('found out and not healthy on the new release: no rollback-command, so it stays out, and the report says so', async () => {
+    const { hosts, run } = setup({ 'health-body': 'version=v2', 'health-timeout': '2s' })
+    lose(hosts[0], 'appctl stop', { inRotation: false })
+    hosts[0].health = () => ({ status: 200, body: 'version=v1' })
+    const result = await run()
+    expect(result.status).toBe('failure')
+    expect(result.hosts[0]).toMatchObject({
+      outcome: 'failed',
+      rotation: 'out',
+      failedPhase: 'stop',
+      error:
+        "connection lost during `stop` (read ECONNRESET); reconnected: out of rotation, not healthy (not healthy after 2000 ms: HTTP 200 but the body did not match /version=v2/ (got 'version=v1'))"
+    })
+    expect(hosts[0].commands).toEqual([OFFLINE, 'appctl stop', IN_ROTATION])
+    expect(result.hosts.slice(1).map((h) => h.outcome)).toEqual(['skipped', 'skipped', 'skipped'])
+  })
+
+  it('not healthy, with a rollback-command: rolled back as any failed host is', async () => {
+    const { hosts, run } = setup({ 'rollback-command': 'appctl rollback', 'health-timeout': '2s' })
+    lose(hosts[0], 'appctl start', { inRotation: false })
+    hosts[0].health = () => ({ status: hosts[0].commands.includes('appctl rollback') ? 200 : 503, body: '' })
+    const result = await run()
+    expect(result.hosts[0]).toMatchObject({ outcome: 'rolled-back', rotation: 'in', failedPhase: 'start' })
+    expect(result.hosts[0].error).toMatch(
+      /^connection lost during `start` \(read ECONNRESET\); reconnected: out of rotation, not healthy/
+    )
+    expect(hosts[0].commands.slice(-2)).toEqual(['appctl rollback', ONLINE])
+  })
+
+  it('proven healthy on the new release after all: put back in rotation, yet failed (its step never said it ended)', async () => {
+    const { hosts, run } = setup()
+    lose(hosts[0], ONLINE, { inRotation: false })
+    const result = await run()
+    expect(result.hosts[0]).toMatchObject({
+      outcome: 'failed',
+      rotation: 'in',
+      failedPhase: 'online',
+      error: 'connection lost during `online` (read ECONNRESET); reconnected: out of rotation, healthy'
+    })
+    expect(hosts[0].commands.slice(-2)).toEqual([IN_ROTATION, ONLINE])
+  })
+
+  it('lost as it left rotation, found still in and healthy (its release untouched): left in', async () => {
+    const { hosts, run } = setup()
+    lose(hosts[0], OFFLINE, { inRotation: true })
+    const result = await run()
+    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'in', failedPhase: 'offline' })
+    expect(hosts[0].commands).toEqual([OFFLINE, IN_ROTATION])
+  })
+
+  it('the host cannot be reached again: left out, and the report says it could not look', async () => {
+    const { hosts, run } = setup()
+    lose(hosts[0], 'appctl stop', { inRotation: false })
+    const lost = hosts[0].reply
+    hosts[0].reply = (c, n) =>
+      c === IN_ROTATION ? { unreachable: 'cannot connect to deploy@h1: ECONNREFUSED' } : lost(c, n)
+    const result = await run()
+    expect(result.hosts[0]).toMatchObject({
+      outcome: 'failed',
+      rotation: 'out',
+      error:
+        'connection lost during `stop` (read ECONNRESET); could not reconnect to look at it: cannot connect to deploy@h1: ECONNREFUSED'
+    })
   })
 })
 

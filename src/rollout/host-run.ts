@@ -1,6 +1,7 @@
 // One host's run: it walks the host's steps (host-steps.ts), and on a failure undoes what the
 // steps it started call for. What the seed's appctl.sh never did: a failed host stays out of
 // rotation unless a rollback proves healthy, and a cancelled host is left in a safe, reported state.
+// A step whose connection was lost has an unknown outcome: the host is looked at again first.
 import { errorMessage } from '../errors.js'
 import type { Settings, Target } from '../inputs/settings.js'
 import { NEVER_ABORTED, type Clock, type Log, type Progress, type RemoteHost, type Runner } from '../ports.js'
@@ -15,45 +16,10 @@ import {
   type Undo
 } from './host-steps.js'
 import { hostVariables, type HostRelease } from './releases.js'
+import type { HostOutcome, HostReport, PhaseRecord, Rotation } from './host-report.js'
+import { ConnectionLost } from './host-scripts.js'
+import { lookAgain } from './look-again.js'
 import { runStep, type StepContext } from './step-runners.js'
-
-export interface PhaseRecord {
-  readonly name: StepName
-  /** Milliseconds since the rollout started. */
-  readonly startMs: number
-  readonly durationMs: number
-  readonly ok: boolean
-}
-
-/** `unchanged`: release mode, already on the release and healthy (a re-run): not cycled. */
-export type HostOutcome = 'succeeded' | 'unchanged' | 'failed' | 'rolled-back' | 'cancelled' | 'skipped'
-/** Whether the load balancer should be sending this host traffic when the run ends. */
-export type Rotation = 'in' | 'out' | 'unknown'
-
-export interface HostReport {
-  readonly target: Target
-  readonly batch: number
-  readonly outcome: HostOutcome
-  readonly rotation: Rotation
-  readonly failedPhase?: StepName
-  readonly error?: string
-  /** The last lines the host printed, for the summary's details. */
-  readonly outputTail: readonly string[]
-  readonly phases: readonly PhaseRecord[]
-  readonly durationMs: number
-  /** Release mode: where the host was, and where this run took it. */
-  readonly release?: HostRelease
-}
-
-/** Hosts that fail the run and count against max-failed-hosts: not on the new release by themselves. */
-export function countsAsFailed(report: HostReport): boolean {
-  return report.outcome === 'failed' || report.outcome === 'rolled-back'
-}
-
-/** Hosts that need a look: touched and not on the new release (failed, rolled back, cancelled). */
-export function needsAttention(report: HostReport): boolean {
-  return countsAsFailed(report) || report.outcome === 'cancelled'
-}
 
 export interface HostContext {
   readonly host: RemoteHost
@@ -78,7 +44,9 @@ const UNDO_ORDER: readonly Undo[] = ['nothing', 'rotation', 'release']
 class StepFailed extends Error {
   constructor(
     readonly step: StepName,
-    message: string
+    message: string,
+    /** Its connection was lost while it ran: why. */
+    readonly lost?: string
   ) {
     super(message)
   }
@@ -153,6 +121,7 @@ class HostRun {
   /** Undoes what the steps started call for, and reports the host as it is left. */
   private async recover(failure: StepFailed): Promise<HostReport> {
     const { settings, signal } = this.context
+    if (failure.lost !== undefined && !signal.aborted) return this.recoverLost(failure, failure.lost)
     const stopped = signal.aborted ? 'cancelled' : 'failed'
     if (this.undo !== 'release') return this.report(stopped, await this.settle(), failure)
     if (signal.aborted) {
@@ -162,19 +131,28 @@ class HostRun {
       return this.report(online ? 'succeeded' : 'cancelled', online ? 'in' : 'unknown', online ? undefined : failure)
     }
     if (this.healthy) return this.report('failed', 'unknown', failure) // the online command itself failed
-    const rollBack = rollBackSteps(settings, this.context.release)
-    if (rollBack.length === 0) return this.report('failed', 'out', failure)
-    try {
-      for (const step of rollBack) await this.perform(step)
-      return this.report('rolled-back', 'in', failure)
-    } catch (error: unknown) {
-      const rollback = error as StepFailed
-      return this.report(
-        'failed',
-        'out',
-        new StepFailed(failure.step, `${failure.message}; ${rollback.step} failed too: ${rollback.message}`)
-      )
-    }
+    return this.rollBack(failure)
+  }
+
+  /**
+   * The host as found after `step`'s connection was lost: a healthy host (on the new release, if
+   * its release may have changed) is put back; one that is not stays out or is rolled back.
+   */
+  private async recoverLost({ step }: StepFailed, why: string): Promise<HostReport> {
+    const found = await lookAgain(this.steps, this.undo === 'release')
+    const failure = new StepFailed(step, `connection lost during \`${step}\` (${why}); ${found.detail}`)
+    if (found.healthy) return this.report('failed', found.rotation === 'in' ? 'in' : await this.putBack(), failure)
+    return this.undo === 'release' ? this.rollBack(failure) : this.report('failed', found.rotation, failure)
+  }
+
+  /** A host whose release may have changed: rolled back (and in rotation), or left out. */
+  private async rollBack(failure: StepFailed): Promise<HostReport> {
+    const steps = rollBackSteps(this.context.settings, this.context.release)
+    if (steps.length === 0) return this.report('failed', 'out', failure)
+    const { failure: rollback } = await this.walk(steps)
+    if (!rollback) return this.report('rolled-back', 'in', failure)
+    const message = `${failure.message}; ${rollback.step} failed too: ${rollback.message}`
+    return this.report('failed', 'out', new StepFailed(failure.step, message))
   }
 
   /**
@@ -183,9 +161,12 @@ class HostRun {
    */
   async settle(): Promise<Rotation> {
     if (this.undo === 'nothing') return 'in'
-    if (this.undo === 'rotation')
-      return (await this.attempt(restoreRotationSteps(this.context.settings))) ? 'in' : 'out'
-    return 'out'
+    return this.undo === 'rotation' ? this.putBack() : 'out'
+  }
+
+  /** Back in rotation by its online command (no wait): `in`, or `out` if that failed. */
+  private async putBack(): Promise<Rotation> {
+    return (await this.attempt(restoreRotationSteps(this.context.settings))) ? 'in' : 'out'
   }
 
   /** Performs `steps` to the end; false if one failed. */
@@ -215,7 +196,11 @@ class HostRun {
       this.context.progress?.({ kind: 'step', host: this.context.host.target, step: step.name })
       // Rollback and restore steps run even if the run was cancelled meanwhile: half done is worse.
       await runStep(this.steps, step.action, step.cancellable ? signal : NEVER_ABORTED).catch((error: unknown) => {
-        failure = new StepFailed(step.name, errorMessage(error))
+        failure = new StepFailed(
+          step.name,
+          errorMessage(error),
+          error instanceof ConnectionLost ? error.why : undefined
+        )
       })
     }
     this.phases.push({ name: step.name, startMs: start - origin, durationMs: clock.now() - start, ok: !failure })

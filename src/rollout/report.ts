@@ -5,7 +5,7 @@ import type { Log } from '../ports.js'
 import type { BakeReport } from './bake.js'
 import { renderPlanSummary, type DryRunPlan } from './dry-run.js'
 import type { RolloutResult, RolloutStatus } from './batches.js'
-import { needsAttention, type HostReport } from './host-run.js'
+import { needsAttention, type HostReport } from './host-report.js'
 import type { StepName } from './host-steps.js'
 
 export interface Outputs {

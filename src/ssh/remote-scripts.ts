@@ -102,6 +102,11 @@ export function touchFile(path: string): string {
   return `touch ${shellQuote(path)}`
 }
 
+/** Whether the health check's file is there: exits 0 if it is (in rotation), 1 if not. */
+export function fileExists(path: string): string {
+  return `test -e ${shellQuote(path)}`
+}
+
 /**
  * Waits until the host has no established TCP connection left on `port` (as `ss` sees it),
  * printing the count whenever it changes: one command polling on the host, rather than one SSH

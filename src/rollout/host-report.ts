@@ -1,0 +1,43 @@
+// What one host's run comes to, for the batch policy and the report: its outcome, where it is left
+// in rotation, and the steps it went through.
+import type { Target } from '../inputs/settings.js'
+import type { StepName } from './host-steps.js'
+import type { HostRelease } from './releases.js'
+
+export interface PhaseRecord {
+  readonly name: StepName
+  /** Milliseconds since the rollout started. */
+  readonly startMs: number
+  readonly durationMs: number
+  readonly ok: boolean
+}
+
+/** `unchanged`: release mode, already on the release and healthy (a re-run): not cycled. */
+export type HostOutcome = 'succeeded' | 'unchanged' | 'failed' | 'rolled-back' | 'cancelled' | 'skipped'
+/** Whether the load balancer should be sending this host traffic when the run ends. */
+export type Rotation = 'in' | 'out' | 'unknown'
+
+export interface HostReport {
+  readonly target: Target
+  readonly batch: number
+  readonly outcome: HostOutcome
+  readonly rotation: Rotation
+  readonly failedPhase?: StepName
+  readonly error?: string
+  /** The last lines the host printed, for the summary's details. */
+  readonly outputTail: readonly string[]
+  readonly phases: readonly PhaseRecord[]
+  readonly durationMs: number
+  /** Release mode: where the host was, and where this run took it. */
+  readonly release?: HostRelease
+}
+
+/** Hosts that fail the run and count against max-failed-hosts: not on the new release by themselves. */
+export function countsAsFailed(report: HostReport): boolean {
+  return report.outcome === 'failed' || report.outcome === 'rolled-back'
+}
+
+/** Hosts that need a look: touched and not on the new release (failed, rolled back, cancelled). */
+export function needsAttention(report: HostReport): boolean {
+  return countsAsFailed(report) || report.outcome === 'cancelled'
+}

@@ -1,0 +1,62 @@
+// After a connection lost in the middle of a step, what that step did on the host is unknown: it
+// may not have started, may have finished, or may still be running there. So the host is looked at
+// again (reconnecting, its host key checked again) before the failure policy decides anything: is
+// it in rotation, and is it healthy? Only a host proven healthy is put back.
+import { errorMessage } from '../errors.js'
+import { NEVER_ABORTED } from '../ports.js'
+import { fileExists } from '../ssh/remote-scripts.js'
+import type { Rotation } from './host-report.js'
+import { runStep, type StepContext } from './step-runners.js'
+
+/** How long each look may take: the app may still be starting, as when a re-run verifies a host. */
+const LOOK_MS = 5000
+
+export interface Found {
+  /** Passed the health check (with health-body, when the host may be on the new release). */
+  readonly healthy: boolean
+  readonly rotation: Rotation
+  /** What was found, for the report: `reconnected: out of rotation, not healthy (HTTP 502)`. */
+  readonly detail: string
+}
+
+/** Looks at the host again; `onNewRelease`: healthy means healthy on the new release (health-body too). */
+export async function lookAgain(context: StepContext, onNewRelease: boolean): Promise<Found> {
+  let rotation: Rotation
+  try {
+    rotation = await measureRotation(context)
+  } catch (error: unknown) {
+    return { healthy: false, rotation: 'unknown', detail: `could not reconnect to look at it: ${errorMessage(error)}` }
+  }
+  const timeoutMs = Math.min(context.settings.health.timeoutMs, LOOK_MS)
+  const unhealthy = await runStep(context, { kind: 'health', matchBody: onNewRelease, timeoutMs }, NEVER_ABORTED).then(
+    () => undefined,
+    (error: unknown) => errorMessage(error)
+  )
+  const where = {
+    in: 'in rotation',
+    out: 'out of rotation',
+    unknown: 'rotation not measured (no health-file or online-probe)'
+  }[rotation]
+  return {
+    healthy: unhealthy === undefined,
+    rotation,
+    detail: `reconnected: ${where}, ${unhealthy === undefined ? 'healthy' : `not healthy (${unhealthy})`}`
+  }
+}
+
+/**
+ * In rotation or not, as the load balancer is told: its health file on the host (which reconnects
+ * first, and throws if it cannot), or the online-probe on the runner; unknown with neither.
+ */
+async function measureRotation({ host, runner, settings, env }: StepContext): Promise<Rotation> {
+  const { healthFile, online } = settings.loadBalancer
+  const options = { env, timeoutMs: LOOK_MS, signal: NEVER_ABORTED }
+  const onHost = async (command: string) => (await host.exec(command, { ...options, onLine: () => undefined })).code
+  if (healthFile !== undefined && online.command === undefined) {
+    const code = await onHost(fileExists(healthFile))
+    return code === 0 ? 'in' : code === 1 ? 'out' : 'unknown'
+  }
+  await onHost(':')
+  if (online.probe === undefined) return 'unknown'
+  return (await runner.run(online.probe, options)).code === 0 ? 'in' : 'out'
+}
