@@ -49,7 +49,7 @@ const lastErrors = new WeakMap<NodeSSH, string>()
 
 /** Why the chain's connection was lost, in ssh2's words; the first hop that says. */
 export function lostBecause(chain: readonly NodeSSH[]): string {
-  return chain.map((ssh) => lastErrors.get(ssh)).find((why) => why !== undefined) ?? 'closed'
+  return chain.map((ssh) => lastErrors.get(ssh)).find((why) => why !== undefined) ?? 'closed without an error'
 }
 
 /** Keeps the hop's connection errors for lostBecause, for as long as the connection lives. */
