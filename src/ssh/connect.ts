@@ -54,7 +54,7 @@ export function lostBecause(chain: readonly NodeSSH[]): string {
 
 /** Keeps the hop's connection errors for lostBecause, for as long as the connection lives. */
 function listenForErrors(ssh: NodeSSH): NodeSSH {
-  ssh.connection?.on('error', (error: Error) => lastErrors.set(ssh, errorMessage(error)))
+  ssh.connection?.on('error', (error: Error) => lastErrors.set(ssh, error.message))
   return ssh
 }
 
