@@ -231,6 +231,31 @@ describe('a connection lost in the middle of a step: the host is looked at again
     expect(hosts[0].commands).toEqual([OFFLINE, IN_ROTATION])
   })
 
+  it('where commands move the host, its rotation is what online-probe says, or not measured without one', async () => {
+    const commands = {
+      'health-file': '',
+      'offline-command': 'lb rm',
+      'online-command': 'lb add',
+      'health-timeout': '1s'
+    }
+    const probed = setup({ ...commands, 'online-probe': 'lb says in' })
+    probed.runner.reply = (command) => (command === 'lb says in' ? 1 : 0)
+    const unprobed = setup(commands)
+    for (const { hosts, run } of [probed, unprobed]) {
+      lose(hosts[0], 'appctl stop', { inRotation: true })
+      hosts[0].health = () => ({ status: 503, body: '' })
+    }
+    const [withProbe, without] = [await probed.run(), await unprobed.run()]
+    expect(withProbe.hosts[0].error).toMatch(
+      /; reconnected: out of rotation, not healthy \(not healthy after 1000 ms: HTTP 503\)$/
+    )
+    expect(probed.hosts[0].commands).toEqual(['lb rm', 'appctl stop', ':'])
+    expect(without.hosts[0].error).toMatch(
+      /; reconnected: rotation not measured \(no health-file or online-probe\), not healthy/
+    )
+    expect(without.hosts[0].rotation).toBe('out')
+  })
+
   it('the host cannot be reached again: left out, and the report says it could not look', async () => {
     const { hosts, run } = setup()
     lose(hosts[0], 'appctl stop', { inRotation: false })

@@ -4,7 +4,7 @@
 // it in rotation, and is it healthy? Only a host proven healthy is put back.
 import { errorMessage } from '../errors.js'
 import { NEVER_ABORTED } from '../ports.js'
-import { fileExists } from '../ssh/remote-scripts.js'
+import { fileExists, NOTHING } from '../ssh/remote-scripts.js'
 import type { Rotation } from './host-report.js'
 import { runStep, type StepContext } from './step-runners.js'
 
@@ -56,7 +56,7 @@ async function measureRotation({ host, runner, settings, env }: StepContext): Pr
     const code = await onHost(fileExists(healthFile))
     return code === 0 ? 'in' : code === 1 ? 'out' : 'unknown'
   }
-  await onHost(':')
+  await onHost(NOTHING)
   if (online.probe === undefined) return 'unknown'
   return (await runner.run(online.probe, options)).code === 0 ? 'in' : 'out'
 }

@@ -102,6 +102,9 @@ export function touchFile(path: string): string {
   return `touch ${shellQuote(path)}`
 }
 
+/** Does nothing: run for the connection it needs (opened again if it was lost). */
+export const NOTHING = ':'
+
 /** Whether the health check's file is there: exits 0 if it is (in rotation), 1 if not. */
 export function fileExists(path: string): string {
   return `test -e ${shellQuote(path)}`
