@@ -241,7 +241,7 @@ describe('a connection lost in the middle of a step: the host is looked at again
     const probed = setup({ ...commands, 'online-probe': 'lb says in' })
     probed.runner.reply = (command) => (command === 'lb says in' ? 1 : 0)
     const unprobed = setup(commands)
-    for (const { hosts, run } of [probed, unprobed]) {
+    for (const { hosts } of [probed, unprobed]) {
       lose(hosts[0], 'appctl stop', { inRotation: true })
       hosts[0].health = () => ({ status: 503, body: '' })
     }
