@@ -19,6 +19,8 @@ export interface ScriptedReply {
   timedOut?: boolean
   /** The connection was lost while it ran, for this reason. */
   lost?: string
+  /** With `lost`: its process group on the host. */
+  group?: number
   /** It never ran: the host could not be reached (a failed reconnection). */
   unreachable?: string
 }
@@ -49,7 +51,7 @@ export class FakeHost implements RemoteHost {
     reply.lines?.forEach((line) => options.onLine(line, 'stdout'))
     this.clock.time += reply.durationMs ?? 10
     if (reply.timedOut) return { code: null, timedOut: true }
-    if (reply.lost !== undefined) return { code: null, timedOut: false, lost: reply.lost }
+    if (reply.lost !== undefined) return { code: null, timedOut: false, lost: reply.lost, group: reply.group }
     if (options.signal.aborted) return { code: null, timedOut: false }
     return { code: reply.code === undefined ? 0 : reply.code, timedOut: false }
   }

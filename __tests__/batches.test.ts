@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { runBatches } from '../src/rollout/batches.js'
+import { awaitGroup } from '../src/ssh/remote-scripts.js'
 import { FakeClock, FakeHost, FakeRunner, RecordingLog, fakeFleet, settingsWith } from '../__fixtures__/fakes.js'
 
 const OFFLINE = "rm -f '/srv/status/nginx-status.html'"
@@ -173,17 +174,17 @@ describe('a failed host never rejoins the load balancer', () => {
 
 describe('a connection lost in the middle of a step: the host is looked at again before the policy decides', () => {
   const IN_ROTATION = "test -e '/srv/status/nginx-status.html'"
-  const lose = (host: FakeHost, command: string, found: { inRotation: boolean }) => {
+  const lose = (host: FakeHost, command: string, found: { inRotation: boolean; group?: number }) => {
     const previous = host.reply
     host.reply = (c, n) => {
-      if (c === command && n === 0) return { lost: 'read ECONNRESET' }
+      if (c === command && n === 0) return { lost: 'read ECONNRESET', group: found.group }
       return c === IN_ROTATION ? { code: found.inRotation ? 0 : 1 } : previous(c, n)
     }
   }
 
   it('found out and not healthy on the new release: no rollback-command, so it stays out, and the report says so', async () => {
     const { hosts, run } = setup({ 'health-body': 'version=v2', 'health-timeout': '2s' })
-    lose(hosts[0], 'appctl stop', { inRotation: false })
+    lose(hosts[0], 'appctl stop', { inRotation: false, group: 4242 })
     hosts[0].health = () => ({ status: 200, body: 'version=v1' })
     const result = await run()
     expect(result.status).toBe('failure')
@@ -192,20 +193,22 @@ describe('a connection lost in the middle of a step: the host is looked at again
       rotation: 'out',
       failedPhase: 'stop',
       error:
-        "connection lost during `stop` (read ECONNRESET); reconnected: out of rotation, not healthy (not healthy after 2000 ms: HTTP 200 but the body did not match /version=v2/ (got 'version=v1'))"
+        "connection lost during `stop` (read ECONNRESET); reconnected: its command ended there; out of rotation, not healthy (not healthy after 2000 ms: HTTP 200 but the body did not match /version=v2/ (got 'version=v1'))"
     })
-    expect(hosts[0].commands).toEqual([OFFLINE, 'appctl stop', IN_ROTATION])
+    // Its stop, which may have run on, is over before the host is looked at.
+    expect(hosts[0].commands).toEqual([OFFLINE, 'appctl stop', awaitGroup(4242, 600_000), IN_ROTATION])
     expect(result.hosts.slice(1).map((h) => h.outcome)).toEqual(['skipped', 'skipped', 'skipped'])
   })
 
-  it('not healthy, with a rollback-command: rolled back as any failed host is', async () => {
+  it('not healthy, with a rollback-command: rolled back as any failed host is, once its command is over', async () => {
     const { hosts, run } = setup({ 'rollback-command': 'appctl rollback', 'health-timeout': '2s' })
-    lose(hosts[0], 'appctl start', { inRotation: false })
+    failOn(hosts[0], awaitGroup(7, 600_000), 3) // the start still ran at command-timeout: ended there
+    lose(hosts[0], 'appctl start', { inRotation: false, group: 7 })
     hosts[0].health = () => ({ status: hosts[0].commands.includes('appctl rollback') ? 200 : 503, body: '' })
     const result = await run()
     expect(result.hosts[0]).toMatchObject({ outcome: 'rolled-back', rotation: 'in', failedPhase: 'start' })
     expect(result.hosts[0].error).toMatch(
-      /^connection lost during `start` \(read ECONNRESET\); reconnected: out of rotation, not healthy/
+      /^connection lost during `start` \(read ECONNRESET\); reconnected: its command ran on past command-timeout \(600000 ms\) and was ended; out of rotation, not healthy/
     )
     expect(hosts[0].commands.slice(-2)).toEqual(['appctl rollback', ONLINE])
   })

@@ -122,10 +122,11 @@ const HEALTH_FILE = {
     endedNormally(observed, 1)
     expect(report(observed)[1]).toMatchObject({ result: 'failed', failedPhase: 'stop', rotation: 'out' })
     expect(report(observed)[1].error).toMatch(
-      /^connection lost during `stop` \(read ECONNRESET\); reconnected: out of rotation, not healthy \(.+\)$/
+      /^connection lost during `stop` \(read ECONNRESET\); reconnected: its command ended there; out of rotation, not healthy \(.+\)$/
     )
     expect(annotations(observed, 'error')[0]).toMatchObject({ title: `Rollout failed: ${entry} (stop)` })
     expect(fleet.healthFilePresent(victim)).toBe(false)
+    expect(await fleet.version(victim)).toBeUndefined() // looked at once its stop, which ran on, was over
     expect(observed.outAtEnd).toEqual([victim.name])
     expect(await fleet.version(fleet.hosts[0])).toBe('v2')
     await expectUntouched([2, 3])
@@ -155,7 +156,7 @@ const HEALTH_FILE = {
     endedNormally(observed, 1)
     expect(report(observed)[1]).toMatchObject({ result: 'failed', failedPhase: 'stop', rotation: 'out' })
     expect(report(observed)[1].error).toMatch(
-      /^connection lost during `stop` \(Keepalive timeout\); reconnected: out of rotation, not healthy \(.+\)$/
+      /^connection lost during `stop` \(Keepalive timeout\); reconnected: its command ended there; out of rotation, not healthy \(.+\)$/
     )
     expect(annotations(observed, 'error')[0]).toMatchObject({ title: `Rollout failed: ${entry} (stop)` })
     expect(fleet.healthFilePresent(victim)).toBe(false)

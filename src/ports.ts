@@ -20,6 +20,11 @@ export interface ExecResult {
    * is unknown: why, in the SSH library's words (`read ECONNRESET`, `Keepalive timeout`).
    */
   readonly lost?: string
+  /**
+   * When it ended without an exit status and nothing here ended it (a lost connection): the
+   * process group it ran as on the host, where it may still be running.
+   */
+  readonly group?: number
 }
 
 export interface HttpResponse {

@@ -45,8 +45,8 @@ class StepFailed extends Error {
   constructor(
     readonly step: StepName,
     message: string,
-    /** Its connection was lost while it ran: why. */
-    readonly lost?: string
+    /** Its connection was lost while it ran. */
+    readonly lost?: ConnectionLost
   ) {
     super(message)
   }
@@ -138,9 +138,9 @@ class HostRun {
    * The host as found after `step`'s connection was lost: a healthy host (on the new release, if
    * its release may have changed) is put back; one that is not stays out or is rolled back.
    */
-  private async recoverLost({ step }: StepFailed, why: string): Promise<HostReport> {
-    const found = await lookAgain(this.steps, this.undo === 'release')
-    const failure = new StepFailed(step, `connection lost during \`${step}\` (${why}); ${found.detail}`)
+  private async recoverLost({ step }: StepFailed, lost: ConnectionLost): Promise<HostReport> {
+    const found = await lookAgain(this.steps, this.undo === 'release', lost.group)
+    const failure = new StepFailed(step, `connection lost during \`${step}\` (${lost.why}); ${found.detail}`)
     if (found.healthy) return this.report('failed', found.rotation === 'in' ? 'in' : await this.putBack(), failure)
     return this.undo === 'release' ? this.rollBack(failure) : this.report('failed', found.rotation, failure)
   }
@@ -196,11 +196,7 @@ class HostRun {
       this.context.progress?.({ kind: 'step', host: this.context.host.target, step: step.name })
       // Rollback and restore steps run even if the run was cancelled meanwhile: half done is worse.
       await runStep(this.steps, step.action, step.cancellable ? signal : NEVER_ABORTED).catch((error: unknown) => {
-        failure = new StepFailed(
-          step.name,
-          errorMessage(error),
-          error instanceof ConnectionLost ? error.why : undefined
-        )
+        failure = new StepFailed(step.name, errorMessage(error), error instanceof ConnectionLost ? error : undefined)
       })
     }
     this.phases.push({ name: step.name, startMs: start - origin, durationMs: clock.now() - start, ok: !failure })

@@ -15,7 +15,11 @@ export function failureOf(result: ExecResult, timeoutMs: number, signal: AbortSi
 
 /** A command's connection was lost while it ran: what it did on the host is unknown. */
 export class ConnectionLost extends Error {
-  constructor(readonly why: string) {
+  constructor(
+    readonly why: string,
+    /** Its process group on the host, where it may still run. */
+    readonly group?: number
+  ) {
     super(`connection lost (${why})`)
   }
 }
@@ -23,7 +27,9 @@ export class ConnectionLost extends Error {
 export function throwIfFailed(result: ExecResult, timeoutMs: number, signal: AbortSignal): void {
   const failure = failureOf(result, timeoutMs, signal)
   if (failure === undefined) return
-  throw result.lost !== undefined && !signal.aborted ? new ConnectionLost(result.lost) : new Error(failure)
+  throw result.lost !== undefined && !signal.aborted
+    ? new ConnectionLost(result.lost, result.group)
+    : new Error(failure)
 }
 
 /**

@@ -1,10 +1,11 @@
 // After a connection lost in the middle of a step, what that step did on the host is unknown: it
 // may not have started, may have finished, or may still be running there. So the host is looked at
-// again (reconnecting, its host key checked again) before the failure policy decides anything: is
-// it in rotation, and is it healthy? Only a host proven healthy is put back.
+// again (reconnecting, its host key checked again) before the failure policy decides anything:
+// once the command is over there (awaited, as its timeout allows), is the host in rotation, and is
+// it healthy? Only a host proven healthy is put back; nothing races a command still running.
 import { errorMessage } from '../errors.js'
 import { NEVER_ABORTED } from '../ports.js'
-import { fileExists, NOTHING } from '../ssh/remote-scripts.js'
+import { awaitGroup, fileExists, NOTHING } from '../ssh/remote-scripts.js'
 import type { Rotation } from './host-report.js'
 import { runStep, type StepContext } from './step-runners.js'
 
@@ -19,10 +20,15 @@ export interface Found {
   readonly detail: string
 }
 
-/** Looks at the host again; `onNewRelease`: healthy means healthy on the new release (health-body too). */
-export async function lookAgain(context: StepContext, onNewRelease: boolean): Promise<Found> {
+/**
+ * Looks at the host again, once the command that lost its connection (process `group`, if it had
+ * started) is over; `onNewRelease`: healthy means healthy on the new release (health-body too).
+ */
+export async function lookAgain(context: StepContext, onNewRelease: boolean, group?: number): Promise<Found> {
   let rotation: Rotation
+  let command = ''
   try {
+    if (group !== undefined) command = await awaitCommand(context, group)
     rotation = await measureRotation(context)
   } catch (error: unknown) {
     return { healthy: false, rotation: 'unknown', detail: `could not reconnect to look at it: ${errorMessage(error)}` }
@@ -40,8 +46,21 @@ export async function lookAgain(context: StepContext, onNewRelease: boolean): Pr
   return {
     healthy: unhealthy === undefined,
     rotation,
-    detail: `reconnected: ${where}, ${unhealthy === undefined ? 'healthy' : `not healthy (${unhealthy})`}`
+    detail: `reconnected: ${command}${where}, ${unhealthy === undefined ? 'healthy' : `not healthy (${unhealthy})`}`
   }
+}
+
+/** Waits for the command's process group to be gone, or ends it past command-timeout: what it did, for the report. */
+async function awaitCommand({ host, settings, env }: StepContext, group: number): Promise<string> {
+  const { timeoutMs } = settings.commands
+  const { code } = await host.exec(awaitGroup(group, timeoutMs), {
+    env,
+    timeoutMs: timeoutMs + LOOK_MS,
+    signal: NEVER_ABORTED,
+    onLine: () => undefined
+  })
+  if (code === 3) return `its command ran on past command-timeout (${timeoutMs} ms) and was ended; `
+  return code === 0 ? 'its command ended there; ' : ''
 }
 
 /**

@@ -66,7 +66,7 @@ export class LongLivedShell {
           finished = true
           ending.dispose()
           this.listener = undefined
-          resolve({ code: ending.timedOut ? null : code, timedOut: ending.timedOut })
+          resolve(ending.result(code))
         }
         // The kill is enough: the shell answers once the command is gone.
         const ending = new Ending(
