@@ -259,6 +259,18 @@ describe('a connection lost in the middle of a step: the host is looked at again
     expect(without.hosts[0].rotation).toBe('out')
   })
 
+  it('cancelled while its command is awaited: handled as any cancelled host, never called healthy', async () => {
+    const { hosts, run, controller } = setup()
+    lose(hosts[0], 'appctl stop', { inRotation: false, group: 9 })
+    hosts[0].onExec = (command) => (command === awaitGroup(9, 600_000) ? controller.abort() : undefined)
+    const result = await run()
+    expect(result.status).toBe('cancelled')
+    expect(result.hosts[0]).toMatchObject({ outcome: 'cancelled', rotation: 'out', failedPhase: 'stop' })
+    expect(result.hosts[0].error).toMatch(
+      /; reconnected: out of rotation, not healthy \(not checked: the run was cancelled\)$/
+    )
+  })
+
   it('the host cannot be reached again: left out, and the report says it could not look', async () => {
     const { hosts, run } = setup()
     lose(hosts[0], 'appctl stop', { inRotation: false })

@@ -139,8 +139,10 @@ class HostRun {
    * its release may have changed) is put back; one that is not stays out or is rolled back.
    */
   private async recoverLost({ step }: StepFailed, lost: ConnectionLost): Promise<HostReport> {
-    const found = await lookAgain(this.steps, this.undo === 'release', lost.group)
+    const { signal } = this.context
+    const found = await lookAgain(this.steps, { onNewRelease: this.undo === 'release', group: lost.group, signal })
     const failure = new StepFailed(step, `connection lost during \`${step}\` (${lost.why}); ${found.detail}`)
+    if (signal.aborted) return this.recover(failure) // cancelled meanwhile: the usual way
     if (found.healthy) return this.report('failed', found.rotation === 'in' ? 'in' : await this.putBack(), failure)
     return this.undo === 'release' ? this.rollBack(failure) : this.report('failed', found.rotation, failure)
   }

@@ -22,22 +22,28 @@ export interface Found {
 
 /**
  * Looks at the host again, once the command that lost its connection (process `group`, if it had
- * started) is over; `onNewRelease`: healthy means healthy on the new release (health-body too).
+ * started) is over; `onNewRelease`: healthy means healthy on the new release (health-body too). A
+ * cancellation (`signal`) cuts the wait for the command short: the host is then not called healthy.
  */
-export async function lookAgain(context: StepContext, onNewRelease: boolean, group?: number): Promise<Found> {
+export async function lookAgain(
+  context: StepContext,
+  { onNewRelease, group, signal }: { onNewRelease: boolean; group?: number; signal: AbortSignal }
+): Promise<Found> {
   let rotation: Rotation
   let command = ''
   try {
-    if (group !== undefined) command = await awaitCommand(context, group)
+    if (group !== undefined) command = await awaitCommand(context, group, signal)
     rotation = await measureRotation(context)
   } catch (error: unknown) {
     return { healthy: false, rotation: 'unknown', detail: `could not reconnect to look at it: ${errorMessage(error)}` }
   }
   const timeoutMs = Math.min(context.settings.health.timeoutMs, LOOK_MS)
-  const unhealthy = await runStep(context, { kind: 'health', matchBody: onNewRelease, timeoutMs }, NEVER_ABORTED).then(
-    () => undefined,
-    (error: unknown) => errorMessage(error)
-  )
+  const unhealthy = signal.aborted
+    ? 'not checked: the run was cancelled'
+    : await runStep(context, { kind: 'health', matchBody: onNewRelease, timeoutMs }, NEVER_ABORTED).then(
+        () => undefined,
+        (error: unknown) => errorMessage(error)
+      )
   const where = {
     in: 'in rotation',
     out: 'out of rotation',
@@ -51,12 +57,12 @@ export async function lookAgain(context: StepContext, onNewRelease: boolean, gro
 }
 
 /** Waits for the command's process group to be gone, or ends it past command-timeout: what it did, for the report. */
-async function awaitCommand({ host, settings, env }: StepContext, group: number): Promise<string> {
+async function awaitCommand({ host, settings, env }: StepContext, group: number, signal: AbortSignal) {
   const { timeoutMs } = settings.commands
   const { code } = await host.exec(awaitGroup(group, timeoutMs), {
     env,
     timeoutMs: timeoutMs + LOOK_MS,
-    signal: NEVER_ABORTED,
+    signal,
     onLine: () => undefined
   })
   if (code === 3) return `its command ran on past command-timeout (${timeoutMs} ms) and was ended; `

@@ -40,7 +40,7 @@ export async function connectWithRetry(
 
 /**
  * Keepalives every 5 s, 3 unanswered allowed: a link that silently stopped carrying anything is
- * given up 15 to 20 s later (the issue asks for 30 s at most), and the host's next use reconnects.
+ * given up 15 to 20 s later (well within 30 s), and the host's next use reconnects.
  */
 const KEEPALIVE = { keepaliveInterval: 5_000, keepaliveCountMax: 3 }
 
