@@ -17,6 +17,12 @@ export interface ScriptedReply {
   lines?: string[]
   durationMs?: number
   timedOut?: boolean
+  /** The connection was lost while it ran, for this reason. */
+  lost?: string
+  /** With `lost`: its process group on the host. */
+  group?: number
+  /** It never ran: the host could not be reached (a failed reconnection). */
+  unreachable?: string
 }
 
 export class FakeHost implements RemoteHost {
@@ -41,9 +47,11 @@ export class FakeHost implements RemoteHost {
     this.lastEnv = options.env
     this.onExec(command)
     const reply = this.reply(command, calls)
+    if (reply.unreachable !== undefined) throw new Error(reply.unreachable)
     reply.lines?.forEach((line) => options.onLine(line, 'stdout'))
     this.clock.time += reply.durationMs ?? 10
     if (reply.timedOut) return { code: null, timedOut: true }
+    if (reply.lost !== undefined) return { code: null, timedOut: false, lost: reply.lost, group: reply.group }
     if (options.signal.aborted) return { code: null, timedOut: false }
     return { code: reply.code === undefined ? 0 : reply.code, timedOut: false }
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { runBatches } from '../src/rollout/batches.js'
+import { awaitGroup } from '../src/ssh/remote-scripts.js'
 import { FakeClock, FakeHost, FakeRunner, RecordingLog, fakeFleet, settingsWith } from '../__fixtures__/fakes.js'
 
 const OFFLINE = "rm -f '/srv/status/nginx-status.html'"
@@ -148,11 +149,11 @@ describe('a failed host never rejoins the load balancer', () => {
     })
   })
 
-  it('reports a lost connection', async () => {
+  it('reports a command that ended without an exit status', async () => {
     const { hosts, run } = setup()
     failOn(hosts[0], 'appctl stop', null as unknown as number)
     const result = await run()
-    expect(result.hosts[0].error).toMatch(/connection lost/)
+    expect(result.hosts[0]).toMatchObject({ error: 'ended without an exit status', rotation: 'out' })
   })
 
   it('puts a host back online when offline itself failed, since nothing was stopped', async () => {
@@ -168,6 +169,121 @@ describe('a failed host never rejoins the load balancer', () => {
     failOn(hosts[0], ONLINE)
     const result = await run()
     expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'unknown', failedPhase: 'online' })
+  })
+})
+
+describe('a connection lost in the middle of a step: the host is looked at again before the policy decides', () => {
+  const IN_ROTATION = "test -e '/srv/status/nginx-status.html'"
+  const lose = (host: FakeHost, command: string, found: { inRotation: boolean; group?: number }) => {
+    const previous = host.reply
+    host.reply = (c, n) => {
+      if (c === command && n === 0) return { lost: 'read ECONNRESET', group: found.group }
+      return c === IN_ROTATION ? { code: found.inRotation ? 0 : 1 } : previous(c, n)
+    }
+  }
+
+  it('found out and not healthy on the new release: no rollback-command, so it stays out, and the report says so', async () => {
+    const { hosts, run } = setup({ 'health-body': 'version=v2', 'health-timeout': '2s' })
+    lose(hosts[0], 'appctl stop', { inRotation: false, group: 4242 })
+    hosts[0].health = () => ({ status: 200, body: 'version=v1' })
+    const result = await run()
+    expect(result.status).toBe('failure')
+    expect(result.hosts[0]).toMatchObject({
+      outcome: 'failed',
+      rotation: 'out',
+      failedPhase: 'stop',
+      error:
+        "connection lost during `stop` (read ECONNRESET); reconnected: its command ended there; out of rotation, not healthy (not healthy after 2000 ms: HTTP 200 but the body did not match /version=v2/ (got 'version=v1'))"
+    })
+    // Its stop, which may have run on, is over before the host is looked at.
+    expect(hosts[0].commands).toEqual([OFFLINE, 'appctl stop', awaitGroup(4242, 600_000), IN_ROTATION])
+    expect(result.hosts.slice(1).map((h) => h.outcome)).toEqual(['skipped', 'skipped', 'skipped'])
+  })
+
+  it('not healthy, with a rollback-command: rolled back as any failed host is, once its command is over', async () => {
+    const { hosts, run } = setup({ 'rollback-command': 'appctl rollback', 'health-timeout': '2s' })
+    failOn(hosts[0], awaitGroup(7, 600_000), 3) // the start still ran at command-timeout: ended there
+    lose(hosts[0], 'appctl start', { inRotation: false, group: 7 })
+    hosts[0].health = () => ({ status: hosts[0].commands.includes('appctl rollback') ? 200 : 503, body: '' })
+    const result = await run()
+    expect(result.hosts[0]).toMatchObject({ outcome: 'rolled-back', rotation: 'in', failedPhase: 'start' })
+    expect(result.hosts[0].error).toMatch(
+      /^connection lost during `start` \(read ECONNRESET\); reconnected: its command ran on past command-timeout \(600000 ms\) and was ended; out of rotation, not healthy/
+    )
+    expect(hosts[0].commands.slice(-2)).toEqual(['appctl rollback', ONLINE])
+  })
+
+  it('proven healthy on the new release after all: put back in rotation, yet failed (its step never said it ended)', async () => {
+    const { hosts, run } = setup()
+    lose(hosts[0], ONLINE, { inRotation: false })
+    const result = await run()
+    expect(result.hosts[0]).toMatchObject({
+      outcome: 'failed',
+      rotation: 'in',
+      failedPhase: 'online',
+      error: 'connection lost during `online` (read ECONNRESET); reconnected: out of rotation, healthy'
+    })
+    expect(hosts[0].commands.slice(-2)).toEqual([IN_ROTATION, ONLINE])
+  })
+
+  it('lost as it left rotation, found still in and healthy (its release untouched): left in', async () => {
+    const { hosts, run } = setup()
+    lose(hosts[0], OFFLINE, { inRotation: true })
+    const result = await run()
+    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'in', failedPhase: 'offline' })
+    expect(hosts[0].commands).toEqual([OFFLINE, IN_ROTATION])
+  })
+
+  it('where commands move the host, its rotation is what online-probe says, or not measured without one', async () => {
+    const commands = {
+      'health-file': '',
+      'offline-command': 'lb rm',
+      'online-command': 'lb add',
+      'health-timeout': '1s'
+    }
+    const probed = setup({ ...commands, 'online-probe': 'lb says in' })
+    probed.runner.reply = (command) => (command === 'lb says in' ? 1 : 0)
+    const unprobed = setup(commands)
+    for (const { hosts } of [probed, unprobed]) {
+      lose(hosts[0], 'appctl stop', { inRotation: true })
+      hosts[0].health = () => ({ status: 503, body: '' })
+    }
+    const [withProbe, without] = [await probed.run(), await unprobed.run()]
+    expect(withProbe.hosts[0].error).toMatch(
+      /; reconnected: out of rotation, not healthy \(not healthy after 1000 ms: HTTP 503\)$/
+    )
+    expect(probed.hosts[0].commands).toEqual(['lb rm', 'appctl stop', ':'])
+    expect(without.hosts[0].error).toMatch(
+      /; reconnected: rotation not measured \(no health-file or online-probe\), not healthy/
+    )
+    expect(without.hosts[0].rotation).toBe('out')
+  })
+
+  it('cancelled while its command is awaited: handled as any cancelled host, never called healthy', async () => {
+    const { hosts, run, controller } = setup()
+    lose(hosts[0], 'appctl stop', { inRotation: false, group: 9 })
+    hosts[0].onExec = (command) => (command === awaitGroup(9, 600_000) ? controller.abort() : undefined)
+    const result = await run()
+    expect(result.status).toBe('cancelled')
+    expect(result.hosts[0]).toMatchObject({ outcome: 'cancelled', rotation: 'out', failedPhase: 'stop' })
+    expect(result.hosts[0].error).toMatch(
+      /; reconnected: out of rotation, not healthy \(not checked: the run was cancelled\)$/
+    )
+  })
+
+  it('the host cannot be reached again: left out, and the report says it could not look', async () => {
+    const { hosts, run } = setup()
+    lose(hosts[0], 'appctl stop', { inRotation: false })
+    const lost = hosts[0].reply
+    hosts[0].reply = (c, n) =>
+      c === IN_ROTATION ? { unreachable: 'cannot connect to deploy@h1: ECONNREFUSED' } : lost(c, n)
+    const result = await run()
+    expect(result.hosts[0]).toMatchObject({
+      outcome: 'failed',
+      rotation: 'out',
+      error:
+        'connection lost during `stop` (read ECONNRESET); could not reconnect to look at it: cannot connect to deploy@h1: ECONNREFUSED'
+    })
   })
 })
 

@@ -4,11 +4,13 @@
 import { chmodSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as pause } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { systemClock, type RemoteHost, type Stream } from '../src/ports.js'
 import { createSshConnector } from '../src/ssh/connector.js'
 import { RecordingLog, settingsWith } from '../__fixtures__/fakes.js'
 import { isRunning } from '../test/fleet/processes.js'
+import { startRelay } from '../test/fleet/relay.js'
 import { connectionInputs, startSshFleet, type SshFleet } from '../test/fleet/ssh-hosts.js'
 
 let fleet: SshFleet
@@ -270,6 +272,37 @@ describe('commands through one long-lived shell', () => {
       await bare.close()
       restore()
       rmSync(bin, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('a connection reset on the way (a relay in front of the jump host resets it)', () => {
+  it('a command running then is reported lost, with why; the next one reconnects through the jump host', async () => {
+    const [target] = fleet.hosts
+    const relay = await startRelay(target.address, target)
+    const log = new RecordingLog()
+    const jump = `${fleet.user}@${relay.address}:${relay.port}`
+    const settings = settingsWith({
+      ...connectionInputs(fleet),
+      'jump-host': jump,
+      'known-hosts': `${fleet.knownHosts()}[${relay.address}]:${relay.port} ${target.hostPublicKey}\n`
+    })
+    const through = await createSshConnector(settings.ssh, systemClock, log).connect(
+      settings.hosts[0],
+      new AbortController().signal
+    )
+    try {
+      expect(await run('echo up', { on: through })).toMatchObject({ code: 0, stdout: ['up'] })
+      const running = run('echo started; sleep 5', { on: through })
+      await pause(500)
+      relay.reset()
+      expect(await running).toMatchObject({ code: null, timedOut: false, lost: 'read ECONNRESET' })
+      relay.reset() // a second reset of nothing at all: the relay carries no connection now
+      expect(await run('echo again', { on: through })).toMatchObject({ code: 0, stdout: ['again'] })
+      expect(log.lines).toContain(`[${target.entry}] the SSH connection was lost (read ECONNRESET); reconnecting`)
+    } finally {
+      await through.close()
+      await relay.close()
     }
   })
 })

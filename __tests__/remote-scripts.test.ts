@@ -2,10 +2,11 @@
 // line does, and that no value ever reaches a process's arguments.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { describe, expect, it } from '@jest/globals'
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
+  awaitGroup,
   commandScript,
   drainScript,
   removeFile,
@@ -117,6 +118,36 @@ describe('killGroupLine', () => {
     reader.stdin.write(killGroupLine(pgid))
     expect(await exited).toBe('SIGTERM')
     await new Promise((resolve) => setTimeout(resolve, 1300))
+    expect(alive(pgid)).toEqual([])
+  })
+})
+
+describe('awaitGroup', () => {
+  /** A command in a session of its own that no process here is the parent of: one a lost connection left. */
+  const orphan = (seconds: number) => {
+    const dir = mkdtempSync(join(tmpdir(), 'rollout-orphan-'))
+    try {
+      execFileSync('sh', ['-c', `setsid sh -c 'echo $$ > "$0"; exec sleep ${seconds}' "${dir}/pgid" >/dev/null 2>&1 &`])
+      for (let waited = 0; !existsSync(`${dir}/pgid`) && waited < 50; waited++) execFileSync('sleep', ['0.02'])
+      execFileSync('sleep', ['0.05'])
+      return Number(readFileSync(`${dir}/pgid`, 'utf8'))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+
+  it('waits until the process group of a command that lost its connection is gone: exit 0', () => {
+    const pgid = orphan(0.6)
+    const started = Date.now()
+    expect(feed(awaitGroup(pgid, 5000)).status).toBe(0)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(500)
+    expect(alive(pgid)).toEqual([])
+  })
+
+  it('ends it once past the timeout, as the timeout would have: exit 3', () => {
+    const pgid = orphan(300)
+    expect(feed(awaitGroup(pgid, 400)).status).toBe(3)
+    execFileSync('sleep', ['0.3'])
     expect(alive(pgid)).toEqual([])
   })
 })

@@ -20,6 +20,16 @@ export interface ExecResult {
   /** null when the command did not exit by itself (timeout, cancellation, lost connection). */
   readonly code: number | null
   readonly timedOut: boolean
+  /**
+   * Set when the connection was lost while the command ran, so that whether it ran, and how far,
+   * is unknown: why, in the SSH library's words (`read ECONNRESET`, `Keepalive timeout`).
+   */
+  readonly lost?: string
+  /**
+   * When it ended without an exit status and nothing here ended it (a lost connection): the
+   * process group it ran as on the host, where it may still be running.
+   */
+  readonly group?: number
 }
 
 export interface HttpResponse {

@@ -1,7 +1,8 @@
 // The batch policy: batches one after another, the hosts of a batch in parallel; before a batch,
 // the capacity floor; after it, the bake; a stop once more hosts failed than max-failed-hosts
 // allows, or an analysis failed. Hosts it never reaches stay untouched.
-import { countsAsFailed, rollHostBack, runHost, skippedHost, type HostReport } from './host-run.js'
+import { rollHostBack, runHost, skippedHost } from './host-run.js'
+import { countsAsFailed, type HostReport } from './host-report.js'
 import type { HostRelease } from './releases.js'
 import type { HostState } from './journal.js'
 import { stepColumns, type StepName } from './host-steps.js'

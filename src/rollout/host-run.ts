@@ -1,6 +1,7 @@
 // One host's run: it walks the host's steps (host-steps.ts), and on a failure undoes what the
 // steps it started call for. What the seed's appctl.sh never did: a failed host stays out of
 // rotation unless a rollback proves healthy, and a cancelled host is left in a safe, reported state.
+// A step whose connection was lost has an unknown outcome: the host is looked at again first.
 import { errorMessage } from '../errors.js'
 import type { Settings } from '../inputs/settings.js'
 import type { HostOutcome, HostReport, PhaseRecord, Rotation } from './host-report.js'
@@ -18,6 +19,8 @@ import {
 } from './host-steps.js'
 import type { HostFound, HostJournal } from './journal.js'
 import { hostVariables, type HostRelease } from './releases.js'
+import { ConnectionLost } from './host-scripts.js'
+import { lookAgain } from './look-again.js'
 import { runStep, type StepContext } from './step-runners.js'
 
 export { countsAsFailed, needsAttention, skippedHost } from './host-report.js'
@@ -49,7 +52,9 @@ const UNDO_ORDER: readonly Undo[] = ['nothing', 'rotation', 'release']
 class StepFailed extends Error {
   constructor(
     readonly step: StepName,
-    message: string
+    message: string,
+    /** Its connection was lost while it ran. */
+    readonly lost?: ConnectionLost
   ) {
     super(message)
   }
@@ -124,6 +129,7 @@ class HostRun {
   /** Undoes what the steps started call for, and reports the host as it is left. */
   private async recover(failure: StepFailed): Promise<HostReport> {
     const { settings, signal } = this.context
+    if (failure.lost !== undefined && !signal.aborted) return this.recoverLost(failure, failure.lost)
     const stopped = signal.aborted ? 'cancelled' : 'failed'
     if (this.undo !== 'release') return this.report(stopped, await this.settle(), failure)
     if (signal.aborted) {
@@ -133,19 +139,30 @@ class HostRun {
       return this.report(online ? 'succeeded' : 'cancelled', online ? 'in' : 'unknown', online ? undefined : failure)
     }
     if (this.healthy) return this.report('failed', 'unknown', failure) // the online command itself failed
-    const rollBack = rollBackSteps(settings, this.context.release)
-    if (rollBack.length === 0) return this.report('failed', 'out', failure)
-    try {
-      for (const step of rollBack) await this.perform(step)
-      return this.report('rolled-back', 'in', failure)
-    } catch (error: unknown) {
-      const rollback = error as StepFailed
-      return this.report(
-        'failed',
-        'out',
-        new StepFailed(failure.step, `${failure.message}; ${rollback.step} failed too: ${rollback.message}`)
-      )
-    }
+    return this.rollBack(failure)
+  }
+
+  /**
+   * The host as found after `step`'s connection was lost: a healthy host (on the new release, if
+   * its release may have changed) is put back; one that is not stays out or is rolled back.
+   */
+  private async recoverLost({ step }: StepFailed, lost: ConnectionLost): Promise<HostReport> {
+    const { signal } = this.context
+    const found = await lookAgain(this.steps, { onNewRelease: this.undo === 'release', group: lost.group, signal })
+    const failure = new StepFailed(step, `connection lost during \`${step}\` (${lost.why}); ${found.detail}`)
+    if (signal.aborted) return this.recover(failure) // cancelled meanwhile: the usual way
+    if (found.healthy) return this.report('failed', found.rotation === 'in' ? 'in' : await this.putBack(), failure)
+    return this.undo === 'release' ? this.rollBack(failure) : this.report('failed', found.rotation, failure)
+  }
+
+  /** A host whose release may have changed: rolled back (and in rotation), or left out. */
+  private async rollBack(failure: StepFailed): Promise<HostReport> {
+    const steps = rollBackSteps(this.context.settings, this.context.release)
+    if (steps.length === 0) return this.report('failed', 'out', failure)
+    const { failure: rollback } = await this.walk(steps)
+    if (!rollback) return this.report('rolled-back', 'in', failure)
+    const message = `${failure.message}; ${rollback.step} failed too: ${rollback.message}`
+    return this.report('failed', 'out', new StepFailed(failure.step, message))
   }
 
   /**
@@ -154,9 +171,12 @@ class HostRun {
    */
   async settle(): Promise<Rotation> {
     if (this.undo === 'nothing') return 'in'
-    if (this.undo === 'rotation')
-      return (await this.attempt(restoreRotationSteps(this.context.settings))) ? 'in' : 'out'
-    return 'out'
+    return this.undo === 'rotation' ? this.putBack() : 'out'
+  }
+
+  /** Back in rotation by its online command (no wait): `in`, or `out` if that failed. */
+  private async putBack(): Promise<Rotation> {
+    return (await this.attempt(restoreRotationSteps(this.context.settings))) ? 'in' : 'out'
   }
 
   /** Performs `steps` to the end; false if one failed. */
@@ -187,7 +207,7 @@ class HostRun {
       if (step.name !== 'upload' && step.name !== 'verify') await this.context.journal?.record(step.name)
       // Rollback and restore steps run even if the run was cancelled meanwhile: half done is worse.
       await runStep(this.steps, step.action, step.cancellable ? signal : NEVER_ABORTED).catch((error: unknown) => {
-        failure = new StepFailed(step.name, errorMessage(error))
+        failure = new StepFailed(step.name, errorMessage(error), error instanceof ConnectionLost ? error : undefined)
       })
     }
     this.phases.push({ name: step.name, startMs: start - origin, durationMs: clock.now() - start, ok: !failure })

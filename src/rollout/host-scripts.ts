@@ -7,14 +7,29 @@ import { NEVER_ABORTED, type ExecResult, type RemoteHost } from '../ports.js'
 export function failureOf(result: ExecResult, timeoutMs: number, signal: AbortSignal): string | undefined {
   if (result.timedOut) return `timed out after ${timeoutMs} ms`
   if (signal.aborted && result.code !== 0) return 'cancelled'
-  if (result.code === null) return 'ended without an exit status (connection lost)'
+  if (result.lost !== undefined) return `connection lost (${result.lost})`
+  if (result.code === null) return 'ended without an exit status'
   if (result.code !== 0) return `exited with code ${result.code}`
   return undefined
 }
 
+/** A command's connection was lost while it ran: what it did on the host is unknown. */
+export class ConnectionLost extends Error {
+  constructor(
+    readonly why: string,
+    /** Its process group on the host, where it may still run. */
+    readonly group?: number
+  ) {
+    super(`connection lost (${why})`)
+  }
+}
+
 export function throwIfFailed(result: ExecResult, timeoutMs: number, signal: AbortSignal): void {
   const failure = failureOf(result, timeoutMs, signal)
-  if (failure !== undefined) throw new Error(failure)
+  if (failure === undefined) return
+  throw result.lost !== undefined && !signal.aborted
+    ? new ConnectionLost(result.lost, result.group)
+    : new Error(failure)
 }
 
 /**

@@ -1,6 +1,8 @@
 // Opening one host's SSH connection: through the jump-host chain, host keys checked before any
 // authentication (asking for the key types host-keys.ts says), connection-level errors retried
-// with backoff, and the first hop's socket our own, with Nagle's algorithm off.
+// with backoff, and the first hop's socket our own, with Nagle's algorithm off. Every hop's
+// connection has an 'error' listener for its whole life: ssh2 emits one when the link resets or
+// its keepalives go unanswered, and one nobody listens to would end the process.
 import { connect } from 'node:net'
 import { NodeSSH, type Config } from 'node-ssh'
 import type { Client, ClientChannel, ServerHostKeyAlgorithm } from 'ssh2'
@@ -36,11 +38,31 @@ export async function connectWithRetry(
   }
 }
 
+/**
+ * Keepalives every 5 s, 3 unanswered allowed: a link that silently stopped carrying anything is
+ * given up 15 to 20 s later (well within 30 s), and the host's next use reconnects.
+ */
+const KEEPALIVE = { keepaliveInterval: 5_000, keepaliveCountMax: 3 }
+
+/** Why each connection ended badly: its last 'error' (`read ECONNRESET`, `Keepalive timeout`). */
+const lastErrors = new WeakMap<NodeSSH, string>()
+
+/** Why the chain's connection was lost, in ssh2's words; the first hop that says. */
+export function lostBecause(chain: readonly NodeSSH[]): string {
+  return chain.map((ssh) => lastErrors.get(ssh)).find((why) => why !== undefined) ?? 'closed without an error'
+}
+
+/** Keeps the hop's connection errors for lostBecause, for as long as the connection lives. */
+function listenForErrors(ssh: NodeSSH): NodeSSH {
+  ssh.connection?.on('error', (error: Error) => lastErrors.set(ssh, error.message))
+  return ssh
+}
+
 async function connectChain(target: Target, settings: SshSettings, accepted: AcceptedKeyTypes): Promise<NodeSSH[]> {
   const chain: NodeSSH[] = []
   try {
     for (const hop of [...settings.jumpHosts, target])
-      chain.push(await connectHop(hop, settings, chain.at(-1), accepted))
+      chain.push(listenForErrors(await connectHop(hop, settings, chain.at(-1), accepted)))
     return chain
   } catch (error: unknown) {
     chain.forEach((ssh) => ssh.dispose())
@@ -121,7 +143,7 @@ async function connectOne(
     password: settings.auth.password,
     agent: settings.auth.privateKey || settings.auth.password ? undefined : process.env.SSH_AUTH_SOCK,
     readyTimeout: settings.connectTimeoutMs,
-    keepaliveInterval: 10_000,
+    ...KEEPALIVE,
     algorithms: { serverHostKey },
     sock,
     hostVerifier: (key: Buffer) => {

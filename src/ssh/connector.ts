@@ -4,7 +4,7 @@
 import { setTimeout as pause } from 'node:timers/promises'
 import type { NodeSSH } from 'node-ssh'
 import { forwardingRefused, HttpOverSsh } from './http-over-ssh.js'
-import { connectWithRetry, type AcceptedKeyTypes } from './connect.js'
+import { connectWithRetry, lostBecause, type AcceptedKeyTypes } from './connect.js'
 import type { Clock, Connector, ExecOptions, ExecResult, Log, RemoteHost } from '../ports.js'
 import { LongLivedShell, type ShellState } from './long-lived-shell.js'
 import { runChannel } from './remote-command.js'
@@ -61,7 +61,7 @@ class SshRemoteHost implements RemoteHost {
   /** The target's connection, re-opened first if it dropped since the last use. */
   private async ssh(forceReconnect = false): Promise<NodeSSH> {
     if (forceReconnect || !this.connected) {
-      this.log.info(`[${this.target.entry}] the SSH connection was lost; reconnecting`)
+      this.log.info(`[${this.target.entry}] the SSH connection was lost (${lostBecause(this.chain)}); reconnecting`)
       this.chain.forEach((ssh) => ssh.dispose())
       await this.http?.close()
       this.http = undefined
@@ -73,6 +73,14 @@ class SshRemoteHost implements RemoteHost {
   async exec(command: string, options: ExecOptions): Promise<ExecResult> {
     if (options.sideline) return this.execBeside(command, options)
     await this.beside
+    const result = await this.execSomewhere(command, options)
+    // No exit status, and neither its timeout nor a cancellation ended it: its connection went.
+    if (result.code !== null || result.timedOut || options.signal.aborted) return result
+    return { ...result, lost: lostBecause(this.chain) }
+  }
+
+  /** The command in the host's long-lived shell, or on a channel of its own where it cannot be. */
+  private async execSomewhere(command: string, options: ExecOptions): Promise<ExecResult> {
     if (!this.useShell) return this.execOnChannel(command, options)
     const connection = (await this.ssh()).connection
     if (!connection) throw new Error('not connected')

@@ -3,7 +3,7 @@
 // host name is resolved on the remote host.
 import { isIP, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
-import type { Client as SshClient } from 'ssh2'
+import type { ClientChannel, Client as SshClient } from 'ssh2'
 import type { Client } from 'undici'
 import type { HttpResponse } from '../ports.js'
 
@@ -62,15 +62,22 @@ export class HttpOverSsh {
       const { host, port } = addressOf(url)
       client = new Client(url.origin, {
         connect: (_options, callback) => {
-          this.ssh.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
-            if (error) return callback(new Error(`the host cannot connect to ${host}:${port}: ${error.message}`), null)
+          const opened = (error: Error | undefined, channel?: ClientChannel) => {
+            if (error || !channel)
+              return callback(new Error(`the host cannot connect to ${host}:${port}: ${error?.message}`), null)
             // The SSH connection already proved which host this is; the TLS hop only runs inside it.
             const socket =
               url.protocol === 'https:'
                 ? tlsConnect({ socket: channel, servername: isIP(host) ? undefined : host, rejectUnauthorized: false })
                 : channel
             callback(null, socket as unknown as Socket)
-          })
+          }
+          // ssh2 throws rather than calls back once the connection is gone.
+          try {
+            this.ssh.forwardOut('127.0.0.1', 0, host, port, opened)
+          } catch (error: unknown) {
+            opened(error instanceof Error ? error : new Error(String(error)))
+          }
         },
         pipelining: 1
       })

@@ -66,7 +66,7 @@ export class LongLivedShell {
           finished = true
           ending.dispose()
           this.listener = undefined
-          resolve({ code: ending.timedOut ? null : code, timedOut: ending.timedOut })
+          resolve(ending.result(code))
         }
         // The kill is enough: the shell answers once the command is gone.
         const ending = new Ending(
@@ -102,9 +102,14 @@ export class LongLivedShell {
 
   private async start(): Promise<void> {
     // `sh` whatever the login shell is; a forced command may put something else there.
-    const channel = await new Promise<ClientChannel | undefined>((resolve) =>
-      this.connection.exec(CHANNEL_COMMAND, (error, opened) => resolve(error ? undefined : opened))
-    )
+    // ssh2 throws rather than calls back when the connection went since the host last looked.
+    const channel = await new Promise<ClientChannel | undefined>((resolve) => {
+      try {
+        this.connection.exec(CHANNEL_COMMAND, (error, opened) => resolve(error ? undefined : opened))
+      } catch {
+        resolve(undefined)
+      }
+    })
     if (!channel || this.current === 'closed') {
       channel?.close()
       if (this.current !== 'closed') this.become('failed')

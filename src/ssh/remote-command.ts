@@ -52,6 +52,16 @@ export class Ending {
     if (options.signal.aborted) queueMicrotask(this.end)
   }
 
+  /**
+   * How the command ended. Without an exit status and not ended here (its connection was lost), its
+   * process group goes with it: the command may still be running on the host.
+   */
+  result(code: number | null): ExecResult {
+    if (this.timedOut) return { code: null, timedOut: true }
+    const group = code === null && !this.ended ? this.pgid : undefined
+    return group === undefined ? { code, timedOut: false } : { code, timedOut: false, group }
+  }
+
   /** True if `line` was the script's process-group marker (not output). */
   takeMarker(line: string): boolean {
     const marker = this.pgid === undefined ? PGID_LINE.exec(line) : null
@@ -115,7 +125,7 @@ export function runChannel(channel: ClientChannel, command: string, options: Exe
     channel.once('close', () => {
       ending.dispose()
       splitters.forEach((splitter) => splitter.flush())
-      resolve({ code: ending.timedOut ? null : code, timedOut: ending.timedOut })
+      resolve(ending.result(code))
     })
     channel.write(onChannel(commandScript(command, options.env), endMarker))
   })

@@ -102,6 +102,31 @@ export function touchFile(path: string): string {
   return `touch ${shellQuote(path)}`
 }
 
+/** Does nothing: run for the connection it needs (opened again if it was lost). */
+export const NOTHING = ':'
+
+/**
+ * After a lost connection: waits until process group `pgid` (the command that was running) has
+ * no process left, for at most `timeoutMs`, then ends it as its timeout would. Exits 0 if it ended
+ * by itself, 3 if it was ended here.
+ */
+export function awaitGroup(pgid: number, timeoutMs: number): string {
+  return [
+    'i=0',
+    `while kill -0 -${pgid} 2>/dev/null; do`,
+    `  if [ $i -ge ${Math.ceil(timeoutMs / 200)} ]; then`,
+    `    kill -TERM -${pgid} 2>/dev/null; sleep 1; kill -KILL -${pgid} 2>/dev/null; exit 3`,
+    '  fi',
+    '  sleep 0.2; i=$((i + 1))',
+    'done'
+  ].join('\n')
+}
+
+/** Whether the health check's file is there: exits 0 if it is (in rotation), 1 if not. */
+export function fileExists(path: string): string {
+  return `test -e ${shellQuote(path)}`
+}
+
 /**
  * Waits until the host has no established TCP connection left on `port` (as `ss` sees it),
  * printing the count whenever it changes: one command polling on the host, rather than one SSH

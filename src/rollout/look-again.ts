@@ -1,0 +1,87 @@
+// After a connection lost in the middle of a step, what that step did on the host is unknown: it
+// may not have started, may have finished, or may still be running there. So the host is looked at
+// again (reconnecting, its host key checked again) before the failure policy decides anything:
+// once the command is over there (awaited, as its timeout allows), is the host in rotation, and is
+// it healthy? Only a host proven healthy is put back; nothing races a command still running.
+import { errorMessage } from '../errors.js'
+import { NEVER_ABORTED } from '../ports.js'
+import { awaitGroup, fileExists, NOTHING } from '../ssh/remote-scripts.js'
+import type { Rotation } from './host-report.js'
+import { runStep, type StepContext } from './step-runners.js'
+
+/** How long each look may take: the app may still be starting, as when a re-run verifies a host. */
+const LOOK_MS = 5000
+
+export interface Found {
+  /** Passed the health check (with health-body, when the host may be on the new release). */
+  readonly healthy: boolean
+  readonly rotation: Rotation
+  /** What was found, for the report: `reconnected: out of rotation, not healthy (HTTP 502)`. */
+  readonly detail: string
+}
+
+/**
+ * Looks at the host again, once the command that lost its connection (process `group`, if it had
+ * started) is over; `onNewRelease`: healthy means healthy on the new release (health-body too). A
+ * cancellation (`signal`) cuts the wait for the command short: the host is then not called healthy.
+ */
+export async function lookAgain(
+  context: StepContext,
+  { onNewRelease, group, signal }: { onNewRelease: boolean; group?: number; signal: AbortSignal }
+): Promise<Found> {
+  let rotation: Rotation
+  let command = ''
+  try {
+    if (group !== undefined) command = await awaitCommand(context, group, signal)
+    rotation = await measureRotation(context)
+  } catch (error: unknown) {
+    return { healthy: false, rotation: 'unknown', detail: `could not reconnect to look at it: ${errorMessage(error)}` }
+  }
+  const timeoutMs = Math.min(context.settings.health.timeoutMs, LOOK_MS)
+  const unhealthy = signal.aborted
+    ? 'not checked: the run was cancelled'
+    : await runStep(context, { kind: 'health', matchBody: onNewRelease, timeoutMs }, NEVER_ABORTED).then(
+        () => undefined,
+        (error: unknown) => errorMessage(error)
+      )
+  const where = {
+    in: 'in rotation',
+    out: 'out of rotation',
+    unknown: 'rotation not measured (no health-file or online-probe)'
+  }[rotation]
+  return {
+    healthy: unhealthy === undefined,
+    rotation,
+    detail: `reconnected: ${command}${where}, ${unhealthy === undefined ? 'healthy' : `not healthy (${unhealthy})`}`
+  }
+}
+
+/** Waits for the command's process group to be gone, or ends it past command-timeout: what it did, for the report. */
+async function awaitCommand({ host, settings, env }: StepContext, group: number, signal: AbortSignal) {
+  const { timeoutMs } = settings.commands
+  const { code } = await host.exec(awaitGroup(group, timeoutMs), {
+    env,
+    timeoutMs: timeoutMs + LOOK_MS,
+    signal,
+    onLine: () => undefined
+  })
+  if (code === 3) return `its command ran on past command-timeout (${timeoutMs} ms) and was ended; `
+  return code === 0 ? 'its command ended there; ' : ''
+}
+
+/**
+ * In rotation or not, as the load balancer is told: its health file on the host (which reconnects
+ * first, and throws if it cannot), or the online-probe on the runner; unknown with neither.
+ */
+async function measureRotation({ host, runner, settings, env }: StepContext): Promise<Rotation> {
+  const { healthFile, online } = settings.loadBalancer
+  const options = { env, timeoutMs: LOOK_MS, signal: NEVER_ABORTED }
+  const onHost = async (command: string) => (await host.exec(command, { ...options, onLine: () => undefined })).code
+  if (healthFile !== undefined && online.command === undefined) {
+    const code = await onHost(fileExists(healthFile))
+    return code === 0 ? 'in' : code === 1 ? 'out' : 'unknown'
+  }
+  await onHost(NOTHING)
+  if (online.probe === undefined) return 'unknown'
+  return (await runner.run(online.probe, options)).code === 0 ? 'in' : 'out'
+}
