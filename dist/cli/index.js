@@ -25621,7 +25621,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _esm_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6247);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1228);
+/* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7751);
 // `rolling-deploy`, the command line (bundled as dist/cli.js): the action's engine and inputs from a
 // terminal or another CI. See cli/run-cli.ts.
 // First import on purpose: see esm-shims.ts.
@@ -25641,7 +25641,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1228:
+/***/ 7751:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -25650,7 +25650,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   ak: () => (/* binding */ runCli)
 });
 
-// UNUSED EXPORTS: EXIT, jsonReport
+// UNUSED EXPORTS: EXIT, cliSecrets, jsonReport
 
 // EXTERNAL MODULE: external "node:util"
 var external_node_util_ = __nccwpck_require__(7975);
@@ -27744,6 +27744,21 @@ function errors_errorMessage(error) {
     return error instanceof Error ? error.message : String(error);
 }
 
+;// CONCATENATED MODULE: ./src/rollout/host-report.ts
+/** Hosts that fail the run and count against max-failed-hosts: not on the new release by themselves. */
+function countsAsFailed(report) {
+    return report.outcome === 'failed' || report.outcome === 'rolled-back';
+}
+/** Hosts that need a look: touched and not on the new release (failed, rolled back, cancelled). */
+function needsAttention(report) {
+    return countsAsFailed(report) || report.outcome === 'cancelled';
+}
+/** Hosts the rollout did not reach, or whose batch was never started: as preflight found them (`in` unmeasured). */
+function skippedHost(target, batch, found) {
+    const rotation = found?.rotation ?? 'in';
+    return { target, batch, outcome: 'skipped', rotation, outputTail: [], phases: [], durationMs: 0, found };
+}
+
 ;// CONCATENATED MODULE: ./src/ports.ts
 /** For what must run to its end whatever happens (restoring a host): a signal that never aborts. */
 const NEVER_ABORTED = new AbortController().signal;
@@ -27856,6 +27871,28 @@ function removeFile(path) {
 function touchFile(path) {
     return `touch ${shellQuote(path)}`;
 }
+/** Does nothing: run for the connection it needs (opened again if it was lost). */
+const NOTHING = ':';
+/**
+ * After a lost connection: waits until process group `pgid` (the command that was running) has
+ * no process left, for at most `timeoutMs`, then ends it as its timeout would. Exits 0 if it ended
+ * by itself, 3 if it was ended here.
+ */
+function awaitGroup(pgid, timeoutMs) {
+    return [
+        'i=0',
+        `while kill -0 -${pgid} 2>/dev/null; do`,
+        `  if [ $i -ge ${Math.ceil(timeoutMs / 200)} ]; then`,
+        `    kill -TERM -${pgid} 2>/dev/null; sleep 1; kill -KILL -${pgid} 2>/dev/null; exit 3`,
+        '  fi',
+        '  sleep 0.2; i=$((i + 1))',
+        'done'
+    ].join('\n');
+}
+/** Whether the health check's file is there: exits 0 if it is (in rotation), 1 if not. */
+function fileExists(path) {
+    return `test -e ${shellQuote(path)}`;
+}
 /**
  * Waits until the host has no established TCP connection left on `port` (as `ss` sees it),
  * printing the count whenever it changes: one command polling on the host, rather than one SSH
@@ -27874,267 +27911,43 @@ function drainScript(port, intervalMs) {
     ].join('\n');
 }
 
-;// CONCATENATED MODULE: ./src/rollout/host-steps.ts
+;// CONCATENATED MODULE: ./src/ssh/journal-scripts.ts
+// The journal's shell texts: one small file per host (named after its entry, so hosts sharing a
+// home keep theirs apart) in a directory next to the deploy lock, saying what the run holding the
+// host is about to do. Written whole under a temporary name and renamed into place, so a reader
+// (the next run, after a kill at any instruction) finds the old entry or the new, never half of one.
 
-/** The command that changes a host's rotation: the user's, or the health file removed / touched. */
-function rotationCommand(settings, rotation) {
-    const { healthFile, offline, online } = settings.loadBalancer;
-    const command = rotation === 'out' ? offline.command : online.command;
-    if (command !== undefined || healthFile === undefined)
-        return command;
-    return rotation === 'out' ? removeFile(healthFile) : touchFile(healthFile);
+/** The line before what readJournal found: `entry` then the journal's line, `rotation in|out`. */
+const JOURNAL_MARKER = '__rollout_journal__';
+/** The journal directory in sh: next to the lock (`<lock>.journal`), in the login user's home by default. */
+function journalDir(lockPath) {
+    return lockPath === undefined ? '"$HOME/.rolling-deploy.lock.journal"' : shellQuote(`${lockPath}.journal`);
 }
-/** Leaving or rejoining the load balancer: its command, then the wait (or probe) for the LB to see it. */
-function rotationSteps(settings, rotation, cancellable) {
-    const command = rotationCommand(settings, rotation);
-    // Only a dry run may have neither a command nor a health file (it checks connections alone).
-    if (command === undefined)
-        return [];
-    const [name, wait, change] = rotation === 'out'
-        ? ['offline', 'offline-wait', settings.loadBalancer.offline]
-        : ['online', 'online-wait', settings.loadBalancer.online];
-    const run = cancellable || rotation === 'out' ? name : 'restore-online';
-    const bound = settings.commands.timeoutMs;
+/** A host's file name in the journal directory: its entry with only safe characters. */
+function journalFile(entry) {
+    return entry.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+/** Records `line` (one line of JSON) as the host's journal entry, atomically. */
+function writeJournal(dir, file, line) {
+    const f = `${dir}/${shellQuote(file)}`;
+    return [`mkdir -p ${dir}`, `printf '%s\\n' ${shellQuote(line)} > ${f}.tmp.$$`, `mv -f ${f}.tmp.$$ ${f}`].join('\n');
+}
+/** The host's cycle is over: its entry goes. */
+function clearJournal(dir, file) {
+    return `rm -f ${dir}/${shellQuote(file)}`;
+}
+/** What a run finds at preflight: the host's journal entry, if any, and whether `healthFile` is there. */
+function readJournal(dir, file, healthFile) {
+    const f = `${dir}/${shellQuote(file)}`;
     return [
-        {
-            name: run,
-            action: { kind: 'command', command },
-            boundMs: bound,
-            undo: rotation === 'out' ? 'rotation' : 'nothing',
-            cancellable
-        },
-        {
-            name: wait,
-            action: { kind: 'await-rotation', rotation, change },
-            boundMs: change.waitMs,
-            undo: 'nothing',
-            cancellable
-        }
-    ];
-}
-/** The app's stop, (release mode) switch, and start: what changes the host's release. */
-function releaseSteps(settings, to, names, cancellable) {
-    const { commands } = settings;
-    const [stop, switchTo, start] = names;
-    const step = (name, action) => ({
-        name,
-        action,
-        boundMs: commands.timeoutMs,
-        undo: 'release',
-        cancellable
-    });
-    return [
-        ...(commands.stop !== undefined ? [step(stop, { kind: 'command', command: commands.stop })] : []),
-        ...(commands.deploy !== undefined ? [step('deploy', { kind: 'command', command: commands.deploy })] : []),
-        ...(to !== undefined ? [step(switchTo, { kind: 'switch', to })] : []),
-        ...(commands.start !== undefined ? [step(start, { kind: 'command', command: commands.start })] : [])
-    ];
-}
-/** The ordered steps of one host, from upload to back in rotation; in release mode it switches to `release.to`. */
-function hostSteps(settings, release) {
-    const { upload, loadBalancer, health } = settings;
-    const steps = [];
-    if (upload)
-        steps.push({ name: 'upload', action: { kind: 'upload', ...upload }, undo: 'nothing', cancellable: true });
-    steps.push(...rotationSteps(settings, 'out', true));
-    if (loadBalancer.drain) {
-        const { port, timeoutMs } = loadBalancer.drain;
-        steps.push({
-            name: 'drain',
-            action: { kind: 'drain', port },
-            boundMs: timeoutMs,
-            undo: 'nothing',
-            cancellable: true
-        });
-    }
-    steps.push(...releaseSteps(settings, release?.to ?? settings.release?.id, ['stop', 'switch', 'start'], true));
-    steps.push({
-        name: 'health',
-        action: { kind: 'health', matchBody: true },
-        boundMs: health.timeoutMs,
-        undo: 'nothing',
-        cancellable: true,
-        provesHealthy: true
-    });
-    steps.push(...rotationSteps(settings, 'in', true));
-    return steps;
-}
-/** How long a host already on the release may take to show it is healthy before it is cycled instead. */
-const VERIFY_MS = 5000;
-/**
- * Release mode, a host already on the release (a re-run): the full health check while it serves,
- * for at most VERIFY_MS. Healthy, it is left unchanged; otherwise it goes through its steps.
- */
-function verifySteps(settings) {
-    const boundMs = Math.min(settings.health.timeoutMs, VERIFY_MS);
-    return [
-        {
-            name: 'verify',
-            action: { kind: 'health', matchBody: true, timeoutMs: boundMs },
-            boundMs,
-            undo: 'nothing',
-            cancellable: true
-        }
-    ];
-}
-/** Back in rotation a host that was not changed, or that is healthy on the new release. */
-function restoreRotationSteps(settings) {
-    return rotationSteps(settings, 'in', false).slice(0, 1);
-}
-/**
- * A changed host back to the old release: in release mode switched back to its previous release
- * (stop, switch, start), otherwise with rollback-command; then a health check of the status only,
- * and online. None without either (the host stays out).
- */
-function rollBackSteps(settings, release) {
-    const { rollback, timeoutMs } = settings.commands;
-    let back = [];
-    if (settings.release && release?.from !== undefined) {
-        back = releaseSteps(settings, release.from, ['rollback-stop', 'rollback-switch', 'rollback-start'], false);
-    }
-    else if (!settings.release && rollback !== undefined) {
-        back = [
-            {
-                name: 'rollback',
-                action: { kind: 'command', command: rollback },
-                boundMs: timeoutMs,
-                undo: 'nothing',
-                cancellable: false
-            }
-        ];
-    }
-    if (back.length === 0)
-        return [];
-    return [
-        ...back,
-        {
-            name: 'rollback-health',
-            action: { kind: 'health', matchBody: false },
-            boundMs: settings.health.timeoutMs,
-            undo: 'nothing',
-            cancellable: false
-        },
-        ...rotationSteps(settings, 'in', false)
-    ];
-}
-/**
- * rollback-scope fleet: a host that succeeded goes back to its previous release through the same
- * load balancer steps as a deploy (never cancelled: a half-done rollback is worse).
- */
-function fleetRollbackSteps(settings, release) {
-    const back = rollBackSteps(settings, release);
-    return back.length === 0 ? [] : [...rotationSteps(settings, 'out', false), ...back];
-}
-/** Every step name a host's run may record, in the order the summary shows them. */
-function stepColumns(settings) {
-    // In release mode a host on the release already is verified first; any earlier one can be rolled back.
-    const release = settings.release && { from: 'previous', to: settings.release.id };
-    const names = [
-        ...(release ? ['verify'] : []),
-        ...hostSteps(settings, release).map((step) => step.name),
-        ...restoreRotationSteps(settings).map((step) => step.name),
-        ...rollBackSteps(settings, release).map((step) => step.name)
-    ];
-    return [...new Set(names)];
-}
-
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-;// CONCATENATED MODULE: ./src/ssh/release-scripts.ts
-// The shell texts of release mode, built from quoted values like every remote script: the layout
-// <dir>/releases/<id>/, <dir>/current (a symlink, switched atomically) and <dir>/shared/.
-
-const releasePath = (dir, id) => `${dir}/releases/${id}`;
-/** The line before each value readReleaseState prints. */
-const STATE_MARKERS = { current: '__rollout_current__', release: '__rollout_release__' };
-/**
- * What a host holds: `current`'s release, then every release, newest first (by the time its
- * directory last changed, so ids of any form order by when they were prepared).
- */
-function readReleaseState(dir) {
-    const d = shellQuote(dir);
-    return [
-        `c=$(readlink ${d}/current 2>/dev/null || true)`,
-        `echo "${STATE_MARKERS.current} \${c##*/}"`,
-        `if [ -d ${d}/releases ]; then cd ${d}/releases && ls -1t | while IFS= read -r r; do echo "${STATE_MARKERS.release} $r"; done; fi`
+        `if [ -f ${f} ]; then printf '%s entry %s\\n' ${JOURNAL_MARKER} "$(head -n 1 ${f})"; fi`,
+        ...(healthFile === undefined
+            ? []
+            : [
+                `if [ -e ${shellQuote(healthFile)} ]; then echo "${JOURNAL_MARKER} rotation in"; else echo "${JOURNAL_MARKER} rotation out"; fi`
+            ]),
+        'true'
     ].join('\n');
-}
-/** True (exit 0) when `current` points at release `id`, written relative or absolute. */
-function isCurrent(dir, id) {
-    return `{ c=$(readlink ${shellQuote(dir)}/current 2>/dev/null || true); [ "\${c##*/}" = ${shellQuote(id)} ]; }`;
-}
-/**
- * A fresh, empty directory for release `id` (one left by an earlier run is removed first, unless
- * `current` points at it: that one is never written to), with shared/ ready.
- */
-function createRelease(dir, id) {
-    const [d, r] = [shellQuote(dir), shellQuote(releasePath(dir, id))];
-    return [
-        `mkdir -p ${d}/releases ${d}/shared`,
-        `if ${isCurrent(dir, id)}; then echo "release ${id} is current on this host: it is never written to" >&2; exit 1; fi`,
-        `rm -rf ${r}`,
-        `mkdir ${r}`
-    ].join('\n');
-}
-/** Unpacks an uploaded .tar.gz/.tgz (already in the release directory as `archive`) and removes it. */
-function extractArchive(dir, id, archive) {
-    const [r, a] = [shellQuote(releasePath(dir, id)), shellQuote(`${releasePath(dir, id)}/${archive}`)];
-    return `tar -xzf ${a} -C ${r} && rm -f ${a}`;
-}
-/**
- * Links each shared path into the release: shared/<path> (created as an empty directory when
- * missing; a shared file has to be put there first), replacing whatever the release held there.
- */
-function linkSharedPaths(dir, id, paths) {
-    return paths
-        .map((path) => {
-        const [shared, inRelease] = [shellQuote(`${dir}/shared/${path}`), shellQuote(`${releasePath(dir, id)}/${path}`)];
-        return [
-            `[ -e ${shared} ] || mkdir -p ${shared}`,
-            `mkdir -p "$(dirname ${inRelease})"`,
-            `rm -rf ${inRelease}`,
-            `ln -s ${shared} ${inRelease}`
-        ].join('\n');
-    })
-        .join('\n');
-}
-/** `command` run in the release's directory. */
-function inRelease(dir, id, command) {
-    return `cd ${shellQuote(releasePath(dir, id))}\n${command}`;
-}
-/**
- * Points `current` at release `id` in one step: a new link, renamed over the old one (never `rm`
- * then `ln`, which leaves a moment with no `current`). The link is relative, so it resolves the
- * same from any view of the directory.
- */
-function switchRelease(dir, id) {
-    const target = shellQuote(`releases/${id}`);
-    return [
-        `cd ${shellQuote(dir)}`,
-        `[ -d ${target} ] || { echo "release ${id} is not on this host" >&2; exit 1; }`,
-        `ln -sfn ${target} .current.$$`,
-        'mv -T .current.$$ current'
-    ].join('\n');
-}
-/** Removes release `id` (a prepared release that will not be used), never the current one. */
-function removeRelease(dir, id) {
-    return `${isCurrent(dir, id)} || rm -rf ${shellQuote(releasePath(dir, id))}`;
-}
-/** Keeps the newest `keep` releases, and always `current` and `previous`, whatever their age. */
-function pruneReleases(dir, keep, protect) {
-    const cases = protect.filter(Boolean).map(shellQuote).join('|');
-    return [
-        `cd ${shellQuote(`${dir}/releases`)}`,
-        `ls -1t | tail -n +${keep + 1} | while IFS= read -r r; do`,
-        cases ? `  case "$r" in ${cases}) ;; *) rm -rf -- "$r" ;; esac` : '  rm -rf -- "$r"',
-        'done'
-    ].join('\n');
-}
-/** Appends one line (JSON) to <dir>/deploy.log. */
-function appendAuditLine(dir, line) {
-    return `printf '%s\\n' ${shellQuote(line)} >> ${shellQuote(`${dir}/deploy.log`)}`;
 }
 
 ;// CONCATENATED MODULE: ./src/variables.ts
@@ -28154,10 +27967,16 @@ const SAMPLE_VARIABLES = new Map(rolloutVariables({
     batch: 1,
     index: 1
 }));
-/** The run, as GitHub Actions names it (when its variables are set): for the audit log and the lock's holder. */
+/** The run, as GitHub Actions names it (when its variables are set): for the audit log, the lock's holder, the journal. */
 function githubRun(env = process.env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_ACTOR: actor, GITHUB_SHA: sha } = env;
-    return { runUrl: server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined, actor, sha };
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_RUN_ATTEMPT: attempt, GITHUB_ACTOR: actor, GITHUB_SHA: sha } = env;
+    return {
+        runUrl: server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined,
+        actor,
+        sha,
+        runId: run && /^\d+$/.test(run) ? run : undefined,
+        attempt: attempt && /^\d+$/.test(attempt) ? Number(attempt) : run ? 1 : undefined
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/host-scripts.ts
@@ -28171,27 +27990,45 @@ function failureOf(result, timeoutMs, signal) {
         return `timed out after ${timeoutMs} ms`;
     if (signal.aborted && result.code !== 0)
         return 'cancelled';
+    if (result.lost !== undefined)
+        return `connection lost (${result.lost})`;
     if (result.code === null)
-        return 'ended without an exit status (connection lost)';
+        return 'ended without an exit status';
     if (result.code !== 0)
         return `exited with code ${result.code}`;
     return undefined;
 }
+/** A command's connection was lost while it ran: what it did on the host is unknown. */
+class ConnectionLost extends Error {
+    why;
+    group;
+    constructor(why, 
+    /** Its process group on the host, where it may still run. */
+    group) {
+        super(`connection lost (${why})`);
+        this.why = why;
+        this.group = group;
+    }
+}
 function throwIfFailed(result, timeoutMs, signal) {
     const failure = failureOf(result, timeoutMs, signal);
-    if (failure !== undefined)
-        throw new Error(failure);
+    if (failure === undefined)
+        return;
+    throw result.lost !== undefined && !signal.aborted
+        ? new ConnectionLost(result.lost, result.group)
+        : new Error(failure);
 }
 /**
  * One of the action's own scripts, run to its end (unless `signal` is given and aborts: a user's
  * prepare-command): how it ended and every line.
  */
-async function runToEnd(host, script, { env = [], timeoutMs, onLine, signal = NEVER_ABORTED }) {
+async function runToEnd(host, script, { env = [], timeoutMs, onLine, signal = NEVER_ABORTED, sideline }) {
     const lines = [];
     const result = await host.exec(script, {
         env,
         timeoutMs,
         signal,
+        sideline,
         onLine: (line) => {
             lines.push(line);
             onLine?.(line);
@@ -28353,19 +28190,24 @@ function parseDurationList(text) {
     });
 }
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** `KEY=value` lines; the value is everything after the first `=`, kept verbatim. */
+/**
+ * `KEY=value` lines; the value is everything after the first `=`, kept verbatim. A problem names
+ * the line by its number and never shows a value (env holds secrets), nor a line without `=`.
+ */
 function parseEnv(text) {
     const pairs = [];
-    for (const line of text.split('\n')) {
+    for (const [i, line] of text.split('\n').entries()) {
         if (line.trim() === '' || line.trim().startsWith('#'))
             continue;
         const eq = line.indexOf('=');
-        const name = eq < 0 ? line.trim() : line.slice(0, eq).trim();
-        if (eq < 0 || !ENV_NAME.test(name)) {
-            throw new InputError(`'${name}' is not valid; expected KEY=value lines with KEY a shell variable name`);
+        if (eq < 0)
+            throw new InputError(`line ${i + 1} has no '=' (not shown: it may hold a secret); expected KEY=value lines`);
+        const name = line.slice(0, eq).trim();
+        if (!ENV_NAME.test(name)) {
+            throw new InputError(`line ${i + 1}: '${name}' is not valid; expected KEY=value lines with KEY a shell variable name`);
         }
         if (name.startsWith('ROLLOUT_'))
-            throw new InputError(`'${name}' is reserved: ROLLOUT_* variables are set by the action`);
+            throw new InputError(`line ${i + 1}: '${name}' is reserved: ROLLOUT_* variables are set by the action`);
         pairs.push([name, line.slice(eq + 1)]);
     }
     return pairs;
@@ -28467,6 +28309,174 @@ async function measure({ settings, runner, clock, log, signal, origin }, analysi
     return { atMs, code, lastLine: timedOut ? `timed out after ${analysis.intervalMs} ms` : lastLine };
 }
 
+;// CONCATENATED MODULE: ./src/rollout/host-steps.ts
+
+/** The command that changes a host's rotation: the user's, or the health file removed / touched. */
+function rotationCommand(settings, rotation) {
+    const { healthFile, offline, online } = settings.loadBalancer;
+    const command = rotation === 'out' ? offline.command : online.command;
+    if (command !== undefined || healthFile === undefined)
+        return command;
+    return rotation === 'out' ? removeFile(healthFile) : touchFile(healthFile);
+}
+/** Leaving or rejoining the load balancer: its command, then the wait (or probe) for the LB to see it. */
+function rotationSteps(settings, rotation, cancellable) {
+    const command = rotationCommand(settings, rotation);
+    // Only a dry run may have neither a command nor a health file (it checks connections alone).
+    if (command === undefined)
+        return [];
+    const [name, wait, change] = rotation === 'out'
+        ? ['offline', 'offline-wait', settings.loadBalancer.offline]
+        : ['online', 'online-wait', settings.loadBalancer.online];
+    const run = cancellable || rotation === 'out' ? name : 'restore-online';
+    const bound = settings.commands.timeoutMs;
+    return [
+        {
+            name: run,
+            action: { kind: 'command', command },
+            boundMs: bound,
+            undo: rotation === 'out' ? 'rotation' : 'nothing',
+            cancellable
+        },
+        {
+            name: wait,
+            action: { kind: 'await-rotation', rotation, change },
+            boundMs: change.waitMs,
+            undo: 'nothing',
+            cancellable
+        }
+    ];
+}
+/** The app's stop, (release mode) switch, and start: what changes the host's release. */
+function releaseSteps(settings, to, names, cancellable) {
+    const { commands } = settings;
+    const [stop, switchTo, start] = names;
+    const step = (name, action) => ({
+        name,
+        action,
+        boundMs: commands.timeoutMs,
+        undo: 'release',
+        cancellable
+    });
+    return [
+        ...(commands.stop !== undefined ? [step(stop, { kind: 'command', command: commands.stop })] : []),
+        ...(commands.deploy !== undefined ? [step('deploy', { kind: 'command', command: commands.deploy })] : []),
+        ...(to !== undefined ? [step(switchTo, { kind: 'switch', to })] : []),
+        ...(commands.start !== undefined ? [step(start, { kind: 'command', command: commands.start })] : [])
+    ];
+}
+/** The ordered steps of one host, from upload to back in rotation; in release mode it switches to `release.to`. */
+function hostSteps(settings, release) {
+    const { upload, loadBalancer, health } = settings;
+    const steps = [];
+    if (upload)
+        steps.push({ name: 'upload', action: { kind: 'upload', ...upload }, undo: 'nothing', cancellable: true });
+    steps.push(...rotationSteps(settings, 'out', true));
+    if (loadBalancer.drain) {
+        const { port, timeoutMs } = loadBalancer.drain;
+        steps.push({
+            name: 'drain',
+            action: { kind: 'drain', port },
+            boundMs: timeoutMs,
+            undo: 'nothing',
+            cancellable: true
+        });
+    }
+    steps.push(...releaseSteps(settings, release?.to ?? settings.release?.id, ['stop', 'switch', 'start'], true));
+    steps.push({
+        name: 'health',
+        action: { kind: 'health', matchBody: true },
+        boundMs: health.timeoutMs,
+        undo: 'nothing',
+        cancellable: true,
+        provesHealthy: true
+    });
+    steps.push(...rotationSteps(settings, 'in', true));
+    return steps;
+}
+/** How long a host already on the release may take to show it is healthy before it is cycled instead. */
+const VERIFY_MS = 5000;
+/**
+ * Release mode, a host already on the release (a re-run): the full health check while it serves,
+ * for at most VERIFY_MS. Healthy, it is left unchanged; otherwise it goes through its steps.
+ */
+function verifySteps(settings) {
+    const boundMs = Math.min(settings.health.timeoutMs, VERIFY_MS);
+    return [
+        {
+            name: 'verify',
+            action: { kind: 'health', matchBody: true, timeoutMs: boundMs },
+            boundMs,
+            undo: 'nothing',
+            cancellable: true
+        }
+    ];
+}
+/** Release mode, a host healthy on the release but not measured in rotation: online, and the wait for the LB. */
+function rejoinSteps(settings) {
+    return rotationSteps(settings, 'in', true);
+}
+/** Back in rotation a host that was not changed, or that is healthy on the new release. */
+function restoreRotationSteps(settings) {
+    return rotationSteps(settings, 'in', false).slice(0, 1);
+}
+/**
+ * A changed host back to the old release: in release mode switched back to its previous release
+ * (stop, switch, start), otherwise with rollback-command; then a health check of the status only,
+ * and online. None without either (the host stays out).
+ */
+function rollBackSteps(settings, release) {
+    const { rollback, timeoutMs } = settings.commands;
+    let back = [];
+    if (settings.release && release?.from !== undefined) {
+        back = releaseSteps(settings, release.from, ['rollback-stop', 'rollback-switch', 'rollback-start'], false);
+    }
+    else if (!settings.release && rollback !== undefined) {
+        back = [
+            {
+                name: 'rollback',
+                action: { kind: 'command', command: rollback },
+                boundMs: timeoutMs,
+                undo: 'nothing',
+                cancellable: false
+            }
+        ];
+    }
+    if (back.length === 0)
+        return [];
+    return [
+        ...back,
+        {
+            name: 'rollback-health',
+            action: { kind: 'health', matchBody: false },
+            boundMs: settings.health.timeoutMs,
+            undo: 'nothing',
+            cancellable: false
+        },
+        ...rotationSteps(settings, 'in', false)
+    ];
+}
+/**
+ * rollback-scope fleet: a host that succeeded goes back to its previous release through the same
+ * load balancer steps as a deploy (never cancelled: a half-done rollback is worse).
+ */
+function fleetRollbackSteps(settings, release) {
+    const back = rollBackSteps(settings, release);
+    return back.length === 0 ? [] : [...rotationSteps(settings, 'out', false), ...back];
+}
+/** Every step name a host's run may record, in the order the summary shows them. */
+function stepColumns(settings) {
+    // In release mode a host on the release already is verified first; any earlier one can be rolled back.
+    const release = settings.release && { from: 'previous', to: settings.release.id };
+    const names = [
+        ...(release ? ['verify'] : []),
+        ...hostSteps(settings, release).map((step) => step.name),
+        ...restoreRotationSteps(settings).map((step) => step.name),
+        ...rollBackSteps(settings, release).map((step) => step.name)
+    ];
+    return [...new Set(names)];
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/plan.ts
 // Hosts + batch-size → batches (sized by batchSizes, Ansible `serial` semantics), and the dry-run
 // plan: what would run where, described from the steps' data.
@@ -28517,7 +28527,7 @@ function describeRelease(settings) {
         return [];
     if (release.rollbackTo !== undefined) {
         return [
-            `release mode, ${release.dir}: deploy nothing; each host rolls to ${release.rollbackTo === 'previous' ? 'its release before current' : `release ${release.rollbackTo}`}`
+            `release mode, ${release.dir}: deploy nothing; each host rolls to ${release.rollbackTo === 'previous' ? `the release kept before current in ${release.dir}/.history` : `release ${release.rollbackTo}`}`
         ];
     }
     const prepare = [
@@ -28531,8 +28541,8 @@ function describeRelease(settings) {
     return [
         `release mode, ${release.dir}: release ${release.id}; a host already on it and healthy is left unchanged`,
         `before any host leaves rotation, on every host in parallel: ${prepare.join('; ')}`,
-        `after a successful run: ${release.keep} release(s) kept per host (never current or the one before); every host appends to ${release.dir}/deploy.log`,
-        `rollback-scope ${release.rollbackScope}${release.rollbackScope === 'fleet' ? ': on a failure, every host this run switched goes back to its previous release, in reverse order, in batches' : ''}`
+        `after the run: a success recorded in ${release.dir}/.history; ${release.keep} release(s) of that history kept per host (and always current and the one before; a release no run completed is removed); every host appends to ${release.dir}/deploy.log`,
+        `rollback-scope ${release.rollbackScope}${release.rollbackScope === 'fleet' ? ': on a failure, every host this run switched goes back to its previous release, in reverse order, in batches; a failed rollback, a cancel or the capacity floor stops it before its next batch' : ''}`
     ];
 }
 /** min-in-rotation, and the bake after each batch but the last. */
@@ -28574,7 +28584,8 @@ function describePlan(settings) {
 
 ;// CONCATENATED MODULE: ./src/rollout/preflight.ts
 // Before any host is touched: connect to every host (bounded parallelism), which checks host keys
-// and authentication. One unreachable host fails the run with nothing changed anywhere.
+// and authentication, and refuses a machine listed twice. One unreachable host fails the run with
+// nothing changed anywhere.
 
 class PreflightError extends Error {
     failures;
@@ -28597,11 +28608,35 @@ async function mapBounded(items, fn) {
     await Promise.all(Array.from({ length: Math.min(PREFLIGHT_CONCURRENCY, items.length) }, worker));
     return results;
 }
+/**
+ * Entries that reach a machine an earlier entry reached too (an IP and a name of one host), told
+ * by the host key it showed: rolling it twice would take it out of rotation twice, and its second
+ * cycle would count as a second host for the capacity floor.
+ */
+function listedTwice(hosts) {
+    const first = new Map();
+    return hosts.flatMap(({ target, hostKey }) => {
+        // hostKey reads `type fingerprint (what trusted it)`: the key itself is its first two words.
+        const key = hostKey?.split(' ').slice(0, 2).join(' ');
+        const earlier = key === undefined ? undefined : first.get(key);
+        if (key !== undefined && earlier === undefined)
+            first.set(key, target);
+        if (earlier === undefined)
+            return [];
+        return [
+            {
+                target,
+                message: `the same machine as ${earlier.entry} (both show the host key ${key}); list each machine in hosts once`
+            }
+        ];
+    });
+}
 /** Connects to all targets, in order; on any failure closes what opened and throws PreflightError. */
 async function preflight(targets, connector, signal) {
     const results = await mapBounded(targets, (target) => connector.connect(target, signal).then((host) => ({ host }), (error) => ({ error: errors_errorMessage(error) })));
     const hosts = results.flatMap((result) => ('host' in result ? [result.host] : []));
     const failures = results.flatMap((result, i) => 'error' in result ? [{ target: targets[i], message: result.error }] : []);
+    failures.push(...listedTwice(hosts));
     if (failures.length > 0 || signal.aborted) {
         await Promise.all(hosts.map((host) => host.close()));
         throw new PreflightError(failures.length > 0 ? failures : targets.map((target) => ({ target, message: 'cancelled' })));
@@ -28609,10 +28644,274 @@ async function preflight(targets, connector, signal) {
     return hosts;
 }
 
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: ./src/ssh/release-scripts.ts
+// The shell texts of release mode, built from quoted values like every remote script: the layout
+// <dir>/releases/<id>/, <dir>/current (a symlink, switched atomically) and <dir>/shared/.
+
+const releasePath = (dir, id) => `${dir}/releases/${id}`;
+/** Where the digest of what release `id`'s upload held is kept: outside the release, which is the app's. */
+const digestPath = (dir, id) => shellQuote(`${dir}/.digests/${id}`);
+/** The line before each value readReleaseState prints. */
+const STATE_MARKERS = {
+    current: '__rollout_current__',
+    release: '__rollout_release__',
+    historyFile: '__rollout_history_file__',
+    history: '__rollout_history__',
+    audit: '__rollout_audit__',
+    digest: '__rollout_digest__'
+};
+/** How many lines of the history (or, without one, of deploy.log) are read: years of daily deploys. */
+const HISTORY_LINES = 2000;
+/**
+ * What a host holds: `current`'s release; every release, newest first by directory time (what
+ * a host without a history file falls back on); the history file's lines, or without one
+ * deploy.log's; the digest recorded for release `id`, if the host has it.
+ */
+function readReleaseState(dir, id) {
+    const d = shellQuote(dir);
+    const m = STATE_MARKERS;
+    return [
+        `c=$(readlink ${d}/current 2>/dev/null || true)`,
+        `echo "${m.current} \${c##*/}"`,
+        `if [ -d ${d}/releases ]; then (cd ${d}/releases && ls -1At | sed 's/^/${m.release} /'); fi`,
+        `if [ -f ${d}/.history ]; then echo ${m.historyFile}; tail -n ${HISTORY_LINES} ${d}/.history | sed 's/^/${m.history} /'`,
+        `elif [ -f ${d}/deploy.log ]; then tail -n ${HISTORY_LINES} ${d}/deploy.log | sed 's/^/${m.audit} /'; fi`,
+        `if [ -f ${digestPath(dir, id)} ]; then echo "${m.digest} $(cat ${digestPath(dir, id)})"; fi`
+    ].join('\n');
+}
+/** True (exit 0) when `current` points at release `id`, written relative or absolute. */
+function isCurrent(dir, id) {
+    return `{ c=$(readlink ${shellQuote(dir)}/current 2>/dev/null || true); [ "\${c##*/}" = ${shellQuote(id)} ]; }`;
+}
+/**
+ * A fresh, empty directory for release `id` (one left by an earlier run is removed first, unless
+ * `current` points at it: that one is never written to), with shared/ ready, and the digest of
+ * what will be uploaded into it recorded.
+ */
+function createRelease(dir, id, digest) {
+    const [d, r] = [shellQuote(dir), shellQuote(releasePath(dir, id))];
+    return [
+        `mkdir -p ${d}/releases ${d}/shared ${d}/.digests`,
+        `if ${isCurrent(dir, id)}; then echo "release ${id} is current on this host: it is never written to" >&2; exit 1; fi`,
+        `rm -rf ${r}`,
+        `mkdir ${r}`,
+        `printf '%s\\n' ${shellQuote(digest)} > ${digestPath(dir, id)}`
+    ].join('\n');
+}
+/**
+ * Links each shared path into the release: shared/<path> (created as an empty directory when
+ * missing; a shared file has to be put there first), replacing whatever the release held there.
+ */
+function linkSharedPaths(dir, id, paths) {
+    return paths
+        .map((path) => {
+        const [shared, inRelease] = [shellQuote(`${dir}/shared/${path}`), shellQuote(`${releasePath(dir, id)}/${path}`)];
+        return [
+            `[ -e ${shared} ] || mkdir -p ${shared}`,
+            `mkdir -p "$(dirname ${inRelease})"`,
+            `rm -rf ${inRelease}`,
+            `ln -s ${shared} ${inRelease}`
+        ].join('\n');
+    })
+        .join('\n');
+}
+/** `command` run in the release's directory. */
+function inRelease(dir, id, command) {
+    return `cd ${shellQuote(releasePath(dir, id))}\n${command}`;
+}
+/**
+ * Points `current` at release `id` in one step: a new link, renamed over the old one (never `rm`
+ * then `ln`, which leaves a moment with no `current`). The link is relative, so it resolves the
+ * same from any view of the directory.
+ */
+function switchRelease(dir, id) {
+    const target = shellQuote(`releases/${id}`);
+    return [
+        `cd ${shellQuote(dir)}`,
+        `[ -d ${target} ] || { echo "release ${id} is not on this host" >&2; exit 1; }`,
+        `ln -sfn ${target} .current.$$`,
+        'mv -T .current.$$ current'
+    ].join('\n');
+}
+/** Removes release `id` (a prepared release that will not be used) and its digest, never the current one. */
+function removeRelease(dir, id) {
+    return `${isCurrent(dir, id)} || rm -rf ${shellQuote(releasePath(dir, id))} ${digestPath(dir, id)}`;
+}
+/** Removes every release but those in `keep` and the one `current` points at, whatever it is, with their digests. */
+function pruneReleases(dir, keep) {
+    const cases = [...keep.map(shellQuote), '"$c"'].join('|');
+    return [
+        `c=$(readlink ${shellQuote(dir)}/current 2>/dev/null || true); c=\${c##*/}`,
+        `cd ${shellQuote(`${dir}/releases`)} || exit 0`,
+        'ls -1A | while IFS= read -r r; do',
+        `  case "$r" in ${cases}) ;; *) rm -rf -- "$r" "../.digests/$r" ;; esac`,
+        'done'
+    ].join('\n');
+}
+/** Appends `lines` to <dir>/.history, the release history (release-history.ts reads it). */
+function appendHistory(dir, lines) {
+    return `printf '%s\\n' ${lines.map(shellQuote).join(' ')} >> ${shellQuote(`${dir}/.history`)}`;
+}
+/** Appends one line (JSON) to <dir>/deploy.log. */
+function appendAuditLine(dir, line) {
+    return `printf '%s\\n' ${shellQuote(line)} >> ${shellQuote(`${dir}/deploy.log`)}`;
+}
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+;// CONCATENATED MODULE: ./src/runner/upload-digest.ts
+// The digest a release records of what was uploaded into it, computed on the runner, so a release
+// id re-used for other content is found before any host changes: sha256 over a file's bytes, or
+// over a directory tree's names, types, modes, file contents and link targets, in sorted order
+// (times and owners are not content; the same tree gives the same digest on any runner).
+
+
+
+
+/** `sha256:<hex>` of the upload at `path` (a file or a directory, followed if a link). */
+async function uploadDigest(path) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    if ((await (0,promises_.stat)(path)).isDirectory())
+        await hashTree(hash, path, '');
+    else
+        await hashFile(hash, path);
+    return `sha256:${hash.digest('hex')}`;
+}
+async function hashFile(hash, path) {
+    for await (const chunk of (0,external_node_fs_.createReadStream)(path))
+        hash.update(chunk);
+}
+/** Each entry as a header (type, mode, size or target, name; NUL-ended) followed, for a file, by its bytes. */
+async function hashTree(hash, root, relative) {
+    const names = (await (0,promises_.readdir)((0,external_node_path_.join)(root, relative))).sort();
+    for (const name of names) {
+        const path = (0,external_node_path_.join)(relative, name);
+        const entry = await (0,promises_.lstat)((0,external_node_path_.join)(root, path));
+        const mode = (entry.mode & 0o7777).toString(8);
+        if (entry.isSymbolicLink()) {
+            hash.update(`l ${mode} ${await (0,promises_.readlink)((0,external_node_path_.join)(root, path))}\0${path}\0`);
+        }
+        else if (entry.isDirectory()) {
+            hash.update(`d ${mode}\0${path}\0`);
+            await hashTree(hash, root, path);
+        }
+        else if (entry.isFile()) {
+            hash.update(`f ${mode} ${entry.size}\0${path}\0`);
+            await hashFile(hash, (0,external_node_path_.join)(root, path));
+        }
+        else {
+            hash.update(`o ${mode}\0${path}\0`); // a socket or fifo: its name and mode are all it is
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollout/release-history.ts
+// A host's release history, read from what the host holds: the releases that became `current`
+// there and were kept, oldest first, in <release-dir>/.history, an append-only file of lines
+// `<event> <release> <time> <run>`:
+//   kept <id>         a run that succeeded left the host on <id>; a release already in the list
+//                     cuts it back to <id> (a rollback undoes what came after)
+//   rollback-to <id>  a rollback-to previous chose <id> for this host before any host changed; until
+//                     a `kept` line follows, a re-run goes on to <id> instead of choosing again
+// `previous` comes from this record, never from directory times: a release that was prepared but
+// whose run failed (a rejected canary, a cancelled run) is never kept, so never `previous`.
+/** `kept` once release `id` became current and was kept: a release already in it cuts it back. */
+function keptAfter(kept, id) {
+    const at = kept.indexOf(id);
+    return at === -1 ? [...kept, id] : kept.slice(0, at + 1);
+}
+/** The history file's lines, replayed. */
+function fromHistoryFile(lines) {
+    let kept = [];
+    let pendingRollback;
+    for (const [event, id] of lines.map((line) => line.split(' '))) {
+        if (!id)
+            continue;
+        if (event === 'kept')
+            [kept, pendingRollback] = [keptAfter(kept, id), undefined];
+        else if (event === 'rollback-to')
+            pendingRollback = id;
+    }
+    return { kept, source: 'history', pendingRollback };
+}
+/** The releases deploy.log (an earlier version's audit, JSON lines) says a host kept, and every one it names. */
+function fromAuditLines(lines) {
+    let kept = [];
+    const named = new Set();
+    for (const line of lines) {
+        let entry;
+        try {
+            entry = JSON.parse(line);
+        }
+        catch {
+            continue;
+        }
+        if (typeof entry.release !== 'string')
+            continue;
+        named.add(entry.release);
+        if (entry.result === 'succeeded' || entry.result === 'unchanged')
+            kept = keptAfter(kept, entry.release);
+    }
+    return { kept, named };
+}
+/**
+ * The host's history. Without a history file (a host an earlier version deployed), once: the
+ * releases deploy.log says were kept, after the releases on the host it never names (oldest first
+ * by directory time), and `current` last; `release` (this run's) only if current, since an earlier
+ * run may have left it prepared and unused.
+ */
+function releaseHistory(state, release) {
+    if (state.historyLines !== undefined)
+        return fromHistoryFile(state.historyLines);
+    const { current } = state;
+    const onDisk = state.releases.filter((id) => id !== release || id === current);
+    const audit = fromAuditLines(state.auditLines);
+    const unnamed = onDisk.filter((id) => !audit.named.has(id)).reverse();
+    const older = [...unnamed, ...audit.kept.filter((id) => onDisk.includes(id))].filter((id) => id !== current);
+    return {
+        kept: current === undefined ? older : [...older, current],
+        source: audit.named.size > 0 ? 'deploy.log' : 'directory times'
+    };
+}
+/** The release that was current before `current`: the one before it, or the newest kept if it never was. */
+function previousRelease(history, current) {
+    const at = current === undefined ? -1 : history.kept.indexOf(current);
+    return at === -1 ? history.kept.at(-1) : history.kept[at - 1];
+}
+/**
+ * The releases a host keeps after a run: the newest `keep` kept ones, and the one before each
+ * release that may be current (`current` itself the script never removes, whatever it is).
+ */
+function releasesToKeep(kept, keep, mayBeCurrent) {
+    const history = { kept, source: 'history' };
+    const before = mayBeCurrent.flatMap((id) => previousRelease(history, id) ?? []);
+    return [...new Set([...kept.slice(-keep), ...mayBeCurrent.filter((id) => kept.includes(id)), ...before])];
+}
+/** The kept list once release `id` became current and was kept. */
+function keptWith(history, id) {
+    return keptAfter(history.kept, id);
+}
+/** A line of the history file. */
+function historyLine(event, id, time, run) {
+    return [event, id, time.toISOString(), run.replace(/\s/g, '') || '-'].join(' ');
+}
+/** The lines that start a history file from what was read without one (nothing when there was one). */
+function seedLines(history, time) {
+    if (history.source === 'history')
+        return [];
+    return history.kept.map((id) => historyLine('kept', id, time, `seeded-from-${history.source.replace(' ', '-')}`));
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/releases.ts
 // Release mode's fleet-wide stages, around the rolling part: what each host holds (read at
 // preflight), the new release prepared on every host while all still serve (removed from every
 // host if it fails anywhere), and after the run the old releases pruned and the audit line written.
+
+
 
 
 
@@ -28654,46 +28953,92 @@ async function runScript(host, script, settings, log, { env = settings.env, sign
     if (failure !== undefined)
         throw new Error(lines.length > 0 ? `${failure}: ${lines.at(-1)}` : failure);
 }
-/** Each host's current release and releases; refuses a rollback-to a host cannot honour. */
+/** What a host holds: its current release, its releases, its history's (or deploy.log's) lines, the run's id's digest. */
+async function readHostState(host, settings) {
+    const { dir, id } = settings.release;
+    const { result, lines } = await runToEnd(host, readReleaseState(dir, id), {
+        timeoutMs: settings.commands.timeoutMs
+    });
+    if (result.code !== 0)
+        throw new Error(`${host.target.entry}: cannot read ${dir}: ${lines.at(-1) ?? `exit code ${result.code}`}`);
+    const values = (marker) => lines.filter((line) => line.startsWith(`${marker} `)).map((line) => line.slice(marker.length + 1));
+    const m = STATE_MARKERS;
+    const state = {
+        current: values(m.current)[0] || undefined,
+        releases: values(m.release),
+        historyLines: lines.includes(m.historyFile) ? values(m.history) : undefined,
+        auditLines: values(m.audit)
+    };
+    return { state, history: releaseHistory(state, id), digest: values(m.digest)[0] };
+}
+/**
+ * Each host's current release, history and where it goes; refuses, before any host changes, a
+ * rollback-to a host cannot honour and a release id re-used for other content. rollback-to
+ * previous goes on to the target an unfinished one recorded, so a re-run never flips hosts back.
+ */
 async function readHostReleases(hosts, settings, log) {
     const { release } = settings;
-    const states = await mapBounded(hosts, async (host) => {
-        const { result, lines } = await runToEnd(host, readReleaseState(release.dir), {
-            timeoutMs: settings.commands.timeoutMs
-        });
-        if (result.code !== 0)
-            throw new Error(`${host.target.entry}: cannot read ${release.dir}: ${lines.at(-1) ?? `exit code ${result.code}`}`);
-        const value = (marker) => lines.filter((line) => line.startsWith(`${marker} `)).map((line) => line.slice(marker.length + 1));
-        const current = value(STATE_MARKERS.current)[0] || undefined;
-        const releases = value(STATE_MARKERS.release);
-        return { current, releases, before: releases.find((id) => id !== current) };
-    });
-    const missing = [];
-    const plans = states.map(({ current, releases, before }, i) => {
-        const to = release.rollbackTo === 'previous' ? before : (release.rollbackTo ?? release.id);
-        if (release.rollbackTo !== undefined && (to === undefined || !releases.includes(to))) {
-            missing.push(`${hosts[i].target.entry} (${to === undefined ? 'no release before the current one' : `has ${releases.join(', ') || 'no release'}`})`);
+    const deploys = release.rollbackTo === undefined;
+    const digest = !deploys ? undefined : release.upload === undefined ? 'none' : await uploadDigest(release.upload);
+    const states = await mapBounded(hosts, (host) => readHostState(host, settings));
+    const [missing, reused] = [[], []];
+    const plans = states.map(({ state, history, digest: held }, i) => {
+        const entry = hosts[i].target.entry;
+        if (history.source !== 'history')
+            log.info(`${entry}: no release history yet (an earlier version deployed it): read once from ${history.source}`);
+        const previous = history.pendingRollback ?? previousRelease(history, state.current);
+        if (release.rollbackTo === 'previous' && history.pendingRollback !== undefined)
+            log.info(`${entry}: an unfinished rollback-to previous chose ${previous}: going on to it`);
+        const to = release.rollbackTo === 'previous' ? previous : release.id;
+        if (!deploys && (to === undefined || !state.releases.includes(to))) {
+            const has = state.releases.join(', ') || 'no release';
+            missing.push(`${entry} (${to === undefined ? 'no release before the current one' : `has ${has}`})`);
         }
-        return { from: current, to: to ?? '', before };
+        if (digest !== undefined && held !== undefined && held !== digest)
+            reused.push(`${entry} holds it uploaded as ${held}, this run uploads ${digest}`);
+        return { from: state.current, to: to ?? '', history, digest };
     });
     if (missing.length > 0) {
         throw new Error(`rollback-to ${release.rollbackTo}: not on every host, nothing was changed: ${missing.join('; ')}`);
     }
+    if (reused.length > 0) {
+        throw new Error(`release-id ${release.id} is already used for other content, nothing was changed (a release id names one content: choose a new one): ${reused.join('; ')}`);
+    }
     log.info(plans.map((plan, i) => `${hosts[i].target.entry}: ${plan.from ?? '(none)'} → ${plan.to}`).join('\n'));
     return plans;
 }
-/** Lands the upload in the new release directory: an archive extracted, a directory's contents, a file as is. */
-async function uploadRelease(host, release, settings, log) {
+/**
+ * Before any host changes: each history started from what was read where there was none, and a
+ * rollback-to previous's target recorded on every host, so a re-run of it goes the same way.
+ */
+async function recordHistory(hosts, plans, settings, log) {
+    const time = new Date();
+    const run = githubRun().runUrl ?? '';
+    const failures = [];
+    await mapBounded(hosts, async (host, i) => {
+        const { history, to } = plans[i];
+        const lines = [
+            ...(history ? seedLines(history, time) : []),
+            ...(settings.release.rollbackTo === 'previous' ? [historyLine('rollback-to', to, time, run)] : [])
+        ];
+        if (lines.length === 0)
+            return;
+        await runScript(host, appendHistory(settings.release.dir, lines), settings, log).catch((error) => failures.push(`${host.target.entry}: ${errors_errorMessage(error)}`));
+    });
+    if (failures.length > 0)
+        throw new Error(`the release history could not be written, nothing was changed: ${failures.join('; ')}`);
+}
+/** Lands the upload in the new release directory: an archive unpacked, a directory's contents, a file as is. */
+async function uploadRelease(host, release) {
     const from = release.upload;
     if (from === undefined)
         return;
     const dir = `${release.dir}/releases/${release.id}`;
     if ((0,external_node_fs_.statSync)(from).isDirectory())
         return host.upload(from, dir);
-    const name = (0,external_node_path_.basename)(from);
-    await host.upload(from, `${dir}/${name}`);
-    if (/\.(tar\.gz|tgz)$/.test(name))
-        await runScript(host, extractArchive(release.dir, release.id, name), settings, log);
+    if (/\.(tar\.gz|tgz)$/.test(from))
+        return host.unpack(from, dir);
+    await host.upload(from, `${dir}/${(0,external_node_path_.basename)(from)}`);
 }
 /**
  * Prepares the new release on every host that is not on it yet, in parallel and while every host
@@ -28703,6 +29048,7 @@ async function uploadRelease(host, release, settings, log) {
  */
 async function prepareReleases(hosts, plans, settings, log, signal) {
     const { release } = settings;
+    await recordHistory(hosts, plans, settings, log);
     if (release.rollbackTo !== undefined)
         return;
     // Each host with its place in the rollout, so prepare-command gets the variables its commands will.
@@ -28715,8 +29061,8 @@ async function prepareReleases(hosts, plans, settings, log, signal) {
         if (signal.aborted)
             return;
         try {
-            await runScript(host, createRelease(release.dir, release.id), settings, log);
-            await uploadRelease(host, release, settings, log);
+            await runScript(host, createRelease(release.dir, release.id, placed.release?.digest ?? 'none'), settings, log);
+            await uploadRelease(host, release);
             await runScript(host, linkSharedPaths(release.dir, release.id, release.sharedPaths), settings, log);
             if (release.prepareCommand !== undefined) {
                 const prepare = inRelease(release.dir, release.id, release.prepareCommand);
@@ -28735,28 +29081,795 @@ async function prepareReleases(hosts, plans, settings, log, signal) {
         throw new Error(`cancelled while preparing release ${release.id}; ${removed}`);
     throw new Error(`preparing release ${release.id} failed on ${failures.length} host(s); ${removed}:\n${failures.map((f) => `- ${f}`).join('\n')}`);
 }
-/** After a successful run: the old releases pruned on every host (a failure is only a warning). */
-async function releases_pruneReleases(hosts, plans, settings, log) {
-    const { release } = settings;
-    await mapBounded(hosts, (host, i) => runScript(host, pruneReleases(release.dir, release.keep, [plans[i].to, plans[i].from ?? '']), settings, log).catch((error) => log.warning(`${host.target.entry}: old releases not removed: ${errors_errorMessage(error)}`, 'Releases kept')));
+
+;// CONCATENATED MODULE: ./src/rollout/journal.ts
+// Host-side truth. Before each step that changes a host, the run records on the host what it is
+// about to do (journal-scripts.ts); at preflight the next run reads it, so a host a dead run left
+// mid-cycle (a killed runner) is named and cycled again, and measures whether each host is in
+// rotation (the health file, or online-probe), so that no host is called `in` or `unchanged`
+// on faith.
+
+
+
+
+
+
+
+
+/** How long the one probe of a host's rotation at preflight may take. */
+const PROBE_MS = 10_000;
+/** In words, for the log and the summary: "left by run <url> (attempt 1) during `health` (release r7, at …)". */
+function describeLeft(entry) {
+    const run = `run ${entry.run ?? entry.runId ?? '(not from GitHub Actions)'}`;
+    const attempt = entry.attempt === undefined ? '' : ` (attempt ${entry.attempt})`;
+    const release = entry.release === undefined ? '' : `release ${entry.release}, `;
+    return `left by ${run}${attempt} during \`${entry.step}\` (${release}at ${entry.at})`;
 }
-/** One JSON line per host in <release-dir>/deploy.log: who rolled what, when, and how it ended. */
-async function auditReleases(hosts, entries, settings, log) {
-    const { release } = settings;
-    const { runUrl, actor, sha } = githubRun();
-    await mapBounded(hosts, (host, i) => {
-        const { from, to, result } = entries[i];
-        const line = JSON.stringify({
-            time: new Date().toISOString(),
-            release: to,
-            previousRelease: from ?? null,
-            result,
-            runUrl,
-            actor,
-            sha
+/** The journal directory: next to the deploy lock, where the lock would be when it is off. */
+function directory(settings) {
+    const release = settings.release && `${settings.release.dir}/.lock`;
+    return journalDir(settings.lock ? settings.lock.path : release);
+}
+/** One host's journal, written by its run: a failed write is a warning (once), never a failed step. */
+class HostJournal {
+    host;
+    log;
+    release;
+    warned = false;
+    dir;
+    file;
+    constructor(host, settings, log, release) {
+        this.host = host;
+        this.log = log;
+        this.release = release;
+        this.dir = directory(settings);
+        this.file = journalFile(host.target.entry);
+    }
+    /** Before `step` changes the host. */
+    record(step) {
+        const { runUrl, runId, attempt } = githubRun();
+        const entry = {
+            run: runUrl,
+            runId,
+            attempt,
+            release: this.release,
+            step,
+            at: new Date().toISOString()
+        };
+        return this.run(writeJournal(this.dir, this.file, JSON.stringify(entry)));
+    }
+    /** The host's cycle is over, however it ended: this run reports it. */
+    clear() {
+        return this.run(clearJournal(this.dir, this.file));
+    }
+    async run(script) {
+        const failure = await runToEnd(this.host, script, { timeoutMs: 30_000 }).then(({ result, lines }) => (result.code === 0 ? undefined : (lines.at(-1) ?? `exit code ${result.code}`)), (error) => errors_errorMessage(error));
+        if (failure === undefined || this.warned)
+            return;
+        this.warned = true;
+        this.log.warning(`${this.host.target.entry}: the journal was not written (${failure})`, 'Journal not written');
+    }
+}
+/** Every host's journal and rotation, read at preflight (after the lock: no live run writes them); each finding logged. */
+async function readHostStates(deps) {
+    const { hosts, settings, log, releases } = deps;
+    const { online, healthFile } = settings.loadBalancer;
+    const places = placeHosts(hosts, releases, settings.batches.size).flat();
+    const found = await mapBounded(hosts, async (host, i) => {
+        const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry), healthFile), {
+            timeoutMs: 30_000
         });
-        return runScript(host, appendAuditLine(release.dir, line), settings, log).catch((error) => log.warning(`${host.target.entry}: deploy.log not written: ${errors_errorMessage(error)}`));
+        const value = (key) => lines.find((line) => line.startsWith(`${JOURNAL_MARKER} ${key} `))?.slice(JOURNAL_MARKER.length + key.length + 2);
+        const place = places.find((placed) => placed.index === i + 1) ?? places[i];
+        const rotation = online.probe !== undefined
+            ? await probeRotation(deps, online.probe, hostVariables(settings, place))
+            : (value('rotation') ?? 'unknown');
+        return { rotation, left: parseEntry(value('entry')) };
     });
+    found.forEach(({ rotation, left }, i) => {
+        const entry = hosts[i].target.entry;
+        if (left)
+            log.warning(`${entry}: ${describeLeft(left)}; it is cycled again`, 'Host left mid-cycle');
+        else if (rotation === 'out')
+            log.warning(`${entry}: out of rotation before this run`, 'Host out of rotation');
+    });
+    log.info(found.map(({ rotation }, i) => `${hosts[i].target.entry}: rotation ${rotation}`).join('\n'));
+    return found.map((host, i) => ({
+        found: host,
+        journal: new HostJournal(hosts[i], settings, log, releases?.[i].to ?? settings.release?.id)
+    }));
+}
+async function probeRotation({ runner }, probe, env) {
+    const { code, timedOut } = await runner.run(probe, { env, timeoutMs: PROBE_MS, signal: NEVER_ABORTED });
+    return timedOut ? 'unknown' : code === 0 ? 'in' : 'out';
+}
+function parseEntry(text) {
+    if (text === undefined)
+        return undefined;
+    try {
+        const entry = JSON.parse(text);
+        return typeof entry.step === 'string' ? entry : undefined;
+    }
+    catch {
+        return { step: 'unknown', at: 'an unknown time' };
+    }
+}
+/** Release mode's preparation, journaled: a host left mid-way shows `prepare` to the next run. */
+async function journaled(states, step, fn) {
+    await mapBounded(states ?? [], ({ journal }) => journal.record(step));
+    try {
+        return await fn();
+    }
+    finally {
+        await mapBounded(states ?? [], ({ journal }) => journal.clear());
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollout/found-report.ts
+
+/** Markdown lines (empty when every host was found in rotation and no run left one mid-cycle). */
+function renderFound(hosts, escape) {
+    const lines = hosts.flatMap(({ target, found }) => {
+        if (found?.left)
+            return [`- ${escape(target.entry)}: ${escape(describeLeft(found.left))}`];
+        if (found?.rotation === 'out')
+            return [`- ${escape(target.entry)}: out of rotation before this run`];
+        return [];
+    });
+    return lines.length === 0 ? [] : ['**Found before this run**', '', ...lines, ''];
+}
+
+;// CONCATENATED MODULE: ./src/rollout/gantt.ts
+/** Mermaid forbids `:`, `#` and `;` in names; host entries like [::1]:22 keep their meaning with `.`. */
+const mermaidName = (text) => text.replace(/[:#;]/g, '.');
+function renderGantt(result) {
+    const lines = [
+        '```mermaid',
+        'gantt',
+        '  title Rollout timeline (ms from start)',
+        '  dateFormat x',
+        '  axisFormat %M:%S'
+    ];
+    // A task of 0 ms would not be drawn: at least 1.
+    const task = (name, tag, startMs, durationMs) => `  ${name} :${tag}${startMs}, ${startMs + Math.max(durationMs, 1)}`;
+    for (const host of result.hosts.filter((h) => h.phases.length > 0)) {
+        lines.push(`  section ${mermaidName(host.target.entry)}`);
+        for (const phase of host.phases)
+            lines.push(task(phase.name, phase.ok ? '' : 'crit, ', phase.startMs, phase.durationMs));
+    }
+    if (result.bakes.length > 0)
+        lines.push('  section bakes');
+    for (const bake of result.bakes) {
+        lines.push(task(`batch-${bake.batch}`, bake.verdict === 'passed' ? 'active, ' : 'crit, ', bake.startMs, bake.durationMs));
+    }
+    lines.push('```');
+    return lines.join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/rollout/report.ts
+// RolloutResult → what people see: step outputs, annotations and the job summary. Rendering is
+// pure; writeReport is the one place that hands it to the runner.
+
+
+
+
+
+
+const entries = (hosts, keep) => JSON.stringify(hosts.filter(keep).map((host) => host.target.entry));
+function renderOutputs(result) {
+    const report = result.hosts.map((host) => ({
+        host: host.target.entry,
+        batch: host.batch,
+        result: host.outcome,
+        rotation: host.rotation,
+        failedPhase: host.failedPhase ?? null,
+        error: host.error ?? null,
+        durationMs: host.durationMs,
+        phasesMs: Object.fromEntries(host.phases.map((phase) => [phase.name, phase.durationMs])),
+        ...(host.release ? { fromRelease: host.release.from ?? null, toRelease: host.release.to } : {})
+    }));
+    return {
+        result: result.status,
+        // On the new release and in rotation, whether this run cycled them or found them there.
+        'succeeded-hosts': entries(result.hosts, (host) => host.outcome === 'succeeded' || host.outcome === 'unchanged'),
+        // Anything touched that did not end on the new release needs a look: failed, rolled back, cancelled.
+        'failed-hosts': entries(result.hosts, needsAttention),
+        'skipped-hosts': entries(result.hosts, (host) => host.outcome === 'skipped'),
+        report: JSON.stringify(report),
+        'duration-ms': String(result.durationMs),
+        ...(result.release !== undefined ? { release: result.release } : {}),
+        bakes: JSON.stringify(result.bakes.map(({ batch, durationMs, verdict, measurements }) => ({ batch, durationMs, verdict, measurements })))
+    };
+}
+function escapeHtml(text) {
+    return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+}
+/** Text in a Markdown table cell: HTML escaped, and a `|` kept from ending the cell. */
+function tableCell(text) {
+    return escapeHtml(text).replace(/\|/g, '\\|');
+}
+/** A Markdown table's lines, from its headings and its rows of cells already escaped. */
+function markdownTable(head, rows) {
+    return [
+        `| ${head.join(' | ')} |`,
+        `| ${head.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${row.join(' | ')} |`)
+    ];
+}
+const HEADINGS = { success: '✅ Rollout succeeded', failure: '❌ Rollout failed', cancelled: '⚠️ Rollout cancelled' };
+const OUTCOME_LABEL = {
+    succeeded: '✅ succeeded',
+    unchanged: '✅ unchanged',
+    failed: '❌ failed',
+    'rolled-back': '↩️ rolled back',
+    cancelled: '⚠️ cancelled',
+    skipped: '⏭️ skipped'
+};
+const ROTATION_LABEL = { in: 'in', out: '**out**', unknown: 'unknown' };
+function phaseCell(host, name) {
+    const phase = host.phases.find((p) => p.name === name);
+    if (!phase)
+        return '';
+    return phase.ok ? `${phase.durationMs}` : `❌ ${phase.durationMs}`;
+}
+function renderSummary(result) {
+    const counts = ['succeeded', 'unchanged', 'failed', 'rolled-back', 'cancelled', 'skipped']
+        .map((outcome) => [outcome, result.hosts.filter((host) => host.outcome === outcome).length])
+        .filter(([, n]) => n > 0)
+        .map(([outcome, n]) => `${n} ${outcome}`);
+    const phases = result.steps.filter((name) => result.hosts.some((host) => host.phases.some((p) => p.name === name)));
+    const releases = result.hosts.some((host) => host.release);
+    const head = [
+        'Host',
+        'Batch',
+        'Result',
+        'In rotation',
+        ...(releases ? ['Release'] : []),
+        ...phases.map((name) => `${name} (ms)`),
+        'Total (ms)'
+    ];
+    const rows = result.hosts.map((host) => [
+        escapeHtml(host.target.entry),
+        String(host.batch),
+        OUTCOME_LABEL[host.outcome],
+        ROTATION_LABEL[host.rotation],
+        ...(releases ? [escapeHtml(host.release ? `${host.release.from ?? '(none)'} → ${host.release.to}` : '')] : []),
+        ...phases.map((name) => phaseCell(host, name)),
+        String(host.durationMs)
+    ]);
+    const lines = [
+        `## ${HEADINGS[result.status]}`,
+        '',
+        `${result.hosts.length} host(s) in ${result.batches} batch(es), ${result.durationMs} ms: ${counts.join(', ')}.` +
+            (result.stoppedBecause ? ` Stopped early: ${escapeHtml(result.stoppedBecause)}.` : ''),
+        '',
+        ...markdownTable(head, rows),
+        '',
+        ...renderFound(result.hosts, escapeHtml)
+    ];
+    for (const host of result.hosts.filter(needsAttention)) {
+        lines.push(`<details><summary>${escapeHtml(host.target.entry)}: ${escapeHtml(host.failedPhase ?? '')} ${escapeHtml(host.error ?? '')}</summary>`, '', `<pre>${escapeHtml(host.outputTail.join('\n') || '(no output)')}</pre>`, '</details>', '');
+    }
+    lines.push(...renderBakes(result.bakes), renderGantt(result));
+    return `${lines.join('\n')}\n`;
+}
+const VERDICT_LABEL = {
+    passed: '✅ passed',
+    failed: '❌ failed',
+    cancelled: '⚠️ cancelled'
+};
+/** Each bake with its measurements: when, the exit code, the analysis's last line. */
+function renderBakes(bakes) {
+    return bakes.flatMap((bake) => [
+        `**Bake after batch ${bake.batch}**: ${bake.durationMs} ms, ${VERDICT_LABEL[bake.verdict]}` +
+            (bake.measurements.length === 0 ? ' (no analysis-command)' : ''),
+        '',
+        ...(bake.measurements.length > 0
+            ? [
+                ...markdownTable(['At (ms)', 'Exit code', 'Last line'], bake.measurements.map((m) => [
+                    String(m.atMs),
+                    m.code === 0 ? '0' : `❌ ${m.code ?? 'none'}`,
+                    tableCell(m.lastLine)
+                ])),
+                ''
+            ]
+            : [])
+    ]);
+}
+/**
+ * The one place a run's outcome reaches the runner: the `result` output always; for a rollout
+ * also its other outputs, an annotation per host that needs a look, and the job summary.
+ */
+async function writeReport({ status, rollout, plan }, writer, log) {
+    if (!rollout) {
+        writer.setOutput('result', status);
+        return plan && writeSummary(writer, renderPlanSummary(plan), log);
+    }
+    for (const [name, value] of Object.entries(renderOutputs(rollout)))
+        writer.setOutput(name, value);
+    for (const host of rollout.hosts.filter(needsAttention)) {
+        const rotation = host.rotation === 'in'
+            ? 'it is back in rotation'
+            : host.rotation === 'out'
+                ? 'it was left out of rotation'
+                : 'its rotation state is unknown';
+        const message = `${host.target.entry} ${host.outcome} at ${host.failedPhase}: ${host.error}; ${rotation}`;
+        log.error(message, `Rollout ${host.outcome}: ${host.target.entry} (${host.failedPhase})`);
+    }
+    if (status === 'success')
+        log.notice(`${rollout.hosts.length} host(s) rolled out in ${rollout.durationMs} ms`, 'Rollout succeeded');
+    await writeSummary(writer, renderSummary(rollout), log);
+}
+/**
+ * Not every runner has job summaries (Gitea, Forgejo, @github/local-action, a terminal): the
+ * step's result is the run's all the same.
+ */
+function writeSummary(writer, markdown, log) {
+    return writer.writeSummary(markdown).catch((error) => {
+        log.warning(`The job summary was not written: ${errors_errorMessage(error)}`, 'No job summary');
+    });
+}
+/** Why the step fails, for its final error; undefined when it succeeds. */
+function failureMessage({ status, rollout, error }) {
+    if (status === 'success')
+        return undefined;
+    if (error !== undefined)
+        return error;
+    if (status === 'cancelled' || !rollout)
+        return 'Rollout cancelled';
+    const failed = rollout.hosts.filter(needsAttention).map((host) => host.target.entry);
+    const because = rollout.stoppedBecause ? `stopped because ${rollout.stoppedBecause}` : '';
+    // A capacity floor or an analysis can fail a rollout in which no host failed.
+    if (failed.length === 0)
+        return `Rollout failed: ${because}`;
+    return `Rollout failed on ${failed.join(', ')}${because ? `; ${because}` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./src/rollout/dry-run.ts
+
+
+/** The plan and the findings, logged; what the report writes to the summary. */
+function dryRunPlan(settings, hosts, found, log) {
+    const { releases, locks, healthPaths } = found;
+    const lines = describePlan(settings);
+    log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...lines].join('\n'));
+    healthPaths?.forEach((path, i) => log.info(`[${hosts[i].target.entry}] health path: ${path}`));
+    return {
+        lines,
+        hosts: hosts.map((host, i) => ({
+            entry: host.target.entry,
+            hostKey: host.hostKey,
+            release: releases ? (releases[i].from ?? null) : undefined,
+            lock: locks?.[i],
+            healthPath: healthPaths?.[i]
+        })),
+        releaseMode: releases !== undefined,
+        lock: locks !== undefined
+    };
+}
+/** The job summary of a dry run. */
+function renderPlanSummary(plan) {
+    const head = [
+        'Host',
+        'Reachable',
+        'Host key',
+        'Health path',
+        ...(plan.releaseMode ? ['Current release'] : []),
+        ...(plan.lock ? ['Deploy lock'] : [])
+    ];
+    const rows = plan.hosts.map((host) => [
+        tableCell(host.entry),
+        '✅',
+        tableCell(host.hostKey ?? ''),
+        tableCell(host.healthPath ?? ''),
+        ...(plan.releaseMode ? [host.release === null ? '(none: a first deploy)' : tableCell(host.release ?? '')] : []),
+        ...(plan.lock ? [host.lock === undefined ? 'free' : `⚠️ ${tableCell(host.lock)}`] : [])
+    ]);
+    return [
+        '## 🔍 Dry run: nothing was changed',
+        '',
+        `Preflight passed: ${plan.hosts.length} host(s) reachable, each with its host key checked.`,
+        '',
+        ...markdownTable(head, rows),
+        '',
+        '### What a run with these inputs would do',
+        '',
+        `<pre>${escapeHtml(plan.lines.join('\n'))}</pre>`,
+        ''
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/ssh/health-scripts.ts
+// The shell texts of a health path that does not go through an SSH tunnel: finding an HTTP client
+// on a host whose sshd refuses to forward, a GET with it, and finding health-command's program.
+
+/** The HTTP clients a health check can use on the host itself, in the order they are looked for. */
+const HOST_HTTP_CLIENTS = ['curl', 'wget'];
+/** Prints the first of HOST_HTTP_CLIENTS on the host's PATH; exits 1 if there is none. */
+const FIND_HTTP_CLIENT = `for c in ${HOST_HTTP_CLIENTS.join(' ')}; do if command -v "$c" >/dev/null 2>&1; then echo "$c"; exit 0; fi; done; exit 1`;
+/** Exits 0 if `program` is on the host's PATH (or a builtin), printing where it is. */
+function findProgram(program) {
+    return `command -v ${shellQuote(program)}`;
+}
+/**
+ * GETs `url` from the host: the body on stdout, then, as the last line, `statusMarker` and the
+ * HTTP status. TLS is not verified, as through the tunnel: the SSH connection proved the host.
+ */
+function getOnHost(client, url, timeoutMs, statusMarker) {
+    const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+    const u = shellQuote(url);
+    const agent = "'rolling-deploy-health-check'";
+    if (client === 'curl')
+        return `curl -sS -k -A ${agent} --max-time ${seconds} -w '\\n${statusMarker} %{http_code}\\n' --url ${u}`;
+    // wget prints the response's headers (-S) on stderr: the last status line is the final answer.
+    return [
+        'exec 3>&1',
+        `s=$(wget -q -S -O - -U ${agent} -T ${seconds} --no-check-certificate ${u} 2>&1 >&3 | sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p' | tail -n 1)`,
+        `echo; echo "${statusMarker} $s"`
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/rollout/health-path.ts
+// The health path of every host, proven at preflight while every host still serves: a health
+// check that cannot work would otherwise be found out only once a host is stopped. health-url
+// goes through an SSH tunnel; where the host's sshd refuses to forward (AllowTcpForwarding no, a
+// common hardening rule), the request runs on the host with curl or wget if one is there, and
+// without either the run fails here, with nothing touched. Only the path is proven, not a healthy
+// answer: on a first deploy nothing listens yet. health-command's program must be on the PATH.
+
+
+
+
+
+
+
+
+/**
+ * The first word of a command when it is a plain program name (after any `NAME=value`
+ * assignments), which `command -v` can look for; undefined when the shell text hides it.
+ */
+function programOf(command) {
+    const words = command.trim().split(/\s+/);
+    const program = words.find((word) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(word));
+    return program !== undefined && /^[A-Za-z0-9_./+-]+$/.test(program) ? program : undefined;
+}
+/** A host whose sshd refuses tunnels: its health requests run with `client` on the host itself. */
+class HttpFromTheHost {
+    host;
+    client;
+    constructor(host, client) {
+        this.host = host;
+        this.client = client;
+    }
+    get target() {
+        return this.host.target;
+    }
+    get hostKey() {
+        return this.host.hostKey;
+    }
+    exec(command, options) {
+        return this.host.exec(command, options);
+    }
+    upload(localPath, remotePath) {
+        return this.host.upload(localPath, remotePath);
+    }
+    unpack(localArchive, remoteDir) {
+        return this.host.unpack(localArchive, remoteDir);
+    }
+    tunnelRefused(url) {
+        return this.host.tunnelRefused(url);
+    }
+    close() {
+        return this.host.close();
+    }
+    async httpGet(url, { timeoutMs, signal }) {
+        const marker = nonce('status');
+        // A long-lived shell merges stderr into stdout: the client's error words may be among the lines.
+        const lines = [];
+        let status;
+        const result = await this.host.exec(getOnHost(this.client, url.href, timeoutMs, marker), {
+            env: [],
+            timeoutMs: timeoutMs + 1000, // the client's own timeout comes first, with its words
+            signal,
+            onLine: (line) => {
+                if (line.startsWith(`${marker} `))
+                    status = Number(line.slice(marker.length + 1)) || undefined;
+                else
+                    lines.push(line);
+            }
+        });
+        if (status === undefined)
+            throw new Error(`${this.client} on the host got no answer: ${lines.at(-1) ?? `exit code ${result.code}`}`);
+        if (lines.at(-1) === '')
+            lines.pop(); // the line break the script puts before its marker
+        return { status, body: lines.join('\n') };
+    }
+}
+/** Runs `script` on the host, bounded by command-timeout: its exit code and output lines. */
+function onHost(host, script, settings, env = []) {
+    return runToEnd(host, script, { env, timeoutMs: settings.commands.timeoutMs });
+}
+/** One host's health path: the host to use (wrapped where requests run on it) and its description. */
+async function proveOne(host, settings, env, log) {
+    const { url, command } = settings.health;
+    if (url === undefined) {
+        const program = programOf(command ?? '');
+        if (program === undefined)
+            return { host, healthPath: 'health-command (its program not checked: shell text)' };
+        const { result } = await onHost(host, findProgram(program), settings, env);
+        if (result.code !== 0)
+            throw new Error(`health-command's program ${program} is not on the host's PATH (command -v ${program} failed)`);
+        return { host, healthPath: 'health-command on the host' };
+    }
+    const expanded = new URL(expandVariables(url, new Map(env)));
+    const refused = await host.tunnelRefused(expanded);
+    if (refused === undefined)
+        return { host, healthPath: `SSH tunnel to ${expanded.host}` };
+    const { result, lines } = await onHost(host, FIND_HTTP_CLIENT, settings);
+    const client = HOST_HTTP_CLIENTS.find((name) => name === lines.at(-1));
+    const why = `its sshd refuses the SSH tunnel to ${expanded.host} for health-url (${refused}: AllowTcpForwarding or PermitOpen in its sshd_config)`;
+    if (result.code !== 0 || client === undefined)
+        throw new Error(`${why}, and neither curl nor wget is on its PATH: allow forwarding (AllowTcpForwarding local), put curl or wget on the host, or use health-command`);
+    log.info(`[${host.target.entry}] ${why}: its health checks run with ${client} on the host`);
+    return { host: new HttpFromTheHost(host, client), healthPath: `${client} on the host (sshd refuses tunnels)` };
+}
+/**
+ * Proves every host's health path; on any failure closes every host and throws PreflightError
+ * naming each host and why.
+ */
+async function proveHealthPaths(hosts, settings, log) {
+    // Each host with its place, for the variables its health-url is expanded with; in the hosts' order.
+    const placed = placeHosts(hosts, undefined, settings.batches.size)
+        .flat()
+        .sort((a, b) => a.index - b.index);
+    const proven = await mapBounded(placed, (place) => proveOne(place.host, settings, hostVariables(settings, place), log).catch((error) => ({
+        failure: { target: place.host.target, message: errors_errorMessage(error) }
+    })));
+    const failures = proven.flatMap((one) => ('failure' in one ? [one.failure] : []));
+    if (failures.length > 0) {
+        await Promise.all(hosts.map((host) => host.close()));
+        throw new PreflightError(failures);
+    }
+    return proven.flatMap((one) => ('failure' in one ? [] : [one]));
+}
+
+;// CONCATENATED MODULE: ./src/ssh/lock-scripts.ts
+// The deploy lock's shell texts. The lock is a directory holding a `holder` file (JSON: the run's
+// URL, actor, sha, start time and a token only this run knows), a `run` file (the workflow run's
+// id and attempt) and a `beat` file the holder touches while it lives (a lease). It is made whole
+// under a temporary name and renamed into place in one step, so a host that shares the storage
+// (an NFS home) never sees a lock without its holder; it is given back the same way, renamed away
+// before it is removed.
+
+/** The first line a lock script prints: what it found. */
+const LOCK_MARKER = '__rollout_lock__';
+/** The lock's path in sh: as given, or in the login user's home. */
+const lockPath = (path) => path === undefined ? '"$HOME/.rolling-deploy.lock"' : shellQuote(path);
+/** Seconds since the lock's last beat (its making, for a lock with no beat file) in `age`. */
+const ageLines = (l) => [
+    `b=$(stat -c %Y ${l}/beat 2>/dev/null || stat -c %Y ${l} 2>/dev/null || date +%s)`,
+    'age=$(( $(date +%s) - b ))'
+];
+/**
+ * Takes the lock: prints `taken`, `ours` (this run holds it already: storage shared between
+ * hosts), `replaced AGE` (an earlier attempt of the same workflow run held it: it has ended),
+ * `broken AGE` (another's whose beats stopped), or `held AGE` (exit 3), each followed by the
+ * holder file it found. AGE is in seconds since its last beat.
+ */
+function takeLock(path, claim, staleness) {
+    const l = lockPath(path);
+    const run = `${claim.runId ?? ''} ${claim.attempt ?? 0}`;
+    const overdue = staleness && [
+        `if [ -e ${l}/beat ]; then [ "$age" -gt ${staleness.staleAfterS} ]`,
+        staleness.noBeatStaleAfterS === undefined ? 'else false' : `else [ "$age" -gt ${staleness.noBeatStaleAfterS} ]`,
+        'fi'
+    ];
+    return [
+        // A first deploy's release-dir may not exist yet.
+        `mkdir -p "$(dirname ${l})" 2>/dev/null || true`,
+        // Made whole aside (mktemp: unique even among hosts sharing the directory), then renamed into
+        // place: a rename fails on a directory that is there and not empty.
+        'take() {',
+        `  t=$(mktemp -d ${l}.new.XXXXXX) || return 1`,
+        `  printf '%s\\n' ${shellQuote(claim.holder)} > "$t/holder" && printf '%s\\n' ${shellQuote(run)} > "$t/run" &&`,
+        `    : > "$t/beat" && mv -T "$t" ${l} 2>/dev/null && return 0`,
+        '  rm -rf "$t"; return 1',
+        '}',
+        // Another's lock out of the way, atomically; back in place if it changed since it was judged.
+        'evict() {',
+        `  g=${l}.gone.$$; mv -T ${l} "$g" 2>/dev/null || return 1`,
+        `  if [ "$(cat "$g/holder" 2>/dev/null)" = "$old" ]; then rm -rf "$g"; return 0; fi`,
+        `  mv -T "$g" ${l} 2>/dev/null || rm -rf "$g"; return 1`,
+        '}',
+        `if take; then echo "${LOCK_MARKER} taken"; exit 0; fi`,
+        `if grep -qF ${shellQuote(claim.token)} ${l}/holder 2>/dev/null; then echo "${LOCK_MARKER} ours"; exit 0; fi`,
+        `old=$(cat ${l}/holder 2>/dev/null); read -r rid att < ${l}/run 2>/dev/null || rid=''`,
+        ...ageLines(l),
+        claim.runId === undefined
+            ? 'state=held'
+            : `if [ "$rid" = ${shellQuote(claim.runId)} ] && [ "\${att:-0}" -lt ${claim.attempt ?? 0} ]; then state=replaced; else state=held; fi`,
+        ...(overdue ? ['if [ $state = held ] && {', ...overdue, '}; then state=broken; fi'] : []),
+        `if [ $state != held ] && evict && take; then echo "${LOCK_MARKER} $state $age"; printf '%s\\n' "$old"; exit 0; fi`,
+        `echo "${LOCK_MARKER} held $age"; cat ${l}/holder 2>/dev/null; exit 3`
+    ].join('\n');
+}
+/** The holder's beat: prints `beat` while this run holds the lock, `lost` once it does not. */
+function beatLock(path, token) {
+    const l = lockPath(path);
+    return `if grep -qF ${shellQuote(token)} ${l}/holder 2>/dev/null && touch ${l}/beat; then echo "${LOCK_MARKER} beat"; else echo "${LOCK_MARKER} lost"; fi`;
+}
+/** Gives the lock back, if this run (its token) holds it: renamed away first, so no one sees it half removed. */
+function releaseLock(path, token) {
+    const l = lockPath(path);
+    return `if grep -qF ${shellQuote(token)} ${l}/holder 2>/dev/null; then g=${l}.gone.$$; mv -T ${l} "$g" && rm -rf "$g"; fi; true`;
+}
+/** A dry run's look: `held AGE` (since its last beat) and the holder, or nothing. */
+function inspectLock(path) {
+    const l = lockPath(path);
+    return [
+        `if [ -d ${l} ]; then`,
+        ...ageLines(l),
+        `echo "${LOCK_MARKER} held $age"; cat ${l}/holder 2>/dev/null; fi; true`
+    ].join('\n');
+}
+/** How a user clears a lock that a killed run left. */
+function clearLockHint(path) {
+    return `rm -rf ${path === undefined ? '~/.rolling-deploy.lock' : shellQuote(path)}`;
+}
+
+;// CONCATENATED MODULE: ./src/rollout/locks.ts
+// The deploy lock: taken on every host at preflight, before anything changes, so two rollouts (a
+// push and a manual dispatch, two repositories, a person with a shell) never work on the same
+// hosts at once; given back on every way out the process lives through. It is a lease: the run
+// beats on it while it lives, so a lock whose beats stopped (a killed runner) is taken over by
+// the next run, and a re-run of the same workflow run takes its earlier attempt's at once.
+
+
+
+
+
+
+/** How often a held lock is looked at again while lock-wait lasts. */
+const POLL_MS = 1000;
+/** How often the run beats on its locks. */
+const BEAT_MS = 10_000;
+/** A lock whose beats stopped this long ago (a few missed beats) is a dead run's, unless lock-stale-after says otherwise. */
+const DEFAULT_STALE_MS = 60_000;
+/** Runs a lock script on a host and reads what it found. */
+async function lockScript(host, script, sideline = false) {
+    const { result, lines } = await runToEnd(host, script, { timeoutMs: sideline ? BEAT_MS : 60_000, sideline });
+    const marker = lines.findIndex((line) => line.startsWith(`${LOCK_MARKER} `));
+    if (marker < 0) {
+        if (result.code === 0)
+            return undefined;
+        throw new Error(`the deploy lock script failed (exit ${result.code}): ${lines.at(-1) ?? ''}`);
+    }
+    const [state, age] = lines[marker].slice(LOCK_MARKER.length + 1).split(' ');
+    return {
+        state: state,
+        ageS: Number(age ?? 0),
+        holder: describeHolder(lines.slice(marker + 1).join('\n'))
+    };
+}
+function describeHolder(text) {
+    try {
+        const holder = JSON.parse(text);
+        const who = [
+            holder.actor && `actor ${holder.actor}`,
+            holder.sha && `sha ${holder.sha.slice(0, 7)}`,
+            holder.startedAt && `since ${holder.startedAt}`
+        ];
+        return `${holder.run ?? 'a run with no URL (not from GitHub Actions)'} (${who.filter(Boolean).join(', ')})`;
+    }
+    catch {
+        return text.trim() === '' ? 'an unknown holder (no holder file)' : `an unknown holder: ${text.trim().slice(0, 200)}`;
+    }
+}
+class DeployLocks {
+    hosts;
+    lock;
+    clock;
+    log;
+    /** Only this run knows it: a lock holding it is this run's, on any host. */
+    token = (0,external_node_crypto_.randomBytes)(16).toString('hex');
+    taken = new Set();
+    beats;
+    /** Hosts whose beat failed last time, warned about once until it works again. */
+    missed = new Set();
+    constructor(hosts, lock, clock, log) {
+        this.hosts = hosts;
+        this.lock = lock;
+        this.clock = clock;
+        this.log = log;
+    }
+    /**
+     * Takes the lock on every host, waiting up to lock-wait for another run's; fails (giving back
+     * those taken) if one is still held, naming its holder and how to clear a lock a killed run left.
+     */
+    async take(signal) {
+        const { runUrl, actor, sha, runId, attempt } = githubRun();
+        const holder = JSON.stringify({
+            run: runUrl,
+            actor,
+            sha,
+            attempt,
+            startedAt: new Date().toISOString(),
+            token: this.token
+        });
+        const claim = { holder, token: this.token, runId, attempt };
+        const deadline = this.clock.now() + this.lock.waitMs;
+        let pending = [...this.hosts];
+        for (;;) {
+            const found = await mapBounded(pending, (host) => lockScript(host, takeLock(this.lock.path, claim, this.staleness)));
+            found.forEach((seen, i) => {
+                if (seen?.state !== 'held')
+                    this.taken.add(pending[i]);
+                this.tellTakenOver(pending[i], seen);
+            });
+            this.beats ??= setInterval(() => void this.beat(), BEAT_MS).unref();
+            const held = pending.map((host, i) => [host, found[i]]).filter(([, seen]) => seen?.state === 'held');
+            if (held.length === 0)
+                return;
+            if (this.clock.now() >= deadline || signal.aborted) {
+                await this.release();
+                const [host, seen] = held[0];
+                throw new Error(`the deploy lock on ${host.target.entry} is held by ${seen?.holder}, its last beat ${seen?.ageS} s ago; nothing was touched on any host. ` +
+                    `A run that was killed stops beating: its lock is taken over once the beat is ${this.staleness.staleAfterS} s old (lock-stale-after); ` +
+                    `or remove it on the host (${clearLockHint(this.lock.path)})` +
+                    (held.length > 1 ? ` (held on ${held.length} hosts)` : ''));
+            }
+            this.log.info(`Deploy lock held on ${held.map(([host]) => host.target.entry).join(', ')}; waiting (lock-wait)`);
+            pending = held.map(([host]) => host);
+            await this.clock.sleep(Math.min(POLL_MS, deadline - this.clock.now()), signal);
+        }
+    }
+    /** Beats stop once the lock's age since its last beat passes this (lock-stale-after, or a few missed beats). */
+    get staleness() {
+        const { staleAfterMs } = this.lock;
+        if (staleAfterMs === undefined)
+            return { staleAfterS: DEFAULT_STALE_MS / 1000 };
+        const staleAfterS = Math.ceil(staleAfterMs / 1000);
+        return { staleAfterS, noBeatStaleAfterS: staleAfterS };
+    }
+    /** A warning naming the run whose lock this one took over. */
+    tellTakenOver(host, seen) {
+        if (seen?.state === 'broken')
+            this.log.warning(`${host.target.entry}: took over the deploy lock of a run that stopped beating ${seen.ageS} s ago (it died): ${seen.holder}`, 'Stale lock taken over');
+        if (seen?.state === 'replaced')
+            this.log.warning(`${host.target.entry}: took over the deploy lock of an earlier attempt of this workflow run: ${seen.holder}`, 'Earlier attempt’s lock taken over');
+    }
+    /** Touches the beat on every lock held; a host whose beat fails is warned about once, then tried again next time. */
+    async beat() {
+        await mapBounded([...this.taken], async (host) => {
+            const seen = await lockScript(host, beatLock(this.lock.path, this.token), true).catch(() => undefined);
+            if (seen?.state === 'beat')
+                return void this.missed.delete(host);
+            if (this.missed.has(host) || !this.taken.has(host))
+                return;
+            this.missed.add(host);
+            this.log.warning(seen?.state === 'lost'
+                ? `${host.target.entry}: the deploy lock is no longer this run's (another run took it over)`
+                : `${host.target.entry}: the deploy lock's heartbeat failed; trying again in ${BEAT_MS / 1000} s`, 'Lock heartbeat');
+        });
+    }
+    /** Gives back every lock this run took; a failure is a warning (the lock then needs clearing). */
+    async release() {
+        clearInterval(this.beats);
+        const hosts = [...this.taken];
+        this.taken.clear();
+        await mapBounded(hosts, (host) => lockScript(host, releaseLock(this.lock.path, this.token)).catch((error) => this.log.warning(`${host.target.entry}: the deploy lock was not given back (${errors_errorMessage(error)}); ${clearLockHint(this.lock.path)} clears it`, 'Lock left')));
+    }
+    /** A dry run's look, taking nothing: per host, who holds its lock (undefined: free); a warning for each held. */
+    async report() {
+        const found = await mapBounded(this.hosts, (host) => lockScript(host, inspectLock(this.lock.path)));
+        return found.map((seen, i) => {
+            if (!seen)
+                return undefined;
+            const held = `held by ${seen.holder}, for ${seen.ageS} s`;
+            this.log.warning(`${this.hosts[i].target.entry}: the deploy lock is ${held}`, 'Lock held');
+            return held;
+        });
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/health.ts
@@ -28917,38 +30030,110 @@ function exitVerdict(result, lastLine = '') {
     return { ok: result.code === 0, detail: lastLine ? `${seen}: ${lastLine}` : seen };
 }
 
+;// CONCATENATED MODULE: ./src/rollout/look-again.ts
+// After a connection lost in the middle of a step, what that step did on the host is unknown: it
+// may not have started, may have finished, or may still be running there. So the host is looked at
+// again (reconnecting, its host key checked again) before the failure policy decides anything:
+// once the command is over there (awaited, as its timeout allows), is the host in rotation, and is
+// it healthy? Only a host proven healthy is put back; nothing races a command still running.
+
+
+
+
+/** How long each look may take: the app may still be starting, as when a re-run verifies a host. */
+const LOOK_MS = 5000;
+/**
+ * Looks at the host again, once the command that lost its connection (process `group`, if it had
+ * started) is over; `onNewRelease`: healthy means healthy on the new release (health-body too). A
+ * cancellation (`signal`) cuts the wait for the command short: the host is then not called healthy.
+ */
+async function lookAgain(context, { onNewRelease, group, signal }) {
+    let rotation;
+    let command = '';
+    try {
+        if (group !== undefined)
+            command = await awaitCommand(context, group, signal);
+        rotation = await measureRotation(context);
+    }
+    catch (error) {
+        return { healthy: false, rotation: 'unknown', detail: `could not reconnect to look at it: ${errors_errorMessage(error)}` };
+    }
+    const timeoutMs = Math.min(context.settings.health.timeoutMs, LOOK_MS);
+    const unhealthy = signal.aborted
+        ? 'not checked: the run was cancelled'
+        : await runStep(context, { kind: 'health', matchBody: onNewRelease, timeoutMs }, NEVER_ABORTED).then(() => undefined, (error) => errors_errorMessage(error));
+    const where = {
+        in: 'in rotation',
+        out: 'out of rotation',
+        unknown: 'rotation not measured (no health-file or online-probe)'
+    }[rotation];
+    return {
+        healthy: unhealthy === undefined,
+        rotation,
+        detail: `reconnected: ${command}${where}, ${unhealthy === undefined ? 'healthy' : `not healthy (${unhealthy})`}`
+    };
+}
+/** Waits for the command's process group to be gone, or ends it past command-timeout: what it did, for the report. */
+async function awaitCommand({ host, settings, env }, group, signal) {
+    const { timeoutMs } = settings.commands;
+    const { code } = await host.exec(awaitGroup(group, timeoutMs), {
+        env,
+        timeoutMs: timeoutMs + LOOK_MS,
+        signal,
+        onLine: () => undefined
+    });
+    if (code === 3)
+        return `its command ran on past command-timeout (${timeoutMs} ms) and was ended; `;
+    return code === 0 ? 'its command ended there; ' : '';
+}
+/**
+ * In rotation or not, as the load balancer is told: its health file on the host (which reconnects
+ * first, and throws if it cannot), or the online-probe on the runner; unknown with neither.
+ */
+async function measureRotation({ host, runner, settings, env }) {
+    const { healthFile, online } = settings.loadBalancer;
+    const options = { env, timeoutMs: LOOK_MS, signal: NEVER_ABORTED };
+    const onHost = async (command) => (await host.exec(command, { ...options, onLine: () => undefined })).code;
+    if (healthFile !== undefined && online.command === undefined) {
+        const code = await onHost(fileExists(healthFile));
+        return code === 0 ? 'in' : code === 1 ? 'out' : 'unknown';
+    }
+    await onHost(NOTHING);
+    if (online.probe === undefined)
+        return 'unknown';
+    return (await runner.run(online.probe, options)).code === 0 ? 'in' : 'out';
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/host-run.ts
 // One host's run: it walks the host's steps (host-steps.ts), and on a failure undoes what the
 // steps it started call for. What the seed's appctl.sh never did: a failed host stays out of
 // rotation unless a rollback proves healthy, and a cancelled host is left in a safe, reported state.
+// A step whose connection was lost has an unknown outcome: the host is looked at again first.
 
 
 
 
 
-/** Hosts that fail the run and count against max-failed-hosts: not on the new release by themselves. */
-function countsAsFailed(report) {
-    return report.outcome === 'failed' || report.outcome === 'rolled-back';
-}
-/** Hosts that need a look: touched and not on the new release (failed, rolled back, cancelled). */
-function needsAttention(report) {
-    return countsAsFailed(report) || report.outcome === 'cancelled';
-}
+
+
+
 const OUTPUT_TAIL_LINES = 20;
 const UNDO_ORDER = ['nothing', 'rotation', 'release'];
 class StepFailed extends Error {
     step;
-    constructor(step, message) {
+    lost;
+    constructor(step, message, 
+    /** Its connection was lost while it ran. */
+    lost) {
         super(message);
         this.step = step;
+        this.lost = lost;
     }
 }
-/** Hosts the rollout did not reach, or whose batch was never started. */
-function skippedHost(target, batch) {
-    return { target, batch, outcome: 'skipped', rotation: 'in', outputTail: [], phases: [], durationMs: 0 };
-}
 async function runHost(context) {
-    return told(context, await new HostRun(context).run());
+    const report = await new HostRun(context).run();
+    await context.journal?.clear();
+    return told(context, report);
 }
 /** Tells the observer, if any, how the host ended. */
 function told(context, report) {
@@ -28961,6 +30146,7 @@ async function rollHostBack(context, report) {
     const back = await run.walk(fleetRollbackSteps(context.settings, context.release ?? { to: '' }));
     // Failed before its release changed (leaving rotation): it still serves the new release, healthy.
     const rotation = back.ok ? 'in' : await run.settle();
+    await context.journal?.clear();
     return told(context, {
         ...report,
         outcome: back.ok ? 'rolled-back' : 'failed',
@@ -28993,9 +30179,13 @@ class HostRun {
         this.started = context.clock.now();
     }
     async run() {
-        const { settings, release } = this.context;
+        const { settings, release, found } = this.context;
         if (release && release.from === release.to && (await this.attempt(verifySteps(settings)))) {
-            return this.report('unchanged', 'in');
+            // Unchanged only if measured in rotation; else (out, unknown, left mid-cycle) healthy on it: put back.
+            if (!found || (found.rotation === 'in' && !found.left))
+                return this.report('unchanged', 'in');
+            if (await this.attempt(rejoinSteps(settings)))
+                return this.report('succeeded', 'in');
         }
         try {
             for (const step of hostSteps(settings, release))
@@ -29009,6 +30199,8 @@ class HostRun {
     /** Undoes what the steps started call for, and reports the host as it is left. */
     async recover(failure) {
         const { settings, signal } = this.context;
+        if (failure.lost !== undefined && !signal.aborted)
+            return this.recoverLost(failure, failure.lost);
         const stopped = signal.aborted ? 'cancelled' : 'failed';
         if (this.undo !== 'release')
             return this.report(stopped, await this.settle(), failure);
@@ -29021,18 +30213,32 @@ class HostRun {
         }
         if (this.healthy)
             return this.report('failed', 'unknown', failure); // the online command itself failed
-        const rollBack = rollBackSteps(settings, this.context.release);
-        if (rollBack.length === 0)
+        return this.rollBack(failure);
+    }
+    /**
+     * The host as found after `step`'s connection was lost: a healthy host (on the new release, if
+     * its release may have changed) is put back; one that is not stays out or is rolled back.
+     */
+    async recoverLost({ step }, lost) {
+        const { signal } = this.context;
+        const found = await lookAgain(this.steps, { onNewRelease: this.undo === 'release', group: lost.group, signal });
+        const failure = new StepFailed(step, `connection lost during \`${step}\` (${lost.why}); ${found.detail}`);
+        if (signal.aborted)
+            return this.recover(failure); // cancelled meanwhile: the usual way
+        if (found.healthy)
+            return this.report('failed', found.rotation === 'in' ? 'in' : await this.putBack(), failure);
+        return this.undo === 'release' ? this.rollBack(failure) : this.report('failed', found.rotation, failure);
+    }
+    /** A host whose release may have changed: rolled back (and in rotation), or left out. */
+    async rollBack(failure) {
+        const steps = rollBackSteps(this.context.settings, this.context.release);
+        if (steps.length === 0)
             return this.report('failed', 'out', failure);
-        try {
-            for (const step of rollBack)
-                await this.perform(step);
+        const { failure: rollback } = await this.walk(steps);
+        if (!rollback)
             return this.report('rolled-back', 'in', failure);
-        }
-        catch (error) {
-            const rollback = error;
-            return this.report('failed', 'out', new StepFailed(failure.step, `${failure.message}; ${rollback.step} failed too: ${rollback.message}`));
-        }
+        const message = `${failure.message}; ${rollback.step} failed too: ${rollback.message}`;
+        return this.report('failed', 'out', new StepFailed(failure.step, message));
     }
     /**
      * Where a failed walk leaves the host when its release never changed: in rotation, or put back
@@ -29041,9 +30247,11 @@ class HostRun {
     async settle() {
         if (this.undo === 'nothing')
             return 'in';
-        if (this.undo === 'rotation')
-            return (await this.attempt(restoreRotationSteps(this.context.settings))) ? 'in' : 'out';
-        return 'out';
+        return this.undo === 'rotation' ? this.putBack() : 'out';
+    }
+    /** Back in rotation by its online command (no wait): `in`, or `out` if that failed. */
+    async putBack() {
+        return (await this.attempt(restoreRotationSteps(this.context.settings))) ? 'in' : 'out';
     }
     /** Performs `steps` to the end; false if one failed. */
     async attempt(steps) {
@@ -29072,9 +30280,11 @@ class HostRun {
             if (UNDO_ORDER.indexOf(step.undo) > UNDO_ORDER.indexOf(this.undo))
                 this.undo = step.undo;
             this.context.progress?.({ kind: 'step', host: this.context.host.target, step: step.name });
+            if (step.name !== 'upload' && step.name !== 'verify')
+                await this.context.journal?.record(step.name);
             // Rollback and restore steps run even if the run was cancelled meanwhile: half done is worse.
             await runStep(this.steps, step.action, step.cancellable ? signal : NEVER_ABORTED).catch((error) => {
-                failure = new StepFailed(step.name, errors_errorMessage(error));
+                failure = new StepFailed(step.name, errors_errorMessage(error), error instanceof ConnectionLost ? error : undefined);
             });
         }
         this.phases.push({ name: step.name, startMs: start - origin, durationMs: clock.now() - start, ok: !failure });
@@ -29100,413 +30310,9 @@ class HostRun {
             outputTail: [...this.tail],
             phases: this.phases,
             durationMs: this.context.clock.now() - this.started,
-            release: this.context.release
+            release: this.context.release,
+            found: this.context.found
         };
-    }
-}
-
-;// CONCATENATED MODULE: ./src/rollout/report.ts
-// RolloutResult → what people see: step outputs, annotations and the job summary. Rendering is
-// pure; writeReport is the one place that hands it to the runner.
-
-
-
-const entries = (hosts, keep) => JSON.stringify(hosts.filter(keep).map((host) => host.target.entry));
-function renderOutputs(result) {
-    const report = result.hosts.map((host) => ({
-        host: host.target.entry,
-        batch: host.batch,
-        result: host.outcome,
-        rotation: host.rotation,
-        failedPhase: host.failedPhase ?? null,
-        error: host.error ?? null,
-        durationMs: host.durationMs,
-        phasesMs: Object.fromEntries(host.phases.map((phase) => [phase.name, phase.durationMs])),
-        ...(host.release ? { fromRelease: host.release.from ?? null, toRelease: host.release.to } : {})
-    }));
-    return {
-        result: result.status,
-        // On the new release and in rotation, whether this run cycled them or found them there.
-        'succeeded-hosts': entries(result.hosts, (host) => host.outcome === 'succeeded' || host.outcome === 'unchanged'),
-        // Anything touched that did not end on the new release needs a look: failed, rolled back, cancelled.
-        'failed-hosts': entries(result.hosts, needsAttention),
-        'skipped-hosts': entries(result.hosts, (host) => host.outcome === 'skipped'),
-        report: JSON.stringify(report),
-        'duration-ms': String(result.durationMs),
-        ...(result.release !== undefined ? { release: result.release } : {}),
-        bakes: JSON.stringify(result.bakes.map(({ batch, durationMs, verdict, measurements }) => ({ batch, durationMs, verdict, measurements })))
-    };
-}
-function escapeHtml(text) {
-    return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-}
-/** Text in a Markdown table cell: HTML escaped, and a `|` kept from ending the cell. */
-function tableCell(text) {
-    return escapeHtml(text).replace(/\|/g, '\\|');
-}
-/** A Markdown table's lines, from its headings and its rows of cells already escaped. */
-function markdownTable(head, rows) {
-    return [
-        `| ${head.join(' | ')} |`,
-        `| ${head.map(() => '---').join(' | ')} |`,
-        ...rows.map((row) => `| ${row.join(' | ')} |`)
-    ];
-}
-const HEADINGS = { success: '✅ Rollout succeeded', failure: '❌ Rollout failed', cancelled: '⚠️ Rollout cancelled' };
-const OUTCOME_LABEL = {
-    succeeded: '✅ succeeded',
-    unchanged: '✅ unchanged',
-    failed: '❌ failed',
-    'rolled-back': '↩️ rolled back',
-    cancelled: '⚠️ cancelled',
-    skipped: '⏭️ skipped'
-};
-const ROTATION_LABEL = { in: 'in', out: '**out**', unknown: 'unknown' };
-function phaseCell(host, name) {
-    const phase = host.phases.find((p) => p.name === name);
-    if (!phase)
-        return '';
-    return phase.ok ? `${phase.durationMs}` : `❌ ${phase.durationMs}`;
-}
-function renderSummary(result) {
-    const counts = ['succeeded', 'unchanged', 'failed', 'rolled-back', 'cancelled', 'skipped']
-        .map((outcome) => [outcome, result.hosts.filter((host) => host.outcome === outcome).length])
-        .filter(([, n]) => n > 0)
-        .map(([outcome, n]) => `${n} ${outcome}`);
-    const phases = result.steps.filter((name) => result.hosts.some((host) => host.phases.some((p) => p.name === name)));
-    const releases = result.hosts.some((host) => host.release);
-    const head = [
-        'Host',
-        'Batch',
-        'Result',
-        'In rotation',
-        ...(releases ? ['Release'] : []),
-        ...phases.map((name) => `${name} (ms)`),
-        'Total (ms)'
-    ];
-    const rows = result.hosts.map((host) => [
-        escapeHtml(host.target.entry),
-        String(host.batch),
-        OUTCOME_LABEL[host.outcome],
-        ROTATION_LABEL[host.rotation],
-        ...(releases ? [escapeHtml(host.release ? `${host.release.from ?? '(none)'} → ${host.release.to}` : '')] : []),
-        ...phases.map((name) => phaseCell(host, name)),
-        String(host.durationMs)
-    ]);
-    const lines = [
-        `## ${HEADINGS[result.status]}`,
-        '',
-        `${result.hosts.length} host(s) in ${result.batches} batch(es), ${result.durationMs} ms: ${counts.join(', ')}.` +
-            (result.stoppedBecause ? ` Stopped early: ${escapeHtml(result.stoppedBecause)}.` : ''),
-        '',
-        ...markdownTable(head, rows),
-        ''
-    ];
-    for (const host of result.hosts.filter(needsAttention)) {
-        lines.push(`<details><summary>${escapeHtml(host.target.entry)}: ${escapeHtml(host.failedPhase ?? '')} ${escapeHtml(host.error ?? '')}</summary>`, '', `<pre>${escapeHtml(host.outputTail.join('\n') || '(no output)')}</pre>`, '</details>', '');
-    }
-    lines.push(...renderBakes(result.bakes), renderGantt(result));
-    return `${lines.join('\n')}\n`;
-}
-const VERDICT_LABEL = {
-    passed: '✅ passed',
-    failed: '❌ failed',
-    cancelled: '⚠️ cancelled'
-};
-/** Each bake with its measurements: when, the exit code, the analysis's last line. */
-function renderBakes(bakes) {
-    return bakes.flatMap((bake) => [
-        `**Bake after batch ${bake.batch}**: ${bake.durationMs} ms, ${VERDICT_LABEL[bake.verdict]}` +
-            (bake.measurements.length === 0 ? ' (no analysis-command)' : ''),
-        '',
-        ...(bake.measurements.length > 0
-            ? [
-                ...markdownTable(['At (ms)', 'Exit code', 'Last line'], bake.measurements.map((m) => [
-                    String(m.atMs),
-                    m.code === 0 ? '0' : `❌ ${m.code ?? 'none'}`,
-                    tableCell(m.lastLine)
-                ])),
-                ''
-            ]
-            : [])
-    ]);
-}
-/** Mermaid forbids `:`, `#` and `;` in names; host entries like [::1]:22 keep their meaning with `.`. */
-const mermaidName = (text) => text.replace(/[:#;]/g, '.');
-function renderGantt(result) {
-    const lines = [
-        '```mermaid',
-        'gantt',
-        '  title Rollout timeline (ms from start)',
-        '  dateFormat x',
-        '  axisFormat %M:%S'
-    ];
-    // A task of 0 ms would not be drawn: at least 1.
-    const task = (name, tag, startMs, durationMs) => `  ${name} :${tag}${startMs}, ${startMs + Math.max(durationMs, 1)}`;
-    for (const host of result.hosts.filter((h) => h.phases.length > 0)) {
-        lines.push(`  section ${mermaidName(host.target.entry)}`);
-        for (const phase of host.phases)
-            lines.push(task(phase.name, phase.ok ? '' : 'crit, ', phase.startMs, phase.durationMs));
-    }
-    if (result.bakes.length > 0)
-        lines.push('  section bakes');
-    for (const bake of result.bakes) {
-        lines.push(task(`batch-${bake.batch}`, bake.verdict === 'passed' ? 'active, ' : 'crit, ', bake.startMs, bake.durationMs));
-    }
-    lines.push('```');
-    return lines.join('\n');
-}
-/**
- * The one place a run's outcome reaches the runner: the `result` output always; for a rollout
- * also its other outputs, an annotation per host that needs a look, and the job summary.
- */
-async function writeReport({ status, rollout, plan }, writer, log) {
-    if (!rollout) {
-        writer.setOutput('result', status);
-        return plan && writeSummary(writer, renderPlanSummary(plan), log);
-    }
-    for (const [name, value] of Object.entries(renderOutputs(rollout)))
-        writer.setOutput(name, value);
-    for (const host of rollout.hosts.filter(needsAttention)) {
-        const rotation = host.rotation === 'in'
-            ? 'it is back in rotation'
-            : host.rotation === 'out'
-                ? 'it was left out of rotation'
-                : 'its rotation state is unknown';
-        const message = `${host.target.entry} ${host.outcome} at ${host.failedPhase}: ${host.error}; ${rotation}`;
-        log.error(message, `Rollout ${host.outcome}: ${host.target.entry} (${host.failedPhase})`);
-    }
-    if (status === 'success')
-        log.notice(`${rollout.hosts.length} host(s) rolled out in ${rollout.durationMs} ms`, 'Rollout succeeded');
-    await writeSummary(writer, renderSummary(rollout), log);
-}
-/**
- * Not every runner has job summaries (Gitea, Forgejo, @github/local-action, a terminal): the
- * step's result is the run's all the same.
- */
-function writeSummary(writer, markdown, log) {
-    return writer.writeSummary(markdown).catch((error) => {
-        log.warning(`The job summary was not written: ${errors_errorMessage(error)}`, 'No job summary');
-    });
-}
-/** Why the step fails, for its final error; undefined when it succeeds. */
-function failureMessage({ status, rollout, error }) {
-    if (status === 'success')
-        return undefined;
-    if (error !== undefined)
-        return error;
-    if (status === 'cancelled' || !rollout)
-        return 'Rollout cancelled';
-    const failed = rollout.hosts.filter(needsAttention).map((host) => host.target.entry);
-    const because = rollout.stoppedBecause ? `stopped because ${rollout.stoppedBecause}` : '';
-    // A capacity floor or an analysis can fail a rollout in which no host failed.
-    if (failed.length === 0)
-        return `Rollout failed: ${because}`;
-    return `Rollout failed on ${failed.join(', ')}${because ? `; ${because}` : ''}`;
-}
-
-;// CONCATENATED MODULE: ./src/rollout/dry-run.ts
-
-
-/** The plan and the findings, logged; what the report writes to the summary. */
-function dryRunPlan(settings, hosts, releases, locks, log) {
-    const lines = describePlan(settings);
-    log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...lines].join('\n'));
-    return {
-        lines,
-        hosts: hosts.map((host, i) => ({
-            entry: host.target.entry,
-            hostKey: host.hostKey,
-            release: releases ? (releases[i].from ?? null) : undefined,
-            lock: locks?.[i]
-        })),
-        releaseMode: releases !== undefined,
-        lock: locks !== undefined
-    };
-}
-/** The job summary of a dry run. */
-function renderPlanSummary(plan) {
-    const head = [
-        'Host',
-        'Reachable',
-        'Host key',
-        ...(plan.releaseMode ? ['Current release'] : []),
-        ...(plan.lock ? ['Deploy lock'] : [])
-    ];
-    const rows = plan.hosts.map((host) => [
-        tableCell(host.entry),
-        '✅',
-        tableCell(host.hostKey ?? ''),
-        ...(plan.releaseMode ? [host.release === null ? '(none: a first deploy)' : tableCell(host.release ?? '')] : []),
-        ...(plan.lock ? [host.lock === undefined ? 'free' : `⚠️ ${tableCell(host.lock)}`] : [])
-    ]);
-    return [
-        '## 🔍 Dry run: nothing was changed',
-        '',
-        `Preflight passed: ${plan.hosts.length} host(s) reachable, each with its host key checked.`,
-        '',
-        ...markdownTable(head, rows),
-        '',
-        '### What a run with these inputs would do',
-        '',
-        `<pre>${escapeHtml(plan.lines.join('\n'))}</pre>`,
-        ''
-    ].join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/ssh/lock-scripts.ts
-// The deploy lock's shell texts: a directory made with one atomic `mkdir`, holding a `holder`
-// file (JSON: the run's URL, actor, sha, start time and a token only this run knows).
-
-/** The first line a lock script prints: what it found. */
-const LOCK_MARKER = '__rollout_lock__';
-/** The lock's path in sh: as given, or in the login user's home. */
-const lockPath = (path) => (path === undefined ? '"$HOME/.rolling-deploy.lock"' : shellQuote(path));
-/**
- * Takes the lock: prints `taken`, `ours` (this run holds it already: storage shared between
- * hosts), `broken AGE` (an older holder's, past `staleAfterS`, removed and taken) or `held AGE`
- * (exit 3), each followed by the holder file it found. AGE is in seconds.
- */
-function takeLock(path, holder, token, staleAfterS) {
-    const l = lockPath(path);
-    const take = `mkdir ${l} 2>/dev/null && printf '%s\\n' ${shellQuote(holder)} > ${l}/holder`;
-    return [
-        // A first deploy's release-dir may not exist yet.
-        `mkdir -p "$(dirname ${l})" 2>/dev/null || true`,
-        `if ${take}; then echo "${LOCK_MARKER} taken"; exit 0; fi`,
-        `if grep -qF ${shellQuote(token)} ${l}/holder 2>/dev/null; then echo "${LOCK_MARKER} ours"; exit 0; fi`,
-        `age=$(( $(date +%s) - $(stat -c %Y ${l} 2>/dev/null || date +%s) ))`,
-        ...(staleAfterS === undefined
-            ? []
-            : [
-                `if [ "$age" -gt ${staleAfterS} ]; then old=$(cat ${l}/holder 2>/dev/null); rm -rf ${l}`,
-                `  if ${take}; then echo "${LOCK_MARKER} broken $age"; printf '%s\\n' "$old"; exit 0; fi`,
-                'fi'
-            ]),
-        `echo "${LOCK_MARKER} held $age"; cat ${l}/holder 2>/dev/null; exit 3`
-    ].join('\n');
-}
-/** Gives the lock back, if this run (its token) holds it; prints `held` when it finds one (a dry run's look). */
-function releaseLock(path, token) {
-    const l = lockPath(path);
-    return `if grep -qF ${shellQuote(token)} ${l}/holder 2>/dev/null; then rm -rf ${l}; fi`;
-}
-/** A dry run's look: `held AGE` and the holder, or nothing. */
-function inspectLock(path) {
-    const l = lockPath(path);
-    return `if [ -d ${l} ]; then echo "${LOCK_MARKER} held $(( $(date +%s) - $(stat -c %Y ${l} 2>/dev/null || date +%s) ))"; cat ${l}/holder 2>/dev/null; fi; true`;
-}
-/** How a user clears a lock that a killed run left. */
-function clearLockHint(path) {
-    return `rm -rf ${path === undefined ? '~/.rolling-deploy.lock' : shellQuote(path)}`;
-}
-
-;// CONCATENATED MODULE: ./src/rollout/locks.ts
-// The deploy lock: taken on every host at preflight, before anything changes, so two rollouts (a
-// push and a manual dispatch, two repositories, a person with a shell) never work on the same
-// hosts at once; given back on every way out the process lives through.
-
-
-
-
-
-
-/** How often a held lock is looked at again while lock-wait lasts. */
-const POLL_MS = 1000;
-/** Runs a lock script on a host and reads what it found. */
-async function lockScript(host, script) {
-    const { result, lines } = await runToEnd(host, script, { timeoutMs: 60_000 });
-    const marker = lines.findIndex((line) => line.startsWith(`${LOCK_MARKER} `));
-    if (marker < 0) {
-        if (result.code === 0)
-            return undefined;
-        throw new Error(`the deploy lock script failed (exit ${result.code}): ${lines.at(-1) ?? ''}`);
-    }
-    const [state, age] = lines[marker].slice(LOCK_MARKER.length + 1).split(' ');
-    return {
-        state: state,
-        ageS: Number(age ?? 0),
-        holder: describeHolder(lines.slice(marker + 1).join('\n'))
-    };
-}
-function describeHolder(text) {
-    try {
-        const holder = JSON.parse(text);
-        const who = [
-            holder.actor && `actor ${holder.actor}`,
-            holder.sha && `sha ${holder.sha.slice(0, 7)}`,
-            holder.startedAt && `since ${holder.startedAt}`
-        ];
-        return `${holder.run ?? 'a run with no URL (not from GitHub Actions)'} (${who.filter(Boolean).join(', ')})`;
-    }
-    catch {
-        return text.trim() === '' ? 'an unknown holder (no holder file)' : `an unknown holder: ${text.trim().slice(0, 200)}`;
-    }
-}
-class DeployLocks {
-    hosts;
-    lock;
-    clock;
-    log;
-    /** Only this run knows it: a lock holding it is this run's, on any host. */
-    token = (0,external_node_crypto_.randomBytes)(16).toString('hex');
-    taken = new Set();
-    constructor(hosts, lock, clock, log) {
-        this.hosts = hosts;
-        this.lock = lock;
-        this.clock = clock;
-        this.log = log;
-    }
-    /**
-     * Takes the lock on every host, waiting up to lock-wait for another run's; fails (giving back
-     * those taken) if one is still held, naming its holder and how to clear a lock a killed run left.
-     */
-    async take(signal) {
-        const { runUrl, actor, sha } = githubRun();
-        const holder = JSON.stringify({ run: runUrl, actor, sha, startedAt: new Date().toISOString(), token: this.token });
-        const staleAfterS = this.lock.staleAfterMs === undefined ? undefined : Math.ceil(this.lock.staleAfterMs / 1000);
-        const deadline = this.clock.now() + this.lock.waitMs;
-        let pending = [...this.hosts];
-        for (;;) {
-            const found = await mapBounded(pending, (host) => lockScript(host, takeLock(this.lock.path, holder, this.token, staleAfterS)));
-            found.forEach((seen, i) => {
-                if (seen?.state !== 'held')
-                    this.taken.add(pending[i]);
-                if (seen?.state === 'broken') {
-                    this.log.warning(`${pending[i].target.entry}: broke a stale deploy lock, ${seen.ageS} s old, held by ${seen.holder}`, 'Stale lock broken');
-                }
-            });
-            const held = pending.map((host, i) => [host, found[i]]).filter(([, seen]) => seen?.state === 'held');
-            if (held.length === 0)
-                return;
-            if (this.clock.now() >= deadline || signal.aborted) {
-                await this.release();
-                const [host, seen] = held[0];
-                throw new Error(`the deploy lock on ${host.target.entry} is held by ${seen?.holder}, for ${seen?.ageS} s; nothing was touched on any host. ` +
-                    `If that run was killed and left it, remove it on the host (${clearLockHint(this.lock.path)}) or set lock-stale-after` +
-                    (held.length > 1 ? ` (held on ${held.length} hosts)` : ''));
-            }
-            this.log.info(`Deploy lock held on ${held.map(([host]) => host.target.entry).join(', ')}; waiting (lock-wait)`);
-            pending = held.map(([host]) => host);
-            await this.clock.sleep(Math.min(POLL_MS, deadline - this.clock.now()), signal);
-        }
-    }
-    /** Gives back every lock this run took; a failure is a warning (the lock then needs clearing). */
-    async release() {
-        const hosts = [...this.taken];
-        this.taken.clear();
-        await mapBounded(hosts, (host) => lockScript(host, releaseLock(this.lock.path, this.token)).catch((error) => this.log.warning(`${host.target.entry}: the deploy lock was not given back (${errors_errorMessage(error)}); ${clearLockHint(this.lock.path)} clears it`, 'Lock left')));
-    }
-    /** A dry run's look, taking nothing: per host, who holds its lock (undefined: free); a warning for each held. */
-    async report() {
-        const found = await mapBounded(this.hosts, (host) => lockScript(host, inspectLock(this.lock.path)));
-        return found.map((seen, i) => {
-            if (!seen)
-                return undefined;
-            const held = `held by ${seen.holder}, for ${seen.ageS} s`;
-            this.log.warning(`${this.hosts[i].target.entry}: the deploy lock is ${held}`, 'Lock held');
-            return held;
-        });
     }
 }
 
@@ -29557,6 +30363,7 @@ async function countInRotation(deps, others, floor) {
 
 
 
+
 const CANCELLED = { kind: 'cancelled', because: 'the run was cancelled' };
 async function runBatches(deps) {
     const { settings, hosts, clock, log, signal, releases, progress } = deps;
@@ -29571,7 +30378,7 @@ async function runBatches(deps) {
             break;
         const names = batch.map(({ target }) => target.entry).join(', ');
         progress?.({ kind: 'batch', batch: b + 1, batches: batches.length, hosts: batch.map(({ target }) => target) });
-        const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () => Promise.all(batch.map((place) => runHost({ ...deps, ...place, origin }))));
+        const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () => Promise.all(batch.map((place) => runHost({ ...deps, ...place, origin, ...deps.states?.[place.index - 1] }))));
         batch.forEach(({ index }, i) => reports.set(index, done[i]));
         if (b === batches.length - 1)
             break;
@@ -29588,14 +30395,17 @@ async function runBatches(deps) {
         if (stop)
             break;
     }
-    const all = batches.flatMap((batch) => batch.map(({ target, index, batch: b }) => reports.get(index) ?? skippedHost(target, b)));
+    const all = batches.flatMap((batch) => batch.map(({ target, index, batch: b }) => reports.get(index) ?? skippedHost(target, b, deps.states?.[index - 1]?.found)));
     // A failed analysis rolls the fleet back like a failed host; a capacity stop does not: the hosts
     // done are healthy, and rolling them back would take more hosts out of a fleet already short.
     const rollBack = all.some(countsAsFailed) || stop?.kind === 'analysis';
     const failed = rollBack || stop?.kind === 'capacity';
+    let stoppedBecause = stop?.because;
     if (rollBack && settings.release?.rollbackScope === 'fleet') {
-        const rolledBack = await rollFleetBack({ ...deps, origin }, all);
-        rolledBack.forEach((report) => (all[hosts.findIndex((host) => host.target === report.target)] = report));
+        const back = await rollFleetBack({ ...deps, origin }, all);
+        back.reports.forEach((report) => (all[hosts.findIndex((host) => host.target === report.target)] = report));
+        if (back.stopped)
+            stoppedBecause = [stoppedBecause, back.stopped].filter(Boolean).join('; ');
     }
     const status = signal.aborted ? 'cancelled' : failed ? 'failure' : 'success';
     const ids = [...new Set(all.flatMap((host) => (host.release ? [host.release.to] : [])))];
@@ -29607,7 +30417,7 @@ async function runBatches(deps) {
         release: ids.length === 1 ? ids[0] : undefined,
         bakes,
         durationMs: clock.now() - origin,
-        stoppedBecause: stop?.because
+        stoppedBecause
     };
 }
 /** Before batch `number` leaves rotation: batch-pause, then the capacity floor; a Stop if it must not. */
@@ -29653,20 +30463,107 @@ async function bakeBatch(deps, number, reports, bakes) {
 /**
  * rollback-scope fleet, once the rollout stopped on a failure: every host this run switched goes
  * back to its previous release, in reverse order and in batches of the same sizes, through the
- * same load balancer steps, so users see no errors and no more than a batch is ever out.
+ * same load balancer steps, so users see no errors and no more than a batch is ever out. It has a
+ * brake: before each batch leaves rotation, a failed rollback, a cancel (the host in flight
+ * finishes first: a half-done rollback is worse) or the capacity floor stops it, and says which
+ * hosts it left on the new release (serving, healthy).
  */
 async function rollFleetBack(deps, reports) {
     const { settings, hosts, log } = deps;
+    const placed = placeHosts(hosts, deps.releases, settings.batches.size).flat();
     const switched = reports
-        .map((report, i) => ({ report, host: hosts[i], index: i + 1 }))
+        .map((report, i) => ({ report, host: hosts[i], index: i + 1, place: placed[i] }))
         .filter(({ report }) => report.outcome === 'succeeded' && report.release?.from !== undefined)
         .reverse();
+    const batches = planBatches(switched, settings.batches.size);
     const done = [];
-    for (const [b, batch] of planBatches(switched, settings.batches.size).entries()) {
+    for (const [b, batch] of batches.entries()) {
+        const places = batch.map(({ place }) => place);
+        const halt = await rollbackBrake(deps, done, { number: b + 1, hosts: places }, placed);
+        if (halt !== undefined) {
+            const left = batches.slice(b).flatMap((rest) => rest.map(({ host }) => host.target.entry));
+            const stopped = `the fleet rollback stopped (${halt}); still on the new release: ${left.join(', ')}`;
+            log.warning(stopped, 'Fleet rollback stopped');
+            return { reports: done, stopped };
+        }
         const names = batch.map(({ host }) => host.target.entry).join(', ');
-        done.push(...(await log.group(`Rolling back ${b + 1}: ${names}`, () => Promise.all(batch.map(({ report, host, index }) => rollHostBack({ ...deps, host, index, batch: report.batch, release: report.release }, report))))));
+        done.push(...(await log.group(`Rolling back ${b + 1}: ${names}`, () => Promise.all(batch.map(({ report, host, index }) => rollHostBack({ ...deps, host, index, batch: report.batch, release: report.release, ...deps.states?.[index - 1] }, report))))));
     }
-    return done;
+    return { reports: done };
+}
+/** Why the fleet rollback must not take `batch` out: a rollback failed, the run was cancelled, or the capacity floor. */
+async function rollbackBrake(deps, done, batch, all) {
+    const { settings, signal } = deps;
+    const failed = done.filter((report) => report.outcome === 'failed').map((report) => report.target.entry);
+    if (failed.length > 0)
+        return `the rollback of ${failed.join(', ')} failed`;
+    if (signal.aborted)
+        return CANCELLED.because;
+    if (!settings.capacity)
+        return undefined;
+    const others = all.filter((place) => !batch.hosts.includes(place));
+    return awaitCapacity(deps, settings.capacity, batch, others).then(() => undefined, (error) => (signal.aborted ? CANCELLED.because : errors_errorMessage(error)));
+}
+
+;// CONCATENATED MODULE: ./src/rollout/release-records.ts
+// Release mode, after the rollout, on every host whatever the run's result: the history told
+// which release the host kept (a run that succeeded), the releases it no longer needs removed
+// (one a failed run prepared among them), and the audit line written to deploy.log.
+
+
+
+
+
+
+/** The releases that may be `current` once a host's run ended so. */
+function mayBeCurrent(outcome, { from, to }) {
+    if (outcome === 'succeeded' || outcome === 'unchanged')
+        return [to];
+    if (outcome === 'rolled-back' || outcome === 'skipped')
+        return from === undefined ? [] : [from];
+    return from === undefined ? [to] : [from, to];
+}
+/**
+ * After every run: a run that succeeded records on each host that it kept its release; then each
+ * host keeps keep-releases releases of its history, the one before whichever may be current, and
+ * current itself: a release no run completed is removed. A failure is only a warning.
+ */
+async function closeReleases(hosts, plans, ended, settings, log) {
+    const { release } = settings;
+    const time = new Date();
+    const run = githubRun().runUrl ?? '';
+    await mapBounded(hosts, async (host, i) => {
+        const plan = plans[i];
+        const history = plan.history ?? { kept: [], source: 'history' };
+        const kept = ended.succeeded ? keptWith(history, plan.to) : history.kept;
+        const keep = releasesToKeep(kept, release.keep, mayBeCurrent(ended.outcomes[i], plan));
+        try {
+            if (ended.succeeded)
+                await runScript(host, appendHistory(release.dir, [historyLine('kept', plan.to, time, run)]), settings, log);
+            await runScript(host, pruneReleases(release.dir, keep), settings, log);
+        }
+        catch (error) {
+            log.warning(`${host.target.entry}: release history or pruning: ${errors_errorMessage(error)}`, 'Releases kept');
+        }
+    });
+}
+/** One JSON line per host in <release-dir>/deploy.log: who rolled what, when, and how it ended. */
+async function auditReleases(hosts, entries, settings, log) {
+    const { release } = settings;
+    const { runUrl, actor, sha } = githubRun();
+    await mapBounded(hosts, (host, i) => {
+        const { from, to, result } = entries[i];
+        const line = JSON.stringify({
+            time: new Date().toISOString(),
+            release: to,
+            previousRelease: from ?? null,
+            result,
+            runUrl,
+            actor,
+            sha
+        });
+        return runScript(host, appendAuditLine(release.dir, line), settings, log).catch((error) => log.warning(`${host.target.entry}: deploy.log not written: ${errors_errorMessage(error)}`));
+    });
 }
 
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -29742,6 +30639,8 @@ function probeEnvironment() {
 
 /** Inputs whose values must never be quoted back. */
 const SECRET_INPUTS = ['private-key', 'passphrase', 'password'];
+/** Inputs a problem never quotes: the secret ones, and env, whose values are often secrets. */
+const NEVER_SHOWN = [...SECRET_INPUTS, 'env'];
 /**
  * action.yml's defaults. GitHub applies them to a workflow step; every other caller (tests, a
  * terminal) gets them here. docs.test.ts keeps the two equal, value for value.
@@ -29819,7 +30718,7 @@ class InputReader {
         }
     }
     problem(name, value, why) {
-        const secret = SECRET_INPUTS.includes(name);
+        const secret = NEVER_SHOWN.includes(name);
         const shown = value === undefined || secret ? '' : ` '${value.length > 200 ? `${value.slice(0, 200)}…` : value}'`;
         this.problems.push(`${name}${shown}: ${why}`);
     }
@@ -30373,7 +31272,7 @@ function getSettings(readInput) {
 }
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
 // EXTERNAL MODULE: external "node:tls"
@@ -30435,19 +31334,25 @@ class HttpOverSsh {
         let client = this.clients.get(url.origin);
         if (!client) {
             const { Client } = await loadUndici();
-            const host = url.hostname.replace(/^\[|\]$/g, '');
-            const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+            const { host, port } = addressOf(url);
             client = new Client(url.origin, {
                 connect: (_options, callback) => {
-                    this.ssh.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
-                        if (error)
-                            return callback(new Error(`the host cannot connect to ${host}:${port}: ${error.message}`), null);
+                    const opened = (error, channel) => {
+                        if (error || !channel)
+                            return callback(new Error(`the host cannot connect to ${host}:${port}: ${error?.message}`), null);
                         // The SSH connection already proved which host this is; the TLS hop only runs inside it.
                         const socket = url.protocol === 'https:'
                             ? (0,external_node_tls_.connect)({ socket: channel, servername: (0,external_node_net_.isIP)(host) ? undefined : host, rejectUnauthorized: false })
                             : channel;
                         callback(null, socket);
-                    });
+                    };
+                    // ssh2 throws rather than calls back once the connection is gone.
+                    try {
+                        this.ssh.forwardOut('127.0.0.1', 0, host, port, opened);
+                    }
+                    catch (error) {
+                        opened(error instanceof Error ? error : new Error(String(error)));
+                    }
                 },
                 pipelining: 1
             });
@@ -30455,6 +31360,28 @@ class HttpOverSsh {
         }
         return client;
     }
+}
+/** The address a URL's requests go to: its host (an IPv6 address unbracketed) and port. */
+function addressOf(url) {
+    return {
+        host: url.hostname.replace(/^\[|\]$/g, ''),
+        port: Number(url.port || (url.protocol === 'https:' ? 443 : 80))
+    };
+}
+/** SSH's reason code for a channel the server will not open by its own rule (sshd's AllowTcpForwarding, PermitOpen). */
+const ADMINISTRATIVELY_PROHIBITED = 1;
+/**
+ * Opens a tunnel to `url`'s address and closes it again: sshd's refusal, if it refuses to forward
+ * at all; undefined if it forwards, whether or not anything listens there yet (a first deploy).
+ */
+function forwardingRefused(ssh, url) {
+    const { host, port } = addressOf(url);
+    return new Promise((resolve) => ssh.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
+        if (!error)
+            channel.close();
+        const { reason } = (error ?? {});
+        resolve(reason === ADMINISTRATIVELY_PROHIBITED ? (error?.message ?? 'refused') : undefined);
+    }));
 }
 
 // EXTERNAL MODULE: ./node_modules/is-stream/index.js
@@ -31400,7 +32327,9 @@ class HostKeyTypes {
 ;// CONCATENATED MODULE: ./src/ssh/connect.ts
 // Opening one host's SSH connection: through the jump-host chain, host keys checked before any
 // authentication (asking for the key types host-keys.ts says), connection-level errors retried
-// with backoff, and the first hop's socket our own, with Nagle's algorithm off.
+// with backoff, and the first hop's socket our own, with Nagle's algorithm off. Every hop's
+// connection has an 'error' listener for its whole life: ssh2 emits one when the link resets or
+// its keepalives go unanswered, and one nobody listens to would end the process.
 
 
 
@@ -31425,11 +32354,27 @@ async function connectWithRetry(target, settings, accepted, clock, log, signal) 
         }
     }
 }
+/**
+ * Keepalives every 5 s, 3 unanswered allowed: a link that silently stopped carrying anything is
+ * given up 15 to 20 s later (well within 30 s), and the host's next use reconnects.
+ */
+const KEEPALIVE = { keepaliveInterval: 5_000, keepaliveCountMax: 3 };
+/** Why each connection ended badly: its last 'error' (`read ECONNRESET`, `Keepalive timeout`). */
+const lastErrors = new WeakMap();
+/** Why the chain's connection was lost, in ssh2's words; the first hop that says. */
+function lostBecause(chain) {
+    return chain.map((ssh) => lastErrors.get(ssh)).find((why) => why !== undefined) ?? 'closed without an error';
+}
+/** Keeps the hop's connection errors for lostBecause, for as long as the connection lives. */
+function listenForErrors(ssh) {
+    ssh.connection?.on('error', (error) => lastErrors.set(ssh, error.message));
+    return ssh;
+}
 async function connectChain(target, settings, accepted) {
     const chain = [];
     try {
         for (const hop of [...settings.jumpHosts, target])
-            chain.push(await connectHop(hop, settings, chain.at(-1), accepted));
+            chain.push(listenForErrors(await connectHop(hop, settings, chain.at(-1), accepted)));
         return chain;
     }
     catch (error) {
@@ -31488,7 +32433,7 @@ async function connectOne(hop, settings, through, serverHostKey) {
         password: settings.auth.password,
         agent: settings.auth.privateKey || settings.auth.password ? undefined : process.env.SSH_AUTH_SOCK,
         readyTimeout: settings.connectTimeoutMs,
-        keepaliveInterval: 10_000,
+        ...KEEPALIVE,
         algorithms: { serverHostKey },
         sock,
         hostVerifier: (key) => {
@@ -31555,6 +32500,16 @@ class Ending {
         if (options.signal.aborted)
             queueMicrotask(this.end);
     }
+    /**
+     * How the command ended. Without an exit status and not ended here (its connection was lost), its
+     * process group goes with it: the command may still be running on the host.
+     */
+    result(code) {
+        if (this.timedOut)
+            return { code: null, timedOut: true };
+        const group = code === null && !this.ended ? this.pgid : undefined;
+        return group === undefined ? { code, timedOut: false } : { code, timedOut: false, group };
+    }
     /** True if `line` was the script's process-group marker (not output). */
     takeMarker(line) {
         const marker = this.pgid === undefined ? PGID_LINE.exec(line) : null;
@@ -31611,7 +32566,7 @@ function runChannel(channel, command, options) {
         channel.once('close', () => {
             ending.dispose();
             splitters.forEach((splitter) => splitter.flush());
-            resolve({ code: ending.timedOut ? null : code, timedOut: ending.timedOut });
+            resolve(ending.result(code));
         });
         channel.write(onChannel(commandScript(command, options.env), endMarker));
     });
@@ -31681,7 +32636,7 @@ class LongLivedShell {
                     finished = true;
                     ending.dispose();
                     this.listener = undefined;
-                    resolve({ code: ending.timedOut ? null : code, timedOut: ending.timedOut });
+                    resolve(ending.result(code));
                 };
                 // The kill is enough: the shell answers once the command is gone.
                 const ending = new Ending(options, (pgid) => channel.write(killGroupLine(pgid)), () => {
@@ -31712,7 +32667,15 @@ class LongLivedShell {
     }
     async start() {
         // `sh` whatever the login shell is; a forced command may put something else there.
-        const channel = await new Promise((resolve) => this.connection.exec(CHANNEL_COMMAND, (error, opened) => resolve(error ? undefined : opened)));
+        // ssh2 throws rather than calls back when the connection went since the host last looked.
+        const channel = await new Promise((resolve) => {
+            try {
+                this.connection.exec(CHANNEL_COMMAND, (error, opened) => resolve(error ? undefined : opened));
+            }
+            catch {
+                resolve(undefined);
+            }
+        });
         if (!channel || this.current === 'closed') {
             channel?.close();
             if (this.current !== 'closed')
@@ -31755,6 +32718,143 @@ class LongLivedShell {
     }
 }
 
+;// CONCATENATED MODULE: ./src/ssh/upload-scripts.ts
+// The shell texts of an upload. An upload's bytes come on the channel's input, so its script
+// cannot: it is the channel's command itself (in sshd's arguments for the login shell), and so it
+// holds nothing but fixed text and quoted paths, never an env value.
+
+
+/**
+ * Unpacks the tar archive on its input into `dir` (made if missing): modes as they are in the
+ * archive (`-p`, not narrowed by the umask), owned by the login user, not by the runner's uid
+ * (`--no-same-owner`). Members are never unpacked outside `dir`: tar drops a leading `/` and
+ * refuses a `..` without `-P`, and the runner checks a user's archive before sending it.
+ */
+function unpackArchive(dir, gzipped) {
+    const d = shellQuote(dir);
+    return `mkdir -p ${d} && exec tar -x${gzipped ? 'z' : ''} -p --no-same-owner -f - -C ${d}`;
+}
+/**
+ * Writes its input to `path` with `mode` (octal): under a temporary name beside it first, renamed
+ * over `path` once whole, so a broken upload never leaves a half file under the real name.
+ */
+function upload_scripts_writeFile(path, mode) {
+    const [p, partial] = [shellQuote(path), shellQuote(`${path}.rollout-upload`)];
+    return [
+        'set -e',
+        `mkdir -p ${shellQuote(external_node_path_.posix.dirname(path))}`,
+        `t=${partial}`,
+        `trap 'rm -f "$t"' EXIT`,
+        'cat > "$t"',
+        `chmod ${(mode & 0o7777).toString(8)} "$t"`,
+        `mv -f "$t" ${p}`
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/ssh/upload.ts
+// Uploads as one stream over the SSH connection, the way `tar -c | ssh tar -x` does: a directory
+// is archived by the runner's `tar` straight into a channel whose `tar` unpacks it on the host, so
+// every name (dotfiles too), mode, symlink and empty directory arrives as it was, with no SFTP
+// subsystem and no round trip per file. A file is streamed the same way, to `cat`.
+
+
+
+/** The last line of a stream's text that says what went wrong, for an error message. */
+function lastLineOf(chunks) {
+    const lines = Buffer.concat(chunks).toString('utf8').split('\n');
+    // GNU tar ends with "Exiting with failure status due to previous errors": the error is the line before.
+    return (lines
+        .map((line) => line.trim())
+        .filter((line) => line && !/Exiting with failure status/.test(line))
+        .at(-1) ?? '');
+}
+/** Runs the runner's `tar` with `args`, `stdin` as its input. */
+function runnerTar(args, stdin = '') {
+    // macOS's tar would add AppleDouble `._` files for extended attributes.
+    const child = (0,external_node_child_process_namespaceObject.spawn)('tar', args, { env: { ...process.env, COPYFILE_DISABLE: '1' } });
+    const stderr = [];
+    child.stderr.on('data', (chunk) => stderr.push(chunk));
+    child.stdin.on('error', () => undefined); // a tar that died early: its exit says why
+    child.stdin.end(stdin);
+    const ended = new Promise((resolve) => {
+        child.once('error', (error) => resolve(`tar on the runner could not run: ${error.message}`));
+        child.once('close', (code, signal) => resolve(code === 0 ? undefined : `tar on the runner failed (${signal ?? `exit code ${code}`}): ${lastLineOf(stderr)}`));
+    });
+    return { stream: child.stdout, ended, stop: () => child.kill() };
+}
+/** A local file as it is, read by this process. */
+function fileSource(path) {
+    const stream = (0,external_node_fs_.createReadStream)(path);
+    const ended = new Promise((resolve) => {
+        stream.once('error', (error) => resolve(`${path} could not be read on the runner: ${error.message}`));
+        stream.once('close', () => resolve(undefined));
+    });
+    return { stream, ended, stop: () => stream.destroy() };
+}
+/**
+ * Streams what `start` starts into a channel running `script` on the host, to both ends: throws
+ * with the host's last stderr line if the script fails, or with why the source failed. The source
+ * starts once the channel is open: a process's output nothing reads yet is thrown away at its exit.
+ */
+async function streamTo(connection, script, start) {
+    const channel = await new Promise((resolve, reject) => connection.exec(script, (error, opened) => (error ? reject(error) : resolve(opened))));
+    const source = start();
+    const stderr = [];
+    channel.stderr.on('data', (chunk) => stderr.push(chunk));
+    channel.on('error', () => undefined); // its close follows, without an exit status
+    channel.resume(); // nothing comes on stdout, but its end must be read for the channel to close
+    const exit = new Promise((resolve) => {
+        let code;
+        channel.once('exit', (status) => (code = status ?? undefined));
+        channel.once('close', () => resolve(code));
+    });
+    source.stream.pipe(channel);
+    const code = await exit;
+    // The host stopped reading (its tar failed, or the connection dropped): the source is of no use now.
+    source.stream.unpipe(channel);
+    const stoppedEarly = !source.stream.readableEnded;
+    if (stoppedEarly)
+        source.stop();
+    const sourceFailure = await source.ended;
+    if (sourceFailure !== undefined && !stoppedEarly)
+        throw new Error(sourceFailure);
+    if (code === undefined)
+        throw new Error('the connection closed before the upload finished');
+    if (code !== 0)
+        throw new Error(`the upload failed on the host (exit code ${code}): ${lastLineOf(stderr)}`);
+}
+/**
+ * Copies `localPath` to `remotePath`: a directory's contents into the directory `remotePath`
+ * (made if missing; its own mode and times are left alone), a file to the file `remotePath`.
+ */
+function uploadPath(connection, localPath, remotePath) {
+    const stat = (0,external_node_fs_.statSync)(localPath);
+    if (!stat.isDirectory())
+        return streamTo(connection, upload_scripts_writeFile(remotePath, stat.mode), () => fileSource(localPath));
+    // The directory's entries, not `.`: unpacking `.` would give its mode and times to an existing
+    // upload-to. Their names go in on tar's input, so none is read as an option, however many.
+    const names = (0,external_node_fs_.readdirSync)(localPath).map((name) => `./${name}\0`);
+    const archive = () => runnerTar(['-c', '-f', '-', '-C', localPath, '--null', '-T', '-'], names.join(''));
+    return streamTo(connection, unpackArchive(remotePath, false), archive);
+}
+/** The first member of a tar listing that would land outside the directory it is unpacked in. */
+function memberOutside(names) {
+    return names.find((name) => name.startsWith('/') || name.split('/').includes('..'));
+}
+/** Unpacks a local .tar.gz/.tgz into the directory `remoteDir`, after checking every member stays inside it. */
+async function unpackInto(connection, archive, remoteDir) {
+    const listing = runnerTar(['-t', '-z', '-f', archive]);
+    const names = [];
+    listing.stream.on('data', (chunk) => names.push(chunk));
+    const failure = await listing.ended;
+    if (failure !== undefined)
+        throw new Error(`${archive} could not be listed: ${failure}`);
+    const outside = memberOutside(Buffer.concat(names).toString('utf8').split('\n'));
+    if (outside !== undefined)
+        throw new Error(`${archive} holds ${outside}, which would land outside ${remoteDir}; nothing was unpacked`);
+    await streamTo(connection, unpackArchive(remoteDir, true), () => fileSource(archive));
+}
+
 ;// CONCATENATED MODULE: ./src/ssh/connector.ts
 // RemoteHost over node-ssh/ssh2: one connection per host (opened by connect.ts), re-opened if it
 // drops, and on it one long-lived shell for the host's commands (long-lived-shell.ts), or a
@@ -31786,6 +32886,8 @@ class SshRemoteHost {
     http;
     /** Where commands run once it is ready: one long-lived shell on the current connection. */
     shell;
+    /** A sideline command running in the shell: the host's next command waits for it (it is short). */
+    beside;
     constructor(target, chain, reconnect, log, useShell, acceptedKey) {
         this.target = target;
         this.chain = chain;
@@ -31804,7 +32906,7 @@ class SshRemoteHost {
     /** The target's connection, re-opened first if it dropped since the last use. */
     async ssh(forceReconnect = false) {
         if (forceReconnect || !this.connected) {
-            this.log.info(`[${this.target.entry}] the SSH connection was lost; reconnecting`);
+            this.log.info(`[${this.target.entry}] the SSH connection was lost (${lostBecause(this.chain)}); reconnecting`);
             this.chain.forEach((ssh) => ssh.dispose());
             await this.http?.close();
             this.http = undefined;
@@ -31813,6 +32915,17 @@ class SshRemoteHost {
         return this.chain[this.chain.length - 1];
     }
     async exec(command, options) {
+        if (options.sideline)
+            return this.execBeside(command, options);
+        await this.beside;
+        const result = await this.execSomewhere(command, options);
+        // No exit status, and neither its timeout nor a cancellation ended it: its connection went.
+        if (result.code !== null || result.timedOut || options.signal.aborted)
+            return result;
+        return { ...result, lost: lostBecause(this.chain) };
+    }
+    /** The command in the host's long-lived shell, or on a channel of its own where it cannot be. */
+    async execSomewhere(command, options) {
         if (!this.useShell)
             return this.execOnChannel(command, options);
         const connection = (await this.ssh()).connection;
@@ -31845,6 +32958,19 @@ class SshRemoteHost {
             this.useShell = false;
         return this.execOnChannel(command, options);
     }
+    /** A sideline command: in the shell if it is free, else on a channel if one opens now; never a reconnect. */
+    async execBeside(command, options) {
+        const { shell } = this;
+        if (!this.connected)
+            return { code: null, timedOut: false };
+        if (shell?.available && shell.connection === this.chain[this.chain.length - 1].connection) {
+            const run = shell.run(command, options);
+            this.beside = run.catch(() => undefined);
+            return run;
+        }
+        const onChannel = await this.openChannel(command, options, false).catch(() => undefined);
+        return onChannel ? onChannel() : { code: null, timedOut: false };
+    }
     /** The command on an SSH channel of its own. */
     async execOnChannel(command, options) {
         // The open can fail, and the command then never started. A live connection may refuse it for
@@ -31857,7 +32983,7 @@ class SshRemoteHost {
                 return onChannel();
             if (retryInMs > 320 || !this.connected || options.signal.aborted)
                 break;
-            await (0,promises_namespaceObject.setTimeout)(retryInMs);
+            await (0,external_node_timers_promises_namespaceObject.setTimeout)(retryInMs);
         }
         return (await this.openChannel(command, options, true))();
     }
@@ -31868,23 +32994,26 @@ class SshRemoteHost {
             throw new Error('not connected');
         return new Promise((resolve, reject) => connection.exec(CHANNEL_COMMAND, (error, channel) => error ? reject(error) : resolve(() => runChannel(channel, command, options))));
     }
-    async upload(localPath, remotePath) {
-        const ssh = await this.ssh();
-        if ((0,external_node_fs_.statSync)(localPath).isDirectory()) {
-            const ok = await ssh.putDirectory(localPath, remotePath, { recursive: true, concurrency: 4 });
-            if (!ok)
-                throw new Error(`some files of ${localPath} could not be uploaded to ${remotePath}`);
-        }
-        else {
-            await ssh.putFile(localPath, remotePath);
-        }
-    }
-    async httpGet(url, options) {
-        const connection = (await this.ssh()).connection;
+    /** The live ssh2 client of the target (for a channel of a kind of its own). */
+    async connection() {
+        const { connection } = await this.ssh();
         if (!connection)
             throw new Error('not connected');
+        return connection;
+    }
+    async upload(localPath, remotePath) {
+        await uploadPath(await this.connection(), localPath, remotePath);
+    }
+    async unpack(localArchive, remoteDir) {
+        await unpackInto(await this.connection(), localArchive, remoteDir);
+    }
+    async httpGet(url, options) {
+        const connection = await this.connection();
         this.http ??= new HttpOverSsh(connection);
         return this.http.get(url, options);
+    }
+    async tunnelRefused(url) {
+        return forwardingRefused(await this.connection(), url);
     }
     async close() {
         this.shell?.close();
@@ -31908,6 +33037,9 @@ function settledWithin(shell, { timeoutMs, signal }) {
 
 ;// CONCATENATED MODULE: ./src/main.ts
 // Wires the data flow together: inputs → settings → preflight → rollout → report.
+
+
+
 
 
 
@@ -31954,8 +33086,11 @@ async function runWith(deps) {
 async function runSettled(settings, deps) {
     const { log, signal } = deps;
     let hosts;
+    let healthPaths;
     try {
-        hosts = await log.group(`Preflight: connecting to ${settings.hosts.length} host(s)`, () => preflight(settings.hosts, deps.connector(settings), signal));
+        const proven = await log.group(`Preflight: connecting to ${settings.hosts.length} host(s)`, async () => proveHealthPaths(await preflight(settings.hosts, deps.connector(settings), signal), settings, log));
+        hosts = proven.map(({ host }) => host);
+        healthPaths = proven.map(({ healthPath }) => healthPath);
     }
     catch (error) {
         return { status: signal.aborted ? 'cancelled' : 'failure', error: errors_errorMessage(error) };
@@ -31968,9 +33103,15 @@ async function runSettled(settings, deps) {
         const releaseMode = inReleaseMode(settings) ? settings : undefined;
         const releases = releaseMode && (await log.group('Releases on the hosts', () => readHostReleases(hosts, releaseMode, log)));
         if (settings.dryRun)
-            return { status: 'success', plan: dryRunPlan(settings, hosts, releases, lockFindings, log) };
-        if (releaseMode && releases)
-            await log.group(`Preparing release ${releaseMode.release.id} while every host serves`, () => prepareReleases(hosts, releases, releaseMode, log, signal));
+            return {
+                status: 'success',
+                plan: dryRunPlan(settings, hosts, { releases, locks: lockFindings, healthPaths }, log)
+            };
+        const states = await log.group('Hosts as found: journals and rotation', () => readHostStates({ hosts, settings, runner: deps.runner, log, releases }));
+        if (releaseMode && releases) {
+            const preparing = states.filter((_, i) => releases[i].from !== releases[i].to);
+            await log.group(`Preparing release ${releaseMode.release.id} while every host serves`, () => journaled(preparing, 'prepare', () => prepareReleases(hosts, releases, releaseMode, log, signal)));
+        }
         const rollout = await runBatches({
             settings,
             hosts,
@@ -31979,8 +33120,12 @@ async function runSettled(settings, deps) {
             log,
             signal,
             releases,
-            progress: deps.progress
+            progress: deps.progress,
+            states
         });
+        // Cancelled: the runner kills the process soon; the locks go back before the slower audit writes.
+        if (signal.aborted)
+            await locks?.release();
         if (releaseMode && releases)
             await finishReleases(hosts, releases, rollout, releaseMode, log);
         return { status: rollout.status, rollout };
@@ -31993,10 +33138,10 @@ async function runSettled(settings, deps) {
         await Promise.all(hosts.map((host) => host.close()));
     }
 }
-/** Release mode, after the rollout: old releases pruned (after a success), and every host's audit line. */
+/** Release mode, after the rollout: the history kept, releases no longer needed pruned, and every host's audit line. */
 async function finishReleases(hosts, releases, rollout, settings, log) {
-    if (rollout.status === 'success')
-        await releases_pruneReleases(hosts, releases, settings, log);
+    const ended = { succeeded: rollout.status === 'success', outcomes: rollout.hosts.map((report) => report.outcome) };
+    await closeReleases(hosts, releases, ended, settings, log);
     await auditReleases(hosts, rollout.hosts.map((report, i) => ({ ...releases[i], result: report.outcome })), settings, log);
 }
 /**
@@ -32479,6 +33624,7 @@ async function runCli(io) {
         return EXIT.success;
     }
     const readInput = (name) => commandLine.inputs[name] ?? '';
+    const secrets = cliSecrets(readInput);
     // The same validation as the action, once before anything starts, so invalid input is its own
     // exit code; runWith then reads the same inputs again and finds them valid.
     try {
@@ -32487,17 +33633,31 @@ async function runCli(io) {
     catch (error) {
         if (!(error instanceof SettingsError))
             throw error;
-        io.stderr.write(`rolling-deploy: ${error.message}\n`);
+        io.stderr.write(`rolling-deploy: ${masker(secrets)(error.message)}\n`);
         return EXIT.invalid;
     }
-    return roll(io, readInput, commandLine.json);
+    return roll(io, readInput, secrets, commandLine.json);
+}
+/**
+ * What the command line hides in everything it prints (log, summary, JSON, errors), as the runner
+ * does for the action: the secret inputs, and each env value of 8 characters or more (shorter ones
+ * are ordinary words too: hiding `v2` would hide every "v2"), also as they appear inside JSON.
+ */
+function cliSecrets(readInput) {
+    const envValues = readInput('env')
+        .split('\n')
+        .flatMap((line) => (line.includes('=') ? [line.slice(line.indexOf('=') + 1).trim()] : []))
+        .filter((value) => value.length >= 8);
+    const secrets = [...secretValues(readInput), ...envValues];
+    return [...secrets, ...secrets.map((secret) => JSON.stringify(secret).slice(1, -1))];
 }
 /** The run itself, with its view; how it ended as an exit code. */
-async function roll(io, readInput, json) {
+async function roll(io, readInput, secrets, json) {
     // People's output goes where the JSON is not.
     const human = json ? io.stderr : io.stdout;
     const view = new ProgressView(human);
-    const log = terminalLog((text) => view.print(text), secretValues(readInput), view.live);
+    const log = terminalLog((text) => view.print(text), secrets, view.live);
+    const mask = masker(secrets);
     const outputs = {};
     let summary;
     let failure;
@@ -32528,13 +33688,13 @@ async function roll(io, readInput, json) {
         stopListening();
     }
     if (summary !== undefined) {
-        const text = summaryForTerminal(summary);
+        const text = mask(summaryForTerminal(summary));
         human.write(`\n${view.live ? text : (0,external_node_util_.stripVTControlCharacters)(text)}\n`);
     }
     if (failure !== undefined)
         log.error(failure);
     if (json)
-        io.stdout.write(`${JSON.stringify(jsonReport(outputs, failure), null, 2)}\n`);
+        io.stdout.write(`${mask(JSON.stringify(jsonReport(outputs, failure), null, 2))}\n`);
     const result = outputs.result;
     if (result === 'success' && failure === undefined)
         return EXIT.success;
