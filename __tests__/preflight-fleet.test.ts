@@ -2,7 +2,7 @@
 // (host 2's sshd has AllowTcpForwarding no, a common hardening rule), health-command's program,
 // and that no machine is listed twice (a second entry reaching host 1 through a TCP relay).
 import { mkdirSync, readdirSync, symlinkSync } from 'node:fs'
-import { createServer, connect, type Server } from 'node:net'
+import { startRelay, type Relay } from '../test/fleet/relay.js'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from '@jest/globals'
 import { asRoot, expectNoUserVisibleErrors, withFleet } from '../__fixtures__/fleet-suite.js'
@@ -39,9 +39,9 @@ function pathWithoutHttpClients(): string {
   return dir
 }
 
-let relay: Server | undefined
-afterAll(() => {
-  relay?.close()
+let relay: Relay | undefined
+afterAll(async () => {
+  await relay?.close()
 })
 
 ;(asRoot ? describe : describe.skip)('preflight on hosts where a later step could not work', () => {
@@ -88,10 +88,8 @@ afterAll(() => {
   it('a machine listed twice (its address, and a relay to it) is refused at preflight naming both entries', async () => {
     await fleet.reset()
     const [first] = fleet.hosts
-    relay = createServer((socket) => socket.pipe(connect(first.port, first.address)).pipe(socket))
-    await new Promise<void>((resolve) => relay?.listen(0, '127.0.0.1', resolve))
-    const address = relay.address()
-    const port = typeof address === 'object' && address ? address.port : 0
+    relay = await startRelay('127.0.0.1', first)
+    const { port } = relay
     const alias = `${fleet.ssh.user}@127.0.0.1:${port}`
     const inputs = fleet.inputs()
     const observed = await rollUnderTraffic(fleet, {

@@ -162,8 +162,9 @@ async function resetFleet() {
     expect(reportOf(halfDone).map((host) => host.result)).toEqual(['succeeded', 'succeeded', 'rolled-back', 'skipped'])
     expect(fleet.hosts.map(currentOf)).toEqual(['r7', 'r7', 'r8', 'r8'])
     rmSync(join(third.root, 'break-r7'))
-    // The re-run: hosts 1 and 2 are on r7 now, whose "release before" would be r8: they stay on r7.
-    const observed = await rollUnderTraffic(fleet, { ...back, 'rollback-to': 'previous' })
+    // The re-run: hosts 1 and 2 are on r7 now, whose "release before" would be r8: they stay on r7
+    // (unchanged, measured in rotation through HAProxy by online-probe).
+    const observed = await rollUnderTraffic(fleet, { ...back, ...fleet.probeInputs(), 'rollback-to': 'previous' })
     expect(observed.run.code).toBe(0)
     expectNoUserVisibleErrors(observed)
     expect(observed.maxOutOfRotation).toBe(1)
@@ -187,8 +188,8 @@ async function resetFleet() {
       expect(currentOf(host)).toBe('same')
       expect(readdirSync(join(host.root, 'releases/same'))).toEqual(['VERSION'])
     }
-    // The same content again is a re-run: every host unchanged.
-    const rerun = await runAction(releaseInputs('same'))
+    // The same content again is a re-run: every host unchanged (measured in rotation by online-probe).
+    const rerun = await runAction(releaseInputs('same', fleet.probeInputs()))
     expect(rerun.code).toBe(0)
     expect(reportOf({ run: rerun } as Observed).every((host) => host.result === 'unchanged')).toBe(true)
   })
