@@ -58,8 +58,7 @@ describe('faults on a 4-host fleet under traffic', () => {
         onStdout: (chunk) => {
           if (!killed && chunk.includes(`[${victim.entry}] stopping`)) {
             killed = true
-            victim.dropConnections()
-            void victim.stopSshd()
+            void victim.crash()
           }
         }
       }

@@ -49,6 +49,8 @@ afterAll(async () => {
     await fleet.reset()
     const second = fleet.hosts[1]
     const dryRun = await runAction(fleet.inputs({ 'dry-run': 'true' }))
+    // The errors first: on a failure they say why, where the exit code alone would not.
+    expect(annotationsOf(dryRun.stdout).filter((a) => a.level === 'error')).toEqual([])
     expect(dryRun.code).toBe(0)
     expect(dryRun.summary).toContain(`| ${second.entry} | ✅ |`)
     expect(dryRun.summary).toContain('| curl on the host (sshd refuses tunnels) |')

@@ -25,6 +25,8 @@ export interface SshHost {
   startSshd(): Promise<void>
   /** Kills the sshd processes serving open connections (the listener stays): a dropped link. */
   dropConnections(): void
+  /** The machine goes away: its listener dies before its connections, so no reconnect can win. */
+  crash(): Promise<void>
   /** What the running sshd logged (LogLevel INFO: each accepted login shows up). */
   sshdLog(): string
   /** Every host key sshd offers: its kind, `type base64` line and fingerprint. */
@@ -158,14 +160,24 @@ class Host implements SshHost {
   }
 
   dropConnections(): void {
-    if (!this.sshd) return
-    // Each connection is a monitor (child of the listener) and its unprivileged child, which
-    // holds the socket, in one session of their own: kill both, as a crash or a cut link would.
-    const monitors = spawnSync('pgrep', ['-P', String(this.sshd.pid)])
+    for (const session of this.connectionSessions()) spawnSync('pkill', ['-KILL', '-s', session])
+  }
+
+  async crash(): Promise<void> {
+    const sessions = this.connectionSessions()
+    if (this.sshd) process.kill(this.sshd.pid, 'SIGKILL')
+    for (const session of sessions) spawnSync('pkill', ['-KILL', '-s', session])
+    await this.stopSshd()
+  }
+
+  /** Each connection is a monitor (child of the listener) and its unprivileged child, which holds
+   *  the socket, in one session of their own: killing the session is a crash or a cut link. */
+  private connectionSessions(): string[] {
+    if (!this.sshd) return []
+    return spawnSync('pgrep', ['-P', String(this.sshd.pid)])
       .stdout.toString()
       .split(/\s+/)
       .filter(Boolean)
-    for (const session of monitors) spawnSync('pkill', ['-KILL', '-s', session])
   }
 }
 
