@@ -60,6 +60,45 @@ export interface RemoteHost {
   close(): Promise<void>
 }
 
+/** In the load balancer's rotation or not, as measured; unknown where nothing can tell. */
+export type Rotation = 'in' | 'out' | 'unknown'
+
+/** One target host as the load balancer adapters see it. */
+export interface LbMember {
+  readonly host: RemoteHost
+  /** The variables its commands and probes get: the host's ROLLOUT_* and the env input. */
+  readonly env: readonly (readonly [string, string])[]
+  /** Where a line printed on the host by a rotation command goes (the host's log); ignored if absent. */
+  readonly output?: (line: string) => void
+}
+
+/**
+ * The load balancer in front of the hosts. One adapter per kind (src/load-balancer/), chosen once
+ * from the inputs. Every method throws, with the words the report uses, when it cannot do its part.
+ */
+export interface LoadBalancer {
+  /** `health-file`, `commands`, `haproxy`, `aws-elbv2`: for the log and the dry-run plan. */
+  readonly kind: string
+  /**
+   * Preflight, before anything changes: each member's place in the load balancer, one short text
+   * each in `members`' order (`web/web1 UP`, `health file present`). Throws PreflightError naming
+   * every member it does not know or cannot read.
+   */
+  describe(members: readonly LbMember[], signal: AbortSignal): Promise<string[]>
+  /** Tells the load balancer to stop sending the host new requests. */
+  takeOut(member: LbMember, signal: AbortSignal): Promise<void>
+  /** Resolves once the load balancer sends it nothing and its requests in flight are done (bounded). */
+  awaitOut(member: LbMember, signal: AbortSignal): Promise<void>
+  /** Tells the load balancer to send the host requests again. */
+  putBack(member: LbMember, signal: AbortSignal): Promise<void>
+  /** Resolves once the load balancer serves from the host again (bounded); throws otherwise. */
+  awaitIn(member: LbMember, signal: AbortSignal): Promise<void>
+  /** In rotation now, as the load balancer is told or shows it: preflight, resume, capacity, a second look. */
+  inRotation(member: LbMember): Promise<Rotation>
+  /** Closes whatever it opened (connections to LB hosts). */
+  close(): Promise<void>
+}
+
 /** Runs a command on the runner itself, by `sh` (the load balancer probes). */
 export interface Runner {
   run(command: string, options: Omit<ExecOptions, 'onLine'>): Promise<ExecResult & { readonly lastLine: string }>

@@ -14,6 +14,7 @@ export const INPUT_NAMES = [
   'connect-timeout',
   'connect-attempts',
   'env',
+  'load-balancer',
   'health-file',
   'offline-command',
   'online-command',

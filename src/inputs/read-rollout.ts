@@ -13,7 +13,18 @@ import {
   parseStatusRanges
 } from './parse.js'
 import { positiveDuration } from './read-connection.js'
-import type { CommandSettings, HealthSettings, LoadBalancerSettings, RotationChange, Settings } from './settings.js'
+import type {
+  CommandSettings,
+  HealthSettings,
+  LoadBalancerKind,
+  LoadBalancerSettings,
+  RotationChange,
+  Settings
+} from './settings.js'
+
+const KINDS: readonly LoadBalancerKind[] = ['health-file', 'commands', 'haproxy', 'aws-elbv2']
+/** What a host-side kind uses, and so what an LB that is told directly (haproxy, aws-elbv2) refuses. */
+const HOST_SIDE_INPUTS = ['health-file', 'offline-command', 'online-command'] as const
 
 export function readLoadBalancer(input: InputReader, dryRun: boolean): LoadBalancerSettings {
   const healthFile = input.parse('health-file', (value) => {
@@ -23,6 +34,24 @@ export function readLoadBalancer(input: InputReader, dryRun: boolean): LoadBalan
   })
   const offline = readRotationChange(input, 'offline')
   const online = readRotationChange(input, 'online')
+  const kind = readKind(input, offline, online)
+  const shared = {
+    offline,
+    online,
+    probeIntervalMs: input.defaulted('probe-interval', positiveDuration),
+    drain: readDrain(input)
+  }
+  if (kind === 'haproxy' || kind === 'aws-elbv2') {
+    for (const name of HOST_SIDE_INPUTS) {
+      if (input.raw(name) !== undefined)
+        input.problem(
+          name,
+          input.raw(name),
+          `is not used with load-balancer: ${kind}, which tells the load balancer directly`
+        )
+    }
+    return { kind, ...shared }
+  }
   if (healthFile !== undefined && offline.command !== undefined && online.command !== undefined) {
     input.problem(
       'health-file',
@@ -43,13 +72,21 @@ export function readLoadBalancer(input: InputReader, dryRun: boolean): LoadBalan
       )
     }
   }
-  return {
-    healthFile,
-    offline,
-    online,
-    probeIntervalMs: input.defaulted('probe-interval', positiveDuration),
-    drain: readDrain(input)
-  }
+  return { kind, healthFile, ...shared }
+}
+
+/** load-balancer, or without it: commands when both commands are set, the health file otherwise. */
+function readKind(input: InputReader, offline: RotationChange, online: RotationChange): LoadBalancerKind {
+  const kind = input.parse('load-balancer', (value) => {
+    const known = KINDS.find((name) => name === value)
+    if (known === undefined) throw new InputError(`expected one of ${KINDS.join(', ')}`)
+    return known
+  })
+  if (kind === 'health-file' && input.raw('health-file') === undefined)
+    input.problem('load-balancer', kind, "needs health-file: the file the load balancer's health check reads")
+  if (kind === 'commands' && (offline.command === undefined || online.command === undefined))
+    input.problem('load-balancer', kind, 'needs offline-command and online-command')
+  return kind ?? (offline.command !== undefined && online.command !== undefined ? 'commands' : 'health-file')
 }
 
 function readRotationChange(input: InputReader, change: 'offline' | 'online'): RotationChange {

@@ -49,7 +49,30 @@ export interface RotationChange {
   readonly probe?: string
 }
 
+/** How the action talks to the load balancer: the `load-balancer` input, one adapter each (src/load-balancer/). */
+export type LoadBalancerKind = 'health-file' | 'commands' | 'haproxy' | 'aws-elbv2'
+
+/** load-balancer: haproxy, its runtime API (the admin socket). */
+export interface HaproxySettings {
+  /** LB hosts reached over SSH (the hosts' own SSH settings), each told every change; none: the socket is the runner's. */
+  readonly hosts: readonly Target[]
+  /** The admin socket: a path (on each LB host, or on the runner), or `tcp://ADDRESS:PORT` from the runner. */
+  readonly socket: string
+  /** haproxy-servers: a host entry's `backend/server` pairs; a host not listed is found by its address. */
+  readonly servers: ReadonlyMap<string, readonly { readonly backend: string; readonly server: string }[]>
+}
+
+/** load-balancer: aws-elbv2, target groups of an AWS Elastic Load Balancer (v2: ALB, NLB). */
+export interface AwsElbv2Settings {
+  readonly targetGroups: readonly string[]
+  /** aws-targets: a host entry's target (an instance id or IP address, and a port if the group needs one). */
+  readonly targets: ReadonlyMap<string, { readonly id: string; readonly port?: number }>
+}
+
 export interface LoadBalancerSettings {
+  readonly kind: LoadBalancerKind
+  readonly haproxy?: HaproxySettings
+  readonly awsElbv2?: AwsElbv2Settings
   /** The file the load balancer's health check reads on the host (the seed's nginx-status.html). */
   readonly healthFile?: string
   readonly offline: RotationChange

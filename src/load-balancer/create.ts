@@ -1,0 +1,28 @@
+// The load balancer adapter the inputs chose (load-balancer), built once per run.
+import type { Settings } from '../inputs/settings.js'
+import type { Clock, Connector, LoadBalancer, Log, Runner } from '../ports.js'
+import { commandsBalancer } from './commands.js'
+import { healthFileBalancer } from './health-file.js'
+
+export interface LbDeps {
+  readonly settings: Settings
+  /** Where probes run, and a local admin socket is reached. */
+  readonly runner: Runner
+  /** Reaches LB hosts (haproxy-hosts) with the hosts' own SSH settings. */
+  readonly connector: Connector
+  readonly clock: Clock
+  readonly log: Log
+}
+
+export function createLoadBalancer(deps: LbDeps): LoadBalancer {
+  const { kind, healthFile, offline, online } = deps.settings.loadBalancer
+  switch (kind) {
+    case 'commands':
+      return commandsBalancer(deps, { offline: offline.command ?? '', online: online.command ?? '' })
+    case 'health-file':
+      // Only a dry run may have no health file (it checks connections alone); it never changes rotation.
+      return healthFileBalancer(deps, healthFile ?? '')
+    default:
+      throw new Error(`load-balancer: ${kind} is not built yet`)
+  }
+}
