@@ -7,6 +7,9 @@ export const KNOWN = '[h1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMCAlmgOZc39
 /** Name, the inputs changed from BASE_INPUTS (undefined removes one), and the problem expected. */
 export type BadInput = [string, Record<string, string | undefined>, RegExp]
 
+/** load-balancer: haproxy, in place of BASE_INPUTS' health file. */
+const HAPROXY = { 'load-balancer': 'haproxy', 'health-file': undefined }
+
 export const BAD_INPUTS: BadInput[] = [
   ['hosts missing', { hosts: undefined }, /^hosts: is required; expected one \[user@\]host\[:port\]/],
   ['hosts only comments', { hosts: '# none\n' }, /^hosts: is required/],
@@ -251,6 +254,47 @@ export const BAD_INPUTS: BadInput[] = [
     'bake-time list longer than the ramp',
     { 'batch-size': '1,50%', 'bake-time': '60s,10s,5s' },
     /^bake-time '60s,10s,5s': has 3 durations but batch-size '1,50%' has 2 step\(s\)/
+  ],
+  [
+    'haproxy-servers naming a host not in hosts',
+    { ...HAPROXY, 'haproxy-servers': 'deploy@h9=app/web9' },
+    /^haproxy-servers 'deploy@h9=app\/web9': 'deploy@h9' is not in hosts; expected one of deploy@/
+  ],
+  [
+    'haproxy server name that would split the command',
+    { ...HAPROXY, 'haproxy-servers': 'deploy@h1=app/web1;shutdown sessions' },
+    /^haproxy-servers 'deploy@h1=app\/web1;shutdown sessions': expected ENTRY=backend\/server, HAProxy names of letters/
+  ],
+  [
+    'haproxy-socket over TCP with haproxy-hosts',
+    { ...HAPROXY, 'haproxy-hosts': 'lb@lb1', 'haproxy-socket': 'tcp://10.0.0.9:9999' },
+    /^haproxy-socket 'tcp:\/\/10.0.0.9:9999': is a TCP address, which the runner reaches; with haproxy-hosts, give the unix socket's path/
+  ],
+  [
+    'haproxy-socket not an absolute path',
+    { ...HAPROXY, 'haproxy-socket': 'run/admin.sock' },
+    /^haproxy-socket 'run\/admin.sock': expected the admin socket's absolute path/
+  ],
+  [
+    'haproxy-hosts with another load balancer',
+    { 'haproxy-hosts': 'lb@lb1' },
+    /^haproxy-hosts 'lb@lb1': is only used with load-balancer: haproxy \(here: health-file\)/
+  ],
+  [
+    'offline-probe with haproxy',
+    { ...HAPROXY, 'offline-probe': 'true' },
+    /^offline-probe 'true': is not used with load-balancer: haproxy, whose own servers' state is read/
+  ],
+  [
+    'an LB host known-hosts does not cover',
+    {
+      ...HAPROXY,
+      'strict-host-key-checking': 'true',
+      hosts: 'u@h1:2222',
+      'known-hosts': KNOWN,
+      'haproxy-hosts': 'lb@lb1'
+    },
+    /^known-hosts: has no entry for lb@lb1 \(looked for 'lb1'\)/
   ],
   ['analysis-command without bake-time', { 'analysis-command': 'true' }, /^analysis-command: needs bake-time/],
   [

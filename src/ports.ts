@@ -57,8 +57,21 @@ export interface RemoteHost {
    * listens there yet.
    */
   tunnelRefused(url: URL): Promise<string | undefined>
+  /**
+   * Writes `request` to the unix socket at `path` on the host (HAProxy's admin socket) and resolves
+   * to all it answers before it closes; `refused`, with sshd's words, where sshd will not forward
+   * to a unix socket (AllowStreamLocalForwarding). Absent where no such channel exists (fakes).
+   */
+  askSocket?(path: string, request: string, options: SocketOptions): Promise<SocketAnswer>
   close(): Promise<void>
 }
+
+export interface SocketOptions {
+  readonly timeoutMs: number
+  readonly signal: AbortSignal
+}
+
+export type SocketAnswer = { readonly answer: string } | { readonly refused: string }
 
 /** In the load balancer's rotation or not, as measured; unknown where nothing can tell. */
 export type Rotation = 'in' | 'out' | 'unknown'

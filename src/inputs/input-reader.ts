@@ -21,6 +21,7 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   'offline-wait': '8s',
   'online-wait': '8s',
   'probe-interval': '500ms',
+  'haproxy-socket': '/run/haproxy/admin.sock',
   'health-status': '200',
   'health-timeout': '50s',
   'health-interval': '1s',

@@ -5,7 +5,11 @@ import { parseBoolean, parseDuration, parseHostTarget, parseInteger, splitList, 
 import { loadPrivateKey } from './private-key.js'
 import type { SshSettings, Target } from './settings.js'
 
-export function readTargets(input: InputReader, name: 'hosts' | 'jump-host', defaultPort: number): Target[] {
+export function readTargets(
+  input: InputReader,
+  name: 'hosts' | 'jump-host' | 'haproxy-hosts',
+  defaultPort: number
+): Target[] {
   const username = input.raw('username')
   const entries = splitList(input.raw(name) ?? '')
   if (name === 'hosts' && entries.length === 0) {

@@ -13,20 +13,28 @@ import {
   parseStatusRanges
 } from './parse.js'
 import { positiveDuration } from './read-connection.js'
+import { readHaproxy, refuseHaproxyInputs } from './read-haproxy.js'
 import type {
   CommandSettings,
   HealthSettings,
   LoadBalancerKind,
   LoadBalancerSettings,
   RotationChange,
-  Settings
+  Settings,
+  Target
 } from './settings.js'
 
 const KINDS: readonly LoadBalancerKind[] = ['health-file', 'commands', 'haproxy', 'aws-elbv2']
 /** What a host-side kind uses, and so what an LB that is told directly (haproxy, aws-elbv2) refuses. */
 const HOST_SIDE_INPUTS = ['health-file', 'offline-command', 'online-command'] as const
 
-export function readLoadBalancer(input: InputReader, dryRun: boolean): LoadBalancerSettings {
+/** `hosts` and `port`: what haproxy-servers and haproxy-hosts are read against. */
+export function readLoadBalancer(
+  input: InputReader,
+  dryRun: boolean,
+  hosts: readonly Target[],
+  port: number
+): LoadBalancerSettings {
   const healthFile = input.parse('health-file', (value) => {
     if (!value.startsWith('/') || value.includes('\n'))
       throw new InputError('expected an absolute path on the host, e.g. /usr/share/nginx/status/nginx-status.html')
@@ -39,19 +47,10 @@ export function readLoadBalancer(input: InputReader, dryRun: boolean): LoadBalan
     offline,
     online,
     probeIntervalMs: input.defaulted('probe-interval', positiveDuration),
-    drain: readDrain(input)
+    drain: readDrain(input, kind === 'haproxy')
   }
-  if (kind === 'haproxy' || kind === 'aws-elbv2') {
-    for (const name of HOST_SIDE_INPUTS) {
-      if (input.raw(name) !== undefined)
-        input.problem(
-          name,
-          input.raw(name),
-          `is not used with load-balancer: ${kind}, which tells the load balancer directly`
-        )
-    }
-    return { kind, ...shared }
-  }
+  if (kind !== 'haproxy') refuseHaproxyInputs(input, kind)
+  if (kind === 'haproxy' || kind === 'aws-elbv2') return readToldDirectly(input, kind, shared, hosts, port)
   if (healthFile !== undefined && offline.command !== undefined && online.command !== undefined) {
     input.problem(
       'health-file',
@@ -73,6 +72,30 @@ export function readLoadBalancer(input: InputReader, dryRun: boolean): LoadBalan
     }
   }
   return { kind, healthFile, ...shared }
+}
+
+/** haproxy and aws-elbv2 are told directly: what the host-side kinds use would go unused. */
+function readToldDirectly(
+  input: InputReader,
+  kind: 'haproxy' | 'aws-elbv2',
+  shared: Omit<LoadBalancerSettings, 'kind'>,
+  hosts: readonly Target[],
+  port: number
+): LoadBalancerSettings {
+  for (const name of HOST_SIDE_INPUTS) {
+    if (input.raw(name) !== undefined)
+      input.problem(
+        name,
+        input.raw(name),
+        `is not used with load-balancer: ${kind}, which tells the load balancer directly`
+      )
+  }
+  if (kind === 'aws-elbv2') return { kind, ...shared }
+  for (const name of ['offline-probe', 'online-probe']) {
+    if (input.raw(name) !== undefined)
+      input.problem(name, input.raw(name), "is not used with load-balancer: haproxy, whose own servers' state is read")
+  }
+  return { kind, ...shared, haproxy: readHaproxy(input, hosts, port) }
 }
 
 /** load-balancer, or without it: commands when both commands are set, the health file otherwise. */
@@ -102,9 +125,12 @@ function readRotationChange(input: InputReader, change: 'offline' | 'online'): R
   return { command: input.raw(`${change}-command`), waitMs, probe }
 }
 
-function readDrain(input: InputReader): LoadBalancerSettings['drain'] {
+/** `sessionsCounted`: the load balancer counts the host's sessions itself (haproxy), so drain-port is optional. */
+function readDrain(input: InputReader, sessionsCounted: boolean): LoadBalancerSettings['drain'] {
   const timeoutMs = input.parse('drain-timeout', positiveDuration)
   const port = input.parse('drain-port', (value) => parseInteger(value, 1, 65535))
+  if (sessionsCounted && input.raw('drain-port') === undefined)
+    return timeoutMs !== undefined ? { timeoutMs } : undefined
   if ((input.raw('drain-timeout') === undefined) !== (input.raw('drain-port') === undefined)) {
     input.problem(
       'drain-port',

@@ -78,8 +78,11 @@ export interface LoadBalancerSettings {
   readonly offline: RotationChange
   readonly online: RotationChange
   readonly probeIntervalMs: number
-  /** After offline: wait (at most timeoutMs) for the host's established connections on port to end. */
-  readonly drain?: { readonly port: number; readonly timeoutMs: number }
+  /**
+   * After offline: wait (at most timeoutMs) for the host's established connections on port to end;
+   * with haproxy, for HAProxy's sessions on it (port optional: then only those).
+   */
+  readonly drain?: { readonly port?: number; readonly timeoutMs: number }
 }
 
 export interface HealthSettings {
@@ -182,7 +185,7 @@ export function getSettings(readInput: ReadInput): Settings {
   const hosts = readTargets(input, 'hosts', port)
   const dryRun = input.defaulted('dry-run', parseBoolean)
   const env = input.parse('env', parseEnv) ?? []
-  const loadBalancer = readLoadBalancer(input, dryRun)
+  const loadBalancer = readLoadBalancer(input, dryRun, hosts, port)
   const health = readHealth(input, env)
   warnings.push(...warnAboutWaits(loadBalancer, health))
   const release = readRelease(input)
@@ -195,7 +198,8 @@ export function getSettings(readInput: ReadInput): Settings {
   const sizes = batchSizes(hosts.length, batches.size)
   return input.finish({
     hosts,
-    ssh: readSsh(input, port, hosts, warnings),
+    // LB hosts' keys are checked as the hosts' are.
+    ssh: readSsh(input, port, [...hosts, ...(loadBalancer.haproxy?.hosts ?? [])], warnings),
     env,
     loadBalancer,
     upload: readUpload(input, release !== undefined),

@@ -2,6 +2,7 @@
 import type { Settings } from '../inputs/settings.js'
 import type { Clock, Connector, LoadBalancer, Log, Runner } from '../ports.js'
 import { commandsBalancer } from './commands.js'
+import { haproxyBalancer } from './haproxy.js'
 import { healthFileBalancer } from './health-file.js'
 
 export interface LbDeps {
@@ -22,6 +23,10 @@ export function createLoadBalancer(deps: LbDeps): LoadBalancer {
     case 'health-file':
       // Only a dry run may have no health file (it checks connections alone); it never changes rotation.
       return healthFileBalancer(deps, healthFile ?? '')
+    case 'haproxy':
+      if (deps.settings.loadBalancer.haproxy === undefined)
+        throw new Error('load-balancer: haproxy without its settings')
+      return haproxyBalancer(deps, deps.settings.loadBalancer.haproxy)
     default:
       throw new Error(`load-balancer: ${kind} is not built yet`)
   }

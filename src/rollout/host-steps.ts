@@ -124,7 +124,8 @@ export function hostSteps(settings: Settings, release?: HostRelease): Step[] {
   const steps: Step[] = []
   if (upload) steps.push({ name: 'upload', action: { kind: 'upload', ...upload }, undo: 'nothing', cancellable: true })
   steps.push(...rotationSteps(settings, 'out', true))
-  if (loadBalancer.drain) {
+  // Without a port (haproxy), the load balancer's own count of sessions is the drain.
+  if (loadBalancer.drain?.port !== undefined) {
     const { port, timeoutMs } = loadBalancer.drain
     steps.push({
       name: 'drain',

@@ -5,9 +5,10 @@ import { setTimeout as pause } from 'node:timers/promises'
 import type { NodeSSH } from 'node-ssh'
 import { forwardingRefused, HttpOverSsh } from './http-over-ssh.js'
 import { connectWithRetry, lostBecause, type AcceptedKeyTypes } from './connect.js'
-import type { Clock, Connector, ExecOptions, ExecResult, Log, RemoteHost } from '../ports.js'
+import type { Clock, Connector, ExecOptions, ExecResult, Log, RemoteHost, SocketOptions } from '../ports.js'
 import { LongLivedShell, type ShellState } from './long-lived-shell.js'
 import { runChannel } from './remote-command.js'
+import { askStreamLocal } from './stream-local.js'
 import { unpackInto, uploadPath } from './upload.js'
 import { CHANNEL_COMMAND } from './remote-scripts.js'
 import type { SshSettings, Target } from '../inputs/settings.js'
@@ -173,6 +174,10 @@ class SshRemoteHost implements RemoteHost {
 
   async tunnelRefused(url: URL): Promise<string | undefined> {
     return forwardingRefused(await this.connection(), url)
+  }
+
+  async askSocket(path: string, request: string, options: SocketOptions) {
+    return askStreamLocal(await this.connection(), path, request, options)
   }
 
   async close(): Promise<void> {

@@ -128,6 +128,17 @@ export function fileExists(path: string): string {
 }
 
 /**
+ * Writes `request` to the unix socket at `path` with socat and prints the answer: HAProxy's admin
+ * socket where sshd will not forward to one. The request is data on socat's input, never an argument.
+ */
+export function askSocketScript(path: string, request: string): string {
+  return [
+    'command -v socat >/dev/null || { echo "socat not found on the host" >&2; exit 127; }',
+    `printf '%s' ${shellQuote(request)} | socat -t 5 - UNIX-CONNECT:${shellQuote(path)}`
+  ].join('\n')
+}
+
+/**
  * Waits until the host has no established TCP connection left on `port` (as `ss` sees it),
  * printing the count whenever it changes: one command polling on the host, rather than one SSH
  * command per poll. Exits 127 where `ss` is missing.
