@@ -2,14 +2,14 @@
 // it back (an API call, a registry entry...), run on the host; offline-probe and online-probe on
 // the runner confirm what the LB shows, and online-probe alone says where a host is.
 import type { LoadBalancer } from '../ports.js'
-import { awaitChange, probeRotation, runOnHost, type HostSideDeps } from './host-side.js'
+import { awaitChange, describeRotation, probeRotation, runOnHost, type HostSideDeps } from './host-side.js'
 
 export function commandsBalancer(deps: HostSideDeps): LoadBalancer {
   const { offline, online } = deps.settings.loadBalancer
   return {
     kind: 'commands',
-    // The user's commands know the load balancer; the action has nothing to look up before the lock.
-    describe: async (members) => members.map(() => 'offline-command and online-command'),
+    describe: (members) =>
+      Promise.all(members.map(async (member) => describeRotation(await probeRotation(deps, member)))),
     takeOut: (member, signal) => runOnHost(deps, member, offline.command ?? ':', signal),
     awaitOut: (member, signal) => awaitChange(deps, member, 'out', signal),
     putBack: (member, signal) => runOnHost(deps, member, online.command ?? ':', signal),

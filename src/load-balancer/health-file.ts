@@ -4,7 +4,15 @@
 // Either side may be the user's command instead (offline-command, online-command).
 import { NEVER_ABORTED, type LbMember, type LoadBalancer, type Rotation } from '../ports.js'
 import { fileExists } from '../ssh/remote-scripts.js'
-import { awaitChange, hostSideCommand, MEASURE_MS, probeRotation, runOnHost, type HostSideDeps } from './host-side.js'
+import {
+  awaitChange,
+  describeRotation,
+  hostSideCommand,
+  MEASURE_MS,
+  probeRotation,
+  runOnHost,
+  type HostSideDeps
+} from './host-side.js'
 
 export function healthFileBalancer(deps: HostSideDeps, healthFile: string): LoadBalancer {
   const { online } = deps.settings.loadBalancer
@@ -23,8 +31,7 @@ export function healthFileBalancer(deps: HostSideDeps, healthFile: string): Load
   const command = (rotation: 'in' | 'out') => hostSideCommand(deps.settings, rotation) ?? ':'
   return {
     kind: 'health-file',
-    // Nothing to look up: the file is the host's own; its rotation is measured after the lock.
-    describe: async (members) => members.map(() => `${healthFile} (removed to leave, touched to rejoin)`),
+    describe: (members) => Promise.all(members.map(async (member) => describeRotation(await inRotation(member)))),
     takeOut: (member, signal) => runOnHost(deps, member, command('out'), signal),
     awaitOut: (member, signal) => awaitChange(deps, member, 'out', signal),
     putBack: (member, signal) => runOnHost(deps, member, command('in'), signal),

@@ -82,6 +82,11 @@ export async function probeRotation({ settings, runner }: HostSideDeps, member: 
   return timedOut || code === null ? 'unknown' : code === 0 ? 'in' : 'out'
 }
 
+/** A measured rotation, for the dry run's summary. */
+export function describeRotation(rotation: Rotation): string {
+  return { in: 'in rotation', out: 'out of rotation', unknown: 'rotation not measured' }[rotation]
+}
+
 /** A command polled until it succeeds (health-command, a probe): what one run showed. */
 export function exitVerdict(result: ExecResult, lastLine = ''): Verdict {
   const seen = result.timedOut ? 'timed out' : `exit code ${result.code}`
