@@ -6,7 +6,7 @@ import { exchange } from '../exchange.js'
 import type { HaproxySettings, Target } from '../inputs/settings.js'
 import type { Connector, Log, RemoteHost } from '../ports.js'
 import { askSocketScript } from '../ssh/remote-scripts.js'
-import { MEASURE_MS } from './await-change.js'
+import { MEASURE_MS } from './host-side.js'
 import { parseTcpSocket } from './haproxy-api.js'
 
 /** One HAProxy's admin socket. */

@@ -4,6 +4,7 @@
 // plan (plan.ts) and the summary's columns read the same lists. A new phase is one entry here
 // and, if it does something new, its runner in step-runners.ts.
 import type { Settings } from '../inputs/settings.js'
+import { drainBound } from '../load-balancer/haproxy.js'
 import { hostSideCommand } from '../load-balancer/host-side.js'
 import type { HostRelease } from './releases.js'
 
@@ -86,7 +87,11 @@ function rotationSteps(settings: Settings, rotation: 'in' | 'out', cancellable: 
     {
       name: wait,
       action: { kind: 'rotation', change: moves[1] },
-      boundMs: change.waitMs,
+      // HAProxy counts the host's sessions itself: drain-timeout bounds that wait.
+      boundMs:
+        settings.loadBalancer.kind === 'haproxy' && rotation === 'out'
+          ? drainBound(settings.loadBalancer).timeoutMs
+          : change.waitMs,
       undo: 'nothing',
       cancellable
     }

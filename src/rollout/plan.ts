@@ -4,6 +4,7 @@ import { batchSizes, type BatchStep } from '../inputs/parse.js'
 import type { Settings } from '../inputs/settings.js'
 import { bakeTimeMs } from './bake.js'
 import { hostSideCommand } from '../load-balancer/host-side.js'
+import { drainBound } from '../load-balancer/haproxy.js'
 import { hostSteps, restoreRotationSteps, rollBackSteps, type RotationStep, type Step } from './host-steps.js'
 import type { RemoteHost } from '../ports.js'
 import type { HostPlace } from '../variables.js'
@@ -64,7 +65,7 @@ function describeRotation(change: RotationStep, settings: Settings, boundMs: num
     case 'haproxy':
       return {
         'take-out': 'set server … state drain on every HAProxy (runtime API)',
-        'await-out': `until its sessions (scur) reach 0, ${upTo} (drain-timeout), then state maint`,
+        'await-out': `until its sessions (scur) reach 0, ${upTo} (${drainBound(settings.loadBalancer).bound}), then state maint`,
         'put-back': 'set server … state ready on every HAProxy',
         'await-in': `until HAProxy's health check shows it UP, ${upTo}`
       }[change]
