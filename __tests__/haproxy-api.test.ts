@@ -185,9 +185,13 @@ describe('the admin socket on an LB host', () => {
     expect(host.closed).toBe(true)
   })
 
-  it('where sshd refuses to forward to a socket, asks with socat on the host, the command as data', async () => {
+  it('where sshd does not open the socket, asks with socat on the host (the command as data), from then on', async () => {
+    let asked = 0
     const host = Object.assign(new FakeHost(target, clock, () => ({ lines: ['# pxname,svname', 'app,web1'] })), {
-      askSocket: async (): Promise<SocketAnswer> => ({ refused: 'administratively prohibited' })
+      askSocket: async (): Promise<SocketAnswer> => {
+        asked++
+        return { refused: 'open failed' }
+      }
     })
     const log = new RecordingLog()
     const socket = hostSocket(fakeConnector([host]), log, target, '/run/haproxy/admin.sock')
@@ -196,11 +200,31 @@ describe('the admin socket on an LB host', () => {
       `printf '%s' 'show stat\n' | socat -t 5 - UNIX-CONNECT:'/run/haproxy/admin.sock'`
     )
     expect(log.lines).toEqual([
-      '[lb@10.0.0.8] sshd does not forward to unix sockets (administratively prohibited): asking HAProxy with socat there'
+      '[lb@10.0.0.8] sshd did not open /run/haproxy/admin.sock (open failed); socat on the host did: asking HAProxy with socat there'
     ])
     host.reply = () => ({ code: 127, lines: ['socat not found on the host'] })
     await expect(socket.send('show stat', NEVER_ABORTED)).rejects.toThrow(
       'socat on lb@10.0.0.8 could not ask /run/haproxy/admin.sock: socat not found on the host'
     )
+    expect(asked).toBe(1)
+  })
+
+  it('where neither sshd nor socat opens it, says both, and asks sshd again next time', async () => {
+    let asked = 0
+    const host = Object.assign(
+      new FakeHost(target, clock, () => ({ code: 1, lines: ['socat[9] E connect(5): No such file or directory'] })),
+      {
+        askSocket: async (): Promise<SocketAnswer> => {
+          asked++
+          return { refused: 'open failed' }
+        }
+      }
+    )
+    const socket = hostSocket(fakeConnector([host]), new RecordingLog(), target, '/run/haproxy/admin.sock')
+    const both =
+      "sshd did not open /run/haproxy/admin.sock (open failed: AllowStreamLocalForwarding no, or the socket missing or not the login user's), nor could socat: socat on lb@10.0.0.8 could not ask /run/haproxy/admin.sock: socat[9] E connect(5): No such file or directory"
+    await expect(socket.send('show stat', NEVER_ABORTED)).rejects.toThrow(both)
+    await expect(socket.send('show stat', NEVER_ABORTED)).rejects.toThrow(both)
+    expect(asked).toBe(2)
   })
 })

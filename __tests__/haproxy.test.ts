@@ -210,15 +210,16 @@ describe('haproxy: back in rotation', () => {
     expect(clock.now() - start).toBeLessThan(100)
   })
 
-  it('a server never UP fails after online-wait, saying what HAProxy shows', async () => {
+  it('a server never UP fails after online-wait, saying what HAProxy shows, and is left out', async () => {
     const { balancer, members, lbs, clock } = setUp()
     lbs[0].servers[1].up = false
     const start = clock.now()
     await balancer.putBack(members[1], signal)
     await expect(balancer.awaitIn(members[1], signal)).rejects.toThrow(
-      'HAProxy did not report the host UP after 5000 ms: app/web2 DOWN'
+      'HAProxy did not report the host UP after 5000 ms: app/web2 DOWN; left out of rotation (state maint)'
     )
     expect(clock.now() - start).toBeLessThan(5300)
+    expect(sets(lbs[0])).toEqual(['set server app/web2 state ready', 'set server app/web2 state maint'])
   })
 
   it('rotation is unknown where an HAProxy cannot be read', async () => {

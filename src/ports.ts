@@ -59,8 +59,9 @@ export interface RemoteHost {
   tunnelRefused(url: URL): Promise<string | undefined>
   /**
    * Writes `request` to the unix socket at `path` on the host (HAProxy's admin socket) and resolves
-   * to all it answers before it closes; `refused`, with sshd's words, where sshd will not forward
-   * to a unix socket (AllowStreamLocalForwarding). Absent where no such channel exists (fakes).
+   * to all it answers before it closes; `refused`, with sshd's words, where sshd did not open it
+   * (AllowStreamLocalForwarding no, or a socket missing or not the login user's: sshd does not say
+   * which). Absent where no such channel exists (fakes).
    */
   askSocket?(path: string, request: string, options: SocketOptions): Promise<SocketAnswer>
   close(): Promise<void>

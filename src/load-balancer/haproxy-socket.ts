@@ -2,6 +2,7 @@
 // runner (a unix path, or `tcp://ADDRESS:PORT` for a `stats socket ipv4@…` line). One command per
 // connection: HAProxy answers it and closes, so no answer can mix with another's.
 import { createConnection } from 'node:net'
+import { errorMessage } from '../errors.js'
 import { exchange } from '../exchange.js'
 import type { HaproxySettings, Target } from '../inputs/settings.js'
 import type { Connector, Log, RemoteHost } from '../ports.js'
@@ -49,7 +50,8 @@ export function runnerSocket(socket: string): AdminSocket {
 
 /**
  * The socket at `path` on an LB host, through sshd's own forwarding to unix sockets; where sshd
- * refuses that (AllowStreamLocalForwarding no), with socat run on the host, from then on.
+ * does not open it (AllowStreamLocalForwarding no, sshd cannot say why), with socat on the host:
+ * from then on once that worked.
  */
 export function hostSocket(connector: Connector, log: Log, target: Target, path: string): AdminSocket {
   let host: Promise<RemoteHost> | undefined
@@ -64,15 +66,19 @@ export function hostSocket(connector: Connector, log: Log, target: Target, path:
     async send(command, signal) {
       const remote = await connected(signal)
       const request = `${command}\n`
-      if (!withSocat && remote.askSocket) {
-        const result = await remote.askSocket(path, request, { timeoutMs: ASK_MS, signal })
-        if ('answer' in result) return result.answer
-        withSocat = true
-        log.info(
-          `[${target.entry}] sshd does not forward to unix sockets (${result.refused}): asking HAProxy with socat there`
+      if (withSocat || !remote.askSocket) return withSocatOn(remote, path, request, signal)
+      const result = await remote.askSocket(path, request, { timeoutMs: ASK_MS, signal })
+      if ('answer' in result) return result.answer
+      const answer = await withSocatOn(remote, path, request, signal).catch((error: unknown) => {
+        throw new Error(
+          `sshd did not open ${path} (${result.refused}: AllowStreamLocalForwarding no, or the socket missing or not the login user's), nor could socat: ${errorMessage(error)}`
         )
-      }
-      return withSocatOn(remote, path, request, signal)
+      })
+      withSocat = true
+      log.info(
+        `[${target.entry}] sshd did not open ${path} (${result.refused}); socat on the host did: asking HAProxy with socat there`
+      )
+      return answer
     },
     async close() {
       const opened = await host?.catch(() => undefined)

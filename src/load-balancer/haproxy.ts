@@ -18,22 +18,15 @@ import {
   setStateCommand,
   statsOf,
   type AdminState,
-  type ServerRef,
   type ServerStat
 } from './haproxy-api.js'
+import { describeSeen, sessions, type Seen } from './haproxy-seen.js'
 import { resolveOnRunner, ServerMap, type Resolve } from './haproxy-servers.js'
 import { adminSockets, type AdminSocket } from './haproxy-socket.js'
 
 interface Haproxy {
   readonly socket: AdminSocket
   readonly servers: ServerMap
-}
-
-/** One of a host's servers as one HAProxy shows it; no stat where `show stat` does not list it. */
-interface Seen {
-  readonly where: string
-  readonly ref: ServerRef
-  readonly stat?: ServerStat
 }
 
 type ReadStat = (haproxy: Haproxy, signal: AbortSignal) => Promise<ServerStat[]>
@@ -139,8 +132,25 @@ class HaproxyBalancer implements LoadBalancer {
     return this.tell(member, 'ready', signal)
   }
 
-  /** Until every HAProxy's health check reports each of its servers UP (bounded by online-wait). */
+  /**
+   * Until every HAProxy's health check reports each of its servers UP (bounded by online-wait). One
+   * that never does is left out for good (`maint`): not let in later by a check that passes once.
+   */
   async awaitIn(member: LbMember, signal: AbortSignal): Promise<void> {
+    try {
+      const detail = await this.untilUp(member, signal)
+      this.deps.log.info(`[${member.host.target.entry}] HAProxy: ${detail}`)
+    } catch (error: unknown) {
+      if (!(error instanceof PollTimeout)) throw error
+      const left = await this.tell(member, 'maint', NEVER_ABORTED).then(
+        () => 'left out of rotation (state maint)',
+        (failed: unknown) => `could not leave it out: ${errorMessage(failed)}`
+      )
+      throw new Error(`${error.message}; ${left}`)
+    }
+  }
+
+  private async untilUp(member: LbMember, signal: AbortSignal): Promise<string> {
     const { online, probeIntervalMs } = this.deps.settings.loadBalancer
     const many = this.haproxies.length > 1
     const { detail } = await pollUntil(
@@ -158,7 +168,7 @@ class HaproxyBalancer implements LoadBalancer {
         failed: 'HAProxy did not report the host UP'
       }
     )
-    this.deps.log.info(`[${member.host.target.entry}] HAProxy: ${detail}`)
+    return detail
   }
 
   async inRotation(member: LbMember): Promise<Rotation> {
@@ -209,27 +219,4 @@ class HaproxyBalancer implements LoadBalancer {
     if (failed.length > 0) throw new Error(failed.join('; '))
     return results.map((result) => (result as PromiseFulfilledResult<T>).value)
   }
-}
-
-/** `app/web1 UP`; with several HAProxies, where: `app/web1 UP at lb1, lb2` or `UP at lb1, DRAIN at lb2`. */
-function describeSeen(seen: readonly Seen[], many: boolean): string {
-  const names = [...new Set(seen.map(({ ref }) => serverName(ref)))]
-  return names
-    .map((name) => {
-      const byStatus = new Map<string, string[]>()
-      for (const { stat, where } of seen.filter(({ ref }) => serverName(ref) === name)) {
-        const status = stat?.status ?? 'not in show stat'
-        byStatus.set(status, [...(byStatus.get(status) ?? []), where])
-      }
-      const states = [...byStatus].map(([status, wheres]) => (many ? `${status} at ${wheres.join(', ')}` : status))
-      return `${name} ${states.join(', ')}`
-    })
-    .join('; ')
-}
-
-/** `2 sessions (app/web1 2 at lb1)`. */
-function sessions(busy: readonly Seen[]): string {
-  const total = busy.reduce((sum, { stat }) => sum + (stat?.scur ?? 0), 0)
-  const each = busy.map(({ ref, stat, where }) => `${serverName(ref)} ${stat?.scur} at ${where}`)
-  return `${total} session${total === 1 ? '' : 's'}${each.length > 0 ? ` (${each.join(', ')})` : ''}`
 }

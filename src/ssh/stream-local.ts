@@ -4,10 +4,11 @@ import type { Client as SshClient, ClientChannel } from 'ssh2'
 import { exchange } from '../exchange.js'
 import type { SocketAnswer, SocketOptions } from '../ports.js'
 
-/** SSH's reason code for a channel the server will not open by its own rule (AllowStreamLocalForwarding no). */
-const ADMINISTRATIVELY_PROHIBITED = 1
-
-class Refused extends Error {}
+/**
+ * sshd would not open the channel. OpenSSH says the same `open failed` whether its
+ * AllowStreamLocalForwarding refuses, the socket is missing or the login user may not open it.
+ */
+class NotOpened extends Error {}
 
 export async function askStreamLocal(
   ssh: SshClient,
@@ -17,15 +18,8 @@ export async function askStreamLocal(
 ): Promise<SocketAnswer> {
   const open = () =>
     new Promise<ClientChannel>((resolve, reject) => {
-      const opened = (error: Error | undefined, channel: ClientChannel) => {
-        if (!error) return resolve(channel)
-        const { reason } = error as { reason?: unknown }
-        reject(
-          reason === ADMINISTRATIVELY_PROHIBITED
-            ? new Refused(error.message)
-            : new Error(`cannot open ${path} on the host (${error.message}): missing, or not the login user's to open?`)
-        )
-      }
+      const opened = (error: Error | undefined, channel: ClientChannel) =>
+        error ? reject(new NotOpened(error.message)) : resolve(channel)
       // ssh2 throws rather than calls back once the connection is gone.
       try {
         ssh.openssh_forwardOutStreamLocal(path, opened)
@@ -36,7 +30,7 @@ export async function askStreamLocal(
   try {
     return { answer: await exchange(open, request, options) }
   } catch (error: unknown) {
-    if (error instanceof Refused) return { refused: error.message }
+    if (error instanceof NotOpened) return { refused: error.message }
     throw error
   }
 }

@@ -2,7 +2,8 @@
 // start from RELEASE_DIR/VERSION, like a process that must be restarted to pick up a release.
 // Usage: node app.mjs <bind-address> <port> <release-dir> [--healthy-after-ms N] [--never-healthy]
 //   [--abrupt-stop]: exit at once on SIGTERM, cutting in-flight requests (as many apps do).
-// GET /slow answers after 5 s: a request still in flight when its host is rolled (drain tests).
+// GET /slow answers after 5 s (/slow?ms=2000: after 2 s): a request still in flight when its host
+// is rolled (drain tests).
 // [--error-every N]: every Nth page answers 500, /health stays fine: a release the health check
 // passes and users would not (the canary tests).
 import { readFileSync } from 'node:fs'
@@ -28,7 +29,8 @@ const server = createServer((request, response) => {
     return
   }
   const answer = () => response.writeHead(200, { 'content-type': 'text/plain' }).end(`version=${version}\n`)
-  if (request.url === '/slow') setTimeout(answer, 5000)
+  const url = new URL(request.url ?? '/', 'http://app')
+  if (url.pathname === '/slow') setTimeout(answer, Number(url.searchParams.get('ms') ?? 5000))
   else answer()
 })
 server.keepAliveTimeout = 5000

@@ -1,16 +1,32 @@
 // The whole local fleet: N hosts (sshd + nginx + app each, on 127.0.0.x) behind one HAProxy.
 // Used by the fleet tests, the demo and the benchmark; everything it starts, close() stops.
-import { CHECK, startHaproxy, type LoadBalancer } from './haproxy.js'
+import { CHECK, startHaproxy, type Backend, type LoadBalancer } from './haproxy.js'
+import { mkdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { setTimeout as pause } from 'node:timers/promises'
 import { startNginx } from './nginx.js'
 import { freePort, freePortOnAll } from './ports.js'
 import { inRotation, installApp, phasesOn, stopApps, versionOn, type Release } from './releases.js'
-import { connectionInputs, startSshFleet, type SshFleet, type SshFleetOptions, type SshHost } from './ssh-hosts.js'
+import {
+  connectionInputs,
+  HOST_VIEW,
+  startSshFleet,
+  type SshFleet,
+  type SshFleetOptions,
+  type SshHost
+} from './ssh-hosts.js'
 import type { Daemon } from './daemon.js'
 
 export interface Fleet {
   readonly ssh: SshFleet
   readonly hosts: readonly SshHost[]
+  /**
+   * Hosts that run no app, only sshd (startFleet's lbHosts): LB hosts, each holding in its disk an
+   * admin socket of an HAProxy (the fleet's for the first), at LB_SOCKET over SSH.
+   */
+  readonly lbHosts: readonly SshHost[]
+  /** Where each host's nginx listens: HAProxy's servers. */
+  readonly backends: readonly Backend[]
   readonly appPort: number
   /**
    * Each host's nginx port, distinct: the hosts share one network stack, and a port is what a
@@ -37,6 +53,8 @@ export interface Fleet {
 }
 
 export const DEFAULT_RELEASES: Release[] = [{ name: 'v1' }, { name: 'v2' }]
+/** An LB host's HAProxy admin socket, in its disk (`root`) and as its SSH sessions see it. */
+export const LB_SOCKET = { inRoot: 'haproxy/admin.sock', overSsh: `${HOST_VIEW}/haproxy/admin.sock` }
 const APPCTL = 'sh "$HOST_ROOT/appctl.sh"'
 
 /**
@@ -46,9 +64,12 @@ const APPCTL = 'sh "$HOST_ROOT/appctl.sh"'
 export async function startFleet(
   count: number,
   releases: Release[] = DEFAULT_RELEASES,
-  sshOptions: SshFleetOptions = {}
+  sshOptions: SshFleetOptions = {},
+  { lbHosts: lbCount = 0 }: { lbHosts?: number } = {}
 ): Promise<Fleet> {
-  const ssh = await startSshFleet(count, sshOptions)
+  const ssh = await startSshFleet(count + lbCount, sshOptions)
+  const hosts = ssh.hosts.slice(0, count)
+  const lbHosts = ssh.hosts.slice(count)
   const daemons: Daemon[] = []
   let lb: LoadBalancer | undefined
   const close = async () => {
@@ -58,32 +79,37 @@ export async function startFleet(
     await ssh.close()
   }
   try {
-    const addresses = ssh.hosts.map((host) => host.address)
+    const addresses = hosts.map((host) => host.address)
     const appPort = await freePortOnAll(addresses)
     const webPorts: number[] = []
-    for (const host of ssh.hosts) {
+    for (const host of hosts) {
       let port = await freePort(host.address)
       while (webPorts.includes(port)) port = await freePort(host.address)
       webPorts.push(port)
     }
-    for (const host of ssh.hosts) installApp(ssh, host, appPort, releases)
-    for (const [i, host] of ssh.hosts.entries()) daemons.push(await startNginx(host, webPorts[i], appPort, ssh.user))
-    const backends = ssh.hosts.map((host, i) => ({ name: host.name, address: host.address, port: webPorts[i] }))
-    lb = await startHaproxy(ssh.dir, backends, await freePort())
+    for (const host of hosts) installApp(ssh, host, appPort, releases)
+    for (const [i, host] of hosts.entries()) daemons.push(await startNginx(host, webPorts[i], appPort, ssh.user))
+    const backends = hosts.map((host, i) => ({ name: host.name, address: host.address, port: webPorts[i] }))
+    lb = await startHaproxy(ssh.dir, backends, await freePort(), {
+      extraSockets: lbHosts.slice(0, 1).map((host) => lbSocket(host, ssh.user))
+    })
     const balancer = lb
     const fleet: Fleet = {
       ssh,
-      hosts: ssh.hosts,
+      hosts,
+      lbHosts,
+      backends,
       appPort,
       webPorts,
       lb: balancer,
       async reset(releases = () => DEFAULT_RELEASES) {
-        ssh.hosts.forEach((host, i) => installApp(ssh, host, appPort, releases(host, i)))
+        hosts.forEach((host, i) => installApp(ssh, host, appPort, releases(host, i)))
         await fleet.waitForApps()
         await fleet.waitForStates((states) => [...states.values()].every((status) => status === 'UP'))
       },
       inputs: (overrides = {}) => ({
         ...connectionInputs(ssh),
+        hosts: hosts.map((host) => host.entry).join('\n'),
         'offline-command': 'rm -f "$HOST_ROOT/status/nginx-status.html"',
         'online-command': 'touch "$HOST_ROOT/status/nginx-status.html"',
         'stop-command': `${APPCTL} stop`,
@@ -110,7 +136,7 @@ export async function startFleet(
       async waitForApps() {
         // HAProxy probes nginx's health file, which is there before the app listens: wait for the app.
         const deadline = Date.now() + 10_000
-        while ((await Promise.all(ssh.hosts.map((host) => versionOn(host, appPort)))).some((v) => v === undefined)) {
+        while ((await Promise.all(hosts.map((host) => versionOn(host, appPort)))).some((v) => v === undefined)) {
           if (Date.now() > deadline) throw new Error('the apps did not start')
           await pause(50)
         }
@@ -133,6 +159,13 @@ export async function startFleet(
     await close()
     throw error
   }
+}
+
+/** An admin socket for the LB host's login user, in its disk (the directory made here). */
+export function lbSocket(host: SshHost, user: string): { path: string; user: string } {
+  const dir = join(host.root, dirname(LB_SOCKET.inRoot))
+  mkdirSync(dir, { recursive: true })
+  return { path: join(host.root, LB_SOCKET.inRoot), user }
 }
 
 export { APPCTL }

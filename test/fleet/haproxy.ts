@@ -23,10 +23,21 @@ export interface LoadBalancer {
   stop(): Promise<void>
 }
 
-export function haproxyConfig(backends: readonly Backend[], port: number, socket: string): string {
+/** An admin socket besides the fleet's own: inside an LB host's disk, for its login user over SSH. */
+export interface ExtraSocket {
+  readonly path: string
+  readonly user: string
+}
+
+export function haproxyConfig(
+  backends: readonly Backend[],
+  port: number,
+  socket: string,
+  extraSockets: readonly ExtraSocket[] = []
+): string {
   return `global
   stats socket ${socket} mode 600 level admin
-  maxconn 4096
+${extraSockets.map(({ path, user }) => `  stats socket ${path} user ${user} mode 600 level admin\n`).join('')}  maxconn 4096
 defaults
   mode http
   timeout connect 2s
@@ -78,11 +89,22 @@ export function outOfRotation(status: string): boolean {
   return !status.startsWith('UP')
 }
 
-export async function startHaproxy(dir: string, backends: readonly Backend[], port: number): Promise<LoadBalancer> {
-  const socket = join(dir, 'haproxy.sock')
-  const config = join(dir, 'haproxy.cfg')
-  writeFileSync(config, haproxyConfig(backends, port, socket))
-  const daemon = await startDaemon('haproxy', '/usr/sbin/haproxy', ['-db', '-f', config], {
+export interface HaproxyOptions {
+  /** Its files in dir are `<name>.cfg` and `<name>.sock`: a second HAProxy needs a name of its own. */
+  readonly name?: string
+  readonly extraSockets?: readonly ExtraSocket[]
+}
+
+export async function startHaproxy(
+  dir: string,
+  backends: readonly Backend[],
+  port: number,
+  { name = 'haproxy', extraSockets = [] }: HaproxyOptions = {}
+): Promise<LoadBalancer> {
+  const socket = join(dir, `${name}.sock`)
+  const config = join(dir, `${name}.cfg`)
+  writeFileSync(config, haproxyConfig(backends, port, socket, extraSockets))
+  const daemon = await startDaemon(name, '/usr/sbin/haproxy', ['-db', '-f', config], {
     address: '127.0.0.1',
     port
   })

@@ -193,6 +193,8 @@ export interface SshFleetOptions {
   sftp?: boolean
   /** sshd's AllowTcpForwarding (default: yes) for the hosts whose index (0-based) `forwardingRefused` holds. */
   forwardingRefused?: readonly number[]
+  /** sshd's AllowStreamLocalForwarding (default: yes), for unix sockets, likewise. */
+  streamLocalRefused?: readonly number[]
 }
 
 /** The ed25519 key lives at `keyPath`, a host's others beside it. */
@@ -239,6 +241,7 @@ export async function startSshFleet(count: number, options: SshFleetOptions = {}
         'KbdInteractiveAuthentication no',
         'PermitRootLogin yes',
         `AllowTcpForwarding ${options.forwardingRefused?.includes(i) ? 'no' : 'yes'}`,
+        `AllowStreamLocalForwarding ${options.streamLocalRefused?.includes(i) ? 'no' : 'yes'}`,
         `MaxSessions ${options.maxSessions ?? 50}`,
         'MaxStartups 100:30:200',
         'LogLevel INFO',

@@ -24,9 +24,9 @@ export interface Traffic {
 /**
  * `clients` keep-alive clients, each sending its next request as soon as the last one is answered
  * (a flood: the strictest test) or `thinkMs` later (paced, so a 2-core benchmark machine measures
- * the rollout rather than its own saturation).
+ * the rollout rather than its own saturation); each requests `path` (`/slow?ms=2000`: 2 s each).
  */
-export function startTraffic(port: number, clients = 8, thinkMs = 0, maxDurationMs = 300_000): Traffic {
+export function startTraffic(port: number, clients = 8, thinkMs = 0, maxDurationMs = 300_000, path = '/'): Traffic {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: clients, pipelining: 1, keepAliveTimeout: 10_000 })
   const tally: Tally = { requests: 0, byStatus: {}, byVersion: {}, connectionErrors: {}, errors: 0 }
   const bump = (table: Record<string, number>, key: string) => (table[key] = (table[key] ?? 0) + 1)
@@ -36,7 +36,7 @@ export function startTraffic(port: number, clients = 8, thinkMs = 0, maxDuration
     while (running && Date.now() < deadline) {
       tally.requests++
       try {
-        const response = await pool.request({ path: '/', method: 'GET', headersTimeout: 5000, bodyTimeout: 5000 })
+        const response = await pool.request({ path, method: 'GET', headersTimeout: 5000, bodyTimeout: 5000 })
         const body = await response.body.text()
         bump(tally.byStatus, String(response.statusCode))
         if (response.statusCode !== 200) tally.errors++
