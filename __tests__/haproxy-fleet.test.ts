@@ -144,6 +144,21 @@ describe.each([asRoot ? 'real fleet' : 'skipped: needs root'])('load-balancer: h
     )
   })
 
+  run(
+    "the dry run shows each host's HAProxy servers and state, and the plan's HAProxy steps; nothing changes",
+    async () => {
+      await readyAll([fleet.lb], fleet.hosts.length)
+      const { code, summary } = await runAction(haproxyInputs([0, 1], { 'dry-run': 'true' }))
+      expect(code).toBe(0)
+      const lbs = `${fleet.lbHosts[0].entry}, ${fleet.lbHosts[1].entry}`
+      for (const host of fleet.hosts) expect(summary).toContain(`| app/${host.name} UP at ${lbs} |`)
+      expect(summary).toContain('set server … state drain on every HAProxy (runtime API)')
+      expect(summary).toContain('until its sessions (scur) reach 0, up to 10000 ms (drain-timeout), then state maint')
+      for (const lb of [fleet.lb, second!]) expect([...(await lb.states()).values()]).toEqual(['UP', 'UP', 'UP', 'UP'])
+      for (const host of fleet.hosts) expect(fleet.phases(host)).toEqual([])
+    }
+  )
+
   run('a host HAProxy does not know fails preflight by name; nothing is touched', async () => {
     const stranger = fleet.lbHosts[1] // an sshd HAProxy has no server for
     const seen = await observeThrough([fleet.lb], () =>
