@@ -1,8 +1,11 @@
 // A fake ELBv2 API on virtual time for the aws-elbv2 adapter's unit tests: target groups whose
 // targets drain for the group's delay and pass (or fail) their threshold of health checks, and a
 // count of every call by action, as AWS would bill the rate limit.
+import { awsElbv2Balancer } from '../src/load-balancer/aws-elbv2.js'
+import type { LbDeps } from '../src/load-balancer/create.js'
 import type { ElbApi, ElbTarget, GroupInfo, TargetHealth } from '../src/load-balancer/elb-api.js'
-import type { FakeClock } from './fakes.js'
+import type { LbMember } from '../src/ports.js'
+import { FakeClock, FakeHost, RecordingLog, settingsWith } from './fakes.js'
 
 export interface FakeGroup extends GroupInfo {
   delayMs: number
@@ -99,7 +102,9 @@ export class FakeElb implements ElbApi {
     this.call('RegisterTargets', arn, targets)
     const group = this.group(arn)
     for (const target of targets) {
-      if (this.stateOf(arn, target)?.state === 'healthy') continue
+      // As AWS: registering a registered target changes nothing (draining, it starts again).
+      const current = this.stateOf(arn, target)
+      if (current && current.reason !== 'Target.NotRegistered' && current.state !== 'draining') continue
       const fails = this.failing.has(target.id)
       const threshold = fails ? group.unhealthyThreshold : group.healthyThreshold
       this.set(arn, target, 'initial', 'Elb.RegistrationInProgress', {
@@ -123,4 +128,31 @@ export class FakeElb implements ElbApi {
       })
     }
   }
+}
+
+export const NEVER = new AbortController().signal
+export const TARGETS = ['i-0000000000000000a', 'i-0000000000000000b']
+
+/** Two hosts, h1 and h2, registered and healthy in every group; the adapter over a FakeElb. */
+export function setUp(groups: FakeGroup[] = [fakeGroup('web')], inputs: Record<string, string> = {}) {
+  const settings = settingsWith({
+    hosts: 'deploy@h1\ndeploy@h2',
+    'health-file': '',
+    'load-balancer': 'aws-elbv2',
+    'target-groups': groups.map((group) => group.arn).join('\n'),
+    'aws-targets': `deploy@h1=${TARGETS[0]}\ndeploy@h2=${TARGETS[1]}`,
+    'probe-interval': '1s',
+    ...inputs
+  })
+  const clock = new FakeClock()
+  const log = new RecordingLog()
+  const elb = new FakeElb(clock, groups)
+  const deps = { settings, clock, log } as unknown as LbDeps
+  const awsElbv2 = settings.loadBalancer.awsElbv2
+  if (!awsElbv2) throw new Error('no aws-elbv2 settings')
+  const lb = awsElbv2Balancer(deps, awsElbv2, elb)
+  const members: LbMember[] = settings.hosts.map((target) => ({ host: new FakeHost(target, clock), env: [] }))
+  // Both hosts registered and healthy in every group, as a fleet in service is.
+  for (const group of groups) TARGETS.forEach((id) => elb.set(group.arn, { id }, 'healthy'))
+  return { clock, log, elb, lb, members, groups }
 }

@@ -69,13 +69,16 @@ export async function awaitTarget(deps: WaitDeps, wait: Wait, signal: AbortSigna
     wait.direction === 'out' ? health === undefined || health.state === 'unused' : health?.state === 'healthy'
   const stop = new AbortController()
   let fatal: Error | undefined
+  /** Groups where this wait has seen the target in another state than unhealthy (so an unhealthy is new). */
+  const fresh = new Set<string>()
   const attempt = async () => {
     const readings = await Promise.all(
       [...pending.values()].map(async (group) => {
         const health = healthOf(await api.describeTargetHealth(group.arn, [wait.target], stop.signal), wait.target)
         note(deps, wait, group, health)
         if (done(health)) pending.delete(group.arn)
-        else fatal ??= failing(wait, group, health, clock.now())
+        else if (fresh.has(group.arn)) fatal ??= failing(wait, group, health, clock.now())
+        if (!health?.state.startsWith('unhealthy')) fresh.add(group.arn)
         return `${group.name}: ${stateText(health)}`
       })
     ).catch((error: unknown) => {
@@ -108,8 +111,10 @@ export async function awaitTarget(deps: WaitDeps, wait: Wait, signal: AbortSigna
 }
 
 /**
- * Coming in, `unhealthy` right after RegisterTargets may be the state from before; once the target
- * had the group's unhealthy threshold of checks, it is the answer, and waiting on would only delay it.
+ * Coming in, an `unhealthy` read after another state, once the target had the group's unhealthy
+ * threshold of checks since RegisterTargets, is the answer: waiting on would only delay it. One read
+ * first is the state from before (a target registered already, which RegisterTargets leaves as it
+ * is): it may still turn healthy, after its healthy threshold, so only the bound ends that wait.
  */
 function failing(wait: Wait, group: Group, health: TargetHealth | undefined, now: number): Error | undefined {
   if (wait.direction !== 'in' || health === undefined || !health.state.startsWith('unhealthy')) return undefined
