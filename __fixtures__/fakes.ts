@@ -1,5 +1,16 @@
 // Hand-built fakes for the ports: virtual time, scripted hosts, a recording log. No real sleeping.
-import type { Clock, Connector, ExecOptions, ExecResult, HttpResponse, Log, RemoteHost, Runner } from '../src/ports.js'
+import type {
+  Clock,
+  Connector,
+  ExecOptions,
+  ExecResult,
+  HttpResponse,
+  LoadBalancer,
+  Log,
+  RemoteHost,
+  Runner
+} from '../src/ports.js'
+import { createLoadBalancer } from '../src/load-balancer/create.js'
 import { getSettings, type Settings, type Target } from '../src/inputs/settings.js'
 
 export class FakeClock implements Clock {
@@ -159,4 +170,19 @@ export function fakeConnector(hosts: FakeHost[], unreachable: string[] = []): Co
       return host
     }
   }
+}
+
+/** The load balancer adapter the settings choose, over the fakes (host-side kinds need no connector). */
+export function lbFor(settings: Settings, runner: Runner, clock: Clock): LoadBalancer {
+  const connector: Connector = {
+    connect: () => Promise.reject(new Error('the unit tests reach no LB host'))
+  }
+  return createLoadBalancer({ settings, runner, clock, log: new RecordingLog(), connector })
+}
+
+/** Rollout deps with the load balancer their settings choose. */
+export function withLb<T extends { settings: Settings; runner: Runner; clock: Clock }>(
+  deps: T
+): T & { lb: LoadBalancer } {
+  return { ...deps, lb: lbFor(deps.settings, deps.runner, deps.clock) }
 }

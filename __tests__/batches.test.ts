@@ -1,7 +1,15 @@
 import { describe, expect, it } from '@jest/globals'
 import { runBatches } from '../src/rollout/batches.js'
 import { awaitGroup } from '../src/ssh/remote-scripts.js'
-import { FakeClock, FakeHost, FakeRunner, RecordingLog, fakeFleet, settingsWith } from '../__fixtures__/fakes.js'
+import {
+  FakeClock,
+  FakeHost,
+  FakeRunner,
+  RecordingLog,
+  fakeFleet,
+  settingsWith,
+  withLb
+} from '../__fixtures__/fakes.js'
 
 const OFFLINE = "rm -f '/srv/status/nginx-status.html'"
 const ONLINE = "touch '/srv/status/nginx-status.html'"
@@ -13,7 +21,7 @@ function setup(overrides: Record<string, string> = {}) {
   const log = new RecordingLog()
   const controller = new AbortController()
   const runner = new FakeRunner(clock)
-  const run = () => runBatches({ settings, hosts, runner, clock, log, signal: controller.signal })
+  const run = () => runBatches(withLb({ settings, hosts, runner, clock, log, signal: controller.signal }))
   return { settings, clock, hosts, runner, log, controller, run }
 }
 
@@ -174,6 +182,8 @@ describe('a failed host never rejoins the load balancer', () => {
 
 describe('a connection lost in the middle of a step: the host is looked at again before the policy decides', () => {
   const IN_ROTATION = "test -e '/srv/status/nginx-status.html'"
+  /** The host proves it answers again before the load balancer port measures it. */
+  const ANSWERS = ':'
   const lose = (host: FakeHost, command: string, found: { inRotation: boolean; group?: number }) => {
     const previous = host.reply
     host.reply = (c, n) => {
@@ -196,7 +206,7 @@ describe('a connection lost in the middle of a step: the host is looked at again
         "connection lost during `stop` (read ECONNRESET); reconnected: its command ended there; out of rotation, not healthy (not healthy after 2000 ms: HTTP 200 but the body did not match /version=v2/ (got 'version=v1'))"
     })
     // Its stop, which may have run on, is over before the host is looked at.
-    expect(hosts[0].commands).toEqual([OFFLINE, 'appctl stop', awaitGroup(4242, 600_000), IN_ROTATION])
+    expect(hosts[0].commands).toEqual([OFFLINE, 'appctl stop', awaitGroup(4242, 600_000), ANSWERS, IN_ROTATION])
     expect(result.hosts.slice(1).map((h) => h.outcome)).toEqual(['skipped', 'skipped', 'skipped'])
   })
 
@@ -223,7 +233,7 @@ describe('a connection lost in the middle of a step: the host is looked at again
       failedPhase: 'online',
       error: 'connection lost during `online` (read ECONNRESET); reconnected: out of rotation, healthy'
     })
-    expect(hosts[0].commands.slice(-2)).toEqual([IN_ROTATION, ONLINE])
+    expect(hosts[0].commands.slice(-3)).toEqual([ANSWERS, IN_ROTATION, ONLINE])
   })
 
   it('lost as it left rotation, found still in and healthy (its release untouched): left in', async () => {
@@ -231,7 +241,7 @@ describe('a connection lost in the middle of a step: the host is looked at again
     lose(hosts[0], OFFLINE, { inRotation: true })
     const result = await run()
     expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'in', failedPhase: 'offline' })
-    expect(hosts[0].commands).toEqual([OFFLINE, IN_ROTATION])
+    expect(hosts[0].commands).toEqual([OFFLINE, ANSWERS, IN_ROTATION])
   })
 
   it('where commands move the host, its rotation is what online-probe says, or not measured without one', async () => {
@@ -253,9 +263,7 @@ describe('a connection lost in the middle of a step: the host is looked at again
       /; reconnected: out of rotation, not healthy \(not healthy after 1000 ms: HTTP 503\)$/
     )
     expect(probed.hosts[0].commands).toEqual(['lb rm', 'appctl stop', ':'])
-    expect(without.hosts[0].error).toMatch(
-      /; reconnected: rotation not measured \(no health-file or online-probe\), not healthy/
-    )
+    expect(without.hosts[0].error).toMatch(/; reconnected: rotation not measured \(no online-probe\), not healthy/)
     expect(without.hosts[0].rotation).toBe('out')
   })
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from '@jest/globals'
 import { runBatches } from '../src/rollout/batches.js'
 import { renderGantt, renderOutputs, renderSummary, failureMessage } from '../src/rollout/report.js'
 import { describePlan } from '../src/rollout/plan.js'
-import { FakeClock, FakeRunner, RecordingLog, fakeFleet, settingsWith } from '../__fixtures__/fakes.js'
+import { FakeClock, FakeRunner, RecordingLog, fakeFleet, settingsWith, withLb } from '../__fixtures__/fakes.js'
 
 const PROBE = 'lb-says-in'
 const ANALYSIS = 'judge-canary'
@@ -16,7 +16,7 @@ function rollout(overrides: Record<string, string>, reply: ConstructorParameters
   const hosts = fakeFleet(settings, clock)
   const runner = new FakeRunner(clock, reply)
   const log = new RecordingLog()
-  const result = runBatches({ settings, hosts, runner, clock, log, signal: new AbortController().signal })
+  const result = runBatches(withLb({ settings, hosts, runner, clock, log, signal: new AbortController().signal }))
   return { settings, clock, hosts, runner, log, result }
 }
 
@@ -147,14 +147,16 @@ describe('bake and analysis', () => {
       if (ms === 60_000) controller.abort() // cancelled during the first bake
       return sleep(ms, signal)
     }
-    const result = await runBatches({
-      settings,
-      hosts,
-      runner: new FakeRunner(clock),
-      clock,
-      log,
-      signal: controller.signal
-    })
+    const result = await runBatches(
+      withLb({
+        settings,
+        hosts,
+        runner: new FakeRunner(clock),
+        clock,
+        log,
+        signal: controller.signal
+      })
+    )
     expect(result.status).toBe('cancelled')
     expect(result.bakes).toEqual([expect.objectContaining({ batch: 1, verdict: 'cancelled', measurements: [] })])
     expect(hosts.slice(1).some(touched)).toBe(false)

@@ -1,6 +1,7 @@
 // The steps of a host as data: their order, bounds, undo and cancellation, from Settings alone.
 import { describe, expect, it } from '@jest/globals'
 import { hostSteps, restoreRotationSteps, rollBackSteps, stepColumns } from '../src/rollout/host-steps.js'
+import { hostSideCommand } from '../src/load-balancer/host-side.js'
 import { settingsWith } from '../__fixtures__/fakes.js'
 
 describe('hostSteps', () => {
@@ -32,7 +33,11 @@ describe('hostSteps', () => {
 
   it('removes and touches the health file, quoted, unless offline and online commands are given', () => {
     const commands = (inputs: Record<string, string>) =>
-      hostSteps(settingsWith(inputs)).flatMap((step) => (step.action.kind === 'command' ? [step.action.command] : []))
+      hostSteps(settingsWith(inputs)).flatMap(({ action }) => {
+        if (action.kind === 'command') return [action.command]
+        if (action.kind !== 'rotation' || action.change.startsWith('await')) return []
+        return [hostSideCommand(settingsWith(inputs), action.change === 'take-out' ? 'out' : 'in')]
+      })
     expect(commands({ 'health-file': "/srv/it's here" })).toEqual([
       "rm -f '/srv/it'\\''s here'",
       'appctl stop',
@@ -59,7 +64,7 @@ describe('the steps that undo a failure', () => {
       expect.objectContaining({
         name: 'restore-online',
         cancellable: false,
-        action: { kind: 'command', command: "touch '/srv/status/nginx-status.html'" }
+        action: { kind: 'rotation', change: 'put-back' }
       })
     ])
   })

@@ -47,13 +47,17 @@ describe('runWith', () => {
     expect(failures).toEqual([])
     expect(outputs.result).toBe('success')
     const journal = (command: string) => command.includes('"$HOME/.rolling-deploy.lock.journal"')
-    expect(hosts.every((host) => host.commands.filter((c) => !journal(c)).length === 6 && host.closed)).toBe(true)
+    const measure = "test -e '/srv/status/nginx-status.html'" // rotation, as the health-file adapter reads it
+    expect(hosts.every((host) => host.commands.filter((c) => !journal(c)).length === 8 && host.closed)).toBe(true)
     // The deploy lock is taken before the first phase and given back after the last; the journal is
     // read after the lock, written before each step that changes the host, cleared at its end.
     for (const host of hosts) {
-      expect(host.commands[0]).toContain('mv -T "$t" "$HOME/.rolling-deploy.lock"')
-      expect(host.commands[1]).toContain("printf '%s entry %s\\n' __rollout_journal__")
-      const steps = host.commands.slice(2, -2)
+      // Preflight reads its place in the load balancer (the dry run shows it), before the lock.
+      expect(host.commands[0]).toBe(measure)
+      expect(host.commands[1]).toContain('mv -T "$t" "$HOME/.rolling-deploy.lock"')
+      expect(host.commands[2]).toContain("printf '%s entry %s\\n' __rollout_journal__")
+      expect(host.commands[3]).toBe(measure)
+      const steps = host.commands.slice(4, -2)
       // Each step's command right after its journal entry (steps with no command of their own have theirs too).
       steps.forEach((command, i) => expect(journal(command) || journal(steps[i - 1])).toBe(true))
       expect(steps.filter(journal).length).toBeGreaterThan(steps.length / 2)
@@ -84,12 +88,14 @@ describe('runWith', () => {
     expect(outputs.result).toBe('failure')
   })
 
-  it('dry-run connects to every host, prints the plan and runs nothing but a look at the lock', async () => {
+  it('dry-run connects to every host, prints the plan and runs nothing but a look at the health file and the lock', async () => {
     const { hosts, connector, log, failures, run } = harness({ 'dry-run': 'true' })
     await run()
     expect(failures).toEqual([])
     expect(connector.connected).toHaveLength(4)
-    expect(hosts.flatMap((host) => host.commands)).toEqual(hosts.map(() => inspectLock(undefined)))
+    expect(hosts.flatMap((host) => host.commands)).toEqual(
+      hosts.flatMap(() => ["test -e '/srv/status/nginx-status.html'", inspectLock(undefined)])
+    )
     expect(log.lines.join('\n')).toMatch(
       /Dry run: preflight passed; nothing was changed. The plan:\n4 host\(s\) in 4 batch\(es\)/
     )
@@ -109,12 +115,14 @@ describe('runWith', () => {
     expect(outputs.result).toBe('success')
     const markdown = summary() ?? ''
     expect(markdown).toMatch(/^## 🔍 Dry run: nothing was changed\n\nPreflight passed: 4 host\(s\) reachable/)
-    expect(markdown).toContain('| Host | Reachable | Host key | Health path | Deploy lock |')
-    expect(markdown).toContain('| deploy@h1 | ✅ |  | SSH tunnel to 127.0.0.1:8080 | free |')
     expect(markdown).toContain(
-      '| deploy@h2 | ✅ |  | SSH tunnel to 127.0.0.1:8080 | ⚠️ held by https://github.com/o/r/actions/runs/7 (actor ana), for 42 s |'
+      '| Host | Reachable | Host key | Health path | Load balancer (health-file) | Deploy lock |'
     )
-    expect(markdown).toContain('| deploy@h3 | ✅ |  | curl on the host (sshd refuses tunnels) | free |')
+    expect(markdown).toContain('| deploy@h1 | ✅ |  | SSH tunnel to 127.0.0.1:8080 | in rotation | free |')
+    expect(markdown).toContain(
+      '| deploy@h2 | ✅ |  | SSH tunnel to 127.0.0.1:8080 | in rotation | ⚠️ held by https://github.com/o/r/actions/runs/7 (actor ana), for 42 s |'
+    )
+    expect(markdown).toContain('| deploy@h3 | ✅ |  | curl on the host (sshd refuses tunnels) | in rotation | free |')
     expect(markdown).toMatch(/<pre>4 host\(s\) in 4 batch\(es\)[^]*each host:\n {2}1\. offline: [^]*<\/pre>/)
   })
 

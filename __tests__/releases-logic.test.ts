@@ -10,7 +10,15 @@ import { STATE_MARKERS } from '../src/ssh/release-scripts.js'
 import { closeReleases } from '../src/rollout/release-records.js'
 import { previousRelease, releaseHistory, releasesToKeep } from '../src/rollout/release-history.js'
 import { NEVER_ABORTED } from '../src/ports.js'
-import { FakeClock, FakeRunner, RecordingLog, fakeFleet, settingsWith, type FakeHost } from '../__fixtures__/fakes.js'
+import {
+  FakeClock,
+  FakeRunner,
+  RecordingLog,
+  fakeFleet,
+  settingsWith,
+  type FakeHost,
+  withLb
+} from '../__fixtures__/fakes.js'
 
 function releaseInputs(overrides: Record<string, string> = {}): ReleaseModeSettings {
   const settings = settingsWith({
@@ -153,15 +161,17 @@ describe('prepareReleases', () => {
 
 describe('runBatches in release mode', () => {
   const roll = (settings: ReturnType<typeof settingsWith>, hosts: FakeHost[], clock: FakeClock, from: string[]) =>
-    runBatches({
-      settings,
-      hosts,
-      runner: new FakeRunner(clock),
-      clock,
-      log: new RecordingLog(),
-      signal: new AbortController().signal,
-      releases: from.map((id) => ({ from: id, to: 'r2' }))
-    })
+    runBatches(
+      withLb({
+        settings,
+        hosts,
+        runner: new FakeRunner(clock),
+        clock,
+        log: new RecordingLog(),
+        signal: new AbortController().signal,
+        releases: from.map((id) => ({ from: id, to: 'r2' }))
+      })
+    )
 
   it('leaves a healthy host already on the release unchanged, and switches the others while out', async () => {
     const settings = releaseInputs()
@@ -309,15 +319,17 @@ describe("the fleet rollback's brake", () => {
     const controller = new AbortController()
     const runner = new FakeRunner(clock, (_command, _calls, env) => probe(env.get('ROLLOUT_HOST') ?? ''))
     const run = () =>
-      runBatches({
-        settings,
-        hosts,
-        runner,
-        clock,
-        log: new RecordingLog(),
-        signal: controller.signal,
-        releases: hosts.map(() => ({ from: 'r1', to: 'r2' }))
-      })
+      runBatches(
+        withLb({
+          settings,
+          hosts,
+          runner,
+          clock,
+          log: new RecordingLog(),
+          signal: controller.signal,
+          releases: hosts.map(() => ({ from: 'r1', to: 'r2' }))
+        })
+      )
     return { hosts, controller, run }
   }
   const wentBack = (host: FakeHost) => host.commands.some((command) => command.includes("'releases/r1'"))

@@ -250,7 +250,9 @@ async function resetFleet() {
     try {
       const run = await runAction(releaseInputs('k5', { 'dry-run': 'true' }))
       expect(run.code).toBe(0)
-      expect(run.summary).toContain('| Host | Reachable | Host key | Health path | Current release | Deploy lock |')
+      expect(run.summary).toContain(
+        '| Host | Reachable | Host key | Health path | Load balancer (commands) | Current release | Deploy lock |'
+      )
       expect(run.summary).toMatch(
         new RegExp(
           `\\| ${fleet.hosts[0].entry} \\| ✅ \\| ssh-ed25519 \\S+ \\(in known-hosts\\) \\| SSH tunnel to \\S+ \\| k4 \\| free \\|`

@@ -5,6 +5,7 @@ import { dryRunPlan } from './rollout/dry-run.js'
 import { systemClock, type Connector, type Log, type Progress, type RemoteHost, type Runner } from './ports.js'
 import { preflight } from './rollout/preflight.js'
 import { proveHealthPaths } from './rollout/health-path.js'
+import { createLoadBalancer } from './load-balancer/create.js'
 import { failureMessage, writeReport, type ReportWriter, type RunOutcome } from './rollout/report.js'
 import { errorMessage } from './errors.js'
 import { DeployLocks } from './rollout/locks.js'
@@ -13,6 +14,7 @@ import { runBatches, type RolloutResult } from './rollout/batches.js'
 import {
   inReleaseMode,
   prepareReleases,
+  lbMembers,
   readHostReleases,
   type HostRelease,
   type ReleaseModeSettings
@@ -62,20 +64,38 @@ export async function runWith(deps: MainDeps): Promise<void> {
   if (failure !== undefined) deps.fail(failure)
 }
 
+/**
+ * Every host connected, its health path proven and its place in the load balancer read, before
+ * anything changes; on any failure everything opened is closed and the error thrown.
+ */
+async function preflightAll(settings: Settings, deps: MainDeps) {
+  const { log, signal } = deps
+  const connector = deps.connector(settings)
+  return log.group(`Preflight: connecting to ${settings.hosts.length} host(s)`, async () => {
+    const proven = await proveHealthPaths(await preflight(settings.hosts, connector, signal), settings, log)
+    const hosts = proven.map(({ host }) => host)
+    const lb = createLoadBalancer({ settings, runner: deps.runner, connector, clock: systemClock, log })
+    try {
+      const places = await lb.describe(lbMembers(hosts, settings), signal)
+      hosts.forEach((host, i) => log.info(`[${host.target.entry}] load balancer (${lb.kind}): ${places[i]}`))
+      return { hosts, healthPaths: proven.map(({ healthPath }) => healthPath), lb, places }
+    } catch (error: unknown) {
+      await Promise.all([lb.close(), ...hosts.map((host) => host.close())])
+      throw error
+    }
+  })
+}
+
 /** Preflight, then the dry-run plan or the rollout: how the run ended, whatever happened. */
 async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcome> {
   const { log, signal } = deps
-  let hosts: RemoteHost[]
-  let healthPaths: readonly string[]
+  let found: Awaited<ReturnType<typeof preflightAll>>
   try {
-    const proven = await log.group(`Preflight: connecting to ${settings.hosts.length} host(s)`, async () =>
-      proveHealthPaths(await preflight(settings.hosts, deps.connector(settings), signal), settings, log)
-    )
-    hosts = proven.map(({ host }) => host)
-    healthPaths = proven.map(({ healthPath }) => healthPath)
+    found = await preflightAll(settings, deps)
   } catch (error: unknown) {
     return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) }
   }
+  const { hosts, healthPaths, lb, places } = found
   const locks = settings.lock && new DeployLocks(hosts, settings.lock, systemClock, log)
   try {
     const lockFindings = locks && settings.dryRun ? await locks.report() : undefined
@@ -86,10 +106,10 @@ async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcom
     if (settings.dryRun)
       return {
         status: 'success',
-        plan: dryRunPlan(settings, hosts, { releases, locks: lockFindings, healthPaths }, log)
+        plan: dryRunPlan(settings, hosts, { releases, locks: lockFindings, healthPaths, lbPlaces: places }, log)
       }
     const states = await log.group('Hosts as found: journals and rotation', () =>
-      readHostStates({ hosts, settings, runner: deps.runner, log, releases })
+      readHostStates({ hosts, settings, lb, log, releases })
     )
     if (releaseMode && releases) {
       const preparing = states.filter((_, i) => releases[i].from !== releases[i].to)
@@ -101,6 +121,7 @@ async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcom
       settings,
       hosts,
       runner: deps.runner,
+      lb,
       clock: systemClock,
       log,
       signal,
@@ -116,7 +137,7 @@ async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcom
     return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) }
   } finally {
     await locks?.release()
-    await Promise.all(hosts.map((host) => host.close()))
+    await Promise.all([lb.close(), ...hosts.map((host) => host.close())])
   }
 }
 

@@ -25621,7 +25621,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _esm_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6247);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7751);
+/* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3377);
 // `rolling-deploy`, the command line (bundled as dist/cli.js): the action's engine and inputs from a
 // terminal or another CI. See cli/run-cli.ts.
 // First import on purpose: see esm-shims.ts.
@@ -25641,7 +25641,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7751:
+/***/ 3377:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -27759,24 +27759,6 @@ function skippedHost(target, batch, found) {
     return { target, batch, outcome: 'skipped', rotation, outputTail: [], phases: [], durationMs: 0, found };
 }
 
-;// CONCATENATED MODULE: ./src/ports.ts
-/** For what must run to its end whatever happens (restoring a host): a signal that never aborts. */
-const NEVER_ABORTED = new AbortController().signal;
-const ports_systemClock = {
-    now: () => Date.now(),
-    sleep: (ms, signal) => new Promise((resolve) => {
-        if (signal?.aborted)
-            return resolve();
-        const done = () => {
-            clearTimeout(timer);
-            signal?.removeEventListener('abort', done);
-            resolve();
-        };
-        const timer = setTimeout(done, ms);
-        signal?.addEventListener('abort', done, { once: true });
-    })
-};
-
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/ssh/remote-scripts.ts
@@ -27936,18 +27918,10 @@ function writeJournal(dir, file, line) {
 function clearJournal(dir, file) {
     return `rm -f ${dir}/${shellQuote(file)}`;
 }
-/** What a run finds at preflight: the host's journal entry, if any, and whether `healthFile` is there. */
-function readJournal(dir, file, healthFile) {
+/** What a run finds at preflight: the host's journal entry, if any. */
+function readJournal(dir, file) {
     const f = `${dir}/${shellQuote(file)}`;
-    return [
-        `if [ -f ${f} ]; then printf '%s entry %s\\n' ${JOURNAL_MARKER} "$(head -n 1 ${f})"; fi`,
-        ...(healthFile === undefined
-            ? []
-            : [
-                `if [ -e ${shellQuote(healthFile)} ]; then echo "${JOURNAL_MARKER} rotation in"; else echo "${JOURNAL_MARKER} rotation out"; fi`
-            ]),
-        'true'
-    ].join('\n');
+    return `if [ -f ${f} ]; then printf '%s entry %s\\n' ${JOURNAL_MARKER} "$(head -n 1 ${f})"; fi; true`;
 }
 
 ;// CONCATENATED MODULE: ./src/variables.ts
@@ -27978,6 +27952,24 @@ function githubRun(env = process.env) {
         attempt: attempt && /^\d+$/.test(attempt) ? Number(attempt) : run ? 1 : undefined
     };
 }
+
+;// CONCATENATED MODULE: ./src/ports.ts
+/** For what must run to its end whatever happens (restoring a host): a signal that never aborts. */
+const NEVER_ABORTED = new AbortController().signal;
+const ports_systemClock = {
+    now: () => Date.now(),
+    sleep: (ms, signal) => new Promise((resolve) => {
+        if (signal?.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal?.addEventListener('abort', done, { once: true });
+    })
+};
 
 ;// CONCATENATED MODULE: ./src/rollout/host-scripts.ts
 // Running a command on a host and judging how it ended: one place for the words a failure gets,
@@ -28035,551 +28027,6 @@ async function runToEnd(host, script, { env = [], timeoutMs, onLine, signal = NE
         }
     });
     return { result, lines };
-}
-
-;// CONCATENATED MODULE: ./src/inputs/parse.ts
-// Pure parsers for input values. Each returns the parsed value or throws InputError with the
-// expected form; settings.ts attaches the input name and value and collects every problem.
-class InputError extends Error {
-}
-const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const DURATION_FORM = 'a number with an optional unit ms, s, m or h (e.g. 8, 8s, 500ms, 1m)';
-function parseDuration(text) {
-    const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim());
-    if (!match)
-        throw new InputError(`expected ${DURATION_FORM}`);
-    const ms = Number(match[1]) * DURATION_UNITS[match[2] ?? 's'];
-    if (!Number.isFinite(ms) || ms > 24 * 3_600_000)
-        throw new InputError('expected a duration of at most 24h');
-    return Math.round(ms);
-}
-function parseInteger(text, min, max) {
-    const value = text.trim();
-    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-        throw new InputError(`expected a whole number from ${min} to ${max}`);
-    }
-    return Number(value);
-}
-function parseBoolean(text) {
-    const value = text.trim().toLowerCase();
-    if (value === 'true')
-        return true;
-    if (value === 'false')
-        return false;
-    throw new InputError('expected true or false');
-}
-/** Splits a list input: one item per line or comma-separated; blank lines and `#` comments ignored. */
-function splitList(text) {
-    return text
-        .split('\n')
-        .map((line) => line.replace(/(^|\s)#.*$/, ''))
-        .flatMap((line) => line.split(','))
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-}
-const HOST_FORM = '[user@]host[:port], with IPv6 in brackets as [::1]:22';
-const HOSTNAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
-const USERNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/;
-/** Parses `[user@]host[:port]`; `defaultPort` fills a missing port. */
-function parseHostTarget(entry, defaultPort) {
-    const fail = (why) => {
-        throw new InputError(`${why}; expected ${HOST_FORM}`);
-    };
-    const at = entry.lastIndexOf('@');
-    const user = at >= 0 ? entry.slice(0, at) : undefined;
-    if (user !== undefined && !USERNAME.test(user))
-        fail(`invalid user '${user}'`);
-    const rest = at >= 0 ? entry.slice(at + 1) : entry;
-    let host;
-    let portText;
-    if (rest.startsWith('[')) {
-        const close = rest.indexOf(']');
-        if (close < 0)
-            fail('unclosed [');
-        host = rest.slice(1, close);
-        const after = rest.slice(close + 1);
-        if (after !== '' && !after.startsWith(':'))
-            fail(`unexpected '${after}' after ]`);
-        portText = after === '' ? undefined : after.slice(1);
-        if (!/^[0-9A-Fa-f:.]+$/.test(host) || !host.includes(':'))
-            fail(`'${host}' is not an IPv6 address`);
-    }
-    else {
-        const parts = rest.split(':');
-        if (parts.length > 2)
-            fail('IPv6 addresses need brackets');
-        host = parts[0];
-        portText = parts[1];
-        if (!HOSTNAME.test(host))
-            fail(host === '' ? 'missing host' : `invalid host name '${host}'`);
-    }
-    let port = defaultPort;
-    if (portText !== undefined) {
-        if (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
-            fail(`invalid port '${portText}' (1-65535)`);
-        }
-        port = Number(portText);
-    }
-    return { entry, user, host, port };
-}
-function parseStatusRanges(text) {
-    const form = 'HTTP status codes and ranges from 100 to 599, e.g. 200 or 200,204 or 200-299';
-    const items = splitList(text);
-    if (items.length === 0)
-        throw new InputError(`expected ${form}`);
-    return items.map((item) => {
-        const match = /^(\d{3})(?:\s*-\s*(\d{3}))?$/.exec(item);
-        const from = Number(match?.[1]);
-        const to = Number(match?.[2] ?? match?.[1]);
-        if (!match || from < 100 || to > 599 || from > to)
-            throw new InputError(`'${item}' is not valid; expected ${form}`);
-        return { from, to };
-    });
-}
-function parseBatchSize(text) {
-    const form = 'N, N% (1-100%) or a ramp like 1,25%,100%';
-    const items = splitList(text);
-    if (items.length === 0)
-        throw new InputError(`expected ${form}`);
-    return items.map((item) => {
-        const match = /^(\d+)(%?)$/.exec(item);
-        const n = Number(match?.[1]);
-        if (!match || n < 1 || (match[2] === '%' && n > 100))
-            throw new InputError(`'${item}' is not valid; expected ${form}`);
-        return match[2] === '%' ? { percent: n } : { count: n };
-    });
-}
-/**
- * Hosts per batch, with Ansible `serial` semantics: each step sizes one batch, the last step
- * repeats until every host is planned, percentages are of all hosts, at least 1 each.
- */
-function batchSizes(total, steps) {
-    const sizes = [];
-    let planned = 0;
-    for (let i = 0; planned < total; i++) {
-        const step = steps[Math.min(i, steps.length - 1)];
-        const size = 'count' in step ? step.count : Math.floor((total * step.percent) / 100);
-        const clamped = Math.min(Math.max(size, 1), total - planned);
-        sizes.push(clamped);
-        planned += clamped;
-    }
-    return sizes;
-}
-/** `N` hosts or `N%` of all of them (rounded up: a floor never rounds down to fewer hosts). */
-function parseHostCount(text, total) {
-    const match = /^(\d+)(%?)$/.exec(text.trim());
-    const n = Number(match?.[1]);
-    if (!match || (match[2] === '%' && n > 100))
-        throw new InputError('expected N hosts or N% of all hosts (0-100%)');
-    return match[2] === '%' ? Math.ceil((total * n) / 100) : n;
-}
-/** One duration, or a list of them (comma-separated or one per line). */
-function parseDurationList(text) {
-    const items = splitList(text);
-    if (items.length === 0)
-        throw new InputError('expected a duration or a list of durations, e.g. 60s or 60s,10s');
-    return items.map((item) => {
-        try {
-            return parseDuration(item);
-        }
-        catch (error) {
-            if (error instanceof InputError)
-                throw new InputError(`'${item}': ${error.message}`);
-            throw error;
-        }
-    });
-}
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/**
- * `KEY=value` lines; the value is everything after the first `=`, kept verbatim. A problem names
- * the line by its number and never shows a value (env holds secrets), nor a line without `=`.
- */
-function parseEnv(text) {
-    const pairs = [];
-    for (const [i, line] of text.split('\n').entries()) {
-        if (line.trim() === '' || line.trim().startsWith('#'))
-            continue;
-        const eq = line.indexOf('=');
-        if (eq < 0)
-            throw new InputError(`line ${i + 1} has no '=' (not shown: it may hold a secret); expected KEY=value lines`);
-        const name = line.slice(0, eq).trim();
-        if (!ENV_NAME.test(name)) {
-            throw new InputError(`line ${i + 1}: '${name}' is not valid; expected KEY=value lines with KEY a shell variable name`);
-        }
-        if (name.startsWith('ROLLOUT_'))
-            throw new InputError(`line ${i + 1}: '${name}' is reserved: ROLLOUT_* variables are set by the action`);
-        pairs.push([name, line.slice(eq + 1)]);
-    }
-    return pairs;
-}
-function parseRegex(text) {
-    try {
-        return new RegExp(text);
-    }
-    catch (error) {
-        throw new InputError(`expected a JavaScript regular expression (${error.message})`);
-    }
-}
-/** Replaces `${NAME}` with its value; a name without a value is an error, never an empty string. */
-function expandVariables(template, values) {
-    return template.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name) => {
-        const value = values.get(name);
-        if (value === undefined)
-            throw new InputError(`\${${name}} is not a known variable; expected one of ${[...values.keys()].join(', ')}`);
-        return value;
-    });
-}
-function parseHttpUrl(text) {
-    let url;
-    try {
-        url = new URL(text.trim());
-    }
-    catch {
-        throw new InputError('expected an absolute http:// or https:// URL, as seen from the host, e.g. http://127.0.0.1:8080/health');
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-        throw new InputError('expected an http:// or https:// URL');
-    if (url.username || url.password)
-        throw new InputError('credentials in the URL are not supported; use health-command');
-    return url;
-}
-
-;// CONCATENATED MODULE: ./src/rollout/bake.ts
-/** How long batch `batch` (1-based) bakes: its batch-size step's bake-time, the last repeating. */
-function bakeTimeMs(settings, batch) {
-    const times = settings.bake?.timesMs ?? [];
-    return times.length === 0 ? 0 : times[Math.min(batch - 1, times.length - 1)];
-}
-/**
- * Bakes batch `batch`, `updated` being the hosts entries now on the new release. Measurements run
- * on a fixed schedule from the bake's start (every interval, and once at the end); the bake ends
- * early, failed, once analysis-failures of them failed.
- */
-async function bake(deps, batch, updated) {
-    const { settings, clock, log, signal, origin } = deps;
-    const analysis = settings.bake?.analysis;
-    const start = clock.now();
-    const end = start + bakeTimeMs(settings, batch);
-    const measurements = [];
-    const report = (verdict) => ({
-        batch,
-        startMs: start - origin,
-        durationMs: clock.now() - start,
-        measurements,
-        verdict
-    });
-    log.info(`Baking batch ${batch} for ${end - start} ms${analysis ? `, judged by analysis-command` : ''}`);
-    let failed = 0;
-    for (let tick = 1;; tick++) {
-        const at = analysis ? Math.min(start + tick * analysis.intervalMs, end) : end;
-        await clock.sleep(at - clock.now(), signal);
-        if (signal.aborted)
-            return report('cancelled');
-        if (!analysis)
-            return report('passed');
-        const measurement = await measure(deps, analysis, batch, updated);
-        measurements.push(measurement);
-        if (signal.aborted)
-            return report('cancelled');
-        if (measurement.code !== 0 && ++failed >= analysis.failures)
-            return report('failed');
-        if (at >= end)
-            return report('passed');
-    }
-}
-async function measure({ settings, runner, clock, log, signal, origin }, analysis, batch, updated) {
-    const env = [
-        ['ROLLOUT_BATCH', String(batch)],
-        ['ROLLOUT_UPDATED_HOSTS', updated.join(' ')],
-        ...(settings.release ? [['ROLLOUT_RELEASE', settings.release.id]] : []),
-        ...settings.env
-    ];
-    const atMs = clock.now() - origin;
-    const { code, timedOut, lastLine } = await runner.run(analysis.command, {
-        env,
-        timeoutMs: analysis.intervalMs,
-        signal
-    });
-    const seen = timedOut ? `timed out after ${analysis.intervalMs} ms` : `exit code ${code}`;
-    const line = `Analysis of batch ${batch}: ${seen}${lastLine ? `: ${lastLine}` : ''}`;
-    if (code === 0)
-        log.info(line);
-    else
-        log.warning(line, `Analysis failed (batch ${batch})`);
-    return { atMs, code, lastLine: timedOut ? `timed out after ${analysis.intervalMs} ms` : lastLine };
-}
-
-;// CONCATENATED MODULE: ./src/rollout/host-steps.ts
-
-/** The command that changes a host's rotation: the user's, or the health file removed / touched. */
-function rotationCommand(settings, rotation) {
-    const { healthFile, offline, online } = settings.loadBalancer;
-    const command = rotation === 'out' ? offline.command : online.command;
-    if (command !== undefined || healthFile === undefined)
-        return command;
-    return rotation === 'out' ? removeFile(healthFile) : touchFile(healthFile);
-}
-/** Leaving or rejoining the load balancer: its command, then the wait (or probe) for the LB to see it. */
-function rotationSteps(settings, rotation, cancellable) {
-    const command = rotationCommand(settings, rotation);
-    // Only a dry run may have neither a command nor a health file (it checks connections alone).
-    if (command === undefined)
-        return [];
-    const [name, wait, change] = rotation === 'out'
-        ? ['offline', 'offline-wait', settings.loadBalancer.offline]
-        : ['online', 'online-wait', settings.loadBalancer.online];
-    const run = cancellable || rotation === 'out' ? name : 'restore-online';
-    const bound = settings.commands.timeoutMs;
-    return [
-        {
-            name: run,
-            action: { kind: 'command', command },
-            boundMs: bound,
-            undo: rotation === 'out' ? 'rotation' : 'nothing',
-            cancellable
-        },
-        {
-            name: wait,
-            action: { kind: 'await-rotation', rotation, change },
-            boundMs: change.waitMs,
-            undo: 'nothing',
-            cancellable
-        }
-    ];
-}
-/** The app's stop, (release mode) switch, and start: what changes the host's release. */
-function releaseSteps(settings, to, names, cancellable) {
-    const { commands } = settings;
-    const [stop, switchTo, start] = names;
-    const step = (name, action) => ({
-        name,
-        action,
-        boundMs: commands.timeoutMs,
-        undo: 'release',
-        cancellable
-    });
-    return [
-        ...(commands.stop !== undefined ? [step(stop, { kind: 'command', command: commands.stop })] : []),
-        ...(commands.deploy !== undefined ? [step('deploy', { kind: 'command', command: commands.deploy })] : []),
-        ...(to !== undefined ? [step(switchTo, { kind: 'switch', to })] : []),
-        ...(commands.start !== undefined ? [step(start, { kind: 'command', command: commands.start })] : [])
-    ];
-}
-/** The ordered steps of one host, from upload to back in rotation; in release mode it switches to `release.to`. */
-function hostSteps(settings, release) {
-    const { upload, loadBalancer, health } = settings;
-    const steps = [];
-    if (upload)
-        steps.push({ name: 'upload', action: { kind: 'upload', ...upload }, undo: 'nothing', cancellable: true });
-    steps.push(...rotationSteps(settings, 'out', true));
-    if (loadBalancer.drain) {
-        const { port, timeoutMs } = loadBalancer.drain;
-        steps.push({
-            name: 'drain',
-            action: { kind: 'drain', port },
-            boundMs: timeoutMs,
-            undo: 'nothing',
-            cancellable: true
-        });
-    }
-    steps.push(...releaseSteps(settings, release?.to ?? settings.release?.id, ['stop', 'switch', 'start'], true));
-    steps.push({
-        name: 'health',
-        action: { kind: 'health', matchBody: true },
-        boundMs: health.timeoutMs,
-        undo: 'nothing',
-        cancellable: true,
-        provesHealthy: true
-    });
-    steps.push(...rotationSteps(settings, 'in', true));
-    return steps;
-}
-/** How long a host already on the release may take to show it is healthy before it is cycled instead. */
-const VERIFY_MS = 5000;
-/**
- * Release mode, a host already on the release (a re-run): the full health check while it serves,
- * for at most VERIFY_MS. Healthy, it is left unchanged; otherwise it goes through its steps.
- */
-function verifySteps(settings) {
-    const boundMs = Math.min(settings.health.timeoutMs, VERIFY_MS);
-    return [
-        {
-            name: 'verify',
-            action: { kind: 'health', matchBody: true, timeoutMs: boundMs },
-            boundMs,
-            undo: 'nothing',
-            cancellable: true
-        }
-    ];
-}
-/** Release mode, a host healthy on the release but not measured in rotation: online, and the wait for the LB. */
-function rejoinSteps(settings) {
-    return rotationSteps(settings, 'in', true);
-}
-/** Back in rotation a host that was not changed, or that is healthy on the new release. */
-function restoreRotationSteps(settings) {
-    return rotationSteps(settings, 'in', false).slice(0, 1);
-}
-/**
- * A changed host back to the old release: in release mode switched back to its previous release
- * (stop, switch, start), otherwise with rollback-command; then a health check of the status only,
- * and online. None without either (the host stays out).
- */
-function rollBackSteps(settings, release) {
-    const { rollback, timeoutMs } = settings.commands;
-    let back = [];
-    if (settings.release && release?.from !== undefined) {
-        back = releaseSteps(settings, release.from, ['rollback-stop', 'rollback-switch', 'rollback-start'], false);
-    }
-    else if (!settings.release && rollback !== undefined) {
-        back = [
-            {
-                name: 'rollback',
-                action: { kind: 'command', command: rollback },
-                boundMs: timeoutMs,
-                undo: 'nothing',
-                cancellable: false
-            }
-        ];
-    }
-    if (back.length === 0)
-        return [];
-    return [
-        ...back,
-        {
-            name: 'rollback-health',
-            action: { kind: 'health', matchBody: false },
-            boundMs: settings.health.timeoutMs,
-            undo: 'nothing',
-            cancellable: false
-        },
-        ...rotationSteps(settings, 'in', false)
-    ];
-}
-/**
- * rollback-scope fleet: a host that succeeded goes back to its previous release through the same
- * load balancer steps as a deploy (never cancelled: a half-done rollback is worse).
- */
-function fleetRollbackSteps(settings, release) {
-    const back = rollBackSteps(settings, release);
-    return back.length === 0 ? [] : [...rotationSteps(settings, 'out', false), ...back];
-}
-/** Every step name a host's run may record, in the order the summary shows them. */
-function stepColumns(settings) {
-    // In release mode a host on the release already is verified first; any earlier one can be rolled back.
-    const release = settings.release && { from: 'previous', to: settings.release.id };
-    const names = [
-        ...(release ? ['verify'] : []),
-        ...hostSteps(settings, release).map((step) => step.name),
-        ...restoreRotationSteps(settings).map((step) => step.name),
-        ...rollBackSteps(settings, release).map((step) => step.name)
-    ];
-    return [...new Set(names)];
-}
-
-;// CONCATENATED MODULE: ./src/rollout/plan.ts
-// Hosts + batch-size → batches (sized by batchSizes, Ansible `serial` semantics), and the dry-run
-// plan: what would run where, described from the steps' data.
-
-
-
-function planBatches(hosts, steps) {
-    let start = 0;
-    return batchSizes(hosts.length, steps).map((size) => hosts.slice(start, (start += size)));
-}
-/** The hosts (in `hosts` order, `releases` alongside) in their batches, each with its place. */
-function placeHosts(hosts, releases, steps) {
-    const numbered = hosts.map((host, i) => ({ host, target: host.target, index: i + 1, release: releases?.[i] }));
-    return planBatches(numbered, steps).map((batch, b) => batch.map((place) => ({ ...place, batch: b + 1 })));
-}
-const ms = (value) => `${value} ms`;
-/** One line of the plan for a step, from its data. */
-function describeStep(step, settings) {
-    const { action } = step;
-    switch (action.kind) {
-        case 'upload':
-            return `upload ${action.from} → ${action.to}`;
-        case 'command':
-            return `${step.name}: ${action.command}`;
-        case 'await-rotation': {
-            const { probe, waitMs } = action.change;
-            const probeName = action.rotation === 'out' ? 'offline-probe' : 'online-probe';
-            const every = ms(settings.loadBalancer.probeIntervalMs);
-            const until = `until ${probeName} (on the runner, every ${every}) exits 0, up to ${ms(waitMs)}: ${probe}`;
-            return `${step.name}: ${probe === undefined ? ms(waitMs) : until}`;
-        }
-        case 'switch':
-            return `${step.name}: ${settings.release?.dir}/current → releases/${action.to}`;
-        case 'drain':
-            return `${step.name}: until no connection is established on port ${action.port}, up to ${ms(step.boundMs ?? 0)}`;
-        case 'health': {
-            const { url, command, intervalMs, timeoutMs } = settings.health;
-            const check = url ? `GET ${url} through SSH` : `run ${command}`;
-            const body = action.matchBody || settings.health.body === undefined ? '' : ' (status only)';
-            return `${step.name}: ${check}${body} every ${ms(intervalMs)}, up to ${ms(timeoutMs)}`;
-        }
-    }
-}
-/** Release mode: what happens before the first host leaves rotation, and after the last is back. */
-function describeRelease(settings) {
-    const { release } = settings;
-    if (!release)
-        return [];
-    if (release.rollbackTo !== undefined) {
-        return [
-            `release mode, ${release.dir}: deploy nothing; each host rolls to ${release.rollbackTo === 'previous' ? `the release kept before current in ${release.dir}/.history` : `release ${release.rollbackTo}`}`
-        ];
-    }
-    const prepare = [
-        `${release.dir}/releases/${release.id} created`,
-        ...(release.upload !== undefined ? [`${release.upload} uploaded into it (a .tar.gz/.tgz extracted)`] : []),
-        ...(release.sharedPaths.length > 0
-            ? [`shared paths linked from ${release.dir}/shared: ${release.sharedPaths.join(', ')}`]
-            : []),
-        ...(release.prepareCommand !== undefined ? [`prepare (in it): ${release.prepareCommand}`] : [])
-    ];
-    return [
-        `release mode, ${release.dir}: release ${release.id}; a host already on it and healthy is left unchanged`,
-        `before any host leaves rotation, on every host in parallel: ${prepare.join('; ')}`,
-        `after the run: a success recorded in ${release.dir}/.history; ${release.keep} release(s) of that history kept per host (and always current and the one before; a release no run completed is removed); every host appends to ${release.dir}/deploy.log`,
-        `rollback-scope ${release.rollbackScope}${release.rollbackScope === 'fleet' ? ': on a failure, every host this run switched goes back to its previous release, in reverse order, in batches; a failed rollback, a cancel or the capacity floor stops it before its next batch' : ''}`
-    ];
-}
-/** min-in-rotation, and the bake after each batch but the last. */
-function describeGuards(settings, batches) {
-    const { capacity, bake } = settings;
-    const lines = [];
-    if (capacity) {
-        lines.push(`before each batch leaves rotation: online-probe for every other host; at least ${capacity.minInRotation} in rotation, waiting up to ${ms(capacity.waitMs)}, or the rollout stops there`);
-    }
-    if (bake) {
-        const times = Array.from({ length: batches - 1 }, (_, b) => `${ms(bakeTimeMs(settings, b + 1))} after batch ${b + 1}`);
-        const analysis = bake.analysis
-            ? `, judged by analysis-command (on the runner, every ${ms(bake.analysis.intervalMs)} and at the end; ${bake.analysis.failures} failed measurement(s) fail the rollout): ${bake.analysis.command}`
-            : '';
-        if (times.length > 0)
-            lines.push(`bake: ${times.join(', ')}${analysis}`);
-    }
-    return lines;
-}
-/** The dry-run plan: what would run where, in order, with every wait, and what a failure undoes. */
-function describePlan(settings) {
-    const { size, pauseMs, maxFailedHosts } = settings.batches;
-    const batches = planBatches(settings.hosts, size);
-    const describe = (steps) => steps.map((step) => describeStep(step, settings)).join('; ');
-    const restore = restoreRotationSteps(settings);
-    const rollBack = rollBackSteps(settings);
-    return [
-        `${settings.hosts.length} host(s) in ${batches.length} batch(es); stop after more than ${maxFailedHosts} failed host(s)` +
-            (pauseMs > 0 ? `; ${ms(pauseMs)} between batches` : ''),
-        ...batches.map((batch, i) => `batch ${i + 1}: ${batch.map((host) => host.entry).join(', ')}`),
-        ...describeRelease(settings),
-        ...describeGuards(settings, batches.length),
-        'each host:',
-        ...hostSteps(settings).map((step, i) => `  ${i + 1}. ${describeStep(step, settings)}`),
-        ...(restore.length > 0 ? [`on failure before stop: back in rotation (${describe(restore)})`] : []),
-        `on failure after stop: ${rollBack.length > 0 ? describe(rollBack) : 'the host stays out of rotation'}`
-    ];
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/preflight.ts
@@ -28906,6 +28353,679 @@ function seedLines(history, time) {
     return history.kept.map((id) => historyLine('kept', id, time, `seeded-from-${history.source.replace(' ', '-')}`));
 }
 
+;// CONCATENATED MODULE: ./src/inputs/parse.ts
+// Pure parsers for input values. Each returns the parsed value or throws InputError with the
+// expected form; settings.ts attaches the input name and value and collects every problem.
+class InputError extends Error {
+}
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_FORM = 'a number with an optional unit ms, s, m or h (e.g. 8, 8s, 500ms, 1m)';
+function parseDuration(text) {
+    const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim());
+    if (!match)
+        throw new InputError(`expected ${DURATION_FORM}`);
+    const ms = Number(match[1]) * DURATION_UNITS[match[2] ?? 's'];
+    if (!Number.isFinite(ms) || ms > 24 * 3_600_000)
+        throw new InputError('expected a duration of at most 24h');
+    return Math.round(ms);
+}
+function parseInteger(text, min, max) {
+    const value = text.trim();
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+        throw new InputError(`expected a whole number from ${min} to ${max}`);
+    }
+    return Number(value);
+}
+function parseBoolean(text) {
+    const value = text.trim().toLowerCase();
+    if (value === 'true')
+        return true;
+    if (value === 'false')
+        return false;
+    throw new InputError('expected true or false');
+}
+/** Splits a list input: one item per line or comma-separated; blank lines and `#` comments ignored. */
+function splitList(text) {
+    return text
+        .split('\n')
+        .map((line) => line.replace(/(^|\s)#.*$/, ''))
+        .flatMap((line) => line.split(','))
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+}
+const HOST_FORM = '[user@]host[:port], with IPv6 in brackets as [::1]:22';
+const HOSTNAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
+const USERNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/;
+/** Parses `[user@]host[:port]`; `defaultPort` fills a missing port. */
+function parseHostTarget(entry, defaultPort) {
+    const fail = (why) => {
+        throw new InputError(`${why}; expected ${HOST_FORM}`);
+    };
+    const at = entry.lastIndexOf('@');
+    const user = at >= 0 ? entry.slice(0, at) : undefined;
+    if (user !== undefined && !USERNAME.test(user))
+        fail(`invalid user '${user}'`);
+    const rest = at >= 0 ? entry.slice(at + 1) : entry;
+    let host;
+    let portText;
+    if (rest.startsWith('[')) {
+        const close = rest.indexOf(']');
+        if (close < 0)
+            fail('unclosed [');
+        host = rest.slice(1, close);
+        const after = rest.slice(close + 1);
+        if (after !== '' && !after.startsWith(':'))
+            fail(`unexpected '${after}' after ]`);
+        portText = after === '' ? undefined : after.slice(1);
+        if (!/^[0-9A-Fa-f:.]+$/.test(host) || !host.includes(':'))
+            fail(`'${host}' is not an IPv6 address`);
+    }
+    else {
+        const parts = rest.split(':');
+        if (parts.length > 2)
+            fail('IPv6 addresses need brackets');
+        host = parts[0];
+        portText = parts[1];
+        if (!HOSTNAME.test(host))
+            fail(host === '' ? 'missing host' : `invalid host name '${host}'`);
+    }
+    let port = defaultPort;
+    if (portText !== undefined) {
+        if (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
+            fail(`invalid port '${portText}' (1-65535)`);
+        }
+        port = Number(portText);
+    }
+    return { entry, user, host, port };
+}
+function parseStatusRanges(text) {
+    const form = 'HTTP status codes and ranges from 100 to 599, e.g. 200 or 200,204 or 200-299';
+    const items = splitList(text);
+    if (items.length === 0)
+        throw new InputError(`expected ${form}`);
+    return items.map((item) => {
+        const match = /^(\d{3})(?:\s*-\s*(\d{3}))?$/.exec(item);
+        const from = Number(match?.[1]);
+        const to = Number(match?.[2] ?? match?.[1]);
+        if (!match || from < 100 || to > 599 || from > to)
+            throw new InputError(`'${item}' is not valid; expected ${form}`);
+        return { from, to };
+    });
+}
+function parseBatchSize(text) {
+    const form = 'N, N% (1-100%) or a ramp like 1,25%,100%';
+    const items = splitList(text);
+    if (items.length === 0)
+        throw new InputError(`expected ${form}`);
+    return items.map((item) => {
+        const match = /^(\d+)(%?)$/.exec(item);
+        const n = Number(match?.[1]);
+        if (!match || n < 1 || (match[2] === '%' && n > 100))
+            throw new InputError(`'${item}' is not valid; expected ${form}`);
+        return match[2] === '%' ? { percent: n } : { count: n };
+    });
+}
+/**
+ * Hosts per batch, with Ansible `serial` semantics: each step sizes one batch, the last step
+ * repeats until every host is planned, percentages are of all hosts, at least 1 each.
+ */
+function batchSizes(total, steps) {
+    const sizes = [];
+    let planned = 0;
+    for (let i = 0; planned < total; i++) {
+        const step = steps[Math.min(i, steps.length - 1)];
+        const size = 'count' in step ? step.count : Math.floor((total * step.percent) / 100);
+        const clamped = Math.min(Math.max(size, 1), total - planned);
+        sizes.push(clamped);
+        planned += clamped;
+    }
+    return sizes;
+}
+/** `N` hosts or `N%` of all of them (rounded up: a floor never rounds down to fewer hosts). */
+function parseHostCount(text, total) {
+    const match = /^(\d+)(%?)$/.exec(text.trim());
+    const n = Number(match?.[1]);
+    if (!match || (match[2] === '%' && n > 100))
+        throw new InputError('expected N hosts or N% of all hosts (0-100%)');
+    return match[2] === '%' ? Math.ceil((total * n) / 100) : n;
+}
+/** One duration, or a list of them (comma-separated or one per line). */
+function parseDurationList(text) {
+    const items = splitList(text);
+    if (items.length === 0)
+        throw new InputError('expected a duration or a list of durations, e.g. 60s or 60s,10s');
+    return items.map((item) => {
+        try {
+            return parseDuration(item);
+        }
+        catch (error) {
+            if (error instanceof InputError)
+                throw new InputError(`'${item}': ${error.message}`);
+            throw error;
+        }
+    });
+}
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * `KEY=value` lines; the value is everything after the first `=`, kept verbatim. A problem names
+ * the line by its number and never shows a value (env holds secrets), nor a line without `=`.
+ */
+function parseEnv(text) {
+    const pairs = [];
+    for (const [i, line] of text.split('\n').entries()) {
+        if (line.trim() === '' || line.trim().startsWith('#'))
+            continue;
+        const eq = line.indexOf('=');
+        if (eq < 0)
+            throw new InputError(`line ${i + 1} has no '=' (not shown: it may hold a secret); expected KEY=value lines`);
+        const name = line.slice(0, eq).trim();
+        if (!ENV_NAME.test(name)) {
+            throw new InputError(`line ${i + 1}: '${name}' is not valid; expected KEY=value lines with KEY a shell variable name`);
+        }
+        if (name.startsWith('ROLLOUT_'))
+            throw new InputError(`line ${i + 1}: '${name}' is reserved: ROLLOUT_* variables are set by the action`);
+        pairs.push([name, line.slice(eq + 1)]);
+    }
+    return pairs;
+}
+function parseRegex(text) {
+    try {
+        return new RegExp(text);
+    }
+    catch (error) {
+        throw new InputError(`expected a JavaScript regular expression (${error.message})`);
+    }
+}
+/** Replaces `${NAME}` with its value; a name without a value is an error, never an empty string. */
+function expandVariables(template, values) {
+    return template.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name) => {
+        const value = values.get(name);
+        if (value === undefined)
+            throw new InputError(`\${${name}} is not a known variable; expected one of ${[...values.keys()].join(', ')}`);
+        return value;
+    });
+}
+function parseHttpUrl(text) {
+    let url;
+    try {
+        url = new URL(text.trim());
+    }
+    catch {
+        throw new InputError('expected an absolute http:// or https:// URL, as seen from the host, e.g. http://127.0.0.1:8080/health');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        throw new InputError('expected an http:// or https:// URL');
+    if (url.username || url.password)
+        throw new InputError('credentials in the URL are not supported; use health-command');
+    return url;
+}
+
+;// CONCATENATED MODULE: ./src/rollout/bake.ts
+/** How long batch `batch` (1-based) bakes: its batch-size step's bake-time, the last repeating. */
+function bakeTimeMs(settings, batch) {
+    const times = settings.bake?.timesMs ?? [];
+    return times.length === 0 ? 0 : times[Math.min(batch - 1, times.length - 1)];
+}
+/**
+ * Bakes batch `batch`, `updated` being the hosts entries now on the new release. Measurements run
+ * on a fixed schedule from the bake's start (every interval, and once at the end); the bake ends
+ * early, failed, once analysis-failures of them failed.
+ */
+async function bake(deps, batch, updated) {
+    const { settings, clock, log, signal, origin } = deps;
+    const analysis = settings.bake?.analysis;
+    const start = clock.now();
+    const end = start + bakeTimeMs(settings, batch);
+    const measurements = [];
+    const report = (verdict) => ({
+        batch,
+        startMs: start - origin,
+        durationMs: clock.now() - start,
+        measurements,
+        verdict
+    });
+    log.info(`Baking batch ${batch} for ${end - start} ms${analysis ? `, judged by analysis-command` : ''}`);
+    let failed = 0;
+    for (let tick = 1;; tick++) {
+        const at = analysis ? Math.min(start + tick * analysis.intervalMs, end) : end;
+        await clock.sleep(at - clock.now(), signal);
+        if (signal.aborted)
+            return report('cancelled');
+        if (!analysis)
+            return report('passed');
+        const measurement = await measure(deps, analysis, batch, updated);
+        measurements.push(measurement);
+        if (signal.aborted)
+            return report('cancelled');
+        if (measurement.code !== 0 && ++failed >= analysis.failures)
+            return report('failed');
+        if (at >= end)
+            return report('passed');
+    }
+}
+async function measure({ settings, runner, clock, log, signal, origin }, analysis, batch, updated) {
+    const env = [
+        ['ROLLOUT_BATCH', String(batch)],
+        ['ROLLOUT_UPDATED_HOSTS', updated.join(' ')],
+        ...(settings.release ? [['ROLLOUT_RELEASE', settings.release.id]] : []),
+        ...settings.env
+    ];
+    const atMs = clock.now() - origin;
+    const { code, timedOut, lastLine } = await runner.run(analysis.command, {
+        env,
+        timeoutMs: analysis.intervalMs,
+        signal
+    });
+    const seen = timedOut ? `timed out after ${analysis.intervalMs} ms` : `exit code ${code}`;
+    const line = `Analysis of batch ${batch}: ${seen}${lastLine ? `: ${lastLine}` : ''}`;
+    if (code === 0)
+        log.info(line);
+    else
+        log.warning(line, `Analysis failed (batch ${batch})`);
+    return { atMs, code, lastLine: timedOut ? `timed out after ${analysis.intervalMs} ms` : lastLine };
+}
+
+;// CONCATENATED MODULE: ./src/rollout/poll.ts
+// Waiting on evidence: poll an attempt until it says done, or the time is up. Used for the health
+// check (through the SSH tunnel or a command on the host) and for the load balancer probes.
+
+/** The time was up before an attempt said done. */
+class PollTimeout extends Error {
+}
+/** The run was cancelled while waiting. */
+class PollCancelled extends Error {
+}
+/** Polls `attempt` (given the time it may take) until it reports ok; throws PollTimeout or PollCancelled otherwise. */
+async function pollUntil(attempt, options) {
+    const { clock, timeoutMs, intervalMs, signal } = options;
+    const deadline = clock.now() + timeoutMs;
+    let last = { ok: false, detail: 'no attempt finished' };
+    for (let count = 1; !signal.aborted; count++) {
+        const started = clock.now();
+        let failed = false;
+        const verdict = await attempt(Math.max(deadline - started, 1)).catch((error) => {
+            failed = true;
+            return { ok: false, detail: errors_errorMessage(error) };
+        });
+        options.onAttempt?.(verdict, count);
+        if (verdict.ok)
+            return verdict;
+        // An attempt the deadline cut short says less than the answer before it (`HTTP 503`).
+        if (!(failed && clock.now() >= deadline && count > 1))
+            last = verdict;
+        const now = clock.now();
+        if (now >= deadline)
+            break;
+        await clock.sleep(Math.min(Math.max(started + intervalMs - now, 0), deadline - now), signal);
+        if (clock.now() >= deadline)
+            break;
+    }
+    if (signal.aborted)
+        throw new PollCancelled(`cancelled while waiting for ${options.waitingFor}`);
+    throw new PollTimeout(`${options.failed} after ${timeoutMs} ms: ${last.detail}`);
+}
+
+;// CONCATENATED MODULE: ./src/load-balancer/host-side.ts
+
+
+
+
+/** The most a measurement of rotation may take (a probe, a file test): it must never hold a run up. */
+const MEASURE_MS = 5000;
+/** The command on the host that takes it out or puts it back: the user's, or the health file removed / touched. */
+function hostSideCommand(settings, rotation) {
+    const { healthFile, offline, online } = settings.loadBalancer;
+    const command = rotation === 'out' ? offline.command : online.command;
+    if (command !== undefined || healthFile === undefined)
+        return command;
+    return rotation === 'out' ? removeFile(healthFile) : touchFile(healthFile);
+}
+/** Runs a rotation command on the host (offline-command, the health file removed...); throws if it failed. */
+async function runOnHost({ settings }, member, command, signal) {
+    const { timeoutMs } = settings.commands;
+    const result = await member.host.exec(command, {
+        env: member.env,
+        timeoutMs,
+        signal,
+        onLine: (line) => member.output?.(line)
+    });
+    throwIfFailed(result, timeoutMs, signal);
+}
+/** The fixed wait, or, with a probe, until the probe confirms the load balancer's view (the wait bounds it). */
+async function awaitChange({ settings, runner, clock }, member, rotation, signal) {
+    const change = rotation === 'out' ? settings.loadBalancer.offline : settings.loadBalancer.online;
+    const { probe, waitMs } = change;
+    if (probe === undefined)
+        return clock.sleep(waitMs, signal);
+    const name = rotation === 'out' ? 'offline-probe' : 'online-probe';
+    await pollUntil(async (budgetMs) => {
+        const result = await runner.run(probe, { env: member.env, timeoutMs: budgetMs, signal });
+        return exitVerdict(result, result.lastLine);
+    }, {
+        clock,
+        timeoutMs: waitMs,
+        intervalMs: settings.loadBalancer.probeIntervalMs,
+        signal,
+        waitingFor: name,
+        failed: `${name} did not confirm the host ${rotation === 'out' ? 'out of' : 'in'} rotation`
+    });
+}
+/** online-probe, once: in (exit 0), out (any other exit), unknown (timed out, or no probe). */
+async function probeRotation({ settings, runner }, member) {
+    const probe = settings.loadBalancer.online.probe;
+    if (probe === undefined)
+        return 'unknown';
+    const { code, timedOut } = await runner.run(probe, {
+        env: member.env,
+        timeoutMs: MEASURE_MS,
+        signal: NEVER_ABORTED
+    });
+    return timedOut || code === null ? 'unknown' : code === 0 ? 'in' : 'out';
+}
+/** A measured rotation, for the dry run's summary. */
+function describeRotation(rotation) {
+    return { in: 'in rotation', out: 'out of rotation', unknown: 'rotation not measured' }[rotation];
+}
+/** A command polled until it succeeds (health-command, a probe): what one run showed. */
+function exitVerdict(result, lastLine = '') {
+    const seen = result.timedOut ? 'timed out' : `exit code ${result.code}`;
+    return { ok: result.code === 0, detail: lastLine ? `${seen}: ${lastLine}` : seen };
+}
+
+;// CONCATENATED MODULE: ./src/rollout/host-steps.ts
+
+/** Whether hosts leave and rejoin at all: only a dry run may have no way to (it checks connections alone). */
+function changesRotation(settings, rotation) {
+    const { kind } = settings.loadBalancer;
+    return (kind !== 'health-file' && kind !== 'commands') || hostSideCommand(settings, rotation) !== undefined;
+}
+/** Leaving or rejoining the load balancer: the change, then the wait (or probe) for the LB to show it. */
+function rotationSteps(settings, rotation, cancellable) {
+    if (!changesRotation(settings, rotation))
+        return [];
+    const [name, wait, change, moves] = rotation === 'out'
+        ? ['offline', 'offline-wait', settings.loadBalancer.offline, ['take-out', 'await-out']]
+        : ['online', 'online-wait', settings.loadBalancer.online, ['put-back', 'await-in']];
+    const run = cancellable || rotation === 'out' ? name : 'restore-online';
+    return [
+        {
+            name: run,
+            action: { kind: 'rotation', change: moves[0] },
+            boundMs: settings.commands.timeoutMs,
+            undo: rotation === 'out' ? 'rotation' : 'nothing',
+            cancellable
+        },
+        {
+            name: wait,
+            action: { kind: 'rotation', change: moves[1] },
+            boundMs: change.waitMs,
+            undo: 'nothing',
+            cancellable
+        }
+    ];
+}
+/** The app's stop, (release mode) switch, and start: what changes the host's release. */
+function releaseSteps(settings, to, names, cancellable) {
+    const { commands } = settings;
+    const [stop, switchTo, start] = names;
+    const step = (name, action) => ({
+        name,
+        action,
+        boundMs: commands.timeoutMs,
+        undo: 'release',
+        cancellable
+    });
+    return [
+        ...(commands.stop !== undefined ? [step(stop, { kind: 'command', command: commands.stop })] : []),
+        ...(commands.deploy !== undefined ? [step('deploy', { kind: 'command', command: commands.deploy })] : []),
+        ...(to !== undefined ? [step(switchTo, { kind: 'switch', to })] : []),
+        ...(commands.start !== undefined ? [step(start, { kind: 'command', command: commands.start })] : [])
+    ];
+}
+/** The ordered steps of one host, from upload to back in rotation; in release mode it switches to `release.to`. */
+function hostSteps(settings, release) {
+    const { upload, loadBalancer, health } = settings;
+    const steps = [];
+    if (upload)
+        steps.push({ name: 'upload', action: { kind: 'upload', ...upload }, undo: 'nothing', cancellable: true });
+    steps.push(...rotationSteps(settings, 'out', true));
+    if (loadBalancer.drain) {
+        const { port, timeoutMs } = loadBalancer.drain;
+        steps.push({
+            name: 'drain',
+            action: { kind: 'drain', port },
+            boundMs: timeoutMs,
+            undo: 'nothing',
+            cancellable: true
+        });
+    }
+    steps.push(...releaseSteps(settings, release?.to ?? settings.release?.id, ['stop', 'switch', 'start'], true));
+    steps.push({
+        name: 'health',
+        action: { kind: 'health', matchBody: true },
+        boundMs: health.timeoutMs,
+        undo: 'nothing',
+        cancellable: true,
+        provesHealthy: true
+    });
+    steps.push(...rotationSteps(settings, 'in', true));
+    return steps;
+}
+/** How long a host already on the release may take to show it is healthy before it is cycled instead. */
+const VERIFY_MS = 5000;
+/**
+ * Release mode, a host already on the release (a re-run): the full health check while it serves,
+ * for at most VERIFY_MS. Healthy, it is left unchanged; otherwise it goes through its steps.
+ */
+function verifySteps(settings) {
+    const boundMs = Math.min(settings.health.timeoutMs, VERIFY_MS);
+    return [
+        {
+            name: 'verify',
+            action: { kind: 'health', matchBody: true, timeoutMs: boundMs },
+            boundMs,
+            undo: 'nothing',
+            cancellable: true
+        }
+    ];
+}
+/** Release mode, a host healthy on the release but not measured in rotation: online, and the wait for the LB. */
+function rejoinSteps(settings) {
+    return rotationSteps(settings, 'in', true);
+}
+/** Back in rotation a host that was not changed, or that is healthy on the new release. */
+function restoreRotationSteps(settings) {
+    return rotationSteps(settings, 'in', false).slice(0, 1);
+}
+/**
+ * A changed host back to the old release: in release mode switched back to its previous release
+ * (stop, switch, start), otherwise with rollback-command; then a health check of the status only,
+ * and online. None without either (the host stays out).
+ */
+function rollBackSteps(settings, release) {
+    const { rollback, timeoutMs } = settings.commands;
+    let back = [];
+    if (settings.release && release?.from !== undefined) {
+        back = releaseSteps(settings, release.from, ['rollback-stop', 'rollback-switch', 'rollback-start'], false);
+    }
+    else if (!settings.release && rollback !== undefined) {
+        back = [
+            {
+                name: 'rollback',
+                action: { kind: 'command', command: rollback },
+                boundMs: timeoutMs,
+                undo: 'nothing',
+                cancellable: false
+            }
+        ];
+    }
+    if (back.length === 0)
+        return [];
+    return [
+        ...back,
+        {
+            name: 'rollback-health',
+            action: { kind: 'health', matchBody: false },
+            boundMs: settings.health.timeoutMs,
+            undo: 'nothing',
+            cancellable: false
+        },
+        ...rotationSteps(settings, 'in', false)
+    ];
+}
+/**
+ * rollback-scope fleet: a host that succeeded goes back to its previous release through the same
+ * load balancer steps as a deploy (never cancelled: a half-done rollback is worse).
+ */
+function fleetRollbackSteps(settings, release) {
+    const back = rollBackSteps(settings, release);
+    return back.length === 0 ? [] : [...rotationSteps(settings, 'out', false), ...back];
+}
+/** Every step name a host's run may record, in the order the summary shows them. */
+function stepColumns(settings) {
+    // In release mode a host on the release already is verified first; any earlier one can be rolled back.
+    const release = settings.release && { from: 'previous', to: settings.release.id };
+    const names = [
+        ...(release ? ['verify'] : []),
+        ...hostSteps(settings, release).map((step) => step.name),
+        ...restoreRotationSteps(settings).map((step) => step.name),
+        ...rollBackSteps(settings, release).map((step) => step.name)
+    ];
+    return [...new Set(names)];
+}
+
+;// CONCATENATED MODULE: ./src/rollout/plan.ts
+// Hosts + batch-size → batches (sized by batchSizes, Ansible `serial` semantics), and the dry-run
+// plan: what would run where, described from the steps' data.
+
+
+
+
+function planBatches(hosts, steps) {
+    let start = 0;
+    return batchSizes(hosts.length, steps).map((size) => hosts.slice(start, (start += size)));
+}
+/** The hosts (in `hosts` order, `releases` alongside) in their batches, each with its place. */
+function placeHosts(hosts, releases, steps) {
+    const numbered = hosts.map((host, i) => ({ host, target: host.target, index: i + 1, release: releases?.[i] }));
+    return planBatches(numbered, steps).map((batch, b) => batch.map((place) => ({ ...place, batch: b + 1 })));
+}
+const ms = (value) => `${value} ms`;
+/** One line of the plan for a step, from its data. */
+function describeStep(step, settings) {
+    const { action } = step;
+    switch (action.kind) {
+        case 'upload':
+            return `upload ${action.from} → ${action.to}`;
+        case 'command':
+            return `${step.name}: ${action.command}`;
+        case 'rotation':
+            return `${step.name}: ${plan_describeRotation(action.change, settings, step.boundMs ?? 0)}`;
+        case 'switch':
+            return `${step.name}: ${settings.release?.dir}/current → releases/${action.to}`;
+        case 'drain':
+            return `${step.name}: until no connection is established on port ${action.port}, up to ${ms(step.boundMs ?? 0)}`;
+        case 'health': {
+            const { url, command, intervalMs, timeoutMs } = settings.health;
+            const check = url ? `GET ${url} through SSH` : `run ${command}`;
+            const body = action.matchBody || settings.health.body === undefined ? '' : ' (status only)';
+            return `${step.name}: ${check}${body} every ${ms(intervalMs)}, up to ${ms(timeoutMs)}`;
+        }
+    }
+}
+/** A load balancer move, as the chosen adapter makes it. */
+function plan_describeRotation(change, settings, boundMs) {
+    const { kind, probeIntervalMs } = settings.loadBalancer;
+    const upTo = `up to ${ms(boundMs)}`;
+    switch (kind) {
+        case 'haproxy':
+            return {
+                'take-out': 'set server … state drain on every HAProxy (runtime API)',
+                'await-out': `until its sessions (scur) reach 0, ${upTo} (drain-timeout), then state maint`,
+                'put-back': 'set server … state ready on every HAProxy',
+                'await-in': `until HAProxy's health check shows it UP, ${upTo}`
+            }[change];
+        case 'aws-elbv2':
+            return {
+                'take-out': 'DeregisterTargets, in each target group',
+                'await-out': `until DescribeTargetHealth shows the target unused or gone (the group's deregistration delay), ${upTo}`,
+                'put-back': 'RegisterTargets, in each target group',
+                'await-in': `until DescribeTargetHealth shows the target healthy, ${upTo}`
+            }[change];
+        default: {
+            if (change === 'take-out' || change === 'put-back')
+                return hostSideCommand(settings, change === 'take-out' ? 'out' : 'in') ?? '';
+            const [probeName, { probe }] = change === 'await-out'
+                ? ['offline-probe', settings.loadBalancer.offline]
+                : ['online-probe', settings.loadBalancer.online];
+            if (probe === undefined)
+                return ms(boundMs);
+            return `until ${probeName} (on the runner, every ${ms(probeIntervalMs)}) exits 0, ${upTo}: ${probe}`;
+        }
+    }
+}
+/** Release mode: what happens before the first host leaves rotation, and after the last is back. */
+function describeRelease(settings) {
+    const { release } = settings;
+    if (!release)
+        return [];
+    if (release.rollbackTo !== undefined) {
+        return [
+            `release mode, ${release.dir}: deploy nothing; each host rolls to ${release.rollbackTo === 'previous' ? `the release kept before current in ${release.dir}/.history` : `release ${release.rollbackTo}`}`
+        ];
+    }
+    const prepare = [
+        `${release.dir}/releases/${release.id} created`,
+        ...(release.upload !== undefined ? [`${release.upload} uploaded into it (a .tar.gz/.tgz extracted)`] : []),
+        ...(release.sharedPaths.length > 0
+            ? [`shared paths linked from ${release.dir}/shared: ${release.sharedPaths.join(', ')}`]
+            : []),
+        ...(release.prepareCommand !== undefined ? [`prepare (in it): ${release.prepareCommand}`] : [])
+    ];
+    return [
+        `release mode, ${release.dir}: release ${release.id}; a host already on it and healthy is left unchanged`,
+        `before any host leaves rotation, on every host in parallel: ${prepare.join('; ')}`,
+        `after the run: a success recorded in ${release.dir}/.history; ${release.keep} release(s) of that history kept per host (and always current and the one before; a release no run completed is removed); every host appends to ${release.dir}/deploy.log`,
+        `rollback-scope ${release.rollbackScope}${release.rollbackScope === 'fleet' ? ': on a failure, every host this run switched goes back to its previous release, in reverse order, in batches; a failed rollback, a cancel or the capacity floor stops it before its next batch' : ''}`
+    ];
+}
+/** min-in-rotation, and the bake after each batch but the last. */
+function describeGuards(settings, batches) {
+    const { capacity, bake } = settings;
+    const lines = [];
+    if (capacity) {
+        lines.push(`before each batch leaves rotation: online-probe for every other host; at least ${capacity.minInRotation} in rotation, waiting up to ${ms(capacity.waitMs)}, or the rollout stops there`);
+    }
+    if (bake) {
+        const times = Array.from({ length: batches - 1 }, (_, b) => `${ms(bakeTimeMs(settings, b + 1))} after batch ${b + 1}`);
+        const analysis = bake.analysis
+            ? `, judged by analysis-command (on the runner, every ${ms(bake.analysis.intervalMs)} and at the end; ${bake.analysis.failures} failed measurement(s) fail the rollout): ${bake.analysis.command}`
+            : '';
+        if (times.length > 0)
+            lines.push(`bake: ${times.join(', ')}${analysis}`);
+    }
+    return lines;
+}
+/** The dry-run plan: what would run where, in order, with every wait, and what a failure undoes. */
+function describePlan(settings) {
+    const { size, pauseMs, maxFailedHosts } = settings.batches;
+    const batches = planBatches(settings.hosts, size);
+    const describe = (steps) => steps.map((step) => describeStep(step, settings)).join('; ');
+    const restore = restoreRotationSteps(settings);
+    const rollBack = rollBackSteps(settings);
+    return [
+        `${settings.hosts.length} host(s) in ${batches.length} batch(es); stop after more than ${maxFailedHosts} failed host(s)` +
+            (pauseMs > 0 ? `; ${ms(pauseMs)} between batches` : ''),
+        ...batches.map((batch, i) => `batch ${i + 1}: ${batch.map((host) => host.entry).join(', ')}`),
+        ...describeRelease(settings),
+        ...describeGuards(settings, batches.length),
+        'each host:',
+        ...hostSteps(settings).map((step, i) => `  ${i + 1}. ${describeStep(step, settings)}`),
+        ...(restore.length > 0 ? [`on failure before stop: back in rotation (${describe(restore)})`] : []),
+        `on failure after stop: ${rollBack.length > 0 ? describe(rollBack) : 'the host stays out of rotation'}`
+    ];
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/releases.ts
 // Release mode's fleet-wide stages, around the rolling part: what each host holds (read at
 // preflight), the new release prepared on every host while all still serve (removed from every
@@ -28936,6 +29056,13 @@ function releaseVariables(release, host) {
 function hostVariables(settings, place) {
     const release = settings.release && place.release ? releaseVariables(settings.release, place.release) : [];
     return [...rolloutVariables(place), ...release, ...settings.env];
+}
+/** Each host as the load balancer port sees it, in `hosts` order: the host and its variables. */
+function lbMembers(hosts, settings, releases) {
+    return placeHosts(hosts, releases, settings.batches.size)
+        .flat()
+        .sort((a, b) => a.index - b.index)
+        .map((place) => ({ host: place.host, env: hostVariables(settings, place) }));
 }
 function inReleaseMode(settings) {
     return settings.release !== undefined;
@@ -29086,7 +29213,7 @@ async function prepareReleases(hosts, plans, settings, log, signal) {
 // Host-side truth. Before each step that changes a host, the run records on the host what it is
 // about to do (journal-scripts.ts); at preflight the next run reads it, so a host a dead run left
 // mid-cycle (a killed runner) is named and cycled again, and measures whether each host is in
-// rotation (the health file, or online-probe), so that no host is called `in` or `unchanged`
+// rotation (through the load balancer port), so that no host is called `in` or `unchanged`
 // on faith.
 
 
@@ -29094,10 +29221,6 @@ async function prepareReleases(hosts, plans, settings, log, signal) {
 
 
 
-
-
-/** How long the one probe of a host's rotation at preflight may take. */
-const PROBE_MS = 10_000;
 /** In words, for the log and the summary: "left by run <url> (attempt 1) during `health` (release r7, at …)". */
 function describeLeft(entry) {
     const run = `run ${entry.run ?? entry.runId ?? '(not from GitHub Actions)'}`;
@@ -29152,19 +29275,15 @@ class HostJournal {
 }
 /** Every host's journal and rotation, read at preflight (after the lock: no live run writes them); each finding logged. */
 async function readHostStates(deps) {
-    const { hosts, settings, log, releases } = deps;
-    const { online, healthFile } = settings.loadBalancer;
-    const places = placeHosts(hosts, releases, settings.batches.size).flat();
+    const { hosts, settings, lb, log, releases } = deps;
+    const members = lbMembers(hosts, settings, releases);
     const found = await mapBounded(hosts, async (host, i) => {
-        const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry), healthFile), {
+        const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry)), {
             timeoutMs: 30_000
         });
-        const value = (key) => lines.find((line) => line.startsWith(`${JOURNAL_MARKER} ${key} `))?.slice(JOURNAL_MARKER.length + key.length + 2);
-        const place = places.find((placed) => placed.index === i + 1) ?? places[i];
-        const rotation = online.probe !== undefined
-            ? await probeRotation(deps, online.probe, hostVariables(settings, place))
-            : (value('rotation') ?? 'unknown');
-        return { rotation, left: parseEntry(value('entry')) };
+        const entry = lines.find((line) => line.startsWith(`${JOURNAL_MARKER} entry `));
+        const rotation = await lb.inRotation(members[i]);
+        return { rotation, left: parseEntry(entry?.slice(JOURNAL_MARKER.length + 7)) };
     });
     found.forEach(({ rotation, left }, i) => {
         const entry = hosts[i].target.entry;
@@ -29178,10 +29297,6 @@ async function readHostStates(deps) {
         found: host,
         journal: new HostJournal(hosts[i], settings, log, releases?.[i].to ?? settings.release?.id)
     }));
-}
-async function probeRotation({ runner }, probe, env) {
-    const { code, timedOut } = await runner.run(probe, { env, timeoutMs: PROBE_MS, signal: NEVER_ABORTED });
-    return timedOut ? 'unknown' : code === 0 ? 'in' : 'out';
 }
 function parseEntry(text) {
     if (text === undefined)
@@ -29430,7 +29545,7 @@ function failureMessage({ status, rollout, error }) {
 
 /** The plan and the findings, logged; what the report writes to the summary. */
 function dryRunPlan(settings, hosts, found, log) {
-    const { releases, locks, healthPaths } = found;
+    const { releases, locks, healthPaths, lbPlaces } = found;
     const lines = describePlan(settings);
     log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...lines].join('\n'));
     healthPaths?.forEach((path, i) => log.info(`[${hosts[i].target.entry}] health path: ${path}`));
@@ -29441,9 +29556,11 @@ function dryRunPlan(settings, hosts, found, log) {
             hostKey: host.hostKey,
             release: releases ? (releases[i].from ?? null) : undefined,
             lock: locks?.[i],
-            healthPath: healthPaths?.[i]
+            healthPath: healthPaths?.[i],
+            lbPlace: lbPlaces?.[i]
         })),
         releaseMode: releases !== undefined,
+        lbKind: settings.loadBalancer.kind,
         lock: locks !== undefined
     };
 }
@@ -29454,6 +29571,7 @@ function renderPlanSummary(plan) {
         'Reachable',
         'Host key',
         'Health path',
+        `Load balancer (${plan.lbKind})`,
         ...(plan.releaseMode ? ['Current release'] : []),
         ...(plan.lock ? ['Deploy lock'] : [])
     ];
@@ -29462,6 +29580,7 @@ function renderPlanSummary(plan) {
         '✅',
         tableCell(host.hostKey ?? ''),
         tableCell(host.healthPath ?? ''),
+        tableCell(host.lbPlace ?? ''),
         ...(plan.releaseMode ? [host.release === null ? '(none: a first deploy)' : tableCell(host.release ?? '')] : []),
         ...(plan.lock ? [host.lock === undefined ? 'free' : `⚠️ ${tableCell(host.lock)}`] : [])
     ]);
@@ -29631,6 +29750,74 @@ async function proveHealthPaths(hosts, settings, log) {
         throw new PreflightError(failures);
     }
     return proven.flatMap((one) => ('failure' in one ? [] : [one]));
+}
+
+;// CONCATENATED MODULE: ./src/load-balancer/commands.ts
+
+function commandsBalancer(deps) {
+    const { offline, online } = deps.settings.loadBalancer;
+    return {
+        kind: 'commands',
+        describe: (members) => Promise.all(members.map(async (member) => describeRotation(await probeRotation(deps, member)))),
+        takeOut: (member, signal) => runOnHost(deps, member, offline.command ?? ':', signal),
+        awaitOut: (member, signal) => awaitChange(deps, member, 'out', signal),
+        putBack: (member, signal) => runOnHost(deps, member, online.command ?? ':', signal),
+        awaitIn: (member, signal) => awaitChange(deps, member, 'in', signal),
+        inRotation: (member) => probeRotation(deps, member),
+        close: async () => undefined
+    };
+}
+
+;// CONCATENATED MODULE: ./src/load-balancer/health-file.ts
+// load-balancer: health-file, the practice this action grew from: the LB's HTTP check reads a file
+// on the host, so removing it takes the host out and touching it puts it back; the LB notices
+// after its own fall/rise checks, which offline-probe/online-probe (or the fixed waits) stand for.
+// Either side may be the user's command instead (offline-command, online-command).
+
+
+
+function healthFileBalancer(deps, healthFile) {
+    const { online } = deps.settings.loadBalancer;
+    const inRotation = async (member) => {
+        // The probe is the LB's own view; the file only says where the host is heading, and says
+        // nothing once the user's online-command is how the host rejoins.
+        if (online.probe !== undefined || online.command !== undefined)
+            return probeRotation(deps, member);
+        const { code } = await member.host.exec(fileExists(healthFile), {
+            env: [],
+            timeoutMs: MEASURE_MS,
+            signal: NEVER_ABORTED,
+            onLine: () => undefined
+        });
+        return code === 0 ? 'in' : code === 1 ? 'out' : 'unknown';
+    };
+    const command = (rotation) => hostSideCommand(deps.settings, rotation) ?? ':';
+    return {
+        kind: 'health-file',
+        describe: (members) => Promise.all(members.map(async (member) => describeRotation(await inRotation(member)))),
+        takeOut: (member, signal) => runOnHost(deps, member, command('out'), signal),
+        awaitOut: (member, signal) => awaitChange(deps, member, 'out', signal),
+        putBack: (member, signal) => runOnHost(deps, member, command('in'), signal),
+        awaitIn: (member, signal) => awaitChange(deps, member, 'in', signal),
+        inRotation,
+        close: async () => undefined
+    };
+}
+
+;// CONCATENATED MODULE: ./src/load-balancer/create.ts
+
+
+function createLoadBalancer(deps) {
+    const { kind, healthFile } = deps.settings.loadBalancer;
+    switch (kind) {
+        case 'commands':
+            return commandsBalancer(deps);
+        case 'health-file':
+            // Only a dry run may have no health file (it checks connections alone); it never changes rotation.
+            return healthFileBalancer(deps, healthFile ?? '');
+        default:
+            throw new Error(`load-balancer: ${kind} is not built yet`);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/ssh/lock-scripts.ts
@@ -29884,49 +30071,10 @@ function judgeResponse(response, statuses, body) {
     return { ok: true, detail: `HTTP ${response.status}` };
 }
 
-;// CONCATENATED MODULE: ./src/rollout/poll.ts
-// Waiting on evidence: poll an attempt until it says done, or the time is up. Used for the health
-// check (through the SSH tunnel or a command on the host) and for the load balancer probes.
-
-/** The time was up before an attempt said done. */
-class PollTimeout extends Error {
-}
-/** The run was cancelled while waiting. */
-class PollCancelled extends Error {
-}
-/** Polls `attempt` (given the time it may take) until it reports ok; throws PollTimeout or PollCancelled otherwise. */
-async function pollUntil(attempt, options) {
-    const { clock, timeoutMs, intervalMs, signal } = options;
-    const deadline = clock.now() + timeoutMs;
-    let last = { ok: false, detail: 'no attempt finished' };
-    for (let count = 1; !signal.aborted; count++) {
-        const started = clock.now();
-        let failed = false;
-        const verdict = await attempt(Math.max(deadline - started, 1)).catch((error) => {
-            failed = true;
-            return { ok: false, detail: errors_errorMessage(error) };
-        });
-        options.onAttempt?.(verdict, count);
-        if (verdict.ok)
-            return verdict;
-        // An attempt the deadline cut short says less than the answer before it (`HTTP 503`).
-        if (!(failed && clock.now() >= deadline && count > 1))
-            last = verdict;
-        const now = clock.now();
-        if (now >= deadline)
-            break;
-        await clock.sleep(Math.min(Math.max(started + intervalMs - now, 0), deadline - now), signal);
-        if (clock.now() >= deadline)
-            break;
-    }
-    if (signal.aborted)
-        throw new PollCancelled(`cancelled while waiting for ${options.waitingFor}`);
-    throw new PollTimeout(`${options.failed} after ${timeoutMs} ms: ${last.detail}`);
-}
-
 ;// CONCATENATED MODULE: ./src/rollout/step-runners.ts
 // What each kind of step does on a host (host-steps.ts says which steps, in which order). Each
 // runner resolves once its step is done and throws, with the words the report uses, if it failed.
+
 
 
 
@@ -29939,8 +30087,8 @@ function runStep(context, action, signal) {
             return context.host.upload(action.from, action.to);
         case 'command':
             return runCommand(context, action.command, signal);
-        case 'await-rotation':
-            return awaitRotation(context, action, signal);
+        case 'rotation':
+            return changeRotation(context, action.change, signal);
         case 'drain':
             return drain(context, action.port, signal);
         case 'switch':
@@ -29978,26 +30126,19 @@ async function checkHealth({ host, settings, clock, log, env }, { matchBody, tim
     });
     log.info(`[${host.target.entry}] healthy: ${verdict.detail}`);
 }
-/**
- * After offline or online: the fixed wait, or, with a probe, until the probe confirms the load
- * balancer's view (the wait is then only the upper bound).
- */
-async function awaitRotation({ settings, clock, runner, env }, { rotation, change }, signal) {
-    const { probe, waitMs } = change;
-    if (probe === undefined)
-        return clock.sleep(waitMs, signal);
-    const name = rotation === 'out' ? 'offline-probe' : 'online-probe';
-    await pollUntil(async (budgetMs) => {
-        const result = await runner.run(probe, { env, timeoutMs: budgetMs, signal });
-        return exitVerdict(result, result.lastLine);
-    }, {
-        clock,
-        timeoutMs: waitMs,
-        intervalMs: settings.loadBalancer.probeIntervalMs,
-        signal,
-        waitingFor: name,
-        failed: `${name} did not confirm the host ${rotation === 'out' ? 'out of' : 'in'} rotation`
-    });
+/** A load balancer move, through the port, for this host. */
+function changeRotation({ lb, host, env, output }, change, signal) {
+    const member = { host, env, output };
+    switch (change) {
+        case 'take-out':
+            return lb.takeOut(member, signal);
+        case 'await-out':
+            return lb.awaitOut(member, signal);
+        case 'put-back':
+            return lb.putBack(member, signal);
+        case 'await-in':
+            return lb.awaitIn(member, signal);
+    }
 }
 /**
  * Waits until the host has no established connection left on `port`, so in-flight requests
@@ -30023,11 +30164,6 @@ async function drain({ host, log, settings, env, output }, port, signal) {
         return;
     }
     throwIfFailed(result, timeoutMs, signal);
-}
-/** A command polled until it succeeds (health-command, a probe): what one run showed. */
-function exitVerdict(result, lastLine = '') {
-    const seen = result.timedOut ? 'timed out' : `exit code ${result.code}`;
-    return { ok: result.code === 0, detail: lastLine ? `${seen}: ${lastLine}` : seen };
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/look-again.ts
@@ -30065,7 +30201,7 @@ async function lookAgain(context, { onNewRelease, group, signal }) {
     const where = {
         in: 'in rotation',
         out: 'out of rotation',
-        unknown: 'rotation not measured (no health-file or online-probe)'
+        unknown: `rotation not measured (${context.lb.kind === 'commands' ? 'no online-probe' : `${context.lb.kind} could not tell`})`
     }[rotation];
     return {
         healthy: unhealthy === undefined,
@@ -30086,22 +30222,10 @@ async function awaitCommand({ host, settings, env }, group, signal) {
         return `its command ran on past command-timeout (${timeoutMs} ms) and was ended; `;
     return code === 0 ? 'its command ended there; ' : '';
 }
-/**
- * In rotation or not, as the load balancer is told: its health file on the host (which reconnects
- * first, and throws if it cannot), or the online-probe on the runner; unknown with neither.
- */
-async function measureRotation({ host, runner, settings, env }) {
-    const { healthFile, online } = settings.loadBalancer;
-    const options = { env, timeoutMs: LOOK_MS, signal: NEVER_ABORTED };
-    const onHost = async (command) => (await host.exec(command, { ...options, onLine: () => undefined })).code;
-    if (healthFile !== undefined && online.command === undefined) {
-        const code = await onHost(fileExists(healthFile));
-        return code === 0 ? 'in' : code === 1 ? 'out' : 'unknown';
-    }
-    await onHost(NOTHING);
-    if (online.probe === undefined)
-        return 'unknown';
-    return (await runner.run(online.probe, options)).code === 0 ? 'in' : 'out';
+/** In rotation or not, through the load balancer port, once the host answers again (throws if it cannot). */
+async function measureRotation({ host, lb, env }) {
+    await host.exec(NOTHING, { env, timeoutMs: LOOK_MS, signal: NEVER_ABORTED, onLine: () => undefined });
+    return lb.inRotation({ host, env });
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/host-run.ts
@@ -30340,12 +30464,11 @@ async function awaitCapacity(deps, capacity, batch, others) {
     });
     log.info(`Capacity before batch ${batch.number}: ${verdict.detail}`);
 }
-/** One round of online-probe on every other host; the probe's own bound is online-wait. */
+/** One round of the load balancer's measure on every other host: only a host measured in counts. */
 async function countInRotation(deps, others, floor) {
-    const { settings, runner, signal } = deps;
-    const { probe = 'false', waitMs } = settings.loadBalancer.online;
-    const results = await Promise.all(others.map((place) => runner.run(probe, { env: hostVariables(settings, place), timeoutMs: waitMs, signal })));
-    const out = others.filter((_, i) => results[i].code !== 0).map((place) => place.target.entry);
+    const { settings, lb } = deps;
+    const results = await Promise.all(others.map((place) => lb.inRotation({ host: place.host, env: hostVariables(settings, place) })));
+    const out = others.filter((_, i) => results[i] !== 'in').map((place) => place.target.entry);
     const inRotation = others.length - out.length;
     return {
         ok: inRotation >= floor,
@@ -31112,6 +31235,9 @@ function readRelease(input) {
 
 
 
+const KINDS = ['health-file', 'commands', 'haproxy', 'aws-elbv2'];
+/** What a host-side kind uses, and so what an LB that is told directly (haproxy, aws-elbv2) refuses. */
+const HOST_SIDE_INPUTS = ['health-file', 'offline-command', 'online-command'];
 function readLoadBalancer(input, dryRun) {
     const healthFile = input.parse('health-file', (value) => {
         if (!value.startsWith('/') || value.includes('\n'))
@@ -31120,6 +31246,20 @@ function readLoadBalancer(input, dryRun) {
     });
     const offline = readRotationChange(input, 'offline');
     const online = readRotationChange(input, 'online');
+    const kind = readKind(input, offline, online);
+    const shared = {
+        offline,
+        online,
+        probeIntervalMs: input.defaulted('probe-interval', positiveDuration),
+        drain: readDrain(input)
+    };
+    if (kind === 'haproxy' || kind === 'aws-elbv2') {
+        for (const name of HOST_SIDE_INPUTS) {
+            if (input.raw(name) !== undefined)
+                input.problem(name, input.raw(name), `is not used with load-balancer: ${kind}, which tells the load balancer directly`);
+        }
+        return { kind, ...shared };
+    }
     if (healthFile !== undefined && offline.command !== undefined && online.command !== undefined) {
         input.problem('health-file', healthFile, 'is unused when both offline-command and online-command are set; set either health-file or the two commands');
     }
@@ -31132,13 +31272,21 @@ function readLoadBalancer(input, dryRun) {
             input.problem(name, undefined, `health-file or ${name} is required: it is how a host leaves and rejoins the load balancer`);
         }
     }
-    return {
-        healthFile,
-        offline,
-        online,
-        probeIntervalMs: input.defaulted('probe-interval', positiveDuration),
-        drain: readDrain(input)
-    };
+    return { kind, healthFile, ...shared };
+}
+/** load-balancer, or without it: commands when both commands are set, the health file otherwise. */
+function readKind(input, offline, online) {
+    const kind = input.parse('load-balancer', (value) => {
+        const known = KINDS.find((name) => name === value);
+        if (known === undefined)
+            throw new InputError(`expected one of ${KINDS.join(', ')}`);
+        return known;
+    });
+    if (kind === 'health-file' && input.raw('health-file') === undefined)
+        input.problem('load-balancer', kind, "needs health-file: the file the load balancer's health check reads");
+    if (kind === 'commands' && (offline.command === undefined || online.command === undefined))
+        input.problem('load-balancer', kind, 'needs offline-command and online-command');
+    return kind ?? (offline.command !== undefined && online.command !== undefined ? 'commands' : 'health-file');
 }
 function readRotationChange(input, change) {
     const waitMs = input.defaulted(`${change}-wait`, parseDuration);
@@ -33053,6 +33201,7 @@ function settledWithin(shell, { timeoutMs, signal }) {
 
 
 
+
 /** The texts to hide from every log: each secret input, and each long line of a multi-line key. */
 function secretValues(readInput) {
     return SECRET_INPUTS.map((name) => readInput(name))
@@ -33082,19 +33231,39 @@ async function runWith(deps) {
     if (failure !== undefined)
         deps.fail(failure);
 }
+/**
+ * Every host connected, its health path proven and its place in the load balancer read, before
+ * anything changes; on any failure everything opened is closed and the error thrown.
+ */
+async function preflightAll(settings, deps) {
+    const { log, signal } = deps;
+    const connector = deps.connector(settings);
+    return log.group(`Preflight: connecting to ${settings.hosts.length} host(s)`, async () => {
+        const proven = await proveHealthPaths(await preflight(settings.hosts, connector, signal), settings, log);
+        const hosts = proven.map(({ host }) => host);
+        const lb = createLoadBalancer({ settings, runner: deps.runner, connector, clock: ports_systemClock, log });
+        try {
+            const places = await lb.describe(lbMembers(hosts, settings), signal);
+            hosts.forEach((host, i) => log.info(`[${host.target.entry}] load balancer (${lb.kind}): ${places[i]}`));
+            return { hosts, healthPaths: proven.map(({ healthPath }) => healthPath), lb, places };
+        }
+        catch (error) {
+            await Promise.all([lb.close(), ...hosts.map((host) => host.close())]);
+            throw error;
+        }
+    });
+}
 /** Preflight, then the dry-run plan or the rollout: how the run ended, whatever happened. */
 async function runSettled(settings, deps) {
     const { log, signal } = deps;
-    let hosts;
-    let healthPaths;
+    let found;
     try {
-        const proven = await log.group(`Preflight: connecting to ${settings.hosts.length} host(s)`, async () => proveHealthPaths(await preflight(settings.hosts, deps.connector(settings), signal), settings, log));
-        hosts = proven.map(({ host }) => host);
-        healthPaths = proven.map(({ healthPath }) => healthPath);
+        found = await preflightAll(settings, deps);
     }
     catch (error) {
         return { status: signal.aborted ? 'cancelled' : 'failure', error: errors_errorMessage(error) };
     }
+    const { hosts, healthPaths, lb, places } = found;
     const locks = settings.lock && new DeployLocks(hosts, settings.lock, ports_systemClock, log);
     try {
         const lockFindings = locks && settings.dryRun ? await locks.report() : undefined;
@@ -33105,9 +33274,9 @@ async function runSettled(settings, deps) {
         if (settings.dryRun)
             return {
                 status: 'success',
-                plan: dryRunPlan(settings, hosts, { releases, locks: lockFindings, healthPaths }, log)
+                plan: dryRunPlan(settings, hosts, { releases, locks: lockFindings, healthPaths, lbPlaces: places }, log)
             };
-        const states = await log.group('Hosts as found: journals and rotation', () => readHostStates({ hosts, settings, runner: deps.runner, log, releases }));
+        const states = await log.group('Hosts as found: journals and rotation', () => readHostStates({ hosts, settings, lb, log, releases }));
         if (releaseMode && releases) {
             const preparing = states.filter((_, i) => releases[i].from !== releases[i].to);
             await log.group(`Preparing release ${releaseMode.release.id} while every host serves`, () => journaled(preparing, 'prepare', () => prepareReleases(hosts, releases, releaseMode, log, signal)));
@@ -33116,6 +33285,7 @@ async function runSettled(settings, deps) {
             settings,
             hosts,
             runner: deps.runner,
+            lb,
             clock: ports_systemClock,
             log,
             signal,
@@ -33135,7 +33305,7 @@ async function runSettled(settings, deps) {
     }
     finally {
         await locks?.release();
-        await Promise.all(hosts.map((host) => host.close()));
+        await Promise.all([lb.close(), ...hosts.map((host) => host.close())]);
     }
 }
 /** Release mode, after the rollout: the history kept, releases no longer needed pruned, and every host's audit line. */
@@ -33205,6 +33375,7 @@ const INPUT_NAMES = [
     'connect-timeout',
     'connect-attempts',
     'env',
+    'load-balancer',
     'health-file',
     'offline-command',
     'online-command',

@@ -8,6 +8,7 @@ import { errorMessage } from '../errors.js'
 import { PreflightError } from '../rollout/preflight.js'
 import {
   awaitTarget,
+  MARGIN_MS,
   healthOf,
   isRegistered,
   note,
@@ -20,11 +21,7 @@ import {
 import type { LbDeps } from './create.js'
 import { sdkElbApi, type ElbApi } from './elb-api.js'
 
-/**
- * Beyond a group's own time (its deregistration delay out, its healthy threshold of checks in): AWS
- * reports the state change a few seconds after it happens, and registration itself takes a while.
- */
-export const MARGIN_MS = 30_000
+export { MARGIN_MS }
 
 export function awsElbv2Balancer(
   deps: LbDeps,

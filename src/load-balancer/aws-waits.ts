@@ -5,6 +5,12 @@ import type { Clock, Log, Rotation } from '../ports.js'
 import { pollUntil } from '../rollout/poll.js'
 import type { ElbApi, ElbTarget, GroupInfo, TargetHealth } from './elb-api.js'
 
+/**
+ * Beyond a group's own time (its deregistration delay out, its healthy threshold of checks in): AWS
+ * reports the state change a few seconds after it happens, and registration itself takes a while.
+ */
+export const MARGIN_MS = 30_000
+
 /** A target group as the adapter uses it: its settings and its deregistration delay. */
 export interface Group extends GroupInfo {
   readonly delayMs: number

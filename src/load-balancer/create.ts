@@ -16,10 +16,10 @@ export interface LbDeps {
 }
 
 export function createLoadBalancer(deps: LbDeps): LoadBalancer {
-  const { kind, healthFile, offline, online, awsElbv2 } = deps.settings.loadBalancer
+  const { kind, healthFile, awsElbv2 } = deps.settings.loadBalancer
   switch (kind) {
     case 'commands':
-      return commandsBalancer(deps, { offline: offline.command ?? '', online: online.command ?? '' })
+      return commandsBalancer(deps)
     case 'health-file':
       // Only a dry run may have no health file (it checks connections alone); it never changes rotation.
       return healthFileBalancer(deps, healthFile ?? '')

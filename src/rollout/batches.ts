@@ -10,7 +10,7 @@ import { placeHosts, planBatches, type PlacedHost } from './plan.js'
 import { awaitCapacity } from './capacity.js'
 import { bake, bakeTimeMs, type BakeDeps, type BakeReport } from './bake.js'
 import { errorMessage } from '../errors.js'
-import type { Clock, Log, Progress, RemoteHost, Runner } from '../ports.js'
+import type { Clock, LoadBalancer, Log, Progress, RemoteHost, Runner } from '../ports.js'
 import type { Settings } from '../inputs/settings.js'
 
 export type RolloutStatus = 'success' | 'failure' | 'cancelled'
@@ -35,7 +35,10 @@ export interface RolloutDeps {
   readonly settings: Settings
   /** Connected hosts, in `settings.hosts` order. */
   readonly hosts: readonly RemoteHost[]
+  /** Where analysis-command runs. */
   readonly runner: Runner
+  /** How hosts leave and rejoin the load balancer, and where the capacity floor reads rotation. */
+  readonly lb: LoadBalancer
   readonly clock: Clock
   readonly log: Log
   readonly signal: AbortSignal

@@ -1,15 +1,15 @@
-// The capacity floor (min-in-rotation), checked before a batch leaves rotation: online-probe for
-// every host outside the batch, in parallel, so a host already out for another reason (a crash, a
+// The capacity floor (min-in-rotation), checked before a batch leaves rotation: the load balancer
+// port's measure of every host outside the batch (online-probe, HAProxy's state...), in parallel, so a host already out for another reason (a crash, a
 // person's maintenance) counts, and the rollout never takes the fleet below the floor.
 import type { CapacitySettings, Settings } from '../inputs/settings.js'
-import type { Clock, Log, Runner } from '../ports.js'
+import type { Clock, LoadBalancer, Log } from '../ports.js'
 import type { PlacedHost } from './plan.js'
 import { hostVariables } from './releases.js'
 import { pollUntil, type Verdict } from './poll.js'
 
 export interface CapacityDeps {
   readonly settings: Settings
-  readonly runner: Runner
+  readonly lb: LoadBalancer
   readonly clock: Clock
   readonly log: Log
   readonly signal: AbortSignal
@@ -41,14 +41,13 @@ export async function awaitCapacity(
   log.info(`Capacity before batch ${batch.number}: ${verdict.detail}`)
 }
 
-/** One round of online-probe on every other host; the probe's own bound is online-wait. */
+/** One round of the load balancer's measure on every other host: only a host measured in counts. */
 async function countInRotation(deps: CapacityDeps, others: readonly PlacedHost[], floor: number): Promise<Verdict> {
-  const { settings, runner, signal } = deps
-  const { probe = 'false', waitMs } = settings.loadBalancer.online
+  const { settings, lb } = deps
   const results = await Promise.all(
-    others.map((place) => runner.run(probe, { env: hostVariables(settings, place), timeoutMs: waitMs, signal }))
+    others.map((place) => lb.inRotation({ host: place.host, env: hostVariables(settings, place) }))
   )
-  const out = others.filter((_, i) => results[i].code !== 0).map((place) => place.target.entry)
+  const out = others.filter((_, i) => results[i] !== 'in').map((place) => place.target.entry)
   const inRotation = others.length - out.length
   return {
     ok: inRotation >= floor,

@@ -17,6 +17,8 @@ export interface HostFindings {
   readonly lock?: string
   /** How its health is checked, as preflight proved it: an SSH tunnel, curl on the host... */
   readonly healthPath?: string
+  /** Its place in the load balancer, as the port read it: `app/web1 UP`, `rotation in`. */
+  readonly lbPlace?: string
 }
 
 export interface DryRunPlan {
@@ -24,6 +26,8 @@ export interface DryRunPlan {
   readonly hosts: readonly HostFindings[]
   readonly releaseMode: boolean
   readonly lock: boolean
+  /** load-balancer, as chosen. */
+  readonly lbKind: string
 }
 
 /** The plan and the findings, logged; what the report writes to the summary. */
@@ -34,10 +38,11 @@ export function dryRunPlan(
     readonly releases?: readonly HostRelease[]
     readonly locks?: readonly (string | undefined)[]
     readonly healthPaths?: readonly string[]
+    readonly lbPlaces?: readonly string[]
   },
   log: Log
 ): DryRunPlan {
-  const { releases, locks, healthPaths } = found
+  const { releases, locks, healthPaths, lbPlaces } = found
   const lines = describePlan(settings)
   log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...lines].join('\n'))
   healthPaths?.forEach((path, i) => log.info(`[${hosts[i].target.entry}] health path: ${path}`))
@@ -48,9 +53,11 @@ export function dryRunPlan(
       hostKey: host.hostKey,
       release: releases ? (releases[i].from ?? null) : undefined,
       lock: locks?.[i],
-      healthPath: healthPaths?.[i]
+      healthPath: healthPaths?.[i],
+      lbPlace: lbPlaces?.[i]
     })),
     releaseMode: releases !== undefined,
+    lbKind: settings.loadBalancer.kind,
     lock: locks !== undefined
   }
 }
@@ -62,6 +69,7 @@ export function renderPlanSummary(plan: DryRunPlan): string {
     'Reachable',
     'Host key',
     'Health path',
+    `Load balancer (${plan.lbKind})`,
     ...(plan.releaseMode ? ['Current release'] : []),
     ...(plan.lock ? ['Deploy lock'] : [])
   ]
@@ -70,6 +78,7 @@ export function renderPlanSummary(plan: DryRunPlan): string {
     '✅',
     tableCell(host.hostKey ?? ''),
     tableCell(host.healthPath ?? ''),
+    tableCell(host.lbPlace ?? ''),
     ...(plan.releaseMode ? [host.release === null ? '(none: a first deploy)' : tableCell(host.release ?? '')] : []),
     ...(plan.lock ? [host.lock === undefined ? 'free' : `⚠️ ${tableCell(host.lock)}`] : [])
   ])

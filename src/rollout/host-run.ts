@@ -5,7 +5,7 @@
 import { errorMessage } from '../errors.js'
 import type { Settings } from '../inputs/settings.js'
 import type { HostOutcome, HostReport, PhaseRecord, Rotation } from './host-report.js'
-import { NEVER_ABORTED, type Clock, type Log, type Progress, type RemoteHost, type Runner } from '../ports.js'
+import { NEVER_ABORTED, type Clock, type LoadBalancer, type Log, type Progress, type RemoteHost } from '../ports.js'
 import {
   fleetRollbackSteps,
   hostSteps,
@@ -28,7 +28,8 @@ export type { HostOutcome, HostReport, PhaseRecord, Rotation } from './host-repo
 
 export interface HostContext {
   readonly host: RemoteHost
-  readonly runner: Runner
+  /** How hosts leave and rejoin the load balancer. */
+  readonly lb: LoadBalancer
   readonly settings: Settings
   readonly clock: Clock
   readonly log: Log

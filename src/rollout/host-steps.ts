@@ -3,8 +3,8 @@
 // another into the steps that undo a failure. The host's run (host-run.ts) walks them; the dry-run
 // plan (plan.ts) and the summary's columns read the same lists. A new phase is one entry here
 // and, if it does something new, its runner in step-runners.ts.
-import type { RotationChange, Settings } from '../inputs/settings.js'
-import { removeFile, touchFile } from '../ssh/remote-scripts.js'
+import type { Settings } from '../inputs/settings.js'
+import { hostSideCommand } from '../load-balancer/host-side.js'
 import type { HostRelease } from './releases.js'
 
 export type StepName =
@@ -31,12 +31,16 @@ export type StepName =
 export type StepAction =
   | { readonly kind: 'upload'; readonly from: string; readonly to: string }
   | { readonly kind: 'command'; readonly command: string }
-  | { readonly kind: 'await-rotation'; readonly rotation: 'in' | 'out'; readonly change: RotationChange }
+  /** Through the load balancer port: its change, or the wait until the LB shows it. */
+  | { readonly kind: 'rotation'; readonly change: RotationStep }
   | { readonly kind: 'drain'; readonly port: number }
   /** Release mode: `current` pointed at release `to`, in one step. */
   | { readonly kind: 'switch'; readonly to: string }
   /** matchBody: health-body proves the new release; after a rollback only the status counts. */
   | { readonly kind: 'health'; readonly matchBody: boolean; readonly timeoutMs?: number }
+
+/** The load balancer port's four moves (ports.ts LoadBalancer), as steps. */
+export type RotationStep = 'take-out' | 'await-out' | 'put-back' | 'await-in'
 
 /**
  * What a failure must undo once a step has started, and so whether it changes the host:
@@ -57,36 +61,31 @@ export interface Step {
   readonly provesHealthy?: boolean
 }
 
-/** The command that changes a host's rotation: the user's, or the health file removed / touched. */
-function rotationCommand(settings: Settings, rotation: 'in' | 'out'): string | undefined {
-  const { healthFile, offline, online } = settings.loadBalancer
-  const command = rotation === 'out' ? offline.command : online.command
-  if (command !== undefined || healthFile === undefined) return command
-  return rotation === 'out' ? removeFile(healthFile) : touchFile(healthFile)
+/** Whether hosts leave and rejoin at all: only a dry run may have no way to (it checks connections alone). */
+function changesRotation(settings: Settings, rotation: 'in' | 'out'): boolean {
+  const { kind } = settings.loadBalancer
+  return (kind !== 'health-file' && kind !== 'commands') || hostSideCommand(settings, rotation) !== undefined
 }
 
-/** Leaving or rejoining the load balancer: its command, then the wait (or probe) for the LB to see it. */
+/** Leaving or rejoining the load balancer: the change, then the wait (or probe) for the LB to show it. */
 function rotationSteps(settings: Settings, rotation: 'in' | 'out', cancellable: boolean): Step[] {
-  const command = rotationCommand(settings, rotation)
-  // Only a dry run may have neither a command nor a health file (it checks connections alone).
-  if (command === undefined) return []
-  const [name, wait, change] =
+  if (!changesRotation(settings, rotation)) return []
+  const [name, wait, change, moves] =
     rotation === 'out'
-      ? (['offline', 'offline-wait', settings.loadBalancer.offline] as const)
-      : (['online', 'online-wait', settings.loadBalancer.online] as const)
+      ? (['offline', 'offline-wait', settings.loadBalancer.offline, ['take-out', 'await-out']] as const)
+      : (['online', 'online-wait', settings.loadBalancer.online, ['put-back', 'await-in']] as const)
   const run = cancellable || rotation === 'out' ? name : 'restore-online'
-  const bound = settings.commands.timeoutMs
   return [
     {
       name: run,
-      action: { kind: 'command', command },
-      boundMs: bound,
+      action: { kind: 'rotation', change: moves[0] },
+      boundMs: settings.commands.timeoutMs,
       undo: rotation === 'out' ? 'rotation' : 'nothing',
       cancellable
     },
     {
       name: wait,
-      action: { kind: 'await-rotation', rotation, change },
+      action: { kind: 'rotation', change: moves[1] },
       boundMs: change.waitMs,
       undo: 'nothing',
       cancellable

@@ -1,11 +1,11 @@
 // Host-side truth. Before each step that changes a host, the run records on the host what it is
 // about to do (journal-scripts.ts); at preflight the next run reads it, so a host a dead run left
 // mid-cycle (a killed runner) is named and cycled again, and measures whether each host is in
-// rotation (the health file, or online-probe), so that no host is called `in` or `unchanged`
+// rotation (through the load balancer port), so that no host is called `in` or `unchanged`
 // on faith.
 import { errorMessage } from '../errors.js'
 import type { Settings } from '../inputs/settings.js'
-import { NEVER_ABORTED, type Log, type RemoteHost, type Runner } from '../ports.js'
+import { type LoadBalancer, type Log, type RemoteHost, type Rotation } from '../ports.js'
 import {
   clearJournal,
   JOURNAL_MARKER,
@@ -16,9 +16,8 @@ import {
 } from '../ssh/journal-scripts.js'
 import { githubRun } from '../variables.js'
 import { runToEnd } from './host-scripts.js'
-import { placeHosts } from './plan.js'
 import { mapBounded } from './preflight.js'
-import { hostVariables, type HostRelease } from './releases.js'
+import { lbMembers, type HostRelease } from './releases.js'
 
 /** What a run records before a step: who, for which release, which step, when. */
 export interface JournalEntry {
@@ -30,18 +29,13 @@ export interface JournalEntry {
   readonly at: string
 }
 
-/** Whether the load balancer sends the host traffic, as measured; `unknown` where nothing can tell. */
-export type MeasuredRotation = 'in' | 'out' | 'unknown'
-
 /** A host as the run found it at preflight. */
 export interface HostFound {
-  readonly rotation: MeasuredRotation
+  /** Whether the load balancer sends the host traffic, as its port measures it. */
+  readonly rotation: Rotation
   /** The journal entry a run that never finished left: the host was mid-cycle. */
   readonly left?: JournalEntry
 }
-
-/** How long the one probe of a host's rotation at preflight may take. */
-const PROBE_MS = 10_000
 
 /** In words, for the log and the summary: "left by run <url> (attempt 1) during `health` (release r7, at …)". */
 export function describeLeft(entry: JournalEntry): string {
@@ -112,32 +106,22 @@ export interface HostState {
 interface ReadDeps {
   readonly hosts: readonly RemoteHost[]
   readonly settings: Settings
-  readonly runner: Runner
+  readonly lb: LoadBalancer
   readonly log: Log
   readonly releases?: readonly HostRelease[]
 }
 
 /** Every host's journal and rotation, read at preflight (after the lock: no live run writes them); each finding logged. */
 export async function readHostStates(deps: ReadDeps): Promise<HostState[]> {
-  const { hosts, settings, log, releases } = deps
-  const { online, healthFile } = settings.loadBalancer
-  const places = placeHosts(hosts, releases, settings.batches.size).flat()
+  const { hosts, settings, lb, log, releases } = deps
+  const members = lbMembers(hosts, settings, releases)
   const found = await mapBounded(hosts, async (host, i) => {
-    const { lines } = await runToEnd(
-      host,
-      readJournal(directory(settings), journalFile(host.target.entry), healthFile),
-      {
-        timeoutMs: 30_000
-      }
-    )
-    const value = (key: string) =>
-      lines.find((line) => line.startsWith(`${JOURNAL_MARKER} ${key} `))?.slice(JOURNAL_MARKER.length + key.length + 2)
-    const place = places.find((placed) => placed.index === i + 1) ?? places[i]
-    const rotation: MeasuredRotation =
-      online.probe !== undefined
-        ? await probeRotation(deps, online.probe, hostVariables(settings, place))
-        : ((value('rotation') as MeasuredRotation | undefined) ?? 'unknown')
-    return { rotation, left: parseEntry(value('entry')) }
+    const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry)), {
+      timeoutMs: 30_000
+    })
+    const entry = lines.find((line) => line.startsWith(`${JOURNAL_MARKER} entry `))
+    const rotation = await lb.inRotation(members[i])
+    return { rotation, left: parseEntry(entry?.slice(JOURNAL_MARKER.length + 7)) }
   })
   found.forEach(({ rotation, left }, i) => {
     const entry = hosts[i].target.entry
@@ -149,15 +133,6 @@ export async function readHostStates(deps: ReadDeps): Promise<HostState[]> {
     found: host,
     journal: new HostJournal(hosts[i], settings, log, releases?.[i].to ?? settings.release?.id)
   }))
-}
-
-async function probeRotation(
-  { runner }: ReadDeps,
-  probe: string,
-  env: readonly (readonly [string, string])[]
-): Promise<MeasuredRotation> {
-  const { code, timedOut } = await runner.run(probe, { env, timeoutMs: PROBE_MS, signal: NEVER_ABORTED })
-  return timedOut ? 'unknown' : code === 0 ? 'in' : 'out'
 }
 
 function parseEntry(text: string | undefined): JournalEntry | undefined {

@@ -5,7 +5,7 @@
 // it healthy? Only a host proven healthy is put back; nothing races a command still running.
 import { errorMessage } from '../errors.js'
 import { NEVER_ABORTED } from '../ports.js'
-import { awaitGroup, fileExists, NOTHING } from '../ssh/remote-scripts.js'
+import { awaitGroup, NOTHING } from '../ssh/remote-scripts.js'
 import type { Rotation } from './host-report.js'
 import { runStep, type StepContext } from './step-runners.js'
 
@@ -47,7 +47,7 @@ export async function lookAgain(
   const where = {
     in: 'in rotation',
     out: 'out of rotation',
-    unknown: 'rotation not measured (no health-file or online-probe)'
+    unknown: `rotation not measured (${context.lb.kind === 'commands' ? 'no online-probe' : `${context.lb.kind} could not tell`})`
   }[rotation]
   return {
     healthy: unhealthy === undefined,
@@ -69,19 +69,8 @@ async function awaitCommand({ host, settings, env }: StepContext, group: number,
   return code === 0 ? 'its command ended there; ' : ''
 }
 
-/**
- * In rotation or not, as the load balancer is told: its health file on the host (which reconnects
- * first, and throws if it cannot), or the online-probe on the runner; unknown with neither.
- */
-async function measureRotation({ host, runner, settings, env }: StepContext): Promise<Rotation> {
-  const { healthFile, online } = settings.loadBalancer
-  const options = { env, timeoutMs: LOOK_MS, signal: NEVER_ABORTED }
-  const onHost = async (command: string) => (await host.exec(command, { ...options, onLine: () => undefined })).code
-  if (healthFile !== undefined && online.command === undefined) {
-    const code = await onHost(fileExists(healthFile))
-    return code === 0 ? 'in' : code === 1 ? 'out' : 'unknown'
-  }
-  await onHost(NOTHING)
-  if (online.probe === undefined) return 'unknown'
-  return (await runner.run(online.probe, options)).code === 0 ? 'in' : 'out'
+/** In rotation or not, through the load balancer port, once the host answers again (throws if it cannot). */
+async function measureRotation({ host, lb, env }: StepContext): Promise<Rotation> {
+  await host.exec(NOTHING, { env, timeoutMs: LOOK_MS, signal: NEVER_ABORTED, onLine: () => undefined })
+  return lb.inRotation({ host, env })
 }

@@ -3,7 +3,9 @@
 import { batchSizes, type BatchStep } from '../inputs/parse.js'
 import type { Settings } from '../inputs/settings.js'
 import { bakeTimeMs } from './bake.js'
-import { hostSteps, restoreRotationSteps, rollBackSteps, type Step } from './host-steps.js'
+import { MARGIN_MS as AWS_MARGIN_MS } from '../load-balancer/aws-waits.js'
+import { hostSideCommand } from '../load-balancer/host-side.js'
+import { hostSteps, restoreRotationSteps, rollBackSteps, type RotationStep, type Step } from './host-steps.js'
 import type { RemoteHost } from '../ports.js'
 import type { HostPlace } from '../variables.js'
 import type { HostRelease } from './releases.js'
@@ -40,13 +42,8 @@ function describeStep(step: Step, settings: Settings): string {
       return `upload ${action.from} → ${action.to}`
     case 'command':
       return `${step.name}: ${action.command}`
-    case 'await-rotation': {
-      const { probe, waitMs } = action.change
-      const probeName = action.rotation === 'out' ? 'offline-probe' : 'online-probe'
-      const every = ms(settings.loadBalancer.probeIntervalMs)
-      const until = `until ${probeName} (on the runner, every ${every}) exits 0, up to ${ms(waitMs)}: ${probe}`
-      return `${step.name}: ${probe === undefined ? ms(waitMs) : until}`
-    }
+    case 'rotation':
+      return `${step.name}: ${describeRotation(action.change, settings, step.boundMs ?? 0)}`
     case 'switch':
       return `${step.name}: ${settings.release?.dir}/current → releases/${action.to}`
     case 'drain':
@@ -56,6 +53,38 @@ function describeStep(step: Step, settings: Settings): string {
       const check = url ? `GET ${url} through SSH` : `run ${command}`
       const body = action.matchBody || settings.health.body === undefined ? '' : ' (status only)'
       return `${step.name}: ${check}${body} every ${ms(intervalMs)}, up to ${ms(timeoutMs)}`
+    }
+  }
+}
+
+/** A load balancer move, as the chosen adapter makes it. */
+function describeRotation(change: RotationStep, settings: Settings, boundMs: number): string {
+  const { kind, probeIntervalMs } = settings.loadBalancer
+  const upTo = `up to ${ms(boundMs)}`
+  switch (kind) {
+    case 'haproxy':
+      return {
+        'take-out': 'set server … state drain on every HAProxy (runtime API)',
+        'await-out': `until its sessions (scur) reach 0, ${upTo} (drain-timeout), then state maint`,
+        'put-back': 'set server … state ready on every HAProxy',
+        'await-in': `until HAProxy's health check shows it UP, ${upTo}`
+      }[change]
+    case 'aws-elbv2':
+      return {
+        'take-out': 'DeregisterTargets, in each target group',
+        'await-out': `until DescribeTargetHealth shows the target unused in every group (it drains for the group's deregistration delay), up to the longer of ${ms(boundMs)} and that delay + ${ms(AWS_MARGIN_MS)}`,
+        'put-back': 'RegisterTargets, in each target group',
+        'await-in': `until DescribeTargetHealth shows the target healthy in every group, up to the longer of ${ms(boundMs)} and the group's healthy threshold × interval + ${ms(AWS_MARGIN_MS)}; unhealthy after its unhealthy threshold fails at once`
+      }[change]
+    default: {
+      if (change === 'take-out' || change === 'put-back')
+        return hostSideCommand(settings, change === 'take-out' ? 'out' : 'in') ?? ''
+      const [probeName, { probe }] =
+        change === 'await-out'
+          ? (['offline-probe', settings.loadBalancer.offline] as const)
+          : (['online-probe', settings.loadBalancer.online] as const)
+      if (probe === undefined) return ms(boundMs)
+      return `until ${probeName} (on the runner, every ${ms(probeIntervalMs)}) exits 0, ${upTo}: ${probe}`
     }
   }
 }

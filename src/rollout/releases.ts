@@ -5,7 +5,7 @@ import { basename } from 'node:path'
 import { statSync } from 'node:fs'
 import { errorMessage } from '../errors.js'
 import type { ReleaseSettings, Settings } from '../inputs/settings.js'
-import { NEVER_ABORTED, type Log, type RemoteHost } from '../ports.js'
+import { NEVER_ABORTED, type LbMember, type Log, type RemoteHost } from '../ports.js'
 import * as scripts from '../ssh/release-scripts.js'
 import { githubRun, rolloutVariables, type HostPlace } from '../variables.js'
 import { uploadDigest } from '../runner/upload-digest.js'
@@ -51,6 +51,18 @@ export function hostVariables(
 ): (readonly [string, string])[] {
   const release = settings.release && place.release ? releaseVariables(settings.release, place.release) : []
   return [...rolloutVariables(place), ...release, ...settings.env]
+}
+
+/** Each host as the load balancer port sees it, in `hosts` order: the host and its variables. */
+export function lbMembers(
+  hosts: readonly RemoteHost[],
+  settings: Settings,
+  releases?: readonly HostRelease[]
+): LbMember[] {
+  return placeHosts(hosts, releases, settings.batches.size)
+    .flat()
+    .sort((a, b) => a.index - b.index)
+    .map((place) => ({ host: place.host, env: hostVariables(settings, place) }))
 }
 
 /** Settings in release mode: release-dir set. */

@@ -2,19 +2,20 @@
 // runner resolves once its step is done and throws, with the words the report uses, if it failed.
 import { expandVariables } from '../inputs/parse.js'
 import type { Settings } from '../inputs/settings.js'
-import type { Clock, ExecResult, Log, RemoteHost, Runner } from '../ports.js'
+import type { Clock, Log, LoadBalancer, RemoteHost } from '../ports.js'
 import { switchRelease } from '../ssh/release-scripts.js'
 import { drainScript } from '../ssh/remote-scripts.js'
 import { judgeResponse } from './health.js'
 import { throwIfFailed } from './host-scripts.js'
-import type { StepAction } from './host-steps.js'
+import type { RotationStep, StepAction } from './host-steps.js'
+import { exitVerdict } from '../load-balancer/host-side.js'
 import { pollUntil, type Verdict } from './poll.js'
 
 /** One host's run, as its steps see it. */
 export interface StepContext {
   readonly host: RemoteHost
-  /** Where the load balancer probes run. */
-  readonly runner: Runner
+  /** How the host leaves and rejoins the load balancer. */
+  readonly lb: LoadBalancer
   readonly settings: Settings
   readonly clock: Clock
   readonly log: Log
@@ -30,8 +31,8 @@ export function runStep(context: StepContext, action: StepAction, signal: AbortS
       return context.host.upload(action.from, action.to)
     case 'command':
       return runCommand(context, action.command, signal)
-    case 'await-rotation':
-      return awaitRotation(context, action, signal)
+    case 'rotation':
+      return changeRotation(context, action.change, signal)
     case 'drain':
       return drain(context, action.port, signal)
     case 'switch':
@@ -78,32 +79,19 @@ async function checkHealth(
   log.info(`[${host.target.entry}] healthy: ${verdict.detail}`)
 }
 
-/**
- * After offline or online: the fixed wait, or, with a probe, until the probe confirms the load
- * balancer's view (the wait is then only the upper bound).
- */
-async function awaitRotation(
-  { settings, clock, runner, env }: StepContext,
-  { rotation, change }: Extract<StepAction, { kind: 'await-rotation' }>,
-  signal: AbortSignal
-): Promise<void> {
-  const { probe, waitMs } = change
-  if (probe === undefined) return clock.sleep(waitMs, signal)
-  const name = rotation === 'out' ? 'offline-probe' : 'online-probe'
-  await pollUntil(
-    async (budgetMs) => {
-      const result = await runner.run(probe, { env, timeoutMs: budgetMs, signal })
-      return exitVerdict(result, result.lastLine)
-    },
-    {
-      clock,
-      timeoutMs: waitMs,
-      intervalMs: settings.loadBalancer.probeIntervalMs,
-      signal,
-      waitingFor: name,
-      failed: `${name} did not confirm the host ${rotation === 'out' ? 'out of' : 'in'} rotation`
-    }
-  )
+/** A load balancer move, through the port, for this host. */
+function changeRotation({ lb, host, env, output }: StepContext, change: RotationStep, signal: AbortSignal) {
+  const member = { host, env, output }
+  switch (change) {
+    case 'take-out':
+      return lb.takeOut(member, signal)
+    case 'await-out':
+      return lb.awaitOut(member, signal)
+    case 'put-back':
+      return lb.putBack(member, signal)
+    case 'await-in':
+      return lb.awaitIn(member, signal)
+  }
 }
 
 /**
@@ -132,10 +120,4 @@ async function drain({ host, log, settings, env, output }: StepContext, port: nu
     return
   }
   throwIfFailed(result, timeoutMs, signal)
-}
-
-/** A command polled until it succeeds (health-command, a probe): what one run showed. */
-function exitVerdict(result: ExecResult, lastLine = ''): Verdict {
-  const seen = result.timedOut ? 'timed out' : `exit code ${result.code}`
-  return { ok: result.code === 0, detail: lastLine ? `${seen}: ${lastLine}` : seen }
 }

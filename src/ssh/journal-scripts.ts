@@ -28,16 +28,8 @@ export function clearJournal(dir: string, file: string): string {
   return `rm -f ${dir}/${shellQuote(file)}`
 }
 
-/** What a run finds at preflight: the host's journal entry, if any, and whether `healthFile` is there. */
-export function readJournal(dir: string, file: string, healthFile?: string): string {
+/** What a run finds at preflight: the host's journal entry, if any. */
+export function readJournal(dir: string, file: string): string {
   const f = `${dir}/${shellQuote(file)}`
-  return [
-    `if [ -f ${f} ]; then printf '%s entry %s\\n' ${JOURNAL_MARKER} "$(head -n 1 ${f})"; fi`,
-    ...(healthFile === undefined
-      ? []
-      : [
-          `if [ -e ${shellQuote(healthFile)} ]; then echo "${JOURNAL_MARKER} rotation in"; else echo "${JOURNAL_MARKER} rotation out"; fi`
-        ]),
-    'true'
-  ].join('\n')
+  return `if [ -f ${f} ]; then printf '%s entry %s\\n' ${JOURNAL_MARKER} "$(head -n 1 ${f})"; fi; true`
 }

@@ -1,10 +1,12 @@
-// After a host-side rotation change (a health file, a command): the load balancer notices on its own
-// schedule, so wait for the evidence (offline-probe / online-probe on the runner) or, without a
-// probe, the fixed wait. Shared by the health-file and commands adapters.
+// What the health-file and commands adapters share: a host leaves or rejoins by a command on the
+// host (the health file removed or touched, or the user's), and the load balancer notices on its
+// own schedule, so the wait is for the evidence (offline-probe / online-probe on the runner) or,
+// without a probe, the fixed wait.
 import type { RotationChange, Settings } from '../inputs/settings.js'
 import { NEVER_ABORTED, type Clock, type ExecResult, type LbMember, type Rotation, type Runner } from '../ports.js'
 import { throwIfFailed } from '../rollout/host-scripts.js'
 import { pollUntil, type Verdict } from '../rollout/poll.js'
+import { removeFile, touchFile } from '../ssh/remote-scripts.js'
 
 /** What the host-side adapters need besides the settings. */
 export interface HostSideDeps {
@@ -15,6 +17,14 @@ export interface HostSideDeps {
 
 /** The most a measurement of rotation may take (a probe, a file test): it must never hold a run up. */
 export const MEASURE_MS = 5000
+
+/** The command on the host that takes it out or puts it back: the user's, or the health file removed / touched. */
+export function hostSideCommand(settings: Settings, rotation: 'in' | 'out'): string | undefined {
+  const { healthFile, offline, online } = settings.loadBalancer
+  const command = rotation === 'out' ? offline.command : online.command
+  if (command !== undefined || healthFile === undefined) return command
+  return rotation === 'out' ? removeFile(healthFile) : touchFile(healthFile)
+}
 
 /** Runs a rotation command on the host (offline-command, the health file removed...); throws if it failed. */
 export async function runOnHost(
@@ -70,6 +80,11 @@ export async function probeRotation({ settings, runner }: HostSideDeps, member: 
     signal: NEVER_ABORTED
   })
   return timedOut || code === null ? 'unknown' : code === 0 ? 'in' : 'out'
+}
+
+/** A measured rotation, for the dry run's summary. */
+export function describeRotation(rotation: Rotation): string {
+  return { in: 'in rotation', out: 'out of rotation', unknown: 'rotation not measured' }[rotation]
 }
 
 /** A command polled until it succeeds (health-command, a probe): what one run showed. */
