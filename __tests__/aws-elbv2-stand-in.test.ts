@@ -9,7 +9,7 @@ import { awsElbv2Balancer } from '../src/load-balancer/aws-elbv2.js'
 import type { LbDeps } from '../src/load-balancer/create.js'
 import { NEVER_ABORTED, systemClock, type LbMember, type LoadBalancer } from '../src/ports.js'
 import { PreflightError } from '../src/rollout/preflight.js'
-import { startElbv2StandIn, type Elbv2StandIn } from '../test/fleet/elbv2-stand-in.js'
+import { countByAction, startElbv2StandIn, type Elbv2StandIn } from '../test/fleet/elbv2-stand-in.js'
 import { startListener, type StandInListener } from '../test/fleet/elbv2-listener.js'
 import { startTraffic } from '../test/fleet/traffic.js'
 import { FakeClock, FakeHost, RecordingLog, settingsWith } from '../__fixtures__/fakes.js'
@@ -92,10 +92,7 @@ function balancer(groups: string[], inputs: Record<string, string> = {}) {
 }
 
 /** Requests to the stand-in since `from`, by Action. */
-const countsSince = (from: number) =>
-  standIn.requests
-    .slice(from)
-    .reduce<Record<string, number>>((counts, { action }) => ({ ...counts, [action]: (counts[action] ?? 0) + 1 }), {})
+const countsSince = (from: number) => countByAction(standIn.requests.slice(from))
 
 /** One host's cycle, its app restarted while out: how long out and in took, and the API calls it made. */
 async function rollOne(lb: LoadBalancer, member: LbMember, app: App) {

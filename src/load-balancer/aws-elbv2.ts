@@ -201,7 +201,7 @@ async function describeMembers(deps: DescribeDeps, members: readonly LbMember[],
   const texts = waits.map((wait, i) => {
     const states = all.map((group, g) => {
       const health = healthOf(readings[g], wait.target)
-      note(deps.waitDeps, wait, group, health)
+      note(deps.waitDeps, wait, group, health, true) // the caller logs what describe returns
       return { group, health }
     })
     const unknown = states.filter(({ health }) => !isRegistered(health)).map(({ group }) => group.name)

@@ -133,17 +133,21 @@ function failing(wait: Wait, group: Group, health: TargetHealth | undefined, now
   )
 }
 
-/** Logs the target's state in the group when it differs from the last one seen. */
+/**
+ * Logs the target's state in the group when it differs from the last one seen (a new reason alone,
+ * `Elb.RegistrationInProgress` to `Elb.InitialHealthChecking`, is no change); `quiet` only remembers it.
+ */
 export function note(
   deps: WaitDeps,
   wait: Pick<Wait, 'entry' | 'target' | 'seen'>,
   group: Group,
-  health?: TargetHealth
+  health: TargetHealth | undefined,
+  quiet = false
 ) {
   const text = stateText(health)
   const before = wait.seen.get(group.arn)
-  if (before === text) return
+  if (before !== undefined && before.split(' (')[0] === text.split(' (')[0]) return
   wait.seen.set(group.arn, text)
   const change = before === undefined ? text : `${before} → ${text}`
-  deps.log.info(`${wait.entry} ${group.name}: ${targetText(wait.target)} ${change}`)
+  if (!quiet) deps.log.info(`${wait.entry} ${group.name}: ${targetText(wait.target)} ${change}`)
 }

@@ -2,14 +2,12 @@
 // AWS would), over @aws-sdk/client-elastic-load-balancing-v2. The SDK finds the credentials and
 // the endpoint itself: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, and
 // AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2 / AWS_ENDPOINT_URL; the region is the ARN's own.
-import {
-  DeregisterTargetsCommand,
-  DescribeTargetGroupAttributesCommand,
-  DescribeTargetGroupsCommand,
-  DescribeTargetHealthCommand,
-  ElasticLoadBalancingV2Client,
-  RegisterTargetsCommand
-} from '@aws-sdk/client-elastic-load-balancing-v2'
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2'
+
+/** The SDK, loaded on first use: ncc bundles it as a chunk of its own, which runs with another load balancer never parse. */
+type Sdk = typeof import('@aws-sdk/client-elastic-load-balancing-v2')
+let sdk: Promise<Sdk> | undefined
+const loadSdk = () => (sdk ??= import('@aws-sdk/client-elastic-load-balancing-v2'))
 
 export interface ElbTarget {
   readonly id: string
@@ -55,7 +53,8 @@ const DEFAULT_DELAY_S = 300
 /** The ELBv2 API through the AWS SDK, one client per region. */
 export function sdkElbApi(): ElbApi & { destroy(): void } {
   const clients = new Map<string, ElasticLoadBalancingV2Client>()
-  const client = (arn: string) => {
+  const client = async (arn: string) => {
+    const { ElasticLoadBalancingV2Client } = await loadSdk()
     const region = regionOf(arn)
     let found = clients.get(region)
     if (found === undefined) {
@@ -71,12 +70,13 @@ export function sdkElbApi(): ElbApi & { destroy(): void } {
   const targets = (list: readonly ElbTarget[]) => list.map(({ id, port }) => ({ Id: id, Port: port }))
   return {
     async describeTargetGroups(arns, signal) {
+      const { DescribeTargetGroupsCommand } = await loadSdk()
       const regions = [...new Set(arns.map(regionOf))]
       const pages = await Promise.all(
-        regions.map((region) => {
+        regions.map(async (region) => {
           const inRegion = arns.filter((arn) => regionOf(arn) === region)
           const command = new DescribeTargetGroupsCommand({ TargetGroupArns: inRegion })
-          return client(inRegion[0]).send(command, { abortSignal: signal })
+          return (await client(inRegion[0])).send(command, { abortSignal: signal })
         })
       )
       return pages.flatMap((page) =>
@@ -91,15 +91,17 @@ export function sdkElbApi(): ElbApi & { destroy(): void } {
       )
     },
     async deregistrationDelayMs(arn, signal) {
+      const { DescribeTargetGroupAttributesCommand } = await loadSdk()
       const command = new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn })
-      const { Attributes } = await client(arn).send(command, { abortSignal: signal })
+      const { Attributes } = await (await client(arn)).send(command, { abortSignal: signal })
       const value = Attributes?.find((attribute) => attribute.Key === 'deregistration_delay.timeout_seconds')?.Value
       const seconds = Number(value ?? DEFAULT_DELAY_S)
       return (Number.isFinite(seconds) ? seconds : DEFAULT_DELAY_S) * 1000
     },
     async describeTargetHealth(arn, list, signal) {
+      const { DescribeTargetHealthCommand } = await loadSdk()
       const command = new DescribeTargetHealthCommand({ TargetGroupArn: arn, Targets: targets(list) })
-      const { TargetHealthDescriptions } = await client(arn).send(command, { abortSignal: signal })
+      const { TargetHealthDescriptions } = await (await client(arn)).send(command, { abortSignal: signal })
       return (TargetHealthDescriptions ?? []).map((found) => ({
         target: { id: found.Target?.Id ?? '', port: found.Target?.Port },
         state: found.TargetHealth?.State ?? 'unknown',
@@ -108,14 +110,14 @@ export function sdkElbApi(): ElbApi & { destroy(): void } {
       }))
     },
     async registerTargets(arn, list, signal) {
-      await client(arn).send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: targets(list) }), {
-        abortSignal: signal
-      })
+      const { RegisterTargetsCommand } = await loadSdk()
+      const command = new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: targets(list) })
+      await (await client(arn)).send(command, { abortSignal: signal })
     },
     async deregisterTargets(arn, list, signal) {
-      await client(arn).send(new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: targets(list) }), {
-        abortSignal: signal
-      })
+      const { DeregisterTargetsCommand } = await loadSdk()
+      const command = new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: targets(list) })
+      await (await client(arn)).send(command, { abortSignal: signal })
     },
     destroy: () => clients.forEach((found) => found.destroy())
   }

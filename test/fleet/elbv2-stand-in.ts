@@ -76,11 +76,7 @@ export async function startElbv2StandIn(options: StandInOptions): Promise<Elbv2S
     requests,
     transitions,
     refused,
-    counts: () =>
-      requests.reduce<Record<string, number>>(
-        (counts, { action }) => ({ ...counts, [action]: (counts[action] ?? 0) + 1 }),
-        {}
-      ),
+    counts: () => countByAction(requests),
     arnOf: (name) => groups.find((group) => group.config.name === name)?.arn ?? '',
     close: async () => {
       groups.forEach((group) => group.close())
@@ -88,6 +84,13 @@ export async function startElbv2StandIn(options: StandInOptions): Promise<Elbv2S
       await new Promise((resolve) => server.close(resolve))
     }
   }
+}
+
+/** Requests by Action. */
+export function countByAction(requests: readonly StandInRequest[]): Record<string, number> {
+  const counts: Record<string, number> = {}
+  for (const { action } of requests) counts[action] = (counts[action] ?? 0) + 1
+  return counts
 }
 
 interface Context {
