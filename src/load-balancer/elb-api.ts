@@ -52,73 +52,85 @@ const DEFAULT_DELAY_S = 300
 
 /** The ELBv2 API through the AWS SDK, one client per region. */
 export function sdkElbApi(): ElbApi & { destroy(): void } {
-  const clients = new Map<string, ElasticLoadBalancingV2Client>()
-  const client = async (arn: string) => {
+  return new SdkElbApi()
+}
+
+class SdkElbApi implements ElbApi {
+  private readonly clients = new Map<string, ElasticLoadBalancingV2Client>()
+
+  async describeTargetGroups(arns: readonly string[], signal: AbortSignal): Promise<GroupInfo[]> {
+    const { DescribeTargetGroupsCommand } = await loadSdk()
+    const regions = [...new Set(arns.map(regionOf))]
+    const pages = await Promise.all(
+      regions.map(async (region) => {
+        const inRegion = arns.filter((arn) => regionOf(arn) === region)
+        const command = new DescribeTargetGroupsCommand({ TargetGroupArns: inRegion })
+        return (await this.client(inRegion[0])).send(command, { abortSignal: signal })
+      })
+    )
+    return pages.flatMap((page) =>
+      (page.TargetGroups ?? []).map((group) => ({
+        arn: group.TargetGroupArn ?? '',
+        name: group.TargetGroupName ?? '',
+        loadBalancerArns: group.LoadBalancerArns ?? [],
+        healthCheckIntervalMs: (group.HealthCheckIntervalSeconds ?? 30) * 1000,
+        healthyThreshold: group.HealthyThresholdCount ?? 5,
+        unhealthyThreshold: group.UnhealthyThresholdCount ?? 2
+      }))
+    )
+  }
+
+  async deregistrationDelayMs(arn: string, signal: AbortSignal): Promise<number> {
+    const { DescribeTargetGroupAttributesCommand } = await loadSdk()
+    const command = new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn })
+    const { Attributes } = await (await this.client(arn)).send(command, { abortSignal: signal })
+    const value = Attributes?.find((attribute) => attribute.Key === 'deregistration_delay.timeout_seconds')?.Value
+    const seconds = Number(value ?? DEFAULT_DELAY_S)
+    return (Number.isFinite(seconds) ? seconds : DEFAULT_DELAY_S) * 1000
+  }
+
+  async describeTargetHealth(arn: string, list: readonly ElbTarget[], signal: AbortSignal): Promise<TargetHealth[]> {
+    const { DescribeTargetHealthCommand } = await loadSdk()
+    const command = new DescribeTargetHealthCommand({ TargetGroupArn: arn, Targets: sdkTargets(list) })
+    const { TargetHealthDescriptions } = await (await this.client(arn)).send(command, { abortSignal: signal })
+    return (TargetHealthDescriptions ?? []).map((found) => ({
+      target: { id: found.Target?.Id ?? '', port: found.Target?.Port },
+      state: found.TargetHealth?.State ?? 'unknown',
+      reason: found.TargetHealth?.Reason,
+      description: found.TargetHealth?.Description
+    }))
+  }
+
+  async registerTargets(arn: string, list: readonly ElbTarget[], signal: AbortSignal): Promise<void> {
+    const { RegisterTargetsCommand } = await loadSdk()
+    const command = new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: sdkTargets(list) })
+    await (await this.client(arn)).send(command, { abortSignal: signal })
+  }
+
+  async deregisterTargets(arn: string, list: readonly ElbTarget[], signal: AbortSignal): Promise<void> {
+    const { DeregisterTargetsCommand } = await loadSdk()
+    const command = new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: sdkTargets(list) })
+    await (await this.client(arn)).send(command, { abortSignal: signal })
+  }
+
+  destroy(): void {
+    this.clients.forEach((client) => client.destroy())
+  }
+
+  private async client(arn: string): Promise<ElasticLoadBalancingV2Client> {
     const { ElasticLoadBalancingV2Client } = await loadSdk()
     const region = regionOf(arn)
-    let found = clients.get(region)
+    let found = this.clients.get(region)
     if (found === undefined) {
       // Bounded calls: a silent endpoint must fail the call (the SDK retries it), never hang a wait.
       found = new ElasticLoadBalancingV2Client({
         region,
         requestHandler: { connectionTimeout: 5000, requestTimeout: 10_000 }
       })
-      clients.set(region, found)
+      this.clients.set(region, found)
     }
     return found
   }
-  const targets = (list: readonly ElbTarget[]) => list.map(({ id, port }) => ({ Id: id, Port: port }))
-  return {
-    async describeTargetGroups(arns, signal) {
-      const { DescribeTargetGroupsCommand } = await loadSdk()
-      const regions = [...new Set(arns.map(regionOf))]
-      const pages = await Promise.all(
-        regions.map(async (region) => {
-          const inRegion = arns.filter((arn) => regionOf(arn) === region)
-          const command = new DescribeTargetGroupsCommand({ TargetGroupArns: inRegion })
-          return (await client(inRegion[0])).send(command, { abortSignal: signal })
-        })
-      )
-      return pages.flatMap((page) =>
-        (page.TargetGroups ?? []).map((group) => ({
-          arn: group.TargetGroupArn ?? '',
-          name: group.TargetGroupName ?? '',
-          loadBalancerArns: group.LoadBalancerArns ?? [],
-          healthCheckIntervalMs: (group.HealthCheckIntervalSeconds ?? 30) * 1000,
-          healthyThreshold: group.HealthyThresholdCount ?? 5,
-          unhealthyThreshold: group.UnhealthyThresholdCount ?? 2
-        }))
-      )
-    },
-    async deregistrationDelayMs(arn, signal) {
-      const { DescribeTargetGroupAttributesCommand } = await loadSdk()
-      const command = new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn })
-      const { Attributes } = await (await client(arn)).send(command, { abortSignal: signal })
-      const value = Attributes?.find((attribute) => attribute.Key === 'deregistration_delay.timeout_seconds')?.Value
-      const seconds = Number(value ?? DEFAULT_DELAY_S)
-      return (Number.isFinite(seconds) ? seconds : DEFAULT_DELAY_S) * 1000
-    },
-    async describeTargetHealth(arn, list, signal) {
-      const { DescribeTargetHealthCommand } = await loadSdk()
-      const command = new DescribeTargetHealthCommand({ TargetGroupArn: arn, Targets: targets(list) })
-      const { TargetHealthDescriptions } = await (await client(arn)).send(command, { abortSignal: signal })
-      return (TargetHealthDescriptions ?? []).map((found) => ({
-        target: { id: found.Target?.Id ?? '', port: found.Target?.Port },
-        state: found.TargetHealth?.State ?? 'unknown',
-        reason: found.TargetHealth?.Reason,
-        description: found.TargetHealth?.Description
-      }))
-    },
-    async registerTargets(arn, list, signal) {
-      const { RegisterTargetsCommand } = await loadSdk()
-      const command = new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: targets(list) })
-      await (await client(arn)).send(command, { abortSignal: signal })
-    },
-    async deregisterTargets(arn, list, signal) {
-      const { DeregisterTargetsCommand } = await loadSdk()
-      const command = new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: targets(list) })
-      await (await client(arn)).send(command, { abortSignal: signal })
-    },
-    destroy: () => clients.forEach((found) => found.destroy())
-  }
 }
+
+const sdkTargets = (list: readonly ElbTarget[]) => list.map(({ id, port }) => ({ Id: id, Port: port }))

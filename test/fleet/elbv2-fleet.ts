@@ -32,25 +32,23 @@ export interface Elbv2Fleet {
   close(): Promise<void>
 }
 
+/** The target group's health check (on the app's pages), thresholds and drain, scaled down as HAProxy's are. */
+const FLEET_GROUP = { delayS: 1, intervalS: 1, healthyThreshold: 2, unhealthyThreshold: 2, healthPath: '/' }
+
+/** What the action's process gets: configure-aws-credentials' variables and the SDK's endpoint variable. */
+export const actionEnv = (endpoint: string): Record<string, string> => ({
+  AWS_ACCESS_KEY_ID: STAND_IN_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: STAND_IN_CREDENTIALS.secretAccessKey,
+  AWS_SESSION_TOKEN: STAND_IN_CREDENTIALS.sessionToken,
+  AWS_REGION: 'eu-west-1',
+  AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: endpoint
+})
+
 /** `group` overrides the stand-in group: a 1 s health check interval, 2 checks each way, a 1 s drain. */
 export async function startElbv2Fleet(fleet: Fleet, group: Partial<GroupConfig> = {}): Promise<Elbv2Fleet> {
   const targets = fleet.hosts.map((host) => ({ id: host.address, port: fleet.appPort }))
-  const standIn = await startElbv2StandIn({
-    credentials: STAND_IN_CREDENTIALS,
-    groups: [
-      {
-        name: 'fleet',
-        port: fleet.appPort,
-        delayS: 1,
-        intervalS: 1,
-        healthyThreshold: 2,
-        unhealthyThreshold: 2,
-        healthPath: '/',
-        registered: targets,
-        ...group
-      }
-    ]
-  })
+  const config = { name: 'fleet', port: fleet.appPort, registered: targets, ...FLEET_GROUP, ...group }
+  const standIn = await startElbv2StandIn({ credentials: STAND_IN_CREDENTIALS, groups: [config] })
   const listener = await startListener(standIn.groups[0])
   const arn = standIn.groups[0].arn
   const model = standIn.groups[0]
@@ -58,13 +56,7 @@ export async function startElbv2Fleet(fleet: Fleet, group: Partial<GroupConfig> 
     standIn,
     listener,
     arn,
-    env: {
-      AWS_ACCESS_KEY_ID: STAND_IN_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: STAND_IN_CREDENTIALS.secretAccessKey,
-      AWS_SESSION_TOKEN: STAND_IN_CREDENTIALS.sessionToken,
-      AWS_REGION: 'eu-west-1',
-      AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: standIn.endpoint
-    },
+    env: actionEnv(standIn.endpoint),
     inputs(overrides = {}) {
       const inputs: Record<string, string> = {
         ...fleet.inputs(),
