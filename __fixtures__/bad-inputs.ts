@@ -223,7 +223,17 @@ export const BAD_INPUTS: BadInput[] = [
   [
     'min-in-rotation without online-probe',
     { 'min-in-rotation': '2' },
-    /^min-in-rotation '2': needs online-probe: it is how the action sees which other hosts are in rotation/
+    /^min-in-rotation '2': needs online-probe with load-balancer: health-file: it is how the action sees which other hosts are in rotation/
+  ],
+  [
+    'load-balancer not one of the kinds',
+    { 'load-balancer': 'f5' },
+    /^load-balancer 'f5': expected one of health-file, commands, haproxy, aws-elbv2/
+  ],
+  [
+    'load-balancer: commands without both commands',
+    { 'load-balancer': 'commands', 'offline-command': 'lb rm' },
+    /^load-balancer 'commands': needs offline-command and online-command/
   ],
   [
     'a floor the batches can never keep',

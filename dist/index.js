@@ -29762,7 +29762,9 @@ function commandsBalancer(deps) {
     const { offline, online } = deps.settings.loadBalancer;
     return {
         kind: 'commands',
-        describe: (members) => Promise.all(members.map(async (member) => describeRotation(await probeRotation(deps, member)))),
+        describe: (members) => Promise.all(members.map(async (member) => online.probe === undefined
+            ? 'rotation not measured (no online-probe)'
+            : describeRotation(await probeRotation(deps, member)))),
         takeOut: (member, signal) => runOnHost(deps, member, offline.command ?? ':', signal),
         awaitOut: (member, signal) => awaitChange(deps, member, 'out', signal),
         putBack: (member, signal) => runOnHost(deps, member, online.command ?? ':', signal),
@@ -31112,7 +31114,7 @@ function readLock(input, releaseDir) {
  * the load balancer's view the action has; a floor no batch can ever keep is refused here, before
  * any host is reached.
  */
-function readCapacity(input, hostCount, sizes, { online }) {
+function readCapacity(input, hostCount, sizes, { online, kind }) {
     const waitMs = input.defaulted('capacity-wait', parseDuration);
     const floor = input.parse('min-in-rotation', (value) => parseHostCount(value, hostCount));
     if (floor === undefined) {
@@ -31120,8 +31122,9 @@ function readCapacity(input, hostCount, sizes, { online }) {
             input.problem('capacity-wait', input.raw('capacity-wait'), 'needs min-in-rotation');
         return undefined;
     }
-    if (online.probe === undefined) {
-        input.problem('min-in-rotation', input.raw('min-in-rotation'), 'needs online-probe: it is how the action sees which other hosts are in rotation');
+    // HAProxy and ELBv2 say themselves which hosts serve; behind the others only online-probe can.
+    if (online.probe === undefined && (kind === 'health-file' || kind === 'commands')) {
+        input.problem('min-in-rotation', input.raw('min-in-rotation'), `needs online-probe with load-balancer: ${kind}: it is how the action sees which other hosts are in rotation`);
     }
     const largest = Math.max(0, ...sizes);
     if (hostCount > 0 && hostCount - largest < floor) {
@@ -33040,6 +33043,10 @@ class SshRemoteHost {
     shell;
     /** A sideline command running in the shell: the host's next command waits for it (it is short). */
     beside;
+    /** The host's own commands under way: a sideline command never reconnects under them. */
+    ownCommands = 0;
+    /** A reconnection under way, which every use that finds the connection gone awaits. */
+    reopening;
     constructor(target, chain, reconnect, log, useShell, acceptedKey) {
         this.target = target;
         this.chain = chain;
@@ -33057,20 +33064,25 @@ class SshRemoteHost {
     }
     /** The target's connection, re-opened first if it dropped since the last use. */
     async ssh(forceReconnect = false) {
-        if (forceReconnect || !this.connected) {
-            this.log.info(`[${this.target.entry}] the SSH connection was lost (${lostBecause(this.chain)}); reconnecting`);
-            this.chain.forEach((ssh) => ssh.dispose());
-            await this.http?.close();
-            this.http = undefined;
-            this.chain = await this.reconnect();
+        if ((forceReconnect || !this.connected) && this.reopening === undefined) {
+            this.reopening = this.reopen().finally(() => (this.reopening = undefined));
         }
+        await this.reopening;
         return this.chain[this.chain.length - 1];
+    }
+    async reopen() {
+        this.log.info(`[${this.target.entry}] the SSH connection was lost (${lostBecause(this.chain)}); reconnecting`);
+        this.chain.forEach((ssh) => ssh.dispose());
+        await this.http?.close();
+        this.http = undefined;
+        this.chain = await this.reconnect();
     }
     async exec(command, options) {
         if (options.sideline)
             return this.execBeside(command, options);
         await this.beside;
-        const result = await this.execSomewhere(command, options);
+        this.ownCommands++;
+        const result = await this.execSomewhere(command, options).finally(() => this.ownCommands--);
         // No exit status, and neither its timeout nor a cancellation ended it: its connection went.
         if (result.code !== null || result.timedOut || options.signal.aborted)
             return result;
@@ -33110,11 +33122,21 @@ class SshRemoteHost {
             this.useShell = false;
         return this.execOnChannel(command, options);
     }
-    /** A sideline command: in the shell if it is free, else on a channel if one opens now; never a reconnect. */
+    /**
+     * A sideline command: in the shell if it is free, else on a channel if one opens now. It
+     * reconnects only a host waiting its turn: under a command of the host's own, the connection is
+     * that command's to reopen and look at again; but a waiting host whose connection dropped would
+     * otherwise beat no more until its turn, and its lock would look dead to the next run.
+     */
     async execBeside(command, options) {
         const { shell } = this;
-        if (!this.connected)
-            return { code: null, timedOut: false };
+        if (!this.connected) {
+            if (this.ownCommands > 0)
+                return { code: null, timedOut: false };
+            const run = this.execSomewhere(command, options);
+            this.beside = run.catch(() => undefined);
+            return run;
+        }
         if (shell?.available && shell.connection === this.chain[this.chain.length - 1].connection) {
             const run = shell.run(command, options);
             this.beside = run.catch(() => undefined);
