@@ -236,6 +236,29 @@ export const BAD_INPUTS: BadInput[] = [
     /^load-balancer 'commands': needs offline-command and online-command/
   ],
   [
+    'aws-elbv2 with a load balancer ARN for a target group',
+    {
+      'load-balancer': 'aws-elbv2',
+      'health-file': undefined,
+      'target-groups': 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web/0123456789abcdef',
+      // aws-targets names hosts entries as written: these cases name their own hosts.
+      hosts: 'deploy@h1\ndeploy@h2',
+      'aws-targets': 'deploy@h1=i-00000001\ndeploy@h2=i-00000002'
+    },
+    /^target-groups 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer\/app\/web\/0123456789abcdef': expected a target group ARN, arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup\/NAME\/ID$/
+  ],
+  [
+    'aws-elbv2 with a host without a target',
+    {
+      'load-balancer': 'aws-elbv2',
+      'health-file': undefined,
+      'target-groups': 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef',
+      hosts: 'deploy@h1\ndeploy@h2',
+      'aws-targets': 'deploy@h1=10.0.0.1:80'
+    },
+    /^aws-targets: has no target for deploy@h2; expected one ENTRY=ID\[:PORT\]/
+  ],
+  [
     'a floor the batches can never keep',
     { 'min-in-rotation': '3', 'online-probe': 'true', 'batch-size': '2' },
     /^min-in-rotation '3': is 3 host\(s\), but a batch of 2 out of 4 leaves 2; expected at most 2/

@@ -25,6 +25,8 @@ export const INPUT_NAMES = [
   'probe-interval',
   'drain-timeout',
   'drain-port',
+  'target-groups',
+  'aws-targets',
   'upload',
   'upload-to',
   'stop-command',

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs'
 import { SAMPLE_VARIABLES } from '../variables.js'
 import type { InputReader } from './input-reader.js'
+import { readAwsElbv2 } from './read-aws.js'
 import {
   expandVariables,
   InputError,
@@ -19,14 +20,15 @@ import type {
   LoadBalancerKind,
   LoadBalancerSettings,
   RotationChange,
-  Settings
+  Settings,
+  Target
 } from './settings.js'
 
 const KINDS: readonly LoadBalancerKind[] = ['health-file', 'commands', 'haproxy', 'aws-elbv2']
 /** What a host-side kind uses, and so what an LB that is told directly (haproxy, aws-elbv2) refuses. */
 const HOST_SIDE_INPUTS = ['health-file', 'offline-command', 'online-command'] as const
 
-export function readLoadBalancer(input: InputReader, dryRun: boolean): LoadBalancerSettings {
+export function readLoadBalancer(input: InputReader, dryRun: boolean, hosts: readonly Target[]): LoadBalancerSettings {
   const healthFile = input.parse('health-file', (value) => {
     if (!value.startsWith('/') || value.includes('\n'))
       throw new InputError('expected an absolute path on the host, e.g. /usr/share/nginx/status/nginx-status.html')
@@ -36,6 +38,7 @@ export function readLoadBalancer(input: InputReader, dryRun: boolean): LoadBalan
   const online = readRotationChange(input, 'online')
   const kind = readKind(input, offline, online)
   const shared = {
+    awsElbv2: readAwsElbv2(input, kind, hosts),
     offline,
     online,
     probeIntervalMs: input.defaulted('probe-interval', positiveDuration),

@@ -182,7 +182,7 @@ export function getSettings(readInput: ReadInput): Settings {
   const hosts = readTargets(input, 'hosts', port)
   const dryRun = input.defaulted('dry-run', parseBoolean)
   const env = input.parse('env', parseEnv) ?? []
-  const loadBalancer = readLoadBalancer(input, dryRun)
+  const loadBalancer = readLoadBalancer(input, dryRun, hosts)
   const health = readHealth(input, env)
   warnings.push(...warnAboutWaits(loadBalancer, health))
   const release = readRelease(input)
