@@ -60,10 +60,6 @@ const movesOf = (target: string, since: number) =>
       ])
     const counts = aws.countsSince(from)
     const perHost = counts.DescribeTargetHealth / fleet.hosts.length
-    console.log(
-      `aws-elbv2 on the fleet: ${fleet.hosts.length} hosts, API calls ${JSON.stringify(counts)}: ` +
-        `${(counts.DescribeTargetHealth - 1) / fleet.hosts.length} DescribeTargetHealth per host after preflight`
-    )
     expect(counts).toMatchObject({
       DescribeTargetGroups: 1,
       DescribeTargetGroupAttributes: 1,

@@ -140,9 +140,6 @@ describe('aws-elbv2 through the real SDK against the ELBv2 stand-in', () => {
     expect(perHost.DeregisterTargets).toBe(2)
     expect(perHost.RegisterTargets).toBe(2)
     expect(perHost.DescribeTargetHealth).toBeLessThanOrEqual(2 * Math.ceil((outMs + inMs) / 250) + 4)
-    console.log(
-      `aws-elbv2 stand-in: API calls for one host in 2 groups: ${JSON.stringify(perHost)} (out ${outMs} ms, in ${inMs} ms); preflight ${JSON.stringify(preflight)}`
-    )
     // Only the host's own target was ever asked about: never a whole group.
     expect(standIn.requests.filter((r) => r.action === 'DescribeTargetHealth' && r.targets === undefined)).toEqual([])
     const seen = standIn.transitions
