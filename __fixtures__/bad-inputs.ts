@@ -226,7 +226,40 @@ export const BAD_INPUTS: BadInput[] = [
   [
     'min-in-rotation without online-probe',
     { 'min-in-rotation': '2' },
-    /^min-in-rotation '2': needs online-probe: it is how the action sees which other hosts are in rotation/
+    /^min-in-rotation '2': needs online-probe with load-balancer: health-file: it is how the action sees which other hosts are in rotation/
+  ],
+  [
+    'load-balancer not one of the kinds',
+    { 'load-balancer': 'f5' },
+    /^load-balancer 'f5': expected one of health-file, commands, haproxy, aws-elbv2/
+  ],
+  [
+    'load-balancer: commands without both commands',
+    { 'load-balancer': 'commands', 'offline-command': 'lb rm' },
+    /^load-balancer 'commands': needs offline-command and online-command/
+  ],
+  [
+    'aws-elbv2 with a load balancer ARN for a target group',
+    {
+      'load-balancer': 'aws-elbv2',
+      'health-file': undefined,
+      'target-groups': 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web/0123456789abcdef',
+      // aws-targets names hosts entries as written: these cases name their own hosts.
+      hosts: 'deploy@h1\ndeploy@h2',
+      'aws-targets': 'deploy@h1=i-00000001\ndeploy@h2=i-00000002'
+    },
+    /^target-groups 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer\/app\/web\/0123456789abcdef': expected a target group ARN, arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup\/NAME\/ID$/
+  ],
+  [
+    'aws-elbv2 with a host without a target',
+    {
+      'load-balancer': 'aws-elbv2',
+      'health-file': undefined,
+      'target-groups': 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef',
+      hosts: 'deploy@h1\ndeploy@h2',
+      'aws-targets': 'deploy@h1=10.0.0.1:80'
+    },
+    /^aws-targets: has no target for deploy@h2; expected one ENTRY=ID\[:PORT\]/
   ],
   [
     'a floor the batches can never keep',

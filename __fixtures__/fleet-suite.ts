@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect } from '@jest/globals'
 import { DEFAULT_RELEASES, startFleet, type Fleet } from '../test/fleet/fleet.js'
 import type { SshFleetOptions } from '../test/fleet/ssh-hosts.js'
 import { userVisibleErrors, type Seen } from '../test/fleet/observe.js'
+import { annotationsOf, type ActionRun } from '../test/run-action.js'
 
 /** The fleet tests need root (sshd per host, namespaces); elsewhere their suites are skipped. */
 export const asRoot = process.getuid?.() === 0
@@ -39,4 +40,10 @@ export function withFleet(
 export function expectNoUserVisibleErrors(observed: Seen): void {
   expect(userVisibleErrors(observed)).toEqual({ byStatus: {}, connectionErrors: {} })
   expect(observed.tally.requests).toBeGreaterThan(100)
+}
+
+/** The run succeeded; when it did not, the failure shows the run's error annotations, which say why. */
+export function expectSucceeded(run: ActionRun): void {
+  expect(annotationsOf(run.stdout).filter((annotation) => annotation.level === 'error')).toEqual([])
+  expect(run.code).toBe(0)
 }

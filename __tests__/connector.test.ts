@@ -225,6 +225,30 @@ describe('commands through one long-lived shell', () => {
     }
   )
 
+  it('a sideline command (the lock beat) on a waiting host whose connection dropped reconnects it and runs', async () => {
+    const other = await startSshFleet(1)
+    const log = new RecordingLog()
+    const one = await connect(other, log)
+    try {
+      await run('true', { on: one })
+      other.hosts[0].dropConnections()
+      await pause(500) // the client sees the connection close (sshd's end of it was killed)
+      const beat = await one.exec('echo beat', {
+        env: [],
+        timeoutMs: 5000,
+        signal: new AbortController().signal,
+        onLine: () => undefined,
+        sideline: true
+      })
+      expect(beat).toEqual({ code: 0, timedOut: false })
+      expect(log.lines.filter((line) => /was lost .*; reconnecting/.test(line))).toHaveLength(1)
+      expect(await run('echo after', { on: one })).toMatchObject({ code: 0, stdout: ['after'] })
+    } finally {
+      await one.close()
+      await other.close()
+    }
+  })
+
   it.each([
     ['in the long-lived shell', false],
     ['on a channel of its own (no setsid on the PATH)', true]

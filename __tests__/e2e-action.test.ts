@@ -256,7 +256,7 @@ describe('dist/index.js against real sshd hosts', () => {
     expect(run.summary).toMatch(/^## 🔍 Dry run: nothing was changed/)
     for (const host of fleet.hosts) {
       expect(run.summary).toContain(
-        `| ${host.entry} | ✅ | ssh-ed25519 ${host.fingerprint} (in known-hosts) | SSH tunnel to ${host.address}:${appPort} | free |`
+        `| ${host.entry} | ✅ | ssh-ed25519 ${host.fingerprint} (in known-hosts) | SSH tunnel to ${host.address}:${appPort} | rotation not measured (no online-probe) | free |`
       )
     }
     expect(run.summary).toMatch(/### What a run with these inputs would do\n\n<pre>3 host\(s\) in 3 batch\(es\)/)

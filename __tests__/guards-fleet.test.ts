@@ -4,7 +4,7 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from '@jest/globals'
-import { asRoot, expectNoUserVisibleErrors, withFleet } from '../__fixtures__/fleet-suite.js'
+import { asRoot, expectNoUserVisibleErrors, expectSucceeded, withFleet } from '../__fixtures__/fleet-suite.js'
 import type { Fleet } from '../test/fleet/fleet.js'
 import { adminCommand, outOfRotation } from '../test/fleet/haproxy.js'
 import { rollUnderTraffic } from '../test/fleet/observe.js'
@@ -94,7 +94,7 @@ async function startFrom(id: string) {
         }
       }
     )
-    expect(observed.run.code).toBe(0)
+    expectSucceeded(observed.run)
     expect(restoredAt).toBeGreaterThan(0)
     expect(observed.run.stdout).toMatch(/Waiting up to 30000 ms for capacity: 2 of 3 other host\(s\) in rotation/)
     for (const host of fleet.hosts) expect(await fleet.version(host)).toBe('v2')

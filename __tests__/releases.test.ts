@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from '@jest/globals'
-import { asRoot, expectNoUserVisibleErrors, withFleet } from '../__fixtures__/fleet-suite.js'
+import { asRoot, expectNoUserVisibleErrors, expectSucceeded, withFleet } from '../__fixtures__/fleet-suite.js'
 import type { Fleet } from '../test/fleet/fleet.js'
 import { releaseModeInputs } from '../test/fleet/release-inputs.js'
 import { rollUnderTraffic, type Observed } from '../test/fleet/observe.js'
@@ -119,7 +119,7 @@ async function resetFleet() {
     rmSync(join(third.root, 'break-r4'))
     // Rotation measured through HAProxy (online-probe): a host is unchanged only when measured in.
     const rerun = await rollUnderTraffic(fleet, releaseInputs('r4', fleet.probeInputs()))
-    expect(rerun.run.code).toBe(0)
+    expectSucceeded(rerun.run)
     expectNoUserVisibleErrors(rerun)
     expect(reportOf(rerun).map((host) => host.result)).toEqual(['unchanged', 'unchanged', 'succeeded', 'succeeded'])
     expect(fleet.hosts.slice(0, 2).map(appPid)).toEqual(pids) // the same app processes
@@ -255,7 +255,7 @@ async function resetFleet() {
       )
       expect(run.summary).toMatch(
         new RegExp(
-          `\\| ${fleet.hosts[0].entry} \\| ✅ \\| ssh-ed25519 \\S+ \\(in known-hosts\\) \\| SSH tunnel to \\S+ \\| k4 \\| free \\|`
+          `\\| ${fleet.hosts[0].entry} \\| ✅ \\| ssh-ed25519 \\S+ \\(in known-hosts\\) \\| SSH tunnel to \\S+ \\| rotation not measured \\(no online-probe\\) \\| k4 \\| free \\|`
         )
       )
       expect(run.summary).toContain(`| k4 | ⚠️ held by an unknown holder (no holder file), for `)

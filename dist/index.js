@@ -25636,7 +25636,7 @@ globals.__dirname ??= (0,node_path__WEBPACK_IMPORTED_MODULE_0__.dirname)((0,node
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _esm_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6247);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8283);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6436);
 // First import on purpose: see esm-shims.ts.
 
 
@@ -25647,7 +25647,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8283:
+/***/ 6436:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28097,8 +28097,8 @@ async function preflight(targets, connector, signal) {
 
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./src/ssh/release-scripts.ts
 // The shell texts of release mode, built from quoted values like every remote script: the layout
 // <dir>/releases/<id>/, <dir>/current (a symlink, switched atomically) and <dir>/shared/.
@@ -28233,7 +28233,7 @@ async function uploadDigest(path) {
     return `sha256:${hash.digest('hex')}`;
 }
 async function hashFile(hash, path) {
-    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path))
+    for await (const chunk of (0,external_node_fs_.createReadStream)(path))
         hash.update(chunk);
 }
 /** Each entry as a header (type, mode, size or target, name; NUL-ended) followed, for a file, by its bytes. */
@@ -28669,6 +28669,118 @@ async function pollUntil(attempt, options) {
     throw new PollTimeout(`${options.failed} after ${timeoutMs} ms: ${last.detail}`);
 }
 
+;// CONCATENATED MODULE: ./src/load-balancer/aws-waits.ts
+
+/**
+ * Beyond a group's own time (its deregistration delay out, its healthy threshold of checks in): AWS
+ * reports the state change a few seconds after it happens, and registration itself takes a while.
+ */
+const MARGIN_MS = 30_000;
+/** `i-0abc`, `10.0.0.5:8080`, `[2001:db8::5]:8080`: a target as the log names it. */
+const targetText = ({ id, port }) => port === undefined ? id : id.includes(':') ? `[${id}]:${port}` : `${id}:${port}`;
+/** The target's reading among `found` (AWS fills in the group's port where the target gave none). */
+function healthOf(found, target) {
+    return found.find((health) => health.target.id === target.id && (target.port ?? health.target.port) === health.target.port);
+}
+/** `draining (Target.DeregistrationInProgress)`, or `not registered` when AWS did not list it at all. */
+const stateText = (health) => health === undefined ? 'not registered' : health.reason ? `${health.state} (${health.reason})` : health.state;
+const isRegistered = (health) => health !== undefined && !(health.state === 'unused' && health.reason === 'Target.NotRegistered');
+/** Whether the load balancer sends the target new requests: only a healthy target gets them. */
+function rotationOf(health) {
+    if (health === undefined)
+        return 'out';
+    if (health.state === 'healthy' || health.state === 'unavailable')
+        return 'in';
+    return ['initial', 'unhealthy', 'unhealthy.draining', 'draining', 'unused'].includes(health.state) ? 'out' : 'unknown';
+}
+/** An API refusal that asking again will not change (access denied, no such group), unlike throttling. */
+function lasting(error) {
+    const { $fault, name } = error;
+    return $fault === 'client' && !/Throttl|RequestLimit|TooManyRequests/.test(name ?? '');
+}
+/** Polls every group not yet done until the target is out (unused) or in (healthy) everywhere. */
+async function awaitTarget(deps, wait, signal) {
+    const { api, clock } = deps;
+    const pending = new Map(wait.groups.map((group) => [group.arn, group]));
+    const done = (health) => wait.direction === 'out' ? health === undefined || health.state === 'unused' : health?.state === 'healthy';
+    const stop = new AbortController();
+    let fatal;
+    /** Groups where this wait has seen the target in another state than unhealthy (so an unhealthy is new). */
+    const fresh = new Set();
+    const attempt = async () => {
+        const readings = await Promise.all([...pending.values()].map(async (group) => {
+            const health = healthOf(await api.describeTargetHealth(group.arn, [wait.target], stop.signal), wait.target);
+            note(deps, wait, group, health);
+            if (done(health))
+                pending.delete(group.arn);
+            else if (fresh.has(group.arn))
+                fatal ??= failing(wait, group, health, clock.now());
+            if (!health?.state.startsWith('unhealthy'))
+                fresh.add(group.arn);
+            return `${group.name}: ${stateText(health)}`;
+        })).catch((error) => {
+            if (lasting(error)) {
+                fatal = error instanceof Error ? error : new Error(String(error));
+                stop.abort();
+            }
+            throw error;
+        });
+        if (fatal !== undefined)
+            stop.abort();
+        return { ok: pending.size === 0, detail: readings.join('; ') };
+    };
+    const onAbort = () => stop.abort();
+    if (signal.aborted)
+        stop.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+        await pollUntil(attempt, {
+            clock,
+            timeoutMs: wait.timeoutMs,
+            intervalMs: deps.intervalMs,
+            signal: stop.signal,
+            waitingFor: `${targetText(wait.target)} to be ${wait.direction === 'out' ? 'unused' : 'healthy'}`,
+            failed: `${targetText(wait.target)} was not ${wait.direction === 'out' ? 'unused (drained)' : 'healthy'} in every target group`
+        });
+    }
+    catch (error) {
+        throw fatal ?? error;
+    }
+    finally {
+        signal.removeEventListener('abort', onAbort);
+    }
+}
+/**
+ * Coming in, an `unhealthy` read after another state, once the target had the group's unhealthy
+ * threshold of checks since RegisterTargets, is the answer: waiting on would only delay it. One read
+ * first is the state from before (a target registered already, which RegisterTargets leaves as it
+ * is): it may still turn healthy, after its healthy threshold, so only the bound ends that wait.
+ */
+function failing(wait, group, health, now) {
+    if (wait.direction !== 'in' || health === undefined || !health.state.startsWith('unhealthy'))
+        return undefined;
+    const checksMs = group.unhealthyThreshold * group.healthCheckIntervalMs;
+    if (now - wait.since < checksMs)
+        return undefined;
+    const why = health.description ? `: ${health.description}` : '';
+    return new Error(`${targetText(wait.target)} is ${stateText(health)} in target group ${group.name}${why} ` +
+        `(after ${Math.round((now - wait.since) / 1000)} s, ${group.unhealthyThreshold} failed checks every ${group.healthCheckIntervalMs / 1000} s)`);
+}
+/**
+ * Logs the target's state in the group when it differs from the last one seen (a new reason alone,
+ * `Elb.RegistrationInProgress` to `Elb.InitialHealthChecking`, is no change); `quiet` only remembers it.
+ */
+function note(deps, wait, group, health, quiet = false) {
+    const text = stateText(health);
+    const before = wait.seen.get(group.arn);
+    if (before !== undefined && before.split(' (')[0] === text.split(' (')[0])
+        return;
+    wait.seen.set(group.arn, text);
+    const change = before === undefined ? text : `${before} → ${text}`;
+    if (!quiet)
+        deps.log.info(`${wait.entry} ${group.name}: ${targetText(wait.target)} ${change}`);
+}
+
 ;// CONCATENATED MODULE: ./src/load-balancer/host-side.ts
 
 
@@ -28905,6 +29017,7 @@ function stepColumns(settings) {
 
 
 
+
 function planBatches(hosts, steps) {
     let start = 0;
     return batchSizes(hosts.length, steps).map((size) => hosts.slice(start, (start += size)));
@@ -28952,9 +29065,9 @@ function plan_describeRotation(change, settings, boundMs) {
         case 'aws-elbv2':
             return {
                 'take-out': 'DeregisterTargets, in each target group',
-                'await-out': `until DescribeTargetHealth shows the target unused or gone (the group's deregistration delay), ${upTo}`,
+                'await-out': `until DescribeTargetHealth shows the target unused in every group (it drains for the group's deregistration delay), up to the longer of ${ms(boundMs)} and that delay + ${ms(MARGIN_MS)}`,
                 'put-back': 'RegisterTargets, in each target group',
-                'await-in': `until DescribeTargetHealth shows the target healthy, ${upTo}`
+                'await-in': `until DescribeTargetHealth shows the target healthy in every group, up to the longer of ${ms(boundMs)} and the group's healthy threshold × interval + ${ms(MARGIN_MS)}; unhealthy after its unhealthy threshold fails at once`
             }[change];
         default: {
             if (change === 'take-out' || change === 'put-back')
@@ -29165,7 +29278,7 @@ async function uploadRelease(host, release) {
     if (from === undefined)
         return;
     const dir = `${release.dir}/releases/${release.id}`;
-    if ((0,external_node_fs_namespaceObject.statSync)(from).isDirectory())
+    if ((0,external_node_fs_.statSync)(from).isDirectory())
         return host.upload(from, dir);
     if (/\.(tar\.gz|tgz)$/.test(from))
         return host.unpack(from, dir);
@@ -29756,13 +29869,259 @@ async function proveHealthPaths(hosts, settings, log) {
     return proven.flatMap((one) => ('failure' in one ? [] : [one]));
 }
 
+;// CONCATENATED MODULE: ./src/load-balancer/elb-api.ts
+let sdk;
+const loadSdk = () => (sdk ??= __nccwpck_require__.e(/* import() */ 586).then(__nccwpck_require__.t.bind(__nccwpck_require__, 586, 19)));
+/** The region of a target group ARN (`arn:aws:elasticloadbalancing:REGION:…`). */
+const regionOf = (arn) => arn.split(':')[3];
+/** AWS's default delay, for a group whose attributes do not say (they always do). */
+const DEFAULT_DELAY_S = 300;
+/** The ELBv2 API through the AWS SDK, one client per region. */
+function sdkElbApi() {
+    return new SdkElbApi();
+}
+class SdkElbApi {
+    clients = new Map();
+    async describeTargetGroups(arns, signal) {
+        const { DescribeTargetGroupsCommand } = await loadSdk();
+        const regions = [...new Set(arns.map(regionOf))];
+        const pages = await Promise.all(regions.map(async (region) => {
+            const inRegion = arns.filter((arn) => regionOf(arn) === region);
+            const command = new DescribeTargetGroupsCommand({ TargetGroupArns: inRegion });
+            return (await this.client(inRegion[0])).send(command, { abortSignal: signal });
+        }));
+        return pages.flatMap((page) => (page.TargetGroups ?? []).map((group) => ({
+            arn: group.TargetGroupArn ?? '',
+            name: group.TargetGroupName ?? '',
+            loadBalancerArns: group.LoadBalancerArns ?? [],
+            healthCheckIntervalMs: (group.HealthCheckIntervalSeconds ?? 30) * 1000,
+            healthyThreshold: group.HealthyThresholdCount ?? 5,
+            unhealthyThreshold: group.UnhealthyThresholdCount ?? 2
+        })));
+    }
+    async deregistrationDelayMs(arn, signal) {
+        const { DescribeTargetGroupAttributesCommand } = await loadSdk();
+        const command = new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn });
+        const { Attributes } = await (await this.client(arn)).send(command, { abortSignal: signal });
+        const value = Attributes?.find((attribute) => attribute.Key === 'deregistration_delay.timeout_seconds')?.Value;
+        const seconds = Number(value ?? DEFAULT_DELAY_S);
+        return (Number.isFinite(seconds) ? seconds : DEFAULT_DELAY_S) * 1000;
+    }
+    async describeTargetHealth(arn, list, signal) {
+        const { DescribeTargetHealthCommand } = await loadSdk();
+        const command = new DescribeTargetHealthCommand({ TargetGroupArn: arn, Targets: sdkTargets(list) });
+        const { TargetHealthDescriptions } = await (await this.client(arn)).send(command, { abortSignal: signal });
+        return (TargetHealthDescriptions ?? []).map((found) => ({
+            target: { id: found.Target?.Id ?? '', port: found.Target?.Port },
+            state: found.TargetHealth?.State ?? 'unknown',
+            reason: found.TargetHealth?.Reason,
+            description: found.TargetHealth?.Description
+        }));
+    }
+    async registerTargets(arn, list, signal) {
+        const { RegisterTargetsCommand } = await loadSdk();
+        const command = new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: sdkTargets(list) });
+        await (await this.client(arn)).send(command, { abortSignal: signal });
+    }
+    async deregisterTargets(arn, list, signal) {
+        const { DeregisterTargetsCommand } = await loadSdk();
+        const command = new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: sdkTargets(list) });
+        await (await this.client(arn)).send(command, { abortSignal: signal });
+    }
+    destroy() {
+        this.clients.forEach((client) => client.destroy());
+    }
+    async client(arn) {
+        const { ElasticLoadBalancingV2Client } = await loadSdk();
+        const region = regionOf(arn);
+        let found = this.clients.get(region);
+        if (found === undefined) {
+            // Bounded calls: a silent endpoint must fail the call (the SDK retries it), never hang a wait.
+            found = new ElasticLoadBalancingV2Client({
+                region,
+                requestHandler: { connectionTimeout: 5000, requestTimeout: 10_000 }
+            });
+            this.clients.set(region, found);
+        }
+        return found;
+    }
+}
+const sdkTargets = (list) => list.map(({ id, port }) => ({ Id: id, Port: port }));
+
+;// CONCATENATED MODULE: ./src/load-balancer/aws-elbv2.ts
+
+
+
+
+
+
+function awsElbv2Balancer(deps, settings, api = sdkElbApi()) {
+    return new AwsElbv2Balancer(deps, settings, api);
+}
+class AwsElbv2Balancer {
+    deps;
+    settings;
+    api;
+    kind = 'aws-elbv2';
+    waitDeps;
+    loaded;
+    /** Per host entry: the last state seen in each group, so each transition is logged once. */
+    seen = new Map();
+    registeredAt = new Map();
+    constructor(deps, settings, api) {
+        this.deps = deps;
+        this.settings = settings;
+        this.api = api;
+        this.waitDeps = { api, clock: deps.clock, log: deps.log, intervalMs: deps.settings.loadBalancer.probeIntervalMs };
+    }
+    describe(members, signal) {
+        const deps = { api: this.api, waitDeps: this.waitDeps, groups: this.groups, waitOf: this.waitOf };
+        return describeMembers(deps, members, signal);
+    }
+    takeOut(member, signal) {
+        return this.change(member, signal, 'deregister');
+    }
+    async awaitOut(member, signal) {
+        const groups = await this.groups(signal);
+        const delayMs = Math.max(...groups.map((group) => group.delayMs));
+        const timeoutMs = Math.max(this.deps.settings.loadBalancer.offline.waitMs, delayMs + MARGIN_MS);
+        this.deps.log.info(`[${entryOf(member)}] draining: ${groups.map((group) => `${group.name} ${group.delayMs / 1000} s`).join(', ')} ` +
+            `(deregistration_delay.timeout_seconds); waiting up to ${timeoutMs / 1000} s for unused`);
+        const since = this.deps.clock.now();
+        await awaitTarget(this.waitDeps, { ...this.waitOf(member), groups, direction: 'out', timeoutMs, since }, signal);
+    }
+    putBack(member, signal) {
+        return this.change(member, signal, 'register');
+    }
+    async awaitIn(member, signal) {
+        const groups = await this.groups(signal);
+        const checksMs = Math.max(...groups.map((group) => group.healthyThreshold * group.healthCheckIntervalMs));
+        const timeoutMs = Math.max(this.deps.settings.loadBalancer.online.waitMs, checksMs + MARGIN_MS);
+        const since = this.registeredAt.get(entryOf(member)) ?? this.deps.clock.now();
+        await awaitTarget(this.waitDeps, { ...this.waitOf(member), groups, direction: 'in', timeoutMs, since }, signal);
+    }
+    async inRotation(member) {
+        try {
+            const groups = await this.groups(NEVER_ABORTED);
+            const wait = this.waitOf(member);
+            const rotations = await Promise.all(groups.map(async (group) => {
+                const found = await this.api.describeTargetHealth(group.arn, [wait.target], NEVER_ABORTED);
+                const health = healthOf(found, wait.target);
+                note(this.waitDeps, wait, group, health);
+                return rotationOf(health);
+            }));
+            // In only where every group sends it requests; out of any one, it is not fully serving.
+            return rotations.includes('out') ? 'out' : rotations.every((rotation) => rotation === 'in') ? 'in' : 'unknown';
+        }
+        catch {
+            return 'unknown';
+        }
+    }
+    async close() {
+        this.api.destroy?.();
+    }
+    /** The groups, read once per run; a failed read is read again next time. */
+    groups = (signal) => {
+        this.loaded ??= loadGroups(this.api, this.settings.targetGroups, signal, this.deps.log).catch((error) => {
+            this.loaded = undefined;
+            throw error;
+        });
+        return this.loaded;
+    };
+    waitOf = (member) => {
+        const entry = entryOf(member);
+        const target = this.settings.targets.get(entry);
+        if (target === undefined)
+            throw new Error(`aws-targets has no target for ${entry}`);
+        const seen = this.seen.get(entry) ?? new Map();
+        this.seen.set(entry, seen);
+        return { entry: `[${entry}]`, target, seen };
+    };
+    async change(member, signal, verb) {
+        const groups = await this.groups(signal);
+        const { target } = this.waitOf(member);
+        const names = groups.map((group) => group.name).join(', ');
+        this.deps.log.info(`[${entryOf(member)}] ${verb}ing ${targetText(target)} in ${names}`);
+        if (verb === 'register')
+            this.registeredAt.set(entryOf(member), this.deps.clock.now());
+        await Promise.all(groups.map((group) => verb === 'register'
+            ? this.api.registerTargets(group.arn, [target], signal)
+            : this.api.deregisterTargets(group.arn, [target], signal)));
+    }
+}
+const entryOf = (member) => member.host.target.entry;
+/** Reads the groups and their deregistration delays; refuses a missing group or one attached to no load balancer. */
+async function loadGroups(api, arns, signal, log) {
+    const found = await api.describeTargetGroups(arns, signal);
+    const problems = arns.flatMap((arn) => {
+        const group = found.find((info) => info.arn === arn);
+        if (group === undefined)
+            return [`target group ${arn} was not found`];
+        // Attached to nothing, every target reads `unused`: a wait for out would pass at once, and in never.
+        if (group.loadBalancerArns.length === 0)
+            return [
+                `target group ${group.name} is attached to no load balancer, so its targets read unused whether or not they serve`
+            ];
+        return [];
+    });
+    if (problems.length > 0)
+        throw new Error(problems.join('; '));
+    const ordered = arns.flatMap((arn) => found.filter((info) => info.arn === arn).slice(0, 1));
+    return Promise.all(ordered.map(async (group) => {
+        const { arn } = group;
+        const delayMs = await api.deregistrationDelayMs(arn, signal);
+        log.info(`aws-elbv2: target group ${group.name}: deregistration delay ${delayMs / 1000} s; health check every ` +
+            `${group.healthCheckIntervalMs / 1000} s, healthy after ${group.healthyThreshold}, unhealthy after ${group.unhealthyThreshold}`);
+        return { ...group, delayMs };
+    }));
+}
+/**
+ * Preflight: each member's state in every group, one DescribeTargetHealth per group for all of them.
+ * A target a group does not know is refused: most likely a mistake in aws-targets, and deregistering
+ * an unknown target would "confirm" out at once while the real host went on serving.
+ */
+async function describeMembers(deps, members, signal) {
+    const all = await deps.groups(signal).catch((error) => {
+        const message = `aws-elbv2: ${errorMessage(error)}`;
+        throw new PreflightError(members.map((member) => ({ target: member.host.target, message })));
+    });
+    const waits = members.map(deps.waitOf);
+    const readings = await Promise.all(all.map((group) => deps.api.describeTargetHealth(group.arn, waits.map((wait) => wait.target), signal))).catch((error) => {
+        const message = `aws-elbv2: cannot read target health: ${errorMessage(error)}`;
+        throw new PreflightError(members.map((member) => ({ target: member.host.target, message })));
+    });
+    const failures = [];
+    const texts = waits.map((wait, i) => {
+        const states = all.map((group, g) => {
+            const health = healthOf(readings[g], wait.target);
+            note(deps.waitDeps, wait, group, health, true); // the caller logs what describe returns
+            return { group, health };
+        });
+        const unknown = states.filter(({ health }) => !isRegistered(health)).map(({ group }) => group.name);
+        if (unknown.length > 0)
+            failures.push({
+                target: members[i].host.target,
+                message: `its target ${targetText(wait.target)} (aws-targets) is not registered in target group ${unknown.join(', ')}; ` +
+                    'check aws-targets, or register it again if an earlier run left it out'
+            });
+        return states
+            .map(({ group, health }) => `${group.name} ${targetText(wait.target)}: ${stateText(health)}`)
+            .join('; ');
+    });
+    if (failures.length > 0)
+        throw new PreflightError(failures);
+    return texts;
+}
+
 ;// CONCATENATED MODULE: ./src/load-balancer/commands.ts
 
 function commandsBalancer(deps) {
     const { offline, online } = deps.settings.loadBalancer;
     return {
         kind: 'commands',
-        describe: (members) => Promise.all(members.map(async (member) => describeRotation(await probeRotation(deps, member)))),
+        describe: (members) => Promise.all(members.map(async (member) => online.probe === undefined
+            ? 'rotation not measured (no online-probe)'
+            : describeRotation(await probeRotation(deps, member)))),
         takeOut: (member, signal) => runOnHost(deps, member, offline.command ?? ':', signal),
         awaitOut: (member, signal) => awaitChange(deps, member, 'out', signal),
         putBack: (member, signal) => runOnHost(deps, member, online.command ?? ':', signal),
@@ -29811,14 +30170,19 @@ function healthFileBalancer(deps, healthFile) {
 ;// CONCATENATED MODULE: ./src/load-balancer/create.ts
 
 
+
 function createLoadBalancer(deps) {
-    const { kind, healthFile } = deps.settings.loadBalancer;
+    const { kind, healthFile, awsElbv2 } = deps.settings.loadBalancer;
     switch (kind) {
         case 'commands':
             return commandsBalancer(deps);
         case 'health-file':
             // Only a dry run may have no health file (it checks connections alone); it never changes rotation.
             return healthFileBalancer(deps, healthFile ?? '');
+        case 'aws-elbv2':
+            if (awsElbv2 === undefined)
+                throw new Error('load-balancer: aws-elbv2 needs target-groups and aws-targets');
+            return awsElbv2Balancer(deps, awsElbv2);
         default:
             throw new Error(`load-balancer: ${kind} is not built yet`);
     }
@@ -30693,8 +31057,8 @@ async function auditReleases(hosts, entries, settings, log) {
     });
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
 ;// CONCATENATED MODULE: ./src/runner/runner-commands.ts
 // The load balancer probes run here, on the runner: a cloud CLI asking for backend health, or a
 // query of an HAProxy admin socket. Node's spawn rather than @actions/exec, which can neither bound
@@ -30704,7 +31068,7 @@ const localRunner = {
     run(command, { env, timeoutMs, signal }) {
         return new Promise((resolve) => {
             // Its own process group, so a pipeline (`echo ... | socat ... | grep ...`) ends as a whole.
-            const child = (0,external_node_child_process_namespaceObject.spawn)('sh', ['-c', command], {
+            const child = (0,external_node_child_process_.spawn)('sh', ['-c', command], {
                 env: { ...probeEnvironment(), ...Object.fromEntries(env) },
                 stdio: ['ignore', 'pipe', 'pipe'],
                 detached: true
@@ -30989,7 +31353,7 @@ function loadPrivateKey(value, passphrase) {
     let text = value.trim();
     if (!text.startsWith('-----BEGIN')) {
         try {
-            text = (0,external_node_fs_namespaceObject.readFileSync)(text, 'utf8').trim();
+            text = (0,external_node_fs_.readFileSync)(text, 'utf8').trim();
         }
         catch {
             // The value may be a mangled key, so it is never echoed back.
@@ -31112,7 +31476,7 @@ function readLock(input, releaseDir) {
  * the load balancer's view the action has; a floor no batch can ever keep is refused here, before
  * any host is reached.
  */
-function readCapacity(input, hostCount, sizes, { online }) {
+function readCapacity(input, hostCount, sizes, { online, kind }) {
     const waitMs = input.defaulted('capacity-wait', parseDuration);
     const floor = input.parse('min-in-rotation', (value) => parseHostCount(value, hostCount));
     if (floor === undefined) {
@@ -31120,8 +31484,9 @@ function readCapacity(input, hostCount, sizes, { online }) {
             input.problem('capacity-wait', input.raw('capacity-wait'), 'needs min-in-rotation');
         return undefined;
     }
-    if (online.probe === undefined) {
-        input.problem('min-in-rotation', input.raw('min-in-rotation'), 'needs online-probe: it is how the action sees which other hosts are in rotation');
+    // HAProxy and ELBv2 say themselves which hosts serve; behind the others only online-probe can.
+    if (online.probe === undefined && (kind === 'health-file' || kind === 'commands')) {
+        input.problem('min-in-rotation', input.raw('min-in-rotation'), `needs online-probe with load-balancer: ${kind}: it is how the action sees which other hosts are in rotation`);
     }
     const largest = Math.max(0, ...sizes);
     if (hostCount > 0 && hostCount - largest < floor) {
@@ -31232,6 +31597,97 @@ function readRelease(input) {
 }
 /** `lock` (on by default), where it lives, how long to wait for another run's, when it is stale. */
 
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/inputs/read-aws.ts
+// load-balancer: aws-elbv2's inputs: the target groups (ARNs) and each host's target in them
+// (aws-targets). Credentials and the endpoint are the AWS SDK's own (its environment variables), so
+// nothing secret passes through here.
+
+
+const ARN_FORM = 'arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID';
+const ARN = /^arn:aws(?:-[a-z]+)*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/;
+const TARGET_FORM = 'ENTRY=ID[:PORT], ENTRY a hosts entry as written, ID an instance id (i-0abc…) or an IP address';
+const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+/** Both inputs with aws-elbv2 (required, checked); refused with any other kind. */
+function readAwsElbv2(input, kind, hosts) {
+    if (kind !== 'aws-elbv2') {
+        for (const name of ['target-groups', 'aws-targets'])
+            if (input.raw(name) !== undefined)
+                input.problem(name, input.raw(name), `is only used with load-balancer: aws-elbv2 (it is ${kind})`);
+        return undefined;
+    }
+    // aws-elbv2 reads each target's state from the API: a probe would be a second, unused answer.
+    for (const name of ['offline-probe', 'online-probe'])
+        if (input.raw(name) !== undefined)
+            input.problem(name, input.raw(name), 'is not used with load-balancer: aws-elbv2, which reads target health from the API');
+    return { targetGroups: readTargetGroups(input), targets: read_aws_readTargets(input, hosts) };
+}
+function readTargetGroups(input) {
+    const arns = splitList(input.raw('target-groups') ?? '');
+    if (arns.length === 0)
+        input.problem('target-groups', undefined, `is required with load-balancer: aws-elbv2; expected one ${ARN_FORM} per line`);
+    const seen = new Set();
+    return arns.filter((arn) => {
+        if (!ARN.test(arn))
+            input.problem('target-groups', arn, `expected a target group ARN, ${ARN_FORM}`);
+        else if (seen.has(arn))
+            input.problem('target-groups', arn, 'is listed twice; list each target group once');
+        else
+            return seen.add(arn);
+        return false;
+    });
+}
+function read_aws_readTargets(input, hosts) {
+    const targets = new Map();
+    const owners = new Map();
+    const problemsBefore = input.problems.length;
+    for (const line of splitList(input.raw('aws-targets') ?? '')) {
+        const target = input.attempt('aws-targets', line, () => parseTargetLine(line));
+        if (target === undefined)
+            continue;
+        const [entry, value] = target;
+        const key = `${value.id}:${value.port ?? ''}`;
+        if (!hosts.some((host) => host.entry === entry))
+            input.problem('aws-targets', line, `names no host: '${entry}' is not a hosts entry as written; expected ${TARGET_FORM}`);
+        else if (targets.has(entry))
+            input.problem('aws-targets', line, `gives ${entry} a second target; one line per host`);
+        // One target for two hosts: taking one out would take the other out with it.
+        else if (owners.has(key))
+            input.problem('aws-targets', line, `is also the target of ${owners.get(key)}; each host needs its own`);
+        else {
+            targets.set(entry, value);
+            owners.set(key, entry);
+        }
+    }
+    // A line refused above already says what is wrong with that host's target.
+    const missing = hosts.filter((host) => !targets.has(host.entry)).map((host) => host.entry);
+    if (missing.length > 0 && input.problems.length === problemsBefore)
+        input.problem('aws-targets', undefined, `has no target for ${missing.join(', ')}; expected one ${TARGET_FORM} per host`);
+    return targets;
+}
+/** `ENTRY=ID[:PORT]`: the entry, and its target (an IPv6 address in brackets when a port follows). */
+function parseTargetLine(line) {
+    const equals = line.lastIndexOf('=');
+    if (equals <= 0)
+        throw new InputError(`expected ${TARGET_FORM}`);
+    const entry = line.slice(0, equals).trim();
+    const text = line.slice(equals + 1).trim();
+    const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
+    const [id, portText] = bracketed
+        ? [bracketed[1], bracketed[2]]
+        : (0,external_node_net_.isIPv6)(text)
+            ? [text, undefined]
+            : [text.split(':')[0], text.includes(':') ? text.slice(text.indexOf(':') + 1) : undefined];
+    if (!INSTANCE_ID.test(id) && !(0,external_node_net_.isIPv4)(id) && !(0,external_node_net_.isIPv6)(id))
+        throw new InputError(`'${id}' is neither an instance id nor an IP address; expected ${TARGET_FORM}`);
+    if (portText === undefined)
+        return [entry, { id }];
+    if (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535)
+        throw new InputError(`invalid port '${portText}' (1-65535); expected ${TARGET_FORM}`);
+    return [entry, { id, port: Number(portText) }];
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/read-rollout.ts
 // The inputs that say what each host goes through: the load balancer, the commands, the health
 // check and the upload.
@@ -31239,10 +31695,11 @@ function readRelease(input) {
 
 
 
+
 const KINDS = ['health-file', 'commands', 'haproxy', 'aws-elbv2'];
 /** What a host-side kind uses, and so what an LB that is told directly (haproxy, aws-elbv2) refuses. */
 const HOST_SIDE_INPUTS = ['health-file', 'offline-command', 'online-command'];
-function readLoadBalancer(input, dryRun) {
+function readLoadBalancer(input, dryRun, hosts) {
     const healthFile = input.parse('health-file', (value) => {
         if (!value.startsWith('/') || value.includes('\n'))
             throw new InputError('expected an absolute path on the host, e.g. /usr/share/nginx/status/nginx-status.html');
@@ -31252,6 +31709,7 @@ function readLoadBalancer(input, dryRun) {
     const online = readRotationChange(input, 'online');
     const kind = readKind(input, offline, online);
     const shared = {
+        awsElbv2: readAwsElbv2(input, kind, hosts),
         offline,
         online,
         probeIntervalMs: input.defaulted('probe-interval', positiveDuration),
@@ -31351,7 +31809,7 @@ function readUpload(input, releaseMode) {
     const from = input.raw('upload');
     const to = input.raw('upload-to');
     if (releaseMode) {
-        if (from !== undefined && !(0,external_node_fs_namespaceObject.existsSync)(from))
+        if (from !== undefined && !(0,external_node_fs_.existsSync)(from))
             input.problem('upload', from, 'does not exist on the runner; expected a local file or directory');
         return undefined;
     }
@@ -31361,7 +31819,7 @@ function readUpload(input, releaseMode) {
     }
     if (from === undefined || to === undefined)
         return undefined;
-    if (!(0,external_node_fs_namespaceObject.existsSync)(from))
+    if (!(0,external_node_fs_.existsSync)(from))
         input.problem('upload', from, 'does not exist on the runner; expected a local file or directory');
     if (!to.startsWith('/'))
         input.problem('upload-to', to, 'expected an absolute path on the host');
@@ -31394,7 +31852,7 @@ function getSettings(readInput) {
     const hosts = readTargets(input, 'hosts', port);
     const dryRun = input.defaulted('dry-run', parseBoolean);
     const env = input.parse('env', parseEnv) ?? [];
-    const loadBalancer = readLoadBalancer(input, dryRun);
+    const loadBalancer = readLoadBalancer(input, dryRun, hosts);
     const health = readHealth(input, env);
     warnings.push(...warnAboutWaits(loadBalancer, health));
     const release = readRelease(input);
@@ -31425,8 +31883,6 @@ function getSettings(readInput) {
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
 // EXTERNAL MODULE: external "node:tls"
 var external_node_tls_ = __nccwpck_require__(1692);
 ;// CONCATENATED MODULE: ./src/ssh/http-over-ssh.ts
@@ -32923,7 +33379,7 @@ function lastLineOf(chunks) {
 /** Runs the runner's `tar` with `args`, `stdin` as its input. */
 function runnerTar(args, stdin = '') {
     // macOS's tar would add AppleDouble `._` files for extended attributes.
-    const child = (0,external_node_child_process_namespaceObject.spawn)('tar', args, { env: { ...process.env, COPYFILE_DISABLE: '1' } });
+    const child = (0,external_node_child_process_.spawn)('tar', args, { env: { ...process.env, COPYFILE_DISABLE: '1' } });
     const stderr = [];
     child.stderr.on('data', (chunk) => stderr.push(chunk));
     child.stdin.on('error', () => undefined); // a tar that died early: its exit says why
@@ -32936,7 +33392,7 @@ function runnerTar(args, stdin = '') {
 }
 /** A local file as it is, read by this process. */
 function fileSource(path) {
-    const stream = (0,external_node_fs_namespaceObject.createReadStream)(path);
+    const stream = (0,external_node_fs_.createReadStream)(path);
     const ended = new Promise((resolve) => {
         stream.once('error', (error) => resolve(`${path} could not be read on the runner: ${error.message}`));
         stream.once('close', () => resolve(undefined));
@@ -32980,12 +33436,12 @@ async function streamTo(connection, script, start) {
  * (made if missing; its own mode and times are left alone), a file to the file `remotePath`.
  */
 function uploadPath(connection, localPath, remotePath) {
-    const stat = (0,external_node_fs_namespaceObject.statSync)(localPath);
+    const stat = (0,external_node_fs_.statSync)(localPath);
     if (!stat.isDirectory())
         return streamTo(connection, upload_scripts_writeFile(remotePath, stat.mode), () => fileSource(localPath));
     // The directory's entries, not `.`: unpacking `.` would give its mode and times to an existing
     // upload-to. Their names go in on tar's input, so none is read as an option, however many.
-    const names = (0,external_node_fs_namespaceObject.readdirSync)(localPath).map((name) => `./${name}\0`);
+    const names = (0,external_node_fs_.readdirSync)(localPath).map((name) => `./${name}\0`);
     const archive = () => runnerTar(['-c', '-f', '-', '-C', localPath, '--null', '-T', '-'], names.join(''));
     return streamTo(connection, unpackArchive(remotePath, false), archive);
 }
@@ -33040,6 +33496,10 @@ class SshRemoteHost {
     shell;
     /** A sideline command running in the shell: the host's next command waits for it (it is short). */
     beside;
+    /** The host's own commands under way: a sideline command never reconnects under them. */
+    ownCommands = 0;
+    /** A reconnection under way, which every use that finds the connection gone awaits. */
+    reopening;
     constructor(target, chain, reconnect, log, useShell, acceptedKey) {
         this.target = target;
         this.chain = chain;
@@ -33057,20 +33517,25 @@ class SshRemoteHost {
     }
     /** The target's connection, re-opened first if it dropped since the last use. */
     async ssh(forceReconnect = false) {
-        if (forceReconnect || !this.connected) {
-            this.log.info(`[${this.target.entry}] the SSH connection was lost (${lostBecause(this.chain)}); reconnecting`);
-            this.chain.forEach((ssh) => ssh.dispose());
-            await this.http?.close();
-            this.http = undefined;
-            this.chain = await this.reconnect();
+        if ((forceReconnect || !this.connected) && this.reopening === undefined) {
+            this.reopening = this.reopen().finally(() => (this.reopening = undefined));
         }
+        await this.reopening;
         return this.chain[this.chain.length - 1];
+    }
+    async reopen() {
+        this.log.info(`[${this.target.entry}] the SSH connection was lost (${lostBecause(this.chain)}); reconnecting`);
+        this.chain.forEach((ssh) => ssh.dispose());
+        await this.http?.close();
+        this.http = undefined;
+        this.chain = await this.reconnect();
     }
     async exec(command, options) {
         if (options.sideline)
             return this.execBeside(command, options);
         await this.beside;
-        const result = await this.execSomewhere(command, options);
+        this.ownCommands++;
+        const result = await this.execSomewhere(command, options).finally(() => this.ownCommands--);
         // No exit status, and neither its timeout nor a cancellation ended it: its connection went.
         if (result.code !== null || result.timedOut || options.signal.aborted)
             return result;
@@ -33110,11 +33575,21 @@ class SshRemoteHost {
             this.useShell = false;
         return this.execOnChannel(command, options);
     }
-    /** A sideline command: in the shell if it is free, else on a channel if one opens now; never a reconnect. */
+    /**
+     * A sideline command: in the shell if it is free, else on a channel if one opens now. It
+     * reconnects only a host waiting its turn: under a command of the host's own, the connection is
+     * that command's to reopen and look at again; but a waiting host whose connection dropped would
+     * otherwise beat no more until its turn, and its lock would look dead to the next run.
+     */
     async execBeside(command, options) {
         const { shell } = this;
-        if (!this.connected)
-            return { code: null, timedOut: false };
+        if (!this.connected) {
+            if (this.ownCommands > 0)
+                return { code: null, timedOut: false };
+            const run = this.execSomewhere(command, options);
+            this.beside = run.catch(() => undefined);
+            return run;
+        }
         if (shell?.available && shell.connection === this.chain[this.chain.length - 1].connection) {
             const run = shell.run(command, options);
             this.beside = run.catch(() => undefined);
@@ -33470,6 +33945,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer"
 
 /***/ }),
 
+/***/ 1421:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+
+/***/ }),
+
 /***/ 7540:
 /***/ ((module) => {
 
@@ -33505,6 +33987,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
 /***/ 1455:
 /***/ ((module) => {
 
@@ -33526,10 +34015,24 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 
 /***/ }),
 
+/***/ 4708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+
+/***/ }),
+
 /***/ 7030:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 
 /***/ }),
 
@@ -33544,6 +34047,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
+
+/***/ }),
+
+/***/ 1708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:process");
 
 /***/ }),
 
@@ -33681,7 +34191,7 @@ module.exports = {"rE":"1.17.0"};
 /******/ 	// Execute the module function
 /******/ 	var threw = true;
 /******/ 	try {
-/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
 /******/ 		threw = false;
 /******/ 	} finally {
 /******/ 		if(threw) delete __webpack_module_cache__[moduleId];

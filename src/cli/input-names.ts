@@ -28,6 +28,8 @@ export const INPUT_NAMES = [
   'haproxy-hosts',
   'haproxy-socket',
   'haproxy-servers',
+  'target-groups',
+  'aws-targets',
   'upload',
   'upload-to',
   'stop-command',

@@ -42,7 +42,7 @@ export function readCapacity(
   input: InputReader,
   hostCount: number,
   sizes: readonly number[],
-  { online }: LoadBalancerSettings
+  { online, kind }: LoadBalancerSettings
 ): CapacitySettings | undefined {
   const waitMs = input.defaulted('capacity-wait', parseDuration)
   const floor = input.parse('min-in-rotation', (value) => parseHostCount(value, hostCount))
@@ -50,11 +50,12 @@ export function readCapacity(
     if (waitMs > 0) input.problem('capacity-wait', input.raw('capacity-wait'), 'needs min-in-rotation')
     return undefined
   }
-  if (online.probe === undefined) {
+  // HAProxy and ELBv2 say themselves which hosts serve; behind the others only online-probe can.
+  if (online.probe === undefined && (kind === 'health-file' || kind === 'commands')) {
     input.problem(
       'min-in-rotation',
       input.raw('min-in-rotation'),
-      'needs online-probe: it is how the action sees which other hosts are in rotation'
+      `needs online-probe with load-balancer: ${kind}: it is how the action sees which other hosts are in rotation`
     )
   }
   const largest = Math.max(0, ...sizes)

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs'
 import { SAMPLE_VARIABLES } from '../variables.js'
 import type { InputReader } from './input-reader.js'
+import { readAwsElbv2 } from './read-aws.js'
 import {
   expandVariables,
   InputError,
@@ -44,6 +45,7 @@ export function readLoadBalancer(
   const online = readRotationChange(input, 'online')
   const kind = readKind(input, offline, online)
   const shared = {
+    awsElbv2: readAwsElbv2(input, kind, hosts),
     offline,
     online,
     probeIntervalMs: input.defaulted('probe-interval', positiveDuration),

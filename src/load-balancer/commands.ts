@@ -9,7 +9,13 @@ export function commandsBalancer(deps: HostSideDeps): LoadBalancer {
   return {
     kind: 'commands',
     describe: (members) =>
-      Promise.all(members.map(async (member) => describeRotation(await probeRotation(deps, member)))),
+      Promise.all(
+        members.map(async (member) =>
+          online.probe === undefined
+            ? 'rotation not measured (no online-probe)'
+            : describeRotation(await probeRotation(deps, member))
+        )
+      ),
     takeOut: (member, signal) => runOnHost(deps, member, offline.command ?? ':', signal),
     awaitOut: (member, signal) => awaitChange(deps, member, 'out', signal),
     putBack: (member, signal) => runOnHost(deps, member, online.command ?? ':', signal),

@@ -1,6 +1,7 @@
 // The load balancer adapter the inputs chose (load-balancer), built once per run.
 import type { Settings } from '../inputs/settings.js'
 import type { Clock, Connector, LoadBalancer, Log, Runner } from '../ports.js'
+import { awsElbv2Balancer } from './aws-elbv2.js'
 import { commandsBalancer } from './commands.js'
 import { haproxyBalancer } from './haproxy.js'
 import { healthFileBalancer } from './health-file.js'
@@ -16,7 +17,7 @@ export interface LbDeps {
 }
 
 export function createLoadBalancer(deps: LbDeps): LoadBalancer {
-  const { kind, healthFile } = deps.settings.loadBalancer
+  const { kind, healthFile, awsElbv2 } = deps.settings.loadBalancer
   switch (kind) {
     case 'commands':
       return commandsBalancer(deps)
@@ -27,6 +28,9 @@ export function createLoadBalancer(deps: LbDeps): LoadBalancer {
       if (deps.settings.loadBalancer.haproxy === undefined)
         throw new Error('load-balancer: haproxy without its settings')
       return haproxyBalancer(deps, deps.settings.loadBalancer.haproxy)
+    case 'aws-elbv2':
+      if (awsElbv2 === undefined) throw new Error('load-balancer: aws-elbv2 needs target-groups and aws-targets')
+      return awsElbv2Balancer(deps, awsElbv2)
     default:
       throw new Error(`load-balancer: ${kind} is not built yet`)
   }

@@ -3,6 +3,7 @@
 import { batchSizes, type BatchStep } from '../inputs/parse.js'
 import type { Settings } from '../inputs/settings.js'
 import { bakeTimeMs } from './bake.js'
+import { MARGIN_MS as AWS_MARGIN_MS } from '../load-balancer/aws-waits.js'
 import { hostSideCommand } from '../load-balancer/host-side.js'
 import { drainBound } from '../load-balancer/haproxy.js'
 import { hostSteps, restoreRotationSteps, rollBackSteps, type RotationStep, type Step } from './host-steps.js'
@@ -72,9 +73,9 @@ function describeRotation(change: RotationStep, settings: Settings, boundMs: num
     case 'aws-elbv2':
       return {
         'take-out': 'DeregisterTargets, in each target group',
-        'await-out': `until DescribeTargetHealth shows the target unused or gone (the group's deregistration delay), ${upTo}`,
+        'await-out': `until DescribeTargetHealth shows the target unused in every group (it drains for the group's deregistration delay), up to the longer of ${ms(boundMs)} and that delay + ${ms(AWS_MARGIN_MS)}`,
         'put-back': 'RegisterTargets, in each target group',
-        'await-in': `until DescribeTargetHealth shows the target healthy, ${upTo}`
+        'await-in': `until DescribeTargetHealth shows the target healthy in every group, up to the longer of ${ms(boundMs)} and the group's healthy threshold × interval + ${ms(AWS_MARGIN_MS)}; unhealthy after its unhealthy threshold fails at once`
       }[change]
     default: {
       if (change === 'take-out' || change === 'put-back')

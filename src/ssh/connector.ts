@@ -40,6 +40,10 @@ class SshRemoteHost implements RemoteHost {
   private shell?: LongLivedShell
   /** A sideline command running in the shell: the host's next command waits for it (it is short). */
   private beside?: Promise<unknown>
+  /** The host's own commands under way: a sideline command never reconnects under them. */
+  private ownCommands = 0
+  /** A reconnection under way, which every use that finds the connection gone awaits. */
+  private reopening?: Promise<void>
 
   constructor(
     readonly target: Target,
@@ -61,20 +65,26 @@ class SshRemoteHost implements RemoteHost {
 
   /** The target's connection, re-opened first if it dropped since the last use. */
   private async ssh(forceReconnect = false): Promise<NodeSSH> {
-    if (forceReconnect || !this.connected) {
-      this.log.info(`[${this.target.entry}] the SSH connection was lost (${lostBecause(this.chain)}); reconnecting`)
-      this.chain.forEach((ssh) => ssh.dispose())
-      await this.http?.close()
-      this.http = undefined
-      this.chain = await this.reconnect()
+    if ((forceReconnect || !this.connected) && this.reopening === undefined) {
+      this.reopening = this.reopen().finally(() => (this.reopening = undefined))
     }
+    await this.reopening
     return this.chain[this.chain.length - 1]
+  }
+
+  private async reopen(): Promise<void> {
+    this.log.info(`[${this.target.entry}] the SSH connection was lost (${lostBecause(this.chain)}); reconnecting`)
+    this.chain.forEach((ssh) => ssh.dispose())
+    await this.http?.close()
+    this.http = undefined
+    this.chain = await this.reconnect()
   }
 
   async exec(command: string, options: ExecOptions): Promise<ExecResult> {
     if (options.sideline) return this.execBeside(command, options)
     await this.beside
-    const result = await this.execSomewhere(command, options)
+    this.ownCommands++
+    const result = await this.execSomewhere(command, options).finally(() => this.ownCommands--)
     // No exit status, and neither its timeout nor a cancellation ended it: its connection went.
     if (result.code !== null || result.timedOut || options.signal.aborted) return result
     return { ...result, lost: lostBecause(this.chain) }
@@ -108,10 +118,20 @@ class SshRemoteHost implements RemoteHost {
     return this.execOnChannel(command, options)
   }
 
-  /** A sideline command: in the shell if it is free, else on a channel if one opens now; never a reconnect. */
+  /**
+   * A sideline command: in the shell if it is free, else on a channel if one opens now. It
+   * reconnects only a host waiting its turn: under a command of the host's own, the connection is
+   * that command's to reopen and look at again; but a waiting host whose connection dropped would
+   * otherwise beat no more until its turn, and its lock would look dead to the next run.
+   */
   private async execBeside(command: string, options: ExecOptions): Promise<ExecResult> {
     const { shell } = this
-    if (!this.connected) return { code: null, timedOut: false }
+    if (!this.connected) {
+      if (this.ownCommands > 0) return { code: null, timedOut: false }
+      const run = this.execSomewhere(command, options)
+      this.beside = run.catch(() => undefined)
+      return run
+    }
     if (shell?.available && shell.connection === this.chain[this.chain.length - 1].connection) {
       const run = shell.run(command, options)
       this.beside = run.catch(() => undefined)
