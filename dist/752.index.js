@@ -21606,7 +21606,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4055:
+/***/ 6436:
 /***/ ((module) => {
 
 
@@ -22258,7 +22258,7 @@ const { cloneResponse, fromInnerResponse, getResponseState } = __webpack_require
 const { Request, fromInnerRequest, getRequestState } = __webpack_require__(9967)
 const { fetching } = __webpack_require__(4398)
 const { urlIsHttpHttpsScheme, readAllBytes } = __webpack_require__(3168)
-const { createDeferredPromise } = __webpack_require__(4055)
+const { createDeferredPromise } = __webpack_require__(6436)
 
 /**
  * @see https://w3c.github.io/ServiceWorker/#dfn-cache-batch-operation
@@ -25400,7 +25400,7 @@ const { isErrored, isDisturbed } = __webpack_require__(7075)
 const { isUint8Array } = __webpack_require__(3429)
 const { serializeAMimeType } = __webpack_require__(1900)
 const { multipartFormDataParser } = __webpack_require__(116)
-const { createDeferredPromise } = __webpack_require__(4055)
+const { createDeferredPromise } = __webpack_require__(6436)
 const { parseJSONFromBytes } = __webpack_require__(8116)
 const { utf8DecodeBytes } = __webpack_require__(276)
 const { runtimeFeatures } = __webpack_require__(313)
@@ -28348,7 +28348,7 @@ const { getGlobalDispatcher } = __webpack_require__(2581)
 const { webidl } = __webpack_require__(7879)
 const { STATUS_CODES } = __webpack_require__(7067)
 const { bytesMatch } = __webpack_require__(5082)
-const { createDeferredPromise } = __webpack_require__(4055)
+const { createDeferredPromise } = __webpack_require__(6436)
 const { isomorphicEncode } = __webpack_require__(8116)
 const { runtimeFeatures } = __webpack_require__(313)
 
@@ -37403,7 +37403,7 @@ module.exports = { WebSocketError, createUnvalidatedWebSocketError }
 
 
 
-const { createDeferredPromise } = __webpack_require__(4055)
+const { createDeferredPromise } = __webpack_require__(6436)
 const { environmentSettingsObject } = __webpack_require__(3168)
 const { states, opcodes, sentCloseFrameState } = __webpack_require__(736)
 const { webidl } = __webpack_require__(7879)

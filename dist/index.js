@@ -25636,7 +25636,7 @@ globals.__dirname ??= (0,node_path__WEBPACK_IMPORTED_MODULE_0__.dirname)((0,node
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _esm_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6247);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6436);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8790);
 // First import on purpose: see esm-shims.ts.
 
 
@@ -25647,7 +25647,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6436:
+/***/ 8790:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -27880,6 +27880,16 @@ function fileExists(path) {
     return `test -e ${shellQuote(path)}`;
 }
 /**
+ * Writes `request` to the unix socket at `path` with socat and prints the answer: HAProxy's admin
+ * socket where sshd will not forward to one. The request is data on socat's input, never an argument.
+ */
+function askSocketScript(path, request) {
+    return [
+        'command -v socat >/dev/null || { echo "socat not found on the host" >&2; exit 127; }',
+        `printf '%s' ${shellQuote(request)} | socat -t 5 - UNIX-CONNECT:${shellQuote(path)}`
+    ].join('\n');
+}
+/**
  * Waits until the host has no established TCP connection left on `port` (as `ss` sees it),
  * printing the count whenever it changes: one command polling on the host, rather than one SSH
  * command per poll. Exits 127 where `ss` is missing.
@@ -28848,7 +28858,492 @@ function exitVerdict(result, lastLine = '') {
     return { ok: result.code === 0, detail: lastLine ? `${seen}: ${lastLine}` : seen };
 }
 
+;// CONCATENATED MODULE: ./src/load-balancer/haproxy-api.ts
+// HAProxy's runtime API as text: the commands this action sends on the admin socket and what it
+// reads back (`show servers state`, `show stat`'s CSV). Pure, so every answer HAProxy can give is
+// a unit test; the transports (haproxy-socket.ts) only carry the bytes.
+/**
+ * HAProxy's rule for proxy and server names (letters, digits, `.`, `-`, `_`, `:`), which also keeps
+ * them from splitting a command: no space, no `;` (its command separator), no line break.
+ */
+const NAME = /^[A-Za-z0-9._:-]+$/;
+const SERVER_FORM = 'backend/server, HAProxy names of letters, digits, ".", "-", "_" and ":"';
+/** `backend/server` as HAProxy names them; undefined if it is not that. */
+function parseServerRef(text) {
+    const [backend, server, ...rest] = text.trim().split('/');
+    if (rest.length > 0 || server === undefined || !NAME.test(backend) || !NAME.test(server))
+        return undefined;
+    return { backend, server };
+}
+/** `tcp://ADDRESS:PORT` (an IPv6 address in brackets), a `stats socket ipv4@…` line's address; undefined if not that. */
+function parseTcpSocket(text) {
+    const match = /^tcp:\/\/(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(text);
+    const port = Number(match?.[3]);
+    if (!match || port < 1 || port > 65535)
+        return undefined;
+    return { host: match[1] ?? match[2], port };
+}
+const serverName = ({ backend, server }) => `${backend}/${server}`;
+/** `set server B/S state drain|maint|ready`, from names checked again here: they reach HAProxy's parser. */
+function setStateCommand(ref, state) {
+    const name = serverName(ref);
+    if (parseServerRef(name) === undefined)
+        throw new Error(`'${name}' is not a server; expected ${SERVER_FORM}`);
+    return `set server ${name} state ${state}`;
+}
+/** A `set server` answers nothing when it worked, and its reason otherwise (`No such server.`). */
+function checkSetAnswer(command, answer) {
+    const said = answer.trim();
+    if (said !== '')
+        throw new Error(`HAProxy refused \`${command}\`: ${said.split('\n').join(' ')}`);
+}
+/** The header's column names and the rows, split on `separator`; throws with HAProxy's words if there is no header. */
+function table(answer, separator, what) {
+    const lines = answer.split('\n').filter((line) => line.trim() !== '');
+    const at = lines.findIndex((line) => line.startsWith('# '));
+    if (at < 0)
+        throw new Error(`HAProxy did not answer \`${what}\` with a table: ${answer.trim().slice(0, 200) || '(nothing)'}`);
+    const names = lines[at].slice(2).trim().split(separator);
+    const column = (name) => {
+        const index = names.indexOf(name);
+        if (index < 0)
+            throw new Error(`HAProxy's \`${what}\` has no column ${name}`);
+        return index;
+    };
+    return { column, rows: lines.slice(at + 1).map((line) => line.trim().split(separator)) };
+}
+/** `show servers state` (format 1: a version line, a `# be_id be_name …` header, one line per server). */
+function parseServersState(answer) {
+    const { column, rows } = table(answer, /\s+/, 'show servers state');
+    const [backend, server, address, fqdn] = ['be_name', 'srv_name', 'srv_addr', 'srv_fqdn'].map(column);
+    return rows
+        .filter((row) => row.length > Math.max(backend, server, address))
+        .map((row) => ({ backend: row[backend], server: row[server], address: row[address], fqdn: row[fqdn] ?? '-' }));
+}
+/** `show stat`: every server's line (the FRONTEND and BACKEND summary lines left out). */
+function parseStat(answer) {
+    const { column, rows } = table(answer, ',', 'show stat');
+    const [backend, server, scur, status] = ['pxname', 'svname', 'scur', 'status'].map(column);
+    return rows
+        .filter((row) => row.length > status && !['FRONTEND', 'BACKEND'].includes(row[server]))
+        .map((row) => ({
+        backend: row[backend],
+        server: row[server],
+        scur: Number(row[scur]) || 0,
+        status: row[status]
+    }));
+}
+/**
+ * Whether HAProxy sends the server new requests: UP (also `UP 1/2`, still up while checks fail)
+ * and `no check` (a server without health checks); DRAIN, MAINT, NOLB, DOWN and `DOWN 1/2` not.
+ */
+function servesTraffic(status) {
+    return /^UP(\s|$)/.test(status) || status === 'no check';
+}
+/**
+ * Back for good, as HAProxy's own health check sees it: UP with every check passing. Leaving
+ * maintenance HAProxy shows `UP 1/2` until the next check passes; a server without checks is
+ * `no check` at once.
+ */
+function confirmedUp(status) {
+    return status === 'UP' || status === 'no check';
+}
+/** The stat lines of `refs`, in their order; a ref HAProxy does not show is missing. */
+function statsOf(stats, refs) {
+    return refs.map((ref) => stats.find((stat) => stat.backend === ref.backend && stat.server === ref.server));
+}
+
+;// CONCATENATED MODULE: ./src/load-balancer/haproxy-seen.ts
+// What HAProxy shows of one host's servers, as the log and the errors say it.
+
+/** `app/web1 UP`; with several HAProxies, where: `app/web1 UP at lb1, lb2` or `UP at lb1, DRAIN at lb2`. */
+function describeSeen(seen, many) {
+    const names = [...new Set(seen.map(({ ref }) => serverName(ref)))];
+    return names
+        .map((name) => {
+        const byStatus = new Map();
+        for (const { stat, where } of seen.filter(({ ref }) => serverName(ref) === name)) {
+            const status = stat?.status ?? 'not in show stat';
+            byStatus.set(status, [...(byStatus.get(status) ?? []), where]);
+        }
+        const states = [...byStatus].map(([status, wheres]) => (many ? `${status} at ${wheres.join(', ')}` : status));
+        return `${name} ${states.join(', ')}`;
+    })
+        .join('; ');
+}
+/** `2 sessions (app/web1 2 at lb1)`. */
+function sessions(busy) {
+    const total = busy.reduce((sum, { stat }) => sum + (stat?.scur ?? 0), 0);
+    const each = busy.map(({ ref, stat, where }) => `${serverName(ref)} ${stat?.scur} at ${where}`);
+    return `${total} session${total === 1 ? '' : 's'}${each.length > 0 ? ` (${each.join(', ')})` : ''}`;
+}
+
+;// CONCATENATED MODULE: external "node:dns/promises"
+const external_node_dns_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/load-balancer/haproxy-servers.ts
+// Which HAProxy servers are a host: those haproxy-servers names for its entry, or else every server
+// whose address is the host's (in any backend), as one HAProxy's `show servers state` lists them.
+// Read once per HAProxy and run: a rollout does not add servers to its own load balancer.
+
+
+
+const resolveOnRunner = async (host) => (await (0,external_node_dns_promises_namespaceObject.lookup)(host, { all: true }).catch(() => [])).map(({ address }) => address);
+class ServerMap {
+    socket;
+    named;
+    resolve;
+    table;
+    found = new Map();
+    constructor(socket, named, resolve) {
+        this.socket = socket;
+        this.named = named;
+        this.resolve = resolve;
+    }
+    /** The member's servers in this HAProxy; throws, saying what it looked for, if it has none. */
+    of(member, signal) {
+        const { entry } = member.host.target;
+        let servers = this.found.get(entry);
+        if (servers === undefined) {
+            servers = this.lookUp(member, signal);
+            // Looked up again next time; the table itself is read again only if reading it failed.
+            servers.catch(() => this.found.delete(entry));
+            this.found.set(entry, servers);
+        }
+        return servers;
+    }
+    entries(signal) {
+        if (this.table === undefined) {
+            this.table = this.socket.send('show servers state', signal).then(parseServersState);
+            this.table.catch(() => (this.table = undefined));
+        }
+        return this.table;
+    }
+    async lookUp(member, signal) {
+        const { entry, host } = member.host.target;
+        const entries = await this.entries(signal);
+        const named = this.named.get(entry);
+        if (named !== undefined) {
+            const missing = named.filter((ref) => !entries.some((known) => same(known, ref)));
+            if (missing.length > 0)
+                throw new Error(`no server ${missing.map(serverName).join(', ')} (haproxy-servers names it)`);
+            return [...named];
+        }
+        const addresses = new Set([host.toLowerCase()]);
+        if ((0,external_node_net_.isIP)(host) === 0)
+            for (const address of await this.resolve(host))
+                addresses.add(address.toLowerCase());
+        const mine = entries.filter(({ address, fqdn }) => addresses.has(address.toLowerCase()) || fqdn.toLowerCase() === host.toLowerCase());
+        if (mine.length === 0) {
+            const known = [...new Set(entries.map(({ address }) => address))];
+            const listed = known.length > 8 ? `${known.slice(0, 8).join(', ')}…` : known.join(', ') || 'none';
+            throw new Error(`no server at ${[...addresses].join(' or ')} (its servers' addresses: ${listed}); name its servers in haproxy-servers`);
+        }
+        return mine.map(({ backend, server }) => ({ backend, server }));
+    }
+}
+const same = (a, b) => a.backend === b.backend && a.server === b.server;
+
+;// CONCATENATED MODULE: ./src/exchange.ts
+/** More than any admin answer this action reads (`show stat` of thousands of servers). */
+const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+/**
+ * Opens the stream, writes `request`, ends our side and resolves to all it reads until the other
+ * side closes; rejects when `timeoutMs` passes or `signal` aborts first (the stream destroyed).
+ */
+function exchange(open, request, { timeoutMs, signal }) {
+    return new Promise((resolve, reject) => {
+        const chunks = [];
+        let size = 0;
+        let stream;
+        let settled = false;
+        const done = (error) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            signal.removeEventListener('abort', cancelled);
+            if (error === undefined)
+                return resolve(Buffer.concat(chunks).toString('utf8'));
+            stream?.destroy();
+            reject(error);
+        };
+        const cancelled = () => done(new Error('cancelled'));
+        const timer = setTimeout(() => done(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        signal.addEventListener('abort', cancelled, { once: true });
+        if (signal.aborted) {
+            cancelled();
+            return;
+        }
+        open().then((opened) => {
+            stream = opened;
+            if (settled) {
+                opened.destroy();
+                return;
+            }
+            opened.on('data', (chunk) => {
+                chunks.push(chunk);
+                size += chunk.length;
+                if (size > MAX_ANSWER_BYTES)
+                    done(new Error(`answer longer than ${MAX_ANSWER_BYTES} bytes`));
+            });
+            opened.on('error', (error) => done(error));
+            opened.on('close', () => done());
+            opened.end(request);
+        }, (error) => done(error instanceof Error ? error : new Error(String(error))));
+    });
+}
+
+;// CONCATENATED MODULE: ./src/load-balancer/haproxy-socket.ts
+// Where HAProxy's admin socket is reached: on each LB host over SSH (haproxy-hosts), or from the
+// runner (a unix path, or `tcp://ADDRESS:PORT` for a `stats socket ipv4@…` line). One command per
+// connection: HAProxy answers it and closes, so no answer can mix with another's.
+
+
+
+
+
+
+/** The most one command may take: reading HAProxy must never hold a run up. */
+const ASK_MS = MEASURE_MS;
+/** Every HAProxy the settings name: one per LB host, or the runner's one. */
+function adminSockets(connector, log, settings) {
+    if (settings.hosts.length === 0)
+        return [runnerSocket(settings.socket)];
+    return settings.hosts.map((target) => hostSocket(connector, log, target, settings.socket));
+}
+/** `tcp://ADDRESS:PORT` (IPv6 in brackets) or a unix socket's path, both on the runner. */
+function runnerSocket(socket) {
+    const target = parseTcpSocket(socket) ?? { path: socket };
+    return {
+        where: socket,
+        send: (command, signal) => exchange(() => new Promise((resolve, reject) => {
+            const connection = (0,external_node_net_.createConnection)(target, () => resolve(connection));
+            connection.once('error', (error) => reject(new Error(`cannot connect to ${socket}: ${error.message}`)));
+        }), `${command}\n`, { timeoutMs: ASK_MS, signal }),
+        close: async () => undefined
+    };
+}
+/**
+ * The socket at `path` on an LB host, through sshd's own forwarding to unix sockets; where sshd
+ * does not open it (AllowStreamLocalForwarding no, sshd cannot say why), with socat on the host:
+ * from then on once that worked.
+ */
+function hostSocket(connector, log, target, path) {
+    let host;
+    let withSocat = false;
+    const connected = (signal) => (host ??= connector.connect(target, signal).catch((error) => {
+        host = undefined; // the next command tries again
+        throw error;
+    }));
+    return {
+        where: target.entry,
+        async send(command, signal) {
+            const remote = await connected(signal);
+            const request = `${command}\n`;
+            if (withSocat || !remote.askSocket)
+                return withSocatOn(remote, path, request, signal);
+            const result = await remote.askSocket(path, request, { timeoutMs: ASK_MS, signal });
+            if ('answer' in result)
+                return result.answer;
+            const answer = await withSocatOn(remote, path, request, signal).catch((error) => {
+                throw new Error(`sshd did not open ${path} (${result.refused}: AllowStreamLocalForwarding no, or the socket missing or not the login user's), nor could socat: ${errorMessage(error)}`);
+            });
+            withSocat = true;
+            log.info(`[${target.entry}] sshd did not open ${path} (${result.refused}); socat on the host did: asking HAProxy with socat there`);
+            return answer;
+        },
+        async close() {
+            const opened = await host?.catch(() => undefined);
+            host = undefined;
+            await opened?.close();
+        }
+    };
+}
+async function withSocatOn(host, path, request, signal) {
+    const lines = [];
+    const result = await host.exec(askSocketScript(path, request), {
+        env: [],
+        timeoutMs: ASK_MS,
+        signal,
+        onLine: (line) => lines.push(line)
+    });
+    if (result.code !== 0) {
+        const why = result.timedOut ? `no answer within ${ASK_MS} ms` : (lines.at(-1) ?? `exit code ${result.code}`);
+        throw new Error(`socat on ${host.target.entry} could not ask ${path}: ${why}`);
+    }
+    return lines.join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/load-balancer/haproxy.ts
+// load-balancer: haproxy, told directly through its runtime API (the admin socket) on every
+// HAProxy in front of the hosts. A host leaves by `drain` (no new requests; those in flight go
+// on), is out once HAProxy counts no session on it (then `maint`), and rejoins by `ready`, back
+// once HAProxy's own health check reports it UP. Every wait reads what HAProxy shows, so a server
+// already in the wanted state is simply found there: no wait for a change that cannot come.
+
+
+
+
+
+
+
+
+const readStat = async ({ socket }, signal) => parseStat(await socket.send('show stat', signal));
+/** What bounds the wait for a host's sessions to end: drain-timeout, or else offline-wait. */
+function drainBound({ drain, offline }) {
+    return drain
+        ? { bound: 'drain-timeout', timeoutMs: drain.timeoutMs }
+        : { bound: 'offline-wait', timeoutMs: offline.waitMs };
+}
+function haproxyBalancer(deps, settings, options = {}) {
+    const sockets = options.sockets ?? adminSockets(deps.connector, deps.log, settings);
+    const resolve = options.resolve ?? resolveOnRunner;
+    return new HaproxyBalancer(deps, sockets.map((socket) => ({ socket, servers: new ServerMap(socket, settings.servers, resolve) })));
+}
+class HaproxyBalancer {
+    deps;
+    haproxies;
+    kind = 'haproxy';
+    constructor(deps, haproxies) {
+        this.deps = deps;
+        this.haproxies = haproxies;
+    }
+    async describe(members, signal) {
+        // One `show stat` per HAProxy for all the hosts, however many they are.
+        const reads = new Map();
+        const once = (haproxy) => {
+            let read = reads.get(haproxy);
+            if (read === undefined)
+                reads.set(haproxy, (read = readStat(haproxy, signal)));
+            return read;
+        };
+        const looks = await Promise.all(members.map((member) => this.look(member, signal, once).then((seen) => ({ seen }), (error) => ({ error: errorMessage(error) }))));
+        const failures = looks.flatMap((look, i) => 'error' in look ? [{ target: members[i].host.target, message: look.error }] : []);
+        if (failures.length > 0)
+            throw new PreflightError(failures);
+        return looks.map((look) => ('seen' in look ? describeSeen(look.seen, this.haproxies.length > 1) : ''));
+    }
+    takeOut(member, signal) {
+        return this.tell(member, 'drain', signal);
+    }
+    /** Until no session is left on any of its servers (bounded by drain-timeout, else offline-wait), then `maint`. */
+    async awaitOut(member, signal) {
+        const { probeIntervalMs } = this.deps.settings.loadBalancer;
+        const { bound, timeoutMs } = drainBound(this.deps.settings.loadBalancer);
+        let open;
+        try {
+            await pollUntil(async () => {
+                const seen = await this.look(member, signal);
+                const serving = seen.filter(({ stat }) => stat === undefined || servesTraffic(stat.status));
+                const busy = seen.filter(({ stat }) => (stat?.scur ?? 0) > 0);
+                if (serving.length > 0) {
+                    open = undefined;
+                    return { ok: false, detail: `still in rotation: ${describeSeen(serving, this.haproxies.length > 1)}` };
+                }
+                open = sessions(busy);
+                return { ok: busy.length === 0, detail: open };
+            }, {
+                clock: this.deps.clock,
+                timeoutMs,
+                intervalMs: probeIntervalMs,
+                signal,
+                waitingFor: 'HAProxy to drain the host',
+                failed: 'HAProxy did not show the host out of rotation'
+            });
+            this.deps.log.info(`[${member.host.target.entry}] HAProxy: out of rotation, no session left`);
+        }
+        catch (error) {
+            // Out of rotation but with requests still in flight: past the bound, it goes on, as drain-timeout says.
+            if (!(error instanceof PollTimeout) || open === undefined)
+                throw error;
+            this.deps.log.warning(`${member.host.target.entry}: HAProxy still counts ${open} after ${bound} (${timeoutMs} ms); taking it out anyway`);
+        }
+        await this.tell(member, 'maint', signal);
+    }
+    putBack(member, signal) {
+        return this.tell(member, 'ready', signal);
+    }
+    /**
+     * Until every HAProxy's health check reports each of its servers UP (bounded by online-wait). One
+     * that never does is left out for good (`maint`): not let in later by a check that passes once.
+     */
+    async awaitIn(member, signal) {
+        try {
+            const detail = await this.untilUp(member, signal);
+            this.deps.log.info(`[${member.host.target.entry}] HAProxy: ${detail}`);
+        }
+        catch (error) {
+            if (!(error instanceof PollTimeout))
+                throw error;
+            const left = await this.tell(member, 'maint', NEVER_ABORTED).then(() => 'left out of rotation (state maint)', (failed) => `could not leave it out: ${errorMessage(failed)}`);
+            throw new Error(`${error.message}; ${left}`);
+        }
+    }
+    async untilUp(member, signal) {
+        const { online, probeIntervalMs } = this.deps.settings.loadBalancer;
+        const many = this.haproxies.length > 1;
+        const { detail } = await pollUntil(async () => {
+            const seen = await this.look(member, signal);
+            const waiting = seen.filter(({ stat }) => stat === undefined || !confirmedUp(stat.status));
+            return { ok: waiting.length === 0, detail: describeSeen(waiting.length > 0 ? waiting : seen, many) };
+        }, {
+            clock: this.deps.clock,
+            timeoutMs: online.waitMs,
+            intervalMs: probeIntervalMs,
+            signal,
+            waitingFor: 'HAProxy to report the host UP',
+            failed: 'HAProxy did not report the host UP'
+        });
+        return detail;
+    }
+    async inRotation(member) {
+        try {
+            const seen = await this.look(member, NEVER_ABORTED);
+            return seen.every(({ stat }) => stat !== undefined && servesTraffic(stat.status)) ? 'in' : 'out';
+        }
+        catch {
+            return 'unknown';
+        }
+    }
+    async close() {
+        await Promise.all(this.haproxies.map(({ socket }) => socket.close()));
+    }
+    /** `state` for each of the member's servers, on every HAProxy. */
+    async tell(member, state, signal) {
+        await this.onEvery(async ({ socket, servers }) => {
+            const refs = await servers.of(member, signal);
+            for (const ref of refs) {
+                const command = setStateCommand(ref, state);
+                checkSetAnswer(command, await socket.send(command, signal));
+            }
+            this.deps.log.info(`[${member.host.target.entry}] HAProxy at ${socket.where}: ${refs.map(serverName).join(', ')} set to ${state}`);
+        });
+    }
+    /** The member's servers as every HAProxy shows them now. */
+    async look(member, signal, read = readStat) {
+        const views = await this.onEvery(async (haproxy) => {
+            const refs = await haproxy.servers.of(member, signal);
+            const stats = statsOf(await read(haproxy, signal), refs);
+            return refs.map((ref, i) => ({ where: haproxy.socket.where, ref, stat: stats[i] }));
+        });
+        return views.flat();
+    }
+    /** `fn` on every HAProxy at once; once all have finished, throws what failed, naming each HAProxy. */
+    async onEvery(fn) {
+        const results = await Promise.allSettled(this.haproxies.map(fn));
+        const failed = results.flatMap((result, i) => result.status === 'rejected'
+            ? [`HAProxy at ${this.haproxies[i].socket.where}: ${errorMessage(result.reason)}`]
+            : []);
+        if (failed.length > 0)
+            throw new Error(failed.join('; '));
+        return results.map((result) => result.value);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/host-steps.ts
+
 
 /** Whether hosts leave and rejoin at all: only a dry run may have no way to (it checks connections alone). */
 function changesRotation(settings, rotation) {
@@ -28874,7 +29369,10 @@ function rotationSteps(settings, rotation, cancellable) {
         {
             name: wait,
             action: { kind: 'rotation', change: moves[1] },
-            boundMs: change.waitMs,
+            // HAProxy counts the host's sessions itself: drain-timeout bounds that wait.
+            boundMs: settings.loadBalancer.kind === 'haproxy' && rotation === 'out'
+                ? drainBound(settings.loadBalancer).timeoutMs
+                : change.waitMs,
             undo: 'nothing',
             cancellable
         }
@@ -28905,7 +29403,8 @@ function hostSteps(settings, release) {
     if (upload)
         steps.push({ name: 'upload', action: { kind: 'upload', ...upload }, undo: 'nothing', cancellable: true });
     steps.push(...rotationSteps(settings, 'out', true));
-    if (loadBalancer.drain) {
+    // Without a port (haproxy), the load balancer's own count of sessions is the drain.
+    if (loadBalancer.drain?.port !== undefined) {
         const { port, timeoutMs } = loadBalancer.drain;
         steps.push({
             name: 'drain',
@@ -29018,6 +29517,7 @@ function stepColumns(settings) {
 
 
 
+
 function planBatches(hosts, steps) {
     let start = 0;
     return batchSizes(hosts.length, steps).map((size) => hosts.slice(start, (start += size)));
@@ -29058,7 +29558,7 @@ function plan_describeRotation(change, settings, boundMs) {
         case 'haproxy':
             return {
                 'take-out': 'set server … state drain on every HAProxy (runtime API)',
-                'await-out': `until its sessions (scur) reach 0, ${upTo} (drain-timeout), then state maint`,
+                'await-out': `until its sessions (scur) reach 0, ${upTo} (${drainBound(settings.loadBalancer).bound}), then state maint`,
                 'put-back': 'set server … state ready on every HAProxy',
                 'await-in': `until HAProxy's health check shows it UP, ${upTo}`
             }[change];
@@ -30171,6 +30671,7 @@ function healthFileBalancer(deps, healthFile) {
 
 
 
+
 function createLoadBalancer(deps) {
     const { kind, healthFile, awsElbv2 } = deps.settings.loadBalancer;
     switch (kind) {
@@ -30179,6 +30680,10 @@ function createLoadBalancer(deps) {
         case 'health-file':
             // Only a dry run may have no health file (it checks connections alone); it never changes rotation.
             return healthFileBalancer(deps, healthFile ?? '');
+        case 'haproxy':
+            if (deps.settings.loadBalancer.haproxy === undefined)
+                throw new Error('load-balancer: haproxy without its settings');
+            return haproxyBalancer(deps, deps.settings.loadBalancer.haproxy);
         case 'aws-elbv2':
             if (awsElbv2 === undefined)
                 throw new Error('load-balancer: aws-elbv2 needs target-groups and aws-targets');
@@ -31144,6 +31649,7 @@ const DEFAULTS = {
     'offline-wait': '8s',
     'online-wait': '8s',
     'probe-interval': '500ms',
+    'haproxy-socket': '/run/haproxy/admin.sock',
     'health-status': '200',
     'health-timeout': '50s',
     'health-interval': '1s',
@@ -31597,8 +32103,6 @@ function readRelease(input) {
 }
 /** `lock` (on by default), where it lives, how long to wait for another run's, when it is stale. */
 
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: ./src/inputs/read-aws.ts
 // load-balancer: aws-elbv2's inputs: the target groups (ARNs) and each host's target in them
 // (aws-targets). Credentials and the endpoint are the AWS SDK's own (its environment variables), so
@@ -31688,6 +32192,68 @@ function parseTargetLine(line) {
     return [entry, { id, port: Number(portText) }];
 }
 
+;// CONCATENATED MODULE: ./src/inputs/read-haproxy.ts
+// load-balancer: haproxy's inputs: the LB hosts (haproxy-hosts), its admin socket there or on the
+// runner (haproxy-socket), and the servers a host entry is where its address does not say (haproxy-servers).
+
+
+
+
+const HAPROXY_INPUTS = ['haproxy-hosts', 'haproxy-socket', 'haproxy-servers'];
+/** `hosts`: the target hosts, whose entries haproxy-servers names; `port`: the port input, for LB hosts. */
+function readHaproxy(input, hosts, port) {
+    const lbHosts = readTargets(input, 'haproxy-hosts', port);
+    const socket = input.defaulted('haproxy-socket', (value) => parseSocket(value, input.raw('haproxy-hosts') !== undefined));
+    return { hosts: lbHosts, socket, servers: readServers(input, hosts) };
+}
+/** With another kind of load balancer, haproxy-* would be silently unused: each set one is a problem. */
+function refuseHaproxyInputs(input, kind) {
+    for (const name of HAPROXY_INPUTS) {
+        const value = input.raw(name);
+        // haproxy-socket always has its default: only another value was set.
+        if (value !== undefined && value !== DEFAULTS[name])
+            input.problem(name, value, `is only used with load-balancer: haproxy (here: ${kind})`);
+    }
+}
+const SOCKET_PATH = /^\/[A-Za-z0-9._/@+-]*$/;
+function parseSocket(value, onLbHosts) {
+    if (value.startsWith('tcp://')) {
+        if (onLbHosts)
+            throw new InputError("is a TCP address, which the runner reaches; with haproxy-hosts, give the unix socket's path on them");
+        if (parseTcpSocket(value) === undefined)
+            throw new InputError('expected tcp://ADDRESS:PORT, an IPv6 address in brackets (tcp://[::1]:9999)');
+        return value;
+    }
+    if (!SOCKET_PATH.test(value))
+        throw new InputError("expected the admin socket's absolute path (letters, digits and . _ - + @ /), e.g. /run/haproxy/admin.sock, or tcp://ADDRESS:PORT");
+    return value;
+}
+/** `ENTRY=backend/server` lines, ENTRY a hosts entry as written; a host in several backends has a line each. */
+function readServers(input, hosts) {
+    const servers = new Map();
+    const form = `expected ENTRY=${SERVER_FORM} lines, ENTRY a hosts entry as written`;
+    for (const line of (input.raw('haproxy-servers') ?? '').split('\n')) {
+        const item = line.replace(/(^|\s)#.*$/, '').trim();
+        if (item === '')
+            continue;
+        const eq = item.indexOf('=');
+        const entry = item.slice(0, Math.max(eq, 0)).trim();
+        const ref = parseServerRef(item.slice(eq + 1));
+        if (eq < 0 || ref === undefined) {
+            input.problem('haproxy-servers', item, form);
+        }
+        else if (!hosts.some((host) => host.entry === entry)) {
+            const entries = hosts.slice(0, 5).map((host) => host.entry);
+            const more = hosts.length > 5 ? ', …' : '';
+            input.problem('haproxy-servers', item, `'${entry}' is not in hosts; expected one of ${entries.join(', ')}${more}`);
+        }
+        else {
+            servers.set(entry, [...(servers.get(entry) ?? []), ref]);
+        }
+    }
+    return servers;
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/read-rollout.ts
 // The inputs that say what each host goes through: the load balancer, the commands, the health
 // check and the upload.
@@ -31696,10 +32262,12 @@ function parseTargetLine(line) {
 
 
 
+
 const KINDS = ['health-file', 'commands', 'haproxy', 'aws-elbv2'];
 /** What a host-side kind uses, and so what an LB that is told directly (haproxy, aws-elbv2) refuses. */
 const HOST_SIDE_INPUTS = ['health-file', 'offline-command', 'online-command'];
-function readLoadBalancer(input, dryRun, hosts) {
+/** `hosts` and `port`: what haproxy-servers and haproxy-hosts are read against. */
+function readLoadBalancer(input, dryRun, hosts, port) {
     const healthFile = input.parse('health-file', (value) => {
         if (!value.startsWith('/') || value.includes('\n'))
             throw new InputError('expected an absolute path on the host, e.g. /usr/share/nginx/status/nginx-status.html');
@@ -31713,15 +32281,12 @@ function readLoadBalancer(input, dryRun, hosts) {
         offline,
         online,
         probeIntervalMs: input.defaulted('probe-interval', positiveDuration),
-        drain: readDrain(input)
+        drain: readDrain(input, kind === 'haproxy')
     };
-    if (kind === 'haproxy' || kind === 'aws-elbv2') {
-        for (const name of HOST_SIDE_INPUTS) {
-            if (input.raw(name) !== undefined)
-                input.problem(name, input.raw(name), `is not used with load-balancer: ${kind}, which tells the load balancer directly`);
-        }
-        return { kind, ...shared };
-    }
+    if (kind !== 'haproxy')
+        refuseHaproxyInputs(input, kind);
+    if (kind === 'haproxy' || kind === 'aws-elbv2')
+        return readToldDirectly(input, kind, shared, hosts, port);
     if (healthFile !== undefined && offline.command !== undefined && online.command !== undefined) {
         input.problem('health-file', healthFile, 'is unused when both offline-command and online-command are set; set either health-file or the two commands');
     }
@@ -31735,6 +32300,20 @@ function readLoadBalancer(input, dryRun, hosts) {
         }
     }
     return { kind, healthFile, ...shared };
+}
+/** haproxy and aws-elbv2 are told directly: what the host-side kinds use would go unused. */
+function readToldDirectly(input, kind, shared, hosts, port) {
+    for (const name of HOST_SIDE_INPUTS) {
+        if (input.raw(name) !== undefined)
+            input.problem(name, input.raw(name), `is not used with load-balancer: ${kind}, which tells the load balancer directly`);
+    }
+    if (kind === 'aws-elbv2')
+        return { kind, ...shared };
+    for (const name of ['offline-probe', 'online-probe']) {
+        if (input.raw(name) !== undefined)
+            input.problem(name, input.raw(name), "is not used with load-balancer: haproxy, whose own servers' state is read");
+    }
+    return { kind, ...shared, haproxy: readHaproxy(input, hosts, port) };
 }
 /** load-balancer, or without it: commands when both commands are set, the health file otherwise. */
 function readKind(input, offline, online) {
@@ -31758,9 +32337,12 @@ function readRotationChange(input, change) {
     }
     return { command: input.raw(`${change}-command`), waitMs, probe };
 }
-function readDrain(input) {
+/** `sessionsCounted`: the load balancer counts the host's sessions itself (haproxy), so drain-port is optional. */
+function readDrain(input, sessionsCounted) {
     const timeoutMs = input.parse('drain-timeout', positiveDuration);
     const port = input.parse('drain-port', (value) => parseInteger(value, 1, 65535));
+    if (sessionsCounted && input.raw('drain-port') === undefined)
+        return timeoutMs !== undefined ? { timeoutMs } : undefined;
     if ((input.raw('drain-timeout') === undefined) !== (input.raw('drain-port') === undefined)) {
         input.problem('drain-port', input.raw('drain-port'), 'drain-timeout and drain-port go together: the port whose connections to wait for, and for how long');
     }
@@ -31852,7 +32434,7 @@ function getSettings(readInput) {
     const hosts = readTargets(input, 'hosts', port);
     const dryRun = input.defaulted('dry-run', parseBoolean);
     const env = input.parse('env', parseEnv) ?? [];
-    const loadBalancer = readLoadBalancer(input, dryRun, hosts);
+    const loadBalancer = readLoadBalancer(input, dryRun, hosts, port);
     const health = readHealth(input, env);
     warnings.push(...warnAboutWaits(loadBalancer, health));
     const release = readRelease(input);
@@ -31865,7 +32447,8 @@ function getSettings(readInput) {
     const sizes = batchSizes(hosts.length, batches.size);
     return input.finish({
         hosts,
-        ssh: readSsh(input, port, hosts, warnings),
+        // LB hosts' keys are checked as the hosts' are.
+        ssh: readSsh(input, port, [...hosts, ...(loadBalancer.haproxy?.hosts ?? [])], warnings),
         env,
         loadBalancer,
         upload: readUpload(input, release !== undefined),
@@ -33326,6 +33909,35 @@ class LongLivedShell {
     }
 }
 
+;// CONCATENATED MODULE: ./src/ssh/stream-local.ts
+
+/**
+ * sshd would not open the channel. OpenSSH says the same `open failed` whether its
+ * AllowStreamLocalForwarding refuses, the socket is missing or the login user may not open it.
+ */
+class NotOpened extends Error {
+}
+async function askStreamLocal(ssh, path, request, options) {
+    const open = () => new Promise((resolve, reject) => {
+        const opened = (error, channel) => error ? reject(new NotOpened(error.message)) : resolve(channel);
+        // ssh2 throws rather than calls back once the connection is gone.
+        try {
+            ssh.openssh_forwardOutStreamLocal(path, opened);
+        }
+        catch (error) {
+            reject(error instanceof Error ? error : new Error(String(error)));
+        }
+    });
+    try {
+        return { answer: await exchange(open, request, options) };
+    }
+    catch (error) {
+        if (error instanceof NotOpened)
+            return { refused: error.message };
+        throw error;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/ssh/upload-scripts.ts
 // The shell texts of an upload. An upload's bytes come on the channel's input, so its script
 // cannot: it is the channel's command itself (in sshd's arguments for the login shell), and so it
@@ -33467,6 +34079,7 @@ async function unpackInto(connection, archive, remoteDir) {
 // RemoteHost over node-ssh/ssh2: one connection per host (opened by connect.ts), re-opened if it
 // drops, and on it one long-lived shell for the host's commands (long-lived-shell.ts), or a
 // channel per command where that shell cannot run (remote-command.ts).
+
 
 
 
@@ -33641,6 +34254,9 @@ class SshRemoteHost {
     }
     async tunnelRefused(url) {
         return forwardingRefused(await this.connection(), url);
+    }
+    async askSocket(path, request, options) {
+        return askStreamLocal(await this.connection(), path, request, options);
     }
     async close() {
         this.shell?.close();
