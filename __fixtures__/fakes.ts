@@ -186,3 +186,21 @@ export function withLb<T extends { settings: Settings; runner: Runner; clock: Cl
 ): T & { lb: LoadBalancer } {
   return { ...deps, lb: lbFor(deps.settings, deps.runner, deps.clock) }
 }
+
+/** A rollout's deps over fake hosts: a fake runner, a fresh log, a signal never aborted, the chosen load balancer. */
+export function fakeRolloutDeps<T extends object>(
+  settings: Settings,
+  hosts: RemoteHost[],
+  clock: FakeClock,
+  extra?: T
+) {
+  return withLb({
+    settings,
+    hosts,
+    runner: new FakeRunner(clock),
+    clock,
+    log: new RecordingLog(),
+    signal: new AbortController().signal,
+    ...extra
+  })
+}

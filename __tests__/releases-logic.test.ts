@@ -12,6 +12,7 @@ import { previousRelease, releaseHistory, releasesToKeep } from '../src/rollout/
 import { NEVER_ABORTED } from '../src/ports.js'
 import {
   FakeClock,
+  fakeRolloutDeps,
   FakeRunner,
   RecordingLog,
   fakeFleet,
@@ -161,17 +162,7 @@ describe('prepareReleases', () => {
 
 describe('runBatches in release mode', () => {
   const roll = (settings: ReturnType<typeof settingsWith>, hosts: FakeHost[], clock: FakeClock, from: string[]) =>
-    runBatches(
-      withLb({
-        settings,
-        hosts,
-        runner: new FakeRunner(clock),
-        clock,
-        log: new RecordingLog(),
-        signal: new AbortController().signal,
-        releases: from.map((id) => ({ from: id, to: 'r2' }))
-      })
-    )
+    runBatches(fakeRolloutDeps(settings, hosts, clock, { releases: from.map((id) => ({ from: id, to: 'r2' })) }))
 
   it('leaves a healthy host already on the release unchanged, and switches the others while out', async () => {
     const settings = releaseInputs()

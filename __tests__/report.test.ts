@@ -8,39 +8,21 @@ import {
   writeReport
 } from '../src/rollout/report.js'
 import { runBatches } from '../src/rollout/batches.js'
-import { FakeClock, FakeRunner, RecordingLog, fakeFleet, settingsWith, withLb } from '../__fixtures__/fakes.js'
+import { FakeClock, RecordingLog, fakeFleet, fakeRolloutDeps, settingsWith } from '../__fixtures__/fakes.js'
 
 async function resultWithFailure() {
   const settings = settingsWith({ hosts: 'u@h1,u@h2,u@[::1]:2022' })
   const clock = new FakeClock()
   const hosts = fakeFleet(settings, clock)
   hosts[1].reply = (c) => (c === 'appctl start' ? { code: 3, lines: ['<script>alert(1)</script> & more'] } : {})
-  return runBatches(
-    withLb({
-      settings,
-      hosts,
-      runner: new FakeRunner(clock),
-      clock,
-      log: new RecordingLog(),
-      signal: new AbortController().signal
-    })
-  )
+  return runBatches(fakeRolloutDeps(settings, hosts, clock))
 }
 
 /** A rollout on fake hosts where every step passes. */
 function cleanRollout(overrides: Record<string, string> = {}) {
   const settings = settingsWith(overrides)
   const clock = new FakeClock()
-  return runBatches(
-    withLb({
-      settings,
-      hosts: fakeFleet(settings, clock),
-      runner: new FakeRunner(clock),
-      clock,
-      log: new RecordingLog(),
-      signal: new AbortController().signal
-    })
-  )
+  return runBatches(fakeRolloutDeps(settings, fakeFleet(settings, clock), clock))
 }
 
 describe('renderOutputs', () => {
