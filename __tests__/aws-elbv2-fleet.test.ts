@@ -1,7 +1,10 @@
 // The whole action (dist/index.js) with load-balancer: aws-elbv2 on the real fleet, its target group
 // the ELBv2 stand-in's, which health-checks each host's real app; traffic goes through the stand-in's
 // listener. The action finds the stand-in by environment only, as it would find AWS.
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { journalFile } from '../src/ssh/journal-scripts.js'
 import { setTimeout as pause } from 'node:timers/promises'
 import { asRoot, withFleet } from '../__fixtures__/fleet-suite.js'
 import { startElbv2Fleet, STAND_IN_CREDENTIALS, type Elbv2Fleet } from '../test/fleet/elbv2-fleet.js'
@@ -19,12 +22,13 @@ afterAll(async () => aws?.close())
 
 /** The action run under traffic through the stand-in's listener; the API requests it made. */
 async function rollUnderTraffic(
-  inputs: Record<string, string>
+  inputs: Record<string, string>,
+  env = aws.env
 ): Promise<{ run: ActionRun; tally: Tally; from: number }> {
   const from = aws.standIn.requests.length
   const traffic = startTraffic(aws.listener.port, 8)
   await pause(300)
-  const run = await runAction(inputs, { env: aws.env })
+  const run = await runAction(inputs, { env })
   await pause(500)
   return { run, tally: await traffic.stop(), from }
 }
@@ -132,5 +136,34 @@ const movesOf = (target: string, since: number) =>
       DescribeTargetHealth: 1
     })
     for (const host of fleet.hosts) expect(fleet.phases(host)).toEqual([])
+  })
+
+  it('a runner killed (kill -9) after a host was deregistered: the re-run accepts it, registers it again, 0 errors', async () => {
+    await fleet.reset()
+    await aws.reset()
+    const victim = fleet.hosts[0]
+    const env = (attempt: number) => ({ ...aws.env, GITHUB_RUN_ID: '4242', GITHUB_RUN_ATTEMPT: String(attempt) })
+    // The journal is written before each step: `offline-wait` there means DeregisterTargets is done.
+    const journal = join(`${victim.root}.home`, '.rolling-deploy.lock.journal', journalFile(victim.entry))
+    const step = () => (existsSync(journal) ? (JSON.parse(readFileSync(journal, 'utf8')) as { step: string }).step : '')
+    let pid: number | undefined
+    const watching = (async () => {
+      for (let waited = 0; waited < 60_000 && step() !== 'offline-wait'; waited += 5) await pause(5)
+      if (pid !== undefined) process.kill(pid, 'SIGKILL')
+    })()
+    const killed = await runAction(aws.inputs(), { env: env(1), onSpawn: (spawned) => (pid = spawned) })
+    await watching
+    expect({ signal: killed.signal, step: step() }).toEqual({ signal: 'SIGKILL', step: 'offline-wait' })
+    for (let waited = 0; waited < 10_000 && aws.stateOf(0) !== 'unused'; waited += 100) await pause(100)
+    expect(aws.stateOf(0)).toBe('unused')
+    const { run, tally } = await rollUnderTraffic(aws.inputs(), env(2))
+    expect(errorsOf(run)).toEqual([])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain(`${victim.entry}: left by run`)
+    noUserErrors(tally)
+    for (const [i, host] of fleet.hosts.entries()) {
+      expect(await fleet.version(host)).toBe('v2')
+      expect(aws.stateOf(i)).toBe('healthy')
+    }
   })
 })

@@ -6,7 +6,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { asRoot } from '../__fixtures__/fleet-suite.js'
 import { APPCTL, LB_SOCKET, startFleet, type Fleet } from '../test/fleet/fleet.js'
 import type { LoadBalancer } from '../test/fleet/haproxy.js'
-import { observeThrough, readyAll, startSecondHaproxy, type SeenThrough } from '../test/fleet/haproxies.js'
+import {
+  haproxyInputs as fleetHaproxyInputs,
+  observeThrough,
+  readyAll,
+  startSecondHaproxy,
+  type SeenThrough
+} from '../test/fleet/haproxies.js'
 import { runAction, annotationsOf, type ActionRun } from '../test/run-action.js'
 import type { Tally } from '../test/fleet/traffic.js'
 
@@ -32,21 +38,8 @@ beforeEach(async () => {
 })
 
 /** The fleet's inputs with the LB told through HAProxy on `lbHosts` (no health file, no rotation commands). */
-function haproxyInputs(lbHosts: readonly number[], overrides: Record<string, string> = {}): Record<string, string> {
-  const inputs: Record<string, string> = {
-    ...fleet.inputs(),
-    'load-balancer': 'haproxy',
-    'haproxy-hosts': lbHosts.map((i) => fleet.lbHosts[i].entry).join('\n'),
-    'haproxy-socket': LB_SOCKET.overSsh,
-    'drain-timeout': '10s',
-    'online-wait': '10s',
-    'probe-interval': '100ms',
-    ...overrides
-  }
-  delete inputs['offline-command']
-  delete inputs['online-command']
-  return inputs
-}
+const haproxyInputs = (lbHosts: readonly number[], overrides: Record<string, string> = {}) =>
+  fleetHaproxyInputs(fleet, lbHosts, overrides)
 
 const report = (run: ActionRun) => JSON.parse(run.outputs.report ?? '[]') as Record<string, unknown>[]
 const phasesMs = (run: ActionRun) => report(run).map((host) => host.phasesMs as Record<string, number>)

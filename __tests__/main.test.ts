@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { inspectLock } from '../src/ssh/lock-scripts.js'
+import { journalFile, readJournal } from '../src/ssh/journal-scripts.js'
 import { FIND_HTTP_CLIENT } from '../src/ssh/health-scripts.js'
 import { runWith } from '../src/main.js'
 import { preflight, PreflightError } from '../src/rollout/preflight.js'
@@ -52,10 +53,11 @@ describe('runWith', () => {
     // The deploy lock is taken before the first phase and given back after the last; the journal is
     // read after the lock, written before each step that changes the host, cleared at its end.
     for (const host of hosts) {
-      // Preflight reads its place in the load balancer (the dry run shows it), before the lock.
-      expect(host.commands[0]).toBe(measure)
-      expect(host.commands[1]).toContain('mv -T "$t" "$HOME/.rolling-deploy.lock"')
-      expect(host.commands[2]).toContain("printf '%s entry %s\\n' __rollout_journal__")
+      // Preflight reads the journal and the host's place in the load balancer (the dry run shows
+      // it) before the lock; after it, the rotation the run starts from.
+      expect(host.commands[0]).toContain("printf '%s entry %s\\n' __rollout_journal__")
+      expect(host.commands[1]).toBe(measure)
+      expect(host.commands[2]).toContain('mv -T "$t" "$HOME/.rolling-deploy.lock"')
       expect(host.commands[3]).toBe(measure)
       const steps = host.commands.slice(4, -2)
       // Each step's command right after its journal entry (steps with no command of their own have theirs too).
@@ -88,13 +90,17 @@ describe('runWith', () => {
     expect(outputs.result).toBe('failure')
   })
 
-  it('dry-run connects to every host, prints the plan and runs nothing but a look at the health file and the lock', async () => {
+  it('dry-run connects to every host, prints the plan and runs nothing but a look at the journal, the health file and the lock', async () => {
     const { hosts, connector, log, failures, run } = harness({ 'dry-run': 'true' })
     await run()
     expect(failures).toEqual([])
     expect(connector.connected).toHaveLength(4)
     expect(hosts.flatMap((host) => host.commands)).toEqual(
-      hosts.flatMap(() => ["test -e '/srv/status/nginx-status.html'", inspectLock(undefined)])
+      hosts.flatMap((host) => [
+        readJournal('"$HOME/.rolling-deploy.lock.journal"', journalFile(host.target.entry)),
+        "test -e '/srv/status/nginx-status.html'",
+        inspectLock(undefined)
+      ])
     )
     expect(log.lines.join('\n')).toMatch(
       /Dry run: preflight passed; nothing was changed. The plan:\n4 host\(s\) in 4 batch\(es\)/

@@ -4,13 +4,14 @@
 // sleeps). Against the lower bound the load balancer and the app allow. Also: cold start, a
 // 50-host preflight and peak memory for a 50-host rollout. Prints a table, writes
 // bench/results.json and the README's benchmark section.
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connect as tcpConnect, createServer, type Socket } from 'node:net'
-import { cpus, release, tmpdir, totalmem } from 'node:os'
+import { cpus, tmpdir } from 'node:os'
 import { setTimeout as pause } from 'node:timers/promises'
 import { startFleet, APPCTL, type Fleet } from '../test/fleet/fleet.js'
+import { machine, median, medianIfAny, OUT_OF_ROTATION, pinTree, round, updateReadme } from './common.js'
 import { readerOf, RecordingLog, TEST_KEY } from '../__fixtures__/fakes.js'
 import { systemClock } from '../src/ports.js'
 import { getSettings } from '../src/inputs/settings.js'
@@ -34,13 +35,6 @@ const SCALE = CHECK.interMs / 2000
 const FIXED_WAIT_MS = 8000 * SCALE
 const HEALTH_POLL_MS = 1000 * SCALE
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
-const round = (value: number) => Math.round(value)
-const medianIfAny = (values: number[]) => (values.length ? round(median(values)) : undefined)
 const errorsIn = (seen: Seen) => {
   const { byStatus, connectionErrors } = userVisibleErrors(seen)
   return [...Object.values(byStatus), ...Object.values(connectionErrors)].reduce((sum, n) => sum + n, 0)
@@ -202,20 +196,6 @@ interface Method {
   readonly run: (options: RunOptions, r: number) => Promise<unknown>
   readonly version: (r: number) => string
 }
-
-/** The phases a host is out of rotation for: offline through online-wait. */
-const OUT_OF_ROTATION = [
-  'offline',
-  'offline-wait',
-  'drain',
-  'stop',
-  'deploy',
-  'switch',
-  'start',
-  'health',
-  'online',
-  'online-wait'
-]
 
 /** The action with fixed waits, with probes, and the seed's loop; the action (and the loop) on `cpus`. */
 function baseMethods(fleet: Fleet, cpus?: string): Method[] {
@@ -528,16 +508,6 @@ async function fiftyHostGuards(base: Record<string, string>) {
   }
 }
 
-function machine() {
-  return {
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    kernel: release(),
-    node: process.version
-  }
-}
-
 async function main() {
   console.log(`Fleet: ${HOSTS} hosts, HAProxy inter ${CHECK.interMs} ms fall ${CHECK.fall} rise ${CHECK.rise}`)
   const fleet = await startFleet(HOSTS)
@@ -617,7 +587,7 @@ function publish(results: Results) {
     })
   const table = render(results)
   console.log(`\n${table}`)
-  updateReadme(table)
+  updateReadme('bench', table)
   if (errors > 0) {
     console.error(`\n${errors} user-visible errors: every method must have 0`)
     process.exitCode = 1
@@ -721,18 +691,6 @@ function summarize(
     commandCost: commands,
     targets
   }
-}
-
-/** Sets the CPUs of this process (the traffic) and every process it started (the fleet, HAProxy), all their threads. */
-function pinTree(cpuList: string): void {
-  const parents = new Map<number, number[]>()
-  for (const line of execFileSync('ps', ['-e', '-o', 'pid=,ppid=']).toString().trim().split('\n')) {
-    const [pid, ppid] = line.trim().split(/\s+/).map(Number)
-    parents.set(ppid, [...(parents.get(ppid) ?? []), pid])
-  }
-  const tree = [process.pid]
-  for (let i = 0; i < tree.length; i++) tree.push(...(parents.get(tree[i]) ?? []))
-  for (const pid of tree) spawnSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' })
 }
 
 /** Methods measured under the same pinning, against the lower bound measured under it. */
@@ -881,15 +839,6 @@ function phaseTable(p: Results['probesPhasesMs']): string[] {
     '| --- | --: | --- |',
     ...rows.map(([phase, ms, bound]) => `| ${phase} | ${ms} ms | ${bound} |`)
   ]
-}
-
-/** Replaces the README's benchmark section (between its markers) with the latest table. */
-function updateReadme(table: string) {
-  const path = new URL('../README.md', import.meta.url)
-  const readme = readFileSync(path, 'utf8')
-  const pattern = /(<!-- bench:start -->\n)[\s\S]*?(\n<!-- bench:end -->)/
-  if (!pattern.test(readme)) return
-  writeFileSync(path, readme.replace(pattern, `$1${table}$2`))
 }
 
 const run = process.argv.includes('--render-only')

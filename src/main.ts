@@ -9,7 +9,7 @@ import { createLoadBalancer } from './load-balancer/create.js'
 import { failureMessage, writeReport, type ReportWriter, type RunOutcome } from './rollout/report.js'
 import { errorMessage } from './errors.js'
 import { DeployLocks } from './rollout/locks.js'
-import { journaled, readHostStates } from './rollout/journal.js'
+import { journaled, readHostStates, readLeft } from './rollout/journal.js'
 import { runBatches, type RolloutResult } from './rollout/batches.js'
 import {
   inReleaseMode,
@@ -76,9 +76,11 @@ async function preflightAll(settings: Settings, deps: MainDeps) {
     const hosts = proven.map(({ host }) => host)
     const lb = createLoadBalancer({ settings, runner: deps.runner, connector, clock: systemClock, log })
     try {
-      const places = await lb.describe(lbMembers(hosts, settings), signal)
+      const left = await readLeft(hosts, settings)
+      const members = lbMembers(hosts, settings).map((member, i) => ({ ...member, left: left[i] !== undefined }))
+      const places = await lb.describe(members, signal)
       hosts.forEach((host, i) => log.info(`[${host.target.entry}] load balancer (${lb.kind}): ${places[i]}`))
-      return { hosts, healthPaths: proven.map(({ healthPath }) => healthPath), lb, places }
+      return { hosts, healthPaths: proven.map(({ healthPath }) => healthPath), lb, places, left }
     } catch (error: unknown) {
       await Promise.all([lb.close(), ...hosts.map((host) => host.close())])
       throw error
@@ -95,7 +97,7 @@ async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcom
   } catch (error: unknown) {
     return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) }
   }
-  const { hosts, healthPaths, lb, places } = found
+  const { hosts, healthPaths, lb, places, left } = found
   const locks = settings.lock && new DeployLocks(hosts, settings.lock, systemClock, log)
   try {
     const lockFindings = locks && settings.dryRun ? await locks.report() : undefined
@@ -109,7 +111,7 @@ async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcom
         plan: dryRunPlan(settings, hosts, { releases, locks: lockFindings, healthPaths, lbPlaces: places }, log)
       }
     const states = await log.group('Hosts as found: journals and rotation', () =>
-      readHostStates({ hosts, settings, lb, log, releases })
+      readHostStates({ hosts, settings, lb, log, releases, left })
     )
     if (releaseMode && releases) {
       const preparing = states.filter((_, i) => releases[i].from !== releases[i].to)

@@ -84,6 +84,11 @@ export interface LbMember {
   readonly env: readonly (readonly [string, string])[]
   /** Where a line printed on the host by a rotation command goes (the host's log); ignored if absent. */
   readonly output?: (line: string) => void
+  /**
+   * A run that never finished left it mid-cycle (its journal says so): it may be out of the load
+   * balancer by that run's hand, so a preflight that finds it unknown there must not refuse it.
+   */
+  readonly left?: boolean
 }
 
 /**

@@ -29890,14 +29890,8 @@ class HostJournal {
 async function readHostStates(deps) {
     const { hosts, settings, lb, log, releases } = deps;
     const members = lbMembers(hosts, settings, releases);
-    const found = await mapBounded(hosts, async (host, i) => {
-        const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry)), {
-            timeoutMs: 30_000
-        });
-        const entry = lines.find((line) => line.startsWith(`${JOURNAL_MARKER} entry `));
-        const rotation = await lb.inRotation(members[i]);
-        return { rotation, left: parseEntry(entry?.slice(JOURNAL_MARKER.length + 7)) };
-    });
+    const left = deps.left ?? (await readLeft(hosts, settings));
+    const found = await mapBounded(hosts, async (_, i) => ({ rotation: await lb.inRotation(members[i]), left: left[i] }));
     found.forEach(({ rotation, left }, i) => {
         const entry = hosts[i].target.entry;
         if (left)
@@ -29910,6 +29904,19 @@ async function readHostStates(deps) {
         found: host,
         journal: new HostJournal(hosts[i], settings, log, releases?.[i].to ?? settings.release?.id)
     }));
+}
+/**
+ * Each host's journal entry, where a run that never finished left one: the host was mid-cycle.
+ * Read at preflight, before the lock: only a live run could change it, and then the lock is not ours.
+ */
+function readLeft(hosts, settings) {
+    return mapBounded(hosts, async (host) => {
+        const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry)), {
+            timeoutMs: 30_000
+        });
+        const entry = lines.find((line) => line.startsWith(`${JOURNAL_MARKER} entry `));
+        return parseEntry(entry?.slice(JOURNAL_MARKER.length + 7));
+    });
 }
 function parseEntry(text) {
     if (text === undefined)
@@ -30594,7 +30601,8 @@ async function describeMembers(deps, members, signal) {
             return { group, health };
         });
         const unknown = states.filter(({ health }) => !isRegistered(health)).map(({ group }) => group.name);
-        if (unknown.length > 0)
+        // Deregistered by a run that died before registering it again: this run's cycle of it heals it.
+        if (unknown.length > 0 && !members[i].left)
             failures.push({
                 target: members[i].host.target,
                 message: `its target ${targetText(wait.target)} (aws-targets) is not registered in target group ${unknown.join(', ')}; ` +
@@ -34334,9 +34342,11 @@ async function preflightAll(settings, deps) {
         const hosts = proven.map(({ host }) => host);
         const lb = createLoadBalancer({ settings, runner: deps.runner, connector, clock: ports_systemClock, log });
         try {
-            const places = await lb.describe(lbMembers(hosts, settings), signal);
+            const left = await readLeft(hosts, settings);
+            const members = lbMembers(hosts, settings).map((member, i) => ({ ...member, left: left[i] !== undefined }));
+            const places = await lb.describe(members, signal);
             hosts.forEach((host, i) => log.info(`[${host.target.entry}] load balancer (${lb.kind}): ${places[i]}`));
-            return { hosts, healthPaths: proven.map(({ healthPath }) => healthPath), lb, places };
+            return { hosts, healthPaths: proven.map(({ healthPath }) => healthPath), lb, places, left };
         }
         catch (error) {
             await Promise.all([lb.close(), ...hosts.map((host) => host.close())]);
@@ -34354,7 +34364,7 @@ async function runSettled(settings, deps) {
     catch (error) {
         return { status: signal.aborted ? 'cancelled' : 'failure', error: errors_errorMessage(error) };
     }
-    const { hosts, healthPaths, lb, places } = found;
+    const { hosts, healthPaths, lb, places, left } = found;
     const locks = settings.lock && new DeployLocks(hosts, settings.lock, ports_systemClock, log);
     try {
         const lockFindings = locks && settings.dryRun ? await locks.report() : undefined;
@@ -34367,7 +34377,7 @@ async function runSettled(settings, deps) {
                 status: 'success',
                 plan: dryRunPlan(settings, hosts, { releases, locks: lockFindings, healthPaths, lbPlaces: places }, log)
             };
-        const states = await log.group('Hosts as found: journals and rotation', () => readHostStates({ hosts, settings, lb, log, releases }));
+        const states = await log.group('Hosts as found: journals and rotation', () => readHostStates({ hosts, settings, lb, log, releases, left }));
         if (releaseMode && releases) {
             const preparing = states.filter((_, i) => releases[i].from !== releases[i].to);
             await log.group(`Preparing release ${releaseMode.release.id} while every host serves`, () => journaled(preparing, 'prepare', () => prepareReleases(hosts, releases, releaseMode, log, signal)));

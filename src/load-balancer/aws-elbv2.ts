@@ -205,7 +205,8 @@ async function describeMembers(deps: DescribeDeps, members: readonly LbMember[],
       return { group, health }
     })
     const unknown = states.filter(({ health }) => !isRegistered(health)).map(({ group }) => group.name)
-    if (unknown.length > 0)
+    // Deregistered by a run that died before registering it again: this run's cycle of it heals it.
+    if (unknown.length > 0 && !members[i].left)
       failures.push({
         target: members[i].host.target,
         message:

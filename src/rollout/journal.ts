@@ -109,20 +109,16 @@ interface ReadDeps {
   readonly lb: LoadBalancer
   readonly log: Log
   readonly releases?: readonly HostRelease[]
+  /** Each host's journal entry as preflight read it (readLeft); read here when not given. */
+  readonly left?: readonly (JournalEntry | undefined)[]
 }
 
 /** Every host's journal and rotation, read at preflight (after the lock: no live run writes them); each finding logged. */
 export async function readHostStates(deps: ReadDeps): Promise<HostState[]> {
   const { hosts, settings, lb, log, releases } = deps
   const members = lbMembers(hosts, settings, releases)
-  const found = await mapBounded(hosts, async (host, i) => {
-    const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry)), {
-      timeoutMs: 30_000
-    })
-    const entry = lines.find((line) => line.startsWith(`${JOURNAL_MARKER} entry `))
-    const rotation = await lb.inRotation(members[i])
-    return { rotation, left: parseEntry(entry?.slice(JOURNAL_MARKER.length + 7)) }
-  })
+  const left = deps.left ?? (await readLeft(hosts, settings))
+  const found = await mapBounded(hosts, async (_, i) => ({ rotation: await lb.inRotation(members[i]), left: left[i] }))
   found.forEach(({ rotation, left }, i) => {
     const entry = hosts[i].target.entry
     if (left) log.warning(`${entry}: ${describeLeft(left)}; it is cycled again`, 'Host left mid-cycle')
@@ -133,6 +129,20 @@ export async function readHostStates(deps: ReadDeps): Promise<HostState[]> {
     found: host,
     journal: new HostJournal(hosts[i], settings, log, releases?.[i].to ?? settings.release?.id)
   }))
+}
+
+/**
+ * Each host's journal entry, where a run that never finished left one: the host was mid-cycle.
+ * Read at preflight, before the lock: only a live run could change it, and then the lock is not ours.
+ */
+export function readLeft(hosts: readonly RemoteHost[], settings: Settings): Promise<(JournalEntry | undefined)[]> {
+  return mapBounded(hosts, async (host) => {
+    const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry)), {
+      timeoutMs: 30_000
+    })
+    const entry = lines.find((line) => line.startsWith(`${JOURNAL_MARKER} entry `))
+    return parseEntry(entry?.slice(JOURNAL_MARKER.length + 7))
+  })
 }
 
 function parseEntry(text: string | undefined): JournalEntry | undefined {

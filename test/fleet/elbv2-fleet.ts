@@ -25,6 +25,8 @@ export interface Elbv2Fleet {
   inputs(overrides?: Record<string, string>): Record<string, string>
   /** Each host's target, as the stand-in names it (`127.0.0.2:PORT`). */
   targetOf(index: number): string
+  /** Host `index`'s target state in the group, `unused` once it is not registered. */
+  stateOf(index: number): string
   /** Every host registered and healthy again (after a test that left one out). */
   reset(): Promise<void>
   /** The requests since `from` (an index into standIn.requests), by Action. */
@@ -71,6 +73,9 @@ export async function startElbv2Fleet(fleet: Fleet, group: Partial<GroupConfig> 
       return inputs
     },
     targetOf: (index) => `${targets[index].id}:${targets[index].port}`,
+    stateOf: (index) =>
+      [...model.targets.values()].find(({ id, port }) => id === targets[index].id && port === targets[index].port)
+        ?.state ?? 'unused',
     async reset() {
       targets.forEach((target) => model.register(target))
       const deadline = Date.now() + 15_000

@@ -1,6 +1,6 @@
 // The whole local fleet: N hosts (sshd + nginx + app each, on 127.0.0.x) behind one HAProxy.
 // Used by the fleet tests, the demo and the benchmark; everything it starts, close() stops.
-import { CHECK, startHaproxy, type Backend, type LoadBalancer } from './haproxy.js'
+import { CHECK, startHaproxy, type Backend, type Check, type LoadBalancer } from './haproxy.js'
 import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { setTimeout as pause } from 'node:timers/promises'
@@ -34,6 +34,8 @@ export interface Fleet {
    */
   readonly webPorts: readonly number[]
   readonly lb: LoadBalancer
+  /** HAProxy's health check timing (startFleet's `check`). */
+  readonly check: Check
   /** Puts every host back on v1, running and online, and waits until HAProxy has them all UP. */
   reset(releases?: (host: SshHost, index: number) => Release[]): Promise<void>
   /** The action's inputs for this fleet: the seed's method, health file, appctl.sh, health-url. */
@@ -59,13 +61,13 @@ const APPCTL = 'sh "$HOST_ROOT/appctl.sh"'
 
 /**
  * `releases`: those on every host's disk (each host starts on v1, which must be one of them);
- * `sshOptions`: how the hosts' sshd is configured.
+ * `sshOptions`: how the hosts' sshd is configured; `check`: HAProxy's health check timing.
  */
 export async function startFleet(
   count: number,
   releases: Release[] = DEFAULT_RELEASES,
   sshOptions: SshFleetOptions = {},
-  { lbHosts: lbCount = 0 }: { lbHosts?: number } = {}
+  { lbHosts: lbCount = 0, check = CHECK }: { lbHosts?: number; check?: Check } = {}
 ): Promise<Fleet> {
   const ssh = await startSshFleet(count + lbCount, sshOptions)
   const hosts = ssh.hosts.slice(0, count)
@@ -91,7 +93,8 @@ export async function startFleet(
     for (const [i, host] of hosts.entries()) daemons.push(await startNginx(host, webPorts[i], appPort, ssh.user))
     const backends = hosts.map((host, i) => ({ name: host.name, address: host.address, port: webPorts[i] }))
     lb = await startHaproxy(ssh.dir, backends, await freePort(), {
-      extraSockets: lbHosts.slice(0, 1).map((host) => lbSocket(host, ssh.user))
+      extraSockets: lbHosts.slice(0, 1).map((host) => lbSocket(host, ssh.user)),
+      check
     })
     const balancer = lb
     const fleet: Fleet = {
@@ -102,6 +105,7 @@ export async function startFleet(
       appPort,
       webPorts,
       lb: balancer,
+      check,
       async reset(releases = () => DEFAULT_RELEASES) {
         hosts.forEach((host, i) => installApp(ssh, host, appPort, releases(host, i)))
         await fleet.waitForApps()
@@ -120,8 +124,8 @@ export async function startFleet(
         'health-interval': '100ms',
         'health-timeout': '10s',
         // The LB needs fall × inter to notice (rise × inter to come back); wait a few checks more.
-        'offline-wait': `${CHECK.interMs * (CHECK.fall + 3)}ms`,
-        'online-wait': `${CHECK.interMs * (CHECK.rise + 3)}ms`,
+        'offline-wait': `${check.interMs * (check.fall + 3)}ms`,
+        'online-wait': `${check.interMs * (check.rise + 3)}ms`,
         env: 'RELEASE=v2',
         ...overrides
       }),

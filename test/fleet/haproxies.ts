@@ -3,7 +3,7 @@
 // saw through every HAProxy while the action ran: quick and slow requests, and each server's time
 // out of rotation as HAProxy showed it.
 import { setTimeout as pause } from 'node:timers/promises'
-import { lbSocket, type Fleet } from './fleet.js'
+import { LB_SOCKET, lbSocket, type Fleet } from './fleet.js'
 import { adminCommand, outOfRotation, startHaproxy, type LoadBalancer } from './haproxy.js'
 import { freePort } from './ports.js'
 import type { SshHost } from './ssh-hosts.js'
@@ -17,6 +17,30 @@ export async function startSecondHaproxy(fleet: Fleet, lbHosts: readonly SshHost
   })
   await allUp(lb, fleet.hosts.length)
   return lb
+}
+
+/**
+ * The fleet's inputs with the LB told through HAProxy, over SSH on the fleet's LB hosts `lbHosts`
+ * (indexes), at LB_SOCKET: no health file, no rotation commands.
+ */
+export function haproxyInputs(
+  fleet: Fleet,
+  lbHosts: readonly number[],
+  overrides: Record<string, string> = {}
+): Record<string, string> {
+  const inputs: Record<string, string> = {
+    ...fleet.inputs(),
+    'load-balancer': 'haproxy',
+    'haproxy-hosts': lbHosts.map((i) => fleet.lbHosts[i].entry).join('\n'),
+    'haproxy-socket': LB_SOCKET.overSsh,
+    'drain-timeout': '10s',
+    'online-wait': '10s',
+    'probe-interval': '100ms',
+    ...overrides
+  }
+  delete inputs['offline-command']
+  delete inputs['online-command']
+  return inputs
 }
 
 /** Every server out of maintenance or drain (a test may leave one there), then all UP. */
@@ -91,15 +115,16 @@ export interface SeenThrough<T> {
 }
 
 /**
- * Runs `body` under traffic through every HAProxy of `lbs`: 4 quick clients and `slowClients` slow
- * ones (each request `slowMs` long) on each; waits for the last slow requests before stopping.
+ * Runs `body` under traffic through every HAProxy of `lbs`: 4 quick clients (each `thinkMs` between
+ * requests: 0, a flood) and `slowClients` slow ones (each request `slowMs` long) on each; waits for
+ * the last slow requests before stopping.
  */
 export async function observeThrough<T>(
   lbs: readonly LoadBalancer[],
   body: () => Promise<T>,
-  { slowMs = 2000, slowClients = 3 } = {}
+  { slowMs = 2000, slowClients = 3, thinkMs = 0 } = {}
 ): Promise<SeenThrough<T>> {
-  const quick = lbs.map((lb) => startTraffic(lb.port, 4))
+  const quick = lbs.map((lb) => startTraffic(lb.port, 4, thinkMs))
   const slow = lbs.map((lb) => startTraffic(lb.port, slowClients, 0, 300_000, `/slow?ms=${slowMs}`))
   const samplers = lbs.map((lb) => sampleStretches(lb))
   await pause(slowMs + 300) // slow requests in flight on every host before the first one leaves

@@ -12,7 +12,14 @@ export interface Backend {
   readonly port: number
 }
 
-export const CHECK = { interMs: 100, fall: 2, rise: 2 }
+/** HAProxy's health check timing: every `interMs`, `fall` failures out, `rise` successes in. */
+export interface Check {
+  readonly interMs: number
+  readonly fall: number
+  readonly rise: number
+}
+
+export const CHECK: Check = { interMs: 100, fall: 2, rise: 2 }
 
 export interface LoadBalancer {
   readonly port: number
@@ -33,7 +40,8 @@ export function haproxyConfig(
   backends: readonly Backend[],
   port: number,
   socket: string,
-  extraSockets: readonly ExtraSocket[] = []
+  extraSockets: readonly ExtraSocket[] = [],
+  check: Check = CHECK
 ): string {
   return `global
   stats socket ${socket} mode 600 level admin
@@ -55,7 +63,7 @@ backend app
   option http-server-close
   option httpchk GET /nginx-status.html
   http-check expect status 200
-  default-server inter ${CHECK.interMs}ms fall ${CHECK.fall} rise ${CHECK.rise}
+  default-server inter ${check.interMs}ms fall ${check.fall} rise ${check.rise}
 ${backends.map((b) => `  server ${b.name} ${b.address}:${b.port} check`).join('\n')}
 `
 }
@@ -72,16 +80,21 @@ export function adminCommand(socket: string, command: string): Promise<string> {
 }
 
 export function parseStates(csv: string): Map<string, string> {
+  return parseColumn(csv, 'status')
+}
+
+/** Server name → one column of `show stat` (status, scur...), for the backend `app`'s servers. */
+export function parseColumn(csv: string, column: string): Map<string, string> {
   const [header, ...rows] = csv.trim().split('\n')
   const columns = header.replace(/^# /, '').split(',')
-  const [proxy, server, status] = ['pxname', 'svname', 'status'].map((name) => columns.indexOf(name))
-  const states = new Map<string, string>()
+  const [proxy, server, wanted] = ['pxname', 'svname', column].map((name) => columns.indexOf(name))
+  const values = new Map<string, string>()
   for (const row of rows) {
     const fields = row.split(',')
     if (fields[proxy] === 'app' && !['BACKEND', 'FRONTEND'].includes(fields[server]))
-      states.set(fields[server], fields[status])
+      values.set(fields[server], fields[wanted])
   }
-  return states
+  return values
 }
 
 /** Out of rotation: HAProxy sends it no new requests (DOWN, coming back "DOWN 1/2", MAINT, NOLB). */
@@ -93,17 +106,19 @@ export interface HaproxyOptions {
   /** Its files in dir are `<name>.cfg` and `<name>.sock`: a second HAProxy needs a name of its own. */
   readonly name?: string
   readonly extraSockets?: readonly ExtraSocket[]
+  /** The benchmark's production-like `inter 2s fall 3 rise 2`; CHECK (scaled down) by default. */
+  readonly check?: Check
 }
 
 export async function startHaproxy(
   dir: string,
   backends: readonly Backend[],
   port: number,
-  { name = 'haproxy', extraSockets = [] }: HaproxyOptions = {}
+  { name = 'haproxy', extraSockets = [], check = CHECK }: HaproxyOptions = {}
 ): Promise<LoadBalancer> {
   const socket = join(dir, `${name}.sock`)
   const config = join(dir, `${name}.cfg`)
-  writeFileSync(config, haproxyConfig(backends, port, socket, extraSockets))
+  writeFileSync(config, haproxyConfig(backends, port, socket, extraSockets, check))
   const daemon = await startDaemon(name, '/usr/sbin/haproxy', ['-db', '-f', config], {
     address: '127.0.0.1',
     port

@@ -1,0 +1,58 @@
+// Each server's time out of rotation and its drain as HAProxy itself counted them, whatever took it
+// out (its own failed checks, or the runtime API's `drain`): out from the first `show stat` that
+// shows it anything but UP (DOWN, DRAIN, MAINT; "UP 1/3", failing checks, is still in) to the first that
+// shows it UP again; drained once that stretch first shows no session on it (scur 0).
+import { setTimeout as pause } from 'node:timers/promises'
+import { adminCommand, outOfRotation, parseColumn, type LoadBalancer } from '../test/fleet/haproxy.js'
+
+export interface ServerStretches {
+  /** Each stretch out of rotation, ms. */
+  readonly outMs: number[]
+  /** Each stretch's drain: from its start until HAProxy counted no session on the server, ms. */
+  readonly drainMs: number[]
+}
+
+export interface Drains {
+  readonly byServer: Map<string, ServerStretches>
+  /** The most servers out at once. */
+  readonly maxOut: number
+}
+
+/** Samples `lb`'s `show stat` every `everyMs` until stop(). */
+export function sampleDrains(lb: LoadBalancer, everyMs = 25): { stop(): Promise<Drains> } {
+  const byServer = new Map<string, ServerStretches>()
+  const open = new Map<string, { since: number; drainedAt?: number }>()
+  let maxOut = 0
+  let running = true
+  const see = (name: string, status: string, sessions: number, now: number) => {
+    const stretch = open.get(name)
+    if (outOfRotation(status)) {
+      const current = stretch ?? { since: now }
+      if (current.drainedAt === undefined && sessions === 0) current.drainedAt = now
+      open.set(name, current)
+    } else if (stretch !== undefined) {
+      const server = byServer.get(name) ?? { outMs: [], drainMs: [] }
+      server.outMs.push(now - stretch.since)
+      server.drainMs.push((stretch.drainedAt ?? now) - stretch.since)
+      byServer.set(name, server)
+      open.delete(name)
+    }
+  }
+  const loop = (async () => {
+    while (running) {
+      const csv = await adminCommand(lb.socket, 'show stat')
+      const now = Date.now()
+      const sessions = parseColumn(csv, 'scur')
+      for (const [name, status] of parseColumn(csv, 'status')) see(name, status, Number(sessions.get(name)), now)
+      maxOut = Math.max(maxOut, open.size)
+      await pause(everyMs)
+    }
+  })()
+  return {
+    async stop() {
+      running = false
+      await loop
+      return { byServer, maxOut }
+    }
+  }
+}

@@ -1,0 +1,88 @@
+// What one rollout of the load-balancer benchmark measured, and the medians over its rounds: each
+// host's time out of rotation, the app's stop → healthy and the drain, from the action's report
+// (and, behind HAProxy, from HAProxy's own counts), what users saw, and the API calls to AWS.
+import type { Tally } from '../test/fleet/traffic.js'
+import type { ActionRun } from '../test/run-action.js'
+import { hostLines, median, OUT_OF_ROTATION, phaseSum, round, type HostLine } from './common.js'
+
+/** The app's stop → healthy: from the start of `stop` to the end of `health` (the phases in between). */
+export const STOP_TO_HEALTHY = ['stop', 'deploy', 'switch', 'start', 'health']
+
+export interface HostTimes {
+  /** offline through online-wait, the sum of those phases' durations in the action's report. */
+  readonly outMs: number
+  readonly stopToHealthyMs: number
+  readonly drainMs: number
+  /** Out of rotation as the load balancer showed it (HAProxy's `show stat`), where it is read. */
+  readonly lbOutMs?: number
+  readonly phasesMs: Record<string, number>
+}
+
+export interface RoundResult {
+  /** The action's process, spawn to exit. */
+  readonly totalMs: number
+  readonly hosts: HostTimes[]
+  readonly quick: Tally
+  readonly slow: Tally
+  /** The most hosts out of rotation at once, as the load balancer showed it. */
+  readonly maxOut?: number
+  /** API requests by Action (aws-elbv2). */
+  readonly apiCalls?: Record<string, number>
+}
+
+/**
+ * Each host's times from a run's report; `drainOf` says which figure is its drain (a phase, or
+ * what the load balancer counted), `lbOutOf` its time out as the load balancer showed it.
+ */
+export function hostTimes(
+  run: ActionRun,
+  drainOf: (host: HostLine, index: number) => number,
+  lbOutOf: (host: HostLine, index: number) => number | undefined = () => undefined
+): HostTimes[] {
+  return hostLines(run.outputs.report).map((host, i) => ({
+    outMs: phaseSum(host, OUT_OF_ROTATION),
+    stopToHealthyMs: phaseSum(host, STOP_TO_HEALTHY),
+    drainMs: drainOf(host, i),
+    lbOutMs: lbOutOf(host, i),
+    phasesMs: host.phasesMs
+  }))
+}
+
+/** What users would have seen: responses other than 200, and connection errors. */
+export const errorsOf = (tally: Tally) =>
+  Object.entries(tally.byStatus).reduce((sum, [status, n]) => sum + (status === '200' ? 0 : n), 0) +
+  Object.values(tally.connectionErrors).reduce((sum, n) => sum + n, 0)
+
+const ratio = (value: number) => Number(value.toFixed(2))
+
+/** Medians over every host of every round, and each round's total. */
+export function summarize(method: string, rounds: readonly RoundResult[]) {
+  const hosts = rounds.flatMap((r) => r.hosts)
+  const of = (pick: (host: HostTimes) => number | undefined) => {
+    const values = hosts.map(pick).filter((value) => value !== undefined)
+    return values.length ? round(median(values)) : undefined
+  }
+  const ratios = hosts.map((host) => host.outMs / (host.stopToHealthyMs + host.drainMs))
+  const phases = ['offline', 'offline-wait', 'drain', 'online', 'online-wait']
+  const sum = (pick: (r: RoundResult) => number) => rounds.reduce((total, r) => total + pick(r), 0)
+  return {
+    method,
+    totalMs: round(median(rounds.map((r) => r.totalMs))),
+    runsMs: rounds.map((r) => round(r.totalMs)),
+    outOfRotationMs: of((host) => host.outMs),
+    lbOutOfRotationMs: of((host) => host.lbOutMs),
+    stopToHealthyMs: of((host) => host.stopToHealthyMs),
+    drainMs: of((host) => host.drainMs),
+    /** Per host: out / (stop → healthy + drain); the median host's and the worst. */
+    ratioMedian: ratio(median(ratios)),
+    ratioMax: ratio(Math.max(...ratios)),
+    phasesMs: Object.fromEntries(
+      phases.flatMap((p) => (hosts.some((h) => p in h.phasesMs) ? [[p, of((h) => h.phasesMs[p])]] : []))
+    ),
+    quick: { requests: sum((r) => r.quick.requests), errors: sum((r) => errorsOf(r.quick)) },
+    slow: { requests: sum((r) => r.slow.requests), errors: sum((r) => errorsOf(r.slow)) },
+    maxOut: Math.max(...rounds.map((r) => r.maxOut ?? 0))
+  }
+}
+
+export type MethodSummary = ReturnType<typeof summarize>
