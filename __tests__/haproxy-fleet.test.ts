@@ -81,9 +81,6 @@ async function expectCleanRoll(seen: SeenThrough<ActionRun>, lbs: number) {
   }
   // Slow requests were in flight as hosts left: the drain waited for them.
   expect(phasesMs(seen.result).filter((phases) => phases['offline-wait'] > 300).length).toBeGreaterThanOrEqual(2)
-  console.log(
-    `out of rotation per host (ms): ${JSON.stringify(outOfRotation(seen))}\nphases: ${JSON.stringify(phasesMs(seen.result))}`
-  )
 }
 
 describe.each([asRoot ? 'real fleet' : 'skipped: needs root'])('load-balancer: haproxy (%s)', () => {
