@@ -49,17 +49,6 @@ const noErrors = (tally: Tally) =>
     errors: {}
   })
 
-/** Each host's time out of rotation as the action measured it (offline through online-wait) and as HAProxy showed it. */
-function outOfRotation(seen: SeenThrough<ActionRun>): { action: number[]; haproxy: number[][] } {
-  const out = ['offline', 'offline-wait', 'stop', 'deploy', 'start', 'health', 'online', 'online-wait']
-  return {
-    action: phasesMs(seen.result).map((phases) => out.reduce((sum, phase) => sum + (phases[phase] ?? 0), 0)),
-    haproxy: seen.rotation.map(({ byServer }) =>
-      fleet.hosts.map((host) => (byServer.get(host.name) ?? []).reduce((a, b) => a + b, 0))
-    )
-  }
-}
-
 /** A rollout every HAProxy saw: each host out once, one at a time, all back, nobody's request failed. */
 async function expectCleanRoll(seen: SeenThrough<ActionRun>, lbs: number) {
   expect(seen.result.code).toBe(0)
