@@ -2,7 +2,7 @@
 // group health-checks each host's real app; users go through its listener), rolled by the action
 // with load-balancer: aws-elbv2 under quick and 2 s traffic, counting its API requests by Action.
 import { setTimeout as pause } from 'node:timers/promises'
-import { startElbv2Fleet } from '../test/fleet/elbv2-fleet.js'
+import { startElbv2Fleet, type Elbv2Fleet } from '../test/fleet/elbv2-fleet.js'
 import type { Fleet } from '../test/fleet/fleet.js'
 import { startTraffic } from '../test/fleet/traffic.js'
 import { runAction } from '../test/run-action.js'
@@ -28,6 +28,7 @@ export async function benchElbv2(fleet: Fleet, rounds: number): Promise<RoundRes
       await fleet.reset(ABRUPT_V1)
       await aws.reset()
       const from = aws.standIn.requests.length
+      const since = Date.now()
       const quick = startTraffic(aws.listener.port, 4, TRAFFIC.thinkMs)
       const slow = startTraffic(aws.listener.port, TRAFFIC.slowClients, 0, RUN_TIMEOUT_MS, `/slow?ms=${TRAFFIC.slowMs}`)
       await pause(TRAFFIC.slowMs + 300) // slow requests in flight on every host before the first one leaves
@@ -42,7 +43,17 @@ export async function benchElbv2(fleet: Fleet, rounds: number): Promise<RoundRes
       const tallies = { quick: await quick.stop(), slow: await slow.stop() }
       await expectRolled(fleet, NAME, run)
       // The drain: deregistered → unused, the group's delay (what offline-wait waits for).
-      const hosts = hostTimes(run, (host) => host.phasesMs['offline-wait'] ?? 0)
+      const hosts = hostTimes(
+        run,
+        (host) => host.phasesMs['offline-wait'] ?? 0,
+        (host) => ({
+          outMs: outOfGroup(
+            aws,
+            fleet.hosts.findIndex((h) => h.entry === host.host),
+            since
+          )
+        })
+      )
       results.push({ totalMs, hosts, ...tallies, apiCalls: aws.countsSince(from) })
       console.log(`  round ${r + 1}, ${NAME}: ${Math.round(totalMs)} ms`)
     }
@@ -50,6 +61,16 @@ export async function benchElbv2(fleet: Fleet, rounds: number): Promise<RoundRes
     await aws.close()
   }
   return results
+}
+
+/** A target's time out as the stand-in showed it: from healthy → draining to its next → healthy. */
+function outOfGroup(aws: Elbv2Fleet, index: number, since: number): number {
+  const moves = aws.standIn.transitions.filter((t) => t.target === aws.targetOf(index) && t.at >= since)
+  const left = moves.find((t) => t.from === 'healthy' && t.to === 'draining')
+  const back = moves.find((t) => t.to === 'healthy' && left !== undefined && t.at >= left.at)
+  if (left === undefined || back === undefined)
+    throw new Error(`${NAME}: ${aws.targetOf(index)} never left and came back`)
+  return back.at - left.at
 }
 
 /**

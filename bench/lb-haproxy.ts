@@ -61,7 +61,10 @@ export function haproxyMethods(fleet: Fleet): Method[] {
 
 /** Fails the benchmark on a run that failed or left a host off v2: its figures would mean nothing. */
 export async function expectRolled(fleet: Fleet, name: string, run: ActionRun): Promise<void> {
-  if (run.code !== 0) throw new Error(`${name}: the action failed (exit ${run.code}): ${run.stdout.slice(-3000)}${run.stderr.slice(-2000)}`)
+  if (run.code !== 0)
+    throw new Error(
+      `${name}: the action failed (exit ${run.code}): ${run.stdout.slice(-3000)}${run.stderr.slice(-2000)}`
+    )
   for (const host of fleet.hosts) {
     const version = await fleet.version(host)
     if (version !== 'v2') throw new Error(`${name}: ${host.name} is on ${version}, not v2`)
@@ -95,7 +98,10 @@ export async function rollBehindHaproxy(fleet: Fleet, method: Method): Promise<R
     hosts: hostTimes(
       run,
       (host) => stretches(host).drainMs[0],
-      (host) => stretches(host).outMs.reduce((sum, ms) => sum + ms, 0)
+      (host) => ({
+        outMs: stretches(host).outMs.reduce((sum, ms) => sum + ms, 0),
+        confirmMs: stretches(host).confirmMs[0]
+      })
     ),
     quick: seen.quick,
     slow: seen.slow,

@@ -13,8 +13,10 @@ export interface HostTimes {
   readonly outMs: number
   readonly stopToHealthyMs: number
   readonly drainMs: number
-  /** Out of rotation as the load balancer showed it (HAProxy's `show stat`), where it is read. */
+  /** Out of rotation as the load balancer showed it (HAProxy's `show stat`, the stand-in's states). */
   readonly lbOutMs?: number
+  /** HAProxy: from showing it back in rotation (`UP 1/3` after `state ready`) to plain UP. */
+  readonly lbConfirmMs?: number
   readonly phasesMs: Record<string, number>
 }
 
@@ -30,20 +32,27 @@ export interface RoundResult {
   readonly apiCalls?: Record<string, number>
 }
 
+/** What the load balancer showed of one host: its time out of rotation, and (HAProxy) its confirmation. */
+export interface LbView {
+  readonly outMs: number
+  readonly confirmMs?: number
+}
+
 /**
  * Each host's times from a run's report; `drainOf` says which figure is its drain (a phase, or
- * what the load balancer counted), `lbOutOf` its time out as the load balancer showed it.
+ * what the load balancer counted), `lbOf` what the load balancer showed of it.
  */
 export function hostTimes(
   run: ActionRun,
-  drainOf: (host: HostLine, index: number) => number,
-  lbOutOf: (host: HostLine, index: number) => number | undefined = () => undefined
+  drainOf: (host: HostLine) => number,
+  lbOf: (host: HostLine) => LbView
 ): HostTimes[] {
-  return hostLines(run.outputs.report).map((host, i) => ({
+  return hostLines(run.outputs.report).map((host) => ({
     outMs: phaseSum(host, OUT_OF_ROTATION),
     stopToHealthyMs: phaseSum(host, STOP_TO_HEALTHY),
-    drainMs: drainOf(host, i),
-    lbOutMs: lbOutOf(host, i),
+    drainMs: drainOf(host),
+    lbOutMs: lbOf(host).outMs,
+    lbConfirmMs: lbOf(host).confirmMs,
     phasesMs: host.phasesMs
   }))
 }
@@ -62,7 +71,10 @@ export function summarize(method: string, rounds: readonly RoundResult[]) {
     const values = hosts.map(pick).filter((value) => value !== undefined)
     return values.length ? round(median(values)) : undefined
   }
-  const ratios = hosts.map((host) => host.outMs / (host.stopToHealthyMs + host.drainMs))
+  const ratios = (out: (host: HostTimes) => number) => {
+    const each = hosts.map((host) => out(host) / (host.stopToHealthyMs + host.drainMs))
+    return { median: ratio(median(each)), worst: ratio(Math.max(...each)) }
+  }
   const phases = ['offline', 'offline-wait', 'drain', 'online', 'online-wait']
   const sum = (pick: (r: RoundResult) => number) => rounds.reduce((total, r) => total + pick(r), 0)
   return {
@@ -71,17 +83,18 @@ export function summarize(method: string, rounds: readonly RoundResult[]) {
     runsMs: rounds.map((r) => round(r.totalMs)),
     outOfRotationMs: of((host) => host.outMs),
     lbOutOfRotationMs: of((host) => host.lbOutMs),
+    lbConfirmMs: of((host) => host.lbConfirmMs),
     stopToHealthyMs: of((host) => host.stopToHealthyMs),
     drainMs: of((host) => host.drainMs),
-    /** Per host: out / (stop → healthy + drain); the median host's and the worst. */
-    ratioMedian: ratio(median(ratios)),
-    ratioMax: ratio(Math.max(...ratios)),
+    /** Per host: out / (stop → healthy + drain), the median host's and the worst; by the report, and as the LB showed it. */
+    ratio: ratios((host) => host.outMs),
+    lbRatio: ratios((host) => host.lbOutMs ?? NaN),
     phasesMs: Object.fromEntries(
       phases.flatMap((p) => (hosts.some((h) => p in h.phasesMs) ? [[p, of((h) => h.phasesMs[p])]] : []))
     ),
     quick: { requests: sum((r) => r.quick.requests), errors: sum((r) => errorsOf(r.quick)) },
     slow: { requests: sum((r) => r.slow.requests), errors: sum((r) => errorsOf(r.slow)) },
-    maxOut: Math.max(...rounds.map((r) => r.maxOut ?? 0))
+    maxOut: rounds.every((r) => r.maxOut !== undefined) ? Math.max(...rounds.map((r) => r.maxOut ?? 0)) : undefined
   }
 }
 
