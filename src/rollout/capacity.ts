@@ -1,6 +1,7 @@
 // The capacity floor (min-in-rotation), checked before a batch leaves rotation: the load balancer
-// port's measure of every host outside the batch (online-probe, HAProxy's state...), in parallel, so a host already out for another reason (a crash, a
-// person's maintenance) counts, and the rollout never takes the fleet below the floor.
+// port's measure of every host outside the batch (online-probe, HAProxy's state...), in parallel,
+// so a host already out for another reason (a crash, a person's maintenance) counts, and the
+// rollout never takes the fleet below the floor.
 import type { CapacitySettings, Settings } from '../inputs/settings.js'
 import type { Clock, LoadBalancer, Log } from '../ports.js'
 import type { PlacedHost } from './plan.js'
