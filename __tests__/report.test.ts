@@ -1,12 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import {
-  escapeHtml,
-  failureMessage,
-  renderGantt,
-  renderOutputs,
-  renderSummary,
-  writeReport
-} from '../src/rollout/report.js'
+import { failureMessage, renderGantt, renderOutputs, renderSummary, writeReport } from '../src/rollout/report.js'
+import { escapeHtml } from '../src/rollout/markdown.js'
 import { runBatches } from '../src/rollout/batches.js'
 import { FakeClock, RecordingLog, fakeFleet, fakeRolloutDeps, settingsWith } from '../__fixtures__/fakes.js'
 

@@ -25621,7 +25621,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _esm_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6247);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5481);
+/* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4161);
 // `rolling-deploy`, the command line (bundled as dist/cli.js): the action's engine and inputs from a
 // terminal or another CI. See cli/run-cli.ts.
 // First import on purpose: see esm-shims.ts.
@@ -25641,7 +25641,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5481:
+/***/ 4161:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -27738,629 +27738,23 @@ const actions_log_actionsLog = {
     group: (name, fn) => group(name, fn)
 };
 
-;// CONCATENATED MODULE: ./src/errors.ts
-/** What went wrong, in words, whatever was thrown. */
-function errors_errorMessage(error) {
-    return error instanceof Error ? error.message : String(error);
+;// CONCATENATED MODULE: ./src/rollout/markdown.ts
+// Markdown for the job summaries (the rollout's and the dry run's): user text HTML-escaped, tables built.
+/** Text safe in the summary's HTML: every character HTML gives a meaning escaped. */
+function escapeHtml(text) {
+    return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 }
-
-;// CONCATENATED MODULE: ./src/rollout/host-report.ts
-/** Hosts that fail the run and count against max-failed-hosts: not on the new release by themselves. */
-function countsAsFailed(report) {
-    return report.outcome === 'failed' || report.outcome === 'rolled-back';
+/** Text in a Markdown table cell: HTML escaped, and a `|` kept from ending the cell. */
+function tableCell(text) {
+    return escapeHtml(text).replace(/\|/g, '\\|');
 }
-/** Hosts that need a look: touched and not on the new release (failed, rolled back, cancelled). */
-function needsAttention(report) {
-    return countsAsFailed(report) || report.outcome === 'cancelled';
-}
-/** Hosts the rollout did not reach, or whose batch was never started: as preflight found them (`in` unmeasured). */
-function skippedHost(target, batch, found) {
-    const rotation = found?.rotation ?? 'in';
-    return { target, batch, outcome: 'skipped', rotation, outputTail: [], phases: [], durationMs: 0, found };
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/ssh/remote-scripts.ts
-// Every shell text the action sends to a host is built here, from quoted values: values are data,
-// never code, whatever quotes, `$()`, semicolons or newlines they hold.
-//
-// A command never travels in a process's arguments. sshd starts a plain `sh -s` (or the host's
-// long-lived shell is one), and the command, with the `env` values exported first, reaches the
-// `sh -s` that runs it as a here-document, on its standard input: `ps` on the host shows
-// `sh -s`, never a secret. The `sh` that reads those lines stays free while the command runs in
-// the background, so ending a command (killGroupLine) is one more line on the same session: a host
-// that allows one session per connection (MaxSessions 1) can still have a command ended.
-
-function shellQuote(value) {
-    return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-/** A marker no command's output can guess, for lines the action prints among a command's own. */
-function nonce(kind) {
-    return `__rollout_${kind}_${(0,external_node_crypto_.randomBytes)(8).toString('hex')}`;
-}
-/** First stderr line of every remote command: its process group, so a timeout can end all of it. */
-const PGID_MARKER = '__rollout_pgid__';
-/**
- * What the `sh -s` running one command reads: its process group reported first, then `set -e`,
- * the variables and the command, all inside one `{ }` with its input from /dev/null, so the whole
- * script is read before any of it runs and no command can read the rest as its input.
- */
-function commandScript(command, env) {
-    const exports = env.map(([name, value]) => `export ${name}=${shellQuote(value)}`);
+/** A Markdown table's lines, from its headings and its rows of cells already escaped. */
+function markdownTable(head, rows) {
     return [
-        '{',
-        // Linux hosts: read it from /proc without a fork (it races the command-timeout); others: ps.
-        "{ read -r _ _ _ _ pgid _ < /proc/$$/stat; } 2>/dev/null || pgid=$(ps -o pgid= -p $$ | tr -d ' ')",
-        `echo "${PGID_MARKER} $pgid" >&2; unset pgid`,
-        'set -e',
-        ...exports,
-        command,
-        '} </dev/null'
-    ].join('\n');
-}
-/** `sh -s` reading `script` as a here-document: the lines that run it, opened and closed. */
-function hereDocument(prefix, script, redirections) {
-    const end = nonce('script');
-    return `${prefix}sh -s ${redirections}<<'${end}'\n${script}\n${end}\n`;
-}
-/** What sshd runs on a command's own channel; the command then arrives on its input (onChannel). */
-const CHANNEL_COMMAND = 'exec sh -s';
-/**
- * The input of a channel running CHANNEL_COMMAND: `script` in the background, its exit status
- * printed after `endMarker` on stdout; the reading `sh` meanwhile waits for more lines (a kill),
- * and is ended (HUP, from the job: `$$` is the reading sh) once the status is out, which saves
- * the round trip of ending its input. stdout and stderr stay apart, and the channel itself
- * closes only once nothing holds them.
- */
-function onChannel(script, endMarker) {
-    const start = hereDocument('( ', script, '');
-    return `${start}echo "${endMarker} $?"; kill -HUP $$ ) &\n`;
-}
-/**
- * The first line a long-lived shell reads: it keeps its stdout as fd 4 for the commands, and
- * answers after `readyMarker` how it can start a command in a session of its own. `setsid -w`
- * (util-linux) waits even if setsid had to fork; busybox's has no -w and, like util-linux's,
- * forks only for a process group leader, which a job of a shell without job control never is.
- */
-function shellStart(readyMarker) {
-    return `exec 4>&1; if setsid -w true 2>/dev/null; then echo "${readyMarker} setsid -w"; elif command -v setsid >/dev/null; then echo "${readyMarker} setsid"; else echo "${readyMarker} none"; fi\n`;
-}
-/**
- * One command for the long-lived shell, in the background so the shell can still read a kill: in
- * a session of its own (`setsid`), with stderr merged into stdout, in order, piped through `cat`
- * to the channel (fd 4), so the exit status (carried out of the pipeline on fd 5, which `cat`
- * holds too) is printed after `endMarker` only once nothing holds the command's output any more.
- */
-function inShell(script, setsid, endMarker) {
-    const start = hereDocument(`( s=$( { { ${setsid} `, script, '4>&- 5>&- 2>&1 ');
-    return `${start}echo $? >&5; } | cat >&4; } 5>&1 ); echo "${endMarker} $s" ) &\n`;
-}
-/**
- * Ends a command's whole process group: TERM now, KILL a second later from a background job that
- * ignores the TERM (in case the group is the reading `sh`'s own, on a channel) and holds none of
- * the channel's streams, so the channel closes as soon as the command is gone. Dash's `kill`
- * rejects `--`, so the group is written `-PGID`.
- */
-function killGroupLine(pgid) {
-    return `trap '' TERM; { sleep 1; kill -KILL -${pgid}; } >/dev/null 2>&1 & trap - TERM; kill -TERM -${pgid} 2>/dev/null\n`;
-}
-/** Takes a host out of the load balancer the seed's way: its health check's file is removed. */
-function removeFile(path) {
-    return `rm -f ${shellQuote(path)}`;
-}
-/** Puts a host back: the health check's file is there again. */
-function touchFile(path) {
-    return `touch ${shellQuote(path)}`;
-}
-/** Does nothing: run for the connection it needs (opened again if it was lost). */
-const NOTHING = ':';
-/**
- * After a lost connection: waits until process group `pgid` (the command that was running) has
- * no process left, for at most `timeoutMs`, then ends it as its timeout would. Exits 0 if it ended
- * by itself, 3 if it was ended here.
- */
-function awaitGroup(pgid, timeoutMs) {
-    return [
-        'i=0',
-        `while kill -0 -${pgid} 2>/dev/null; do`,
-        `  if [ $i -ge ${Math.ceil(timeoutMs / 200)} ]; then`,
-        `    kill -TERM -${pgid} 2>/dev/null; sleep 1; kill -KILL -${pgid} 2>/dev/null; exit 3`,
-        '  fi',
-        '  sleep 0.2; i=$((i + 1))',
-        'done'
-    ].join('\n');
-}
-/** Whether the health check's file is there: exits 0 if it is (in rotation), 1 if not. */
-function fileExists(path) {
-    return `test -e ${shellQuote(path)}`;
-}
-/**
- * Writes `request` to the unix socket at `path` with socat and prints the answer: HAProxy's admin
- * socket where sshd will not forward to one. The request is data on socat's input, never an argument.
- */
-function askSocketScript(path, request) {
-    return [
-        'command -v socat >/dev/null || { echo "socat not found on the host" >&2; exit 127; }',
-        `printf '%s' ${shellQuote(request)} | socat -t 5 - UNIX-CONNECT:${shellQuote(path)}`
-    ].join('\n');
-}
-/**
- * Waits until the host has no established TCP connection left on `port` (as `ss` sees it),
- * printing the count whenever it changes: one command polling on the host, rather than one SSH
- * command per poll. Exits 127 where `ss` is missing.
- */
-function drainScript(port, intervalMs) {
-    return [
-        'command -v ss >/dev/null || { echo "ss not found on the host (Debian: iproute2)" >&2; exit 127; }',
-        'last=',
-        'while :; do',
-        `  n=$(( $(ss -Htn state established '( sport = :${port} )' | wc -l) ))`,
-        '  if [ "$n" != "$last" ]; then echo "$n"; last=$n; fi',
-        '  [ "$n" -eq 0 ] && exit 0',
-        `  sleep ${(intervalMs / 1000).toFixed(3)}`,
-        'done'
-    ].join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/ssh/journal-scripts.ts
-// The journal's shell texts: one small file per host (named after its entry, so hosts sharing a
-// home keep theirs apart) in a directory next to the deploy lock, saying what the run holding the
-// host is about to do. Written whole under a temporary name and renamed into place, so a reader
-// (the next run, after a kill at any instruction) finds the old entry or the new, never half of one.
-
-/** The line before what readJournal found: `entry` then the journal's line, `rotation in|out`. */
-const JOURNAL_MARKER = '__rollout_journal__';
-/** The journal directory in sh: next to the lock (`<lock>.journal`), in the login user's home by default. */
-function journalDir(lockPath) {
-    return lockPath === undefined ? '"$HOME/.rolling-deploy.lock.journal"' : shellQuote(`${lockPath}.journal`);
-}
-/** A host's file name in the journal directory: its entry with only safe characters. */
-function journalFile(entry) {
-    return entry.replace(/[^A-Za-z0-9._-]/g, '_');
-}
-/** Records `line` (one line of JSON) as the host's journal entry, atomically. */
-function writeJournal(dir, file, line) {
-    const f = `${dir}/${shellQuote(file)}`;
-    return [`mkdir -p ${dir}`, `printf '%s\\n' ${shellQuote(line)} > ${f}.tmp.$$`, `mv -f ${f}.tmp.$$ ${f}`].join('\n');
-}
-/** The host's cycle is over: its entry goes. */
-function clearJournal(dir, file) {
-    return `rm -f ${dir}/${shellQuote(file)}`;
-}
-/** What a run finds at preflight: the host's journal entry, if any. */
-function readJournal(dir, file) {
-    const f = `${dir}/${shellQuote(file)}`;
-    return `if [ -f ${f} ]; then printf '%s entry %s\\n' ${JOURNAL_MARKER} "$(head -n 1 ${f})"; fi; true`;
-}
-
-;// CONCATENATED MODULE: ./src/variables.ts
-function rolloutVariables({ target, batch, index }) {
-    return [
-        ['ROLLOUT_HOST', target.host],
-        ['ROLLOUT_PORT', String(target.port)],
-        ['ROLLOUT_USER', target.user],
-        ['ROLLOUT_TARGET', target.entry],
-        ['ROLLOUT_BATCH', String(batch)],
-        ['ROLLOUT_INDEX', String(index)]
+        `| ${head.join(' | ')} |`,
+        `| ${head.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${row.join(' | ')} |`)
     ];
-}
-/** The variables with values of the right form, for checking a template before any host is reached. */
-const SAMPLE_VARIABLES = new Map(rolloutVariables({
-    target: { host: '127.0.0.1', port: 22, user: 'deploy', entry: '127.0.0.1' },
-    batch: 1,
-    index: 1
-}));
-/** The run, as GitHub Actions names it (when its variables are set): for the audit log, the lock's holder, the journal. */
-function githubRun(env = process.env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_RUN_ATTEMPT: attempt, GITHUB_ACTOR: actor, GITHUB_SHA: sha } = env;
-    return {
-        runUrl: server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined,
-        actor,
-        sha,
-        runId: run && /^\d+$/.test(run) ? run : undefined,
-        attempt: attempt && /^\d+$/.test(attempt) ? Number(attempt) : run ? 1 : undefined
-    };
-}
-
-;// CONCATENATED MODULE: ./src/ports.ts
-/** For what must run to its end whatever happens (restoring a host): a signal that never aborts. */
-const NEVER_ABORTED = new AbortController().signal;
-const ports_systemClock = {
-    now: () => Date.now(),
-    sleep: (ms, signal) => new Promise((resolve) => {
-        if (signal?.aborted)
-            return resolve();
-        const done = () => {
-            clearTimeout(timer);
-            signal?.removeEventListener('abort', done);
-            resolve();
-        };
-        const timer = setTimeout(done, ms);
-        signal?.addEventListener('abort', done, { once: true });
-    })
-};
-
-;// CONCATENATED MODULE: ./src/rollout/host-scripts.ts
-// Running a command on a host and judging how it ended: one place for the words a failure gets,
-// for the steps of a host and for the action's own fleet-wide scripts (release state, the
-// preparation, the lock).
-
-/** Why a command did not succeed, in the words the report uses; undefined if it did. */
-function failureOf(result, timeoutMs, signal) {
-    if (result.timedOut)
-        return `timed out after ${timeoutMs} ms`;
-    if (signal.aborted && result.code !== 0)
-        return 'cancelled';
-    if (result.lost !== undefined)
-        return `connection lost (${result.lost})`;
-    if (result.code === null)
-        return 'ended without an exit status';
-    if (result.code !== 0)
-        return `exited with code ${result.code}`;
-    return undefined;
-}
-/** A command's connection was lost while it ran: what it did on the host is unknown. */
-class ConnectionLost extends Error {
-    why;
-    group;
-    constructor(why, 
-    /** Its process group on the host, where it may still run. */
-    group) {
-        super(`connection lost (${why})`);
-        this.why = why;
-        this.group = group;
-    }
-}
-function throwIfFailed(result, timeoutMs, signal) {
-    const failure = failureOf(result, timeoutMs, signal);
-    if (failure === undefined)
-        return;
-    throw result.lost !== undefined && !signal.aborted
-        ? new ConnectionLost(result.lost, result.group)
-        : new Error(failure);
-}
-/**
- * One of the action's own scripts, run to its end (unless `signal` is given and aborts: a user's
- * prepare-command): how it ended and every line.
- */
-async function runToEnd(host, script, { env = [], timeoutMs, onLine, signal = NEVER_ABORTED, sideline }) {
-    const lines = [];
-    const result = await host.exec(script, {
-        env,
-        timeoutMs,
-        signal,
-        sideline,
-        onLine: (line) => {
-            lines.push(line);
-            onLine?.(line);
-        }
-    });
-    return { result, lines };
-}
-
-;// CONCATENATED MODULE: ./src/rollout/preflight.ts
-// Before any host is touched: connect to every host (bounded parallelism), which checks host keys
-// and authentication, and refuses a machine listed twice. One unreachable host fails the run with
-// nothing changed anywhere.
-
-class PreflightError extends Error {
-    failures;
-    constructor(failures) {
-        super(`Preflight failed for ${failures.length} host(s); nothing was changed on any host:\n` +
-            failures.map(({ target, message }) => `- ${target.entry}: ${message}`).join('\n'));
-        this.failures = failures;
-        this.name = 'PreflightError';
-    }
-}
-const PREFLIGHT_CONCURRENCY = 16;
-/** `fn` on every item, at most PREFLIGHT_CONCURRENCY at once; the results in the items' order. */
-async function mapBounded(items, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        for (let i = next++; i < items.length; i = next++)
-            results[i] = await fn(items[i], i);
-    };
-    await Promise.all(Array.from({ length: Math.min(PREFLIGHT_CONCURRENCY, items.length) }, worker));
-    return results;
-}
-/**
- * Entries that reach a machine an earlier entry reached too (an IP and a name of one host), told
- * by the host key it showed: rolling it twice would take it out of rotation twice, and its second
- * cycle would count as a second host for the capacity floor.
- */
-function listedTwice(hosts) {
-    const first = new Map();
-    return hosts.flatMap(({ target, hostKey }) => {
-        // hostKey reads `type fingerprint (what trusted it)`: the key itself is its first two words.
-        const key = hostKey?.split(' ').slice(0, 2).join(' ');
-        const earlier = key === undefined ? undefined : first.get(key);
-        if (key !== undefined && earlier === undefined)
-            first.set(key, target);
-        if (earlier === undefined)
-            return [];
-        return [
-            {
-                target,
-                message: `the same machine as ${earlier.entry} (both show the host key ${key}); list each machine in hosts once`
-            }
-        ];
-    });
-}
-/** Connects to all targets, in order; on any failure closes what opened and throws PreflightError. */
-async function preflight(targets, connector, signal) {
-    const results = await mapBounded(targets, (target) => connector.connect(target, signal).then((host) => ({ host }), (error) => ({ error: errors_errorMessage(error) })));
-    const hosts = results.flatMap((result) => ('host' in result ? [result.host] : []));
-    const failures = results.flatMap((result, i) => 'error' in result ? [{ target: targets[i], message: result.error }] : []);
-    failures.push(...listedTwice(hosts));
-    if (failures.length > 0 || signal.aborted) {
-        await Promise.all(hosts.map((host) => host.close()));
-        throw new PreflightError(failures.length > 0 ? failures : targets.map((target) => ({ target, message: 'cancelled' })));
-    }
-    return hosts;
-}
-
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-;// CONCATENATED MODULE: ./src/ssh/release-scripts.ts
-// The shell texts of release mode, built from quoted values like every remote script: the layout
-// <dir>/releases/<id>/, <dir>/current (a symlink, switched atomically) and <dir>/shared/.
-
-const releasePath = (dir, id) => `${dir}/releases/${id}`;
-/** Where the digest of what release `id`'s upload held is kept: outside the release, which is the app's. */
-const digestPath = (dir, id) => shellQuote(`${dir}/.digests/${id}`);
-/** The line before each value readReleaseState prints. */
-const STATE_MARKERS = {
-    current: '__rollout_current__',
-    release: '__rollout_release__',
-    historyFile: '__rollout_history_file__',
-    history: '__rollout_history__',
-    audit: '__rollout_audit__',
-    digest: '__rollout_digest__'
-};
-/** How many lines of the history (or, without one, of deploy.log) are read: years of daily deploys. */
-const HISTORY_LINES = 2000;
-/**
- * What a host holds: `current`'s release; every release, newest first by directory time (what
- * a host without a history file falls back on); the history file's lines, or without one
- * deploy.log's; the digest recorded for release `id`, if the host has it.
- */
-function readReleaseState(dir, id) {
-    const d = shellQuote(dir);
-    const m = STATE_MARKERS;
-    return [
-        `c=$(readlink ${d}/current 2>/dev/null || true)`,
-        `echo "${m.current} \${c##*/}"`,
-        `if [ -d ${d}/releases ]; then (cd ${d}/releases && ls -1At | sed 's/^/${m.release} /'); fi`,
-        `if [ -f ${d}/.history ]; then echo ${m.historyFile}; tail -n ${HISTORY_LINES} ${d}/.history | sed 's/^/${m.history} /'`,
-        `elif [ -f ${d}/deploy.log ]; then tail -n ${HISTORY_LINES} ${d}/deploy.log | sed 's/^/${m.audit} /'; fi`,
-        `if [ -f ${digestPath(dir, id)} ]; then echo "${m.digest} $(cat ${digestPath(dir, id)})"; fi`
-    ].join('\n');
-}
-/** True (exit 0) when `current` points at release `id`, written relative or absolute. */
-function isCurrent(dir, id) {
-    return `{ c=$(readlink ${shellQuote(dir)}/current 2>/dev/null || true); [ "\${c##*/}" = ${shellQuote(id)} ]; }`;
-}
-/**
- * A fresh, empty directory for release `id` (one left by an earlier run is removed first, unless
- * `current` points at it: that one is never written to), with shared/ ready, and the digest of
- * what will be uploaded into it recorded.
- */
-function createRelease(dir, id, digest) {
-    const [d, r] = [shellQuote(dir), shellQuote(releasePath(dir, id))];
-    return [
-        `mkdir -p ${d}/releases ${d}/shared ${d}/.digests`,
-        `if ${isCurrent(dir, id)}; then echo "release ${id} is current on this host: it is never written to" >&2; exit 1; fi`,
-        `rm -rf ${r}`,
-        `mkdir ${r}`,
-        `printf '%s\\n' ${shellQuote(digest)} > ${digestPath(dir, id)}`
-    ].join('\n');
-}
-/**
- * Links each shared path into the release: shared/<path> (created as an empty directory when
- * missing; a shared file has to be put there first), replacing whatever the release held there.
- */
-function linkSharedPaths(dir, id, paths) {
-    return paths
-        .map((path) => {
-        const [shared, inRelease] = [shellQuote(`${dir}/shared/${path}`), shellQuote(`${releasePath(dir, id)}/${path}`)];
-        return [
-            `[ -e ${shared} ] || mkdir -p ${shared}`,
-            `mkdir -p "$(dirname ${inRelease})"`,
-            `rm -rf ${inRelease}`,
-            `ln -s ${shared} ${inRelease}`
-        ].join('\n');
-    })
-        .join('\n');
-}
-/** `command` run in the release's directory. */
-function inRelease(dir, id, command) {
-    return `cd ${shellQuote(releasePath(dir, id))}\n${command}`;
-}
-/**
- * Points `current` at release `id` in one step: a new link, renamed over the old one (never `rm`
- * then `ln`, which leaves a moment with no `current`). The link is relative, so it resolves the
- * same from any view of the directory.
- */
-function switchRelease(dir, id) {
-    const target = shellQuote(`releases/${id}`);
-    return [
-        `cd ${shellQuote(dir)}`,
-        `[ -d ${target} ] || { echo "release ${id} is not on this host" >&2; exit 1; }`,
-        `ln -sfn ${target} .current.$$`,
-        'mv -T .current.$$ current'
-    ].join('\n');
-}
-/** Removes release `id` (a prepared release that will not be used) and its digest, never the current one. */
-function removeRelease(dir, id) {
-    return `${isCurrent(dir, id)} || rm -rf ${shellQuote(releasePath(dir, id))} ${digestPath(dir, id)}`;
-}
-/** Removes every release but those in `keep` and the one `current` points at, whatever it is, with their digests. */
-function pruneReleases(dir, keep) {
-    const cases = [...keep.map(shellQuote), '"$c"'].join('|');
-    return [
-        `c=$(readlink ${shellQuote(dir)}/current 2>/dev/null || true); c=\${c##*/}`,
-        `cd ${shellQuote(`${dir}/releases`)} || exit 0`,
-        'ls -1A | while IFS= read -r r; do',
-        `  case "$r" in ${cases}) ;; *) rm -rf -- "$r" "../.digests/$r" ;; esac`,
-        'done'
-    ].join('\n');
-}
-/** Appends `lines` to <dir>/.history, the release history (release-history.ts reads it). */
-function appendHistory(dir, lines) {
-    return `printf '%s\\n' ${lines.map(shellQuote).join(' ')} >> ${shellQuote(`${dir}/.history`)}`;
-}
-/** Appends one line (JSON) to <dir>/deploy.log. */
-function appendAuditLine(dir, line) {
-    return `printf '%s\\n' ${shellQuote(line)} >> ${shellQuote(`${dir}/deploy.log`)}`;
-}
-
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-;// CONCATENATED MODULE: ./src/runner/upload-digest.ts
-// The digest a release records of what was uploaded into it, computed on the runner, so a release
-// id re-used for other content is found before any host changes: sha256 over a file's bytes, or
-// over a directory tree's names, types, modes, file contents and link targets, in sorted order
-// (times and owners are not content; the same tree gives the same digest on any runner).
-
-
-
-
-/** `sha256:<hex>` of the upload at `path` (a file or a directory, followed if a link). */
-async function uploadDigest(path) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    if ((await (0,promises_.stat)(path)).isDirectory())
-        await hashTree(hash, path, '');
-    else
-        await hashFile(hash, path);
-    return `sha256:${hash.digest('hex')}`;
-}
-async function hashFile(hash, path) {
-    for await (const chunk of (0,external_node_fs_.createReadStream)(path))
-        hash.update(chunk);
-}
-/** Each entry as a header (type, mode, size or target, name; NUL-ended) followed, for a file, by its bytes. */
-async function hashTree(hash, root, relative) {
-    const names = (await (0,promises_.readdir)((0,external_node_path_.join)(root, relative))).sort();
-    for (const name of names) {
-        const path = (0,external_node_path_.join)(relative, name);
-        const entry = await (0,promises_.lstat)((0,external_node_path_.join)(root, path));
-        const mode = (entry.mode & 0o7777).toString(8);
-        if (entry.isSymbolicLink()) {
-            hash.update(`l ${mode} ${await (0,promises_.readlink)((0,external_node_path_.join)(root, path))}\0${path}\0`);
-        }
-        else if (entry.isDirectory()) {
-            hash.update(`d ${mode}\0${path}\0`);
-            await hashTree(hash, root, path);
-        }
-        else if (entry.isFile()) {
-            hash.update(`f ${mode} ${entry.size}\0${path}\0`);
-            await hashFile(hash, (0,external_node_path_.join)(root, path));
-        }
-        else {
-            hash.update(`o ${mode}\0${path}\0`); // a socket or fifo: its name and mode are all it is
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/rollout/release-history.ts
-// A host's release history, read from what the host holds: the releases that became `current`
-// there and were kept, oldest first, in <release-dir>/.history, an append-only file of lines
-// `<event> <release> <time> <run>`:
-//   kept <id>         a run that succeeded left the host on <id>; a release already in the list
-//                     cuts it back to <id> (a rollback undoes what came after)
-//   rollback-to <id>  a rollback-to previous chose <id> for this host before any host changed; until
-//                     a `kept` line follows, a re-run goes on to <id> instead of choosing again
-// `previous` comes from this record, never from directory times: a release that was prepared but
-// whose run failed (a rejected canary, a cancelled run) is never kept, so never `previous`.
-/** `kept` once release `id` became current and was kept: a release already in it cuts it back. */
-function keptAfter(kept, id) {
-    const at = kept.indexOf(id);
-    return at === -1 ? [...kept, id] : kept.slice(0, at + 1);
-}
-/** The history file's lines, replayed. */
-function fromHistoryFile(lines) {
-    let kept = [];
-    let pendingRollback;
-    for (const [event, id] of lines.map((line) => line.split(' '))) {
-        if (!id)
-            continue;
-        if (event === 'kept')
-            [kept, pendingRollback] = [keptAfter(kept, id), undefined];
-        else if (event === 'rollback-to')
-            pendingRollback = id;
-    }
-    return { kept, source: 'history', pendingRollback };
-}
-/** The releases deploy.log (an earlier version's audit, JSON lines) says a host kept, and every one it names. */
-function fromAuditLines(lines) {
-    let kept = [];
-    const named = new Set();
-    for (const line of lines) {
-        let entry;
-        try {
-            entry = JSON.parse(line);
-        }
-        catch {
-            continue;
-        }
-        if (typeof entry.release !== 'string')
-            continue;
-        named.add(entry.release);
-        if (entry.result === 'succeeded' || entry.result === 'unchanged')
-            kept = keptAfter(kept, entry.release);
-    }
-    return { kept, named };
-}
-/**
- * The host's history. Without a history file (a host an earlier version deployed), once: the
- * releases deploy.log says were kept, after the releases on the host it never names (oldest first
- * by directory time), and `current` last; `release` (this run's) only if current, since an earlier
- * run may have left it prepared and unused.
- */
-function releaseHistory(state, release) {
-    if (state.historyLines !== undefined)
-        return fromHistoryFile(state.historyLines);
-    const { current } = state;
-    const onDisk = state.releases.filter((id) => id !== release || id === current);
-    const audit = fromAuditLines(state.auditLines);
-    const unnamed = onDisk.filter((id) => !audit.named.has(id)).reverse();
-    const older = [...unnamed, ...audit.kept.filter((id) => onDisk.includes(id))].filter((id) => id !== current);
-    return {
-        kept: current === undefined ? older : [...older, current],
-        source: audit.named.size > 0 ? 'deploy.log' : 'directory times'
-    };
-}
-/** The release that was current before `current`: the one before it, or the newest kept if it never was. */
-function previousRelease(history, current) {
-    const at = current === undefined ? -1 : history.kept.indexOf(current);
-    return at === -1 ? history.kept.at(-1) : history.kept[at - 1];
-}
-/**
- * The releases a host keeps after a run: the newest `keep` kept ones, and the one before each
- * release that may be current (`current` itself the script never removes, whatever it is).
- */
-function releasesToKeep(kept, keep, mayBeCurrent) {
-    const history = { kept, source: 'history' };
-    const before = mayBeCurrent.flatMap((id) => previousRelease(history, id) ?? []);
-    return [...new Set([...kept.slice(-keep), ...mayBeCurrent.filter((id) => kept.includes(id)), ...before])];
-}
-/** The kept list once release `id` became current and was kept. */
-function keptWith(history, id) {
-    return keptAfter(history.kept, id);
-}
-/** A line of the history file. */
-function historyLine(event, id, time, run) {
-    return [event, id, time.toISOString(), run.replace(/\s/g, '') || '-'].join(' ');
-}
-/** The lines that start a history file from what was read without one (nothing when there was one). */
-function seedLines(history, time) {
-    if (history.source === 'history')
-        return [];
-    return history.kept.map((id) => historyLine('kept', id, time, `seeded-from-${history.source.replace(' ', '-')}`));
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/parse.ts
@@ -28635,6 +28029,12 @@ async function measure({ settings, runner, clock, log, signal, origin }, analysi
     return { atMs, code, lastLine: timedOut ? `timed out after ${analysis.intervalMs} ms` : lastLine };
 }
 
+;// CONCATENATED MODULE: ./src/errors.ts
+/** What went wrong, in words, whatever was thrown. */
+function errors_errorMessage(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/poll.ts
 // Waiting on evidence: poll an attempt until it says done, or the time is up. Used for the health
 // check (through the SSH tunnel or a command on the host) and for the load balancer probes.
@@ -28787,6 +28187,226 @@ function note(deps, wait, group, health, quiet = false) {
         deps.log.info(`${wait.entry} ${group.name}: ${targetText(wait.target)} ${change}`);
 }
 
+;// CONCATENATED MODULE: ./src/ports.ts
+/** For what must run to its end whatever happens (restoring a host): a signal that never aborts. */
+const NEVER_ABORTED = new AbortController().signal;
+const ports_systemClock = {
+    now: () => Date.now(),
+    sleep: (ms, signal) => new Promise((resolve) => {
+        if (signal?.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal?.addEventListener('abort', done, { once: true });
+    })
+};
+
+;// CONCATENATED MODULE: ./src/rollout/host-scripts.ts
+// Running a command on a host and judging how it ended: one place for the words a failure gets,
+// for the steps of a host and for the action's own fleet-wide scripts (release state, the
+// preparation, the lock).
+
+/** Why a command did not succeed, in the words the report uses; undefined if it did. */
+function failureOf(result, timeoutMs, signal) {
+    if (result.timedOut)
+        return `timed out after ${timeoutMs} ms`;
+    if (signal.aborted && result.code !== 0)
+        return 'cancelled';
+    if (result.lost !== undefined)
+        return `connection lost (${result.lost})`;
+    if (result.code === null)
+        return 'ended without an exit status';
+    if (result.code !== 0)
+        return `exited with code ${result.code}`;
+    return undefined;
+}
+/** A command's connection was lost while it ran: what it did on the host is unknown. */
+class ConnectionLost extends Error {
+    why;
+    group;
+    constructor(why, 
+    /** Its process group on the host, where it may still run. */
+    group) {
+        super(`connection lost (${why})`);
+        this.why = why;
+        this.group = group;
+    }
+}
+function throwIfFailed(result, timeoutMs, signal) {
+    const failure = failureOf(result, timeoutMs, signal);
+    if (failure === undefined)
+        return;
+    throw result.lost !== undefined && !signal.aborted
+        ? new ConnectionLost(result.lost, result.group)
+        : new Error(failure);
+}
+/**
+ * One of the action's own scripts, run to its end (unless `signal` is given and aborts: a user's
+ * prepare-command): how it ended and every line.
+ */
+async function runToEnd(host, script, { env = [], timeoutMs, onLine, signal = NEVER_ABORTED, sideline }) {
+    const lines = [];
+    const result = await host.exec(script, {
+        env,
+        timeoutMs,
+        signal,
+        sideline,
+        onLine: (line) => {
+            lines.push(line);
+            onLine?.(line);
+        }
+    });
+    return { result, lines };
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/ssh/remote-scripts.ts
+// Every shell text the action sends to a host is built here, from quoted values: values are data,
+// never code, whatever quotes, `$()`, semicolons or newlines they hold.
+//
+// A command never travels in a process's arguments. sshd starts a plain `sh -s` (or the host's
+// long-lived shell is one), and the command, with the `env` values exported first, reaches the
+// `sh -s` that runs it as a here-document, on its standard input: `ps` on the host shows
+// `sh -s`, never a secret. The `sh` that reads those lines stays free while the command runs in
+// the background, so ending a command (killGroupLine) is one more line on the same session: a host
+// that allows one session per connection (MaxSessions 1) can still have a command ended.
+
+function shellQuote(value) {
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+/** A marker no command's output can guess, for lines the action prints among a command's own. */
+function nonce(kind) {
+    return `__rollout_${kind}_${(0,external_node_crypto_.randomBytes)(8).toString('hex')}`;
+}
+/** First stderr line of every remote command: its process group, so a timeout can end all of it. */
+const PGID_MARKER = '__rollout_pgid__';
+/**
+ * What the `sh -s` running one command reads: its process group reported first, then `set -e`,
+ * the variables and the command, all inside one `{ }` with its input from /dev/null, so the whole
+ * script is read before any of it runs and no command can read the rest as its input.
+ */
+function commandScript(command, env) {
+    const exports = env.map(([name, value]) => `export ${name}=${shellQuote(value)}`);
+    return [
+        '{',
+        // Linux hosts: read it from /proc without a fork (it races the command-timeout); others: ps.
+        "{ read -r _ _ _ _ pgid _ < /proc/$$/stat; } 2>/dev/null || pgid=$(ps -o pgid= -p $$ | tr -d ' ')",
+        `echo "${PGID_MARKER} $pgid" >&2; unset pgid`,
+        'set -e',
+        ...exports,
+        command,
+        '} </dev/null'
+    ].join('\n');
+}
+/** `sh -s` reading `script` as a here-document: the lines that run it, opened and closed. */
+function hereDocument(prefix, script, redirections) {
+    const end = nonce('script');
+    return `${prefix}sh -s ${redirections}<<'${end}'\n${script}\n${end}\n`;
+}
+/** What sshd runs on a command's own channel; the command then arrives on its input (onChannel). */
+const CHANNEL_COMMAND = 'exec sh -s';
+/**
+ * The input of a channel running CHANNEL_COMMAND: `script` in the background, its exit status
+ * printed after `endMarker` on stdout; the reading `sh` meanwhile waits for more lines (a kill),
+ * and is ended (HUP, from the job: `$$` is the reading sh) once the status is out, which saves
+ * the round trip of ending its input. stdout and stderr stay apart, and the channel itself
+ * closes only once nothing holds them.
+ */
+function onChannel(script, endMarker) {
+    const start = hereDocument('( ', script, '');
+    return `${start}echo "${endMarker} $?"; kill -HUP $$ ) &\n`;
+}
+/**
+ * The first line a long-lived shell reads: it keeps its stdout as fd 4 for the commands, and
+ * answers after `readyMarker` how it can start a command in a session of its own. `setsid -w`
+ * (util-linux) waits even if setsid had to fork; busybox's has no -w and, like util-linux's,
+ * forks only for a process group leader, which a job of a shell without job control never is.
+ */
+function shellStart(readyMarker) {
+    return `exec 4>&1; if setsid -w true 2>/dev/null; then echo "${readyMarker} setsid -w"; elif command -v setsid >/dev/null; then echo "${readyMarker} setsid"; else echo "${readyMarker} none"; fi\n`;
+}
+/**
+ * One command for the long-lived shell, in the background so the shell can still read a kill: in
+ * a session of its own (`setsid`), with stderr merged into stdout, in order, piped through `cat`
+ * to the channel (fd 4), so the exit status (carried out of the pipeline on fd 5, which `cat`
+ * holds too) is printed after `endMarker` only once nothing holds the command's output any more.
+ */
+function inShell(script, setsid, endMarker) {
+    const start = hereDocument(`( s=$( { { ${setsid} `, script, '4>&- 5>&- 2>&1 ');
+    return `${start}echo $? >&5; } | cat >&4; } 5>&1 ); echo "${endMarker} $s" ) &\n`;
+}
+/**
+ * Ends a command's whole process group: TERM now, KILL a second later from a background job that
+ * ignores the TERM (in case the group is the reading `sh`'s own, on a channel) and holds none of
+ * the channel's streams, so the channel closes as soon as the command is gone. Dash's `kill`
+ * rejects `--`, so the group is written `-PGID`.
+ */
+function killGroupLine(pgid) {
+    return `trap '' TERM; { sleep 1; kill -KILL -${pgid}; } >/dev/null 2>&1 & trap - TERM; kill -TERM -${pgid} 2>/dev/null\n`;
+}
+/** Takes a host out of the load balancer the seed's way: its health check's file is removed. */
+function removeFile(path) {
+    return `rm -f ${shellQuote(path)}`;
+}
+/** Puts a host back: the health check's file is there again. */
+function touchFile(path) {
+    return `touch ${shellQuote(path)}`;
+}
+/** Does nothing: run for the connection it needs (opened again if it was lost). */
+const NOTHING = ':';
+/**
+ * After a lost connection: waits until process group `pgid` (the command that was running) has
+ * no process left, for at most `timeoutMs`, then ends it as its timeout would. Exits 0 if it ended
+ * by itself, 3 if it was ended here.
+ */
+function awaitGroup(pgid, timeoutMs) {
+    return [
+        'i=0',
+        `while kill -0 -${pgid} 2>/dev/null; do`,
+        `  if [ $i -ge ${Math.ceil(timeoutMs / 200)} ]; then`,
+        `    kill -TERM -${pgid} 2>/dev/null; sleep 1; kill -KILL -${pgid} 2>/dev/null; exit 3`,
+        '  fi',
+        '  sleep 0.2; i=$((i + 1))',
+        'done'
+    ].join('\n');
+}
+/** Whether the health check's file is there: exits 0 if it is (in rotation), 1 if not. */
+function fileExists(path) {
+    return `test -e ${shellQuote(path)}`;
+}
+/**
+ * Writes `request` to the unix socket at `path` with socat and prints the answer: HAProxy's admin
+ * socket where sshd will not forward to one. The request is data on socat's input, never an argument.
+ */
+function askSocketScript(path, request) {
+    return [
+        'command -v socat >/dev/null || { echo "socat not found on the host" >&2; exit 127; }',
+        `printf '%s' ${shellQuote(request)} | socat -t 5 - UNIX-CONNECT:${shellQuote(path)}`
+    ].join('\n');
+}
+/**
+ * Waits until the host has no established TCP connection left on `port` (as `ss` sees it),
+ * printing the count whenever it changes: one command polling on the host, rather than one SSH
+ * command per poll. Exits 127 where `ss` is missing.
+ */
+function drainScript(port, intervalMs) {
+    return [
+        'command -v ss >/dev/null || { echo "ss not found on the host (Debian: iproute2)" >&2; exit 127; }',
+        'last=',
+        'while :; do',
+        `  n=$(( $(ss -Htn state established '( sport = :${port} )' | wc -l) ))`,
+        '  if [ "$n" != "$last" ]; then echo "$n"; last=$n; fi',
+        '  [ "$n" -eq 0 ] && exit 0',
+        `  sleep ${(intervalMs / 1000).toFixed(3)}`,
+        'done'
+    ].join('\n');
+}
+
 ;// CONCATENATED MODULE: ./src/load-balancer/host-side.ts
 
 
@@ -28852,6 +28472,68 @@ function describeRotation(rotation) {
 function exitVerdict(result, lastLine = '') {
     const seen = result.timedOut ? 'timed out' : `exit code ${result.code}`;
     return { ok: result.code === 0, detail: lastLine ? `${seen}: ${lastLine}` : seen };
+}
+
+;// CONCATENATED MODULE: ./src/rollout/preflight.ts
+// Before any host is touched: connect to every host (bounded parallelism), which checks host keys
+// and authentication, and refuses a machine listed twice. One unreachable host fails the run with
+// nothing changed anywhere.
+
+class PreflightError extends Error {
+    failures;
+    constructor(failures) {
+        super(`Preflight failed for ${failures.length} host(s); nothing was changed on any host:\n` +
+            failures.map(({ target, message }) => `- ${target.entry}: ${message}`).join('\n'));
+        this.failures = failures;
+        this.name = 'PreflightError';
+    }
+}
+const PREFLIGHT_CONCURRENCY = 16;
+/** `fn` on every item, at most PREFLIGHT_CONCURRENCY at once; the results in the items' order. */
+async function mapBounded(items, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        for (let i = next++; i < items.length; i = next++)
+            results[i] = await fn(items[i], i);
+    };
+    await Promise.all(Array.from({ length: Math.min(PREFLIGHT_CONCURRENCY, items.length) }, worker));
+    return results;
+}
+/**
+ * Entries that reach a machine an earlier entry reached too (an IP and a name of one host), told
+ * by the host key it showed: rolling it twice would take it out of rotation twice, and its second
+ * cycle would count as a second host for the capacity floor.
+ */
+function listedTwice(hosts) {
+    const first = new Map();
+    return hosts.flatMap(({ target, hostKey }) => {
+        // hostKey reads `type fingerprint (what trusted it)`: the key itself is its first two words.
+        const key = hostKey?.split(' ').slice(0, 2).join(' ');
+        const earlier = key === undefined ? undefined : first.get(key);
+        if (key !== undefined && earlier === undefined)
+            first.set(key, target);
+        if (earlier === undefined)
+            return [];
+        return [
+            {
+                target,
+                message: `the same machine as ${earlier.entry} (both show the host key ${key}); list each machine in hosts once`
+            }
+        ];
+    });
+}
+/** Connects to all targets, in order; on any failure closes what opened and throws PreflightError. */
+async function preflight(targets, connector, signal) {
+    const results = await mapBounded(targets, (target) => connector.connect(target, signal).then((host) => ({ host }), (error) => ({ error: errors_errorMessage(error) })));
+    const hosts = results.flatMap((result) => ('host' in result ? [result.host] : []));
+    const failures = results.flatMap((result, i) => 'error' in result ? [{ target: targets[i], message: result.error }] : []);
+    failures.push(...listedTwice(hosts));
+    if (failures.length > 0 || signal.aborted) {
+        await Promise.all(hosts.map((host) => host.close()));
+        throw new PreflightError(failures.length > 0 ? failures : targets.map((target) => ({ target, message: 'cancelled' })));
+    }
+    return hosts;
 }
 
 ;// CONCATENATED MODULE: ./src/load-balancer/haproxy-api.ts
@@ -28975,7 +28657,7 @@ function sessions(busy) {
 }
 
 ;// CONCATENATED MODULE: external "node:dns/promises"
-const external_node_dns_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: ./src/load-balancer/haproxy-servers.ts
@@ -28985,7 +28667,7 @@ var external_node_net_ = __nccwpck_require__(7030);
 
 
 
-const resolveOnRunner = async (host) => (await (0,external_node_dns_promises_namespaceObject.lookup)(host, { all: true }).catch(() => [])).map(({ address }) => address);
+const resolveOnRunner = async (host) => (await (0,promises_namespaceObject.lookup)(host, { all: true }).catch(() => [])).map(({ address }) => address);
 class ServerMap {
     socket;
     named;
@@ -29639,6 +29321,385 @@ function describePlan(settings) {
     ];
 }
 
+;// CONCATENATED MODULE: ./src/rollout/dry-run.ts
+
+
+/** The plan and the findings, logged; what the report writes to the summary. */
+function dryRunPlan(settings, hosts, found, log) {
+    const { releases, locks, healthPaths, lbPlaces } = found;
+    const lines = describePlan(settings);
+    log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...lines].join('\n'));
+    healthPaths?.forEach((path, i) => log.info(`[${hosts[i].target.entry}] health path: ${path}`));
+    return {
+        lines,
+        hosts: hosts.map((host, i) => ({
+            entry: host.target.entry,
+            hostKey: host.hostKey,
+            release: releases ? (releases[i].from ?? null) : undefined,
+            lock: locks?.[i],
+            healthPath: healthPaths?.[i],
+            lbPlace: lbPlaces?.[i]
+        })),
+        releaseMode: releases !== undefined,
+        lbKind: settings.loadBalancer.kind,
+        lock: locks !== undefined
+    };
+}
+/** The job summary of a dry run. */
+function renderPlanSummary(plan) {
+    const head = [
+        'Host',
+        'Reachable',
+        'Host key',
+        'Health path',
+        `Load balancer (${plan.lbKind})`,
+        ...(plan.releaseMode ? ['Current release'] : []),
+        ...(plan.lock ? ['Deploy lock'] : [])
+    ];
+    const rows = plan.hosts.map((host) => [
+        tableCell(host.entry),
+        '✅',
+        tableCell(host.hostKey ?? ''),
+        tableCell(host.healthPath ?? ''),
+        tableCell(host.lbPlace ?? ''),
+        ...(plan.releaseMode ? [host.release === null ? '(none: a first deploy)' : tableCell(host.release ?? '')] : []),
+        ...(plan.lock ? [host.lock === undefined ? 'free' : `⚠️ ${tableCell(host.lock)}`] : [])
+    ]);
+    return [
+        '## 🔍 Dry run: nothing was changed',
+        '',
+        `Preflight passed: ${plan.hosts.length} host(s) reachable, each with its host key checked.`,
+        '',
+        ...markdownTable(head, rows),
+        '',
+        '### What a run with these inputs would do',
+        '',
+        `<pre>${escapeHtml(plan.lines.join('\n'))}</pre>`,
+        ''
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/ssh/health-scripts.ts
+// The shell texts of a health path that does not go through an SSH tunnel: finding an HTTP client
+// on a host whose sshd refuses to forward, a GET with it, and finding health-command's program.
+
+/** The HTTP clients a health check can use on the host itself, in the order they are looked for. */
+const HOST_HTTP_CLIENTS = ['curl', 'wget'];
+/** Prints the first of HOST_HTTP_CLIENTS on the host's PATH; exits 1 if there is none. */
+const FIND_HTTP_CLIENT = `for c in ${HOST_HTTP_CLIENTS.join(' ')}; do if command -v "$c" >/dev/null 2>&1; then echo "$c"; exit 0; fi; done; exit 1`;
+/** Exits 0 if `program` is on the host's PATH (or a builtin), printing where it is. */
+function findProgram(program) {
+    return `command -v ${shellQuote(program)}`;
+}
+/**
+ * GETs `url` from the host: the body on stdout, then, as the last line, `statusMarker` and the
+ * HTTP status. TLS is not verified, as through the tunnel: the SSH connection proved the host.
+ */
+function getOnHost(client, url, timeoutMs, statusMarker) {
+    const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+    const u = shellQuote(url);
+    const agent = "'rolling-deploy-health-check'";
+    if (client === 'curl')
+        return `curl -sS -k -A ${agent} --max-time ${seconds} -w '\\n${statusMarker} %{http_code}\\n' --url ${u}`;
+    // wget prints the response's headers (-S) on stderr: the last status line is the final answer.
+    return [
+        'exec 3>&1',
+        `s=$(wget -q -S -O - -U ${agent} -T ${seconds} --no-check-certificate ${u} 2>&1 >&3 | sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p' | tail -n 1)`,
+        `echo; echo "${statusMarker} $s"`
+    ].join('\n');
+}
+
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: ./src/ssh/release-scripts.ts
+// The shell texts of release mode, built from quoted values like every remote script: the layout
+// <dir>/releases/<id>/, <dir>/current (a symlink, switched atomically) and <dir>/shared/.
+
+const releasePath = (dir, id) => `${dir}/releases/${id}`;
+/** Where the digest of what release `id`'s upload held is kept: outside the release, which is the app's. */
+const digestPath = (dir, id) => shellQuote(`${dir}/.digests/${id}`);
+/** The line before each value readReleaseState prints. */
+const STATE_MARKERS = {
+    current: '__rollout_current__',
+    release: '__rollout_release__',
+    historyFile: '__rollout_history_file__',
+    history: '__rollout_history__',
+    audit: '__rollout_audit__',
+    digest: '__rollout_digest__'
+};
+/** How many lines of the history (or, without one, of deploy.log) are read: years of daily deploys. */
+const HISTORY_LINES = 2000;
+/**
+ * What a host holds: `current`'s release; every release, newest first by directory time (what
+ * a host without a history file falls back on); the history file's lines, or without one
+ * deploy.log's; the digest recorded for release `id`, if the host has it.
+ */
+function readReleaseState(dir, id) {
+    const d = shellQuote(dir);
+    const m = STATE_MARKERS;
+    return [
+        `c=$(readlink ${d}/current 2>/dev/null || true)`,
+        `echo "${m.current} \${c##*/}"`,
+        `if [ -d ${d}/releases ]; then (cd ${d}/releases && ls -1At | sed 's/^/${m.release} /'); fi`,
+        `if [ -f ${d}/.history ]; then echo ${m.historyFile}; tail -n ${HISTORY_LINES} ${d}/.history | sed 's/^/${m.history} /'`,
+        `elif [ -f ${d}/deploy.log ]; then tail -n ${HISTORY_LINES} ${d}/deploy.log | sed 's/^/${m.audit} /'; fi`,
+        `if [ -f ${digestPath(dir, id)} ]; then echo "${m.digest} $(cat ${digestPath(dir, id)})"; fi`
+    ].join('\n');
+}
+/** True (exit 0) when `current` points at release `id`, written relative or absolute. */
+function isCurrent(dir, id) {
+    return `{ c=$(readlink ${shellQuote(dir)}/current 2>/dev/null || true); [ "\${c##*/}" = ${shellQuote(id)} ]; }`;
+}
+/**
+ * A fresh, empty directory for release `id` (one left by an earlier run is removed first, unless
+ * `current` points at it: that one is never written to), with shared/ ready, and the digest of
+ * what will be uploaded into it recorded.
+ */
+function createRelease(dir, id, digest) {
+    const [d, r] = [shellQuote(dir), shellQuote(releasePath(dir, id))];
+    return [
+        `mkdir -p ${d}/releases ${d}/shared ${d}/.digests`,
+        `if ${isCurrent(dir, id)}; then echo "release ${id} is current on this host: it is never written to" >&2; exit 1; fi`,
+        `rm -rf ${r}`,
+        `mkdir ${r}`,
+        `printf '%s\\n' ${shellQuote(digest)} > ${digestPath(dir, id)}`
+    ].join('\n');
+}
+/**
+ * Links each shared path into the release: shared/<path> (created as an empty directory when
+ * missing; a shared file has to be put there first), replacing whatever the release held there.
+ */
+function linkSharedPaths(dir, id, paths) {
+    return paths
+        .map((path) => {
+        const [shared, inRelease] = [shellQuote(`${dir}/shared/${path}`), shellQuote(`${releasePath(dir, id)}/${path}`)];
+        return [
+            `[ -e ${shared} ] || mkdir -p ${shared}`,
+            `mkdir -p "$(dirname ${inRelease})"`,
+            `rm -rf ${inRelease}`,
+            `ln -s ${shared} ${inRelease}`
+        ].join('\n');
+    })
+        .join('\n');
+}
+/** `command` run in the release's directory. */
+function inRelease(dir, id, command) {
+    return `cd ${shellQuote(releasePath(dir, id))}\n${command}`;
+}
+/**
+ * Points `current` at release `id` in one step: a new link, renamed over the old one (never `rm`
+ * then `ln`, which leaves a moment with no `current`). The link is relative, so it resolves the
+ * same from any view of the directory.
+ */
+function switchRelease(dir, id) {
+    const target = shellQuote(`releases/${id}`);
+    return [
+        `cd ${shellQuote(dir)}`,
+        `[ -d ${target} ] || { echo "release ${id} is not on this host" >&2; exit 1; }`,
+        `ln -sfn ${target} .current.$$`,
+        'mv -T .current.$$ current'
+    ].join('\n');
+}
+/** Removes release `id` (a prepared release that will not be used) and its digest, never the current one. */
+function removeRelease(dir, id) {
+    return `${isCurrent(dir, id)} || rm -rf ${shellQuote(releasePath(dir, id))} ${digestPath(dir, id)}`;
+}
+/** Removes every release but those in `keep` and the one `current` points at, whatever it is, with their digests. */
+function pruneReleases(dir, keep) {
+    const cases = [...keep.map(shellQuote), '"$c"'].join('|');
+    return [
+        `c=$(readlink ${shellQuote(dir)}/current 2>/dev/null || true); c=\${c##*/}`,
+        `cd ${shellQuote(`${dir}/releases`)} || exit 0`,
+        'ls -1A | while IFS= read -r r; do',
+        `  case "$r" in ${cases}) ;; *) rm -rf -- "$r" "../.digests/$r" ;; esac`,
+        'done'
+    ].join('\n');
+}
+/** Appends `lines` to <dir>/.history, the release history (release-history.ts reads it). */
+function appendHistory(dir, lines) {
+    return `printf '%s\\n' ${lines.map(shellQuote).join(' ')} >> ${shellQuote(`${dir}/.history`)}`;
+}
+/** Appends one line (JSON) to <dir>/deploy.log. */
+function appendAuditLine(dir, line) {
+    return `printf '%s\\n' ${shellQuote(line)} >> ${shellQuote(`${dir}/deploy.log`)}`;
+}
+
+;// CONCATENATED MODULE: ./src/variables.ts
+function rolloutVariables({ target, batch, index }) {
+    return [
+        ['ROLLOUT_HOST', target.host],
+        ['ROLLOUT_PORT', String(target.port)],
+        ['ROLLOUT_USER', target.user],
+        ['ROLLOUT_TARGET', target.entry],
+        ['ROLLOUT_BATCH', String(batch)],
+        ['ROLLOUT_INDEX', String(index)]
+    ];
+}
+/** The variables with values of the right form, for checking a template before any host is reached. */
+const SAMPLE_VARIABLES = new Map(rolloutVariables({
+    target: { host: '127.0.0.1', port: 22, user: 'deploy', entry: '127.0.0.1' },
+    batch: 1,
+    index: 1
+}));
+/** The run, as GitHub Actions names it (when its variables are set): for the audit log, the lock's holder, the journal. */
+function githubRun(env = process.env) {
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_RUN_ATTEMPT: attempt, GITHUB_ACTOR: actor, GITHUB_SHA: sha } = env;
+    return {
+        runUrl: server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined,
+        actor,
+        sha,
+        runId: run && /^\d+$/.test(run) ? run : undefined,
+        attempt: attempt && /^\d+$/.test(attempt) ? Number(attempt) : run ? 1 : undefined
+    };
+}
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+;// CONCATENATED MODULE: ./src/runner/upload-digest.ts
+// The digest a release records of what was uploaded into it, computed on the runner, so a release
+// id re-used for other content is found before any host changes: sha256 over a file's bytes, or
+// over a directory tree's names, types, modes, file contents and link targets, in sorted order
+// (times and owners are not content; the same tree gives the same digest on any runner).
+
+
+
+
+/** `sha256:<hex>` of the upload at `path` (a file or a directory, followed if a link). */
+async function uploadDigest(path) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    if ((await (0,promises_.stat)(path)).isDirectory())
+        await hashTree(hash, path, '');
+    else
+        await hashFile(hash, path);
+    return `sha256:${hash.digest('hex')}`;
+}
+async function hashFile(hash, path) {
+    for await (const chunk of (0,external_node_fs_.createReadStream)(path))
+        hash.update(chunk);
+}
+/** Each entry as a header (type, mode, size or target, name; NUL-ended) followed, for a file, by its bytes. */
+async function hashTree(hash, root, relative) {
+    const names = (await (0,promises_.readdir)((0,external_node_path_.join)(root, relative))).sort();
+    for (const name of names) {
+        const path = (0,external_node_path_.join)(relative, name);
+        const entry = await (0,promises_.lstat)((0,external_node_path_.join)(root, path));
+        const mode = (entry.mode & 0o7777).toString(8);
+        if (entry.isSymbolicLink()) {
+            hash.update(`l ${mode} ${await (0,promises_.readlink)((0,external_node_path_.join)(root, path))}\0${path}\0`);
+        }
+        else if (entry.isDirectory()) {
+            hash.update(`d ${mode}\0${path}\0`);
+            await hashTree(hash, root, path);
+        }
+        else if (entry.isFile()) {
+            hash.update(`f ${mode} ${entry.size}\0${path}\0`);
+            await hashFile(hash, (0,external_node_path_.join)(root, path));
+        }
+        else {
+            hash.update(`o ${mode}\0${path}\0`); // a socket or fifo: its name and mode are all it is
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollout/release-history.ts
+// A host's release history, read from what the host holds: the releases that became `current`
+// there and were kept, oldest first, in <release-dir>/.history, an append-only file of lines
+// `<event> <release> <time> <run>`:
+//   kept <id>         a run that succeeded left the host on <id>; a release already in the list
+//                     cuts it back to <id> (a rollback undoes what came after)
+//   rollback-to <id>  a rollback-to previous chose <id> for this host before any host changed; until
+//                     a `kept` line follows, a re-run goes on to <id> instead of choosing again
+// `previous` comes from this record, never from directory times: a release that was prepared but
+// whose run failed (a rejected canary, a cancelled run) is never kept, so never `previous`.
+/** `kept` once release `id` became current and was kept: a release already in it cuts it back. */
+function keptAfter(kept, id) {
+    const at = kept.indexOf(id);
+    return at === -1 ? [...kept, id] : kept.slice(0, at + 1);
+}
+/** The history file's lines, replayed. */
+function fromHistoryFile(lines) {
+    let kept = [];
+    let pendingRollback;
+    for (const [event, id] of lines.map((line) => line.split(' '))) {
+        if (!id)
+            continue;
+        if (event === 'kept')
+            [kept, pendingRollback] = [keptAfter(kept, id), undefined];
+        else if (event === 'rollback-to')
+            pendingRollback = id;
+    }
+    return { kept, source: 'history', pendingRollback };
+}
+/** The releases deploy.log (an earlier version's audit, JSON lines) says a host kept, and every one it names. */
+function fromAuditLines(lines) {
+    let kept = [];
+    const named = new Set();
+    for (const line of lines) {
+        let entry;
+        try {
+            entry = JSON.parse(line);
+        }
+        catch {
+            continue;
+        }
+        if (typeof entry.release !== 'string')
+            continue;
+        named.add(entry.release);
+        if (entry.result === 'succeeded' || entry.result === 'unchanged')
+            kept = keptAfter(kept, entry.release);
+    }
+    return { kept, named };
+}
+/**
+ * The host's history. Without a history file (a host an earlier version deployed), once: the
+ * releases deploy.log says were kept, after the releases on the host it never names (oldest first
+ * by directory time), and `current` last; `release` (this run's) only if current, since an earlier
+ * run may have left it prepared and unused.
+ */
+function releaseHistory(state, release) {
+    if (state.historyLines !== undefined)
+        return fromHistoryFile(state.historyLines);
+    const { current } = state;
+    const onDisk = state.releases.filter((id) => id !== release || id === current);
+    const audit = fromAuditLines(state.auditLines);
+    const unnamed = onDisk.filter((id) => !audit.named.has(id)).reverse();
+    const older = [...unnamed, ...audit.kept.filter((id) => onDisk.includes(id))].filter((id) => id !== current);
+    return {
+        kept: current === undefined ? older : [...older, current],
+        source: audit.named.size > 0 ? 'deploy.log' : 'directory times'
+    };
+}
+/** The release that was current before `current`: the one before it, or the newest kept if it never was. */
+function previousRelease(history, current) {
+    const at = current === undefined ? -1 : history.kept.indexOf(current);
+    return at === -1 ? history.kept.at(-1) : history.kept[at - 1];
+}
+/**
+ * The releases a host keeps after a run: the newest `keep` kept ones, and the one before each
+ * release that may be current (`current` itself the script never removes, whatever it is).
+ */
+function releasesToKeep(kept, keep, mayBeCurrent) {
+    const history = { kept, source: 'history' };
+    const before = mayBeCurrent.flatMap((id) => previousRelease(history, id) ?? []);
+    return [...new Set([...kept.slice(-keep), ...mayBeCurrent.filter((id) => kept.includes(id)), ...before])];
+}
+/** The kept list once release `id` became current and was kept. */
+function keptWith(history, id) {
+    return keptAfter(history.kept, id);
+}
+/** A line of the history file. */
+function historyLine(event, id, time, run) {
+    return [event, id, time.toISOString(), run.replace(/\s/g, '') || '-'].join(' ');
+}
+/** The lines that start a history file from what was read without one (nothing when there was one). */
+function seedLines(history, time) {
+    if (history.source === 'history')
+        return [];
+    return history.kept.map((id) => historyLine('kept', id, time, `seeded-from-${history.source.replace(' ', '-')}`));
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/releases.ts
 // Release mode's fleet-wide stages, around the rolling part: what each host holds (read at
 // preflight), the new release prepared on every host while all still serve (removed from every
@@ -29820,432 +29881,6 @@ async function prepareReleases(hosts, plans, settings, log, signal) {
     if (signal.aborted)
         throw new Error(`cancelled while preparing release ${release.id}; ${removed}`);
     throw new Error(`preparing release ${release.id} failed on ${failures.length} host(s); ${removed}:\n${failures.map((f) => `- ${f}`).join('\n')}`);
-}
-
-;// CONCATENATED MODULE: ./src/rollout/journal.ts
-// Host-side truth. Before each step that changes a host, the run records on the host what it is
-// about to do (journal-scripts.ts); at preflight the next run reads it, so a host a dead run left
-// mid-cycle (a killed runner) is named and cycled again, and measures whether each host is in
-// rotation (through the load balancer port), so that no host is called `in` or `unchanged`
-// on faith.
-
-
-
-
-
-
-/** In words, for the log and the summary: "left by run <url> (attempt 1) during `health` (release r7, at …)". */
-function describeLeft(entry) {
-    const run = `run ${entry.run ?? entry.runId ?? '(not from GitHub Actions)'}`;
-    const attempt = entry.attempt === undefined ? '' : ` (attempt ${entry.attempt})`;
-    const release = entry.release === undefined ? '' : `release ${entry.release}, `;
-    return `left by ${run}${attempt} during \`${entry.step}\` (${release}at ${entry.at})`;
-}
-/** The journal directory: next to the deploy lock, where the lock would be when it is off. */
-function directory(settings) {
-    const release = settings.release && `${settings.release.dir}/.lock`;
-    return journalDir(settings.lock ? settings.lock.path : release);
-}
-/** One host's journal, written by its run: a failed write is a warning (once), never a failed step. */
-class HostJournal {
-    host;
-    log;
-    release;
-    warned = false;
-    dir;
-    file;
-    constructor(host, settings, log, release) {
-        this.host = host;
-        this.log = log;
-        this.release = release;
-        this.dir = directory(settings);
-        this.file = journalFile(host.target.entry);
-    }
-    /** Before `step` changes the host. */
-    record(step) {
-        const { runUrl, runId, attempt } = githubRun();
-        const entry = {
-            run: runUrl,
-            runId,
-            attempt,
-            release: this.release,
-            step,
-            at: new Date().toISOString()
-        };
-        return this.run(writeJournal(this.dir, this.file, JSON.stringify(entry)));
-    }
-    /** The host's cycle is over, however it ended: this run reports it. */
-    clear() {
-        return this.run(clearJournal(this.dir, this.file));
-    }
-    async run(script) {
-        const failure = await runToEnd(this.host, script, { timeoutMs: 30_000 }).then(({ result, lines }) => (result.code === 0 ? undefined : (lines.at(-1) ?? `exit code ${result.code}`)), (error) => errors_errorMessage(error));
-        if (failure === undefined || this.warned)
-            return;
-        this.warned = true;
-        this.log.warning(`${this.host.target.entry}: the journal was not written (${failure})`, 'Journal not written');
-    }
-}
-/** Every host's journal and rotation, read at preflight (after the lock: no live run writes them); each finding logged. */
-async function readHostStates(deps) {
-    const { hosts, settings, lb, log, releases } = deps;
-    const members = lbMembers(hosts, settings, releases);
-    const left = deps.left ?? (await readLeft(hosts, settings));
-    const found = await mapBounded(hosts, async (_, i) => ({ rotation: await lb.inRotation(members[i]), left: left[i] }));
-    found.forEach(({ rotation, left }, i) => {
-        const entry = hosts[i].target.entry;
-        if (left)
-            log.warning(`${entry}: ${describeLeft(left)}; it is cycled again`, 'Host left mid-cycle');
-        else if (rotation === 'out')
-            log.warning(`${entry}: out of rotation before this run`, 'Host out of rotation');
-    });
-    log.info(found.map(({ rotation }, i) => `${hosts[i].target.entry}: rotation ${rotation}`).join('\n'));
-    return found.map((host, i) => ({
-        found: host,
-        journal: new HostJournal(hosts[i], settings, log, releases?.[i].to ?? settings.release?.id)
-    }));
-}
-/**
- * Each host's journal entry, where a run that never finished left one: the host was mid-cycle.
- * Read at preflight, before the lock: only a live run could change it, and then the lock is not ours.
- */
-function readLeft(hosts, settings) {
-    return mapBounded(hosts, async (host) => {
-        const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry)), {
-            timeoutMs: 30_000
-        });
-        const entry = lines.find((line) => line.startsWith(`${JOURNAL_MARKER} entry `));
-        return parseEntry(entry?.slice(JOURNAL_MARKER.length + 7));
-    });
-}
-function parseEntry(text) {
-    if (text === undefined)
-        return undefined;
-    try {
-        const entry = JSON.parse(text);
-        return typeof entry.step === 'string' ? entry : undefined;
-    }
-    catch {
-        return { step: 'unknown', at: 'an unknown time' };
-    }
-}
-/** Release mode's preparation, journaled: a host left mid-way shows `prepare` to the next run. */
-async function journaled(states, step, fn) {
-    await mapBounded(states ?? [], ({ journal }) => journal.record(step));
-    try {
-        return await fn();
-    }
-    finally {
-        await mapBounded(states ?? [], ({ journal }) => journal.clear());
-    }
-}
-
-;// CONCATENATED MODULE: ./src/rollout/found-report.ts
-
-/** Markdown lines (empty when every host was found in rotation and no run left one mid-cycle). */
-function renderFound(hosts, escape) {
-    const lines = hosts.flatMap(({ target, found }) => {
-        if (found?.left)
-            return [`- ${escape(target.entry)}: ${escape(describeLeft(found.left))}`];
-        if (found?.rotation === 'out')
-            return [`- ${escape(target.entry)}: out of rotation before this run`];
-        return [];
-    });
-    return lines.length === 0 ? [] : ['**Found before this run**', '', ...lines, ''];
-}
-
-;// CONCATENATED MODULE: ./src/rollout/gantt.ts
-/** Mermaid forbids `:`, `#` and `;` in names; host entries like [::1]:22 keep their meaning with `.`. */
-const mermaidName = (text) => text.replace(/[:#;]/g, '.');
-function renderGantt(result) {
-    const lines = [
-        '```mermaid',
-        'gantt',
-        '  title Rollout timeline (ms from start)',
-        '  dateFormat x',
-        '  axisFormat %M:%S'
-    ];
-    // A task of 0 ms would not be drawn: at least 1.
-    const task = (name, tag, startMs, durationMs) => `  ${name} :${tag}${startMs}, ${startMs + Math.max(durationMs, 1)}`;
-    for (const host of result.hosts.filter((h) => h.phases.length > 0)) {
-        lines.push(`  section ${mermaidName(host.target.entry)}`);
-        for (const phase of host.phases)
-            lines.push(task(phase.name, phase.ok ? '' : 'crit, ', phase.startMs, phase.durationMs));
-    }
-    if (result.bakes.length > 0)
-        lines.push('  section bakes');
-    for (const bake of result.bakes) {
-        lines.push(task(`batch-${bake.batch}`, bake.verdict === 'passed' ? 'active, ' : 'crit, ', bake.startMs, bake.durationMs));
-    }
-    lines.push('```');
-    return lines.join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/rollout/report.ts
-// RolloutResult → what people see: step outputs, annotations and the job summary. Rendering is
-// pure; writeReport is the one place that hands it to the runner.
-
-
-
-
-
-
-const entries = (hosts, keep) => JSON.stringify(hosts.filter(keep).map((host) => host.target.entry));
-function renderOutputs(result) {
-    const report = result.hosts.map((host) => ({
-        host: host.target.entry,
-        batch: host.batch,
-        result: host.outcome,
-        rotation: host.rotation,
-        failedPhase: host.failedPhase ?? null,
-        error: host.error ?? null,
-        durationMs: host.durationMs,
-        phasesMs: Object.fromEntries(host.phases.map((phase) => [phase.name, phase.durationMs])),
-        ...(host.release ? { fromRelease: host.release.from ?? null, toRelease: host.release.to } : {})
-    }));
-    return {
-        result: result.status,
-        // On the new release and in rotation, whether this run cycled them or found them there.
-        'succeeded-hosts': entries(result.hosts, (host) => host.outcome === 'succeeded' || host.outcome === 'unchanged'),
-        // Anything touched that did not end on the new release needs a look: failed, rolled back, cancelled.
-        'failed-hosts': entries(result.hosts, needsAttention),
-        'skipped-hosts': entries(result.hosts, (host) => host.outcome === 'skipped'),
-        report: JSON.stringify(report),
-        'duration-ms': String(result.durationMs),
-        ...(result.release !== undefined ? { release: result.release } : {}),
-        bakes: JSON.stringify(result.bakes.map(({ batch, durationMs, verdict, measurements }) => ({ batch, durationMs, verdict, measurements })))
-    };
-}
-function escapeHtml(text) {
-    return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-}
-/** Text in a Markdown table cell: HTML escaped, and a `|` kept from ending the cell. */
-function tableCell(text) {
-    return escapeHtml(text).replace(/\|/g, '\\|');
-}
-/** A Markdown table's lines, from its headings and its rows of cells already escaped. */
-function markdownTable(head, rows) {
-    return [
-        `| ${head.join(' | ')} |`,
-        `| ${head.map(() => '---').join(' | ')} |`,
-        ...rows.map((row) => `| ${row.join(' | ')} |`)
-    ];
-}
-const HEADINGS = { success: '✅ Rollout succeeded', failure: '❌ Rollout failed', cancelled: '⚠️ Rollout cancelled' };
-const OUTCOME_LABEL = {
-    succeeded: '✅ succeeded',
-    unchanged: '✅ unchanged',
-    failed: '❌ failed',
-    'rolled-back': '↩️ rolled back',
-    cancelled: '⚠️ cancelled',
-    skipped: '⏭️ skipped'
-};
-const ROTATION_LABEL = { in: 'in', out: '**out**', unknown: 'unknown' };
-function phaseCell(host, name) {
-    const phase = host.phases.find((p) => p.name === name);
-    if (!phase)
-        return '';
-    return phase.ok ? `${phase.durationMs}` : `❌ ${phase.durationMs}`;
-}
-function renderSummary(result) {
-    const counts = ['succeeded', 'unchanged', 'failed', 'rolled-back', 'cancelled', 'skipped']
-        .map((outcome) => [outcome, result.hosts.filter((host) => host.outcome === outcome).length])
-        .filter(([, n]) => n > 0)
-        .map(([outcome, n]) => `${n} ${outcome}`);
-    const phases = result.steps.filter((name) => result.hosts.some((host) => host.phases.some((p) => p.name === name)));
-    const releases = result.hosts.some((host) => host.release);
-    const head = [
-        'Host',
-        'Batch',
-        'Result',
-        'In rotation',
-        ...(releases ? ['Release'] : []),
-        ...phases.map((name) => `${name} (ms)`),
-        'Total (ms)'
-    ];
-    const rows = result.hosts.map((host) => [
-        escapeHtml(host.target.entry),
-        String(host.batch),
-        OUTCOME_LABEL[host.outcome],
-        ROTATION_LABEL[host.rotation],
-        ...(releases ? [escapeHtml(host.release ? `${host.release.from ?? '(none)'} → ${host.release.to}` : '')] : []),
-        ...phases.map((name) => phaseCell(host, name)),
-        String(host.durationMs)
-    ]);
-    const lines = [
-        `## ${HEADINGS[result.status]}`,
-        '',
-        `${result.hosts.length} host(s) in ${result.batches} batch(es), ${result.durationMs} ms: ${counts.join(', ')}.` +
-            (result.stoppedBecause ? ` Stopped early: ${escapeHtml(result.stoppedBecause)}.` : ''),
-        '',
-        ...markdownTable(head, rows),
-        '',
-        ...renderFound(result.hosts, escapeHtml)
-    ];
-    for (const host of result.hosts.filter(needsAttention)) {
-        lines.push(`<details><summary>${escapeHtml(host.target.entry)}: ${escapeHtml(host.failedPhase ?? '')} ${escapeHtml(host.error ?? '')}</summary>`, '', `<pre>${escapeHtml(host.outputTail.join('\n') || '(no output)')}</pre>`, '</details>', '');
-    }
-    lines.push(...renderBakes(result.bakes), renderGantt(result));
-    return `${lines.join('\n')}\n`;
-}
-const VERDICT_LABEL = {
-    passed: '✅ passed',
-    failed: '❌ failed',
-    cancelled: '⚠️ cancelled'
-};
-/** Each bake with its measurements: when, the exit code, the analysis's last line. */
-function renderBakes(bakes) {
-    return bakes.flatMap((bake) => [
-        `**Bake after batch ${bake.batch}**: ${bake.durationMs} ms, ${VERDICT_LABEL[bake.verdict]}` +
-            (bake.measurements.length === 0 ? ' (no analysis-command)' : ''),
-        '',
-        ...(bake.measurements.length > 0
-            ? [
-                ...markdownTable(['At (ms)', 'Exit code', 'Last line'], bake.measurements.map((m) => [
-                    String(m.atMs),
-                    m.code === 0 ? '0' : `❌ ${m.code ?? 'none'}`,
-                    tableCell(m.lastLine)
-                ])),
-                ''
-            ]
-            : [])
-    ]);
-}
-/**
- * The one place a run's outcome reaches the runner: the `result` output always; for a rollout
- * also its other outputs, an annotation per host that needs a look, and the job summary.
- */
-async function writeReport({ status, rollout, plan }, writer, log) {
-    if (!rollout) {
-        writer.setOutput('result', status);
-        return plan && writeSummary(writer, renderPlanSummary(plan), log);
-    }
-    for (const [name, value] of Object.entries(renderOutputs(rollout)))
-        writer.setOutput(name, value);
-    for (const host of rollout.hosts.filter(needsAttention)) {
-        const rotation = host.rotation === 'in'
-            ? 'it is back in rotation'
-            : host.rotation === 'out'
-                ? 'it was left out of rotation'
-                : 'its rotation state is unknown';
-        const message = `${host.target.entry} ${host.outcome} at ${host.failedPhase}: ${host.error}; ${rotation}`;
-        log.error(message, `Rollout ${host.outcome}: ${host.target.entry} (${host.failedPhase})`);
-    }
-    if (status === 'success')
-        log.notice(`${rollout.hosts.length} host(s) rolled out in ${rollout.durationMs} ms`, 'Rollout succeeded');
-    await writeSummary(writer, renderSummary(rollout), log);
-}
-/**
- * Not every runner has job summaries (Gitea, Forgejo, @github/local-action, a terminal): the
- * step's result is the run's all the same.
- */
-function writeSummary(writer, markdown, log) {
-    return writer.writeSummary(markdown).catch((error) => {
-        log.warning(`The job summary was not written: ${errors_errorMessage(error)}`, 'No job summary');
-    });
-}
-/** Why the step fails, for its final error; undefined when it succeeds. */
-function failureMessage({ status, rollout, error }) {
-    if (status === 'success')
-        return undefined;
-    if (error !== undefined)
-        return error;
-    if (status === 'cancelled' || !rollout)
-        return 'Rollout cancelled';
-    const failed = rollout.hosts.filter(needsAttention).map((host) => host.target.entry);
-    const because = rollout.stoppedBecause ? `stopped because ${rollout.stoppedBecause}` : '';
-    // A capacity floor or an analysis can fail a rollout in which no host failed.
-    if (failed.length === 0)
-        return `Rollout failed: ${because}`;
-    return `Rollout failed on ${failed.join(', ')}${because ? `; ${because}` : ''}`;
-}
-
-;// CONCATENATED MODULE: ./src/rollout/dry-run.ts
-
-
-/** The plan and the findings, logged; what the report writes to the summary. */
-function dryRunPlan(settings, hosts, found, log) {
-    const { releases, locks, healthPaths, lbPlaces } = found;
-    const lines = describePlan(settings);
-    log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...lines].join('\n'));
-    healthPaths?.forEach((path, i) => log.info(`[${hosts[i].target.entry}] health path: ${path}`));
-    return {
-        lines,
-        hosts: hosts.map((host, i) => ({
-            entry: host.target.entry,
-            hostKey: host.hostKey,
-            release: releases ? (releases[i].from ?? null) : undefined,
-            lock: locks?.[i],
-            healthPath: healthPaths?.[i],
-            lbPlace: lbPlaces?.[i]
-        })),
-        releaseMode: releases !== undefined,
-        lbKind: settings.loadBalancer.kind,
-        lock: locks !== undefined
-    };
-}
-/** The job summary of a dry run. */
-function renderPlanSummary(plan) {
-    const head = [
-        'Host',
-        'Reachable',
-        'Host key',
-        'Health path',
-        `Load balancer (${plan.lbKind})`,
-        ...(plan.releaseMode ? ['Current release'] : []),
-        ...(plan.lock ? ['Deploy lock'] : [])
-    ];
-    const rows = plan.hosts.map((host) => [
-        tableCell(host.entry),
-        '✅',
-        tableCell(host.hostKey ?? ''),
-        tableCell(host.healthPath ?? ''),
-        tableCell(host.lbPlace ?? ''),
-        ...(plan.releaseMode ? [host.release === null ? '(none: a first deploy)' : tableCell(host.release ?? '')] : []),
-        ...(plan.lock ? [host.lock === undefined ? 'free' : `⚠️ ${tableCell(host.lock)}`] : [])
-    ]);
-    return [
-        '## 🔍 Dry run: nothing was changed',
-        '',
-        `Preflight passed: ${plan.hosts.length} host(s) reachable, each with its host key checked.`,
-        '',
-        ...markdownTable(head, rows),
-        '',
-        '### What a run with these inputs would do',
-        '',
-        `<pre>${escapeHtml(plan.lines.join('\n'))}</pre>`,
-        ''
-    ].join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/ssh/health-scripts.ts
-// The shell texts of a health path that does not go through an SSH tunnel: finding an HTTP client
-// on a host whose sshd refuses to forward, a GET with it, and finding health-command's program.
-
-/** The HTTP clients a health check can use on the host itself, in the order they are looked for. */
-const HOST_HTTP_CLIENTS = ['curl', 'wget'];
-/** Prints the first of HOST_HTTP_CLIENTS on the host's PATH; exits 1 if there is none. */
-const FIND_HTTP_CLIENT = `for c in ${HOST_HTTP_CLIENTS.join(' ')}; do if command -v "$c" >/dev/null 2>&1; then echo "$c"; exit 0; fi; done; exit 1`;
-/** Exits 0 if `program` is on the host's PATH (or a builtin), printing where it is. */
-function findProgram(program) {
-    return `command -v ${shellQuote(program)}`;
-}
-/**
- * GETs `url` from the host: the body on stdout, then, as the last line, `statusMarker` and the
- * HTTP status. TLS is not verified, as through the tunnel: the SSH connection proved the host.
- */
-function getOnHost(client, url, timeoutMs, statusMarker) {
-    const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-    const u = shellQuote(url);
-    const agent = "'rolling-deploy-health-check'";
-    if (client === 'curl')
-        return `curl -sS -k -A ${agent} --max-time ${seconds} -w '\\n${statusMarker} %{http_code}\\n' --url ${u}`;
-    // wget prints the response's headers (-S) on stderr: the last status line is the final answer.
-    return [
-        'exec 3>&1',
-        `s=$(wget -q -S -O - -U ${agent} -T ${seconds} --no-check-certificate ${u} 2>&1 >&3 | sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p' | tail -n 1)`,
-        `echo; echo "${statusMarker} $s"`
-    ].join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/health-path.ts
@@ -30695,6 +30330,376 @@ function createLoadBalancer(deps) {
         default:
             throw new Error(`load-balancer: ${kind} is not built yet`);
     }
+}
+
+;// CONCATENATED MODULE: ./src/rollout/host-report.ts
+/** Hosts that fail the run and count against max-failed-hosts: not on the new release by themselves. */
+function countsAsFailed(report) {
+    return report.outcome === 'failed' || report.outcome === 'rolled-back';
+}
+/** Hosts that need a look: touched and not on the new release (failed, rolled back, cancelled). */
+function needsAttention(report) {
+    return countsAsFailed(report) || report.outcome === 'cancelled';
+}
+/** Hosts the rollout did not reach, or whose batch was never started: as preflight found them (`in` unmeasured). */
+function skippedHost(target, batch, found) {
+    const rotation = found?.rotation ?? 'in';
+    return { target, batch, outcome: 'skipped', rotation, outputTail: [], phases: [], durationMs: 0, found };
+}
+
+;// CONCATENATED MODULE: ./src/ssh/journal-scripts.ts
+// The journal's shell texts: one small file per host (named after its entry, so hosts sharing a
+// home keep theirs apart) in a directory next to the deploy lock, saying what the run holding the
+// host is about to do. Written whole under a temporary name and renamed into place, so a reader
+// (the next run, after a kill at any instruction) finds the old entry or the new, never half of one.
+
+/** The line before what readJournal found: `entry` then the journal's line, `rotation in|out`. */
+const JOURNAL_MARKER = '__rollout_journal__';
+/** The journal directory in sh: next to the lock (`<lock>.journal`), in the login user's home by default. */
+function journalDir(lockPath) {
+    return lockPath === undefined ? '"$HOME/.rolling-deploy.lock.journal"' : shellQuote(`${lockPath}.journal`);
+}
+/** A host's file name in the journal directory: its entry with only safe characters. */
+function journalFile(entry) {
+    return entry.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+/** Records `line` (one line of JSON) as the host's journal entry, atomically. */
+function writeJournal(dir, file, line) {
+    const f = `${dir}/${shellQuote(file)}`;
+    return [`mkdir -p ${dir}`, `printf '%s\\n' ${shellQuote(line)} > ${f}.tmp.$$`, `mv -f ${f}.tmp.$$ ${f}`].join('\n');
+}
+/** The host's cycle is over: its entry goes. */
+function clearJournal(dir, file) {
+    return `rm -f ${dir}/${shellQuote(file)}`;
+}
+/** What a run finds at preflight: the host's journal entry, if any. */
+function readJournal(dir, file) {
+    const f = `${dir}/${shellQuote(file)}`;
+    return `if [ -f ${f} ]; then printf '%s entry %s\\n' ${JOURNAL_MARKER} "$(head -n 1 ${f})"; fi; true`;
+}
+
+;// CONCATENATED MODULE: ./src/rollout/journal.ts
+// Host-side truth. Before each step that changes a host, the run records on the host what it is
+// about to do (journal-scripts.ts); at preflight the next run reads it, so a host a dead run left
+// mid-cycle (a killed runner) is named and cycled again, and measures whether each host is in
+// rotation (through the load balancer port), so that no host is called `in` or `unchanged`
+// on faith.
+
+
+
+
+
+
+/** In words, for the log and the summary: "left by run <url> (attempt 1) during `health` (release r7, at …)". */
+function describeLeft(entry) {
+    const run = `run ${entry.run ?? entry.runId ?? '(not from GitHub Actions)'}`;
+    const attempt = entry.attempt === undefined ? '' : ` (attempt ${entry.attempt})`;
+    const release = entry.release === undefined ? '' : `release ${entry.release}, `;
+    return `left by ${run}${attempt} during \`${entry.step}\` (${release}at ${entry.at})`;
+}
+/** The journal directory: next to the deploy lock, where the lock would be when it is off. */
+function directory(settings) {
+    const release = settings.release && `${settings.release.dir}/.lock`;
+    return journalDir(settings.lock ? settings.lock.path : release);
+}
+/** One host's journal, written by its run: a failed write is a warning (once), never a failed step. */
+class HostJournal {
+    host;
+    log;
+    release;
+    warned = false;
+    dir;
+    file;
+    constructor(host, settings, log, release) {
+        this.host = host;
+        this.log = log;
+        this.release = release;
+        this.dir = directory(settings);
+        this.file = journalFile(host.target.entry);
+    }
+    /** Before `step` changes the host. */
+    record(step) {
+        const { runUrl, runId, attempt } = githubRun();
+        const entry = {
+            run: runUrl,
+            runId,
+            attempt,
+            release: this.release,
+            step,
+            at: new Date().toISOString()
+        };
+        return this.run(writeJournal(this.dir, this.file, JSON.stringify(entry)));
+    }
+    /** The host's cycle is over, however it ended: this run reports it. */
+    clear() {
+        return this.run(clearJournal(this.dir, this.file));
+    }
+    async run(script) {
+        const failure = await runToEnd(this.host, script, { timeoutMs: 30_000 }).then(({ result, lines }) => (result.code === 0 ? undefined : (lines.at(-1) ?? `exit code ${result.code}`)), (error) => errors_errorMessage(error));
+        if (failure === undefined || this.warned)
+            return;
+        this.warned = true;
+        this.log.warning(`${this.host.target.entry}: the journal was not written (${failure})`, 'Journal not written');
+    }
+}
+/** Every host's journal and rotation, read at preflight (after the lock: no live run writes them); each finding logged. */
+async function readHostStates(deps) {
+    const { hosts, settings, lb, log, releases } = deps;
+    const members = lbMembers(hosts, settings, releases);
+    const left = deps.left ?? (await readLeft(hosts, settings));
+    const found = await mapBounded(hosts, async (_, i) => ({ rotation: await lb.inRotation(members[i]), left: left[i] }));
+    found.forEach(({ rotation, left }, i) => {
+        const entry = hosts[i].target.entry;
+        if (left)
+            log.warning(`${entry}: ${describeLeft(left)}; it is cycled again`, 'Host left mid-cycle');
+        else if (rotation === 'out')
+            log.warning(`${entry}: out of rotation before this run`, 'Host out of rotation');
+    });
+    log.info(found.map(({ rotation }, i) => `${hosts[i].target.entry}: rotation ${rotation}`).join('\n'));
+    return found.map((host, i) => ({
+        found: host,
+        journal: new HostJournal(hosts[i], settings, log, releases?.[i].to ?? settings.release?.id)
+    }));
+}
+/**
+ * Each host's journal entry, where a run that never finished left one: the host was mid-cycle.
+ * Read at preflight, before the lock: only a live run could change it, and then the lock is not ours.
+ */
+function readLeft(hosts, settings) {
+    return mapBounded(hosts, async (host) => {
+        const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry)), {
+            timeoutMs: 30_000
+        });
+        const entry = lines.find((line) => line.startsWith(`${JOURNAL_MARKER} entry `));
+        return parseEntry(entry?.slice(JOURNAL_MARKER.length + 7));
+    });
+}
+function parseEntry(text) {
+    if (text === undefined)
+        return undefined;
+    try {
+        const entry = JSON.parse(text);
+        return typeof entry.step === 'string' ? entry : undefined;
+    }
+    catch {
+        return { step: 'unknown', at: 'an unknown time' };
+    }
+}
+/** Release mode's preparation, journaled: a host left mid-way shows `prepare` to the next run. */
+async function journaled(states, step, fn) {
+    await mapBounded(states ?? [], ({ journal }) => journal.record(step));
+    try {
+        return await fn();
+    }
+    finally {
+        await mapBounded(states ?? [], ({ journal }) => journal.clear());
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollout/found-report.ts
+
+/** Markdown lines (empty when every host was found in rotation and no run left one mid-cycle). */
+function renderFound(hosts, escape) {
+    const lines = hosts.flatMap(({ target, found }) => {
+        if (found?.left)
+            return [`- ${escape(target.entry)}: ${escape(describeLeft(found.left))}`];
+        if (found?.rotation === 'out')
+            return [`- ${escape(target.entry)}: out of rotation before this run`];
+        return [];
+    });
+    return lines.length === 0 ? [] : ['**Found before this run**', '', ...lines, ''];
+}
+
+;// CONCATENATED MODULE: ./src/rollout/gantt.ts
+/** Mermaid forbids `:`, `#` and `;` in names; host entries like [::1]:22 keep their meaning with `.`. */
+const mermaidName = (text) => text.replace(/[:#;]/g, '.');
+function renderGantt(result) {
+    const lines = [
+        '```mermaid',
+        'gantt',
+        '  title Rollout timeline (ms from start)',
+        '  dateFormat x',
+        '  axisFormat %M:%S'
+    ];
+    // A task of 0 ms would not be drawn: at least 1.
+    const task = (name, tag, startMs, durationMs) => `  ${name} :${tag}${startMs}, ${startMs + Math.max(durationMs, 1)}`;
+    for (const host of result.hosts.filter((h) => h.phases.length > 0)) {
+        lines.push(`  section ${mermaidName(host.target.entry)}`);
+        for (const phase of host.phases)
+            lines.push(task(phase.name, phase.ok ? '' : 'crit, ', phase.startMs, phase.durationMs));
+    }
+    if (result.bakes.length > 0)
+        lines.push('  section bakes');
+    for (const bake of result.bakes) {
+        lines.push(task(`batch-${bake.batch}`, bake.verdict === 'passed' ? 'active, ' : 'crit, ', bake.startMs, bake.durationMs));
+    }
+    lines.push('```');
+    return lines.join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/rollout/report.ts
+// RolloutResult → what people see: step outputs, annotations and the job summary. Rendering is
+// pure; writeReport is the one place that hands it to the runner.
+
+
+
+
+
+
+
+const entries = (hosts, keep) => JSON.stringify(hosts.filter(keep).map((host) => host.target.entry));
+function renderOutputs(result) {
+    const report = result.hosts.map((host) => ({
+        host: host.target.entry,
+        batch: host.batch,
+        result: host.outcome,
+        rotation: host.rotation,
+        failedPhase: host.failedPhase ?? null,
+        error: host.error ?? null,
+        durationMs: host.durationMs,
+        phasesMs: Object.fromEntries(host.phases.map((phase) => [phase.name, phase.durationMs])),
+        ...(host.release ? { fromRelease: host.release.from ?? null, toRelease: host.release.to } : {})
+    }));
+    return {
+        result: result.status,
+        // On the new release and in rotation, whether this run cycled them or found them there.
+        'succeeded-hosts': entries(result.hosts, (host) => host.outcome === 'succeeded' || host.outcome === 'unchanged'),
+        // Anything touched that did not end on the new release needs a look: failed, rolled back, cancelled.
+        'failed-hosts': entries(result.hosts, needsAttention),
+        'skipped-hosts': entries(result.hosts, (host) => host.outcome === 'skipped'),
+        report: JSON.stringify(report),
+        'duration-ms': String(result.durationMs),
+        ...(result.release !== undefined ? { release: result.release } : {}),
+        bakes: JSON.stringify(result.bakes.map(({ batch, durationMs, verdict, measurements }) => ({ batch, durationMs, verdict, measurements })))
+    };
+}
+const HEADINGS = { success: '✅ Rollout succeeded', failure: '❌ Rollout failed', cancelled: '⚠️ Rollout cancelled' };
+const OUTCOME_LABEL = {
+    succeeded: '✅ succeeded',
+    unchanged: '✅ unchanged',
+    failed: '❌ failed',
+    'rolled-back': '↩️ rolled back',
+    cancelled: '⚠️ cancelled',
+    skipped: '⏭️ skipped'
+};
+const ROTATION_LABEL = { in: 'in', out: '**out**', unknown: 'unknown' };
+function phaseCell(host, name) {
+    const phase = host.phases.find((p) => p.name === name);
+    if (!phase)
+        return '';
+    return phase.ok ? `${phase.durationMs}` : `❌ ${phase.durationMs}`;
+}
+function renderSummary(result) {
+    const counts = ['succeeded', 'unchanged', 'failed', 'rolled-back', 'cancelled', 'skipped']
+        .map((outcome) => [outcome, result.hosts.filter((host) => host.outcome === outcome).length])
+        .filter(([, n]) => n > 0)
+        .map(([outcome, n]) => `${n} ${outcome}`);
+    const phases = result.steps.filter((name) => result.hosts.some((host) => host.phases.some((p) => p.name === name)));
+    const releases = result.hosts.some((host) => host.release);
+    const head = [
+        'Host',
+        'Batch',
+        'Result',
+        'In rotation',
+        ...(releases ? ['Release'] : []),
+        ...phases.map((name) => `${name} (ms)`),
+        'Total (ms)'
+    ];
+    const rows = result.hosts.map((host) => [
+        escapeHtml(host.target.entry),
+        String(host.batch),
+        OUTCOME_LABEL[host.outcome],
+        ROTATION_LABEL[host.rotation],
+        ...(releases ? [escapeHtml(host.release ? `${host.release.from ?? '(none)'} → ${host.release.to}` : '')] : []),
+        ...phases.map((name) => phaseCell(host, name)),
+        String(host.durationMs)
+    ]);
+    const lines = [
+        `## ${HEADINGS[result.status]}`,
+        '',
+        `${result.hosts.length} host(s) in ${result.batches} batch(es), ${result.durationMs} ms: ${counts.join(', ')}.` +
+            (result.stoppedBecause ? ` Stopped early: ${escapeHtml(result.stoppedBecause)}.` : ''),
+        '',
+        ...markdownTable(head, rows),
+        '',
+        ...renderFound(result.hosts, escapeHtml)
+    ];
+    for (const host of result.hosts.filter(needsAttention)) {
+        lines.push(`<details><summary>${escapeHtml(host.target.entry)}: ${escapeHtml(host.failedPhase ?? '')} ${escapeHtml(host.error ?? '')}</summary>`, '', `<pre>${escapeHtml(host.outputTail.join('\n') || '(no output)')}</pre>`, '</details>', '');
+    }
+    lines.push(...renderBakes(result.bakes), renderGantt(result));
+    return `${lines.join('\n')}\n`;
+}
+const VERDICT_LABEL = {
+    passed: '✅ passed',
+    failed: '❌ failed',
+    cancelled: '⚠️ cancelled'
+};
+/** Each bake with its measurements: when, the exit code, the analysis's last line. */
+function renderBakes(bakes) {
+    return bakes.flatMap((bake) => [
+        `**Bake after batch ${bake.batch}**: ${bake.durationMs} ms, ${VERDICT_LABEL[bake.verdict]}` +
+            (bake.measurements.length === 0 ? ' (no analysis-command)' : ''),
+        '',
+        ...(bake.measurements.length > 0
+            ? [
+                ...markdownTable(['At (ms)', 'Exit code', 'Last line'], bake.measurements.map((m) => [
+                    String(m.atMs),
+                    m.code === 0 ? '0' : `❌ ${m.code ?? 'none'}`,
+                    tableCell(m.lastLine)
+                ])),
+                ''
+            ]
+            : [])
+    ]);
+}
+/**
+ * The one place a run's outcome reaches the runner: the `result` output always; for a rollout
+ * also its other outputs, an annotation per host that needs a look, and the job summary.
+ */
+async function writeReport({ status, rollout, plan }, writer, log) {
+    if (!rollout) {
+        writer.setOutput('result', status);
+        return plan && writeSummary(writer, renderPlanSummary(plan), log);
+    }
+    for (const [name, value] of Object.entries(renderOutputs(rollout)))
+        writer.setOutput(name, value);
+    for (const host of rollout.hosts.filter(needsAttention)) {
+        const rotation = host.rotation === 'in'
+            ? 'it is back in rotation'
+            : host.rotation === 'out'
+                ? 'it was left out of rotation'
+                : 'its rotation state is unknown';
+        const message = `${host.target.entry} ${host.outcome} at ${host.failedPhase}: ${host.error}; ${rotation}`;
+        log.error(message, `Rollout ${host.outcome}: ${host.target.entry} (${host.failedPhase})`);
+    }
+    if (status === 'success')
+        log.notice(`${rollout.hosts.length} host(s) rolled out in ${rollout.durationMs} ms`, 'Rollout succeeded');
+    await writeSummary(writer, renderSummary(rollout), log);
+}
+/**
+ * Not every runner has job summaries (Gitea, Forgejo, @github/local-action, a terminal): the
+ * step's result is the run's all the same.
+ */
+function writeSummary(writer, markdown, log) {
+    return writer.writeSummary(markdown).catch((error) => {
+        log.warning(`The job summary was not written: ${errors_errorMessage(error)}`, 'No job summary');
+    });
+}
+/** Why the step fails, for its final error; undefined when it succeeds. */
+function failureMessage({ status, rollout, error }) {
+    if (status === 'success')
+        return undefined;
+    if (error !== undefined)
+        return error;
+    if (status === 'cancelled' || !rollout)
+        return 'Rollout cancelled';
+    const failed = rollout.hosts.filter(needsAttention).map((host) => host.target.entry);
+    const because = rollout.stoppedBecause ? `stopped because ${rollout.stoppedBecause}` : '';
+    // A capacity floor or an analysis can fail a rollout in which no host failed.
+    if (failed.length === 0)
+        return `Rollout failed: ${because}`;
+    return `Rollout failed on ${failed.join(', ')}${because ? `; ${because}` : ''}`;
 }
 
 ;// CONCATENATED MODULE: ./src/ssh/lock-scripts.ts

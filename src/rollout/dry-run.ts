@@ -2,7 +2,7 @@
 // summary, so whoever dispatched it reads what a real run would do before starting one.
 import type { Settings } from '../inputs/settings.js'
 import type { Log, RemoteHost } from '../ports.js'
-import { escapeHtml, markdownTable, tableCell } from './report.js'
+import { escapeHtml, markdownTable, tableCell } from './markdown.js'
 import { describePlan } from './plan.js'
 import type { HostRelease } from './releases.js'
 

@@ -8,6 +8,7 @@ import type { RolloutResult, RolloutStatus } from './batches.js'
 import { needsAttention, type HostReport } from './host-report.js'
 import { renderFound } from './found-report.js'
 import { renderGantt } from './gantt.js'
+import { escapeHtml, markdownTable, tableCell } from './markdown.js'
 
 export { renderGantt }
 import type { StepName } from './host-steps.js'
@@ -53,27 +54,6 @@ export function renderOutputs(result: RolloutResult): Outputs {
       result.bakes.map(({ batch, durationMs, verdict, measurements }) => ({ batch, durationMs, verdict, measurements }))
     )
   }
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c
-  )
-}
-
-/** Text in a Markdown table cell: HTML escaped, and a `|` kept from ending the cell. */
-export function tableCell(text: string): string {
-  return escapeHtml(text).replace(/\|/g, '\\|')
-}
-
-/** A Markdown table's lines, from its headings and its rows of cells already escaped. */
-export function markdownTable(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  return [
-    `| ${head.join(' | ')} |`,
-    `| ${head.map(() => '---').join(' | ')} |`,
-    ...rows.map((row) => `| ${row.join(' | ')} |`)
-  ]
 }
 
 const HEADINGS = { success: '✅ Rollout succeeded', failure: '❌ Rollout failed', cancelled: '⚠️ Rollout cancelled' }
