@@ -30316,7 +30316,7 @@ function healthFileBalancer(deps, healthFile) {
 
 
 function createLoadBalancer(deps) {
-    const { kind, healthFile, awsElbv2 } = deps.settings.loadBalancer;
+    const { kind, healthFile, haproxy, awsElbv2 } = deps.settings.loadBalancer;
     switch (kind) {
         case 'commands':
             return commandsBalancer(deps);
@@ -30324,15 +30324,13 @@ function createLoadBalancer(deps) {
             // Only a dry run may have no health file (it checks connections alone); it never changes rotation.
             return healthFileBalancer(deps, healthFile ?? '');
         case 'haproxy':
-            if (deps.settings.loadBalancer.haproxy === undefined)
+            if (haproxy === undefined)
                 throw new Error('load-balancer: haproxy without its settings');
-            return haproxyBalancer(deps, deps.settings.loadBalancer.haproxy);
+            return haproxyBalancer(deps, haproxy);
         case 'aws-elbv2':
             if (awsElbv2 === undefined)
                 throw new Error('load-balancer: aws-elbv2 needs target-groups and aws-targets');
             return awsElbv2Balancer(deps, awsElbv2);
-        default:
-            throw new Error(`load-balancer: ${kind} is not built yet`);
     }
 }
 
