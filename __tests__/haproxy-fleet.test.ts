@@ -68,15 +68,16 @@ async function expectCleanRoll(seen: SeenThrough<ActionRun>, lbs: number) {
     expect(fleet.healthFilePresent(host)).toBe(true)
     expect(fleet.phases(host)).toEqual(['stop', 'deploy v2', 'start'])
   }
-  // Slow requests were in flight as hosts left: the drain waited for them.
-  expect(phasesMs(seen.result).filter((phases) => phases['offline-wait'] > 300).length).toBeGreaterThanOrEqual(2)
+  // The premise: slow requests were in flight as hosts left, and the drain waited for them (with 8
+  // slow clients per HAProxy, a host has none about one time in seven; all four, 1 in 2,000).
+  expect(phasesMs(seen.result).filter((phases) => phases['offline-wait'] > 300).length).toBeGreaterThanOrEqual(1)
 }
 
 describe.each([asRoot ? 'real fleet' : 'skipped: needs root'])('load-balancer: haproxy (%s)', () => {
   const run = asRoot ? it : it.skip
 
   run('over SSH on an LB host: 4 hosts rolled under quick and 2 s traffic, 0 errors', async () => {
-    const seen = await observeThrough([fleet.lb], () => runAction(haproxyInputs([0])), { slowClients: 4 })
+    const seen = await observeThrough([fleet.lb], () => runAction(haproxyInputs([0])))
     await expectCleanRoll(seen, 1)
     const { stdout } = seen.result
     const [lb, host] = [fleet.lbHosts[0].entry, fleet.hosts[0]]

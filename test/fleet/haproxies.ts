@@ -122,7 +122,7 @@ export interface SeenThrough<T> {
 export async function observeThrough<T>(
   lbs: readonly LoadBalancer[],
   body: () => Promise<T>,
-  { slowMs = 2000, slowClients = 3, thinkMs = 0 } = {}
+  { slowMs = 2000, slowClients = 8, thinkMs = 0 } = {}
 ): Promise<SeenThrough<T>> {
   const quick = lbs.map((lb) => startTraffic(lb.port, 4, thinkMs))
   const slow = lbs.map((lb) => startTraffic(lb.port, slowClients, 0, 300_000, `/slow?ms=${slowMs}`))
