@@ -2,7 +2,7 @@
 // targets drain for the group's delay and pass (or fail) their threshold of health checks, and a
 // count of every call by action, as AWS would bill the rate limit.
 import { awsElbv2Balancer } from '../src/load-balancer/aws-elbv2.js'
-import type { LbDeps } from '../src/load-balancer/create.js'
+import type { LbDeps } from '../src/load-balancer/lb-deps.js'
 import type { ElbApi, ElbTarget, GroupInfo, TargetHealth } from '../src/load-balancer/elb-api.js'
 import type { LbMember } from '../src/ports.js'
 import { FakeClock, FakeHost, RecordingLog, settingsWith } from './fakes.js'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { batchSizes } from '../src/inputs/parse.js'
-import { describePlan, planBatches } from '../src/rollout/plan.js'
+import { describePlan } from '../src/rollout/plan.js'
+import { batchSizes, planBatches } from '../src/rollout/placement.js'
 import { settingsWith } from '../__fixtures__/fakes.js'
 
 describe('batchSizes (Ansible serial semantics)', () => {

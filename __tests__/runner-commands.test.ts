@@ -1,7 +1,7 @@
 // The probes' shell on the runner, with real processes: exit codes, variables, timeouts that end
 // a whole pipeline, cancellation, and no secret inputs in a probe's environment.
 import { afterEach, describe, expect, it } from '@jest/globals'
-import { localRunner } from '../src/runner/runner-commands.js'
+import { localRunner } from '../src/runner/local-runner.js'
 
 const run = (command: string, timeoutMs = 5000, signal = new AbortController().signal) =>
   localRunner.run(command, { env: [['ROLLOUT_HOST', '10.0.0.7']], timeoutMs, signal })

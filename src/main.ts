@@ -11,16 +11,11 @@ import { errorMessage } from './errors.js'
 import { DeployLocks } from './rollout/locks.js'
 import { journaled, readHostStates, readLeft } from './rollout/journal.js'
 import { runBatches, type RolloutResult } from './rollout/batches.js'
-import {
-  inReleaseMode,
-  prepareReleases,
-  lbMembers,
-  readHostReleases,
-  type HostRelease,
-  type ReleaseModeSettings
-} from './rollout/releases.js'
+import { inReleaseMode, prepareReleases, readHostReleases, type ReleaseModeSettings } from './rollout/releases.js'
+import type { HostRelease } from './rollout/release-history.js'
+import { lbMembers } from './rollout/placement.js'
 import { auditReleases, closeReleases } from './rollout/release-records.js'
-import { localRunner } from './runner/runner-commands.js'
+import { localRunner } from './runner/local-runner.js'
 import { getSettings, SECRET_INPUTS, SettingsError, type ReadInput, type Settings } from './inputs/settings.js'
 import { createSshConnector } from './ssh/connector.js'
 

@@ -1,5 +1,5 @@
 // The only ways the rollout touches the world. Adapters: ssh/connector.ts (RemoteHost), runner/actions-log.ts
-// (Log), runner/runner-commands.ts (Runner), the system clock below; unit tests pass hand-built fakes.
+// (Log), runner/local-runner.ts (Runner), the system clock below; unit tests pass hand-built fakes.
 import type { Target } from './inputs/settings.js'
 
 export type Stream = 'stdout' | 'stderr'

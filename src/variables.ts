@@ -1,7 +1,10 @@
-// The variables every command, probe and health-url gets about the host it is for: one list, for
-// a host's run (the values) and for the inputs (a health-url is checked with sample values before
-// any host is reached).
-import type { Target } from './inputs/settings.js'
+// The ROLLOUT_* variables every command, probe, health-url and analysis-command gets, built here
+// and nowhere else: a host's (its place, its release in release mode), the bake's, and sample
+// values for checking a health-url before any host is reached. The env input follows them.
+import type { Settings, Target } from './inputs/settings.js'
+import type { HostRelease } from './rollout/release-history.js'
+
+type Variables = (readonly [string, string])[]
 
 /** Where a host is in the rollout. */
 export interface HostPlace {
@@ -30,6 +33,37 @@ export const SAMPLE_VARIABLES: ReadonlyMap<string, string> = new Map(
     index: 1
   })
 )
+
+/**
+ * What a host's commands and the probes for it get: its ROLLOUT_* variables, its release's in
+ * release mode, then the env input.
+ */
+export function hostVariables(settings: Settings, place: HostPlace & { readonly release?: HostRelease }): Variables {
+  const dir = settings.release?.dir
+  const { release } = place
+  const releaseVariables: Variables =
+    dir !== undefined && release
+      ? [
+          ['ROLLOUT_RELEASE', release.to],
+          ['ROLLOUT_RELEASE_PATH', `${dir}/releases/${release.to}`],
+          ['ROLLOUT_PREVIOUS_RELEASE', release.from ?? '']
+        ]
+      : []
+  return [...rolloutVariables(place), ...releaseVariables, ...settings.env]
+}
+
+/**
+ * What analysis-command gets after batch `batch`: the batch, the hosts now on the new release
+ * (`updated`, their entries), the release in release mode, then the env input.
+ */
+export function bakeVariables(settings: Settings, batch: number, updated: readonly string[]): Variables {
+  return [
+    ['ROLLOUT_BATCH', String(batch)],
+    ['ROLLOUT_UPDATED_HOSTS', updated.join(' ')],
+    ...(settings.release ? [['ROLLOUT_RELEASE', settings.release.id] as const] : []),
+    ...settings.env
+  ]
+}
 
 export interface GithubRun {
   readonly runUrl?: string

@@ -121,23 +121,6 @@ export function parseBatchSize(text: string): BatchStep[] {
   })
 }
 
-/**
- * Hosts per batch, with Ansible `serial` semantics: each step sizes one batch, the last step
- * repeats until every host is planned, percentages are of all hosts, at least 1 each.
- */
-export function batchSizes(total: number, steps: readonly BatchStep[]): number[] {
-  const sizes: number[] = []
-  let planned = 0
-  for (let i = 0; planned < total; i++) {
-    const step = steps[Math.min(i, steps.length - 1)]
-    const size = 'count' in step ? step.count : Math.floor((total * step.percent) / 100)
-    const clamped = Math.min(Math.max(size, 1), total - planned)
-    sizes.push(clamped)
-    planned += clamped
-  }
-  return sizes
-}
-
 /** `N` hosts or `N%` of all of them (rounded up: a floor never rounds down to fewer hosts). */
 export function parseHostCount(text: string, total: number): number {
   const match = /^(\d+)(%?)$/.exec(text.trim())

@@ -3,8 +3,8 @@
 // connects anywhere, and nothing here writes a remote command (see ssh/remote-scripts.ts).
 import type { KnownHosts } from './known-hosts.js'
 import { InputReader, type ReadInput } from './input-reader.js'
+import { batchSizes } from '../rollout/placement.js'
 import {
-  batchSizes,
   parseBatchSize,
   parseBoolean,
   parseDuration,
@@ -73,7 +73,7 @@ export interface LoadBalancerSettings {
   readonly kind: LoadBalancerKind
   readonly haproxy?: HaproxySettings
   readonly awsElbv2?: AwsElbv2Settings
-  /** The file the load balancer's health check reads on the host (the seed's nginx-status.html). */
+  /** The file the load balancer's health check reads on the host (e.g. nginx-status.html). */
   readonly healthFile?: string
   readonly offline: RotationChange
   readonly online: RotationChange

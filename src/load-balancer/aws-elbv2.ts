@@ -18,7 +18,7 @@ import {
   type Group,
   type WaitDeps
 } from './aws-waits.js'
-import type { LbDeps } from './create.js'
+import type { LbDeps } from './lb-deps.js'
 import { sdkElbApi, type ElbApi } from './elb-api.js'
 
 export { MARGIN_MS }

@@ -1,20 +1,10 @@
 // The load balancer adapter the inputs chose (load-balancer), built once per run.
-import type { Settings } from '../inputs/settings.js'
-import type { Clock, Connector, LoadBalancer, Log, Runner } from '../ports.js'
+import type { LoadBalancer } from '../ports.js'
 import { awsElbv2Balancer } from './aws-elbv2.js'
 import { commandsBalancer } from './commands.js'
 import { haproxyBalancer } from './haproxy.js'
 import { healthFileBalancer } from './health-file.js'
-
-export interface LbDeps {
-  readonly settings: Settings
-  /** Where probes run, and a local admin socket is reached. */
-  readonly runner: Runner
-  /** Reaches LB hosts (haproxy-hosts) with the hosts' own SSH settings. */
-  readonly connector: Connector
-  readonly clock: Clock
-  readonly log: Log
-}
+import type { LbDeps } from './lb-deps.js'
 
 export function createLoadBalancer(deps: LbDeps): LoadBalancer {
   const { kind, healthFile, haproxy, awsElbv2 } = deps.settings.loadBalancer

@@ -4,11 +4,12 @@
 // once HAProxy's own health check reports it UP. Every wait reads what HAProxy shows, so a server
 // already in the wanted state is simply found there: no wait for a change that cannot come.
 import { errorMessage } from '../errors.js'
-import type { HaproxySettings, LoadBalancerSettings } from '../inputs/settings.js'
+import type { HaproxySettings } from '../inputs/settings.js'
 import { NEVER_ABORTED, type LbMember, type LoadBalancer, type Rotation } from '../ports.js'
 import { pollUntil, PollTimeout } from '../rollout/poll.js'
 import { PreflightError } from '../rollout/preflight.js'
-import type { LbDeps } from './create.js'
+import { drainBound } from './drain-bound.js'
+import type { LbDeps } from './lb-deps.js'
 import {
   checkSetAnswer,
   confirmedUp,
@@ -32,13 +33,6 @@ interface Haproxy {
 type ReadStat = (haproxy: Haproxy, signal: AbortSignal) => Promise<ServerStat[]>
 
 const readStat: ReadStat = async ({ socket }, signal) => parseStat(await socket.send('show stat', signal))
-
-/** What bounds the wait for a host's sessions to end: drain-timeout, or else offline-wait. */
-export function drainBound({ drain, offline }: LoadBalancerSettings): { bound: string; timeoutMs: number } {
-  return drain
-    ? { bound: 'drain-timeout', timeoutMs: drain.timeoutMs }
-    : { bound: 'offline-wait', timeoutMs: offline.waitMs }
-}
 
 /** For tests: the sockets (instead of those the settings name) and how host names resolve. */
 export interface HaproxyOptions {

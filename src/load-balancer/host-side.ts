@@ -4,7 +4,7 @@
 // without a probe, the fixed wait.
 import type { RotationChange, Settings } from '../inputs/settings.js'
 import { NEVER_ABORTED, type Clock, type ExecResult, type LbMember, type Rotation, type Runner } from '../ports.js'
-import { throwIfFailed } from '../rollout/host-scripts.js'
+import { throwIfFailed } from '../rollout/run-on-host.js'
 import { pollUntil, type Verdict } from '../rollout/poll.js'
 import { removeFile, touchFile } from '../ssh/remote-scripts.js'
 

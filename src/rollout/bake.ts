@@ -3,6 +3,7 @@
 // analysis-command judges it, on the runner like the probes, every analysis-interval and at the end.
 import type { AnalysisSettings, Settings } from '../inputs/settings.js'
 import type { Clock, Log, Runner } from '../ports.js'
+import { bakeVariables } from '../variables.js'
 
 export interface Measurement {
   /** Milliseconds since the rollout started, when the measurement began. */
@@ -77,12 +78,7 @@ async function measure(
   batch: number,
   updated: readonly string[]
 ): Promise<Measurement> {
-  const env: (readonly [string, string])[] = [
-    ['ROLLOUT_BATCH', String(batch)],
-    ['ROLLOUT_UPDATED_HOSTS', updated.join(' ')],
-    ...(settings.release ? [['ROLLOUT_RELEASE', settings.release.id] as const] : []),
-    ...settings.env
-  ]
+  const env = bakeVariables(settings, batch, updated)
   const atMs = clock.now() - origin
   const { code, timedOut, lastLine } = await runner.run(analysis.command, {
     env,

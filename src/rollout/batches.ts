@@ -3,10 +3,10 @@
 // allows, or an analysis failed. Hosts it never reaches stay untouched.
 import { rollHostBack, runHost, skippedHost } from './host-run.js'
 import { countsAsFailed, type HostReport } from './host-report.js'
-import type { HostRelease } from './releases.js'
+import type { HostRelease } from './release-history.js'
 import type { HostState } from './journal.js'
 import { stepColumns, type StepName } from './host-steps.js'
-import { placeHosts, planBatches, type PlacedHost } from './plan.js'
+import { placeHosts, planBatches, type PlacedHost } from './placement.js'
 import { awaitCapacity } from './capacity.js'
 import { bake, bakeTimeMs, type BakeDeps, type BakeReport } from './bake.js'
 import { errorMessage } from '../errors.js'

@@ -4,9 +4,9 @@
 // rollout never takes the fleet below the floor.
 import type { CapacitySettings, Settings } from '../inputs/settings.js'
 import type { Clock, LoadBalancer, Log } from '../ports.js'
-import type { PlacedHost } from './plan.js'
-import { hostVariables } from './releases.js'
+import type { PlacedHost } from './placement.js'
 import { pollUntil, type Verdict } from './poll.js'
+import { hostVariables } from '../variables.js'
 
 export interface CapacityDeps {
   readonly settings: Settings

@@ -4,7 +4,7 @@ import type { Settings } from '../inputs/settings.js'
 import type { Log, RemoteHost } from '../ports.js'
 import { escapeHtml, markdownTable, tableCell } from './markdown.js'
 import { describePlan } from './plan.js'
-import type { HostRelease } from './releases.js'
+import type { HostRelease } from './release-history.js'
 
 /** What preflight found on one host. */
 export interface HostFindings {

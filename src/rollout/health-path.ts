@@ -10,10 +10,10 @@ import type { Settings } from '../inputs/settings.js'
 import type { ExecOptions, HttpResponse, Log, RemoteHost } from '../ports.js'
 import * as scripts from '../ssh/health-scripts.js'
 import { nonce } from '../ssh/remote-scripts.js'
-import { runToEnd } from './host-scripts.js'
-import { placeHosts } from './plan.js'
+import { runToEnd } from './run-on-host.js'
+import { placedInOrder } from './placement.js'
 import { mapBounded, PreflightError } from './preflight.js'
-import { hostVariables } from './releases.js'
+import { hostVariables } from '../variables.js'
 
 /** A host as the run uses it, and how its health is checked (for the log and the dry run). */
 export interface ProvenHost {
@@ -121,9 +121,7 @@ export async function proveHealthPaths(
   log: Log
 ): Promise<ProvenHost[]> {
   // Each host with its place, for the variables its health-url is expanded with; in the hosts' order.
-  const placed = placeHosts(hosts, undefined, settings.batches.size)
-    .flat()
-    .sort((a, b) => a.index - b.index)
+  const placed = placedInOrder(hosts, settings)
   const proven = await mapBounded(placed, (place) =>
     proveOne(place.host, settings, hostVariables(settings, place), log).catch((error: unknown) => ({
       failure: { target: place.host.target, message: errorMessage(error) }

@@ -3,7 +3,7 @@
 import type { Target } from '../inputs/settings.js'
 import type { StepName } from './host-steps.js'
 import type { HostFound } from './journal.js'
-import type { HostRelease } from './releases.js'
+import type { HostRelease } from './release-history.js'
 
 export interface PhaseRecord {
   readonly name: StepName

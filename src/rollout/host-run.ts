@@ -1,6 +1,6 @@
 // One host's run: it walks the host's steps (host-steps.ts), and on a failure undoes what the
-// steps it started call for. What the seed's appctl.sh never did: a failed host stays out of
-// rotation unless a rollback proves healthy, and a cancelled host is left in a safe, reported state.
+// steps it started call for: a failed host stays out of rotation unless a rollback proves healthy,
+// and a cancelled host is left in a safe, reported state.
 // A step whose connection was lost has an unknown outcome: the host is looked at again first.
 import { errorMessage } from '../errors.js'
 import type { Settings } from '../inputs/settings.js'
@@ -18,8 +18,9 @@ import {
   type Undo
 } from './host-steps.js'
 import type { HostFound, HostJournal } from './journal.js'
-import { hostVariables, type HostRelease } from './releases.js'
-import { ConnectionLost } from './host-scripts.js'
+import { hostVariables } from '../variables.js'
+import type { HostRelease } from './release-history.js'
+import { ConnectionLost } from './run-on-host.js'
 import { lookAgain } from './look-again.js'
 import { runStep, type StepContext } from './step-runners.js'
 

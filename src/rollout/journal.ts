@@ -15,9 +15,10 @@ import {
   writeJournal
 } from '../ssh/journal-scripts.js'
 import { githubRun } from '../variables.js'
-import { runToEnd } from './host-scripts.js'
+import { runToEnd } from './run-on-host.js'
 import { mapBounded } from './preflight.js'
-import { lbMembers, type HostRelease } from './releases.js'
+import { lbMembers } from './placement.js'
+import type { HostRelease } from './release-history.js'
 
 /** What a run records before a step: who, for which release, which step, when. */
 export interface JournalEntry {

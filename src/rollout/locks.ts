@@ -17,7 +17,7 @@ import {
   type Staleness
 } from '../ssh/lock-scripts.js'
 import { githubRun } from '../variables.js'
-import { runToEnd } from './host-scripts.js'
+import { runToEnd } from './run-on-host.js'
 import { mapBounded } from './preflight.js'
 
 /** How often a held lock is looked at again while lock-wait lasts. */

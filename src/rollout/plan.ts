@@ -1,37 +1,11 @@
-// Hosts + batch-size → batches (sized by batchSizes, Ansible `serial` semantics), and the dry-run
-// plan: what would run where, described from the steps' data.
-import { batchSizes, type BatchStep } from '../inputs/parse.js'
+// The dry-run plan: what would run where, in which batch, described from the steps' data.
 import type { Settings } from '../inputs/settings.js'
 import { bakeTimeMs } from './bake.js'
 import { MARGIN_MS as AWS_MARGIN_MS } from '../load-balancer/aws-waits.js'
 import { hostSideCommand } from '../load-balancer/host-side.js'
-import { drainBound } from '../load-balancer/haproxy.js'
+import { drainBound } from '../load-balancer/drain-bound.js'
 import { hostSteps, restoreRotationSteps, rollBackSteps, type RotationStep, type Step } from './host-steps.js'
-import type { RemoteHost } from '../ports.js'
-import type { HostPlace } from '../variables.js'
-import type { HostRelease } from './releases.js'
-
-export function planBatches<T>(hosts: readonly T[], steps: readonly BatchStep[]): T[][] {
-  let start = 0
-  return batchSizes(hosts.length, steps).map((size) => hosts.slice(start, (start += size)))
-}
-
-/** A connected host with its place in the rollout (its ROLLOUT_* values) and its release. */
-export interface PlacedHost extends HostPlace {
-  readonly host: RemoteHost
-  /** Release mode: where it is and where it goes. */
-  readonly release?: HostRelease
-}
-
-/** The hosts (in `hosts` order, `releases` alongside) in their batches, each with its place. */
-export function placeHosts(
-  hosts: readonly RemoteHost[],
-  releases: readonly HostRelease[] | undefined,
-  steps: readonly BatchStep[]
-): PlacedHost[][] {
-  const numbered = hosts.map((host, i) => ({ host, target: host.target, index: i + 1, release: releases?.[i] }))
-  return planBatches(numbered, steps).map((batch, b) => batch.map((place) => ({ ...place, batch: b + 1 })))
-}
+import { planBatches } from './placement.js'
 
 const ms = (value: number) => `${value} ms`
 

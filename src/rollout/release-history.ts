@@ -11,10 +11,24 @@
 export interface ReleaseHistory {
   /** Oldest first; the newest kept release last. */
   readonly kept: readonly string[]
-  /** The history file, or for a host an earlier version deployed: deploy.log, or directory times. */
+  /**
+   * The history file; for a host deployed by a version of this action that kept none, deploy.log
+   * or else directory times.
+   */
   readonly source: 'history' | 'deploy.log' | 'directory times'
   /** The target of a rollback-to previous that did not finish on this host. */
   readonly pendingRollback?: string
+}
+
+/** Where a host goes in this run (release mode), as read from it before the run. */
+export interface HostRelease {
+  /** `current`'s release before the run; undefined on a first deploy. */
+  readonly from?: string
+  readonly to: string
+  /** The host's release history as read before the run (what `previous` and pruning go by). */
+  readonly history?: ReleaseHistory
+  /** What this run uploads into `to`: `sha256:<hex>`, or `none`; undefined for a rollback-to. */
+  readonly digest?: string
 }
 
 /** `kept` once release `id` became current and was kept: a release already in it cuts it back. */
@@ -35,7 +49,10 @@ function fromHistoryFile(lines: readonly string[]): ReleaseHistory {
   return { kept, source: 'history', pendingRollback }
 }
 
-/** The releases deploy.log (an earlier version's audit, JSON lines) says a host kept, and every one it names. */
+/**
+ * The releases deploy.log (the audit log, JSON lines, that every version of this action appends)
+ * says a host kept, and every one it names.
+ */
 function fromAuditLines(lines: readonly string[]): { kept: string[]; named: Set<string> } {
   let kept: string[] = []
   const named = new Set<string>()
@@ -65,9 +82,9 @@ export interface HostReleaseState {
 }
 
 /**
- * The host's history. Without a history file (a host an earlier version deployed), once: the
- * releases deploy.log says were kept, after the releases on the host it never names (oldest first
- * by directory time), and `current` last; `release` (this run's) only if current, since an earlier
+ * The host's history. Without a history file (a host deployed by a version of this action that
+ * kept none), once: the releases deploy.log says were kept, after the releases on the host it
+ * never names (oldest first by directory time), and `current` last; `release` (this run's) only if current, since an earlier
  * run may have left it prepared and unused.
  */
 export function releaseHistory(state: HostReleaseState, release: string): ReleaseHistory {

@@ -7,8 +7,9 @@ import * as scripts from '../ssh/release-scripts.js'
 import { githubRun } from '../variables.js'
 import type { HostOutcome } from './host-run.js'
 import { mapBounded } from './preflight.js'
-import { historyLine, keptWith, releasesToKeep } from './release-history.js'
-import { runScript, type HostRelease, type ReleaseModeSettings } from './releases.js'
+import { historyLine, keptWith, releasesToKeep, type HostRelease } from './release-history.js'
+import type { ReleaseModeSettings } from './releases.js'
+import { runScript } from './run-on-host.js'
 
 /** The releases that may be `current` once a host's run ended so. */
 function mayBeCurrent(outcome: HostOutcome, { from, to }: HostRelease): string[] {

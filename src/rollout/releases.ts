@@ -5,93 +5,27 @@ import { basename } from 'node:path'
 import { statSync } from 'node:fs'
 import { errorMessage } from '../errors.js'
 import type { ReleaseSettings, Settings } from '../inputs/settings.js'
-import { NEVER_ABORTED, type LbMember, type Log, type RemoteHost } from '../ports.js'
+import type { Log, RemoteHost } from '../ports.js'
 import * as scripts from '../ssh/release-scripts.js'
-import { githubRun, rolloutVariables, type HostPlace } from '../variables.js'
+import { githubRun, hostVariables } from '../variables.js'
 import { uploadDigest } from '../runner/upload-digest.js'
 import {
   historyLine,
   previousRelease,
   releaseHistory,
   seedLines,
-  type HostReleaseState,
-  type ReleaseHistory
+  type HostRelease,
+  type HostReleaseState
 } from './release-history.js'
-import { failureOf, runToEnd } from './host-scripts.js'
-import { placeHosts } from './plan.js'
+import { placeHosts } from './placement.js'
+import { runScript, runToEnd } from './run-on-host.js'
 import { mapBounded } from './preflight.js'
-
-/** Where a host goes in this run. */
-export interface HostRelease {
-  /** `current`'s release before the run; undefined on a first deploy. */
-  readonly from?: string
-  readonly to: string
-  /** The host's release history as read before the run (what `previous` and pruning go by). */
-  readonly history?: ReleaseHistory
-  /** What this run uploads into `to`: `sha256:<hex>`, or `none`; undefined for a rollback-to. */
-  readonly digest?: string
-}
-
-/** The variables every command gets in release mode. */
-function releaseVariables(release: ReleaseSettings, host: HostRelease): [string, string][] {
-  return [
-    ['ROLLOUT_RELEASE', host.to],
-    ['ROLLOUT_RELEASE_PATH', `${release.dir}/releases/${host.to}`],
-    ['ROLLOUT_PREVIOUS_RELEASE', host.from ?? '']
-  ]
-}
-
-/**
- * What a host's commands and the probes for it get: its ROLLOUT_* variables, its release's in
- * release mode, then the env input.
- */
-export function hostVariables(
-  settings: Settings,
-  place: HostPlace & { readonly release?: HostRelease }
-): (readonly [string, string])[] {
-  const release = settings.release && place.release ? releaseVariables(settings.release, place.release) : []
-  return [...rolloutVariables(place), ...release, ...settings.env]
-}
-
-/** Each host as the load balancer port sees it, in `hosts` order: the host and its variables. */
-export function lbMembers(
-  hosts: readonly RemoteHost[],
-  settings: Settings,
-  releases?: readonly HostRelease[]
-): LbMember[] {
-  return placeHosts(hosts, releases, settings.batches.size)
-    .flat()
-    .sort((a, b) => a.index - b.index)
-    .map((place) => ({ host: place.host, env: hostVariables(settings, place) }))
-}
 
 /** Settings in release mode: release-dir set. */
 export type ReleaseModeSettings = Settings & { readonly release: ReleaseSettings }
 
 export function inReleaseMode(settings: Settings): settings is ReleaseModeSettings {
   return settings.release !== undefined
-}
-
-/** Runs a release script on a host (cancelled only if `signal` is given); throws with its last output line if it fails. */
-export async function runScript(
-  host: RemoteHost,
-  script: string,
-  settings: Settings,
-  log: Log,
-  {
-    env = settings.env,
-    signal = NEVER_ABORTED
-  }: { env?: readonly (readonly [string, string])[]; signal?: AbortSignal } = {}
-) {
-  const { timeoutMs } = settings.commands
-  const { result, lines } = await runToEnd(host, script, {
-    env,
-    timeoutMs,
-    signal,
-    onLine: (line) => log.info(`[${host.target.entry}] ${line}`)
-  })
-  const failure = failureOf(result, timeoutMs, signal)
-  if (failure !== undefined) throw new Error(lines.length > 0 ? `${failure}: ${lines.at(-1)}` : failure)
 }
 
 /** What a host holds: its current release, its releases, its history's (or deploy.log's) lines, the run's id's digest. */

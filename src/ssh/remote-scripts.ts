@@ -1,5 +1,7 @@
-// Every shell text the action sends to a host is built here, from quoted values: values are data,
-// never code, whatever quotes, `$()`, semicolons or newlines they hold.
+// How a command reaches a host's shell, and the small shell texts the adapters share; the larger
+// scripts (health, journal, lock, release, upload) are in the ssh/*-scripts.ts beside it. Every one
+// is built from quoted values (shellQuote): values are data, never code, whatever quotes, `$()`,
+// semicolons or newlines they hold.
 //
 // A command never travels in a process's arguments. sshd starts a plain `sh -s` (or the host's
 // long-lived shell is one), and the command, with the `env` values exported first, reaches the
@@ -92,7 +94,7 @@ export function killGroupLine(pgid: number): string {
   return `trap '' TERM; { sleep 1; kill -KILL -${pgid}; } >/dev/null 2>&1 & trap - TERM; kill -TERM -${pgid} 2>/dev/null\n`
 }
 
-/** Takes a host out of the load balancer the seed's way: its health check's file is removed. */
+/** Takes a host out of the load balancer (health-file): the file its health check reads is removed. */
 export function removeFile(path: string): string {
   return `rm -f ${shellQuote(path)}`
 }

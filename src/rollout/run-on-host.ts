@@ -1,7 +1,8 @@
 // Running a command on a host and judging how it ended: one place for the words a failure gets,
 // for the steps of a host and for the action's own fleet-wide scripts (release state, the
 // preparation, the lock).
-import { NEVER_ABORTED, type ExecResult, type RemoteHost } from '../ports.js'
+import type { Settings } from '../inputs/settings.js'
+import { NEVER_ABORTED, type ExecResult, type Log, type RemoteHost } from '../ports.js'
 
 /** Why a command did not succeed, in the words the report uses; undefined if it did. */
 export function failureOf(result: ExecResult, timeoutMs: number, signal: AbortSignal): string | undefined {
@@ -65,4 +66,29 @@ export async function runToEnd(
     }
   })
   return { result, lines }
+}
+
+/**
+ * Runs one of the action's own scripts on a host (release mode's, by default with the env input),
+ * each line logged; cancelled only if `signal` is given. Throws with its last line if it fails.
+ */
+export async function runScript(
+  host: RemoteHost,
+  script: string,
+  settings: Settings,
+  log: Log,
+  {
+    env = settings.env,
+    signal = NEVER_ABORTED
+  }: { env?: readonly (readonly [string, string])[]; signal?: AbortSignal } = {}
+) {
+  const { timeoutMs } = settings.commands
+  const { result, lines } = await runToEnd(host, script, {
+    env,
+    timeoutMs,
+    signal,
+    onLine: (line) => log.info(`[${host.target.entry}] ${line}`)
+  })
+  const failure = failureOf(result, timeoutMs, signal)
+  if (failure !== undefined) throw new Error(lines.length > 0 ? `${failure}: ${lines.at(-1)}` : failure)
 }
