@@ -144,11 +144,11 @@ describe('probes and drain on 4 hosts behind HAProxy', () => {
     await fleet.waitForStates((states) => [...states.values()].every((status) => status === 'UP'))
   })
 
-  /** A slow request straight to host 1's nginx, in flight while host 1 is rolled; its status. */
-  async function rollWithRequestInFlight(inputs: Record<string, string>) {
+  /** A slow request (`slowMs` long) straight to host 1's nginx, in flight while host 1 is rolled; its status. */
+  async function rollWithRequestInFlight(inputs: Record<string, string>, slowMs = 5000) {
     await fleet.reset((_host, i) => [{ name: 'v1', flags: i === 0 ? '--abrupt-stop' : undefined }, { name: 'v2' }])
     const [first] = fleet.hosts
-    const slow = fetch(`http://${first.address}:${fleet.webPorts[0]}/slow`).then(
+    const slow = fetch(`http://${first.address}:${fleet.webPorts[0]}/slow?ms=${slowMs}`).then(
       (response) => response.status,
       (error: unknown) => String(error)
     )
@@ -157,7 +157,8 @@ describe('probes and drain on 4 hosts behind HAProxy', () => {
   }
 
   it('without drain, an app that stops abruptly cuts the request in flight (the harness sees it)', async () => {
-    const { observed, slowStatus } = await rollWithRequestInFlight({})
+    // Long enough to be in flight at the stop however slowly a loaded machine gets there.
+    const { observed, slowStatus } = await rollWithRequestInFlight({}, 30_000)
     expect(observed.run.code).toBe(0)
     expect(slowStatus).not.toBe(200)
   })

@@ -77,7 +77,7 @@ describe('lock scripts', () => {
     sh(takeLock(undefined, claim('A'), STALE))
     age(50)
     expect(sh(beatLock(undefined, 'token-A')).lines).toEqual([`${LOCK_MARKER} beat`])
-    expect(sh(inspectLock(undefined)).lines[0]).toMatch(/ held [01]$/)
+    expect(sh(inspectLock(undefined)).lines[0]).toMatch(/ held \d$/)
     expect(sh(beatLock(undefined, 'token-B')).lines).toEqual([`${LOCK_MARKER} lost`])
   })
 
@@ -98,7 +98,7 @@ describe('lock scripts', () => {
     expect(sh(takeLock(undefined, claim('B', '77', 1), STALE)).status).toBe(3)
     expect(sh(takeLock(undefined, claim('B', '77', 2), STALE))).toEqual({
       status: 0,
-      lines: [expect.stringMatching(new RegExp(`^${LOCK_MARKER} replaced [01]$`)), claim('A').holder]
+      lines: [expect.stringMatching(new RegExp(`^${LOCK_MARKER} replaced \\d$`)), claim('A').holder]
     })
     expect(sh(takeLock(undefined, claim('C', '77', 1), STALE)).status).toBe(3)
   })
