@@ -21,7 +21,9 @@ import {
 } from './rollout/releases.js'
 import { auditReleases, closeReleases } from './rollout/release-records.js'
 import { localRunner } from './runner/runner-commands.js'
-import { getSettings, SECRET_INPUTS, SettingsError, type ReadInput, type Settings } from './inputs/settings.js'
+import { SECRET_INPUTS } from './inputs/catalog.js'
+import { getSettings, SettingsError, type ReadInput } from './inputs/get-settings.js'
+import type { Settings } from './inputs/settings.js'
 import { createSshConnector } from './ssh/connector.js'
 
 export interface MainDeps {
