@@ -11,7 +11,8 @@ import type {
   Runner
 } from '../src/ports.js'
 import { createLoadBalancer } from '../src/load-balancer/create.js'
-import { getSettings, type Settings, type Target } from '../src/inputs/settings.js'
+import { getSettings } from '../src/inputs/get-settings.js'
+import type { Settings, Target } from '../src/inputs/settings.js'
 
 export class FakeClock implements Clock {
   time = 1_000_000

@@ -1,6 +1,6 @@
 // The aws-elbv2 inputs: target-groups and aws-targets, read and refused with one clear problem each.
 import { describe, expect, it } from '@jest/globals'
-import { getSettings, SettingsError } from '../src/inputs/settings.js'
+import { getSettings, SettingsError } from '../src/inputs/get-settings.js'
 import { parseTargetLine } from '../src/inputs/read-aws.js'
 import { BASE_INPUTS, readerOf } from '../__fixtures__/fakes.js'
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from '@jest/globals'
-import { getSettings, SettingsError } from '../src/inputs/settings.js'
+import { getSettings, SettingsError } from '../src/inputs/get-settings.js'
 import { BAD_INPUTS, KNOWN } from '../__fixtures__/bad-inputs.js'
 import { BASE_INPUTS, TEST_KEY, readerOf, settingsWith } from '../__fixtures__/fakes.js'
 

@@ -16,7 +16,9 @@ import type { HostRelease } from './rollout/release-history.js'
 import { lbMembers } from './rollout/placement.js'
 import { auditReleases, closeReleases } from './rollout/release-records.js'
 import { localRunner } from './runner/local-runner.js'
-import { getSettings, SECRET_INPUTS, SettingsError, type ReadInput, type Settings } from './inputs/settings.js'
+import { SECRET_INPUTS } from './inputs/catalog.js'
+import { getSettings, SettingsError, type ReadInput } from './inputs/get-settings.js'
+import type { Settings } from './inputs/settings.js'
 import { createSshConnector } from './ssh/connector.js'
 
 export interface MainDeps {

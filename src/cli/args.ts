@@ -3,9 +3,8 @@
 // workflow's `with:` would hand the action, so getSettings validates them the one way it knows.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { parse as parseYaml } from 'yaml'
-import { DEFAULTS, SECRET_INPUTS } from '../inputs/settings.js'
+import { INPUT_NAMES, INPUTS } from '../inputs/catalog.js'
 import { errorMessage } from '../errors.js'
-import { INPUT_NAMES } from './input-names.js'
 
 /** Wrong use of the command itself (unknown flag, unreadable config): exit code 2, as for invalid input. */
 export class UsageError extends Error {
@@ -29,9 +28,9 @@ const OWN_OPTIONS = {
   help: { type: 'boolean', short: 'h' }
 } as const satisfies ParseArgsConfig['options']
 
-// `multiple`: a repeated flag adds a line, as lines do in a workflow's multi-line inputs
-// (`--env A=1 --env B=2`, `--hosts web1 --hosts web2`); a single-valued input given twice then
-// fails its own validation.
+// Every input of action.yml (src/inputs/catalog.ts) is a flag. `multiple`: a repeated flag adds a
+// line, as lines do in a workflow's multi-line inputs (`--env A=1 --env B=2`, `--hosts web1 --hosts
+// web2`); a single-valued input given twice then fails its own validation.
 const INPUT_OPTIONS = Object.fromEntries(INPUT_NAMES.map((name) => [name, { type: 'string', multiple: true }] as const))
 
 export function parseCommandLine(argv: readonly string[], readFile: (path: string) => string): CommandLine {
@@ -100,20 +99,33 @@ function inputText(value: unknown, where: string): string {
   throw new UsageError(`${where}: expected text, a list or a mapping`)
 }
 
-export function helpText(): string {
-  const secret = new Set<string>(SECRET_INPUTS)
-  const flags = INPUT_NAMES.map((name) => {
-    const notes = [DEFAULTS[name] !== undefined ? `default ${DEFAULTS[name]}` : '', secret.has(name) ? 'secret' : '']
-    const note = notes.filter(Boolean).join(', ')
-    return `  --${name} VALUE${note ? ` (${note})` : ''}`
+/** `text` in lines of at most `width` characters, broken between words. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = []
+  for (const word of text.split(/\s+/)) {
+    const last = lines.length - 1
+    if (last >= 0 && lines[last].length + 1 + word.length <= width) lines[last] += ` ${word}`
+    else lines.push(word)
+  }
+  return lines
+}
+
+/** Every input of action.yml as a flag, with its default and its description (src/inputs/catalog.ts). */
+function flagLines(): string[] {
+  return INPUTS.flatMap((input) => {
+    const note = input.required ? ' (required)' : 'default' in input ? ` (default ${input.default})` : ''
+    return [`  --${input.name} VALUE${note}`, ...wrap(input.description, 94).map((line) => `      ${line}`)]
   })
+}
+
+export function helpText(): string {
   return [
     'Usage: rolling-deploy --hosts HOSTS --health-url URL ... [--config rollout.yml] [--json]',
     '',
     "Rolls a release across hosts behind a load balancer over SSH: the rolling-deploy action's engine",
-    'and inputs, from a terminal or any CI. Every input of the action is a flag of the same name; the',
-    "meaning of each is in the README's Inputs table. A flag given twice adds a line (--env, --hosts);",
-    'a value that starts with a dash is given as --name=VALUE.',
+    'and inputs, from a terminal or any CI. Every input of the action is a flag of the same name,',
+    'described below as in action.yml. A flag given twice adds a line (--env, --hosts); a value that',
+    'starts with a dash is given as --name=VALUE.',
     '',
     '  --config FILE    a YAML mapping of the same input names to values; flags override it',
     '  --json           print the report as JSON on stdout (the log goes to stderr)',
@@ -127,7 +139,7 @@ export function helpText(): string {
     'hosts in flight are left safe, the report is printed).',
     '',
     'Inputs:',
-    ...flags,
+    ...flagLines(),
     ''
   ].join('\n')
 }

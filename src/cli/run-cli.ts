@@ -4,7 +4,7 @@
 import { stripVTControlCharacters } from 'node:util'
 import { cancelOnSignals, runWith, secretValues, type SignalSource } from '../main.js'
 import { systemClock } from '../ports.js'
-import { getSettings, SettingsError, type ReadInput } from '../inputs/settings.js'
+import { getSettings, SettingsError, type ReadInput } from '../inputs/get-settings.js'
 import { localRunner } from '../runner/local-runner.js'
 import { createSshConnector } from '../ssh/connector.js'
 import { errorMessage } from '../errors.js'

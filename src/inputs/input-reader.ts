@@ -1,43 +1,16 @@
 // Reading raw inputs: action.yml's defaults, and every problem remembered (with the input's name
-// and value, never a secret's) so a user fixes them all in one round.
+// and value, never a secret's) so a user fixes them all in one round. Every method takes an
+// InputName, so a misspelled input does not compile.
+import { DEFAULTS, SECRET_INPUTS, type DefaultedInput, type InputName } from './catalog.js'
 import { InputError } from './parse.js'
 
-export type ReadInput = (name: string) => string
+/** An input's text as given (empty when not), by its name in action.yml. */
+export type ReadInput = (name: InputName) => string
 
-/** Inputs whose values must never be quoted back. */
-export const SECRET_INPUTS = ['private-key', 'passphrase', 'password'] as const
 /** Inputs a problem never quotes: the secret ones, and env, whose values are often secrets. */
-const NEVER_SHOWN: readonly string[] = [...SECRET_INPUTS, 'env']
-
-/**
- * action.yml's defaults. GitHub applies them to a workflow step; every other caller (tests, a
- * terminal) gets them here. docs.test.ts keeps the two equal, value for value.
- */
-export const DEFAULTS: Readonly<Record<string, string>> = {
-  port: '22',
-  'strict-host-key-checking': 'true',
-  'connect-timeout': '20s',
-  'connect-attempts': '3',
-  'offline-wait': '8s',
-  'online-wait': '8s',
-  'probe-interval': '500ms',
-  'haproxy-socket': '/run/haproxy/admin.sock',
-  'health-status': '200',
-  'health-timeout': '50s',
-  'health-interval': '1s',
-  'command-timeout': '10m',
-  'batch-size': '1',
-  'batch-pause': '0s',
-  'max-failed-hosts': '0',
-  'keep-releases': '5',
-  'rollback-scope': 'host',
-  lock: 'true',
-  'lock-wait': '0s',
-  'capacity-wait': '0s',
-  'analysis-interval': '10s',
-  'analysis-failures': '1',
-  'dry-run': 'false'
-}
+const NEVER_SHOWN: readonly InputName[] = [...SECRET_INPUTS, 'env']
+/** action.yml's defaults, looked up by any input's name. */
+const DEFAULT_OF: Readonly<Partial<Record<InputName, string>>> = DEFAULTS
 
 export class SettingsError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -56,13 +29,13 @@ export class InputReader {
   constructor(private readonly readInput: ReadInput) {}
 
   /** The input as given, or its default; undefined when neither. */
-  raw(name: string): string | undefined {
+  raw(name: InputName): string | undefined {
     const value = this.readInput(name).trim()
-    return value !== '' ? value : DEFAULTS[name]
+    return value !== '' ? value : DEFAULT_OF[name]
   }
 
   /** Parses an optional input; on failure records "name: 'value' why" and gives undefined. */
-  parse<T>(name: string, parser: (value: string) => T): T | undefined {
+  parse<T>(name: InputName, parser: (value: string) => T): T | undefined {
     const value = this.raw(name)
     return value === undefined ? undefined : this.attempt(name, value, () => parser(value))
   }
@@ -71,13 +44,11 @@ export class InputReader {
    * Parses an input that has a default, so always has a value: a value that fails is recorded as
    * a problem (the settings are then never used) and stands in as its default.
    */
-  defaulted<T>(name: string, parser: (value: string) => T): T {
-    const fallback = DEFAULTS[name]
-    if (fallback === undefined) throw new Error(`${name} has no default in action.yml`)
-    return this.parse(name, parser) ?? parser(fallback)
+  defaulted<T>(name: DefaultedInput, parser: (value: string) => T): T {
+    return this.parse(name, parser) ?? parser(DEFAULTS[name])
   }
 
-  attempt<T>(name: string, value: string, fn: () => T): T | undefined {
+  attempt<T>(name: InputName, value: string, fn: () => T): T | undefined {
     try {
       return fn()
     } catch (error: unknown) {
@@ -87,7 +58,7 @@ export class InputReader {
     }
   }
 
-  problem(name: string, value: string | undefined, why: string): void {
+  problem(name: InputName, value: string | undefined, why: string): void {
     const secret = NEVER_SHOWN.includes(name)
     const shown = value === undefined || secret ? '' : ` '${value.length > 200 ? `${value.slice(0, 200)}…` : value}'`
     this.problems.push(`${name}${shown}: ${why}`)

@@ -1,5 +1,6 @@
-// Pure parsers for input values. Each returns the parsed value or throws InputError with the
-// expected form; settings.ts attaches the input name and value and collects every problem.
+// Pure parsers for input values, shared by the readers. Each returns the parsed value or throws
+// InputError with the expected form; the InputReader attaches the input's name and value and
+// collects every problem.
 
 export class InputError extends Error {}
 
@@ -20,6 +21,13 @@ export function parseDuration(text: string): number {
   const ms = Number(match[1]) * DURATION_UNITS[match[2] ?? 's']
   if (!Number.isFinite(ms) || ms > 24 * 3_600_000) throw new InputError('expected a duration of at most 24h')
   return Math.round(ms)
+}
+
+/** A duration that must not be 0: a timeout or an interval of 0 would never wait or spin. */
+export function positiveDuration(value: string): number {
+  const ms = parseDuration(value)
+  if (ms === 0) throw new InputError('must be more than 0')
+  return ms
 }
 
 export function parseInteger(text: string, min: number, max: number): number {

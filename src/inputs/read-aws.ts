@@ -20,13 +20,13 @@ export function readAwsElbv2(
   hosts: readonly Target[]
 ): AwsElbv2Settings | undefined {
   if (kind !== 'aws-elbv2') {
-    for (const name of ['target-groups', 'aws-targets'])
+    for (const name of ['target-groups', 'aws-targets'] as const)
       if (input.raw(name) !== undefined)
         input.problem(name, input.raw(name), `is only used with load-balancer: aws-elbv2 (it is ${kind})`)
     return undefined
   }
   // aws-elbv2 reads each target's state from the API: a probe would be a second, unused answer.
-  for (const name of ['offline-probe', 'online-probe'])
+  for (const name of ['offline-probe', 'online-probe'] as const)
     if (input.raw(name) !== undefined)
       input.problem(
         name,

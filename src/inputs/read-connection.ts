@@ -1,7 +1,7 @@
 // The inputs that say which hosts to reach and how to trust them: hosts, jump hosts, login, host keys.
 import type { InputReader } from './input-reader.js'
 import { hasEntryFor, knownHostsName, parseFingerprint, parseKnownHosts } from './known-hosts.js'
-import { parseBoolean, parseDuration, parseHostTarget, parseInteger, splitList, InputError } from './parse.js'
+import { parseBoolean, parseHostTarget, parseInteger, positiveDuration, splitList } from './parse.js'
 import { loadPrivateKey } from './private-key.js'
 import type { SshSettings, Target } from './settings.js'
 
@@ -49,12 +49,6 @@ export function readSsh(input: InputReader, port: number, hosts: readonly Target
     connectTimeoutMs: input.defaulted('connect-timeout', positiveDuration),
     connectAttempts: input.defaulted('connect-attempts', (value) => parseInteger(value, 1, 10))
   }
-}
-
-export function positiveDuration(value: string): number {
-  const ms = parseDuration(value)
-  if (ms === 0) throw new InputError('must be more than 0')
-  return ms
 }
 
 function readAuth(input: InputReader): SshSettings['auth'] {

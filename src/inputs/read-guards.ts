@@ -9,9 +9,9 @@ import {
   parseDurationList,
   parseHostCount,
   parseInteger,
+  positiveDuration,
   type BatchStep
 } from './parse.js'
-import { positiveDuration } from './read-connection.js'
 import type { BakeSettings, CapacitySettings, LoadBalancerSettings, LockSettings } from './settings.js'
 
 export function readLock(input: InputReader, releaseDir: string | undefined): LockSettings | undefined {

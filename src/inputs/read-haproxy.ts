@@ -1,7 +1,8 @@
 // load-balancer: haproxy's inputs: the LB hosts (haproxy-hosts), its admin socket there or on the
 // runner (haproxy-socket), and the servers a host entry is where its address does not say (haproxy-servers).
 import { parseServerRef, parseTcpSocket, SERVER_FORM, type ServerRef } from '../load-balancer/haproxy-api.js'
-import { DEFAULTS, type InputReader } from './input-reader.js'
+import { DEFAULTS } from './catalog.js'
+import type { InputReader } from './input-reader.js'
 import { InputError } from './parse.js'
 import { readTargets } from './read-connection.js'
 import type { HaproxySettings, LoadBalancerKind, Target } from './settings.js'
@@ -22,7 +23,7 @@ export function refuseHaproxyInputs(input: InputReader, kind: LoadBalancerKind):
   for (const name of HAPROXY_INPUTS) {
     const value = input.raw(name)
     // haproxy-socket always has its default: only another value was set.
-    if (value !== undefined && value !== DEFAULTS[name])
+    if (value !== undefined && !(name === 'haproxy-socket' && value === DEFAULTS[name]))
       input.problem(name, value, `is only used with load-balancer: haproxy (here: ${kind})`)
   }
 }

@@ -1,4 +1,5 @@
 // Release mode's inputs (release-dir and what only it uses), and the inputs it excludes.
+import type { InputName } from './catalog.js'
 import type { InputReader } from './input-reader.js'
 import { InputError, parseInteger, splitList } from './parse.js'
 import type { ReleaseSettings } from './settings.js'
@@ -35,11 +36,14 @@ export function defaultReleaseId(now: Date, sha: string | undefined): string {
 
 /** Inputs that belong to release mode alone, and those it replaces. */
 const ONLY_WITH_RELEASE_DIR = ['release-id', 'shared-paths', 'prepare-command', 'rollback-to'] as const
-const NOT_WITH_RELEASE_DIR = {
-  'deploy-command': 'the new release is prepared while the host serves (prepare-command) and switched while it is out',
-  'rollback-command': 'a failed host is switched back to its previous release',
-  'upload-to': 'upload lands in the new release directory'
-} as const
+const NOT_WITH_RELEASE_DIR: readonly (readonly [InputName, string])[] = [
+  [
+    'deploy-command',
+    'the new release is prepared while the host serves (prepare-command) and switched while it is out'
+  ],
+  ['rollback-command', 'a failed host is switched back to its previous release'],
+  ['upload-to', 'upload lands in the new release directory']
+]
 
 export function readRelease(input: InputReader): ReleaseSettings | undefined {
   const dir = input.parse('release-dir', (value) => {
@@ -65,7 +69,7 @@ export function readRelease(input: InputReader): ReleaseSettings | undefined {
       )
     return undefined
   }
-  for (const [name, why] of Object.entries(NOT_WITH_RELEASE_DIR)) {
+  for (const [name, why] of NOT_WITH_RELEASE_DIR) {
     if (input.raw(name) !== undefined) input.problem(name, undefined, `is not used with release-dir: ${why}`)
   }
   const rollbackTo = input.parse('rollback-to', (value) => (value === 'previous' ? value : parseReleaseId(value)))

@@ -11,9 +11,9 @@ import {
   parseHttpUrl,
   parseInteger,
   parseRegex,
-  parseStatusRanges
+  parseStatusRanges,
+  positiveDuration
 } from './parse.js'
-import { positiveDuration } from './read-connection.js'
 import { readHaproxy, refuseHaproxyInputs } from './read-haproxy.js'
 import type {
   CommandSettings,
@@ -93,7 +93,7 @@ function readToldDirectly(
       )
   }
   if (kind === 'aws-elbv2') return { kind, ...shared }
-  for (const name of ['offline-probe', 'online-probe']) {
+  for (const name of ['offline-probe', 'online-probe'] as const) {
     if (input.raw(name) !== undefined)
       input.problem(name, input.raw(name), "is not used with load-balancer: haproxy, whose own servers' state is read")
   }

@@ -1,26 +1,10 @@
-// Reads every input once, validates it and returns one immutable Settings, grouped as the layers
-// after it use it. All problems are collected so a user fixes them in one round; nothing here
-// connects anywhere, and nothing here writes a remote command (see ssh/remote-scripts.ts).
+// The Settings: every input read, validated and grouped as the layers after it use it. Types only,
+// so the many modules that take a part of the settings depend on nothing that reads inputs;
+// get-settings.ts assembles them.
 import type { KnownHosts } from './known-hosts.js'
-import { InputReader, type ReadInput } from './input-reader.js'
-import { batchSizes } from '../rollout/placement.js'
-import {
-  parseBatchSize,
-  parseBoolean,
-  parseDuration,
-  parseEnv,
-  parseInteger,
-  type BatchStep,
-  type HostTarget,
-  type StatusRange
-} from './parse.js'
-import { readSsh, readTargets } from './read-connection.js'
-import { readBake, readCapacity, readLock } from './read-guards.js'
-import { readRelease } from './read-release.js'
-import { readCommands, readHealth, readLoadBalancer, readUpload, warnAboutWaits } from './read-rollout.js'
+import type { BatchStep, HostTarget, StatusRange } from './parse.js'
 
 export type { HostTarget } from './parse.js'
-export { DEFAULTS, SECRET_INPUTS, SettingsError, type ReadInput } from './input-reader.js'
 
 export interface Target extends HostTarget {
   readonly user: string
@@ -176,41 +160,4 @@ export interface Settings {
   readonly dryRun: boolean
   /** Risky but valid choices, reported as warning annotations. */
   readonly warnings: readonly string[]
-}
-
-export function getSettings(readInput: ReadInput): Settings {
-  const input = new InputReader(readInput)
-  const warnings: string[] = []
-  const port = input.defaulted('port', (value) => parseInteger(value, 1, 65535))
-  const hosts = readTargets(input, 'hosts', port)
-  const dryRun = input.defaulted('dry-run', parseBoolean)
-  const env = input.parse('env', parseEnv) ?? []
-  const loadBalancer = readLoadBalancer(input, dryRun, hosts, port)
-  const health = readHealth(input, env)
-  warnings.push(...warnAboutWaits(loadBalancer, health))
-  const release = readRelease(input)
-  const lock = readLock(input, release?.dir)
-  const batches = {
-    size: input.defaulted('batch-size', parseBatchSize),
-    pauseMs: input.defaulted('batch-pause', parseDuration),
-    maxFailedHosts: input.defaulted('max-failed-hosts', (value) => parseInteger(value, 0, 100_000))
-  }
-  const sizes = batchSizes(hosts.length, batches.size)
-  return input.finish({
-    hosts,
-    // LB hosts' keys are checked as the hosts' are.
-    ssh: readSsh(input, port, [...hosts, ...(loadBalancer.haproxy?.hosts ?? [])], warnings),
-    env,
-    loadBalancer,
-    upload: readUpload(input, release !== undefined),
-    release,
-    lock,
-    capacity: readCapacity(input, hosts.length, sizes, loadBalancer),
-    bake: readBake(input, batches.size, sizes, warnings),
-    commands: readCommands(input),
-    health,
-    batches,
-    dryRun,
-    warnings
-  })
 }
