@@ -11,6 +11,8 @@ const typescript = {
 //   servers on 127.0.0.1. No root, no network, no dist/: seconds.
 // - fleet: dist/ on real hosts (sshd, nginx, HAProxy from test/fleet/), as root, and the checks of
 //   the committed bundle itself. Minutes.
+// The scripts end --selectProjects with a flag (--injectGlobals, the default anyway): it takes every
+// word after it as a project name, and would swallow the file paths `npm run test:unit -- FILE` adds.
 export default {
   projects: [
     {
