@@ -1,5 +1,5 @@
-// The harness that runs a rollout on fakes: four scripted hosts (BASE_INPUTS' hosts), a runner for
-// probes and analysis, a recording log, virtual time and a cancel button. Everything is handed back
+// The harness that runs a rollout on fakes: scripted hosts (BASE_INPUTS' four unless the inputs name
+// others), a runner for probes and analysis, a recording log, virtual time and a cancel button. Everything is handed back
 // so a test can script hosts and the runner before it calls `run`, and read them after.
 // fakeRollout drives runBatches (the rollout itself); fakeMain drives runWith (the whole action:
 // settings, preflight, locks, the rollout, outputs and summary) over the same fakes.
