@@ -3,7 +3,7 @@
 // whether it is secret, and the outputs; the bundle cannot read action.yml at run time) and the
 // tables of inputs and outputs, between their `<!-- inputs:start -->`… markers, as
 // actions/checkout's generate-docs does: whole in docs/inputs.md, each description's first sentence
-// in the README (to keep it short). __tests__/catalog.test.ts fails while any of them is stale.
+// in the README (to keep it short). __tests__/unit/catalog.test.ts fails while any of them is stale.
 //
 // action.yml has no field for secrecy: an input whose description begins with "Secret:" is secret
 // (masked in every log at once, never quoted back in an error), which the Marketplace page and the
@@ -70,7 +70,7 @@ export function catalogSource({ inputs, outputs }: ActionInterface): string {
     ({ name, description }) => `  { name: ${quote(name)}, description: ${quote(description)} },`
   )
   return `// Generated from action.yml by \`${COMMAND}\` (scripts/catalog.ts): do not edit. Change action.yml
-// and run it again; __tests__/catalog.test.ts fails while this file is stale.
+// and run it again; __tests__/unit/catalog.test.ts fails while this file is stale.
 
 export interface InputSpec {
   readonly name: string

@@ -1,5 +1,5 @@
 // Generated from action.yml by `npm run catalog` (scripts/catalog.ts): do not edit. Change action.yml
-// and run it again; __tests__/catalog.test.ts fails while this file is stale.
+// and run it again; __tests__/unit/catalog.test.ts fails while this file is stale.
 
 export interface InputSpec {
   readonly name: string
