@@ -1,6 +1,6 @@
 // The load-balancer benchmark's table and what it says, as the README and the console show them.
 import type { Check } from '../test/fleet/haproxy.js'
-import type { machine } from './common.js'
+import { measuredOn, type Machine } from './common.js'
 import type { apiCalls, GROUP } from './lb-elbv2.js'
 import type { TRAFFIC } from './lb-haproxy.js'
 import type { MethodSummary } from './lb-summary.js'
@@ -8,8 +8,16 @@ import type { MethodSummary } from './lb-summary.js'
 /** Everything measured, as bench/lb-results.json holds it. */
 export interface Results {
   readonly date: string
-  readonly machine: ReturnType<typeof machine>
-  readonly fleet: { traffic: typeof TRAFFIC; haproxyCheck: Check; elbv2Group: typeof GROUP }
+  readonly machine: Machine
+  /** Where the fleet and the action ran (taskset). */
+  readonly pinned: string
+  readonly fleet: {
+    hosts: number
+    rounds: number
+    traffic: typeof TRAFFIC
+    haproxyCheck: Check
+    elbv2Group: typeof GROUP
+  }
   /** The health file with probes, load-balancer: haproxy, load-balancer: aws-elbv2. */
   readonly methods: MethodSummary[]
   readonly elbv2ApiCalls: ReturnType<typeof apiCalls>
@@ -25,11 +33,12 @@ const ms = (value: number | undefined) => (value === undefined ? '—' : `${valu
 const judged = (ratio: { median: number; worst: number }, target: number) =>
   `${ratio.worst <= target ? 'met' : '**not met**'} (median host ${ratio.median} ×, worst ${ratio.worst} ×)`
 
+/** The full results, for docs/benchmark.md. */
 export function render(results: Results, shape: Shape): string {
   const { machine: m, fleet } = results
   const { haproxyCheck: check, elbv2Group: group, traffic } = fleet
   return [
-    `Measured ${results.date.slice(0, 10)} on ${m.cores} × ${m.cpu}, Linux ${m.kernel}, Node ${m.node}, on a machine other test runs shared meanwhile. Pinned: the fleet, HAProxy, the stand-in and the traffic on CPU 0, the action on CPU 1. Medians over ${shape.hosts} hosts × ${shape.rounds} rounds. HAProxy checks every ${check.interMs / 1000} s, fall ${check.fall}, rise ${check.rise}; the stand-in's target group every ${group.intervalS} s, unhealthy ${group.unhealthyThreshold}, healthy ${group.healthyThreshold}, deregistration delay ${group.delayS} s. Traffic throughout: 4 quick clients (${traffic.thinkMs} ms apart) and ${traffic.slowClients} clients of ${traffic.slowMs / 1000} s requests; v1 exits at once on SIGTERM, so a request the drain missed is cut.`,
+    `${measuredOn(results.date, m)}. Pinned: the fleet, HAProxy, the stand-in and the traffic on CPU 0, the action on CPU 1. Medians over ${shape.hosts} hosts × ${shape.rounds} rounds. HAProxy checks every ${check.interMs / 1000} s, fall ${check.fall}, rise ${check.rise}; the stand-in's target group every ${group.intervalS} s, unhealthy ${group.unhealthyThreshold}, healthy ${group.healthyThreshold}, deregistration delay ${group.delayS} s. Traffic throughout: 4 quick clients (${traffic.thinkMs} ms apart) and ${traffic.slowClients} clients of ${traffic.slowMs / 1000} s requests; v1 exits at once on SIGTERM, so a request the drain missed is cut.`,
     '',
     '| method | out of rotation per host: report / as the LB showed it | stop → healthy | drain | out / (stop → healthy + drain): report / LB, median (worst) | offline, offline-wait | online, online-wait | rollout | errors: quick / 2 s (of) |',
     '| --- | --: | --: | --: | --: | --: | --: | --: | --: |',

@@ -3,7 +3,7 @@
 // (and, behind HAProxy, from HAProxy's own counts), what users saw, and the API calls to AWS.
 import type { Tally } from '../test/fleet/traffic.js'
 import type { ActionRun } from '../test/run-action.js'
-import { hostLines, median, OUT_OF_ROTATION, phaseSum, round, type HostLine } from './common.js'
+import { errorsOf, hostLines, median, OUT_OF_ROTATION, phaseSum, ratio, round, type HostLine } from './common.js'
 
 /** The app's stop → healthy: from the start of `stop` to the end of `health` (the phases in between). */
 export const STOP_TO_HEALTHY = ['stop', 'deploy', 'switch', 'start', 'health']
@@ -56,13 +56,6 @@ export function hostTimes(
     phasesMs: host.phasesMs
   }))
 }
-
-/** What users would have seen: responses other than 200, and connection errors. */
-export const errorsOf = (tally: Tally) =>
-  Object.entries(tally.byStatus).reduce((sum, [status, n]) => sum + (status === '200' ? 0 : n), 0) +
-  Object.values(tally.connectionErrors).reduce((sum, n) => sum + n, 0)
-
-const ratio = (value: number) => Number(value.toFixed(2))
 
 /** Medians over every host of every round, and each round's total. */
 export function summarize(method: string, rounds: readonly RoundResult[]) {

@@ -3,58 +3,56 @@
 // health file with probes beside load-balancer: haproxy, each rolled ROUNDS times in turn under
 // quick and 2 s traffic, then load-balancer: aws-elbv2 against the ELBv2 stand-in with its API
 // requests counted. Pinned: the fleet, HAProxy, the stand-in and the traffic on CPU 0, the action
-// on CPU 1. Prints a table, writes bench/lb-results.json and the README's section between
-// <!-- bench:lb:start --> and <!-- bench:lb:end -->; `--render-only` redoes the last two from the JSON.
-import { readFileSync, writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
+// on CPU 1. Prints a table, writes bench/lb-results.json, docs/benchmark.md's section between
+// <!-- bench:lb:start --> and <!-- bench:lb:end --> and the README's summary. Options: `--rounds N`
+// (3 by default), `--note TEXT` (what else the machine was doing), `--render-only` (rewrite the
+// text from bench/lb-results.json).
 import { startFleet } from '../test/fleet/fleet.js'
 import type { Check } from '../test/fleet/haproxy.js'
-import { machine, pinTree, updateReadme } from './common.js'
+import { errorsOf, interleave, machine, option, pinTree, unpinTree } from './common.js'
 import { apiCalls, benchElbv2, GROUP } from './lb-elbv2.js'
 import { ABRUPT_V1, haproxyMethods, rollBehindHaproxy, TRAFFIC } from './lb-haproxy.js'
-import { errorsOf, summarize, type RoundResult } from './lb-summary.js'
+import { summarize } from './lb-summary.js'
 import { render, type Results } from './lb-render.js'
+import { DOCS, failOnErrors, runBench, writeSection } from './publish.js'
+import { writeSummary } from './summary.js'
 
 const HOSTS = 4
-const ROUNDS = 3
+const ROUNDS = Number(option('rounds') ?? 3)
 /** Production-like: HAProxy's own default inter, 3 failures out, 2 successes in. */
 const CHECK: Check = { interMs: 2000, fall: 3, rise: 2 }
 /** Issue 19: load-balancer: haproxy keeps each host out no longer than this × (stop → healthy + drain). */
 const TARGET_RATIO = 1.2
-const RESULTS = new URL('./lb-results.json', import.meta.url)
 
-async function measure() {
+/** Both ways of leaving HAProxy, rounds interleaved, then aws-elbv2: all pinned. */
+async function rollFleet() {
   const fleet = await startFleet(HOSTS, undefined, {}, { lbHosts: 1, check: CHECK })
   try {
     console.log('Pinned: the fleet, HAProxy, the stand-in and the traffic on CPU 0; the action on CPU 1')
     pinTree('0')
     await fleet.reset(ABRUPT_V1) // the apps start again from the pinned sshd
     const methods = haproxyMethods(fleet)
-    const rounds = methods.map(() => [] as RoundResult[])
-    // Rounds interleave the methods, so a slow moment of a shared machine does not hit one only.
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const [i, method] of methods.entries()) {
-        const result = await rollBehindHaproxy(fleet, method)
-        rounds[i].push(result)
-        const errors = errorsOf(result.quick) + errorsOf(result.slow)
-        console.log(`  round ${r + 1}, ${method.name}: ${Math.round(result.totalMs)} ms, ${errors} errors`)
-      }
-    }
+    const rounds = await interleave(ROUNDS, methods, async (method, r) => {
+      const result = await rollBehindHaproxy(fleet, method)
+      const errors = errorsOf(result.quick) + errorsOf(result.slow)
+      console.log(`  round ${r + 1}, ${method.name}: ${Math.round(result.totalMs)} ms, ${errors} errors`)
+      return result
+    })
     const elbv2 = await benchElbv2(fleet, ROUNDS)
     return { haproxy: methods.map((method, i) => summarize(method.name, rounds[i])), elbv2 }
   } finally {
-    pinTree(`0-${cpus().length - 1}`)
+    unpinTree()
     await fleet.close()
   }
 }
 
-async function main() {
+async function measure(): Promise<Results> {
   console.log(
     `Fleet: ${HOSTS} hosts and an LB host, HAProxy inter ${CHECK.interMs} ms fall ${CHECK.fall} rise ${CHECK.rise}`
   )
-  const { haproxy, elbv2 } = await measure()
+  const { haproxy, elbv2 } = await rollFleet()
   const aws = summarize('load-balancer: aws-elbv2 (ELBv2 stand-in)', elbv2)
-  const results = {
+  return {
     date: new Date().toISOString(),
     machine: machine(),
     pinned: 'the fleet, HAProxy, the stand-in and the traffic on CPU 0; the action on CPU 1 (taskset)',
@@ -62,26 +60,15 @@ async function main() {
     methods: [...haproxy, aws],
     elbv2ApiCalls: apiCalls(elbv2, HOSTS)
   }
-  writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n')
-  publish(results)
 }
 
-/** Prints the table and writes it into the README; a non-zero exit on user-visible errors. */
+/** Prints the table and writes it into docs/benchmark.md, and the README's summary. */
 function publish(results: Results) {
-  const text = render(results, { hosts: HOSTS, rounds: ROUNDS, targetRatio: TARGET_RATIO })
+  const text = render(results, { hosts: HOSTS, rounds: results.fleet.rounds, targetRatio: TARGET_RATIO })
   console.log(`\n${text}`)
-  updateReadme('bench:lb', text)
-  const errors = results.methods.reduce((sum, m) => sum + m.quick.errors + m.slow.errors, 0)
-  if (errors > 0) {
-    console.error(`\n${errors} user-visible errors: every method must have 0`)
-    process.exitCode = 1
-  }
+  writeSection(DOCS, 'bench:lb', text)
+  writeSummary()
+  failOnErrors(results.methods.reduce((sum, m) => sum + m.quick.errors + m.slow.errors, 0))
 }
 
-const run = process.argv.includes('--render-only')
-  ? async () => publish(JSON.parse(readFileSync(RESULTS, 'utf8')) as Results)
-  : main
-run().catch((error: unknown) => {
-  console.error(error)
-  process.exitCode = 1
-})
+runBench(new URL('./lb-results.json', import.meta.url), measure, publish)

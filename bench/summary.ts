@@ -1,0 +1,59 @@
+// The README's short benchmark table: the headline figures of both benchmarks, one row per method,
+// rebuilt from bench/results.json and bench/lb-results.json whenever either bench publishes (each
+// writes its own full section of docs/benchmark.md).
+import { existsSync, readFileSync } from 'node:fs'
+import type { Results as LbResults } from './lb-render.js'
+import { DOCS, README, writeSection } from './publish.js'
+import type { Results as RolloutResults } from './rollout-judge.js'
+
+const ROLLOUT = new URL('./results.json', import.meta.url)
+const LB = new URL('./lb-results.json', import.meta.url)
+
+const read = <T>(url: URL): T | undefined =>
+  existsSync(url) ? (JSON.parse(readFileSync(url, 'utf8')) as T) : undefined
+const ms = (value: number | undefined) => (value === undefined ? '—' : `${value} ms`)
+const major = (node: string) => node.split('.')[0]
+
+type Row = [method: string, rollout: string, out: string, errors: string]
+
+const rolloutRows = (results: RolloutResults): Row[] =>
+  results.methods.map((row) => [
+    row.method,
+    `${row.totalMs} ms (${row.overLowerBound}×)`,
+    ms(row.outOfRotationPerHostMs),
+    `${row.errors}/${row.requests}`
+  ])
+
+const lbRows = (results: LbResults): Row[] =>
+  results.methods.map((row) => [
+    row.method,
+    ms(row.totalMs),
+    `${ms(row.outOfRotationMs)} (${row.ratio.median}×)`,
+    `${row.quick.errors + row.slow.errors}/${row.quick.requests + row.slow.requests}`
+  ])
+
+/** Where and how a bench measured: its date, Node and checks, whether it was pinned. */
+const measured = (date: string, node: string, checks: string, pinned: boolean) =>
+  `${date.slice(0, 10)}, Node ${major(node)}, checks every ${checks}, ${pinned ? 'pinned' : 'not pinned'}`
+
+/** The table, from whichever results exist: the rollout bench's rows first, then the load balancers'. */
+export function renderSummary(rollout?: RolloutResults, lb?: LbResults): string {
+  const rows = [...(rollout ? rolloutRows(rollout) : []), ...(lb ? lbRows(lb) : [])]
+  const benches = [
+    rollout &&
+      `rollout bench ${measured(rollout.date, rollout.machine.node, `${rollout.fleet.haproxy.interMs} ms`, false)}`,
+    lb && `load-balancer bench ${measured(lb.date, lb.machine.node, '2 s', true)}`
+  ].filter((text) => text !== undefined)
+  return [
+    `Medians, 4 hosts behind HAProxy under live traffic: ${benches.join('; ')}. Details: [docs/benchmark.md](${DOCS}).`,
+    '',
+    '| method | rollout of 4 hosts (× its lower bound) | out of rotation per host (× stop → healthy + drain) | errors/requests |',
+    '| --- | --: | --: | --: |',
+    ...rows.map((row) => `| ${row.join(' | ')} |`)
+  ].join('\n')
+}
+
+/** Rewrites the README's table from both results files. */
+export function writeSummary(): void {
+  writeSection(README, 'bench:summary', renderSummary(read<RolloutResults>(ROLLOUT), read<LbResults>(LB)))
+}
