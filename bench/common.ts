@@ -36,7 +36,7 @@ export async function interleave<M, R>(
   return results
 }
 
-/** The phases a host is out of rotation for: offline through online-wait. */
+/** The steps a host is out of rotation for: offline through online-wait. */
 export const OUT_OF_ROTATION = [
   'offline',
   'offline-wait',
@@ -53,14 +53,14 @@ export const OUT_OF_ROTATION = [
 /** One host's line of the action's `report` output. */
 export interface HostLine {
   readonly host: string
-  readonly phasesMs: Record<string, number>
+  readonly stepsMs: Record<string, number>
 }
 
 export const hostLines = (report: string | undefined): HostLine[] => JSON.parse(report ?? '[]') as HostLine[]
 
-/** The sum of a host's phases among `names` (absent ones count 0). */
-export const phaseSum = (host: HostLine, names: readonly string[]) =>
-  names.reduce((sum, phase) => sum + (host.phasesMs[phase] ?? 0), 0)
+/** The sum of a host's steps among `names` (absent ones count 0). */
+export const stepSum = (host: HostLine, names: readonly string[]) =>
+  names.reduce((sum, step) => sum + (host.stepsMs[step] ?? 0), 0)
 
 /** The machine a bench ran on, as its results JSON holds it (older results have no load average). */
 export interface Machine {

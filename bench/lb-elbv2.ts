@@ -45,7 +45,7 @@ export async function benchElbv2(fleet: Fleet, rounds: number): Promise<RoundRes
       // The drain: deregistered → unused, the group's delay (what offline-wait waits for).
       const hosts = hostTimes(
         run,
-        (host) => host.phasesMs['offline-wait'] ?? 0,
+        (host) => host.stepsMs['offline-wait'] ?? 0,
         (host) => ({
           outMs: outOfGroup(
             aws,

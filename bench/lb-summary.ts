@@ -3,13 +3,13 @@
 // (and, behind HAProxy, from HAProxy's own counts), what users saw, and the API calls to AWS.
 import type { Tally } from '../test/fleet/traffic.js'
 import type { ActionRun } from '../test/run-action.js'
-import { errorsOf, hostLines, median, OUT_OF_ROTATION, phaseSum, ratio, round, type HostLine } from './common.js'
+import { errorsOf, hostLines, median, OUT_OF_ROTATION, stepSum, ratio, round, type HostLine } from './common.js'
 
-/** The app's stop → healthy: from the start of `stop` to the end of `health` (the phases in between). */
+/** The app's stop → healthy: from the start of `stop` to the end of `health` (the steps in between). */
 export const STOP_TO_HEALTHY = ['stop', 'deploy', 'switch', 'start', 'health']
 
 export interface HostTimes {
-  /** offline through online-wait, the sum of those phases' durations in the action's report. */
+  /** offline through online-wait, the sum of those steps' durations in the action's report. */
   readonly outMs: number
   readonly stopToHealthyMs: number
   readonly drainMs: number
@@ -17,7 +17,7 @@ export interface HostTimes {
   readonly lbOutMs?: number
   /** HAProxy: from showing it back in rotation (`UP 1/3` after `state ready`) to plain UP. */
   readonly lbConfirmMs?: number
-  readonly phasesMs: Record<string, number>
+  readonly stepsMs: Record<string, number>
 }
 
 export interface RoundResult {
@@ -39,7 +39,7 @@ export interface LbView {
 }
 
 /**
- * Each host's times from a run's report; `drainOf` says which figure is its drain (a phase, or
+ * Each host's times from a run's report; `drainOf` says which figure is its drain (a step, or
  * what the load balancer counted), `lbOf` what the load balancer showed of it.
  */
 export function hostTimes(
@@ -48,12 +48,12 @@ export function hostTimes(
   lbOf: (host: HostLine) => LbView
 ): HostTimes[] {
   return hostLines(run.outputs.report).map((host) => ({
-    outMs: phaseSum(host, OUT_OF_ROTATION),
-    stopToHealthyMs: phaseSum(host, STOP_TO_HEALTHY),
+    outMs: stepSum(host, OUT_OF_ROTATION),
+    stopToHealthyMs: stepSum(host, STOP_TO_HEALTHY),
     drainMs: drainOf(host),
     lbOutMs: lbOf(host).outMs,
     lbConfirmMs: lbOf(host).confirmMs,
-    phasesMs: host.phasesMs
+    stepsMs: host.stepsMs
   }))
 }
 
@@ -68,7 +68,7 @@ export function summarize(method: string, rounds: readonly RoundResult[]) {
     const each = hosts.map((host) => out(host) / (host.stopToHealthyMs + host.drainMs))
     return { median: ratio(median(each)), worst: ratio(Math.max(...each)) }
   }
-  const phases = ['offline', 'offline-wait', 'drain', 'online', 'online-wait']
+  const steps = ['offline', 'offline-wait', 'drain', 'online', 'online-wait']
   const sum = (pick: (r: RoundResult) => number) => rounds.reduce((total, r) => total + pick(r), 0)
   return {
     method,
@@ -82,8 +82,8 @@ export function summarize(method: string, rounds: readonly RoundResult[]) {
     /** Per host: out / (stop → healthy + drain), the median host's and the worst; by the report, and as the LB showed it. */
     ratio: ratios((host) => host.outMs),
     lbRatio: ratios((host) => host.lbOutMs ?? NaN),
-    phasesMs: Object.fromEntries(
-      phases.flatMap((p) => (hosts.some((h) => p in h.phasesMs) ? [[p, of((h) => h.phasesMs[p])]] : []))
+    stepsMs: Object.fromEntries(
+      steps.flatMap((p) => (hosts.some((h) => p in h.stepsMs) ? [[p, of((h) => h.stepsMs[p])]] : []))
     ),
     quick: { requests: sum((r) => r.quick.requests), errors: sum((r) => errorsOf(r.quick)) },
     slow: { requests: sum((r) => r.slow.requests), errors: sum((r) => errorsOf(r.slow)) },

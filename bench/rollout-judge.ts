@@ -99,10 +99,10 @@ export interface Measured {
   fifty: FiftyHosts
 }
 
-/** With probes: the median host's time in each phase, beside what the LB and the app take. */
-function probesPhases(app: AppTimings[], probes: MethodResult) {
+/** With probes: the median host's time in each step, beside what the LB and the app take. */
+function probesSteps(app: AppTimings[], probes: MethodResult) {
   return {
-    action: Object.fromEntries(Object.entries(probes.phasesMs).map(([phase, ms]) => [phase, round(median(ms))])),
+    action: Object.fromEntries(Object.entries(probes.stepsMs).map(([step, ms]) => [step, round(median(ms))])),
     lbOfflineMs: CHECK.interMs * CHECK.fall,
     lbOnlineMs: CHECK.interMs * CHECK.rise,
     appStopMs: round(median(app.map((host) => host.stopMs))),
@@ -130,7 +130,7 @@ export function summarize(m: Measured) {
       }))
     },
     methods: unpinned.methods,
-    probesPhasesMs: probesPhases(m.app, m.methods[1]),
+    probesStepsMs: probesSteps(m.app, m.methods[1]),
     seedOverProbes: ratio(seed.totalMs / probes.totalMs),
     fixedOverProbes: ratio(fixed.totalMs / probes.totalMs),
     coldStartMs: { median: round(median(m.cold)), samples: m.cold.map(round) },

@@ -12,9 +12,9 @@ export function render(results: Results, targets: Results['targets']): string {
     '',
     `The seed's method takes ${results.seedOverProbes}× as long as the action with probes; fixed waits ${results.fixedOverProbes}×.`,
     '',
-    `Of the action's time with probes: ${results.methods[1].startupAndPreflightMsMedian} ms from its start to the first host (Node start-up and preflight of ${HOSTS} hosts, under the traffic), ${results.methods[1].afterRolloutMsMedian} ms from the last host to its exit. A host's phases (median per host):`,
+    `Of the action's time with probes: ${results.methods[1].startupAndPreflightMsMedian} ms from its start to the first host (Node start-up and preflight of ${HOSTS} hosts, under the traffic), ${results.methods[1].afterRolloutMsMedian} ms from the last host to its exit. A host's steps (median per host):`,
     '',
-    ...phaseTable(results.probesPhasesMs),
+    ...stepTable(results.probesStepsMs),
     '',
     ...sideBySide(results),
     '',
@@ -101,7 +101,7 @@ function guardCost(results: Results): string[] {
   ]
 }
 
-function phaseTable(p: Results['probesPhasesMs']): string[] {
+function stepTable(p: Results['probesStepsMs']): string[] {
   const a = p.action
   const rows: [string, number, string][] = [
     ['offline (`rm -f` of the health file)', a.offline, ''],
@@ -113,8 +113,8 @@ function phaseTable(p: Results['probesPhasesMs']): string[] {
     ['online-wait, until the probe sees the host UP', a['online-wait'], `rise × inter = ${p.lbOnlineMs} ms`]
   ]
   return [
-    '| phase | action | in the lower bound |',
+    '| step | action | in the lower bound |',
     '| --- | --: | --- |',
-    ...rows.map(([phase, ms, bound]) => `| ${phase} | ${ms} ms | ${bound} |`)
+    ...rows.map(([step, ms, bound]) => `| ${step} | ${ms} ms | ${bound} |`)
   ]
 }

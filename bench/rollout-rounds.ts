@@ -6,7 +6,7 @@ import { APPCTL, type Fleet } from '../test/fleet/fleet.js'
 import { observeWhile } from '../test/fleet/observe.js'
 import { sshRunAsync } from '../test/fleet/ssh-hosts.js'
 import type { ActionRun } from '../test/run-action.js'
-import { errorsOf, hostLines, interleave, OUT_OF_ROTATION, phaseSum, round } from './common.js'
+import { errorsOf, hostLines, interleave, OUT_OF_ROTATION, stepSum, round } from './common.js'
 import { THINK_MS, type Method } from './rollout-methods.js'
 
 export interface AppTimings {
@@ -56,10 +56,10 @@ export async function measureApp(fleet: Fleet): Promise<AppTimings[]> {
 /** One run of a method under the traffic: wall time, and (the action's runs) its report's figures. */
 interface RunResult {
   totalMs: number
-  /** The action's offline and online phases: one small command (`rm -f`, `touch`) each. */
+  /** The action's offline and online steps: one small command (`rm -f`, `touch`) each. */
   commandMs: number[]
-  /** Every host's time in each phase, from the action's report. */
-  phasesMs: Record<string, number[]>
+  /** Every host's time in each step, from the action's report. */
+  stepsMs: Record<string, number[]>
   /** Each host's time out of rotation (offline through online-wait), from the action's report. */
   outOfRotationMs: number[]
   /** The action's spawn to its first batch, and its last batch to its exit. */
@@ -91,15 +91,15 @@ async function timed(name: string, run: Method['run'], r: number) {
     throw new Error(`${name}: the action failed (exit ${outcome.code}): ${outcome.stdout?.slice(-2000)}`)
   }
   const hosts = hostLines(outcome?.outputs?.report)
-  const phasesMs: Record<string, number[]> = {}
-  for (const host of hosts) for (const [phase, ms] of Object.entries(host.phasesMs)) (phasesMs[phase] ??= []).push(ms)
+  const stepsMs: Record<string, number[]> = {}
+  for (const host of hosts) for (const [step, ms] of Object.entries(host.stepsMs)) (stepsMs[step] ??= []).push(ms)
   // Start-up and preflight, then the batches (the action's duration-ms), then the report and exit.
   const startup = firstBatchAt === undefined ? undefined : firstBatchAt - started
   return {
     totalMs,
-    commandMs: hosts.flatMap((host) => [host.phasesMs.offline, host.phasesMs.online]),
-    phasesMs,
-    outOfRotationMs: hosts.map((host) => phaseSum(host, OUT_OF_ROTATION)),
+    commandMs: hosts.flatMap((host) => [host.stepsMs.offline, host.stepsMs.online]),
+    stepsMs,
+    outOfRotationMs: hosts.map((host) => stepSum(host, OUT_OF_ROTATION)),
     startupAndPreflightMs: startup,
     afterRolloutMs: startup === undefined ? undefined : totalMs - startup - Number(outcome?.outputs?.['duration-ms'])
   }
@@ -125,10 +125,10 @@ export async function compare(fleet: Fleet, methods: readonly Method[], rounds: 
     method: name,
     totalMs: runs[i].map((run) => run.totalMs),
     commandMs: runs[i].flatMap((run) => run.commandMs),
-    phasesMs: Object.fromEntries(
-      [...new Set(runs[i].flatMap((run) => Object.keys(run.phasesMs)))].map((phase) => [
-        phase,
-        runs[i].flatMap((run) => run.phasesMs[phase] ?? [])
+    stepsMs: Object.fromEntries(
+      [...new Set(runs[i].flatMap((run) => Object.keys(run.stepsMs)))].map((step) => [
+        step,
+        runs[i].flatMap((run) => run.stepsMs[step] ?? [])
       ])
     ),
     outOfRotationMs: runs[i].flatMap((run) => run.outOfRotationMs),

@@ -171,7 +171,7 @@ export interface SignalSource {
 export function cancelOnSignals(signals: SignalSource, log: Log, controller: AbortController): () => void {
   const listeners = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
     const listener = () => {
-      log.warning(`Received ${signal}: finishing safely, starting no new phase or host`)
+      log.warning(`Received ${signal}: finishing safely, starting no new step or host`)
       controller.abort()
     }
     signals.on(signal, listener)

@@ -98,7 +98,7 @@ const movesOf = (target: string, since: number) =>
     expect(Date.now() - started).toBeLessThan(30_000)
     expect(movesOf(aws.targetOf(0), started)).toContain('initial→unhealthy')
     for (const host of fleet.hosts.slice(1)) expect(await fleet.version(host)).toBe('v1')
-    expect(fleet.phases(first)).toContain('start')
+    expect(fleet.steps(first)).toContain('start')
     noUserErrors(tally)
   })
 
@@ -135,7 +135,7 @@ const movesOf = (target: string, since: number) =>
       DescribeTargetGroupAttributes: 1,
       DescribeTargetHealth: 1
     })
-    for (const host of fleet.hosts) expect(fleet.phases(host)).toEqual([])
+    for (const host of fleet.hosts) expect(fleet.steps(host)).toEqual([])
   })
 
   it('a runner killed (kill -9) after a host was deregistered: the re-run accepts it, registers it again, 0 errors', async () => {

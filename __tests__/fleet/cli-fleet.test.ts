@@ -87,7 +87,7 @@ describe('rolling-deploy on a 3-host fleet behind HAProxy', () => {
     expect(report.report.map((host: { host: string; result: string }) => [host.host, host.result])).toEqual(
       shown.map((entry) => [entry, 'succeeded'])
     )
-    expect(report.report[0].phasesMs).toHaveProperty('health')
+    expect(report.report[0].stepsMs).toHaveProperty('health')
     expect(run.stderr).toContain('▸ Batch 1/3')
     expect(run.stderr).toMatch(/^✅ Rollout succeeded$/m)
     expect(run.stderr).toMatch(/^\*\*\* +3 +✅ succeeded/m) // the summary's table
@@ -113,12 +113,12 @@ describe('rolling-deploy on a 3-host fleet behind HAProxy', () => {
       // Never reached: its rotation as measured at preflight; an offline-command without a probe cannot measure it.
       ['skipped', 'unknown']
     ])
-    expect(run.stderr).toContain('warning: Received SIGINT: finishing safely, starting no new phase or host')
+    expect(run.stderr).toContain('warning: Received SIGINT: finishing safely, starting no new step or host')
     expect(run.stderr).toMatch(/^⚠️ Rollout cancelled$/m)
     expect(await fleet.version(first)).toBe('v2')
     expect(fleet.healthFilePresent(second)).toBe(false)
     expect(seen.outAtEnd).toEqual([second.name])
-    expect(fleet.phases(third)).toEqual([])
+    expect(fleet.steps(third)).toEqual([])
     expect(await fleet.version(third)).toBe('v1')
     expectNoUserVisibleErrors(seen)
   })

@@ -63,7 +63,7 @@ function endedNormally(observed: Observed, code: number) {
 
 async function expectUntouched(indexes: number[]) {
   for (const i of indexes) {
-    expect(fleet.phases(fleet.hosts[i])).toEqual([])
+    expect(fleet.steps(fleet.hosts[i])).toEqual([])
     expect(await fleet.version(fleet.hosts[i])).toBe('v1')
     expect(fleet.healthFilePresent(fleet.hosts[i])).toBe(true)
   }
@@ -120,7 +120,7 @@ const HEALTH_FILE = {
     )
     expect(reset).toBe(true)
     endedNormally(observed, 1)
-    expect(report(observed)[1]).toMatchObject({ result: 'failed', failedPhase: 'stop', rotation: 'out' })
+    expect(report(observed)[1]).toMatchObject({ result: 'failed', failedStep: 'stop', rotation: 'out' })
     expect(report(observed)[1].error).toMatch(
       /^connection lost during `stop` \(read ECONNRESET\); reconnected: its command ended there; out of rotation, not healthy \(.+\)$/
     )
@@ -154,7 +154,7 @@ const HEALTH_FILE = {
     expect(partitionedAt).toBeDefined()
     expect((noticedAt ?? Infinity) - (partitionedAt ?? 0)).toBeLessThan(30_000)
     endedNormally(observed, 1)
-    expect(report(observed)[1]).toMatchObject({ result: 'failed', failedPhase: 'stop', rotation: 'out' })
+    expect(report(observed)[1]).toMatchObject({ result: 'failed', failedStep: 'stop', rotation: 'out' })
     expect(report(observed)[1].error).toMatch(
       /^connection lost during `stop` \(Keepalive timeout\); reconnected: its command ended there; out of rotation, not healthy \(.+\)$/
     )

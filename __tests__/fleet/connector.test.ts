@@ -1,5 +1,5 @@
 // src/ssh.ts and src/remote-command.ts on their own against a real OpenSSH sshd: what the bundled
-// action relies on for every phase, checked where a race or a stray process would hide in the
+// action relies on for every step, checked where a race or a stray process would hide in the
 // end-to-end runs.
 import { chmodSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'

@@ -15,9 +15,9 @@ beforeAll(async () => {
 })
 afterAll(async () => fleet?.close())
 
-/** A run `name`: each phase appends `<name> <phase>` to the host's log; offline takes `offlineS`. */
+/** A run `name`: each step appends `<name> <step>` to the host's log; offline takes `offlineS`. */
 function inputs(name: string, offlineS = 0, overrides: Record<string, string> = {}): Record<string, string> {
-  const log = (phase: string) => `echo "${name} ${phase}" >> "$HOST_ROOT/phases.log"`
+  const log = (step: string) => `echo "${name} ${step}" >> "$HOST_ROOT/steps.log"`
   return {
     ...connectionInputs(fleet),
     'offline-command': `sleep ${offlineS}; ${log('offline')}`,
@@ -46,10 +46,10 @@ const lockHeld = () =>
   fleet.hosts.map((host) =>
     sshRun(fleet, host, 'test -d "$HOME/.rolling-deploy.lock" && echo held || echo free').trim()
   )
-const phases = () =>
+const steps = () =>
   fleet.hosts.flatMap((host) =>
-    existsSync(join(host.root, 'phases.log'))
-      ? readFileSync(join(host.root, 'phases.log'), 'utf8').trim().split('\n')
+    existsSync(join(host.root, 'steps.log'))
+      ? readFileSync(join(host.root, 'steps.log'), 'utf8').trim().split('\n')
       : []
   )
 
@@ -88,7 +88,7 @@ async function startSlowRun(id: number, options: RunOptions = {}): Promise<{ run
     expect(error).toContain('nothing was touched on any host')
     expect(b.outputs.result).toBe('failure')
     expect((await a).code).toBe(0)
-    expect(phases().filter((line) => line.startsWith('B'))).toEqual([])
+    expect(steps().filter((line) => line.startsWith('B'))).toEqual([])
     expect(lockHeld()).toEqual(['free', 'free'])
     expect((await runAction(inputs('C'), githubRun(333))).code).toBe(0)
   })
@@ -101,7 +101,7 @@ async function startSlowRun(id: number, options: RunOptions = {}): Promise<{ run
     expect(b.code).toBe(0)
     expect(b.stdout).toContain('Deploy lock held on')
     for (const host of fleet.hosts) {
-      const log = readFileSync(join(host.root, 'phases.log'), 'utf8').trim().split('\n')
+      const log = readFileSync(join(host.root, 'steps.log'), 'utf8').trim().split('\n')
       expect(log.findIndex((line) => line.startsWith('B'))).toBeGreaterThan(
         log.map((line) => line.startsWith('A')).lastIndexOf(true)
       )

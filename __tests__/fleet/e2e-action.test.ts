@@ -7,7 +7,7 @@ import { setTimeout as pause } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { freePort } from '../../test/fleet/ports.js'
 import { isRunning, track } from '../../test/fleet/processes.js'
-import { inRotation, installApp, phasesOn, stopApps, versionOn } from '../../test/fleet/releases.js'
+import { inRotation, installApp, stepsOn, stopApps, versionOn } from '../../test/fleet/releases.js'
 import { connectionInputs, startSshFleet, type SshFleet } from '../../test/fleet/ssh-hosts.js'
 import { annotationsOf, runAction } from '../../test/run-action.js'
 
@@ -52,13 +52,13 @@ describe('dist/index.js against real sshd hosts', () => {
     expect(readdirSync('dist').filter((file) => /\.(node|exe|dll|so)$/.test(file))).toEqual([])
   })
 
-  it('rolls v1 → v2 across 3 hosts, running the phases in order on each', async () => {
+  it('rolls v1 → v2 across 3 hosts, running the steps in order on each', async () => {
     resetHosts()
     const run = await runAction(inputs())
     expect(run.stderr).toBe('')
     expect(run.code).toBe(0)
     for (const host of fleet.hosts) {
-      expect(phasesOn(host)).toEqual(['offline', 'stop', 'deploy v2', 'start', 'online'])
+      expect(stepsOn(host)).toEqual(['offline', 'stop', 'deploy v2', 'start', 'online'])
       expect(await versionOn(host, appPort)).toBe('v2')
       expect(inRotation(host)).toBe(true)
     }
@@ -93,12 +93,12 @@ describe('dist/index.js against real sshd hosts', () => {
     try {
       const run = await runAction(inputs())
       expect(run.code).toBe(1)
-      expect(phasesOn(first)).toEqual(['offline', 'stop', 'deploy v2', 'start', 'online'])
+      expect(stepsOn(first)).toEqual(['offline', 'stop', 'deploy v2', 'start', 'online'])
       expect(await versionOn(first, appPort)).toBe('v2')
       expect(inRotation(first)).toBe(true)
-      expect(phasesOn(second)).toEqual(['offline', 'stop', 'deploy v2', 'start'])
+      expect(stepsOn(second)).toEqual(['offline', 'stop', 'deploy v2', 'start'])
       expect(inRotation(second)).toBe(false)
-      expect(phasesOn(third)).toEqual([])
+      expect(stepsOn(third)).toEqual([])
       expect(await versionOn(third, appPort)).toBe('v1')
       expect(inRotation(third)).toBe(true)
       expect(run.outputs.result).toBe('failure')
@@ -135,7 +135,7 @@ describe('dist/index.js against real sshd hosts', () => {
       `host key refused for ${third.entry}: its ssh-ed25519 key ${third.fingerprint} does not match known-hosts`
     )
     for (const host of fleet.hosts) {
-      expect(phasesOn(host)).toEqual([])
+      expect(stepsOn(host)).toEqual([])
       expect(await versionOn(host, appPort)).toBe('v1')
     }
   })
@@ -161,8 +161,8 @@ describe('dist/index.js against real sshd hosts', () => {
       expect(run.code).toBe(0)
       expect(readFileSync(`${target.root}/releases/v3/VERSION`, 'utf8')).toBe('v3\n')
       expect(await versionOn(target, appPort)).toBe('v3')
-      expect(phasesOn(bastion)).toEqual([])
-      expect(JSON.parse(run.outputs.report)[0].phasesMs).toHaveProperty('upload')
+      expect(stepsOn(bastion)).toEqual([])
+      expect(JSON.parse(run.outputs.report)[0].stepsMs).toHaveProperty('upload')
     } finally {
       rmSync(release, { recursive: true, force: true })
     }
@@ -180,7 +180,7 @@ describe('dist/index.js against real sshd hosts', () => {
     )
     expect(run.code).toBe(1)
     expect(JSON.parse(run.outputs.report)[0]).toMatchObject({
-      failedPhase: 'stop',
+      failedStep: 'stop',
       error: 'timed out after 1000 ms',
       rotation: 'out'
     })
@@ -205,7 +205,7 @@ describe('dist/index.js against real sshd hosts', () => {
       )
       expect(run.code).toBe(1)
       expect(JSON.parse(run.outputs.report)[0]).toMatchObject({
-        failedPhase: 'offline',
+        failedStep: 'offline',
         error: 'timed out after 1000 ms'
       })
     } finally {
@@ -250,7 +250,7 @@ describe('dist/index.js against real sshd hosts', () => {
     const run = await runAction(inputs({ 'dry-run': 'true' }))
     expect(run.code).toBe(0)
     expect(run.stdout).toContain('Dry run: preflight passed; nothing was changed.')
-    for (const host of fleet.hosts) expect(phasesOn(host)).toEqual([])
+    for (const host of fleet.hosts) expect(stepsOn(host)).toEqual([])
     // The summary: each host reachable, with the host key it showed (checked against known-hosts)
     // and its health path, proven: the tunnel to the app's address opened.
     expect(run.summary).toMatch(/^## 🔍 Dry run: nothing was changed/)

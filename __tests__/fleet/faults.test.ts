@@ -23,7 +23,7 @@ const report = (observed: Observed) => JSON.parse(observed.run.outputs.report ??
 
 async function expectUntouched(indexes: number[]) {
   for (const i of indexes) {
-    expect(fleet.phases(fleet.hosts[i])).toEqual([])
+    expect(fleet.steps(fleet.hosts[i])).toEqual([])
     expect(await fleet.version(fleet.hosts[i])).toBe('v1')
     expect(fleet.healthFilePresent(fleet.hosts[i])).toBe(true)
   }
@@ -65,7 +65,7 @@ describe('faults on a 4-host fleet under traffic', () => {
     )
     expect(killed).toBe(true)
     expect(observed.run.code).toBe(1)
-    expect(report(observed)[1]).toMatchObject({ result: 'failed', failedPhase: 'stop', rotation: 'out' })
+    expect(report(observed)[1]).toMatchObject({ result: 'failed', failedStep: 'stop', rotation: 'out' })
     // Killed with output unread, sshd's end resets the connection; otherwise it just closes.
     const entry = victim.entry.replace(/[.[\]]/g, '\\$&')
     expect(errorsOf(observed)[0]).toEqual({
@@ -85,8 +85,8 @@ describe('faults on a 4-host fleet under traffic', () => {
     noErrors(observed)
     // The command itself outlives the lost connection (nobody is left to end it); let it finish
     // before the next test lays out the host again.
-    for (let waited = 0; !fleet.phases(victim).includes('stop') && waited < 5000; waited += 50) await pause(50)
-    expect(fleet.phases(victim)).toEqual(['stop'])
+    for (let waited = 0; !fleet.steps(victim).includes('stop') && waited < 5000; waited += 50) await pause(50)
+    expect(fleet.steps(victim)).toEqual(['stop'])
   })
 
   it('a command that hangs: command-timeout ends it, the host fails and stays out', async () => {
@@ -97,7 +97,7 @@ describe('faults on a 4-host fleet under traffic', () => {
     )
     expect(observed.run.code).toBe(1)
     expect(report(observed)[0]).toMatchObject({
-      failedPhase: 'start',
+      failedStep: 'start',
       error: 'timed out after 1000 ms',
       rotation: 'out'
     })
@@ -113,8 +113,8 @@ describe('faults on a 4-host fleet under traffic', () => {
       fleet.inputs({ hosts: fleet.hosts[0].entry, 'health-timeout': '10s' })
     )
     expect(observed.run.code).toBe(0)
-    expect(report(observed)[0].phasesMs).toMatchObject({ health: expect.any(Number) })
-    expect((report(observed)[0].phasesMs as Record<string, number>).health).toBeGreaterThanOrEqual(2900)
+    expect(report(observed)[0].stepsMs).toMatchObject({ health: expect.any(Number) })
+    expect((report(observed)[0].stepsMs as Record<string, number>).health).toBeGreaterThanOrEqual(2900)
     noErrors(observed)
   })
 
@@ -122,7 +122,7 @@ describe('faults on a 4-host fleet under traffic', () => {
     await fleet.reset(() => [{ name: 'v1' }, { name: 'v2', flags: '--healthy-after-ms 3000' }])
     const observed = await rollUnderTraffic(fleet, fleet.inputs({ 'health-timeout': '1s' }))
     expect(observed.run.code).toBe(1)
-    expect(report(observed)[0]).toMatchObject({ failedPhase: 'health', rotation: 'out' })
+    expect(report(observed)[0]).toMatchObject({ failedStep: 'health', rotation: 'out' })
     expect(report(observed)[0].error).toMatch(/^not healthy after 1000 ms: HTTP 503/)
     expect(observed.outAtEnd).toEqual([fleet.hosts[0].name])
     noErrors(observed)

@@ -45,12 +45,12 @@ function fiveHundredsAnalysis(): string {
 
 const currentOf = (host: SshHost) => sshRun(fleet.ssh, host, `readlink ${HOST_VIEW}/current`).trim().split('/').pop()
 
-/** Every host on release `id` (release mode), then a clean slate: phases.log empty, HAProxy's counters cleared. */
+/** Every host on release `id` (release mode), then a clean slate: steps.log empty, HAProxy's counters cleared. */
 async function startFrom(id: string) {
   await fleet.reset()
   const first = await runAction(releaseModeInputs(fleet, scratch, id))
   expect(first.code).toBe(0)
-  for (const host of fleet.hosts) writeFileSync(join(host.root, 'phases.log'), '')
+  for (const host of fleet.hosts) writeFileSync(join(host.root, 'steps.log'), '')
   await fleet.waitForStates((states) => [...states.values()].every((status) => status === 'UP'))
   await adminCommand(fleet.lb.socket, 'clear counters all')
 }
@@ -67,7 +67,7 @@ async function startFrom(id: string) {
         `taking batch 1 \\(${fleet.hosts[0].entry}\\) out would leave fewer than min-in-rotation \\(3\\).*out: ${four.entry}`
       )
     )
-    for (const host of fleet.hosts) expect(fleet.phases(host)).toEqual([]) // nothing touched
+    for (const host of fleet.hosts) expect(fleet.steps(host)).toEqual([]) // nothing touched
     expect(fleet.hosts.slice(0, 3).every((host) => fleet.healthFilePresent(host))).toBe(true)
     expect(JSON.parse(observed.run.outputs['skipped-hosts'])).toEqual(fleet.hosts.map((host) => host.entry))
     expect(observed.run.outputs.result).toBe('failure')
@@ -127,7 +127,7 @@ async function startFrom(id: string) {
     expect(await fleet.version(first)).toBe('c1')
     expect(fleet.healthFilePresent(first)).toBe(true)
     for (const host of rest) {
-      expect(fleet.phases(host)).toEqual([])
+      expect(fleet.steps(host)).toEqual([])
       expect(currentOf(host)).toBe('c1')
     }
     const report = JSON.parse(observed.run.outputs.report) as { result: string }[]

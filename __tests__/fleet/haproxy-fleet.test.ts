@@ -42,7 +42,7 @@ const haproxyInputs = (lbHosts: readonly number[], overrides: Record<string, str
   fleetHaproxyInputs(fleet, lbHosts, overrides)
 
 const report = (run: ActionRun) => JSON.parse(run.outputs.report ?? '[]') as Record<string, unknown>[]
-const phasesMs = (run: ActionRun) => report(run).map((host) => host.phasesMs as Record<string, number>)
+const stepsMs = (run: ActionRun) => report(run).map((host) => host.stepsMs as Record<string, number>)
 const noErrors = (tally: Tally) =>
   expect({ byStatus: tally.byStatus, errors: tally.connectionErrors }).toEqual({
     byStatus: { 200: tally.requests },
@@ -66,11 +66,11 @@ async function expectCleanRoll(seen: SeenThrough<ActionRun>, lbs: number) {
   // The health file, which the fleet's HAProxy checks, never moved: HAProxy itself was told.
   for (const host of fleet.hosts) {
     expect(fleet.healthFilePresent(host)).toBe(true)
-    expect(fleet.phases(host)).toEqual(['stop', 'deploy v2', 'start'])
+    expect(fleet.steps(host)).toEqual(['stop', 'deploy v2', 'start'])
   }
   // The premise: slow requests were in flight as hosts left, and the drain waited for them (with 8
   // slow clients per HAProxy, a host has none about one time in seven; all four, 1 in 2,000).
-  expect(phasesMs(seen.result).filter((phases) => phases['offline-wait'] > 300).length).toBeGreaterThanOrEqual(1)
+  expect(stepsMs(seen.result).filter((steps) => steps['offline-wait'] > 300).length).toBeGreaterThanOrEqual(1)
 }
 
 describe.each([asRoot ? 'real fleet' : 'skipped: needs root'])('load-balancer: haproxy (%s)', () => {
@@ -135,7 +135,7 @@ describe.each([asRoot ? 'real fleet' : 'skipped: needs root'])('load-balancer: h
       expect(summary).toContain('set server … state drain on every HAProxy (runtime API)')
       expect(summary).toContain('until its sessions (scur) reach 0, up to 10000 ms (drain-timeout), then state maint')
       for (const lb of [fleet.lb, second!]) expect([...(await lb.states()).values()]).toEqual(['UP', 'UP', 'UP', 'UP'])
-      for (const host of fleet.hosts) expect(fleet.phases(host)).toEqual([])
+      for (const host of fleet.hosts) expect(fleet.steps(host)).toEqual([])
     }
   )
 
@@ -151,7 +151,7 @@ describe.each([asRoot ? 'real fleet' : 'skipped: needs root'])('load-balancer: h
     )
     noErrors(seen.quick)
     expect(seen.rotation[0].byServer.size).toBe(0)
-    for (const host of fleet.hosts) expect(fleet.phases(host)).toEqual([])
+    for (const host of fleet.hosts) expect(fleet.steps(host)).toEqual([])
   })
 
   run('a host HAProxy never sees UP again is left out (maint) and fails; the rollout stops, 0 errors', async () => {
@@ -164,7 +164,7 @@ describe.each([asRoot ? 'real fleet' : 'skipped: needs root'])('load-balancer: h
     expect(seen.result.code).toBe(1)
     expect(report(seen.result)[0]).toMatchObject({
       result: 'failed',
-      failedPhase: 'online-wait',
+      failedStep: 'online-wait',
       error: expect.stringMatching(
         /^HAProxy did not report the host UP after 2000 ms: app\/host1 DOWN.*; left out of rotation \(state maint\)$/
       )
@@ -172,6 +172,6 @@ describe.each([asRoot ? 'real fleet' : 'skipped: needs root'])('load-balancer: h
     expect((await fleet.lb.states()).get(first.name)).toBe('MAINT')
     noErrors(seen.quick)
     noErrors(seen.slow)
-    for (const host of fleet.hosts.slice(1)) expect(fleet.phases(host)).toEqual([])
+    for (const host of fleet.hosts.slice(1)) expect(fleet.steps(host)).toEqual([])
   })
 })

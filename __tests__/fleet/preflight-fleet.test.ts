@@ -19,13 +19,13 @@ const errorsOf = (observed: Observed) =>
     .map((a) => a.message)
     .join('\n')
 
-/** Nothing was touched: no host ever out of rotation, no phase run, every host still on v1. */
+/** Nothing was touched: no host ever out of rotation, no step run, every host still on v1. */
 async function expectUntouched(observed: Observed) {
   expect(observed.run.code).toBe(1)
   expect(observed.maxOutOfRotation).toBe(0)
   expectNoUserVisibleErrors(observed)
   for (const host of fleet.hosts) {
-    expect(fleet.phases(host)).toEqual([])
+    expect(fleet.steps(host)).toEqual([])
     expect(await fleet.version(host)).toBe('v1')
   }
 }

@@ -64,9 +64,9 @@ async function resetFleet() {
     // Out of rotation: offline through online-wait, per host.
     const window = (observed: Observed) =>
       reportOf(observed).map((host) => {
-        const phases = host.phasesMs as Record<string, number>
+        const steps = host.stepsMs as Record<string, number>
         return ['offline', 'offline-wait', 'stop', 'switch', 'start', 'health', 'online', 'online-wait'].reduce(
-          (sum, name) => sum + (phases[name] ?? 0),
+          (sum, name) => sum + (steps[name] ?? 0),
           0
         )
       })
@@ -177,14 +177,14 @@ async function resetFleet() {
   it('a release id re-used for other content is refused before any host changes, naming both digests', async () => {
     await resetFleet()
     expect((await runAction(releaseInputs('same'))).code).toBe(0)
-    for (const host of fleet.hosts) writeFileSync(join(host.root, 'phases.log'), '')
+    for (const host of fleet.hosts) writeFileSync(join(host.root, 'steps.log'), '')
     const other = await runAction(releaseModeInputs(fleet, scratch, 'same', {}, '--healthy-after-ms 10'))
     expect(other.code).toBe(1)
     expect(other.stdout).toMatch(
       /release-id same is already used for other content, nothing was changed \(a release id names one content: choose a new one\): \S+ holds it uploaded as sha256:([0-9a-f]{64}), this run uploads sha256:(?!\1)[0-9a-f]{64}/
     )
     for (const host of fleet.hosts) {
-      expect(fleet.phases(host)).toEqual([])
+      expect(fleet.steps(host)).toEqual([])
       expect(currentOf(host)).toBe('same')
       expect(readdirSync(join(host.root, 'releases/same'))).toEqual(['VERSION'])
     }
@@ -204,7 +204,7 @@ async function resetFleet() {
     expect(run.stdout).toContain('cancelled while preparing release p1; no host left rotation')
     for (const host of fleet.hosts) {
       expect(releasesOn(host)).not.toContain('p1')
-      expect(fleet.phases(host)).toEqual([])
+      expect(fleet.steps(host)).toEqual([])
       expect(fleet.healthFilePresent(host)).toBe(true)
     }
     expect(sshRun(fleet.ssh, fleet.hosts[0], 'pgrep -f "sleep [6]0" || echo none').trim()).toBe('none')

@@ -42,12 +42,12 @@ describe('4 hosts behind HAProxy', () => {
     expect(observed.outAtEnd).toEqual([second.name])
     expect(fleet.healthFilePresent(second)).toBe(false)
     for (const host of [third, fourth]) {
-      expect(fleet.phases(host)).toEqual([])
+      expect(fleet.steps(host)).toEqual([])
       expect(await fleet.version(host)).toBe('v1')
     }
     expect(JSON.parse(observed.run.outputs['failed-hosts'])).toEqual([second.entry])
     expect(JSON.parse(observed.run.outputs['skipped-hosts'])).toEqual([third.entry, fourth.entry])
-    expect(JSON.parse(observed.run.outputs.report)[1]).toMatchObject({ failedPhase: 'health', rotation: 'out' })
+    expect(JSON.parse(observed.run.outputs.report)[1]).toMatchObject({ failedStep: 'health', rotation: 'out' })
   })
 
   it('rolls a broken host back to v1 and back into rotation when rollback-command is given', async () => {
@@ -77,7 +77,7 @@ describe('4 hosts behind HAProxy', () => {
     expect(observed.run.code).toBe(0)
     expectNoUserVisibleErrors(observed)
     for (const host of fleet.hosts) {
-      expect(fleet.phases(host)).toEqual(['offline', 'stop', 'deploy v2', 'start', 'online'])
+      expect(fleet.steps(host)).toEqual(['offline', 'stop', 'deploy v2', 'start', 'online'])
       expect(await fleet.version(host)).toBe('v2')
     }
   })
@@ -99,8 +99,8 @@ describe('probes and drain on 4 hosts behind HAProxy', () => {
     fleet = await startFleet(4)
   })
   afterAll(async () => fleet?.close())
-  const waited = (observed: Observed, phase: string) =>
-    JSON.parse(observed.run.outputs.report).map((h: { phasesMs: Record<string, number> }) => h.phasesMs[phase])
+  const waited = (observed: Observed, step: string) =>
+    JSON.parse(observed.run.outputs.report).map((h: { stepsMs: Record<string, number> }) => h.stepsMs[step])
 
   it('waits only until HAProxy itself reports each host out and back in: 0 errors', async () => {
     await fleet.reset()
@@ -115,8 +115,8 @@ describe('probes and drain on 4 hosts behind HAProxy', () => {
     for (const host of fleet.hosts) expect(await fleet.version(host)).toBe('v2')
     // HAProxy marks a host down (or up) on its 2nd check, 100-200 ms after the health file changed,
     // which the offline (online) command did up to a few tens of ms before its wait began.
-    for (const phase of ['offline-wait', 'online-wait']) {
-      for (const ms of waited(observed, phase)) {
+    for (const step of ['offline-wait', 'online-wait']) {
+      for (const ms of waited(observed, step)) {
         expect(ms).toBeGreaterThanOrEqual(50)
         expect(ms).toBeLessThan(2000)
       }
@@ -134,11 +134,11 @@ describe('probes and drain on 4 hosts behind HAProxy', () => {
     expect(JSON.parse(observed.run.outputs.report)[0]).toMatchObject({
       result: 'failed',
       rotation: 'in',
-      failedPhase: 'offline-wait',
+      failedStep: 'offline-wait',
       error: 'offline-probe did not confirm the host out of rotation after 1000 ms: exit code 1'
     })
     for (const host of fleet.hosts) {
-      expect(fleet.phases(host)).toEqual([])
+      expect(fleet.steps(host)).toEqual([])
       expect(fleet.healthFilePresent(host)).toBe(true)
     }
     await fleet.waitForStates((states) => [...states.values()].every((status) => status === 'UP'))

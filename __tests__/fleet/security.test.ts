@@ -9,7 +9,7 @@ import { setTimeout as pause } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { BAD_INPUTS } from '../../test/fakes/bad-inputs.js'
 import { BASE_INPUTS } from '../../test/fakes/fakes.js'
-import { phasesOn } from '../../test/fleet/releases.js'
+import { stepsOn } from '../../test/fleet/releases.js'
 import { connectionInputs, startSshFleet, TEST_USER, type SshFleet } from '../../test/fleet/ssh-hosts.js'
 import { annotationsOf, runAction, type ActionRun } from '../../test/run-action.js'
 
@@ -33,13 +33,13 @@ afterAll(async () => {
 
 const errorsOf = (run: ActionRun) => annotationsOf(run.stdout).filter((a) => a.level === 'error')
 
-/** A rollout whose every phase is a harmless command: what is checked is how the run talks. */
+/** A rollout whose every step is a harmless command: what is checked is how the run talks. */
 function inputs(overrides: Record<string, string> = {}): Record<string, string> {
   return {
     ...connectionInputs(fleet),
-    'offline-command': 'echo offline >> "$HOST_ROOT/phases.log"',
-    'online-command': 'echo online >> "$HOST_ROOT/phases.log"',
-    'start-command': 'echo start >> "$HOST_ROOT/phases.log"',
+    'offline-command': 'echo offline >> "$HOST_ROOT/steps.log"',
+    'online-command': 'echo online >> "$HOST_ROOT/steps.log"',
+    'start-command': 'echo start >> "$HOST_ROOT/steps.log"',
     'health-command': 'true',
     'offline-wait': '0s',
     'online-wait': '0s',
@@ -135,7 +135,7 @@ describe('authentication and host keys against real sshd', () => {
     expect(errorsOf(run).map((a) => a.message)).toEqual([
       expect.stringContaining(`authentication as ${fleet.user} on ${first.entry} failed`)
     ])
-    for (const host of fleet.hosts) expect(phasesOn(host)).toEqual([])
+    for (const host of fleet.hosts) expect(stepsOn(host)).toEqual([])
   })
 
   it('hashed known_hosts entries for [host]:port are trusted', async () => {
@@ -149,7 +149,7 @@ describe('authentication and host keys against real sshd', () => {
     const run = await runAction(inputs({ 'known-hosts': hashed }))
     expect(errorsOf(run)).toEqual([])
     expect(run.code).toBe(0)
-    for (const host of fleet.hosts) expect(phasesOn(host)).toEqual(['offline', 'start', 'online'])
+    for (const host of fleet.hosts) expect(stepsOn(host)).toEqual(['offline', 'start', 'online'])
   })
 
   it('a swapped host key is refused before authentication: sshd logs no login', async () => {
@@ -170,7 +170,7 @@ describe('authentication and host keys against real sshd', () => {
       )
     ])
     expect(second.sshdLog()).not.toMatch(accepted)
-    for (const host of fleet.hosts) expect(phasesOn(host)).toEqual([])
+    for (const host of fleet.hosts) expect(stepsOn(host)).toEqual([])
   })
 })
 
@@ -261,20 +261,20 @@ describe('secrets on the hosts', () => {
     })()
     resetHosts()
     // A host's first command runs on a channel of its own, the others in its long-lived shell: both ways.
-    const slow = 'sleep 0.5; printf %s "$API_TOKEN" > "$HOST_ROOT/token-$ROLLOUT_PHASE"'
+    const slow = 'sleep 0.5; printf %s "$API_TOKEN" > "$HOST_ROOT/token-$ROLLOUT_STEP_NAME"'
     const run = await runAction(
       inputs({
         env: `API_TOKEN=${secret}`,
-        'offline-command': slow.replace('$ROLLOUT_PHASE', 'offline'),
-        'stop-command': slow.replace('$ROLLOUT_PHASE', 'stop')
+        'offline-command': slow.replace('$ROLLOUT_STEP_NAME', 'offline'),
+        'stop-command': slow.replace('$ROLLOUT_STEP_NAME', 'stop')
       })
     )
     sampling = false
     await sampler
     expect(run.code).toBe(0)
     for (const host of fleet.hosts) {
-      for (const phase of ['offline', 'stop'])
-        expect(readFileSync(join(host.root, `token-${phase}`), 'utf8')).toBe(secret)
+      for (const step of ['offline', 'stop'])
+        expect(readFileSync(join(host.root, `token-${step}`), 'utf8')).toBe(secret)
     }
     // The commands were seen running (the sampling can fail), the secret never.
     expect(samples.filter((listing) => /sleep 0\.5/.test(listing)).length).toBeGreaterThan(5)

@@ -94,7 +94,7 @@ function expectSameTree(runner: string, host: SshHost, path: string) {
     expect(observed.maxOutOfRotation).toBe(0)
     expectNoUserVisibleErrors(observed)
     expect(JSON.parse(observed.run.outputs.report)[0]).toMatchObject({
-      failedPhase: 'upload',
+      failedStep: 'upload',
       error: expect.stringMatching(
         /^the upload failed on the host \(exit code 1\): mkdir: .*\/dev\/null.*Not a directory$/
       ),

@@ -19,11 +19,11 @@ describe('rollout, one host at a time', () => {
     expect(result.status).toBe('success')
     for (const host of hosts) expect(host.commands).toEqual([OFFLINE, 'appctl stop', 'appctl start', ONLINE])
     expect(result.hosts.map((h) => [h.outcome, h.rotation])).toEqual(Array(4).fill(['succeeded', 'in']))
-    const phases = result.hosts[0].phases.map((p) => p.name)
-    expect(phases).toEqual(['offline', 'offline-wait', 'stop', 'start', 'health', 'online', 'online-wait'])
-    expect(result.hosts[0].phases.find((p) => p.name === 'offline-wait')?.durationMs).toBe(8000)
+    const steps = result.hosts[0].timeline.map((p) => p.name)
+    expect(steps).toEqual(['offline', 'offline-wait', 'stop', 'start', 'health', 'online', 'online-wait'])
+    expect(result.hosts[0].timeline.find((p) => p.name === 'offline-wait')?.durationMs).toBe(8000)
     // Host 2 starts only after host 1's online-wait ended.
-    expect(result.hosts[1].phases[0].startMs).toBeGreaterThanOrEqual(result.hosts[0].phases.at(-1)!.startMs + 8000)
+    expect(result.hosts[1].timeline[0].startMs).toBeGreaterThanOrEqual(result.hosts[0].timeline.at(-1)!.startMs + 8000)
     expect(result.durationMs).toBe(clock.now() - before)
   })
 
@@ -49,7 +49,7 @@ describe('rollout, one host at a time', () => {
     })
     const result = await run()
     expect(hosts[0].uploads).toEqual([['package.json', '/tmp/pkg.json']])
-    expect(result.hosts[0].phases.map((p) => p.name).slice(0, 2)).toEqual(['upload', 'offline'])
+    expect(result.hosts[0].timeline.map((p) => p.name).slice(0, 2)).toEqual(['upload', 'offline'])
     expect(hosts[0].commands).toEqual([OFFLINE, 'appctl stop', 'unpack', 'appctl start', ONLINE])
   })
 })
@@ -65,7 +65,7 @@ describe('a failed host never rejoins the load balancer', () => {
     expect(result.hosts[1]).toMatchObject({
       outcome: 'failed',
       rotation: 'out',
-      failedPhase: 'start',
+      failedStep: 'start',
       error: 'exited with code 1'
     })
     expect(result.hosts[1].outputTail).toEqual(['appctl start failed here'])
@@ -81,9 +81,9 @@ describe('a failed host never rejoins the load balancer', () => {
     const started = Date.now()
     const result = await run()
     expect(Date.now() - started).toBeLessThan(2000)
-    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'out', failedPhase: 'health' })
+    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'out', failedStep: 'health' })
     expect(result.hosts[0].error).toMatch(/^not healthy after 50000 ms: HTTP 502/)
-    expect(result.hosts[0].phases.find((p) => p.name === 'health')?.durationMs).toBeGreaterThanOrEqual(50_000)
+    expect(result.hosts[0].timeline.find((p) => p.name === 'health')?.durationMs).toBeGreaterThanOrEqual(50_000)
   })
 
   it('fails a host that answers 200 with the old version when health-body asks for the new', async () => {
@@ -137,7 +137,7 @@ describe('a failed host never rejoins the load balancer', () => {
     expect(result.hosts[0]).toMatchObject({
       outcome: 'failed',
       rotation: 'out',
-      failedPhase: 'stop',
+      failedStep: 'stop',
       error: 'timed out after 30000 ms'
     })
   })
@@ -154,14 +154,14 @@ describe('a failed host never rejoins the load balancer', () => {
     failOn(hosts[0], OFFLINE)
     const result = await run()
     expect(hosts[0].commands).toEqual([OFFLINE, ONLINE])
-    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'in', failedPhase: 'offline' })
+    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'in', failedStep: 'offline' })
   })
 
   it('leaves a host whose online command failed in an unknown rotation state', async () => {
     const { hosts, run } = fakeRollout()
     failOn(hosts[0], ONLINE)
     const result = await run()
-    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'unknown', failedPhase: 'online' })
+    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'unknown', failedStep: 'online' })
   })
 })
 
@@ -186,7 +186,7 @@ describe('a connection lost in the middle of a step: the host is looked at again
     expect(result.hosts[0]).toMatchObject({
       outcome: 'failed',
       rotation: 'out',
-      failedPhase: 'stop',
+      failedStep: 'stop',
       error:
         "connection lost during `stop` (read ECONNRESET); reconnected: its command ended there; out of rotation, not healthy (not healthy after 2000 ms: HTTP 200 but the body did not match /version=v2/ (got 'version=v1'))"
     })
@@ -201,7 +201,7 @@ describe('a connection lost in the middle of a step: the host is looked at again
     lose(hosts[0], 'appctl start', { inRotation: false, group: 7 })
     hosts[0].health = () => ({ status: hosts[0].commands.includes('appctl rollback') ? 200 : 503, body: '' })
     const result = await run()
-    expect(result.hosts[0]).toMatchObject({ outcome: 'rolled-back', rotation: 'in', failedPhase: 'start' })
+    expect(result.hosts[0]).toMatchObject({ outcome: 'rolled-back', rotation: 'in', failedStep: 'start' })
     expect(result.hosts[0].error).toMatch(
       /^connection lost during `start` \(read ECONNRESET\); reconnected: its command ran on past command-timeout \(600000 ms\) and was ended; out of rotation, not healthy/
     )
@@ -215,7 +215,7 @@ describe('a connection lost in the middle of a step: the host is looked at again
     expect(result.hosts[0]).toMatchObject({
       outcome: 'failed',
       rotation: 'in',
-      failedPhase: 'online',
+      failedStep: 'online',
       error: 'connection lost during `online` (read ECONNRESET); reconnected: out of rotation, healthy'
     })
     expect(hosts[0].commands.slice(-3)).toEqual([ANSWERS, IN_ROTATION, ONLINE])
@@ -225,7 +225,7 @@ describe('a connection lost in the middle of a step: the host is looked at again
     const { hosts, run } = fakeRollout()
     lose(hosts[0], OFFLINE, { inRotation: true })
     const result = await run()
-    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'in', failedPhase: 'offline' })
+    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'in', failedStep: 'offline' })
     expect(hosts[0].commands).toEqual([OFFLINE, ANSWERS, IN_ROTATION])
   })
 
@@ -258,7 +258,7 @@ describe('a connection lost in the middle of a step: the host is looked at again
     hosts[0].onExec = (command) => (command === awaitGroup(9, 600_000) ? controller.abort() : undefined)
     const result = await run()
     expect(result.status).toBe('cancelled')
-    expect(result.hosts[0]).toMatchObject({ outcome: 'cancelled', rotation: 'out', failedPhase: 'stop' })
+    expect(result.hosts[0]).toMatchObject({ outcome: 'cancelled', rotation: 'out', failedStep: 'stop' })
     expect(result.hosts[0].error).toMatch(
       /; reconnected: out of rotation, not healthy \(not checked: the run was cancelled\)$/
     )
@@ -286,8 +286,8 @@ describe('rollback', () => {
     failOn(hosts[1], 'appctl start')
     const result = await run()
     expect(hosts[1].commands).toEqual([OFFLINE, 'appctl stop', 'appctl start', 'appctl rollback', ONLINE])
-    expect(result.hosts[1]).toMatchObject({ outcome: 'rolled-back', rotation: 'in', failedPhase: 'start' })
-    expect(result.hosts[1].phases.map((p) => p.name).slice(-4)).toEqual([
+    expect(result.hosts[1]).toMatchObject({ outcome: 'rolled-back', rotation: 'in', failedStep: 'start' })
+    expect(result.hosts[1].timeline.map((p) => p.name).slice(-4)).toEqual([
       'rollback',
       'rollback-health',
       'restore-online',
@@ -322,7 +322,7 @@ describe('batches and max-failed-hosts', () => {
     const result = await run()
     expect(result.batches).toBe(3)
     expect(result.hosts.map((h) => h.batch)).toEqual([1, 2, 2, 2, 3, 3])
-    const starts = result.hosts.map((h) => h.phases[0].startMs)
+    const starts = result.hosts.map((h) => h.timeline[0].startMs)
     // Host 3 started while host 2 was still running.
     expect(starts[2]).toBeLessThan(starts[1] + result.hosts[1].durationMs)
   })
@@ -339,7 +339,7 @@ describe('batches and max-failed-hosts', () => {
   it('pauses between batches', async () => {
     const { run } = fakeRollout({ 'batch-pause': '30s' })
     const result = await run()
-    const gap = result.hosts[1].phases[0].startMs - (result.hosts[0].phases.at(-1)!.startMs + 8000)
+    const gap = result.hosts[1].timeline[0].startMs - (result.hosts[0].timeline.at(-1)!.startMs + 8000)
     expect(gap).toBeGreaterThanOrEqual(30_000)
   })
 })
@@ -365,7 +365,7 @@ describe('cancellation', () => {
       ['skipped', 'in'],
       ['skipped', 'in']
     ])
-    expect(result.hosts[1].failedPhase).toBe('health')
+    expect(result.hosts[1].failedStep).toBe('health')
     expect(hosts[1].commands).toEqual([OFFLINE, 'appctl stop', 'appctl start'])
     expect(hosts[2].commands).toEqual([])
   })
@@ -387,15 +387,15 @@ describe('cancellation', () => {
     cancelWhen(hosts, controller, 0, OFFLINE)
     const result = await run()
     expect(hosts[0].commands).toEqual([OFFLINE, ONLINE])
-    expect(result.hosts[0]).toMatchObject({ outcome: 'cancelled', rotation: 'in', failedPhase: 'offline' })
+    expect(result.hosts[0]).toMatchObject({ outcome: 'cancelled', rotation: 'in', failedStep: 'offline' })
   })
 
-  it('starts no new phase once cancelled mid-command', async () => {
+  it('starts no new step once cancelled mid-command', async () => {
     const { hosts, run, controller } = fakeRollout()
     cancelWhen(hosts, controller, 0, 'appctl stop')
     const result = await run()
     expect(hosts[0].commands).toEqual([OFFLINE, 'appctl stop'])
-    expect(result.hosts[0]).toMatchObject({ outcome: 'cancelled', rotation: 'out', failedPhase: 'stop' })
+    expect(result.hosts[0]).toMatchObject({ outcome: 'cancelled', rotation: 'out', failedStep: 'stop' })
   })
 
   it('does not start hosts after a cancel between batches', async () => {
@@ -433,7 +433,7 @@ describe('probes: waiting on the load balancer, not on a guess', () => {
     expect(result.status).toBe('success')
     expect(runner.runs.map((r) => r.command)).toEqual(['lb-says out', 'lb-says out', 'lb-says out', 'lb-says in'])
     expect(runner.runs[0].env).toContainEqual(['ROLLOUT_HOST', 'h1'])
-    const waited = (name: string) => result.hosts[0].phases.find((p) => p.name === name)?.durationMs
+    const waited = (name: string) => result.hosts[0].timeline.find((p) => p.name === name)?.durationMs
     // Two refusals a probe-interval apart, then the third run confirms: ~1 s, not offline-wait's 8 s.
     expect(waited('offline-wait')).toBe(1020)
     expect(waited('online-wait')).toBe(20)
@@ -449,7 +449,7 @@ describe('probes: waiting on the load balancer, not on a guess', () => {
     expect(result.hosts[0]).toMatchObject({
       outcome: 'failed',
       rotation: 'in',
-      failedPhase: 'offline-wait',
+      failedStep: 'offline-wait',
       error: 'offline-probe did not confirm the host out of rotation after 8000 ms: exit code 1: probe said 1'
     })
     expect(hosts[1].commands).toEqual([])
@@ -459,7 +459,7 @@ describe('probes: waiting on the load balancer, not on a guess', () => {
     const { runner, run } = fakeRollout(PROBES)
     runner.reply = (command) => (command === 'lb-says in' ? 1 : 0)
     const result = await run()
-    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'unknown', failedPhase: 'online-wait' })
+    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'unknown', failedStep: 'online-wait' })
     expect(result.hosts[0].error).toMatch(/^online-probe did not confirm the host in rotation after 8000 ms/)
   })
 })
@@ -480,7 +480,7 @@ describe('drain', () => {
       ONLINE
     ])
     expect(log.lines).toContain('[deploy@h1] 3 connection(s) open on port 8080')
-    expect(result.hosts[0].phases.find((p) => p.name === 'drain')?.durationMs).toBe(1200)
+    expect(result.hosts[0].timeline.find((p) => p.name === 'drain')?.durationMs).toBe(1200)
   })
 
   it('stops anyway after drain-timeout, with a warning naming what was still open', async () => {
@@ -497,7 +497,7 @@ describe('drain', () => {
     const { hosts, run } = fakeRollout({ 'drain-timeout': '2s', 'drain-port': '8080', hosts: 'deploy@h1' })
     hosts[0].reply = (command) => (isDrain(command) ? { code: 127, lines: ['ss not found on the host'] } : {})
     const result = await run()
-    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'in', failedPhase: 'drain' })
+    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', rotation: 'in', failedStep: 'drain' })
     expect(hosts[0].commands.at(-1)).toBe(ONLINE)
   })
 })

@@ -97,7 +97,7 @@ describe('what a run does with what preflight found', () => {
       ['unchanged', 'in'],
       ['succeeded', 'in']
     ])
-    expect(result.hosts[1].phases.map((phase) => phase.name)).toEqual(['verify', 'online', 'online-wait'])
+    expect(result.hosts[1].timeline.map((step) => step.name)).toEqual(['verify', 'online', 'online-wait'])
     expect(hosts[1].commands.filter(notReading)).toEqual(["touch '/srv/status/nginx-status.html'"])
     expect(log.warnings).toEqual(['deploy@h2: out of rotation before this run'])
     expect(renderSummary(result)).toContain(

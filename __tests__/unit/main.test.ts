@@ -16,7 +16,7 @@ describe('runWith', () => {
     const journal = (command: string) => command.includes('"$HOME/.rolling-deploy.lock.journal"')
     const measure = "test -e '/srv/status/nginx-status.html'" // rotation, as the health-file adapter reads it
     expect(hosts.every((host) => host.commands.filter((c) => !journal(c)).length === 8 && host.closed)).toBe(true)
-    // The deploy lock is taken before the first phase and given back after the last; the journal is
+    // The deploy lock is taken before the first step and given back after the last; the journal is
     // read after the lock, written before each step that changes the host, cleared at its end.
     for (const host of hosts) {
       // Preflight reads the journal and the host's place in the load balancer (the dry run shows

@@ -23,7 +23,7 @@ describe('batchSizes (Ansible serial semantics)', () => {
 })
 
 describe('describePlan', () => {
-  it('lists batches, phases in order, commands and waits', () => {
+  it('lists batches, steps in order, commands and waits', () => {
     const plan = describePlan(settingsWith({ 'batch-size': '1,50%', 'deploy-command': 'tar xzf /tmp/app.tgz' })).join(
       '\n'
     )

@@ -175,7 +175,7 @@ describe('runBatches in release mode', () => {
     const result = await roll(settings, hosts, clock, ['r2', 'r1', 'r1', 'r1'])
     expect(result.hosts.map((host) => host.outcome)).toEqual(['unchanged', 'succeeded', 'succeeded', 'succeeded'])
     expect(hosts[0].commands).toEqual([])
-    expect(result.hosts[1].phases.map((phase) => phase.name)).toEqual([
+    expect(result.hosts[1].timeline.map((step) => step.name)).toEqual([
       'offline',
       'offline-wait',
       'stop',
@@ -206,7 +206,7 @@ describe('runBatches in release mode', () => {
       ['skipped', 'in']
     ])
     expect(order).toEqual(['deploy@h3', 'deploy@h2', 'deploy@h1'])
-    expect(result.hosts[0].phases.map((phase) => phase.name).slice(-8)).toEqual([
+    expect(result.hosts[0].timeline.map((step) => step.name).slice(-8)).toEqual([
       'offline',
       'offline-wait',
       'rollback-stop',
@@ -234,7 +234,7 @@ describe('runBatches in release mode', () => {
     expect(result.hosts[0]).toMatchObject({
       outcome: 'failed',
       rotation: 'in',
-      failedPhase: 'offline',
+      failedStep: 'offline',
       error: 'the fleet rollback failed: exited with code 2; it still serves the new release'
     })
     expect(hosts[0].commands.filter((command) => command === 'lb-in')).toHaveLength(2) // its run, then put back

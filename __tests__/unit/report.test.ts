@@ -32,10 +32,10 @@ describe('renderOutputs', () => {
       batch: 2,
       result: 'failed',
       rotation: 'out',
-      failedPhase: 'start',
+      failedStep: 'start',
       error: 'exited with code 3'
     })
-    expect(Object.keys(report[0].phasesMs)).toEqual([
+    expect(Object.keys(report[0].stepsMs)).toEqual([
       'offline',
       'offline-wait',
       'stop',
@@ -44,13 +44,13 @@ describe('renderOutputs', () => {
       'online',
       'online-wait'
     ])
-    expect(report[0].phasesMs['offline-wait']).toBe(8000)
+    expect(report[0].stepsMs['offline-wait']).toBe(8000)
     expect(Number(outputs['duration-ms'])).toBeGreaterThan(16_000)
   })
 })
 
 describe('renderSummary', () => {
-  it('has a heading, a table with every phase, escaped details and a gantt chart', async () => {
+  it('has a heading, a table with every step, escaped details and a gantt chart', async () => {
     const summary = renderSummary(await resultWithFailure())
     expect(summary).toMatch(/^## ❌ Rollout failed\n/)
     expect(summary).toContain(

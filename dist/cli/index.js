@@ -25621,7 +25621,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _esm_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6247);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4161);
+/* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(454);
 // `rolling-deploy`, the command line (bundled as dist/cli.js): the action's engine and inputs from a
 // terminal or another CI. See cli/run-cli.ts.
 // First import on purpose: see esm-shims.ts.
@@ -25641,7 +25641,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4161:
+/***/ 454:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -27757,214 +27757,65 @@ function markdownTable(head, rows) {
     ];
 }
 
-;// CONCATENATED MODULE: ./src/inputs/parse.ts
-// Pure parsers for input values. Each returns the parsed value or throws InputError with the
-// expected form; settings.ts attaches the input name and value and collects every problem.
-class InputError extends Error {
+;// CONCATENATED MODULE: ./src/variables.ts
+function rolloutVariables({ target, batch, index }) {
+    return [
+        ['ROLLOUT_HOST', target.host],
+        ['ROLLOUT_PORT', String(target.port)],
+        ['ROLLOUT_USER', target.user],
+        ['ROLLOUT_TARGET', target.entry],
+        ['ROLLOUT_BATCH', String(batch)],
+        ['ROLLOUT_INDEX', String(index)]
+    ];
 }
-const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const DURATION_FORM = 'a number with an optional unit ms, s, m or h (e.g. 8, 8s, 500ms, 1m)';
-function parseDuration(text) {
-    const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim());
-    if (!match)
-        throw new InputError(`expected ${DURATION_FORM}`);
-    const ms = Number(match[1]) * DURATION_UNITS[match[2] ?? 's'];
-    if (!Number.isFinite(ms) || ms > 24 * 3_600_000)
-        throw new InputError('expected a duration of at most 24h');
-    return Math.round(ms);
+/** The variables with values of the right form, for checking a template before any host is reached. */
+const SAMPLE_VARIABLES = new Map(rolloutVariables({
+    target: { host: '127.0.0.1', port: 22, user: 'deploy', entry: '127.0.0.1' },
+    batch: 1,
+    index: 1
+}));
+/**
+ * What a host's commands and the probes for it get: its ROLLOUT_* variables, its release's in
+ * release mode, then the env input.
+ */
+function hostVariables(settings, place) {
+    const dir = settings.release?.dir;
+    const { release } = place;
+    const releaseVariables = dir !== undefined && release
+        ? [
+            ['ROLLOUT_RELEASE', release.to],
+            ['ROLLOUT_RELEASE_PATH', `${dir}/releases/${release.to}`],
+            ['ROLLOUT_PREVIOUS_RELEASE', release.from ?? '']
+        ]
+        : [];
+    return [...rolloutVariables(place), ...releaseVariables, ...settings.env];
 }
-function parseInteger(text, min, max) {
-    const value = text.trim();
-    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-        throw new InputError(`expected a whole number from ${min} to ${max}`);
-    }
-    return Number(value);
+/**
+ * What analysis-command gets after batch `batch`: the batch, the hosts now on the new release
+ * (`updated`, their entries), the release in release mode, then the env input.
+ */
+function bakeVariables(settings, batch, updated) {
+    return [
+        ['ROLLOUT_BATCH', String(batch)],
+        ['ROLLOUT_UPDATED_HOSTS', updated.join(' ')],
+        ...(settings.release ? [['ROLLOUT_RELEASE', settings.release.id]] : []),
+        ...settings.env
+    ];
 }
-function parseBoolean(text) {
-    const value = text.trim().toLowerCase();
-    if (value === 'true')
-        return true;
-    if (value === 'false')
-        return false;
-    throw new InputError('expected true or false');
-}
-/** Splits a list input: one item per line or comma-separated; blank lines and `#` comments ignored. */
-function splitList(text) {
-    return text
-        .split('\n')
-        .map((line) => line.replace(/(^|\s)#.*$/, ''))
-        .flatMap((line) => line.split(','))
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-}
-const HOST_FORM = '[user@]host[:port], with IPv6 in brackets as [::1]:22';
-const HOSTNAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
-const USERNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/;
-/** Parses `[user@]host[:port]`; `defaultPort` fills a missing port. */
-function parseHostTarget(entry, defaultPort) {
-    const fail = (why) => {
-        throw new InputError(`${why}; expected ${HOST_FORM}`);
+/** The run, as GitHub Actions names it (when its variables are set): for the audit log, the lock's holder, the journal. */
+function githubRun(env = process.env) {
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_RUN_ATTEMPT: attempt, GITHUB_ACTOR: actor, GITHUB_SHA: sha } = env;
+    return {
+        runUrl: server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined,
+        actor,
+        sha,
+        runId: run && /^\d+$/.test(run) ? run : undefined,
+        attempt: attempt && /^\d+$/.test(attempt) ? Number(attempt) : run ? 1 : undefined
     };
-    const at = entry.lastIndexOf('@');
-    const user = at >= 0 ? entry.slice(0, at) : undefined;
-    if (user !== undefined && !USERNAME.test(user))
-        fail(`invalid user '${user}'`);
-    const rest = at >= 0 ? entry.slice(at + 1) : entry;
-    let host;
-    let portText;
-    if (rest.startsWith('[')) {
-        const close = rest.indexOf(']');
-        if (close < 0)
-            fail('unclosed [');
-        host = rest.slice(1, close);
-        const after = rest.slice(close + 1);
-        if (after !== '' && !after.startsWith(':'))
-            fail(`unexpected '${after}' after ]`);
-        portText = after === '' ? undefined : after.slice(1);
-        if (!/^[0-9A-Fa-f:.]+$/.test(host) || !host.includes(':'))
-            fail(`'${host}' is not an IPv6 address`);
-    }
-    else {
-        const parts = rest.split(':');
-        if (parts.length > 2)
-            fail('IPv6 addresses need brackets');
-        host = parts[0];
-        portText = parts[1];
-        if (!HOSTNAME.test(host))
-            fail(host === '' ? 'missing host' : `invalid host name '${host}'`);
-    }
-    let port = defaultPort;
-    if (portText !== undefined) {
-        if (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
-            fail(`invalid port '${portText}' (1-65535)`);
-        }
-        port = Number(portText);
-    }
-    return { entry, user, host, port };
-}
-function parseStatusRanges(text) {
-    const form = 'HTTP status codes and ranges from 100 to 599, e.g. 200 or 200,204 or 200-299';
-    const items = splitList(text);
-    if (items.length === 0)
-        throw new InputError(`expected ${form}`);
-    return items.map((item) => {
-        const match = /^(\d{3})(?:\s*-\s*(\d{3}))?$/.exec(item);
-        const from = Number(match?.[1]);
-        const to = Number(match?.[2] ?? match?.[1]);
-        if (!match || from < 100 || to > 599 || from > to)
-            throw new InputError(`'${item}' is not valid; expected ${form}`);
-        return { from, to };
-    });
-}
-function parseBatchSize(text) {
-    const form = 'N, N% (1-100%) or a ramp like 1,25%,100%';
-    const items = splitList(text);
-    if (items.length === 0)
-        throw new InputError(`expected ${form}`);
-    return items.map((item) => {
-        const match = /^(\d+)(%?)$/.exec(item);
-        const n = Number(match?.[1]);
-        if (!match || n < 1 || (match[2] === '%' && n > 100))
-            throw new InputError(`'${item}' is not valid; expected ${form}`);
-        return match[2] === '%' ? { percent: n } : { count: n };
-    });
-}
-/**
- * Hosts per batch, with Ansible `serial` semantics: each step sizes one batch, the last step
- * repeats until every host is planned, percentages are of all hosts, at least 1 each.
- */
-function batchSizes(total, steps) {
-    const sizes = [];
-    let planned = 0;
-    for (let i = 0; planned < total; i++) {
-        const step = steps[Math.min(i, steps.length - 1)];
-        const size = 'count' in step ? step.count : Math.floor((total * step.percent) / 100);
-        const clamped = Math.min(Math.max(size, 1), total - planned);
-        sizes.push(clamped);
-        planned += clamped;
-    }
-    return sizes;
-}
-/** `N` hosts or `N%` of all of them (rounded up: a floor never rounds down to fewer hosts). */
-function parseHostCount(text, total) {
-    const match = /^(\d+)(%?)$/.exec(text.trim());
-    const n = Number(match?.[1]);
-    if (!match || (match[2] === '%' && n > 100))
-        throw new InputError('expected N hosts or N% of all hosts (0-100%)');
-    return match[2] === '%' ? Math.ceil((total * n) / 100) : n;
-}
-/** One duration, or a list of them (comma-separated or one per line). */
-function parseDurationList(text) {
-    const items = splitList(text);
-    if (items.length === 0)
-        throw new InputError('expected a duration or a list of durations, e.g. 60s or 60s,10s');
-    return items.map((item) => {
-        try {
-            return parseDuration(item);
-        }
-        catch (error) {
-            if (error instanceof InputError)
-                throw new InputError(`'${item}': ${error.message}`);
-            throw error;
-        }
-    });
-}
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/**
- * `KEY=value` lines; the value is everything after the first `=`, kept verbatim. A problem names
- * the line by its number and never shows a value (env holds secrets), nor a line without `=`.
- */
-function parseEnv(text) {
-    const pairs = [];
-    for (const [i, line] of text.split('\n').entries()) {
-        if (line.trim() === '' || line.trim().startsWith('#'))
-            continue;
-        const eq = line.indexOf('=');
-        if (eq < 0)
-            throw new InputError(`line ${i + 1} has no '=' (not shown: it may hold a secret); expected KEY=value lines`);
-        const name = line.slice(0, eq).trim();
-        if (!ENV_NAME.test(name)) {
-            throw new InputError(`line ${i + 1}: '${name}' is not valid; expected KEY=value lines with KEY a shell variable name`);
-        }
-        if (name.startsWith('ROLLOUT_'))
-            throw new InputError(`line ${i + 1}: '${name}' is reserved: ROLLOUT_* variables are set by the action`);
-        pairs.push([name, line.slice(eq + 1)]);
-    }
-    return pairs;
-}
-function parseRegex(text) {
-    try {
-        return new RegExp(text);
-    }
-    catch (error) {
-        throw new InputError(`expected a JavaScript regular expression (${error.message})`);
-    }
-}
-/** Replaces `${NAME}` with its value; a name without a value is an error, never an empty string. */
-function expandVariables(template, values) {
-    return template.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name) => {
-        const value = values.get(name);
-        if (value === undefined)
-            throw new InputError(`\${${name}} is not a known variable; expected one of ${[...values.keys()].join(', ')}`);
-        return value;
-    });
-}
-function parseHttpUrl(text) {
-    let url;
-    try {
-        url = new URL(text.trim());
-    }
-    catch {
-        throw new InputError('expected an absolute http:// or https:// URL, as seen from the host, e.g. http://127.0.0.1:8080/health');
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-        throw new InputError('expected an http:// or https:// URL');
-    if (url.username || url.password)
-        throw new InputError('credentials in the URL are not supported; use health-command');
-    return url;
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/bake.ts
+
 /** How long batch `batch` (1-based) bakes: its batch-size step's bake-time, the last repeating. */
 function bakeTimeMs(settings, batch) {
     const times = settings.bake?.timesMs ?? [];
@@ -28008,12 +27859,7 @@ async function bake(deps, batch, updated) {
     }
 }
 async function measure({ settings, runner, clock, log, signal, origin }, analysis, batch, updated) {
-    const env = [
-        ['ROLLOUT_BATCH', String(batch)],
-        ['ROLLOUT_UPDATED_HOSTS', updated.join(' ')],
-        ...(settings.release ? [['ROLLOUT_RELEASE', settings.release.id]] : []),
-        ...settings.env
-    ];
+    const env = bakeVariables(settings, batch, updated);
     const atMs = clock.now() - origin;
     const { code, timedOut, lastLine } = await runner.run(analysis.command, {
         env,
@@ -28205,10 +28051,7 @@ const ports_systemClock = {
     })
 };
 
-;// CONCATENATED MODULE: ./src/rollout/host-scripts.ts
-// Running a command on a host and judging how it ended: one place for the words a failure gets,
-// for the steps of a host and for the action's own fleet-wide scripts (release state, the
-// preparation, the lock).
+;// CONCATENATED MODULE: ./src/rollout/run-on-host.ts
 
 /** Why a command did not succeed, in the words the report uses; undefined if it did. */
 function failureOf(result, timeoutMs, signal) {
@@ -28262,12 +28105,30 @@ async function runToEnd(host, script, { env = [], timeoutMs, onLine, signal = NE
     });
     return { result, lines };
 }
+/**
+ * Runs one of the action's own scripts on a host (release mode's, by default with the env input),
+ * each line logged; cancelled only if `signal` is given. Throws with its last line if it fails.
+ */
+async function runScript(host, script, settings, log, { env = settings.env, signal = NEVER_ABORTED } = {}) {
+    const { timeoutMs } = settings.commands;
+    const { result, lines } = await runToEnd(host, script, {
+        env,
+        timeoutMs,
+        signal,
+        onLine: (line) => log.info(`[${host.target.entry}] ${line}`)
+    });
+    const failure = failureOf(result, timeoutMs, signal);
+    if (failure !== undefined)
+        throw new Error(lines.length > 0 ? `${failure}: ${lines.at(-1)}` : failure);
+}
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/ssh/remote-scripts.ts
-// Every shell text the action sends to a host is built here, from quoted values: values are data,
-// never code, whatever quotes, `$()`, semicolons or newlines they hold.
+// How a command reaches a host's shell, and the small shell texts the adapters share; the larger
+// scripts (health, journal, lock, release, upload) are in the ssh/*-scripts.ts beside it. Every one
+// is built from quoted values (shellQuote): values are data, never code, whatever quotes, `$()`,
+// semicolons or newlines they hold.
 //
 // A command never travels in a process's arguments. sshd starts a plain `sh -s` (or the host's
 // long-lived shell is one), and the command, with the `env` values exported first, reaches the
@@ -28349,7 +28210,7 @@ function inShell(script, setsid, endMarker) {
 function killGroupLine(pgid) {
     return `trap '' TERM; { sleep 1; kill -KILL -${pgid}; } >/dev/null 2>&1 & trap - TERM; kill -TERM -${pgid} 2>/dev/null\n`;
 }
-/** Takes a host out of the load balancer the seed's way: its health check's file is removed. */
+/** Takes a host out of the load balancer (health-file): the file its health check reads is removed. */
 function removeFile(path) {
     return `rm -f ${shellQuote(path)}`;
 }
@@ -28474,6 +28335,404 @@ function exitVerdict(result, lastLine = '') {
     return { ok: result.code === 0, detail: lastLine ? `${seen}: ${lastLine}` : seen };
 }
 
+;// CONCATENATED MODULE: ./src/load-balancer/drain-bound.ts
+/** drain-timeout, or else offline-wait: the input's name (for messages) and its value. */
+function drainBound({ drain, offline }) {
+    return drain
+        ? { bound: 'drain-timeout', timeoutMs: drain.timeoutMs }
+        : { bound: 'offline-wait', timeoutMs: offline.waitMs };
+}
+
+;// CONCATENATED MODULE: ./src/rollout/host-steps.ts
+
+
+/** Whether hosts leave and rejoin at all: only a dry run may have no way to (it checks connections alone). */
+function changesRotation(settings, rotation) {
+    const { kind } = settings.loadBalancer;
+    return (kind !== 'health-file' && kind !== 'commands') || hostSideCommand(settings, rotation) !== undefined;
+}
+/** Leaving or rejoining the load balancer: the change, then the wait (or probe) for the LB to show it. */
+function rotationSteps(settings, rotation, cancellable) {
+    if (!changesRotation(settings, rotation))
+        return [];
+    const [name, wait, change, moves] = rotation === 'out'
+        ? ['offline', 'offline-wait', settings.loadBalancer.offline, ['take-out', 'await-out']]
+        : ['online', 'online-wait', settings.loadBalancer.online, ['put-back', 'await-in']];
+    const run = cancellable || rotation === 'out' ? name : 'restore-online';
+    return [
+        {
+            name: run,
+            action: { kind: 'rotation', change: moves[0] },
+            boundMs: settings.commands.timeoutMs,
+            undo: rotation === 'out' ? 'rotation' : 'nothing',
+            cancellable
+        },
+        {
+            name: wait,
+            action: { kind: 'rotation', change: moves[1] },
+            // HAProxy counts the host's sessions itself: drain-timeout bounds that wait.
+            boundMs: settings.loadBalancer.kind === 'haproxy' && rotation === 'out'
+                ? drainBound(settings.loadBalancer).timeoutMs
+                : change.waitMs,
+            undo: 'nothing',
+            cancellable
+        }
+    ];
+}
+/** The app's stop, (release mode) switch, and start: what changes the host's release. */
+function releaseSteps(settings, to, names, cancellable) {
+    const { commands } = settings;
+    const [stop, switchTo, start] = names;
+    const step = (name, action) => ({
+        name,
+        action,
+        boundMs: commands.timeoutMs,
+        undo: 'release',
+        cancellable
+    });
+    return [
+        ...(commands.stop !== undefined ? [step(stop, { kind: 'command', command: commands.stop })] : []),
+        ...(commands.deploy !== undefined ? [step('deploy', { kind: 'command', command: commands.deploy })] : []),
+        ...(to !== undefined ? [step(switchTo, { kind: 'switch', to })] : []),
+        ...(commands.start !== undefined ? [step(start, { kind: 'command', command: commands.start })] : [])
+    ];
+}
+/** The ordered steps of one host, from upload to back in rotation; in release mode it switches to `release.to`. */
+function hostSteps(settings, release) {
+    const { upload, loadBalancer, health } = settings;
+    const steps = [];
+    if (upload)
+        steps.push({ name: 'upload', action: { kind: 'upload', ...upload }, undo: 'nothing', cancellable: true });
+    steps.push(...rotationSteps(settings, 'out', true));
+    // Without a port (haproxy), the load balancer's own count of sessions is the drain.
+    if (loadBalancer.drain?.port !== undefined) {
+        const { port, timeoutMs } = loadBalancer.drain;
+        steps.push({
+            name: 'drain',
+            action: { kind: 'drain', port },
+            boundMs: timeoutMs,
+            undo: 'nothing',
+            cancellable: true
+        });
+    }
+    steps.push(...releaseSteps(settings, release?.to ?? settings.release?.id, ['stop', 'switch', 'start'], true));
+    steps.push({
+        name: 'health',
+        action: { kind: 'health', matchBody: true },
+        boundMs: health.timeoutMs,
+        undo: 'nothing',
+        cancellable: true,
+        provesHealthy: true
+    });
+    steps.push(...rotationSteps(settings, 'in', true));
+    return steps;
+}
+/** How long a host already on the release may take to show it is healthy before it is cycled instead. */
+const VERIFY_MS = 5000;
+/**
+ * Release mode, a host already on the release (a re-run): the full health check while it serves,
+ * for at most VERIFY_MS. Healthy, it is left unchanged; otherwise it goes through its steps.
+ */
+function verifySteps(settings) {
+    const boundMs = Math.min(settings.health.timeoutMs, VERIFY_MS);
+    return [
+        {
+            name: 'verify',
+            action: { kind: 'health', matchBody: true, timeoutMs: boundMs },
+            boundMs,
+            undo: 'nothing',
+            cancellable: true
+        }
+    ];
+}
+/** Release mode, a host healthy on the release but not measured in rotation: online, and the wait for the LB. */
+function rejoinSteps(settings) {
+    return rotationSteps(settings, 'in', true);
+}
+/** Back in rotation a host that was not changed, or that is healthy on the new release. */
+function restoreRotationSteps(settings) {
+    return rotationSteps(settings, 'in', false).slice(0, 1);
+}
+/**
+ * A changed host back to the old release: in release mode switched back to its previous release
+ * (stop, switch, start), otherwise with rollback-command; then a health check of the status only,
+ * and online. None without either (the host stays out).
+ */
+function rollBackSteps(settings, release) {
+    const { rollback, timeoutMs } = settings.commands;
+    let back = [];
+    if (settings.release && release?.from !== undefined) {
+        back = releaseSteps(settings, release.from, ['rollback-stop', 'rollback-switch', 'rollback-start'], false);
+    }
+    else if (!settings.release && rollback !== undefined) {
+        back = [
+            {
+                name: 'rollback',
+                action: { kind: 'command', command: rollback },
+                boundMs: timeoutMs,
+                undo: 'nothing',
+                cancellable: false
+            }
+        ];
+    }
+    if (back.length === 0)
+        return [];
+    return [
+        ...back,
+        {
+            name: 'rollback-health',
+            action: { kind: 'health', matchBody: false },
+            boundMs: settings.health.timeoutMs,
+            undo: 'nothing',
+            cancellable: false
+        },
+        ...rotationSteps(settings, 'in', false)
+    ];
+}
+/**
+ * rollback-scope fleet: a host that succeeded goes back to its previous release through the same
+ * load balancer steps as a deploy (never cancelled: a half-done rollback is worse).
+ */
+function fleetRollbackSteps(settings, release) {
+    const back = rollBackSteps(settings, release);
+    return back.length === 0 ? [] : [...rotationSteps(settings, 'out', false), ...back];
+}
+/** Every step name a host's run may record, in the order the summary shows them. */
+function stepColumns(settings) {
+    // In release mode a host on the release already is verified first; any earlier one can be rolled back.
+    const release = settings.release && { from: 'previous', to: settings.release.id };
+    const names = [
+        ...(release ? ['verify'] : []),
+        ...hostSteps(settings, release).map((step) => step.name),
+        ...restoreRotationSteps(settings).map((step) => step.name),
+        ...rollBackSteps(settings, release).map((step) => step.name)
+    ];
+    return [...new Set(names)];
+}
+
+;// CONCATENATED MODULE: ./src/rollout/placement.ts
+
+/**
+ * Hosts per batch, with Ansible `serial` semantics: each step sizes one batch, the last step
+ * repeats until every host is planned, percentages are of all hosts, at least 1 each.
+ */
+function batchSizes(total, steps) {
+    const sizes = [];
+    let planned = 0;
+    for (let i = 0; planned < total; i++) {
+        const step = steps[Math.min(i, steps.length - 1)];
+        const size = 'count' in step ? step.count : Math.floor((total * step.percent) / 100);
+        const clamped = Math.min(Math.max(size, 1), total - planned);
+        sizes.push(clamped);
+        planned += clamped;
+    }
+    return sizes;
+}
+/** `items` cut into batches of batchSizes, in order. */
+function planBatches(items, steps) {
+    let start = 0;
+    return batchSizes(items.length, steps).map((size) => items.slice(start, (start += size)));
+}
+/** The hosts (in `hosts` order, `releases` alongside) in their batches, each with its place. */
+function placeHosts(hosts, releases, steps) {
+    const numbered = hosts.map((host, i) => ({ host, target: host.target, index: i + 1, release: releases?.[i] }));
+    return planBatches(numbered, steps).map((batch, b) => batch.map((place) => ({ ...place, batch: b + 1 })));
+}
+/** Each host with its place, in `hosts` order (not batch order). */
+function placedInOrder(hosts, settings, releases) {
+    return placeHosts(hosts, releases, settings.batches.size)
+        .flat()
+        .sort((a, b) => a.index - b.index);
+}
+/** Each host as the load balancer port sees it, in `hosts` order: the host and its variables. */
+function lbMembers(hosts, settings, releases) {
+    return placedInOrder(hosts, settings, releases).map((place) => ({
+        host: place.host,
+        env: hostVariables(settings, place)
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/rollout/plan.ts
+
+
+
+
+
+
+const ms = (value) => `${value} ms`;
+/** One line of the plan for a step, from its data. */
+function describeStep(step, settings) {
+    const { action } = step;
+    switch (action.kind) {
+        case 'upload':
+            return `upload ${action.from} → ${action.to}`;
+        case 'command':
+            return `${step.name}: ${action.command}`;
+        case 'rotation':
+            return `${step.name}: ${plan_describeRotation(action.change, settings, step.boundMs ?? 0)}`;
+        case 'switch':
+            return `${step.name}: ${settings.release?.dir}/current → releases/${action.to}`;
+        case 'drain':
+            return `${step.name}: until no connection is established on port ${action.port}, up to ${ms(step.boundMs ?? 0)}`;
+        case 'health': {
+            const { url, command, intervalMs, timeoutMs } = settings.health;
+            const check = url ? `GET ${url} through SSH` : `run ${command}`;
+            const body = action.matchBody || settings.health.body === undefined ? '' : ' (status only)';
+            return `${step.name}: ${check}${body} every ${ms(intervalMs)}, up to ${ms(timeoutMs)}`;
+        }
+    }
+}
+/** A load balancer move, as the chosen adapter makes it. */
+function plan_describeRotation(change, settings, boundMs) {
+    const { kind, probeIntervalMs } = settings.loadBalancer;
+    const upTo = `up to ${ms(boundMs)}`;
+    switch (kind) {
+        case 'haproxy':
+            return {
+                'take-out': 'set server … state drain on every HAProxy (runtime API)',
+                'await-out': `until its sessions (scur) reach 0, ${upTo} (${drainBound(settings.loadBalancer).bound}), then state maint`,
+                'put-back': 'set server … state ready on every HAProxy',
+                'await-in': `until HAProxy's health check shows it UP, ${upTo}`
+            }[change];
+        case 'aws-elbv2':
+            return {
+                'take-out': 'DeregisterTargets, in each target group',
+                'await-out': `until DescribeTargetHealth shows the target unused in every group (it drains for the group's deregistration delay), up to the longer of ${ms(boundMs)} and that delay + ${ms(MARGIN_MS)}`,
+                'put-back': 'RegisterTargets, in each target group',
+                'await-in': `until DescribeTargetHealth shows the target healthy in every group, up to the longer of ${ms(boundMs)} and the group's healthy threshold × interval + ${ms(MARGIN_MS)}; unhealthy after its unhealthy threshold fails at once`
+            }[change];
+        default: {
+            if (change === 'take-out' || change === 'put-back')
+                return hostSideCommand(settings, change === 'take-out' ? 'out' : 'in') ?? '';
+            const [probeName, { probe }] = change === 'await-out'
+                ? ['offline-probe', settings.loadBalancer.offline]
+                : ['online-probe', settings.loadBalancer.online];
+            if (probe === undefined)
+                return ms(boundMs);
+            return `until ${probeName} (on the runner, every ${ms(probeIntervalMs)}) exits 0, ${upTo}: ${probe}`;
+        }
+    }
+}
+/** Release mode: what happens before the first host leaves rotation, and after the last is back. */
+function describeRelease(settings) {
+    const { release } = settings;
+    if (!release)
+        return [];
+    if (release.rollbackTo !== undefined) {
+        return [
+            `release mode, ${release.dir}: deploy nothing; each host rolls to ${release.rollbackTo === 'previous' ? `the release kept before current in ${release.dir}/.history` : `release ${release.rollbackTo}`}`
+        ];
+    }
+    const prepare = [
+        `${release.dir}/releases/${release.id} created`,
+        ...(release.upload !== undefined ? [`${release.upload} uploaded into it (a .tar.gz/.tgz extracted)`] : []),
+        ...(release.sharedPaths.length > 0
+            ? [`shared paths linked from ${release.dir}/shared: ${release.sharedPaths.join(', ')}`]
+            : []),
+        ...(release.prepareCommand !== undefined ? [`prepare (in it): ${release.prepareCommand}`] : [])
+    ];
+    return [
+        `release mode, ${release.dir}: release ${release.id}; a host already on it and healthy is left unchanged`,
+        `before any host leaves rotation, on every host in parallel: ${prepare.join('; ')}`,
+        `after the run: a success recorded in ${release.dir}/.history; ${release.keep} release(s) of that history kept per host (and always current and the one before; a release no run completed is removed); every host appends to ${release.dir}/deploy.log`,
+        `rollback-scope ${release.rollbackScope}${release.rollbackScope === 'fleet' ? ': on a failure, every host this run switched goes back to its previous release, in reverse order, in batches; a failed rollback, a cancel or the capacity floor stops it before its next batch' : ''}`
+    ];
+}
+/** min-in-rotation, and the bake after each batch but the last. */
+function describeGuards(settings, batches) {
+    const { capacity, bake } = settings;
+    const lines = [];
+    if (capacity) {
+        lines.push(`before each batch leaves rotation: online-probe for every other host; at least ${capacity.minInRotation} in rotation, waiting up to ${ms(capacity.waitMs)}, or the rollout stops there`);
+    }
+    if (bake) {
+        const times = Array.from({ length: batches - 1 }, (_, b) => `${ms(bakeTimeMs(settings, b + 1))} after batch ${b + 1}`);
+        const analysis = bake.analysis
+            ? `, judged by analysis-command (on the runner, every ${ms(bake.analysis.intervalMs)} and at the end; ${bake.analysis.failures} failed measurement(s) fail the rollout): ${bake.analysis.command}`
+            : '';
+        if (times.length > 0)
+            lines.push(`bake: ${times.join(', ')}${analysis}`);
+    }
+    return lines;
+}
+/** The dry-run plan: what would run where, in order, with every wait, and what a failure undoes. */
+function describePlan(settings) {
+    const { size, pauseMs, maxFailedHosts } = settings.batches;
+    const batches = planBatches(settings.hosts, size);
+    const describe = (steps) => steps.map((step) => describeStep(step, settings)).join('; ');
+    const restore = restoreRotationSteps(settings);
+    const rollBack = rollBackSteps(settings);
+    return [
+        `${settings.hosts.length} host(s) in ${batches.length} batch(es); stop after more than ${maxFailedHosts} failed host(s)` +
+            (pauseMs > 0 ? `; ${ms(pauseMs)} between batches` : ''),
+        ...batches.map((batch, i) => `batch ${i + 1}: ${batch.map((host) => host.entry).join(', ')}`),
+        ...describeRelease(settings),
+        ...describeGuards(settings, batches.length),
+        'each host:',
+        ...hostSteps(settings).map((step, i) => `  ${i + 1}. ${describeStep(step, settings)}`),
+        ...(restore.length > 0 ? [`on failure before stop: back in rotation (${describe(restore)})`] : []),
+        `on failure after stop: ${rollBack.length > 0 ? describe(rollBack) : 'the host stays out of rotation'}`
+    ];
+}
+
+;// CONCATENATED MODULE: ./src/rollout/dry-run.ts
+
+
+/** The plan and the findings, logged; what the report writes to the summary. */
+function dryRunPlan(settings, hosts, found, log) {
+    const { releases, locks, healthPaths, lbPlaces } = found;
+    const lines = describePlan(settings);
+    log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...lines].join('\n'));
+    healthPaths?.forEach((path, i) => log.info(`[${hosts[i].target.entry}] health path: ${path}`));
+    return {
+        lines,
+        hosts: hosts.map((host, i) => ({
+            entry: host.target.entry,
+            hostKey: host.hostKey,
+            release: releases ? (releases[i].from ?? null) : undefined,
+            lock: locks?.[i],
+            healthPath: healthPaths?.[i],
+            lbPlace: lbPlaces?.[i]
+        })),
+        releaseMode: releases !== undefined,
+        lbKind: settings.loadBalancer.kind,
+        lock: locks !== undefined
+    };
+}
+/** The job summary of a dry run. */
+function renderPlanSummary(plan) {
+    const head = [
+        'Host',
+        'Reachable',
+        'Host key',
+        'Health path',
+        `Load balancer (${plan.lbKind})`,
+        ...(plan.releaseMode ? ['Current release'] : []),
+        ...(plan.lock ? ['Deploy lock'] : [])
+    ];
+    const rows = plan.hosts.map((host) => [
+        tableCell(host.entry),
+        '✅',
+        tableCell(host.hostKey ?? ''),
+        tableCell(host.healthPath ?? ''),
+        tableCell(host.lbPlace ?? ''),
+        ...(plan.releaseMode ? [host.release === null ? '(none: a first deploy)' : tableCell(host.release ?? '')] : []),
+        ...(plan.lock ? [host.lock === undefined ? 'free' : `⚠️ ${tableCell(host.lock)}`] : [])
+    ]);
+    return [
+        '## 🔍 Dry run: nothing was changed',
+        '',
+        `Preflight passed: ${plan.hosts.length} host(s) reachable, each with its host key checked.`,
+        '',
+        ...markdownTable(head, rows),
+        '',
+        '### What a run with these inputs would do',
+        '',
+        `<pre>${escapeHtml(plan.lines.join('\n'))}</pre>`,
+        ''
+    ].join('\n');
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/preflight.ts
 // Before any host is touched: connect to every host (bounded parallelism), which checks host keys
 // and authentication, and refuses a machine listed twice. One unreachable host fails the run with
@@ -28534,6 +28793,620 @@ async function preflight(targets, connector, signal) {
         throw new PreflightError(failures.length > 0 ? failures : targets.map((target) => ({ target, message: 'cancelled' })));
     }
     return hosts;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/parse.ts
+// Pure parsers for input values, shared by the readers. Each returns the parsed value or throws
+// InputError with the expected form; the InputReader attaches the input's name and value and
+// collects every problem.
+class InputError extends Error {
+}
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_FORM = 'a number with an optional unit ms, s, m or h (e.g. 8, 8s, 500ms, 1m)';
+function parseDuration(text) {
+    const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim());
+    if (!match)
+        throw new InputError(`expected ${DURATION_FORM}`);
+    const ms = Number(match[1]) * DURATION_UNITS[match[2] ?? 's'];
+    if (!Number.isFinite(ms) || ms > 24 * 3_600_000)
+        throw new InputError('expected a duration of at most 24h');
+    return Math.round(ms);
+}
+/** A duration that must not be 0: a timeout or an interval of 0 would never wait or spin. */
+function positiveDuration(value) {
+    const ms = parseDuration(value);
+    if (ms === 0)
+        throw new InputError('must be more than 0');
+    return ms;
+}
+function parseInteger(text, min, max) {
+    const value = text.trim();
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+        throw new InputError(`expected a whole number from ${min} to ${max}`);
+    }
+    return Number(value);
+}
+function parseBoolean(text) {
+    const value = text.trim().toLowerCase();
+    if (value === 'true')
+        return true;
+    if (value === 'false')
+        return false;
+    throw new InputError('expected true or false');
+}
+/** Splits a list input: one item per line or comma-separated; blank lines and `#` comments ignored. */
+function splitList(text) {
+    return text
+        .split('\n')
+        .map((line) => line.replace(/(^|\s)#.*$/, ''))
+        .flatMap((line) => line.split(','))
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+}
+const HOST_FORM = '[user@]host[:port], with IPv6 in brackets as [::1]:22';
+const HOSTNAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
+const USERNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/;
+/** Parses `[user@]host[:port]`; `defaultPort` fills a missing port. */
+function parseHostTarget(entry, defaultPort) {
+    const fail = (why) => {
+        throw new InputError(`${why}; expected ${HOST_FORM}`);
+    };
+    const at = entry.lastIndexOf('@');
+    const user = at >= 0 ? entry.slice(0, at) : undefined;
+    if (user !== undefined && !USERNAME.test(user))
+        fail(`invalid user '${user}'`);
+    const rest = at >= 0 ? entry.slice(at + 1) : entry;
+    let host;
+    let portText;
+    if (rest.startsWith('[')) {
+        const close = rest.indexOf(']');
+        if (close < 0)
+            fail('unclosed [');
+        host = rest.slice(1, close);
+        const after = rest.slice(close + 1);
+        if (after !== '' && !after.startsWith(':'))
+            fail(`unexpected '${after}' after ]`);
+        portText = after === '' ? undefined : after.slice(1);
+        if (!/^[0-9A-Fa-f:.]+$/.test(host) || !host.includes(':'))
+            fail(`'${host}' is not an IPv6 address`);
+    }
+    else {
+        const parts = rest.split(':');
+        if (parts.length > 2)
+            fail('IPv6 addresses need brackets');
+        host = parts[0];
+        portText = parts[1];
+        if (!HOSTNAME.test(host))
+            fail(host === '' ? 'missing host' : `invalid host name '${host}'`);
+    }
+    let port = defaultPort;
+    if (portText !== undefined) {
+        if (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
+            fail(`invalid port '${portText}' (1-65535)`);
+        }
+        port = Number(portText);
+    }
+    return { entry, user, host, port };
+}
+function parseStatusRanges(text) {
+    const form = 'HTTP status codes and ranges from 100 to 599, e.g. 200 or 200,204 or 200-299';
+    const items = splitList(text);
+    if (items.length === 0)
+        throw new InputError(`expected ${form}`);
+    return items.map((item) => {
+        const match = /^(\d{3})(?:\s*-\s*(\d{3}))?$/.exec(item);
+        const from = Number(match?.[1]);
+        const to = Number(match?.[2] ?? match?.[1]);
+        if (!match || from < 100 || to > 599 || from > to)
+            throw new InputError(`'${item}' is not valid; expected ${form}`);
+        return { from, to };
+    });
+}
+function parseBatchSize(text) {
+    const form = 'N, N% (1-100%) or a ramp like 1,25%,100%';
+    const items = splitList(text);
+    if (items.length === 0)
+        throw new InputError(`expected ${form}`);
+    return items.map((item) => {
+        const match = /^(\d+)(%?)$/.exec(item);
+        const n = Number(match?.[1]);
+        if (!match || n < 1 || (match[2] === '%' && n > 100))
+            throw new InputError(`'${item}' is not valid; expected ${form}`);
+        return match[2] === '%' ? { percent: n } : { count: n };
+    });
+}
+/** `N` hosts or `N%` of all of them (rounded up: a floor never rounds down to fewer hosts). */
+function parseHostCount(text, total) {
+    const match = /^(\d+)(%?)$/.exec(text.trim());
+    const n = Number(match?.[1]);
+    if (!match || (match[2] === '%' && n > 100))
+        throw new InputError('expected N hosts or N% of all hosts (0-100%)');
+    return match[2] === '%' ? Math.ceil((total * n) / 100) : n;
+}
+/** One duration, or a list of them (comma-separated or one per line). */
+function parseDurationList(text) {
+    const items = splitList(text);
+    if (items.length === 0)
+        throw new InputError('expected a duration or a list of durations, e.g. 60s or 60s,10s');
+    return items.map((item) => {
+        try {
+            return parseDuration(item);
+        }
+        catch (error) {
+            if (error instanceof InputError)
+                throw new InputError(`'${item}': ${error.message}`);
+            throw error;
+        }
+    });
+}
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * `KEY=value` lines; the value is everything after the first `=`, kept verbatim. A problem names
+ * the line by its number and never shows a value (env holds secrets), nor a line without `=`.
+ */
+function parseEnv(text) {
+    const pairs = [];
+    for (const [i, line] of text.split('\n').entries()) {
+        if (line.trim() === '' || line.trim().startsWith('#'))
+            continue;
+        const eq = line.indexOf('=');
+        if (eq < 0)
+            throw new InputError(`line ${i + 1} has no '=' (not shown: it may hold a secret); expected KEY=value lines`);
+        const name = line.slice(0, eq).trim();
+        if (!ENV_NAME.test(name)) {
+            throw new InputError(`line ${i + 1}: '${name}' is not valid; expected KEY=value lines with KEY a shell variable name`);
+        }
+        if (name.startsWith('ROLLOUT_'))
+            throw new InputError(`line ${i + 1}: '${name}' is reserved: ROLLOUT_* variables are set by the action`);
+        pairs.push([name, line.slice(eq + 1)]);
+    }
+    return pairs;
+}
+function parseRegex(text) {
+    try {
+        return new RegExp(text);
+    }
+    catch (error) {
+        throw new InputError(`expected a JavaScript regular expression (${error.message})`);
+    }
+}
+/** Replaces `${NAME}` with its value; a name without a value is an error, never an empty string. */
+function expandVariables(template, values) {
+    return template.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name) => {
+        const value = values.get(name);
+        if (value === undefined)
+            throw new InputError(`\${${name}} is not a known variable; expected one of ${[...values.keys()].join(', ')}`);
+        return value;
+    });
+}
+function parseHttpUrl(text) {
+    let url;
+    try {
+        url = new URL(text.trim());
+    }
+    catch {
+        throw new InputError('expected an absolute http:// or https:// URL, as seen from the host, e.g. http://127.0.0.1:8080/health');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        throw new InputError('expected an http:// or https:// URL');
+    if (url.username || url.password)
+        throw new InputError('credentials in the URL are not supported; use health-command');
+    return url;
+}
+
+;// CONCATENATED MODULE: ./src/ssh/health-scripts.ts
+// The shell texts of a health path that does not go through an SSH tunnel: finding an HTTP client
+// on a host whose sshd refuses to forward, a GET with it, and finding health-command's program.
+
+/** The HTTP clients a health check can use on the host itself, in the order they are looked for. */
+const HOST_HTTP_CLIENTS = ['curl', 'wget'];
+/** Prints the first of HOST_HTTP_CLIENTS on the host's PATH; exits 1 if there is none. */
+const FIND_HTTP_CLIENT = `for c in ${HOST_HTTP_CLIENTS.join(' ')}; do if command -v "$c" >/dev/null 2>&1; then echo "$c"; exit 0; fi; done; exit 1`;
+/** Exits 0 if `program` is on the host's PATH (or a builtin), printing where it is. */
+function findProgram(program) {
+    return `command -v ${shellQuote(program)}`;
+}
+/**
+ * GETs `url` from the host: the body on stdout, then, as the last line, `statusMarker` and the
+ * HTTP status. TLS is not verified, as through the tunnel: the SSH connection proved the host.
+ */
+function getOnHost(client, url, timeoutMs, statusMarker) {
+    const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+    const u = shellQuote(url);
+    const agent = "'rolling-deploy-health-check'";
+    if (client === 'curl')
+        return `curl -sS -k -A ${agent} --max-time ${seconds} -w '\\n${statusMarker} %{http_code}\\n' --url ${u}`;
+    // wget prints the response's headers (-S) on stderr: the last status line is the final answer.
+    return [
+        'exec 3>&1',
+        `s=$(wget -q -S -O - -U ${agent} -T ${seconds} --no-check-certificate ${u} 2>&1 >&3 | sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p' | tail -n 1)`,
+        `echo; echo "${statusMarker} $s"`
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/rollout/health-path.ts
+// The health path of every host, proven at preflight while every host still serves: a health
+// check that cannot work would otherwise be found out only once a host is stopped. health-url
+// goes through an SSH tunnel; where the host's sshd refuses to forward (AllowTcpForwarding no, a
+// common hardening rule), the request runs on the host with curl or wget if one is there, and
+// without either the run fails here, with nothing touched. Only the path is proven, not a healthy
+// answer: on a first deploy nothing listens yet. health-command's program must be on the PATH.
+
+
+
+
+
+
+
+
+/**
+ * The first word of a command when it is a plain program name (after any `NAME=value`
+ * assignments), which `command -v` can look for; undefined when the shell text hides it.
+ */
+function programOf(command) {
+    const words = command.trim().split(/\s+/);
+    const program = words.find((word) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(word));
+    return program !== undefined && /^[A-Za-z0-9_./+-]+$/.test(program) ? program : undefined;
+}
+/** A host whose sshd refuses tunnels: its health requests run with `client` on the host itself. */
+class HttpFromTheHost {
+    host;
+    client;
+    constructor(host, client) {
+        this.host = host;
+        this.client = client;
+    }
+    get target() {
+        return this.host.target;
+    }
+    get hostKey() {
+        return this.host.hostKey;
+    }
+    exec(command, options) {
+        return this.host.exec(command, options);
+    }
+    upload(localPath, remotePath) {
+        return this.host.upload(localPath, remotePath);
+    }
+    unpack(localArchive, remoteDir) {
+        return this.host.unpack(localArchive, remoteDir);
+    }
+    tunnelRefused(url) {
+        return this.host.tunnelRefused(url);
+    }
+    close() {
+        return this.host.close();
+    }
+    async httpGet(url, { timeoutMs, signal }) {
+        const marker = nonce('status');
+        // A long-lived shell merges stderr into stdout: the client's error words may be among the lines.
+        const lines = [];
+        let status;
+        const result = await this.host.exec(getOnHost(this.client, url.href, timeoutMs, marker), {
+            env: [],
+            timeoutMs: timeoutMs + 1000, // the client's own timeout comes first, with its words
+            signal,
+            onLine: (line) => {
+                if (line.startsWith(`${marker} `))
+                    status = Number(line.slice(marker.length + 1)) || undefined;
+                else
+                    lines.push(line);
+            }
+        });
+        if (status === undefined)
+            throw new Error(`${this.client} on the host got no answer: ${lines.at(-1) ?? `exit code ${result.code}`}`);
+        if (lines.at(-1) === '')
+            lines.pop(); // the line break the script puts before its marker
+        return { status, body: lines.join('\n') };
+    }
+}
+/** Runs `script` on the host, bounded by command-timeout: its exit code and output lines. */
+function onHost(host, script, settings, env = []) {
+    return runToEnd(host, script, { env, timeoutMs: settings.commands.timeoutMs });
+}
+/** One host's health path: the host to use (wrapped where requests run on it) and its description. */
+async function proveOne(host, settings, env, log) {
+    const { url, command } = settings.health;
+    if (url === undefined) {
+        const program = programOf(command ?? '');
+        if (program === undefined)
+            return { host, healthPath: 'health-command (its program not checked: shell text)' };
+        const { result } = await onHost(host, findProgram(program), settings, env);
+        if (result.code !== 0)
+            throw new Error(`health-command's program ${program} is not on the host's PATH (command -v ${program} failed)`);
+        return { host, healthPath: 'health-command on the host' };
+    }
+    const expanded = new URL(expandVariables(url, new Map(env)));
+    const refused = await host.tunnelRefused(expanded);
+    if (refused === undefined)
+        return { host, healthPath: `SSH tunnel to ${expanded.host}` };
+    const { result, lines } = await onHost(host, FIND_HTTP_CLIENT, settings);
+    const client = HOST_HTTP_CLIENTS.find((name) => name === lines.at(-1));
+    const why = `its sshd refuses the SSH tunnel to ${expanded.host} for health-url (${refused}: AllowTcpForwarding or PermitOpen in its sshd_config)`;
+    if (result.code !== 0 || client === undefined)
+        throw new Error(`${why}, and neither curl nor wget is on its PATH: allow forwarding (AllowTcpForwarding local), put curl or wget on the host, or use health-command`);
+    log.info(`[${host.target.entry}] ${why}: its health checks run with ${client} on the host`);
+    return { host: new HttpFromTheHost(host, client), healthPath: `${client} on the host (sshd refuses tunnels)` };
+}
+/**
+ * Proves every host's health path; on any failure closes every host and throws PreflightError
+ * naming each host and why.
+ */
+async function proveHealthPaths(hosts, settings, log) {
+    // Each host with its place, for the variables its health-url is expanded with; in the hosts' order.
+    const placed = placedInOrder(hosts, settings);
+    const proven = await mapBounded(placed, (place) => proveOne(place.host, settings, hostVariables(settings, place), log).catch((error) => ({
+        failure: { target: place.host.target, message: errors_errorMessage(error) }
+    })));
+    const failures = proven.flatMap((one) => ('failure' in one ? [one.failure] : []));
+    if (failures.length > 0) {
+        await Promise.all(hosts.map((host) => host.close()));
+        throw new PreflightError(failures);
+    }
+    return proven.flatMap((one) => ('failure' in one ? [] : [one]));
+}
+
+;// CONCATENATED MODULE: ./src/load-balancer/elb-api.ts
+let sdk;
+const loadSdk = () => (sdk ??= __nccwpck_require__.e(/* import() */ 586).then(__nccwpck_require__.t.bind(__nccwpck_require__, 586, 19)));
+/** The region of a target group ARN (`arn:aws:elasticloadbalancing:REGION:…`). */
+const regionOf = (arn) => arn.split(':')[3];
+/** AWS's default delay, for a group whose attributes do not say (they always do). */
+const DEFAULT_DELAY_S = 300;
+/** The ELBv2 API through the AWS SDK, one client per region. */
+function sdkElbApi() {
+    return new SdkElbApi();
+}
+class SdkElbApi {
+    clients = new Map();
+    async describeTargetGroups(arns, signal) {
+        const { DescribeTargetGroupsCommand } = await loadSdk();
+        const regions = [...new Set(arns.map(regionOf))];
+        const pages = await Promise.all(regions.map(async (region) => {
+            const inRegion = arns.filter((arn) => regionOf(arn) === region);
+            const command = new DescribeTargetGroupsCommand({ TargetGroupArns: inRegion });
+            return (await this.client(inRegion[0])).send(command, { abortSignal: signal });
+        }));
+        return pages.flatMap((page) => (page.TargetGroups ?? []).map((group) => ({
+            arn: group.TargetGroupArn ?? '',
+            name: group.TargetGroupName ?? '',
+            loadBalancerArns: group.LoadBalancerArns ?? [],
+            healthCheckIntervalMs: (group.HealthCheckIntervalSeconds ?? 30) * 1000,
+            healthyThreshold: group.HealthyThresholdCount ?? 5,
+            unhealthyThreshold: group.UnhealthyThresholdCount ?? 2
+        })));
+    }
+    async deregistrationDelayMs(arn, signal) {
+        const { DescribeTargetGroupAttributesCommand } = await loadSdk();
+        const command = new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn });
+        const { Attributes } = await (await this.client(arn)).send(command, { abortSignal: signal });
+        const value = Attributes?.find((attribute) => attribute.Key === 'deregistration_delay.timeout_seconds')?.Value;
+        const seconds = Number(value ?? DEFAULT_DELAY_S);
+        return (Number.isFinite(seconds) ? seconds : DEFAULT_DELAY_S) * 1000;
+    }
+    async describeTargetHealth(arn, list, signal) {
+        const { DescribeTargetHealthCommand } = await loadSdk();
+        const command = new DescribeTargetHealthCommand({ TargetGroupArn: arn, Targets: sdkTargets(list) });
+        const { TargetHealthDescriptions } = await (await this.client(arn)).send(command, { abortSignal: signal });
+        return (TargetHealthDescriptions ?? []).map((found) => ({
+            target: { id: found.Target?.Id ?? '', port: found.Target?.Port },
+            state: found.TargetHealth?.State ?? 'unknown',
+            reason: found.TargetHealth?.Reason,
+            description: found.TargetHealth?.Description
+        }));
+    }
+    async registerTargets(arn, list, signal) {
+        const { RegisterTargetsCommand } = await loadSdk();
+        const command = new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: sdkTargets(list) });
+        await (await this.client(arn)).send(command, { abortSignal: signal });
+    }
+    async deregisterTargets(arn, list, signal) {
+        const { DeregisterTargetsCommand } = await loadSdk();
+        const command = new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: sdkTargets(list) });
+        await (await this.client(arn)).send(command, { abortSignal: signal });
+    }
+    destroy() {
+        this.clients.forEach((client) => client.destroy());
+    }
+    async client(arn) {
+        const { ElasticLoadBalancingV2Client } = await loadSdk();
+        const region = regionOf(arn);
+        let found = this.clients.get(region);
+        if (found === undefined) {
+            // Bounded calls: a silent endpoint must fail the call (the SDK retries it), never hang a wait.
+            found = new ElasticLoadBalancingV2Client({
+                region,
+                requestHandler: { connectionTimeout: 5000, requestTimeout: 10_000 }
+            });
+            this.clients.set(region, found);
+        }
+        return found;
+    }
+}
+const sdkTargets = (list) => list.map(({ id, port }) => ({ Id: id, Port: port }));
+
+;// CONCATENATED MODULE: ./src/load-balancer/aws-elbv2.ts
+
+
+
+
+
+
+function awsElbv2Balancer(deps, settings, api = sdkElbApi()) {
+    return new AwsElbv2Balancer(deps, settings, api);
+}
+class AwsElbv2Balancer {
+    deps;
+    settings;
+    api;
+    kind = 'aws-elbv2';
+    waitDeps;
+    loaded;
+    /** Per host entry: the last state seen in each group, so each transition is logged once. */
+    seen = new Map();
+    registeredAt = new Map();
+    constructor(deps, settings, api) {
+        this.deps = deps;
+        this.settings = settings;
+        this.api = api;
+        this.waitDeps = { api, clock: deps.clock, log: deps.log, intervalMs: deps.settings.loadBalancer.probeIntervalMs };
+    }
+    describe(members, signal) {
+        const deps = { api: this.api, waitDeps: this.waitDeps, groups: this.groups, waitOf: this.waitOf };
+        return describeMembers(deps, members, signal);
+    }
+    takeOut(member, signal) {
+        return this.change(member, signal, 'deregister');
+    }
+    async awaitOut(member, signal) {
+        const groups = await this.groups(signal);
+        const delayMs = Math.max(...groups.map((group) => group.delayMs));
+        const timeoutMs = Math.max(this.deps.settings.loadBalancer.offline.waitMs, delayMs + MARGIN_MS);
+        this.deps.log.info(`[${entryOf(member)}] draining: ${groups.map((group) => `${group.name} ${group.delayMs / 1000} s`).join(', ')} ` +
+            `(deregistration_delay.timeout_seconds); waiting up to ${timeoutMs / 1000} s for unused`);
+        const since = this.deps.clock.now();
+        await awaitTarget(this.waitDeps, { ...this.waitOf(member), groups, direction: 'out', timeoutMs, since }, signal);
+    }
+    putBack(member, signal) {
+        return this.change(member, signal, 'register');
+    }
+    async awaitIn(member, signal) {
+        const groups = await this.groups(signal);
+        const checksMs = Math.max(...groups.map((group) => group.healthyThreshold * group.healthCheckIntervalMs));
+        const timeoutMs = Math.max(this.deps.settings.loadBalancer.online.waitMs, checksMs + MARGIN_MS);
+        const since = this.registeredAt.get(entryOf(member)) ?? this.deps.clock.now();
+        await awaitTarget(this.waitDeps, { ...this.waitOf(member), groups, direction: 'in', timeoutMs, since }, signal);
+    }
+    async inRotation(member) {
+        try {
+            const groups = await this.groups(NEVER_ABORTED);
+            const wait = this.waitOf(member);
+            const rotations = await Promise.all(groups.map(async (group) => {
+                const found = await this.api.describeTargetHealth(group.arn, [wait.target], NEVER_ABORTED);
+                const health = healthOf(found, wait.target);
+                note(this.waitDeps, wait, group, health);
+                return rotationOf(health);
+            }));
+            // In only where every group sends it requests; out of any one, it is not fully serving.
+            return rotations.includes('out') ? 'out' : rotations.every((rotation) => rotation === 'in') ? 'in' : 'unknown';
+        }
+        catch {
+            return 'unknown';
+        }
+    }
+    async close() {
+        this.api.destroy?.();
+    }
+    /** The groups, read once per run; a failed read is read again next time. */
+    groups = (signal) => {
+        this.loaded ??= loadGroups(this.api, this.settings.targetGroups, signal, this.deps.log).catch((error) => {
+            this.loaded = undefined;
+            throw error;
+        });
+        return this.loaded;
+    };
+    waitOf = (member) => {
+        const entry = entryOf(member);
+        const target = this.settings.targets.get(entry);
+        if (target === undefined)
+            throw new Error(`aws-targets has no target for ${entry}`);
+        const seen = this.seen.get(entry) ?? new Map();
+        this.seen.set(entry, seen);
+        return { entry: `[${entry}]`, target, seen };
+    };
+    async change(member, signal, verb) {
+        const groups = await this.groups(signal);
+        const { target } = this.waitOf(member);
+        const names = groups.map((group) => group.name).join(', ');
+        this.deps.log.info(`[${entryOf(member)}] ${verb}ing ${targetText(target)} in ${names}`);
+        if (verb === 'register')
+            this.registeredAt.set(entryOf(member), this.deps.clock.now());
+        await Promise.all(groups.map((group) => verb === 'register'
+            ? this.api.registerTargets(group.arn, [target], signal)
+            : this.api.deregisterTargets(group.arn, [target], signal)));
+    }
+}
+const entryOf = (member) => member.host.target.entry;
+/** Reads the groups and their deregistration delays; refuses a missing group or one attached to no load balancer. */
+async function loadGroups(api, arns, signal, log) {
+    const found = await api.describeTargetGroups(arns, signal);
+    const problems = arns.flatMap((arn) => {
+        const group = found.find((info) => info.arn === arn);
+        if (group === undefined)
+            return [`target group ${arn} was not found`];
+        // Attached to nothing, every target reads `unused`: a wait for out would pass at once, and in never.
+        if (group.loadBalancerArns.length === 0)
+            return [
+                `target group ${group.name} is attached to no load balancer, so its targets read unused whether or not they serve`
+            ];
+        return [];
+    });
+    if (problems.length > 0)
+        throw new Error(problems.join('; '));
+    const ordered = arns.flatMap((arn) => found.filter((info) => info.arn === arn).slice(0, 1));
+    return Promise.all(ordered.map(async (group) => {
+        const { arn } = group;
+        const delayMs = await api.deregistrationDelayMs(arn, signal);
+        log.info(`aws-elbv2: target group ${group.name}: deregistration delay ${delayMs / 1000} s; health check every ` +
+            `${group.healthCheckIntervalMs / 1000} s, healthy after ${group.healthyThreshold}, unhealthy after ${group.unhealthyThreshold}`);
+        return { ...group, delayMs };
+    }));
+}
+/**
+ * Preflight: each member's state in every group, one DescribeTargetHealth per group for all of them.
+ * A target a group does not know is refused: most likely a mistake in aws-targets, and deregistering
+ * an unknown target would "confirm" out at once while the real host went on serving.
+ */
+async function describeMembers(deps, members, signal) {
+    const all = await deps.groups(signal).catch((error) => {
+        const message = `aws-elbv2: ${errors_errorMessage(error)}`;
+        throw new PreflightError(members.map((member) => ({ target: member.host.target, message })));
+    });
+    const waits = members.map(deps.waitOf);
+    const readings = await Promise.all(all.map((group) => deps.api.describeTargetHealth(group.arn, waits.map((wait) => wait.target), signal))).catch((error) => {
+        const message = `aws-elbv2: cannot read target health: ${errors_errorMessage(error)}`;
+        throw new PreflightError(members.map((member) => ({ target: member.host.target, message })));
+    });
+    const failures = [];
+    const texts = waits.map((wait, i) => {
+        const states = all.map((group, g) => {
+            const health = healthOf(readings[g], wait.target);
+            note(deps.waitDeps, wait, group, health, true); // the caller logs what describe returns
+            return { group, health };
+        });
+        const unknown = states.filter(({ health }) => !isRegistered(health)).map(({ group }) => group.name);
+        // Deregistered by a run that died before registering it again: this run's cycle of it heals it.
+        if (unknown.length > 0 && !members[i].left)
+            failures.push({
+                target: members[i].host.target,
+                message: `its target ${targetText(wait.target)} (aws-targets) is not registered in target group ${unknown.join(', ')}; ` +
+                    'check aws-targets, or register it again if an earlier run left it out'
+            });
+        return states
+            .map(({ group, health }) => `${group.name} ${targetText(wait.target)}: ${stateText(health)}`)
+            .join('; ');
+    });
+    if (failures.length > 0)
+        throw new PreflightError(failures);
+    return texts;
+}
+
+;// CONCATENATED MODULE: ./src/load-balancer/commands.ts
+
+function commandsBalancer(deps) {
+    const { offline, online } = deps.settings.loadBalancer;
+    return {
+        kind: 'commands',
+        describe: (members) => Promise.all(members.map(async (member) => online.probe === undefined
+            ? 'rotation not measured (no online-probe)'
+            : describeRotation(await probeRotation(deps, member)))),
+        takeOut: (member, signal) => runOnHost(deps, member, offline.command ?? ':', signal),
+        awaitOut: (member, signal) => awaitChange(deps, member, 'out', signal),
+        putBack: (member, signal) => runOnHost(deps, member, online.command ?? ':', signal),
+        awaitIn: (member, signal) => awaitChange(deps, member, 'in', signal),
+        inRotation: (member) => probeRotation(deps, member),
+        close: async () => undefined
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/load-balancer/haproxy-api.ts
@@ -28868,13 +29741,8 @@ async function withSocatOn(host, path, request, signal) {
 
 
 
+
 const readStat = async ({ socket }, signal) => parseStat(await socket.send('show stat', signal));
-/** What bounds the wait for a host's sessions to end: drain-timeout, or else offline-wait. */
-function drainBound({ drain, offline }) {
-    return drain
-        ? { bound: 'drain-timeout', timeoutMs: drain.timeoutMs }
-        : { bound: 'offline-wait', timeoutMs: offline.waitMs };
-}
 function haproxyBalancer(deps, settings, options = {}) {
     const sockets = options.sockets ?? adminSockets(deps.connector, deps.log, settings);
     const resolve = options.resolve ?? resolveOnRunner;
@@ -29020,1256 +29888,6 @@ class HaproxyBalancer {
     }
 }
 
-;// CONCATENATED MODULE: ./src/rollout/host-steps.ts
-
-
-/** Whether hosts leave and rejoin at all: only a dry run may have no way to (it checks connections alone). */
-function changesRotation(settings, rotation) {
-    const { kind } = settings.loadBalancer;
-    return (kind !== 'health-file' && kind !== 'commands') || hostSideCommand(settings, rotation) !== undefined;
-}
-/** Leaving or rejoining the load balancer: the change, then the wait (or probe) for the LB to show it. */
-function rotationSteps(settings, rotation, cancellable) {
-    if (!changesRotation(settings, rotation))
-        return [];
-    const [name, wait, change, moves] = rotation === 'out'
-        ? ['offline', 'offline-wait', settings.loadBalancer.offline, ['take-out', 'await-out']]
-        : ['online', 'online-wait', settings.loadBalancer.online, ['put-back', 'await-in']];
-    const run = cancellable || rotation === 'out' ? name : 'restore-online';
-    return [
-        {
-            name: run,
-            action: { kind: 'rotation', change: moves[0] },
-            boundMs: settings.commands.timeoutMs,
-            undo: rotation === 'out' ? 'rotation' : 'nothing',
-            cancellable
-        },
-        {
-            name: wait,
-            action: { kind: 'rotation', change: moves[1] },
-            // HAProxy counts the host's sessions itself: drain-timeout bounds that wait.
-            boundMs: settings.loadBalancer.kind === 'haproxy' && rotation === 'out'
-                ? drainBound(settings.loadBalancer).timeoutMs
-                : change.waitMs,
-            undo: 'nothing',
-            cancellable
-        }
-    ];
-}
-/** The app's stop, (release mode) switch, and start: what changes the host's release. */
-function releaseSteps(settings, to, names, cancellable) {
-    const { commands } = settings;
-    const [stop, switchTo, start] = names;
-    const step = (name, action) => ({
-        name,
-        action,
-        boundMs: commands.timeoutMs,
-        undo: 'release',
-        cancellable
-    });
-    return [
-        ...(commands.stop !== undefined ? [step(stop, { kind: 'command', command: commands.stop })] : []),
-        ...(commands.deploy !== undefined ? [step('deploy', { kind: 'command', command: commands.deploy })] : []),
-        ...(to !== undefined ? [step(switchTo, { kind: 'switch', to })] : []),
-        ...(commands.start !== undefined ? [step(start, { kind: 'command', command: commands.start })] : [])
-    ];
-}
-/** The ordered steps of one host, from upload to back in rotation; in release mode it switches to `release.to`. */
-function hostSteps(settings, release) {
-    const { upload, loadBalancer, health } = settings;
-    const steps = [];
-    if (upload)
-        steps.push({ name: 'upload', action: { kind: 'upload', ...upload }, undo: 'nothing', cancellable: true });
-    steps.push(...rotationSteps(settings, 'out', true));
-    // Without a port (haproxy), the load balancer's own count of sessions is the drain.
-    if (loadBalancer.drain?.port !== undefined) {
-        const { port, timeoutMs } = loadBalancer.drain;
-        steps.push({
-            name: 'drain',
-            action: { kind: 'drain', port },
-            boundMs: timeoutMs,
-            undo: 'nothing',
-            cancellable: true
-        });
-    }
-    steps.push(...releaseSteps(settings, release?.to ?? settings.release?.id, ['stop', 'switch', 'start'], true));
-    steps.push({
-        name: 'health',
-        action: { kind: 'health', matchBody: true },
-        boundMs: health.timeoutMs,
-        undo: 'nothing',
-        cancellable: true,
-        provesHealthy: true
-    });
-    steps.push(...rotationSteps(settings, 'in', true));
-    return steps;
-}
-/** How long a host already on the release may take to show it is healthy before it is cycled instead. */
-const VERIFY_MS = 5000;
-/**
- * Release mode, a host already on the release (a re-run): the full health check while it serves,
- * for at most VERIFY_MS. Healthy, it is left unchanged; otherwise it goes through its steps.
- */
-function verifySteps(settings) {
-    const boundMs = Math.min(settings.health.timeoutMs, VERIFY_MS);
-    return [
-        {
-            name: 'verify',
-            action: { kind: 'health', matchBody: true, timeoutMs: boundMs },
-            boundMs,
-            undo: 'nothing',
-            cancellable: true
-        }
-    ];
-}
-/** Release mode, a host healthy on the release but not measured in rotation: online, and the wait for the LB. */
-function rejoinSteps(settings) {
-    return rotationSteps(settings, 'in', true);
-}
-/** Back in rotation a host that was not changed, or that is healthy on the new release. */
-function restoreRotationSteps(settings) {
-    return rotationSteps(settings, 'in', false).slice(0, 1);
-}
-/**
- * A changed host back to the old release: in release mode switched back to its previous release
- * (stop, switch, start), otherwise with rollback-command; then a health check of the status only,
- * and online. None without either (the host stays out).
- */
-function rollBackSteps(settings, release) {
-    const { rollback, timeoutMs } = settings.commands;
-    let back = [];
-    if (settings.release && release?.from !== undefined) {
-        back = releaseSteps(settings, release.from, ['rollback-stop', 'rollback-switch', 'rollback-start'], false);
-    }
-    else if (!settings.release && rollback !== undefined) {
-        back = [
-            {
-                name: 'rollback',
-                action: { kind: 'command', command: rollback },
-                boundMs: timeoutMs,
-                undo: 'nothing',
-                cancellable: false
-            }
-        ];
-    }
-    if (back.length === 0)
-        return [];
-    return [
-        ...back,
-        {
-            name: 'rollback-health',
-            action: { kind: 'health', matchBody: false },
-            boundMs: settings.health.timeoutMs,
-            undo: 'nothing',
-            cancellable: false
-        },
-        ...rotationSteps(settings, 'in', false)
-    ];
-}
-/**
- * rollback-scope fleet: a host that succeeded goes back to its previous release through the same
- * load balancer steps as a deploy (never cancelled: a half-done rollback is worse).
- */
-function fleetRollbackSteps(settings, release) {
-    const back = rollBackSteps(settings, release);
-    return back.length === 0 ? [] : [...rotationSteps(settings, 'out', false), ...back];
-}
-/** Every step name a host's run may record, in the order the summary shows them. */
-function stepColumns(settings) {
-    // In release mode a host on the release already is verified first; any earlier one can be rolled back.
-    const release = settings.release && { from: 'previous', to: settings.release.id };
-    const names = [
-        ...(release ? ['verify'] : []),
-        ...hostSteps(settings, release).map((step) => step.name),
-        ...restoreRotationSteps(settings).map((step) => step.name),
-        ...rollBackSteps(settings, release).map((step) => step.name)
-    ];
-    return [...new Set(names)];
-}
-
-;// CONCATENATED MODULE: ./src/rollout/plan.ts
-// Hosts + batch-size → batches (sized by batchSizes, Ansible `serial` semantics), and the dry-run
-// plan: what would run where, described from the steps' data.
-
-
-
-
-
-
-function planBatches(hosts, steps) {
-    let start = 0;
-    return batchSizes(hosts.length, steps).map((size) => hosts.slice(start, (start += size)));
-}
-/** The hosts (in `hosts` order, `releases` alongside) in their batches, each with its place. */
-function placeHosts(hosts, releases, steps) {
-    const numbered = hosts.map((host, i) => ({ host, target: host.target, index: i + 1, release: releases?.[i] }));
-    return planBatches(numbered, steps).map((batch, b) => batch.map((place) => ({ ...place, batch: b + 1 })));
-}
-const ms = (value) => `${value} ms`;
-/** One line of the plan for a step, from its data. */
-function describeStep(step, settings) {
-    const { action } = step;
-    switch (action.kind) {
-        case 'upload':
-            return `upload ${action.from} → ${action.to}`;
-        case 'command':
-            return `${step.name}: ${action.command}`;
-        case 'rotation':
-            return `${step.name}: ${plan_describeRotation(action.change, settings, step.boundMs ?? 0)}`;
-        case 'switch':
-            return `${step.name}: ${settings.release?.dir}/current → releases/${action.to}`;
-        case 'drain':
-            return `${step.name}: until no connection is established on port ${action.port}, up to ${ms(step.boundMs ?? 0)}`;
-        case 'health': {
-            const { url, command, intervalMs, timeoutMs } = settings.health;
-            const check = url ? `GET ${url} through SSH` : `run ${command}`;
-            const body = action.matchBody || settings.health.body === undefined ? '' : ' (status only)';
-            return `${step.name}: ${check}${body} every ${ms(intervalMs)}, up to ${ms(timeoutMs)}`;
-        }
-    }
-}
-/** A load balancer move, as the chosen adapter makes it. */
-function plan_describeRotation(change, settings, boundMs) {
-    const { kind, probeIntervalMs } = settings.loadBalancer;
-    const upTo = `up to ${ms(boundMs)}`;
-    switch (kind) {
-        case 'haproxy':
-            return {
-                'take-out': 'set server … state drain on every HAProxy (runtime API)',
-                'await-out': `until its sessions (scur) reach 0, ${upTo} (${drainBound(settings.loadBalancer).bound}), then state maint`,
-                'put-back': 'set server … state ready on every HAProxy',
-                'await-in': `until HAProxy's health check shows it UP, ${upTo}`
-            }[change];
-        case 'aws-elbv2':
-            return {
-                'take-out': 'DeregisterTargets, in each target group',
-                'await-out': `until DescribeTargetHealth shows the target unused in every group (it drains for the group's deregistration delay), up to the longer of ${ms(boundMs)} and that delay + ${ms(MARGIN_MS)}`,
-                'put-back': 'RegisterTargets, in each target group',
-                'await-in': `until DescribeTargetHealth shows the target healthy in every group, up to the longer of ${ms(boundMs)} and the group's healthy threshold × interval + ${ms(MARGIN_MS)}; unhealthy after its unhealthy threshold fails at once`
-            }[change];
-        default: {
-            if (change === 'take-out' || change === 'put-back')
-                return hostSideCommand(settings, change === 'take-out' ? 'out' : 'in') ?? '';
-            const [probeName, { probe }] = change === 'await-out'
-                ? ['offline-probe', settings.loadBalancer.offline]
-                : ['online-probe', settings.loadBalancer.online];
-            if (probe === undefined)
-                return ms(boundMs);
-            return `until ${probeName} (on the runner, every ${ms(probeIntervalMs)}) exits 0, ${upTo}: ${probe}`;
-        }
-    }
-}
-/** Release mode: what happens before the first host leaves rotation, and after the last is back. */
-function describeRelease(settings) {
-    const { release } = settings;
-    if (!release)
-        return [];
-    if (release.rollbackTo !== undefined) {
-        return [
-            `release mode, ${release.dir}: deploy nothing; each host rolls to ${release.rollbackTo === 'previous' ? `the release kept before current in ${release.dir}/.history` : `release ${release.rollbackTo}`}`
-        ];
-    }
-    const prepare = [
-        `${release.dir}/releases/${release.id} created`,
-        ...(release.upload !== undefined ? [`${release.upload} uploaded into it (a .tar.gz/.tgz extracted)`] : []),
-        ...(release.sharedPaths.length > 0
-            ? [`shared paths linked from ${release.dir}/shared: ${release.sharedPaths.join(', ')}`]
-            : []),
-        ...(release.prepareCommand !== undefined ? [`prepare (in it): ${release.prepareCommand}`] : [])
-    ];
-    return [
-        `release mode, ${release.dir}: release ${release.id}; a host already on it and healthy is left unchanged`,
-        `before any host leaves rotation, on every host in parallel: ${prepare.join('; ')}`,
-        `after the run: a success recorded in ${release.dir}/.history; ${release.keep} release(s) of that history kept per host (and always current and the one before; a release no run completed is removed); every host appends to ${release.dir}/deploy.log`,
-        `rollback-scope ${release.rollbackScope}${release.rollbackScope === 'fleet' ? ': on a failure, every host this run switched goes back to its previous release, in reverse order, in batches; a failed rollback, a cancel or the capacity floor stops it before its next batch' : ''}`
-    ];
-}
-/** min-in-rotation, and the bake after each batch but the last. */
-function describeGuards(settings, batches) {
-    const { capacity, bake } = settings;
-    const lines = [];
-    if (capacity) {
-        lines.push(`before each batch leaves rotation: online-probe for every other host; at least ${capacity.minInRotation} in rotation, waiting up to ${ms(capacity.waitMs)}, or the rollout stops there`);
-    }
-    if (bake) {
-        const times = Array.from({ length: batches - 1 }, (_, b) => `${ms(bakeTimeMs(settings, b + 1))} after batch ${b + 1}`);
-        const analysis = bake.analysis
-            ? `, judged by analysis-command (on the runner, every ${ms(bake.analysis.intervalMs)} and at the end; ${bake.analysis.failures} failed measurement(s) fail the rollout): ${bake.analysis.command}`
-            : '';
-        if (times.length > 0)
-            lines.push(`bake: ${times.join(', ')}${analysis}`);
-    }
-    return lines;
-}
-/** The dry-run plan: what would run where, in order, with every wait, and what a failure undoes. */
-function describePlan(settings) {
-    const { size, pauseMs, maxFailedHosts } = settings.batches;
-    const batches = planBatches(settings.hosts, size);
-    const describe = (steps) => steps.map((step) => describeStep(step, settings)).join('; ');
-    const restore = restoreRotationSteps(settings);
-    const rollBack = rollBackSteps(settings);
-    return [
-        `${settings.hosts.length} host(s) in ${batches.length} batch(es); stop after more than ${maxFailedHosts} failed host(s)` +
-            (pauseMs > 0 ? `; ${ms(pauseMs)} between batches` : ''),
-        ...batches.map((batch, i) => `batch ${i + 1}: ${batch.map((host) => host.entry).join(', ')}`),
-        ...describeRelease(settings),
-        ...describeGuards(settings, batches.length),
-        'each host:',
-        ...hostSteps(settings).map((step, i) => `  ${i + 1}. ${describeStep(step, settings)}`),
-        ...(restore.length > 0 ? [`on failure before stop: back in rotation (${describe(restore)})`] : []),
-        `on failure after stop: ${rollBack.length > 0 ? describe(rollBack) : 'the host stays out of rotation'}`
-    ];
-}
-
-;// CONCATENATED MODULE: ./src/rollout/dry-run.ts
-
-
-/** The plan and the findings, logged; what the report writes to the summary. */
-function dryRunPlan(settings, hosts, found, log) {
-    const { releases, locks, healthPaths, lbPlaces } = found;
-    const lines = describePlan(settings);
-    log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...lines].join('\n'));
-    healthPaths?.forEach((path, i) => log.info(`[${hosts[i].target.entry}] health path: ${path}`));
-    return {
-        lines,
-        hosts: hosts.map((host, i) => ({
-            entry: host.target.entry,
-            hostKey: host.hostKey,
-            release: releases ? (releases[i].from ?? null) : undefined,
-            lock: locks?.[i],
-            healthPath: healthPaths?.[i],
-            lbPlace: lbPlaces?.[i]
-        })),
-        releaseMode: releases !== undefined,
-        lbKind: settings.loadBalancer.kind,
-        lock: locks !== undefined
-    };
-}
-/** The job summary of a dry run. */
-function renderPlanSummary(plan) {
-    const head = [
-        'Host',
-        'Reachable',
-        'Host key',
-        'Health path',
-        `Load balancer (${plan.lbKind})`,
-        ...(plan.releaseMode ? ['Current release'] : []),
-        ...(plan.lock ? ['Deploy lock'] : [])
-    ];
-    const rows = plan.hosts.map((host) => [
-        tableCell(host.entry),
-        '✅',
-        tableCell(host.hostKey ?? ''),
-        tableCell(host.healthPath ?? ''),
-        tableCell(host.lbPlace ?? ''),
-        ...(plan.releaseMode ? [host.release === null ? '(none: a first deploy)' : tableCell(host.release ?? '')] : []),
-        ...(plan.lock ? [host.lock === undefined ? 'free' : `⚠️ ${tableCell(host.lock)}`] : [])
-    ]);
-    return [
-        '## 🔍 Dry run: nothing was changed',
-        '',
-        `Preflight passed: ${plan.hosts.length} host(s) reachable, each with its host key checked.`,
-        '',
-        ...markdownTable(head, rows),
-        '',
-        '### What a run with these inputs would do',
-        '',
-        `<pre>${escapeHtml(plan.lines.join('\n'))}</pre>`,
-        ''
-    ].join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/ssh/health-scripts.ts
-// The shell texts of a health path that does not go through an SSH tunnel: finding an HTTP client
-// on a host whose sshd refuses to forward, a GET with it, and finding health-command's program.
-
-/** The HTTP clients a health check can use on the host itself, in the order they are looked for. */
-const HOST_HTTP_CLIENTS = ['curl', 'wget'];
-/** Prints the first of HOST_HTTP_CLIENTS on the host's PATH; exits 1 if there is none. */
-const FIND_HTTP_CLIENT = `for c in ${HOST_HTTP_CLIENTS.join(' ')}; do if command -v "$c" >/dev/null 2>&1; then echo "$c"; exit 0; fi; done; exit 1`;
-/** Exits 0 if `program` is on the host's PATH (or a builtin), printing where it is. */
-function findProgram(program) {
-    return `command -v ${shellQuote(program)}`;
-}
-/**
- * GETs `url` from the host: the body on stdout, then, as the last line, `statusMarker` and the
- * HTTP status. TLS is not verified, as through the tunnel: the SSH connection proved the host.
- */
-function getOnHost(client, url, timeoutMs, statusMarker) {
-    const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-    const u = shellQuote(url);
-    const agent = "'rolling-deploy-health-check'";
-    if (client === 'curl')
-        return `curl -sS -k -A ${agent} --max-time ${seconds} -w '\\n${statusMarker} %{http_code}\\n' --url ${u}`;
-    // wget prints the response's headers (-S) on stderr: the last status line is the final answer.
-    return [
-        'exec 3>&1',
-        `s=$(wget -q -S -O - -U ${agent} -T ${seconds} --no-check-certificate ${u} 2>&1 >&3 | sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p' | tail -n 1)`,
-        `echo; echo "${statusMarker} $s"`
-    ].join('\n');
-}
-
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-;// CONCATENATED MODULE: ./src/ssh/release-scripts.ts
-// The shell texts of release mode, built from quoted values like every remote script: the layout
-// <dir>/releases/<id>/, <dir>/current (a symlink, switched atomically) and <dir>/shared/.
-
-const releasePath = (dir, id) => `${dir}/releases/${id}`;
-/** Where the digest of what release `id`'s upload held is kept: outside the release, which is the app's. */
-const digestPath = (dir, id) => shellQuote(`${dir}/.digests/${id}`);
-/** The line before each value readReleaseState prints. */
-const STATE_MARKERS = {
-    current: '__rollout_current__',
-    release: '__rollout_release__',
-    historyFile: '__rollout_history_file__',
-    history: '__rollout_history__',
-    audit: '__rollout_audit__',
-    digest: '__rollout_digest__'
-};
-/** How many lines of the history (or, without one, of deploy.log) are read: years of daily deploys. */
-const HISTORY_LINES = 2000;
-/**
- * What a host holds: `current`'s release; every release, newest first by directory time (what
- * a host without a history file falls back on); the history file's lines, or without one
- * deploy.log's; the digest recorded for release `id`, if the host has it.
- */
-function readReleaseState(dir, id) {
-    const d = shellQuote(dir);
-    const m = STATE_MARKERS;
-    return [
-        `c=$(readlink ${d}/current 2>/dev/null || true)`,
-        `echo "${m.current} \${c##*/}"`,
-        `if [ -d ${d}/releases ]; then (cd ${d}/releases && ls -1At | sed 's/^/${m.release} /'); fi`,
-        `if [ -f ${d}/.history ]; then echo ${m.historyFile}; tail -n ${HISTORY_LINES} ${d}/.history | sed 's/^/${m.history} /'`,
-        `elif [ -f ${d}/deploy.log ]; then tail -n ${HISTORY_LINES} ${d}/deploy.log | sed 's/^/${m.audit} /'; fi`,
-        `if [ -f ${digestPath(dir, id)} ]; then echo "${m.digest} $(cat ${digestPath(dir, id)})"; fi`
-    ].join('\n');
-}
-/** True (exit 0) when `current` points at release `id`, written relative or absolute. */
-function isCurrent(dir, id) {
-    return `{ c=$(readlink ${shellQuote(dir)}/current 2>/dev/null || true); [ "\${c##*/}" = ${shellQuote(id)} ]; }`;
-}
-/**
- * A fresh, empty directory for release `id` (one left by an earlier run is removed first, unless
- * `current` points at it: that one is never written to), with shared/ ready, and the digest of
- * what will be uploaded into it recorded.
- */
-function createRelease(dir, id, digest) {
-    const [d, r] = [shellQuote(dir), shellQuote(releasePath(dir, id))];
-    return [
-        `mkdir -p ${d}/releases ${d}/shared ${d}/.digests`,
-        `if ${isCurrent(dir, id)}; then echo "release ${id} is current on this host: it is never written to" >&2; exit 1; fi`,
-        `rm -rf ${r}`,
-        `mkdir ${r}`,
-        `printf '%s\\n' ${shellQuote(digest)} > ${digestPath(dir, id)}`
-    ].join('\n');
-}
-/**
- * Links each shared path into the release: shared/<path> (created as an empty directory when
- * missing; a shared file has to be put there first), replacing whatever the release held there.
- */
-function linkSharedPaths(dir, id, paths) {
-    return paths
-        .map((path) => {
-        const [shared, inRelease] = [shellQuote(`${dir}/shared/${path}`), shellQuote(`${releasePath(dir, id)}/${path}`)];
-        return [
-            `[ -e ${shared} ] || mkdir -p ${shared}`,
-            `mkdir -p "$(dirname ${inRelease})"`,
-            `rm -rf ${inRelease}`,
-            `ln -s ${shared} ${inRelease}`
-        ].join('\n');
-    })
-        .join('\n');
-}
-/** `command` run in the release's directory. */
-function inRelease(dir, id, command) {
-    return `cd ${shellQuote(releasePath(dir, id))}\n${command}`;
-}
-/**
- * Points `current` at release `id` in one step: a new link, renamed over the old one (never `rm`
- * then `ln`, which leaves a moment with no `current`). The link is relative, so it resolves the
- * same from any view of the directory.
- */
-function switchRelease(dir, id) {
-    const target = shellQuote(`releases/${id}`);
-    return [
-        `cd ${shellQuote(dir)}`,
-        `[ -d ${target} ] || { echo "release ${id} is not on this host" >&2; exit 1; }`,
-        `ln -sfn ${target} .current.$$`,
-        'mv -T .current.$$ current'
-    ].join('\n');
-}
-/** Removes release `id` (a prepared release that will not be used) and its digest, never the current one. */
-function removeRelease(dir, id) {
-    return `${isCurrent(dir, id)} || rm -rf ${shellQuote(releasePath(dir, id))} ${digestPath(dir, id)}`;
-}
-/** Removes every release but those in `keep` and the one `current` points at, whatever it is, with their digests. */
-function pruneReleases(dir, keep) {
-    const cases = [...keep.map(shellQuote), '"$c"'].join('|');
-    return [
-        `c=$(readlink ${shellQuote(dir)}/current 2>/dev/null || true); c=\${c##*/}`,
-        `cd ${shellQuote(`${dir}/releases`)} || exit 0`,
-        'ls -1A | while IFS= read -r r; do',
-        `  case "$r" in ${cases}) ;; *) rm -rf -- "$r" "../.digests/$r" ;; esac`,
-        'done'
-    ].join('\n');
-}
-/** Appends `lines` to <dir>/.history, the release history (release-history.ts reads it). */
-function appendHistory(dir, lines) {
-    return `printf '%s\\n' ${lines.map(shellQuote).join(' ')} >> ${shellQuote(`${dir}/.history`)}`;
-}
-/** Appends one line (JSON) to <dir>/deploy.log. */
-function appendAuditLine(dir, line) {
-    return `printf '%s\\n' ${shellQuote(line)} >> ${shellQuote(`${dir}/deploy.log`)}`;
-}
-
-;// CONCATENATED MODULE: ./src/variables.ts
-function rolloutVariables({ target, batch, index }) {
-    return [
-        ['ROLLOUT_HOST', target.host],
-        ['ROLLOUT_PORT', String(target.port)],
-        ['ROLLOUT_USER', target.user],
-        ['ROLLOUT_TARGET', target.entry],
-        ['ROLLOUT_BATCH', String(batch)],
-        ['ROLLOUT_INDEX', String(index)]
-    ];
-}
-/** The variables with values of the right form, for checking a template before any host is reached. */
-const SAMPLE_VARIABLES = new Map(rolloutVariables({
-    target: { host: '127.0.0.1', port: 22, user: 'deploy', entry: '127.0.0.1' },
-    batch: 1,
-    index: 1
-}));
-/** The run, as GitHub Actions names it (when its variables are set): for the audit log, the lock's holder, the journal. */
-function githubRun(env = process.env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_RUN_ATTEMPT: attempt, GITHUB_ACTOR: actor, GITHUB_SHA: sha } = env;
-    return {
-        runUrl: server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined,
-        actor,
-        sha,
-        runId: run && /^\d+$/.test(run) ? run : undefined,
-        attempt: attempt && /^\d+$/.test(attempt) ? Number(attempt) : run ? 1 : undefined
-    };
-}
-
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-;// CONCATENATED MODULE: ./src/runner/upload-digest.ts
-// The digest a release records of what was uploaded into it, computed on the runner, so a release
-// id re-used for other content is found before any host changes: sha256 over a file's bytes, or
-// over a directory tree's names, types, modes, file contents and link targets, in sorted order
-// (times and owners are not content; the same tree gives the same digest on any runner).
-
-
-
-
-/** `sha256:<hex>` of the upload at `path` (a file or a directory, followed if a link). */
-async function uploadDigest(path) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    if ((await (0,promises_.stat)(path)).isDirectory())
-        await hashTree(hash, path, '');
-    else
-        await hashFile(hash, path);
-    return `sha256:${hash.digest('hex')}`;
-}
-async function hashFile(hash, path) {
-    for await (const chunk of (0,external_node_fs_.createReadStream)(path))
-        hash.update(chunk);
-}
-/** Each entry as a header (type, mode, size or target, name; NUL-ended) followed, for a file, by its bytes. */
-async function hashTree(hash, root, relative) {
-    const names = (await (0,promises_.readdir)((0,external_node_path_.join)(root, relative))).sort();
-    for (const name of names) {
-        const path = (0,external_node_path_.join)(relative, name);
-        const entry = await (0,promises_.lstat)((0,external_node_path_.join)(root, path));
-        const mode = (entry.mode & 0o7777).toString(8);
-        if (entry.isSymbolicLink()) {
-            hash.update(`l ${mode} ${await (0,promises_.readlink)((0,external_node_path_.join)(root, path))}\0${path}\0`);
-        }
-        else if (entry.isDirectory()) {
-            hash.update(`d ${mode}\0${path}\0`);
-            await hashTree(hash, root, path);
-        }
-        else if (entry.isFile()) {
-            hash.update(`f ${mode} ${entry.size}\0${path}\0`);
-            await hashFile(hash, (0,external_node_path_.join)(root, path));
-        }
-        else {
-            hash.update(`o ${mode}\0${path}\0`); // a socket or fifo: its name and mode are all it is
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/rollout/release-history.ts
-// A host's release history, read from what the host holds: the releases that became `current`
-// there and were kept, oldest first, in <release-dir>/.history, an append-only file of lines
-// `<event> <release> <time> <run>`:
-//   kept <id>         a run that succeeded left the host on <id>; a release already in the list
-//                     cuts it back to <id> (a rollback undoes what came after)
-//   rollback-to <id>  a rollback-to previous chose <id> for this host before any host changed; until
-//                     a `kept` line follows, a re-run goes on to <id> instead of choosing again
-// `previous` comes from this record, never from directory times: a release that was prepared but
-// whose run failed (a rejected canary, a cancelled run) is never kept, so never `previous`.
-/** `kept` once release `id` became current and was kept: a release already in it cuts it back. */
-function keptAfter(kept, id) {
-    const at = kept.indexOf(id);
-    return at === -1 ? [...kept, id] : kept.slice(0, at + 1);
-}
-/** The history file's lines, replayed. */
-function fromHistoryFile(lines) {
-    let kept = [];
-    let pendingRollback;
-    for (const [event, id] of lines.map((line) => line.split(' '))) {
-        if (!id)
-            continue;
-        if (event === 'kept')
-            [kept, pendingRollback] = [keptAfter(kept, id), undefined];
-        else if (event === 'rollback-to')
-            pendingRollback = id;
-    }
-    return { kept, source: 'history', pendingRollback };
-}
-/** The releases deploy.log (an earlier version's audit, JSON lines) says a host kept, and every one it names. */
-function fromAuditLines(lines) {
-    let kept = [];
-    const named = new Set();
-    for (const line of lines) {
-        let entry;
-        try {
-            entry = JSON.parse(line);
-        }
-        catch {
-            continue;
-        }
-        if (typeof entry.release !== 'string')
-            continue;
-        named.add(entry.release);
-        if (entry.result === 'succeeded' || entry.result === 'unchanged')
-            kept = keptAfter(kept, entry.release);
-    }
-    return { kept, named };
-}
-/**
- * The host's history. Without a history file (a host an earlier version deployed), once: the
- * releases deploy.log says were kept, after the releases on the host it never names (oldest first
- * by directory time), and `current` last; `release` (this run's) only if current, since an earlier
- * run may have left it prepared and unused.
- */
-function releaseHistory(state, release) {
-    if (state.historyLines !== undefined)
-        return fromHistoryFile(state.historyLines);
-    const { current } = state;
-    const onDisk = state.releases.filter((id) => id !== release || id === current);
-    const audit = fromAuditLines(state.auditLines);
-    const unnamed = onDisk.filter((id) => !audit.named.has(id)).reverse();
-    const older = [...unnamed, ...audit.kept.filter((id) => onDisk.includes(id))].filter((id) => id !== current);
-    return {
-        kept: current === undefined ? older : [...older, current],
-        source: audit.named.size > 0 ? 'deploy.log' : 'directory times'
-    };
-}
-/** The release that was current before `current`: the one before it, or the newest kept if it never was. */
-function previousRelease(history, current) {
-    const at = current === undefined ? -1 : history.kept.indexOf(current);
-    return at === -1 ? history.kept.at(-1) : history.kept[at - 1];
-}
-/**
- * The releases a host keeps after a run: the newest `keep` kept ones, and the one before each
- * release that may be current (`current` itself the script never removes, whatever it is).
- */
-function releasesToKeep(kept, keep, mayBeCurrent) {
-    const history = { kept, source: 'history' };
-    const before = mayBeCurrent.flatMap((id) => previousRelease(history, id) ?? []);
-    return [...new Set([...kept.slice(-keep), ...mayBeCurrent.filter((id) => kept.includes(id)), ...before])];
-}
-/** The kept list once release `id` became current and was kept. */
-function keptWith(history, id) {
-    return keptAfter(history.kept, id);
-}
-/** A line of the history file. */
-function historyLine(event, id, time, run) {
-    return [event, id, time.toISOString(), run.replace(/\s/g, '') || '-'].join(' ');
-}
-/** The lines that start a history file from what was read without one (nothing when there was one). */
-function seedLines(history, time) {
-    if (history.source === 'history')
-        return [];
-    return history.kept.map((id) => historyLine('kept', id, time, `seeded-from-${history.source.replace(' ', '-')}`));
-}
-
-;// CONCATENATED MODULE: ./src/rollout/releases.ts
-// Release mode's fleet-wide stages, around the rolling part: what each host holds (read at
-// preflight), the new release prepared on every host while all still serve (removed from every
-// host if it fails anywhere), and after the run the old releases pruned and the audit line written.
-
-
-
-
-
-
-
-
-
-
-
-/** The variables every command gets in release mode. */
-function releaseVariables(release, host) {
-    return [
-        ['ROLLOUT_RELEASE', host.to],
-        ['ROLLOUT_RELEASE_PATH', `${release.dir}/releases/${host.to}`],
-        ['ROLLOUT_PREVIOUS_RELEASE', host.from ?? '']
-    ];
-}
-/**
- * What a host's commands and the probes for it get: its ROLLOUT_* variables, its release's in
- * release mode, then the env input.
- */
-function hostVariables(settings, place) {
-    const release = settings.release && place.release ? releaseVariables(settings.release, place.release) : [];
-    return [...rolloutVariables(place), ...release, ...settings.env];
-}
-/** Each host as the load balancer port sees it, in `hosts` order: the host and its variables. */
-function lbMembers(hosts, settings, releases) {
-    return placeHosts(hosts, releases, settings.batches.size)
-        .flat()
-        .sort((a, b) => a.index - b.index)
-        .map((place) => ({ host: place.host, env: hostVariables(settings, place) }));
-}
-function inReleaseMode(settings) {
-    return settings.release !== undefined;
-}
-/** Runs a release script on a host (cancelled only if `signal` is given); throws with its last output line if it fails. */
-async function runScript(host, script, settings, log, { env = settings.env, signal = NEVER_ABORTED } = {}) {
-    const { timeoutMs } = settings.commands;
-    const { result, lines } = await runToEnd(host, script, {
-        env,
-        timeoutMs,
-        signal,
-        onLine: (line) => log.info(`[${host.target.entry}] ${line}`)
-    });
-    const failure = failureOf(result, timeoutMs, signal);
-    if (failure !== undefined)
-        throw new Error(lines.length > 0 ? `${failure}: ${lines.at(-1)}` : failure);
-}
-/** What a host holds: its current release, its releases, its history's (or deploy.log's) lines, the run's id's digest. */
-async function readHostState(host, settings) {
-    const { dir, id } = settings.release;
-    const { result, lines } = await runToEnd(host, readReleaseState(dir, id), {
-        timeoutMs: settings.commands.timeoutMs
-    });
-    if (result.code !== 0)
-        throw new Error(`${host.target.entry}: cannot read ${dir}: ${lines.at(-1) ?? `exit code ${result.code}`}`);
-    const values = (marker) => lines.filter((line) => line.startsWith(`${marker} `)).map((line) => line.slice(marker.length + 1));
-    const m = STATE_MARKERS;
-    const state = {
-        current: values(m.current)[0] || undefined,
-        releases: values(m.release),
-        historyLines: lines.includes(m.historyFile) ? values(m.history) : undefined,
-        auditLines: values(m.audit)
-    };
-    return { state, history: releaseHistory(state, id), digest: values(m.digest)[0] };
-}
-/**
- * Each host's current release, history and where it goes; refuses, before any host changes, a
- * rollback-to a host cannot honour and a release id re-used for other content. rollback-to
- * previous goes on to the target an unfinished one recorded, so a re-run never flips hosts back.
- */
-async function readHostReleases(hosts, settings, log) {
-    const { release } = settings;
-    const deploys = release.rollbackTo === undefined;
-    const digest = !deploys ? undefined : release.upload === undefined ? 'none' : await uploadDigest(release.upload);
-    const states = await mapBounded(hosts, (host) => readHostState(host, settings));
-    const [missing, reused] = [[], []];
-    const plans = states.map(({ state, history, digest: held }, i) => {
-        const entry = hosts[i].target.entry;
-        if (history.source !== 'history')
-            log.info(`${entry}: no release history yet (an earlier version deployed it): read once from ${history.source}`);
-        const previous = history.pendingRollback ?? previousRelease(history, state.current);
-        if (release.rollbackTo === 'previous' && history.pendingRollback !== undefined)
-            log.info(`${entry}: an unfinished rollback-to previous chose ${previous}: going on to it`);
-        const to = release.rollbackTo === 'previous' ? previous : release.id;
-        if (!deploys && (to === undefined || !state.releases.includes(to))) {
-            const has = state.releases.join(', ') || 'no release';
-            missing.push(`${entry} (${to === undefined ? 'no release before the current one' : `has ${has}`})`);
-        }
-        if (digest !== undefined && held !== undefined && held !== digest)
-            reused.push(`${entry} holds it uploaded as ${held}, this run uploads ${digest}`);
-        return { from: state.current, to: to ?? '', history, digest };
-    });
-    if (missing.length > 0) {
-        throw new Error(`rollback-to ${release.rollbackTo}: not on every host, nothing was changed: ${missing.join('; ')}`);
-    }
-    if (reused.length > 0) {
-        throw new Error(`release-id ${release.id} is already used for other content, nothing was changed (a release id names one content: choose a new one): ${reused.join('; ')}`);
-    }
-    log.info(plans.map((plan, i) => `${hosts[i].target.entry}: ${plan.from ?? '(none)'} → ${plan.to}`).join('\n'));
-    return plans;
-}
-/**
- * Before any host changes: each history started from what was read where there was none, and a
- * rollback-to previous's target recorded on every host, so a re-run of it goes the same way.
- */
-async function recordHistory(hosts, plans, settings, log) {
-    const time = new Date();
-    const run = githubRun().runUrl ?? '';
-    const failures = [];
-    await mapBounded(hosts, async (host, i) => {
-        const { history, to } = plans[i];
-        const lines = [
-            ...(history ? seedLines(history, time) : []),
-            ...(settings.release.rollbackTo === 'previous' ? [historyLine('rollback-to', to, time, run)] : [])
-        ];
-        if (lines.length === 0)
-            return;
-        await runScript(host, appendHistory(settings.release.dir, lines), settings, log).catch((error) => failures.push(`${host.target.entry}: ${errors_errorMessage(error)}`));
-    });
-    if (failures.length > 0)
-        throw new Error(`the release history could not be written, nothing was changed: ${failures.join('; ')}`);
-}
-/** Lands the upload in the new release directory: an archive unpacked, a directory's contents, a file as is. */
-async function uploadRelease(host, release) {
-    const from = release.upload;
-    if (from === undefined)
-        return;
-    const dir = `${release.dir}/releases/${release.id}`;
-    if ((0,external_node_fs_.statSync)(from).isDirectory())
-        return host.upload(from, dir);
-    if (/\.(tar\.gz|tgz)$/.test(from))
-        return host.unpack(from, dir);
-    await host.upload(from, `${dir}/${(0,external_node_path_.basename)(from)}`);
-}
-/**
- * Prepares the new release on every host that is not on it yet, in parallel and while every host
- * serves: a fresh directory, the upload, the shared paths, then prepare-command in it. If any host
- * fails, or the run is cancelled (which ends a prepare-command), the release is removed from every
- * host and the run ends with nothing else touched.
- */
-async function prepareReleases(hosts, plans, settings, log, signal) {
-    const { release } = settings;
-    await recordHistory(hosts, plans, settings, log);
-    if (release.rollbackTo !== undefined)
-        return;
-    // Each host with its place in the rollout, so prepare-command gets the variables its commands will.
-    const toPrepare = placeHosts(hosts, plans, settings.batches.size)
-        .flat()
-        .filter(({ release: plan }) => plan !== undefined && plan.from !== plan.to);
-    const failures = [];
-    await mapBounded(toPrepare, async (placed) => {
-        const { host } = placed;
-        if (signal.aborted)
-            return;
-        try {
-            await runScript(host, createRelease(release.dir, release.id, placed.release?.digest ?? 'none'), settings, log);
-            await uploadRelease(host, release);
-            await runScript(host, linkSharedPaths(release.dir, release.id, release.sharedPaths), settings, log);
-            if (release.prepareCommand !== undefined) {
-                const prepare = inRelease(release.dir, release.id, release.prepareCommand);
-                await runScript(host, prepare, settings, log, { env: hostVariables(settings, placed), signal });
-            }
-        }
-        catch (error) {
-            failures.push(`${host.target.entry}: ${errors_errorMessage(error)}`);
-        }
-    });
-    if (failures.length === 0 && !signal.aborted)
-        return;
-    await mapBounded(toPrepare, ({ host }) => runScript(host, removeRelease(release.dir, release.id), settings, log).catch((error) => log.warning(`${host.target.entry}: release ${release.id} could not be removed: ${errors_errorMessage(error)}`)));
-    const removed = 'no host left rotation, and the release was removed from every host';
-    if (signal.aborted)
-        throw new Error(`cancelled while preparing release ${release.id}; ${removed}`);
-    throw new Error(`preparing release ${release.id} failed on ${failures.length} host(s); ${removed}:\n${failures.map((f) => `- ${f}`).join('\n')}`);
-}
-
-;// CONCATENATED MODULE: ./src/rollout/health-path.ts
-// The health path of every host, proven at preflight while every host still serves: a health
-// check that cannot work would otherwise be found out only once a host is stopped. health-url
-// goes through an SSH tunnel; where the host's sshd refuses to forward (AllowTcpForwarding no, a
-// common hardening rule), the request runs on the host with curl or wget if one is there, and
-// without either the run fails here, with nothing touched. Only the path is proven, not a healthy
-// answer: on a first deploy nothing listens yet. health-command's program must be on the PATH.
-
-
-
-
-
-
-
-
-/**
- * The first word of a command when it is a plain program name (after any `NAME=value`
- * assignments), which `command -v` can look for; undefined when the shell text hides it.
- */
-function programOf(command) {
-    const words = command.trim().split(/\s+/);
-    const program = words.find((word) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(word));
-    return program !== undefined && /^[A-Za-z0-9_./+-]+$/.test(program) ? program : undefined;
-}
-/** A host whose sshd refuses tunnels: its health requests run with `client` on the host itself. */
-class HttpFromTheHost {
-    host;
-    client;
-    constructor(host, client) {
-        this.host = host;
-        this.client = client;
-    }
-    get target() {
-        return this.host.target;
-    }
-    get hostKey() {
-        return this.host.hostKey;
-    }
-    exec(command, options) {
-        return this.host.exec(command, options);
-    }
-    upload(localPath, remotePath) {
-        return this.host.upload(localPath, remotePath);
-    }
-    unpack(localArchive, remoteDir) {
-        return this.host.unpack(localArchive, remoteDir);
-    }
-    tunnelRefused(url) {
-        return this.host.tunnelRefused(url);
-    }
-    close() {
-        return this.host.close();
-    }
-    async httpGet(url, { timeoutMs, signal }) {
-        const marker = nonce('status');
-        // A long-lived shell merges stderr into stdout: the client's error words may be among the lines.
-        const lines = [];
-        let status;
-        const result = await this.host.exec(getOnHost(this.client, url.href, timeoutMs, marker), {
-            env: [],
-            timeoutMs: timeoutMs + 1000, // the client's own timeout comes first, with its words
-            signal,
-            onLine: (line) => {
-                if (line.startsWith(`${marker} `))
-                    status = Number(line.slice(marker.length + 1)) || undefined;
-                else
-                    lines.push(line);
-            }
-        });
-        if (status === undefined)
-            throw new Error(`${this.client} on the host got no answer: ${lines.at(-1) ?? `exit code ${result.code}`}`);
-        if (lines.at(-1) === '')
-            lines.pop(); // the line break the script puts before its marker
-        return { status, body: lines.join('\n') };
-    }
-}
-/** Runs `script` on the host, bounded by command-timeout: its exit code and output lines. */
-function onHost(host, script, settings, env = []) {
-    return runToEnd(host, script, { env, timeoutMs: settings.commands.timeoutMs });
-}
-/** One host's health path: the host to use (wrapped where requests run on it) and its description. */
-async function proveOne(host, settings, env, log) {
-    const { url, command } = settings.health;
-    if (url === undefined) {
-        const program = programOf(command ?? '');
-        if (program === undefined)
-            return { host, healthPath: 'health-command (its program not checked: shell text)' };
-        const { result } = await onHost(host, findProgram(program), settings, env);
-        if (result.code !== 0)
-            throw new Error(`health-command's program ${program} is not on the host's PATH (command -v ${program} failed)`);
-        return { host, healthPath: 'health-command on the host' };
-    }
-    const expanded = new URL(expandVariables(url, new Map(env)));
-    const refused = await host.tunnelRefused(expanded);
-    if (refused === undefined)
-        return { host, healthPath: `SSH tunnel to ${expanded.host}` };
-    const { result, lines } = await onHost(host, FIND_HTTP_CLIENT, settings);
-    const client = HOST_HTTP_CLIENTS.find((name) => name === lines.at(-1));
-    const why = `its sshd refuses the SSH tunnel to ${expanded.host} for health-url (${refused}: AllowTcpForwarding or PermitOpen in its sshd_config)`;
-    if (result.code !== 0 || client === undefined)
-        throw new Error(`${why}, and neither curl nor wget is on its PATH: allow forwarding (AllowTcpForwarding local), put curl or wget on the host, or use health-command`);
-    log.info(`[${host.target.entry}] ${why}: its health checks run with ${client} on the host`);
-    return { host: new HttpFromTheHost(host, client), healthPath: `${client} on the host (sshd refuses tunnels)` };
-}
-/**
- * Proves every host's health path; on any failure closes every host and throws PreflightError
- * naming each host and why.
- */
-async function proveHealthPaths(hosts, settings, log) {
-    // Each host with its place, for the variables its health-url is expanded with; in the hosts' order.
-    const placed = placeHosts(hosts, undefined, settings.batches.size)
-        .flat()
-        .sort((a, b) => a.index - b.index);
-    const proven = await mapBounded(placed, (place) => proveOne(place.host, settings, hostVariables(settings, place), log).catch((error) => ({
-        failure: { target: place.host.target, message: errors_errorMessage(error) }
-    })));
-    const failures = proven.flatMap((one) => ('failure' in one ? [one.failure] : []));
-    if (failures.length > 0) {
-        await Promise.all(hosts.map((host) => host.close()));
-        throw new PreflightError(failures);
-    }
-    return proven.flatMap((one) => ('failure' in one ? [] : [one]));
-}
-
-;// CONCATENATED MODULE: ./src/load-balancer/elb-api.ts
-let sdk;
-const loadSdk = () => (sdk ??= __nccwpck_require__.e(/* import() */ 586).then(__nccwpck_require__.t.bind(__nccwpck_require__, 586, 19)));
-/** The region of a target group ARN (`arn:aws:elasticloadbalancing:REGION:…`). */
-const regionOf = (arn) => arn.split(':')[3];
-/** AWS's default delay, for a group whose attributes do not say (they always do). */
-const DEFAULT_DELAY_S = 300;
-/** The ELBv2 API through the AWS SDK, one client per region. */
-function sdkElbApi() {
-    return new SdkElbApi();
-}
-class SdkElbApi {
-    clients = new Map();
-    async describeTargetGroups(arns, signal) {
-        const { DescribeTargetGroupsCommand } = await loadSdk();
-        const regions = [...new Set(arns.map(regionOf))];
-        const pages = await Promise.all(regions.map(async (region) => {
-            const inRegion = arns.filter((arn) => regionOf(arn) === region);
-            const command = new DescribeTargetGroupsCommand({ TargetGroupArns: inRegion });
-            return (await this.client(inRegion[0])).send(command, { abortSignal: signal });
-        }));
-        return pages.flatMap((page) => (page.TargetGroups ?? []).map((group) => ({
-            arn: group.TargetGroupArn ?? '',
-            name: group.TargetGroupName ?? '',
-            loadBalancerArns: group.LoadBalancerArns ?? [],
-            healthCheckIntervalMs: (group.HealthCheckIntervalSeconds ?? 30) * 1000,
-            healthyThreshold: group.HealthyThresholdCount ?? 5,
-            unhealthyThreshold: group.UnhealthyThresholdCount ?? 2
-        })));
-    }
-    async deregistrationDelayMs(arn, signal) {
-        const { DescribeTargetGroupAttributesCommand } = await loadSdk();
-        const command = new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn });
-        const { Attributes } = await (await this.client(arn)).send(command, { abortSignal: signal });
-        const value = Attributes?.find((attribute) => attribute.Key === 'deregistration_delay.timeout_seconds')?.Value;
-        const seconds = Number(value ?? DEFAULT_DELAY_S);
-        return (Number.isFinite(seconds) ? seconds : DEFAULT_DELAY_S) * 1000;
-    }
-    async describeTargetHealth(arn, list, signal) {
-        const { DescribeTargetHealthCommand } = await loadSdk();
-        const command = new DescribeTargetHealthCommand({ TargetGroupArn: arn, Targets: sdkTargets(list) });
-        const { TargetHealthDescriptions } = await (await this.client(arn)).send(command, { abortSignal: signal });
-        return (TargetHealthDescriptions ?? []).map((found) => ({
-            target: { id: found.Target?.Id ?? '', port: found.Target?.Port },
-            state: found.TargetHealth?.State ?? 'unknown',
-            reason: found.TargetHealth?.Reason,
-            description: found.TargetHealth?.Description
-        }));
-    }
-    async registerTargets(arn, list, signal) {
-        const { RegisterTargetsCommand } = await loadSdk();
-        const command = new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: sdkTargets(list) });
-        await (await this.client(arn)).send(command, { abortSignal: signal });
-    }
-    async deregisterTargets(arn, list, signal) {
-        const { DeregisterTargetsCommand } = await loadSdk();
-        const command = new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: sdkTargets(list) });
-        await (await this.client(arn)).send(command, { abortSignal: signal });
-    }
-    destroy() {
-        this.clients.forEach((client) => client.destroy());
-    }
-    async client(arn) {
-        const { ElasticLoadBalancingV2Client } = await loadSdk();
-        const region = regionOf(arn);
-        let found = this.clients.get(region);
-        if (found === undefined) {
-            // Bounded calls: a silent endpoint must fail the call (the SDK retries it), never hang a wait.
-            found = new ElasticLoadBalancingV2Client({
-                region,
-                requestHandler: { connectionTimeout: 5000, requestTimeout: 10_000 }
-            });
-            this.clients.set(region, found);
-        }
-        return found;
-    }
-}
-const sdkTargets = (list) => list.map(({ id, port }) => ({ Id: id, Port: port }));
-
-;// CONCATENATED MODULE: ./src/load-balancer/aws-elbv2.ts
-
-
-
-
-
-
-function awsElbv2Balancer(deps, settings, api = sdkElbApi()) {
-    return new AwsElbv2Balancer(deps, settings, api);
-}
-class AwsElbv2Balancer {
-    deps;
-    settings;
-    api;
-    kind = 'aws-elbv2';
-    waitDeps;
-    loaded;
-    /** Per host entry: the last state seen in each group, so each transition is logged once. */
-    seen = new Map();
-    registeredAt = new Map();
-    constructor(deps, settings, api) {
-        this.deps = deps;
-        this.settings = settings;
-        this.api = api;
-        this.waitDeps = { api, clock: deps.clock, log: deps.log, intervalMs: deps.settings.loadBalancer.probeIntervalMs };
-    }
-    describe(members, signal) {
-        const deps = { api: this.api, waitDeps: this.waitDeps, groups: this.groups, waitOf: this.waitOf };
-        return describeMembers(deps, members, signal);
-    }
-    takeOut(member, signal) {
-        return this.change(member, signal, 'deregister');
-    }
-    async awaitOut(member, signal) {
-        const groups = await this.groups(signal);
-        const delayMs = Math.max(...groups.map((group) => group.delayMs));
-        const timeoutMs = Math.max(this.deps.settings.loadBalancer.offline.waitMs, delayMs + MARGIN_MS);
-        this.deps.log.info(`[${entryOf(member)}] draining: ${groups.map((group) => `${group.name} ${group.delayMs / 1000} s`).join(', ')} ` +
-            `(deregistration_delay.timeout_seconds); waiting up to ${timeoutMs / 1000} s for unused`);
-        const since = this.deps.clock.now();
-        await awaitTarget(this.waitDeps, { ...this.waitOf(member), groups, direction: 'out', timeoutMs, since }, signal);
-    }
-    putBack(member, signal) {
-        return this.change(member, signal, 'register');
-    }
-    async awaitIn(member, signal) {
-        const groups = await this.groups(signal);
-        const checksMs = Math.max(...groups.map((group) => group.healthyThreshold * group.healthCheckIntervalMs));
-        const timeoutMs = Math.max(this.deps.settings.loadBalancer.online.waitMs, checksMs + MARGIN_MS);
-        const since = this.registeredAt.get(entryOf(member)) ?? this.deps.clock.now();
-        await awaitTarget(this.waitDeps, { ...this.waitOf(member), groups, direction: 'in', timeoutMs, since }, signal);
-    }
-    async inRotation(member) {
-        try {
-            const groups = await this.groups(NEVER_ABORTED);
-            const wait = this.waitOf(member);
-            const rotations = await Promise.all(groups.map(async (group) => {
-                const found = await this.api.describeTargetHealth(group.arn, [wait.target], NEVER_ABORTED);
-                const health = healthOf(found, wait.target);
-                note(this.waitDeps, wait, group, health);
-                return rotationOf(health);
-            }));
-            // In only where every group sends it requests; out of any one, it is not fully serving.
-            return rotations.includes('out') ? 'out' : rotations.every((rotation) => rotation === 'in') ? 'in' : 'unknown';
-        }
-        catch {
-            return 'unknown';
-        }
-    }
-    async close() {
-        this.api.destroy?.();
-    }
-    /** The groups, read once per run; a failed read is read again next time. */
-    groups = (signal) => {
-        this.loaded ??= loadGroups(this.api, this.settings.targetGroups, signal, this.deps.log).catch((error) => {
-            this.loaded = undefined;
-            throw error;
-        });
-        return this.loaded;
-    };
-    waitOf = (member) => {
-        const entry = entryOf(member);
-        const target = this.settings.targets.get(entry);
-        if (target === undefined)
-            throw new Error(`aws-targets has no target for ${entry}`);
-        const seen = this.seen.get(entry) ?? new Map();
-        this.seen.set(entry, seen);
-        return { entry: `[${entry}]`, target, seen };
-    };
-    async change(member, signal, verb) {
-        const groups = await this.groups(signal);
-        const { target } = this.waitOf(member);
-        const names = groups.map((group) => group.name).join(', ');
-        this.deps.log.info(`[${entryOf(member)}] ${verb}ing ${targetText(target)} in ${names}`);
-        if (verb === 'register')
-            this.registeredAt.set(entryOf(member), this.deps.clock.now());
-        await Promise.all(groups.map((group) => verb === 'register'
-            ? this.api.registerTargets(group.arn, [target], signal)
-            : this.api.deregisterTargets(group.arn, [target], signal)));
-    }
-}
-const entryOf = (member) => member.host.target.entry;
-/** Reads the groups and their deregistration delays; refuses a missing group or one attached to no load balancer. */
-async function loadGroups(api, arns, signal, log) {
-    const found = await api.describeTargetGroups(arns, signal);
-    const problems = arns.flatMap((arn) => {
-        const group = found.find((info) => info.arn === arn);
-        if (group === undefined)
-            return [`target group ${arn} was not found`];
-        // Attached to nothing, every target reads `unused`: a wait for out would pass at once, and in never.
-        if (group.loadBalancerArns.length === 0)
-            return [
-                `target group ${group.name} is attached to no load balancer, so its targets read unused whether or not they serve`
-            ];
-        return [];
-    });
-    if (problems.length > 0)
-        throw new Error(problems.join('; '));
-    const ordered = arns.flatMap((arn) => found.filter((info) => info.arn === arn).slice(0, 1));
-    return Promise.all(ordered.map(async (group) => {
-        const { arn } = group;
-        const delayMs = await api.deregistrationDelayMs(arn, signal);
-        log.info(`aws-elbv2: target group ${group.name}: deregistration delay ${delayMs / 1000} s; health check every ` +
-            `${group.healthCheckIntervalMs / 1000} s, healthy after ${group.healthyThreshold}, unhealthy after ${group.unhealthyThreshold}`);
-        return { ...group, delayMs };
-    }));
-}
-/**
- * Preflight: each member's state in every group, one DescribeTargetHealth per group for all of them.
- * A target a group does not know is refused: most likely a mistake in aws-targets, and deregistering
- * an unknown target would "confirm" out at once while the real host went on serving.
- */
-async function describeMembers(deps, members, signal) {
-    const all = await deps.groups(signal).catch((error) => {
-        const message = `aws-elbv2: ${errors_errorMessage(error)}`;
-        throw new PreflightError(members.map((member) => ({ target: member.host.target, message })));
-    });
-    const waits = members.map(deps.waitOf);
-    const readings = await Promise.all(all.map((group) => deps.api.describeTargetHealth(group.arn, waits.map((wait) => wait.target), signal))).catch((error) => {
-        const message = `aws-elbv2: cannot read target health: ${errors_errorMessage(error)}`;
-        throw new PreflightError(members.map((member) => ({ target: member.host.target, message })));
-    });
-    const failures = [];
-    const texts = waits.map((wait, i) => {
-        const states = all.map((group, g) => {
-            const health = healthOf(readings[g], wait.target);
-            note(deps.waitDeps, wait, group, health, true); // the caller logs what describe returns
-            return { group, health };
-        });
-        const unknown = states.filter(({ health }) => !isRegistered(health)).map(({ group }) => group.name);
-        // Deregistered by a run that died before registering it again: this run's cycle of it heals it.
-        if (unknown.length > 0 && !members[i].left)
-            failures.push({
-                target: members[i].host.target,
-                message: `its target ${targetText(wait.target)} (aws-targets) is not registered in target group ${unknown.join(', ')}; ` +
-                    'check aws-targets, or register it again if an earlier run left it out'
-            });
-        return states
-            .map(({ group, health }) => `${group.name} ${targetText(wait.target)}: ${stateText(health)}`)
-            .join('; ');
-    });
-    if (failures.length > 0)
-        throw new PreflightError(failures);
-    return texts;
-}
-
-;// CONCATENATED MODULE: ./src/load-balancer/commands.ts
-
-function commandsBalancer(deps) {
-    const { offline, online } = deps.settings.loadBalancer;
-    return {
-        kind: 'commands',
-        describe: (members) => Promise.all(members.map(async (member) => online.probe === undefined
-            ? 'rotation not measured (no online-probe)'
-            : describeRotation(await probeRotation(deps, member)))),
-        takeOut: (member, signal) => runOnHost(deps, member, offline.command ?? ':', signal),
-        awaitOut: (member, signal) => awaitChange(deps, member, 'out', signal),
-        putBack: (member, signal) => runOnHost(deps, member, online.command ?? ':', signal),
-        awaitIn: (member, signal) => awaitChange(deps, member, 'in', signal),
-        inRotation: (member) => probeRotation(deps, member),
-        close: async () => undefined
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/load-balancer/health-file.ts
 // load-balancer: health-file, the practice this action grew from: the LB's HTTP check reads a file
 // on the host, so removing it takes the host out and touching it puts it back; the LB notices
@@ -30342,7 +29960,7 @@ function needsAttention(report) {
 /** Hosts the rollout did not reach, or whose batch was never started: as preflight found them (`in` unmeasured). */
 function skippedHost(target, batch, found) {
     const rotation = found?.rotation ?? 'in';
-    return { target, batch, outcome: 'skipped', rotation, outputTail: [], phases: [], durationMs: 0, found };
+    return { target, batch, outcome: 'skipped', rotation, outputTail: [], timeline: [], durationMs: 0, found };
 }
 
 ;// CONCATENATED MODULE: ./src/ssh/journal-scripts.ts
@@ -30521,10 +30139,10 @@ function renderGantt(result) {
     ];
     // A task of 0 ms would not be drawn: at least 1.
     const task = (name, tag, startMs, durationMs) => `  ${name} :${tag}${startMs}, ${startMs + Math.max(durationMs, 1)}`;
-    for (const host of result.hosts.filter((h) => h.phases.length > 0)) {
+    for (const host of result.hosts.filter((h) => h.timeline.length > 0)) {
         lines.push(`  section ${mermaidName(host.target.entry)}`);
-        for (const phase of host.phases)
-            lines.push(task(phase.name, phase.ok ? '' : 'crit, ', phase.startMs, phase.durationMs));
+        for (const step of host.timeline)
+            lines.push(task(step.name, step.ok ? '' : 'crit, ', step.startMs, step.durationMs));
     }
     if (result.bakes.length > 0)
         lines.push('  section bakes');
@@ -30552,10 +30170,10 @@ function renderOutputs(result) {
         batch: host.batch,
         result: host.outcome,
         rotation: host.rotation,
-        failedPhase: host.failedPhase ?? null,
+        failedStep: host.failedStep ?? null,
         error: host.error ?? null,
         durationMs: host.durationMs,
-        phasesMs: Object.fromEntries(host.phases.map((phase) => [phase.name, phase.durationMs])),
+        stepsMs: Object.fromEntries(host.timeline.map((step) => [step.name, step.durationMs])),
         ...(host.release ? { fromRelease: host.release.from ?? null, toRelease: host.release.to } : {})
     }));
     return {
@@ -30581,18 +30199,18 @@ const OUTCOME_LABEL = {
     skipped: '⏭️ skipped'
 };
 const ROTATION_LABEL = { in: 'in', out: '**out**', unknown: 'unknown' };
-function phaseCell(host, name) {
-    const phase = host.phases.find((p) => p.name === name);
-    if (!phase)
+function stepCell(host, name) {
+    const step = host.timeline.find((p) => p.name === name);
+    if (!step)
         return '';
-    return phase.ok ? `${phase.durationMs}` : `❌ ${phase.durationMs}`;
+    return step.ok ? `${step.durationMs}` : `❌ ${step.durationMs}`;
 }
 function renderSummary(result) {
     const counts = ['succeeded', 'unchanged', 'failed', 'rolled-back', 'cancelled', 'skipped']
         .map((outcome) => [outcome, result.hosts.filter((host) => host.outcome === outcome).length])
         .filter(([, n]) => n > 0)
         .map(([outcome, n]) => `${n} ${outcome}`);
-    const phases = result.steps.filter((name) => result.hosts.some((host) => host.phases.some((p) => p.name === name)));
+    const columns = result.steps.filter((name) => result.hosts.some((host) => host.timeline.some((p) => p.name === name)));
     const releases = result.hosts.some((host) => host.release);
     const head = [
         'Host',
@@ -30600,7 +30218,7 @@ function renderSummary(result) {
         'Result',
         'In rotation',
         ...(releases ? ['Release'] : []),
-        ...phases.map((name) => `${name} (ms)`),
+        ...columns.map((name) => `${name} (ms)`),
         'Total (ms)'
     ];
     const rows = result.hosts.map((host) => [
@@ -30609,7 +30227,7 @@ function renderSummary(result) {
         OUTCOME_LABEL[host.outcome],
         ROTATION_LABEL[host.rotation],
         ...(releases ? [escapeHtml(host.release ? `${host.release.from ?? '(none)'} → ${host.release.to}` : '')] : []),
-        ...phases.map((name) => phaseCell(host, name)),
+        ...columns.map((name) => stepCell(host, name)),
         String(host.durationMs)
     ]);
     const lines = [
@@ -30623,7 +30241,7 @@ function renderSummary(result) {
         ...renderFound(result.hosts, escapeHtml)
     ];
     for (const host of result.hosts.filter(needsAttention)) {
-        lines.push(`<details><summary>${escapeHtml(host.target.entry)}: ${escapeHtml(host.failedPhase ?? '')} ${escapeHtml(host.error ?? '')}</summary>`, '', `<pre>${escapeHtml(host.outputTail.join('\n') || '(no output)')}</pre>`, '</details>', '');
+        lines.push(`<details><summary>${escapeHtml(host.target.entry)}: ${escapeHtml(host.failedStep ?? '')} ${escapeHtml(host.error ?? '')}</summary>`, '', `<pre>${escapeHtml(host.outputTail.join('\n') || '(no output)')}</pre>`, '</details>', '');
     }
     lines.push(...renderBakes(result.bakes), renderGantt(result));
     return `${lines.join('\n')}\n`;
@@ -30668,8 +30286,8 @@ async function writeReport({ status, rollout, plan }, writer, log) {
             : host.rotation === 'out'
                 ? 'it was left out of rotation'
                 : 'its rotation state is unknown';
-        const message = `${host.target.entry} ${host.outcome} at ${host.failedPhase}: ${host.error}; ${rotation}`;
-        log.error(message, `Rollout ${host.outcome}: ${host.target.entry} (${host.failedPhase})`);
+        const message = `${host.target.entry} ${host.outcome} at ${host.failedStep}: ${host.error}; ${rotation}`;
+        log.error(message, `Rollout ${host.outcome}: ${host.target.entry} (${host.failedStep})`);
     }
     if (status === 'success')
         log.notice(`${rollout.hosts.length} host(s) rolled out in ${rollout.durationMs} ms`, 'Rollout succeeded');
@@ -30939,6 +30557,119 @@ class DeployLocks {
     }
 }
 
+;// CONCATENATED MODULE: ./src/ssh/release-scripts.ts
+// The shell texts of release mode, built from quoted values like every remote script: the layout
+// <dir>/releases/<id>/, <dir>/current (a symlink, switched atomically) and <dir>/shared/.
+
+const releasePath = (dir, id) => `${dir}/releases/${id}`;
+/** Where the digest of what release `id`'s upload held is kept: outside the release, which is the app's. */
+const digestPath = (dir, id) => shellQuote(`${dir}/.digests/${id}`);
+/** The line before each value readReleaseState prints. */
+const STATE_MARKERS = {
+    current: '__rollout_current__',
+    release: '__rollout_release__',
+    historyFile: '__rollout_history_file__',
+    history: '__rollout_history__',
+    audit: '__rollout_audit__',
+    digest: '__rollout_digest__'
+};
+/** How many lines of the history (or, without one, of deploy.log) are read: years of daily deploys. */
+const HISTORY_LINES = 2000;
+/**
+ * What a host holds: `current`'s release; every release, newest first by directory time (what
+ * a host without a history file falls back on); the history file's lines, or without one
+ * deploy.log's; the digest recorded for release `id`, if the host has it.
+ */
+function readReleaseState(dir, id) {
+    const d = shellQuote(dir);
+    const m = STATE_MARKERS;
+    return [
+        `c=$(readlink ${d}/current 2>/dev/null || true)`,
+        `echo "${m.current} \${c##*/}"`,
+        `if [ -d ${d}/releases ]; then (cd ${d}/releases && ls -1At | sed 's/^/${m.release} /'); fi`,
+        `if [ -f ${d}/.history ]; then echo ${m.historyFile}; tail -n ${HISTORY_LINES} ${d}/.history | sed 's/^/${m.history} /'`,
+        `elif [ -f ${d}/deploy.log ]; then tail -n ${HISTORY_LINES} ${d}/deploy.log | sed 's/^/${m.audit} /'; fi`,
+        `if [ -f ${digestPath(dir, id)} ]; then echo "${m.digest} $(cat ${digestPath(dir, id)})"; fi`
+    ].join('\n');
+}
+/** True (exit 0) when `current` points at release `id`, written relative or absolute. */
+function isCurrent(dir, id) {
+    return `{ c=$(readlink ${shellQuote(dir)}/current 2>/dev/null || true); [ "\${c##*/}" = ${shellQuote(id)} ]; }`;
+}
+/**
+ * A fresh, empty directory for release `id` (one left by an earlier run is removed first, unless
+ * `current` points at it: that one is never written to), with shared/ ready, and the digest of
+ * what will be uploaded into it recorded.
+ */
+function createRelease(dir, id, digest) {
+    const [d, r] = [shellQuote(dir), shellQuote(releasePath(dir, id))];
+    return [
+        `mkdir -p ${d}/releases ${d}/shared ${d}/.digests`,
+        `if ${isCurrent(dir, id)}; then echo "release ${id} is current on this host: it is never written to" >&2; exit 1; fi`,
+        `rm -rf ${r}`,
+        `mkdir ${r}`,
+        `printf '%s\\n' ${shellQuote(digest)} > ${digestPath(dir, id)}`
+    ].join('\n');
+}
+/**
+ * Links each shared path into the release: shared/<path> (created as an empty directory when
+ * missing; a shared file has to be put there first), replacing whatever the release held there.
+ */
+function linkSharedPaths(dir, id, paths) {
+    return paths
+        .map((path) => {
+        const [shared, inRelease] = [shellQuote(`${dir}/shared/${path}`), shellQuote(`${releasePath(dir, id)}/${path}`)];
+        return [
+            `[ -e ${shared} ] || mkdir -p ${shared}`,
+            `mkdir -p "$(dirname ${inRelease})"`,
+            `rm -rf ${inRelease}`,
+            `ln -s ${shared} ${inRelease}`
+        ].join('\n');
+    })
+        .join('\n');
+}
+/** `command` run in the release's directory. */
+function inRelease(dir, id, command) {
+    return `cd ${shellQuote(releasePath(dir, id))}\n${command}`;
+}
+/**
+ * Points `current` at release `id` in one step: a new link, renamed over the old one (never `rm`
+ * then `ln`, which leaves a moment with no `current`). The link is relative, so it resolves the
+ * same from any view of the directory.
+ */
+function switchRelease(dir, id) {
+    const target = shellQuote(`releases/${id}`);
+    return [
+        `cd ${shellQuote(dir)}`,
+        `[ -d ${target} ] || { echo "release ${id} is not on this host" >&2; exit 1; }`,
+        `ln -sfn ${target} .current.$$`,
+        'mv -T .current.$$ current'
+    ].join('\n');
+}
+/** Removes release `id` (a prepared release that will not be used) and its digest, never the current one. */
+function removeRelease(dir, id) {
+    return `${isCurrent(dir, id)} || rm -rf ${shellQuote(releasePath(dir, id))} ${digestPath(dir, id)}`;
+}
+/** Removes every release but those in `keep` and the one `current` points at, whatever it is, with their digests. */
+function pruneReleases(dir, keep) {
+    const cases = [...keep.map(shellQuote), '"$c"'].join('|');
+    return [
+        `c=$(readlink ${shellQuote(dir)}/current 2>/dev/null || true); c=\${c##*/}`,
+        `cd ${shellQuote(`${dir}/releases`)} || exit 0`,
+        'ls -1A | while IFS= read -r r; do',
+        `  case "$r" in ${cases}) ;; *) rm -rf -- "$r" "../.digests/$r" ;; esac`,
+        'done'
+    ].join('\n');
+}
+/** Appends `lines` to <dir>/.history, the release history (release-history.ts reads it). */
+function appendHistory(dir, lines) {
+    return `printf '%s\\n' ${lines.map(shellQuote).join(' ')} >> ${shellQuote(`${dir}/.history`)}`;
+}
+/** Appends one line (JSON) to <dir>/deploy.log. */
+function appendAuditLine(dir, line) {
+    return `printf '%s\\n' ${shellQuote(line)} >> ${shellQuote(`${dir}/deploy.log`)}`;
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/health.ts
 function judgeResponse(response, statuses, body) {
     const statusOk = statuses.some(({ from, to }) => response.status >= from && response.status <= to);
@@ -31110,8 +30841,8 @@ async function measureRotation({ host, lb, env }) {
 
 ;// CONCATENATED MODULE: ./src/rollout/host-run.ts
 // One host's run: it walks the host's steps (host-steps.ts), and on a failure undoes what the
-// steps it started call for. What the seed's appctl.sh never did: a failed host stays out of
-// rotation unless a rollback proves healthy, and a cancelled host is left in a safe, reported state.
+// steps it started call for: a failed host stays out of rotation unless a rollback proves healthy,
+// and a cancelled host is left in a safe, reported state.
 // A step whose connection was lost has an unknown outcome: the host is looked at again first.
 
 
@@ -31155,16 +30886,16 @@ async function rollHostBack(context, report) {
         ...report,
         outcome: back.ok ? 'rolled-back' : 'failed',
         rotation,
-        failedPhase: back.failure?.step,
+        failedStep: back.failure?.step,
         error: back.ok
             ? 'switched back to its previous release: the rollout failed on another host (rollback-scope fleet)'
             : `the fleet rollback failed: ${back.failure?.message}${rotation === 'in' ? '; it still serves the new release' : ''}`,
-        phases: [...report.phases, ...back.phases]
+        timeline: [...report.timeline, ...back.timeline]
     });
 }
 class HostRun {
     context;
-    phases = [];
+    timeline = [];
     tail = [];
     steps;
     started;
@@ -31266,10 +30997,10 @@ class HostRun {
         try {
             for (const step of steps)
                 await this.perform(step);
-            return { ok: true, phases: this.phases };
+            return { ok: true, timeline: this.timeline };
         }
         catch (error) {
-            return { ok: false, failure: error, phases: this.phases };
+            return { ok: false, failure: error, timeline: this.timeline };
         }
     }
     /** Runs one step and records it; throws StepFailed naming it, whatever went wrong inside. */
@@ -31291,7 +31022,7 @@ class HostRun {
                 failure = new StepFailed(step.name, errors_errorMessage(error), error instanceof ConnectionLost ? error : undefined);
             });
         }
-        this.phases.push({ name: step.name, startMs: start - origin, durationMs: clock.now() - start, ok: !failure });
+        this.timeline.push({ name: step.name, startMs: start - origin, durationMs: clock.now() - start, ok: !failure });
         if (failure)
             throw failure;
         if (step.provesHealthy)
@@ -31309,10 +31040,10 @@ class HostRun {
             batch: this.context.batch,
             outcome,
             rotation,
-            failedPhase: failure?.step,
+            failedStep: failure?.step,
             error: failure?.message,
             outputTail: [...this.tail],
-            phases: this.phases,
+            timeline: this.timeline,
             durationMs: this.context.clock.now() - this.started,
             release: this.context.release,
             found: this.context.found
@@ -31508,6 +31239,304 @@ async function rollbackBrake(deps, done, batch, all) {
     return awaitCapacity(deps, settings.capacity, batch, others).then(() => undefined, (error) => (signal.aborted ? CANCELLED.because : errors_errorMessage(error)));
 }
 
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+;// CONCATENATED MODULE: ./src/runner/upload-digest.ts
+// The digest a release records of what was uploaded into it, computed on the runner, so a release
+// id re-used for other content is found before any host changes: sha256 over a file's bytes, or
+// over a directory tree's names, types, modes, file contents and link targets, in sorted order
+// (times and owners are not content; the same tree gives the same digest on any runner).
+
+
+
+
+/** `sha256:<hex>` of the upload at `path` (a file or a directory, followed if a link). */
+async function uploadDigest(path) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    if ((await (0,promises_.stat)(path)).isDirectory())
+        await hashTree(hash, path, '');
+    else
+        await hashFile(hash, path);
+    return `sha256:${hash.digest('hex')}`;
+}
+async function hashFile(hash, path) {
+    for await (const chunk of (0,external_node_fs_.createReadStream)(path))
+        hash.update(chunk);
+}
+/** Each entry as a header (type, mode, size or target, name; NUL-ended) followed, for a file, by its bytes. */
+async function hashTree(hash, root, relative) {
+    const names = (await (0,promises_.readdir)((0,external_node_path_.join)(root, relative))).sort();
+    for (const name of names) {
+        const path = (0,external_node_path_.join)(relative, name);
+        const entry = await (0,promises_.lstat)((0,external_node_path_.join)(root, path));
+        const mode = (entry.mode & 0o7777).toString(8);
+        if (entry.isSymbolicLink()) {
+            hash.update(`l ${mode} ${await (0,promises_.readlink)((0,external_node_path_.join)(root, path))}\0${path}\0`);
+        }
+        else if (entry.isDirectory()) {
+            hash.update(`d ${mode}\0${path}\0`);
+            await hashTree(hash, root, path);
+        }
+        else if (entry.isFile()) {
+            hash.update(`f ${mode} ${entry.size}\0${path}\0`);
+            await hashFile(hash, (0,external_node_path_.join)(root, path));
+        }
+        else {
+            hash.update(`o ${mode}\0${path}\0`); // a socket or fifo: its name and mode are all it is
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollout/release-history.ts
+// A host's release history, read from what the host holds: the releases that became `current`
+// there and were kept, oldest first, in <release-dir>/.history, an append-only file of lines
+// `<event> <release> <time> <run>`:
+//   kept <id>         a run that succeeded left the host on <id>; a release already in the list
+//                     cuts it back to <id> (a rollback undoes what came after)
+//   rollback-to <id>  a rollback-to previous chose <id> for this host before any host changed; until
+//                     a `kept` line follows, a re-run goes on to <id> instead of choosing again
+// `previous` comes from this record, never from directory times: a release that was prepared but
+// whose run failed (a rejected canary, a cancelled run) is never kept, so never `previous`.
+/** `kept` once release `id` became current and was kept: a release already in it cuts it back. */
+function keptAfter(kept, id) {
+    const at = kept.indexOf(id);
+    return at === -1 ? [...kept, id] : kept.slice(0, at + 1);
+}
+/** The history file's lines, replayed. */
+function fromHistoryFile(lines) {
+    let kept = [];
+    let pendingRollback;
+    for (const [event, id] of lines.map((line) => line.split(' '))) {
+        if (!id)
+            continue;
+        if (event === 'kept')
+            [kept, pendingRollback] = [keptAfter(kept, id), undefined];
+        else if (event === 'rollback-to')
+            pendingRollback = id;
+    }
+    return { kept, source: 'history', pendingRollback };
+}
+/**
+ * The releases deploy.log (the audit log, JSON lines, that every version of this action appends)
+ * says a host kept, and every one it names.
+ */
+function fromAuditLines(lines) {
+    let kept = [];
+    const named = new Set();
+    for (const line of lines) {
+        let entry;
+        try {
+            entry = JSON.parse(line);
+        }
+        catch {
+            continue;
+        }
+        if (typeof entry.release !== 'string')
+            continue;
+        named.add(entry.release);
+        if (entry.result === 'succeeded' || entry.result === 'unchanged')
+            kept = keptAfter(kept, entry.release);
+    }
+    return { kept, named };
+}
+/**
+ * The host's history. Without a history file (a host deployed by a version of this action that
+ * kept none), once: the releases deploy.log says were kept, after the releases on the host it
+ * never names (oldest first by directory time), and `current` last; `release` (this run's) only if current, since an earlier
+ * run may have left it prepared and unused.
+ */
+function releaseHistory(state, release) {
+    if (state.historyLines !== undefined)
+        return fromHistoryFile(state.historyLines);
+    const { current } = state;
+    const onDisk = state.releases.filter((id) => id !== release || id === current);
+    const audit = fromAuditLines(state.auditLines);
+    const unnamed = onDisk.filter((id) => !audit.named.has(id)).reverse();
+    const older = [...unnamed, ...audit.kept.filter((id) => onDisk.includes(id))].filter((id) => id !== current);
+    return {
+        kept: current === undefined ? older : [...older, current],
+        source: audit.named.size > 0 ? 'deploy.log' : 'directory times'
+    };
+}
+/** The release that was current before `current`: the one before it, or the newest kept if it never was. */
+function previousRelease(history, current) {
+    const at = current === undefined ? -1 : history.kept.indexOf(current);
+    return at === -1 ? history.kept.at(-1) : history.kept[at - 1];
+}
+/**
+ * The releases a host keeps after a run: the newest `keep` kept ones, and the one before each
+ * release that may be current (`current` itself the script never removes, whatever it is).
+ */
+function releasesToKeep(kept, keep, mayBeCurrent) {
+    const history = { kept, source: 'history' };
+    const before = mayBeCurrent.flatMap((id) => previousRelease(history, id) ?? []);
+    return [...new Set([...kept.slice(-keep), ...mayBeCurrent.filter((id) => kept.includes(id)), ...before])];
+}
+/** The kept list once release `id` became current and was kept. */
+function keptWith(history, id) {
+    return keptAfter(history.kept, id);
+}
+/** A line of the history file. */
+function historyLine(event, id, time, run) {
+    return [event, id, time.toISOString(), run.replace(/\s/g, '') || '-'].join(' ');
+}
+/** The lines that start a history file from what was read without one (nothing when there was one). */
+function seedLines(history, time) {
+    if (history.source === 'history')
+        return [];
+    return history.kept.map((id) => historyLine('kept', id, time, `seeded-from-${history.source.replace(' ', '-')}`));
+}
+
+;// CONCATENATED MODULE: ./src/rollout/releases.ts
+// Release mode's fleet-wide stages, around the rolling part: what each host holds (read at
+// preflight), the new release prepared on every host while all still serve (removed from every
+// host if it fails anywhere), and after the run the old releases pruned and the audit line written.
+
+
+
+
+
+
+
+
+
+
+function inReleaseMode(settings) {
+    return settings.release !== undefined;
+}
+/** What a host holds: its current release, its releases, its history's (or deploy.log's) lines, the run's id's digest. */
+async function readHostState(host, settings) {
+    const { dir, id } = settings.release;
+    const { result, lines } = await runToEnd(host, readReleaseState(dir, id), {
+        timeoutMs: settings.commands.timeoutMs
+    });
+    if (result.code !== 0)
+        throw new Error(`${host.target.entry}: cannot read ${dir}: ${lines.at(-1) ?? `exit code ${result.code}`}`);
+    const values = (marker) => lines.filter((line) => line.startsWith(`${marker} `)).map((line) => line.slice(marker.length + 1));
+    const m = STATE_MARKERS;
+    const state = {
+        current: values(m.current)[0] || undefined,
+        releases: values(m.release),
+        historyLines: lines.includes(m.historyFile) ? values(m.history) : undefined,
+        auditLines: values(m.audit)
+    };
+    return { state, history: releaseHistory(state, id), digest: values(m.digest)[0] };
+}
+/**
+ * Each host's current release, history and where it goes; refuses, before any host changes, a
+ * rollback-to a host cannot honour and a release id re-used for other content. rollback-to
+ * previous goes on to the target an unfinished one recorded, so a re-run never flips hosts back.
+ */
+async function readHostReleases(hosts, settings, log) {
+    const { release } = settings;
+    const deploys = release.rollbackTo === undefined;
+    const digest = !deploys ? undefined : release.upload === undefined ? 'none' : await uploadDigest(release.upload);
+    const states = await mapBounded(hosts, (host) => readHostState(host, settings));
+    const [missing, reused] = [[], []];
+    const plans = states.map(({ state, history, digest: held }, i) => {
+        const entry = hosts[i].target.entry;
+        if (history.source !== 'history')
+            log.info(`${entry}: no release history yet (an earlier version deployed it): read once from ${history.source}`);
+        const previous = history.pendingRollback ?? previousRelease(history, state.current);
+        if (release.rollbackTo === 'previous' && history.pendingRollback !== undefined)
+            log.info(`${entry}: an unfinished rollback-to previous chose ${previous}: going on to it`);
+        const to = release.rollbackTo === 'previous' ? previous : release.id;
+        if (!deploys && (to === undefined || !state.releases.includes(to))) {
+            const has = state.releases.join(', ') || 'no release';
+            missing.push(`${entry} (${to === undefined ? 'no release before the current one' : `has ${has}`})`);
+        }
+        if (digest !== undefined && held !== undefined && held !== digest)
+            reused.push(`${entry} holds it uploaded as ${held}, this run uploads ${digest}`);
+        return { from: state.current, to: to ?? '', history, digest };
+    });
+    if (missing.length > 0) {
+        throw new Error(`rollback-to ${release.rollbackTo}: not on every host, nothing was changed: ${missing.join('; ')}`);
+    }
+    if (reused.length > 0) {
+        throw new Error(`release-id ${release.id} is already used for other content, nothing was changed (a release id names one content: choose a new one): ${reused.join('; ')}`);
+    }
+    log.info(plans.map((plan, i) => `${hosts[i].target.entry}: ${plan.from ?? '(none)'} → ${plan.to}`).join('\n'));
+    return plans;
+}
+/**
+ * Before any host changes: each history started from what was read where there was none, and a
+ * rollback-to previous's target recorded on every host, so a re-run of it goes the same way.
+ */
+async function recordHistory(hosts, plans, settings, log) {
+    const time = new Date();
+    const run = githubRun().runUrl ?? '';
+    const failures = [];
+    await mapBounded(hosts, async (host, i) => {
+        const { history, to } = plans[i];
+        const lines = [
+            ...(history ? seedLines(history, time) : []),
+            ...(settings.release.rollbackTo === 'previous' ? [historyLine('rollback-to', to, time, run)] : [])
+        ];
+        if (lines.length === 0)
+            return;
+        await runScript(host, appendHistory(settings.release.dir, lines), settings, log).catch((error) => failures.push(`${host.target.entry}: ${errors_errorMessage(error)}`));
+    });
+    if (failures.length > 0)
+        throw new Error(`the release history could not be written, nothing was changed: ${failures.join('; ')}`);
+}
+/** Lands the upload in the new release directory: an archive unpacked, a directory's contents, a file as is. */
+async function uploadRelease(host, release) {
+    const from = release.upload;
+    if (from === undefined)
+        return;
+    const dir = `${release.dir}/releases/${release.id}`;
+    if ((0,external_node_fs_.statSync)(from).isDirectory())
+        return host.upload(from, dir);
+    if (/\.(tar\.gz|tgz)$/.test(from))
+        return host.unpack(from, dir);
+    await host.upload(from, `${dir}/${(0,external_node_path_.basename)(from)}`);
+}
+/**
+ * Prepares the new release on every host that is not on it yet, in parallel and while every host
+ * serves: a fresh directory, the upload, the shared paths, then prepare-command in it. If any host
+ * fails, or the run is cancelled (which ends a prepare-command), the release is removed from every
+ * host and the run ends with nothing else touched.
+ */
+async function prepareReleases(hosts, plans, settings, log, signal) {
+    const { release } = settings;
+    await recordHistory(hosts, plans, settings, log);
+    if (release.rollbackTo !== undefined)
+        return;
+    // Each host with its place in the rollout, so prepare-command gets the variables its commands will.
+    const toPrepare = placeHosts(hosts, plans, settings.batches.size)
+        .flat()
+        .filter(({ release: plan }) => plan !== undefined && plan.from !== plan.to);
+    const failures = [];
+    await mapBounded(toPrepare, async (placed) => {
+        const { host } = placed;
+        if (signal.aborted)
+            return;
+        try {
+            await runScript(host, createRelease(release.dir, release.id, placed.release?.digest ?? 'none'), settings, log);
+            await uploadRelease(host, release);
+            await runScript(host, linkSharedPaths(release.dir, release.id, release.sharedPaths), settings, log);
+            if (release.prepareCommand !== undefined) {
+                const prepare = inRelease(release.dir, release.id, release.prepareCommand);
+                await runScript(host, prepare, settings, log, { env: hostVariables(settings, placed), signal });
+            }
+        }
+        catch (error) {
+            failures.push(`${host.target.entry}: ${errors_errorMessage(error)}`);
+        }
+    });
+    if (failures.length === 0 && !signal.aborted)
+        return;
+    await mapBounded(toPrepare, ({ host }) => runScript(host, removeRelease(release.dir, release.id), settings, log).catch((error) => log.warning(`${host.target.entry}: release ${release.id} could not be removed: ${errors_errorMessage(error)}`)));
+    const removed = 'no host left rotation, and the release was removed from every host';
+    if (signal.aborted)
+        throw new Error(`cancelled while preparing release ${release.id}; ${removed}`);
+    throw new Error(`preparing release ${release.id} failed on ${failures.length} host(s); ${removed}:\n${failures.map((f) => `- ${f}`).join('\n')}`);
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/release-records.ts
 // Release mode, after the rollout, on every host whatever the run's result: the history told
 // which release the host kept (a run that succeeded), the releases it no longer needs removed
@@ -31571,12 +31600,12 @@ async function auditReleases(hosts, entries, settings, log) {
 
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
-;// CONCATENATED MODULE: ./src/runner/runner-commands.ts
+;// CONCATENATED MODULE: ./src/runner/local-runner.ts
 // The load balancer probes run here, on the runner: a cloud CLI asking for backend health, or a
 // query of an HAProxy admin socket. Node's spawn rather than @actions/exec, which can neither bound
 // a command's time nor end it on cancellation; a probe that hangs must not hang the rollout.
 
-const runner_commands_localRunner = {
+const local_runner_localRunner = {
     run(command, { env, timeoutMs, signal }) {
         return new Promise((resolve) => {
             // Its own process group, so a pipeline (`echo ... | socat ... | grep ...`) ends as a whole.
@@ -31636,43 +31665,103 @@ function probeEnvironment() {
     return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('INPUT_')));
 }
 
+;// CONCATENATED MODULE: ./src/inputs/catalog.ts
+// Generated from action.yml by `npm run catalog` (scripts/catalog.ts): do not edit. Change action.yml
+// and run it again; __tests__/unit/catalog.test.ts fails while this file is stale.
+/** action.yml's inputs, in its order. */
+// prettier-ignore
+const INPUTS = [
+    { name: 'hosts', required: true, secret: false, description: 'Hosts to deploy, in order: one per line or comma-separated, `[user@]host[:port]`, IPv6 as `[::1]:22`; blank lines and `#` comments are ignored.' },
+    { name: 'username', required: false, secret: false, description: 'Login user for hosts that do not name one.' },
+    { name: 'port', required: false, secret: false, default: '22', description: 'SSH port for hosts that do not name one.' },
+    { name: 'private-key', required: false, secret: true, description: 'Secret: the private key\'s text or the path of a key file on the runner. OpenSSH, PKCS#1 or PKCS#8; masked in logs.' },
+    { name: 'passphrase', required: false, secret: true, description: 'Secret: the passphrase of `private-key`; masked in logs.' },
+    { name: 'password', required: false, secret: true, description: 'Secret: password authentication (prefer `private-key`); masked in logs.' },
+    { name: 'known-hosts', required: false, secret: false, description: 'OpenSSH known_hosts text: plain, hashed and `[host]:port` entries, as `ssh-keyscan -p PORT HOST` prints it.' },
+    { name: 'host-fingerprints', required: false, secret: false, description: 'Accepted host key fingerprints, `SHA256:…` as `ssh-keygen -lf` prints them; one per line or comma-separated.' },
+    { name: 'strict-host-key-checking', required: false, secret: false, default: 'true', description: '`true`: refuse a host whose key is not in `known-hosts` or `host-fingerprints` (and require one of them). `false`: accept any key, with a warning annotation.' },
+    { name: 'jump-host', required: false, secret: false, description: 'Bastion `[user@]host[:port]`, comma-separated for a chain; same authentication and key checking as the hosts.' },
+    { name: 'connect-timeout', required: false, secret: false, default: '20s', description: 'Time limit of one connection attempt (`8`, `8s`, `500ms`, `1m`).' },
+    { name: 'connect-attempts', required: false, secret: false, default: '3', description: 'Connection attempts per host (1-10). Connection-level errors are retried with backoff (0.5 s, 1 s, 2 s…); refused keys and failed authentication are not.' },
+    { name: 'env', required: false, secret: false, description: '`KEY=value` lines exported (shell-quoted) to every remote command and health command.' },
+    { name: 'load-balancer', required: false, secret: false, description: 'How hosts leave and rejoin the load balancer: `health-file`, `commands`, `haproxy` or `aws-elbv2`. `haproxy` tells HAProxy through its runtime API, `aws-elbv2` changes AWS target groups. Default: `commands` when `offline-command` and `online-command` are both set, `health-file` otherwise.' },
+    { name: 'health-file', required: false, secret: false, description: 'File the load balancer\'s health check serves: offline removes it (`rm -f`), online creates it (`touch`).' },
+    { name: 'offline-command', required: false, secret: false, description: 'Remote command that takes the host out of the load balancer (instead of removing `health-file`).' },
+    { name: 'online-command', required: false, secret: false, description: 'Remote command that puts the host back into the load balancer (instead of touching `health-file`).' },
+    { name: 'offline-wait', required: false, secret: false, default: '8s', description: 'Wait after offline for the load balancer to notice and in-flight requests to finish. Durations are `8`, `8s`, `500ms`, `1m`, `1h`.' },
+    { name: 'online-wait', required: false, secret: false, default: '8s', description: 'Wait after online for the load balancer to send traffic again, before the next batch.' },
+    { name: 'offline-probe', required: false, secret: false, description: 'Command that exits 0 once the load balancer reports the host out of rotation. It runs **on the runner** (by `sh`, with `ROLLOUT_*` and `env` variables), e.g. a cloud CLI or a query of an HAProxy admin socket. Polled every `probe-interval`; `offline-wait` becomes its upper bound. If it never confirms, the host is put back online (nothing was stopped) and fails.' },
+    { name: 'online-probe', required: false, secret: false, description: 'Like `offline-probe`, for the host back in rotation; `online-wait` becomes its upper bound. If it never confirms, the host fails and the rollout stops.' },
+    { name: 'probe-interval', required: false, secret: false, default: '500ms', description: 'Time between two runs of `offline-probe` or `online-probe`.' },
+    { name: 'drain-timeout', required: false, secret: false, description: 'After offline, also wait at most this long for the host\'s connections on `drain-port` to end. They are read with `ss` on the host; past the bound the host is stopped anyway, with a warning. Needs `drain-port`. With `load-balancer: haproxy`, it bounds the wait for HAProxy\'s own count of the host\'s sessions (`scur`) to reach 0 instead (default there: `offline-wait`), and `drain-port` is optional.' },
+    { name: 'drain-port', required: false, secret: false, description: 'Port on the host that the load balancer connects to. `drain-timeout` waits for its established connections to end.' },
+    { name: 'haproxy-hosts', required: false, secret: false, description: 'With `load-balancer: haproxy`: the LB hosts running HAProxy, one per line or comma-separated. Each is `[user@]host[:port]`, reached over SSH like the hosts (same key; `known-hosts` must cover them); every change goes to each of them (an active/passive or active/active pair). Without it, `haproxy-socket` is reached from the runner.' },
+    { name: 'haproxy-socket', required: false, secret: false, default: '/run/haproxy/admin.sock', description: 'HAProxy\'s admin socket (a `stats socket … level admin` line). Its path on each of `haproxy-hosts`, reached through sshd itself (no program needed there; `socat` there where sshd refuses, `AllowStreamLocalForwarding no`), or, without `haproxy-hosts`, a path on the runner or `tcp://ADDRESS:PORT`.' },
+    { name: 'haproxy-servers', required: false, secret: false, description: 'HAProxy servers of hosts it does not list at their address. One `ENTRY=backend/server` line per backend (`ENTRY` a `hosts` entry as written); a host not listed is every server at its address, in any backend.' },
+    { name: 'target-groups', required: false, secret: false, description: 'With `load-balancer: aws-elbv2`: the target groups every host leaves and rejoins, one ARN per line. Each is `arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID`. Credentials are the AWS SDK\'s (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, as aws-actions/configure-aws-credentials sets them).' },
+    { name: 'aws-targets', required: false, secret: false, description: 'With `load-balancer: aws-elbv2`: each host\'s target, one `ENTRY=ID[:PORT]` per line. `ENTRY` is the `hosts` entry as written, `ID` an instance id or an IP address (IPv6 in brackets before a port), `PORT` the target\'s port if the group needs one.' },
+    { name: 'upload', required: false, secret: false, description: 'Local file or directory staged on each host before it goes offline. It is streamed over the SSH connection as one tar archive (no SFTP needed): every name, mode, symlink and empty directory arrives as it is on the runner. In release mode it lands in the new release directory: a `.tar.gz`/`.tgz` is extracted there, a directory\'s contents are copied there, any other file is placed there.' },
+    { name: 'upload-to', required: false, secret: false, description: 'Absolute remote path for `upload` (not in release mode).' },
+    { name: 'stop-command', required: false, secret: false, description: 'Remote command that stops the application.' },
+    { name: 'deploy-command', required: false, secret: false, description: 'Remote command that installs the release (e.g. unpacks the uploaded package).' },
+    { name: 'start-command', required: false, secret: false, description: 'Remote command that starts the application, detached from the SSH session (`nohup`/`setsid`, output redirected).' },
+    { name: 'health-url', required: false, secret: false, description: '`http(s)://` URL requested from the host\'s own network view through the SSH connection, e.g. `http://127.0.0.1:8080/health`; may use `${ROLLOUT_HOST}` and `env` names.' },
+    { name: 'health-command', required: false, secret: false, description: 'Remote command that exits 0 when the application is healthy (instead of `health-url`).' },
+    { name: 'health-status', required: false, secret: false, default: '200', description: 'Healthy HTTP status codes and ranges, e.g. `200,204` or `200-299`.' },
+    { name: 'health-body', required: false, secret: false, description: 'Regular expression the health response body must match. Matching the version proves the _new_ release answers.' },
+    { name: 'health-timeout', required: false, secret: false, default: '50s', description: 'How long a host may take to become healthy.' },
+    { name: 'health-interval', required: false, secret: false, default: '1s', description: 'Time between health checks.' },
+    { name: 'command-timeout', required: false, secret: false, default: '10m', description: 'Time limit of each remote command; on timeout the command is killed and the host fails.' },
+    { name: 'batch-size', required: false, secret: false, default: '1', description: 'Hosts per batch: `N`, `N%`, or a ramp like `1,25%,100%`. As with Ansible\'s `serial`, the last step repeats; at least 1 host.' },
+    { name: 'batch-pause', required: false, secret: false, default: '0s', description: 'Wait between batches.' },
+    { name: 'max-failed-hosts', required: false, secret: false, default: '0', description: 'Failed hosts tolerated before the rollout stops (0 stops at the first).' },
+    { name: 'rollback-command', required: false, secret: false, description: 'Remote command run on a failed host; if it succeeds and the host is healthy again, it goes back online.' },
+    { name: 'release-dir', required: false, secret: false, description: 'Release mode: the absolute directory of the releases. It holds `releases/<release-id>/`, the `current` symlink (switched atomically while the host is out of rotation) and `shared/`. `upload` and `prepare-command` then run on every host while it still serves, before any host leaves rotation. Not with `deploy-command`, `rollback-command` or `upload-to`.' },
+    { name: 'release-id', required: false, secret: false, description: 'The release\'s directory name, `[A-Za-z0-9._-]+`. Default: the UTC time `YYYYMMDDTHHMMSSZ`, then `-` and the first 7 characters of `GITHUB_SHA` when set. A host already on it and healthy is left `unchanged` (re-runs resume).' },
+    { name: 'shared-paths', required: false, secret: false, description: 'Paths every release shares (`.env`, `storage`, `log`), one per line or comma-separated. Relative to a release, they are linked from `<release-dir>/shared/` into every release before `prepare-command`; a missing one is created as an empty directory.' },
+    { name: 'prepare-command', required: false, secret: false, description: 'Release mode: remote command run in the new release while the host still serves. It runs in the new release directory, for example `npm ci --omit=dev` or a build.' },
+    { name: 'keep-releases', required: false, secret: false, default: '5', description: 'Release mode: releases of each host\'s history (`<release-dir>/.history`) kept after every run; the current one and the one before it are never removed, and a release no run completed always is.' },
+    { name: 'rollback-scope', required: false, secret: false, default: 'host', description: 'Release mode. `host`: a failed host is switched back to its previous release (stop, switch, start, health of the status only, online). `fleet`: also every host this run switched, in reverse order and in batches, through the same load balancer steps.' },
+    { name: 'rollback-to', required: false, secret: false, description: 'Release mode: deploy nothing, roll the fleet back to `previous` or a release id. `previous` is each host\'s release kept before `current` in its history (a re-run of an unfinished one goes on to the same release); refused before anything is touched unless every host has it.' },
+    { name: 'lock', required: false, secret: false, default: 'true', description: 'Take a deploy lock on every host at preflight, so two rollouts never work on the same hosts at once. It is a directory renamed into place whole (`<release-dir>/.lock` in release mode, otherwise `~/.rolling-deploy.lock` or `lock-path`) before anything changes, with a holder file naming the run URL, actor, sha, attempt and start time. A lease: refreshed every 10 s while the run lives, taken over once its beats stopped for 60 s (a dead runner) or at once by a re-run of the same workflow run. A lock a live run holds fails the run before anything is touched, naming its holder. Given back on success, failure and cancellation.' },
+    { name: 'lock-path', required: false, secret: false, description: 'Absolute path of the lock directory on the hosts. Outside release mode the default is in the login user\'s home.' },
+    { name: 'lock-wait', required: false, secret: false, default: '0s', description: 'How long to wait for a lock another run holds before failing (polled every second); `0s` fails at once.' },
+    { name: 'lock-stale-after', required: false, secret: false, description: 'Take over a lock whose holder stopped beating this long ago. Default 60 s; the warning names the holder. It also breaks a lock with no beat (made by an older version) this old.' },
+    { name: 'min-in-rotation', required: false, secret: false, description: 'Capacity floor: hosts that stay in rotation while a batch is out, `N` or `N%` of all (rounded up). Before each batch goes offline, `online-probe` runs for every other host; too few in rotation waits up to `capacity-wait`, then stops the rollout before that batch is touched. Needs `online-probe`; a floor the batches can never keep is refused.' },
+    { name: 'capacity-wait', required: false, secret: false, default: '0s', description: 'How long to wait at the capacity floor for hosts to come back. Then the rollout stops.' },
+    { name: 'bake-time', required: false, secret: false, description: 'After a batch is back in rotation, wait this long before the next batch starts. The bake is judged by `analysis-command`; one duration, or one per `batch-size` step (`batch-size: 1,50%` with `bake-time: 60s,10s` bakes the canary longest).' },
+    { name: 'analysis-command', required: false, secret: false, description: 'Runner command that judges a bake: exit 0 passes. Run by `sh` like the probes, every `analysis-interval` during the bake and once at its end. Gets `ROLLOUT_BATCH`, `ROLLOUT_UPDATED_HOSTS` (the `hosts` entries on the new release, space-separated), `ROLLOUT_RELEASE` in release mode, and `env`. Needs `bake-time`.' },
+    { name: 'analysis-interval', required: false, secret: false, default: '10s', description: 'Time between analysis measurements, and the most one may take.' },
+    { name: 'analysis-failures', required: false, secret: false, default: '1', description: 'Failed measurements in one bake that fail the rollout; with `rollback-scope: fleet` every host this run switched is rolled back, otherwise the rollout stops and reports.' },
+    { name: 'dry-run', required: false, secret: false, default: 'false', description: '`true`: connect to every host (preflight) and change nothing; the plan and what preflight found on each host (host key, health path, current release, deploy lock held) go to the log and the job summary.' },
+];
+/** action.yml's outputs, in its order. */
+// prettier-ignore
+const OUTPUTS = [
+    { name: 'result', description: '`success`, `failure` or `cancelled`.' },
+    { name: 'succeeded-hosts', description: 'JSON array of the `hosts` entries (as written) now on the new release and in rotation.' },
+    { name: 'failed-hosts', description: 'JSON array of the `hosts` entries that failed, were rolled back or were cancelled mid-way.' },
+    { name: 'skipped-hosts', description: 'JSON array of the `hosts` entries never touched.' },
+    { name: 'report', description: 'JSON array, one object per host. Its keys: `host`, `batch`, `result`, `rotation` (`in`/`out`/`unknown`), `failedStep`, `error`, `durationMs`, `stepsMs`, and in release mode `fromRelease` and `toRelease`.' },
+    { name: 'duration-ms', description: 'Duration of the rollout in milliseconds.' },
+    { name: 'release', description: 'Release mode: the release id every host went to (or was rolled back to, with `rollback-to`).' },
+    { name: 'bakes', description: 'JSON array, one object per bake (`bake-time`). Its keys: `batch`, `durationMs`, `verdict` (`passed`, `failed`, `cancelled`) and `measurements` (`atMs`, `code`, `lastLine`); `[]` without bakes.' },
+];
+const INPUT_NAMES = INPUTS.map((input) => input.name);
+/** GitHub applies these to a workflow step; every other caller (tests, a terminal) gets them here. */
+const DEFAULTS = Object.fromEntries(INPUTS.flatMap((input) => ('default' in input ? [[input.name, input.default]] : [])));
+const SECRET_INPUTS = INPUTS.flatMap((input) => (input.secret ? [input.name] : []));
+
 ;// CONCATENATED MODULE: ./src/inputs/input-reader.ts
 // Reading raw inputs: action.yml's defaults, and every problem remembered (with the input's name
-// and value, never a secret's) so a user fixes them all in one round.
+// and value, never a secret's) so a user fixes them all in one round. Every method takes an
+// InputName, so a misspelled input does not compile.
 
-/** Inputs whose values must never be quoted back. */
-const SECRET_INPUTS = ['private-key', 'passphrase', 'password'];
+
 /** Inputs a problem never quotes: the secret ones, and env, whose values are often secrets. */
 const NEVER_SHOWN = [...SECRET_INPUTS, 'env'];
-/**
- * action.yml's defaults. GitHub applies them to a workflow step; every other caller (tests, a
- * terminal) gets them here. docs.test.ts keeps the two equal, value for value.
- */
-const DEFAULTS = {
-    port: '22',
-    'strict-host-key-checking': 'true',
-    'connect-timeout': '20s',
-    'connect-attempts': '3',
-    'offline-wait': '8s',
-    'online-wait': '8s',
-    'probe-interval': '500ms',
-    'haproxy-socket': '/run/haproxy/admin.sock',
-    'health-status': '200',
-    'health-timeout': '50s',
-    'health-interval': '1s',
-    'command-timeout': '10m',
-    'batch-size': '1',
-    'batch-pause': '0s',
-    'max-failed-hosts': '0',
-    'keep-releases': '5',
-    'rollback-scope': 'host',
-    lock: 'true',
-    'lock-wait': '0s',
-    'capacity-wait': '0s',
-    'analysis-interval': '10s',
-    'analysis-failures': '1',
-    'dry-run': 'false'
-};
+/** action.yml's defaults, looked up by any input's name. */
+const DEFAULT_OF = DEFAULTS;
 class SettingsError extends Error {
     problems;
     constructor(problems) {
@@ -31693,7 +31782,7 @@ class InputReader {
     /** The input as given, or its default; undefined when neither. */
     raw(name) {
         const value = this.readInput(name).trim();
-        return value !== '' ? value : DEFAULTS[name];
+        return value !== '' ? value : DEFAULT_OF[name];
     }
     /** Parses an optional input; on failure records "name: 'value' why" and gives undefined. */
     parse(name, parser) {
@@ -31705,10 +31794,7 @@ class InputReader {
      * a problem (the settings are then never used) and stands in as its default.
      */
     defaulted(name, parser) {
-        const fallback = DEFAULTS[name];
-        if (fallback === undefined)
-            throw new Error(`${name} has no default in action.yml`);
-        return this.parse(name, parser) ?? parser(fallback);
+        return this.parse(name, parser) ?? parser(DEFAULTS[name]);
     }
     attempt(name, value, fn) {
         try {
@@ -31926,12 +32012,6 @@ function readSsh(input, port, hosts, warnings) {
         connectAttempts: input.defaulted('connect-attempts', (value) => parseInteger(value, 1, 10))
     };
 }
-function positiveDuration(value) {
-    const ms = parseDuration(value);
-    if (ms === 0)
-        throw new InputError('must be more than 0');
-    return ms;
-}
 function readAuth(input) {
     const passphrase = input.raw('passphrase');
     const password = input.raw('password');
@@ -31964,7 +32044,6 @@ function readHostKeys(input, targets, warnings) {
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/read-guards.ts
-
 
 function readLock(input, releaseDir) {
     const on = input.defaulted('lock', parseBoolean);
@@ -32055,11 +32134,14 @@ function defaultReleaseId(now, sha) {
 }
 /** Inputs that belong to release mode alone, and those it replaces. */
 const ONLY_WITH_RELEASE_DIR = ['release-id', 'shared-paths', 'prepare-command', 'rollback-to'];
-const NOT_WITH_RELEASE_DIR = {
-    'deploy-command': 'the new release is prepared while the host serves (prepare-command) and switched while it is out',
-    'rollback-command': 'a failed host is switched back to its previous release',
-    'upload-to': 'upload lands in the new release directory'
-};
+const NOT_WITH_RELEASE_DIR = [
+    [
+        'deploy-command',
+        'the new release is prepared while the host serves (prepare-command) and switched while it is out'
+    ],
+    ['rollback-command', 'a failed host is switched back to its previous release'],
+    ['upload-to', 'upload lands in the new release directory']
+];
 function readRelease(input) {
     const dir = input.parse('release-dir', (value) => {
         if (!value.startsWith('/') || value.includes('\n') || value.replace(/\/+$/, '') === '') {
@@ -32082,7 +32164,7 @@ function readRelease(input) {
             input.problem('rollback-scope', scope, 'fleet needs release-dir: it switches hosts back to their previous release');
         return undefined;
     }
-    for (const [name, why] of Object.entries(NOT_WITH_RELEASE_DIR)) {
+    for (const [name, why] of NOT_WITH_RELEASE_DIR) {
         if (input.raw(name) !== undefined)
             input.problem(name, undefined, `is not used with release-dir: ${why}`);
     }
@@ -32218,7 +32300,7 @@ function refuseHaproxyInputs(input, kind) {
     for (const name of HAPROXY_INPUTS) {
         const value = input.raw(name);
         // haproxy-socket always has its default: only another value was set.
-        if (value !== undefined && value !== DEFAULTS[name])
+        if (value !== undefined && !(name === 'haproxy-socket' && value === DEFAULTS[name]))
             input.problem(name, value, `is only used with load-balancer: haproxy (here: ${kind})`);
     }
 }
@@ -32264,7 +32346,6 @@ function readServers(input, hosts) {
 ;// CONCATENATED MODULE: ./src/inputs/read-rollout.ts
 // The inputs that say what each host goes through: the load balancer, the commands, the health
 // check and the upload.
-
 
 
 
@@ -32426,13 +32507,18 @@ function warnAboutWaits({ offline, online }, { intervalMs }) {
     return warnings;
 }
 
-;// CONCATENATED MODULE: ./src/inputs/settings.ts
+;// CONCATENATED MODULE: ./src/inputs/get-settings.ts
+// Reads every input once, validates it and returns one immutable Settings (settings.ts). All
+// problems are collected so a user fixes them in one round; nothing here connects anywhere, and
+// nothing here writes a remote command (see ssh/remote-scripts.ts).
 
 
 
 
 
 
+
+// What getSettings takes, and what it throws with every problem found.
 
 function getSettings(readInput) {
     const input = new InputReader(readInput);
@@ -33619,7 +33705,7 @@ async function connectOne(hop, settings, through, serverHostKey) {
     let refused;
     let shown = { type: '', described: '' };
     // Our own socket for the first hop, to turn Nagle's algorithm off before the handshake: each of
-    // its round trips, and later every phase, is a small message waiting on a small answer, which
+    // its round trips, and later every step, is a small message waiting on a small answer, which
     // Nagle holds back for a delayed ACK (measured here: 100 ms per command with it, 14 ms without).
     const sock = through ?? (0,external_node_net_.connect)({ host: hop.host, port: hop.port, noDelay: true });
     const config = {
@@ -34304,6 +34390,8 @@ function settledWithin(shell, { timeoutMs, signal }) {
 
 
 
+
+
 /** The texts to hide from every log: each secret input, and each long line of a multi-line key. */
 function secretValues(readInput) {
     return SECRET_INPUTS.map((name) => readInput(name))
@@ -34425,7 +34513,7 @@ async function finishReleases(hosts, releases, rollout, settings, log) {
 function cancelOnSignals(signals, log, controller) {
     const listeners = ['SIGINT', 'SIGTERM'].map((signal) => {
         const listener = () => {
-            log.warning(`Received ${signal}: finishing safely, starting no new phase or host`);
+            log.warning(`Received ${signal}: finishing safely, starting no new step or host`);
             controller.abort();
         };
         signals.on(signal, listener);
@@ -34462,80 +34550,10 @@ async function run() {
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/cli/input-names.ts
-// action.yml's inputs, in its order: each is a flag of the command line (`--hosts`) and a key of its
-// `--config` file. The bundle cannot read action.yml, so cli-args.test.ts keeps this list equal to it.
-const INPUT_NAMES = [
-    'hosts',
-    'username',
-    'port',
-    'private-key',
-    'passphrase',
-    'password',
-    'known-hosts',
-    'host-fingerprints',
-    'strict-host-key-checking',
-    'jump-host',
-    'connect-timeout',
-    'connect-attempts',
-    'env',
-    'load-balancer',
-    'health-file',
-    'offline-command',
-    'online-command',
-    'offline-wait',
-    'online-wait',
-    'offline-probe',
-    'online-probe',
-    'probe-interval',
-    'drain-timeout',
-    'drain-port',
-    'haproxy-hosts',
-    'haproxy-socket',
-    'haproxy-servers',
-    'target-groups',
-    'aws-targets',
-    'upload',
-    'upload-to',
-    'stop-command',
-    'deploy-command',
-    'start-command',
-    'health-url',
-    'health-command',
-    'health-status',
-    'health-body',
-    'health-timeout',
-    'health-interval',
-    'command-timeout',
-    'batch-size',
-    'batch-pause',
-    'max-failed-hosts',
-    'rollback-command',
-    'release-dir',
-    'release-id',
-    'shared-paths',
-    'prepare-command',
-    'keep-releases',
-    'rollback-scope',
-    'rollback-to',
-    'lock',
-    'lock-path',
-    'lock-wait',
-    'lock-stale-after',
-    'min-in-rotation',
-    'capacity-wait',
-    'bake-time',
-    'analysis-command',
-    'analysis-interval',
-    'analysis-failures',
-    'dry-run'
-];
-
 ;// CONCATENATED MODULE: ./src/cli/args.ts
 // The command line's arguments → the action's raw inputs: every input is a flag of its own name, and
 // `--config FILE` gives the same keys in YAML, flags winning. Values stay text, exactly what a
 // workflow's `with:` would hand the action, so getSettings validates them the one way it knows.
-
 
 
 
@@ -34552,9 +34570,9 @@ const OWN_OPTIONS = {
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' }
 };
-// `multiple`: a repeated flag adds a line, as lines do in a workflow's multi-line inputs
-// (`--env A=1 --env B=2`, `--hosts web1 --hosts web2`); a single-valued input given twice then
-// fails its own validation.
+// Every input of action.yml (src/inputs/catalog.ts) is a flag. `multiple`: a repeated flag adds a
+// line, as lines do in a workflow's multi-line inputs (`--env A=1 --env B=2`, `--hosts web1 --hosts
+// web2`); a single-valued input given twice then fails its own validation.
 const INPUT_OPTIONS = Object.fromEntries(INPUT_NAMES.map((name) => [name, { type: 'string', multiple: true }]));
 function parseCommandLine(argv, readFile) {
     let parsed;
@@ -34624,20 +34642,33 @@ function inputText(value, where) {
             .join('\n');
     throw new UsageError(`${where}: expected text, a list or a mapping`);
 }
-function helpText() {
-    const secret = new Set(SECRET_INPUTS);
-    const flags = INPUT_NAMES.map((name) => {
-        const notes = [DEFAULTS[name] !== undefined ? `default ${DEFAULTS[name]}` : '', secret.has(name) ? 'secret' : ''];
-        const note = notes.filter(Boolean).join(', ');
-        return `  --${name} VALUE${note ? ` (${note})` : ''}`;
+/** `text` in lines of at most `width` characters, broken between words. */
+function wrap(text, width) {
+    const lines = [];
+    for (const word of text.split(/\s+/)) {
+        const last = lines.length - 1;
+        if (last >= 0 && lines[last].length + 1 + word.length <= width)
+            lines[last] += ` ${word}`;
+        else
+            lines.push(word);
+    }
+    return lines;
+}
+/** Every input of action.yml as a flag, with its default and its description (src/inputs/catalog.ts). */
+function flagLines() {
+    return INPUTS.flatMap((input) => {
+        const note = input.required ? ' (required)' : 'default' in input ? ` (default ${input.default})` : '';
+        return [`  --${input.name} VALUE${note}`, ...wrap(input.description, 94).map((line) => `      ${line}`)];
     });
+}
+function helpText() {
     return [
         'Usage: rolling-deploy --hosts HOSTS --health-url URL ... [--config rollout.yml] [--json]',
         '',
         "Rolls a release across hosts behind a load balancer over SSH: the rolling-deploy action's engine",
-        'and inputs, from a terminal or any CI. Every input of the action is a flag of the same name; the',
-        "meaning of each is in the README's Inputs table. A flag given twice adds a line (--env, --hosts);",
-        'a value that starts with a dash is given as --name=VALUE.',
+        'and inputs, from a terminal or any CI. Every input of the action is a flag of the same name,',
+        'described below as in action.yml. A flag given twice adds a line (--env, --hosts); a value that',
+        'starts with a dash is given as --name=VALUE.',
         '',
         '  --config FILE    a YAML mapping of the same input names to values; flags override it',
         '  --json           print the report as JSON on stdout (the log goes to stderr)',
@@ -34651,7 +34682,7 @@ function helpText() {
         'hosts in flight are left safe, the report is printed).',
         '',
         'Inputs:',
-        ...flags,
+        ...flagLines(),
         ''
     ].join('\n');
 }
@@ -34949,7 +34980,7 @@ async function roll(io, readInput, secrets, json) {
         await runWith({
             readInput,
             connector: (settings) => connector_createSshConnector(settings.ssh, ports_systemClock, log),
-            runner: runner_commands_localRunner,
+            runner: local_runner_localRunner,
             log,
             writer: {
                 setOutput: (name, value) => (outputs[name] = value),

@@ -90,7 +90,7 @@ export const OUTPUTS = [
   { name: 'succeeded-hosts', description: 'JSON array of the `hosts` entries (as written) now on the new release and in rotation.' },
   { name: 'failed-hosts', description: 'JSON array of the `hosts` entries that failed, were rolled back or were cancelled mid-way.' },
   { name: 'skipped-hosts', description: 'JSON array of the `hosts` entries never touched.' },
-  { name: 'report', description: 'JSON array, one object per host. Its keys: `host`, `batch`, `result`, `rotation` (`in`/`out`/`unknown`), `failedPhase`, `error`, `durationMs`, `phasesMs`, and in release mode `fromRelease` and `toRelease`.' },
+  { name: 'report', description: 'JSON array, one object per host. Its keys: `host`, `batch`, `result`, `rotation` (`in`/`out`/`unknown`), `failedStep`, `error`, `durationMs`, `stepsMs`, and in release mode `fromRelease` and `toRelease`.' },
   { name: 'duration-ms', description: 'Duration of the rollout in milliseconds.' },
   { name: 'release', description: 'Release mode: the release id every host went to (or was rolled back to, with `rollback-to`).' },
   { name: 'bakes', description: 'JSON array, one object per bake (`bake-time`). Its keys: `batch`, `durationMs`, `verdict` (`passed`, `failed`, `cancelled`) and `measurements` (`atMs`, `code`, `lastLine`); `[]` without bakes.' },

@@ -1,4 +1,4 @@
-// The summary's timeline: each host's phases and each bake as a Mermaid gantt chart (ms from the
+// The summary's timeline: each host's steps and each bake as a Mermaid gantt chart (ms from the
 // rollout's start), which GitHub draws in the job summary.
 import type { RolloutResult } from './batches.js'
 
@@ -16,10 +16,10 @@ export function renderGantt(result: RolloutResult): string {
   // A task of 0 ms would not be drawn: at least 1.
   const task = (name: string, tag: string, startMs: number, durationMs: number) =>
     `  ${name} :${tag}${startMs}, ${startMs + Math.max(durationMs, 1)}`
-  for (const host of result.hosts.filter((h) => h.phases.length > 0)) {
+  for (const host of result.hosts.filter((h) => h.timeline.length > 0)) {
     lines.push(`  section ${mermaidName(host.target.entry)}`)
-    for (const phase of host.phases)
-      lines.push(task(phase.name, phase.ok ? '' : 'crit, ', phase.startMs, phase.durationMs))
+    for (const step of host.timeline)
+      lines.push(task(step.name, step.ok ? '' : 'crit, ', step.startMs, step.durationMs))
   }
   if (result.bakes.length > 0) lines.push('  section bakes')
   for (const bake of result.bakes) {

@@ -1,11 +1,11 @@
-// What one host's run reports: its outcome, its rotation when the run ends, its phases, and how
+// What one host's run reports: its outcome, its rotation when the run ends, its timeline, and how
 // preflight found it; the rules the batch policy and the report read from it.
 import type { Target } from '../inputs/settings.js'
 import type { StepName } from './host-steps.js'
 import type { HostFound } from './journal.js'
 import type { HostRelease } from './release-history.js'
 
-export interface PhaseRecord {
+export interface StepRecord {
   readonly name: StepName
   /** Milliseconds since the rollout started. */
   readonly startMs: number
@@ -23,11 +23,11 @@ export interface HostReport {
   readonly batch: number
   readonly outcome: HostOutcome
   readonly rotation: Rotation
-  readonly failedPhase?: StepName
+  readonly failedStep?: StepName
   readonly error?: string
   /** The last lines the host printed, for the summary's details. */
   readonly outputTail: readonly string[]
-  readonly phases: readonly PhaseRecord[]
+  readonly timeline: readonly StepRecord[]
   readonly durationMs: number
   /** Release mode: where the host was, and where this run took it. */
   readonly release?: HostRelease
@@ -48,5 +48,5 @@ export function needsAttention(report: HostReport): boolean {
 /** Hosts the rollout did not reach, or whose batch was never started: as preflight found them (`in` unmeasured). */
 export function skippedHost(target: Target, batch: number, found?: HostFound): HostReport {
   const rotation = found?.rotation ?? 'in'
-  return { target, batch, outcome: 'skipped', rotation, outputTail: [], phases: [], durationMs: 0, found }
+  return { target, batch, outcome: 'skipped', rotation, outputTail: [], timeline: [], durationMs: 0, found }
 }

@@ -4,7 +4,7 @@
 // A step whose connection was lost has an unknown outcome: the host is looked at again first.
 import { errorMessage } from '../errors.js'
 import type { Settings } from '../inputs/settings.js'
-import type { HostOutcome, HostReport, PhaseRecord, Rotation } from './host-report.js'
+import type { HostOutcome, HostReport, StepRecord, Rotation } from './host-report.js'
 import { NEVER_ABORTED, type Clock, type LoadBalancer, type Log, type Progress, type RemoteHost } from '../ports.js'
 import {
   fleetRollbackSteps,
@@ -25,7 +25,7 @@ import { lookAgain } from './look-again.js'
 import { runStep, type StepContext } from './step-runners.js'
 
 export { countsAsFailed, needsAttention, skippedHost } from './host-report.js'
-export type { HostOutcome, HostReport, PhaseRecord, Rotation } from './host-report.js'
+export type { HostOutcome, HostReport, StepRecord, Rotation } from './host-report.js'
 
 export interface HostContext {
   readonly host: RemoteHost
@@ -38,7 +38,7 @@ export interface HostContext {
   readonly batch: number
   /** 1-based position in `hosts`, exported as ROLLOUT_INDEX. */
   readonly index: number
-  /** Clock reading when the rollout started, the zero of every PhaseRecord. */
+  /** Clock reading when the rollout started, the zero of every StepRecord. */
   readonly origin: number
   /** Release mode: the host's release before the run, and the one it goes to. */
   readonly release?: HostRelease
@@ -85,16 +85,16 @@ export async function rollHostBack(context: HostContext, report: HostReport): Pr
     ...report,
     outcome: back.ok ? 'rolled-back' : 'failed',
     rotation,
-    failedPhase: back.failure?.step,
+    failedStep: back.failure?.step,
     error: back.ok
       ? 'switched back to its previous release: the rollout failed on another host (rollback-scope fleet)'
       : `the fleet rollback failed: ${back.failure?.message}${rotation === 'in' ? '; it still serves the new release' : ''}`,
-    phases: [...report.phases, ...back.phases]
+    timeline: [...report.timeline, ...back.timeline]
   })
 }
 
 class HostRun {
-  private readonly phases: PhaseRecord[] = []
+  private readonly timeline: StepRecord[] = []
   private readonly tail: string[] = []
   private readonly steps: StepContext
   private readonly started: number
@@ -187,12 +187,12 @@ class HostRun {
   }
 
   /** Performs `steps` to the end or the first failure; what they recorded. */
-  async walk(steps: readonly Step[]): Promise<{ ok: boolean; failure?: StepFailed; phases: readonly PhaseRecord[] }> {
+  async walk(steps: readonly Step[]): Promise<{ ok: boolean; failure?: StepFailed; timeline: readonly StepRecord[] }> {
     try {
       for (const step of steps) await this.perform(step)
-      return { ok: true, phases: this.phases }
+      return { ok: true, timeline: this.timeline }
     } catch (error: unknown) {
-      return { ok: false, failure: error as StepFailed, phases: this.phases }
+      return { ok: false, failure: error as StepFailed, timeline: this.timeline }
     }
   }
 
@@ -212,7 +212,7 @@ class HostRun {
         failure = new StepFailed(step.name, errorMessage(error), error instanceof ConnectionLost ? error : undefined)
       })
     }
-    this.phases.push({ name: step.name, startMs: start - origin, durationMs: clock.now() - start, ok: !failure })
+    this.timeline.push({ name: step.name, startMs: start - origin, durationMs: clock.now() - start, ok: !failure })
     if (failure) throw failure
     if (step.provesHealthy) this.healthy = true
   }
@@ -229,10 +229,10 @@ class HostRun {
       batch: this.context.batch,
       outcome,
       rotation,
-      failedPhase: failure?.step,
+      failedStep: failure?.step,
       error: failure?.message,
       outputTail: [...this.tail],
-      phases: this.phases,
+      timeline: this.timeline,
       durationMs: this.context.clock.now() - this.started,
       release: this.context.release,
       found: this.context.found

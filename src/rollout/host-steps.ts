@@ -1,7 +1,7 @@
 // A host's way through a release, as data. One pure function turns Settings into the ordered steps
 // of a host (offline, wait, drain, stop, deploy, start, health, online, wait), and
 // another into the steps that undo a failure. The host's run (host-run.ts) walks them; the dry-run
-// plan (plan.ts) and the summary's columns read the same lists. A new phase is one entry here
+// plan (plan.ts) and the summary's columns read the same lists. A new step is one entry here
 // and, if it does something new, its runner in step-runners.ts.
 import type { Settings } from '../inputs/settings.js'
 import { drainBound } from '../load-balancer/drain-bound.js'

@@ -34,10 +34,10 @@ export function renderOutputs(result: RolloutResult): Outputs {
     batch: host.batch,
     result: host.outcome,
     rotation: host.rotation,
-    failedPhase: host.failedPhase ?? null,
+    failedStep: host.failedStep ?? null,
     error: host.error ?? null,
     durationMs: host.durationMs,
-    phasesMs: Object.fromEntries(host.phases.map((phase) => [phase.name, phase.durationMs])),
+    stepsMs: Object.fromEntries(host.timeline.map((step) => [step.name, step.durationMs])),
     ...(host.release ? { fromRelease: host.release.from ?? null, toRelease: host.release.to } : {})
   }))
   return {
@@ -67,10 +67,10 @@ const OUTCOME_LABEL: Record<HostReport['outcome'], string> = {
 }
 const ROTATION_LABEL: Record<HostReport['rotation'], string> = { in: 'in', out: '**out**', unknown: 'unknown' }
 
-function phaseCell(host: HostReport, name: StepName): string {
-  const phase = host.phases.find((p) => p.name === name)
-  if (!phase) return ''
-  return phase.ok ? `${phase.durationMs}` : `❌ ${phase.durationMs}`
+function stepCell(host: HostReport, name: StepName): string {
+  const step = host.timeline.find((p) => p.name === name)
+  if (!step) return ''
+  return step.ok ? `${step.durationMs}` : `❌ ${step.durationMs}`
 }
 
 export function renderSummary(result: RolloutResult): string {
@@ -78,7 +78,7 @@ export function renderSummary(result: RolloutResult): string {
     .map((outcome) => [outcome, result.hosts.filter((host) => host.outcome === outcome).length] as const)
     .filter(([, n]) => n > 0)
     .map(([outcome, n]) => `${n} ${outcome}`)
-  const phases = result.steps.filter((name) => result.hosts.some((host) => host.phases.some((p) => p.name === name)))
+  const columns = result.steps.filter((name) => result.hosts.some((host) => host.timeline.some((p) => p.name === name)))
   const releases = result.hosts.some((host) => host.release)
   const head = [
     'Host',
@@ -86,7 +86,7 @@ export function renderSummary(result: RolloutResult): string {
     'Result',
     'In rotation',
     ...(releases ? ['Release'] : []),
-    ...phases.map((name) => `${name} (ms)`),
+    ...columns.map((name) => `${name} (ms)`),
     'Total (ms)'
   ]
   const rows = result.hosts.map((host) => [
@@ -95,7 +95,7 @@ export function renderSummary(result: RolloutResult): string {
     OUTCOME_LABEL[host.outcome],
     ROTATION_LABEL[host.rotation],
     ...(releases ? [escapeHtml(host.release ? `${host.release.from ?? '(none)'} → ${host.release.to}` : '')] : []),
-    ...phases.map((name) => phaseCell(host, name)),
+    ...columns.map((name) => stepCell(host, name)),
     String(host.durationMs)
   ])
   const lines = [
@@ -110,7 +110,7 @@ export function renderSummary(result: RolloutResult): string {
   ]
   for (const host of result.hosts.filter(needsAttention)) {
     lines.push(
-      `<details><summary>${escapeHtml(host.target.entry)}: ${escapeHtml(host.failedPhase ?? '')} ${escapeHtml(host.error ?? '')}</summary>`,
+      `<details><summary>${escapeHtml(host.target.entry)}: ${escapeHtml(host.failedStep ?? '')} ${escapeHtml(host.error ?? '')}</summary>`,
       '',
       `<pre>${escapeHtml(host.outputTail.join('\n') || '(no output)')}</pre>`,
       '</details>',
@@ -184,8 +184,8 @@ export async function writeReport(
         : host.rotation === 'out'
           ? 'it was left out of rotation'
           : 'its rotation state is unknown'
-    const message = `${host.target.entry} ${host.outcome} at ${host.failedPhase}: ${host.error}; ${rotation}`
-    log.error(message, `Rollout ${host.outcome}: ${host.target.entry} (${host.failedPhase})`)
+    const message = `${host.target.entry} ${host.outcome} at ${host.failedStep}: ${host.error}; ${rotation}`
+    log.error(message, `Rollout ${host.outcome}: ${host.target.entry} (${host.failedStep})`)
   }
   if (status === 'success')
     log.notice(`${rollout.hosts.length} host(s) rolled out in ${rollout.durationMs} ms`, 'Rollout succeeded')

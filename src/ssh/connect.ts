@@ -131,7 +131,7 @@ async function connectOne(
   let refused: RefusedKey | undefined
   let shown: AcceptedKey = { type: '', described: '' }
   // Our own socket for the first hop, to turn Nagle's algorithm off before the handshake: each of
-  // its round trips, and later every phase, is a small message waiting on a small answer, which
+  // its round trips, and later every step, is a small message waiting on a small answer, which
   // Nagle holds back for a delayed ACK (measured here: 100 ms per command with it, 14 ms without).
   const sock = through ?? connect({ host: hop.host, port: hop.port, noDelay: true })
   const config: Config = {

@@ -7,7 +7,7 @@ ROOT=${HOST_ROOT:?HOST_ROOT is not set}
 . "$ROOT/app.env"
 PID_FILE=$ROOT/app.pid
 STATUS_FILE=$ROOT/status/nginx-status.html
-record() { echo "$1" >> "$ROOT/phases.log"; }
+record() { echo "$1" >> "$ROOT/steps.log"; }
 # A detached app is reparented to init once it exits; until init reaps it, `kill -0` still
 # succeeds on the zombie, so a zombie counts as gone.
 alive() {

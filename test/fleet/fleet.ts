@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path'
 import { setTimeout as pause } from 'node:timers/promises'
 import { startNginx } from './nginx.js'
 import { freePort, freePortOnAll } from './ports.js'
-import { inRotation, installApp, phasesOn, stopApps, versionOn, type Release } from './releases.js'
+import { inRotation, installApp, stepsOn, stopApps, versionOn, type Release } from './releases.js'
 import {
   connectionInputs,
   HOST_VIEW,
@@ -46,7 +46,7 @@ export interface Fleet {
    */
   probeInputs(interval?: string): Record<string, string>
   version(host: SshHost): Promise<string | undefined>
-  phases(host: SshHost): string[]
+  steps(host: SshHost): string[]
   /** Whether the host's health file is there (what the LB probes). */
   healthFilePresent(host: SshHost): boolean
   waitForApps(): Promise<void>
@@ -135,7 +135,7 @@ export async function startFleet(
         return { 'offline-probe': state(0), 'online-probe': state(2), 'probe-interval': interval }
       },
       version: (host) => versionOn(host, appPort),
-      phases: (host) => phasesOn(host),
+      steps: (host) => stepsOn(host),
       healthFilePresent: (host) => inRotation(host),
       async waitForApps() {
         // HAProxy probes nginx's health file, which is there before the app listens: wait for the app.

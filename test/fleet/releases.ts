@@ -35,13 +35,13 @@ export function installApp(fleet: SshFleet, host: SshHost, appPort: number, rele
     host,
     'rm -rf "$HOME/.rolling-deploy.lock" && sh "$HOST_ROOT/appctl.sh" stop && sh "$HOST_ROOT/appctl.sh" deploy v1 && sh "$HOST_ROOT/appctl.sh" start && sh "$HOST_ROOT/appctl.sh" online'
   )
-  writeFileSync(join(host.root, 'phases.log'), '') // the release under test starts from here
-  execFileSync('chown', [fleet.user, join(host.root, 'phases.log')])
+  writeFileSync(join(host.root, 'steps.log'), '') // the release under test starts from here
+  execFileSync('chown', [fleet.user, join(host.root, 'steps.log')])
 }
 
-/** The phases appctl.sh recorded on a host since installApp. */
-export function phasesOn(host: SshHost): string[] {
-  const file = join(host.root, 'phases.log')
+/** The steps appctl.sh recorded on a host since installApp. */
+export function stepsOn(host: SshHost): string[] {
+  const file = join(host.root, 'steps.log')
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []
 }
 
