@@ -14,6 +14,11 @@ export interface ExecOptions {
    * hold the connection, and never reconnecting or waiting for them; it fails instead.
    */
   readonly sideline?: boolean
+  /**
+   * A file on the host (a shell word) where the command records its process group and the group
+   * leader's start time, so that a later run can wait for a command a dead run left running.
+   */
+  readonly groupFile?: string
 }
 
 export interface ExecResult {

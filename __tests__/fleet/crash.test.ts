@@ -43,13 +43,31 @@ function journalStep(host: SshHost): string | undefined {
   return undefined
 }
 
-/** Runs the action and kills it (SIGKILL: a lost runner) as soon as `host`'s journal shows `step`. */
-async function killedAt(inputs: Record<string, string>, env: RunOptions['env'], host: SshHost, step: string) {
+/** The process group the command of `host`'s journaled step recorded as it started, if it did. */
+function journalGroup(host: SshHost): string | undefined {
+  for (const dir of ['.lock.journal', 'deploy.lock.journal']) {
+    const file = join(host.root, dir, `${journalFile(host.entry)}.group`)
+    if (existsSync(file)) return readFileSync(file, 'utf8').trim()
+  }
+  return undefined
+}
+
+/**
+ * Runs the action and kills it (SIGKILL: a lost runner) as soon as `host`'s journal shows `step`
+ * (and, with `running`, once that step's command has started on the host).
+ */
+async function killedAt(
+  inputs: Record<string, string>,
+  env: RunOptions['env'],
+  host: SshHost,
+  step: string,
+  running = false
+) {
   let pid: number | undefined
   let killed = false
   const watching = (async () => {
     for (let waited = 0; !killed && waited < 60_000; waited += 2) {
-      if (pid !== undefined && journalStep(host) === step) {
+      if (pid !== undefined && journalStep(host) === step && (!running || journalGroup(host) !== undefined)) {
         process.kill(pid, 'SIGKILL')
         killed = true
       }
@@ -211,4 +229,34 @@ async function expectHealed({ killed, reRun, id, hosts }: Outcome, step: string)
   })
 
   it.each(releaseMatrix)('release mode, killed at $step on host 2: the re-run heals the fleet', heals)
+
+  it("killed while host 2's deploy command runs: the re-run waits for that command before it cycles the host", async () => {
+    await resetIfNeeded()
+    const victim = fleet.hosts[1]
+    const inputs = inputsOf({ mode: 'plain', step: 'deploy' }, 'v2')
+    const slow = { ...inputs, 'deploy-command': inputs['deploy-command'].replace('sleep 0.5;', 'sleep 3;') }
+    const before = fleet.steps(victim).length
+    runId += 1
+    const observed = await observeWhile(fleet, async () => {
+      const killed = await killedAt(slow, github(runId, 1), victim, 'deploy', true)
+      const reRun = await runAction(slow, { env: github(runId, 2) })
+      return { killed, reRun }
+    })
+    expectNoUserVisibleErrors(observed)
+    await expectHealed({ ...observed.result, id: 'v2', hosts: rolled() }, 'deploy')
+    expect(observed.result.reRun.stdout).toMatch(
+      /the dead run's `deploy` command was still running \(process group \d+\); this run waited until it ended/
+    )
+    // The dead run's deploy finished before the re-run took the host out again: nothing raced it.
+    expect(fleet.steps(victim).slice(before)).toEqual([
+      'offline',
+      'stop',
+      'deploy v2',
+      'offline',
+      'stop',
+      'deploy v2',
+      'start',
+      'online'
+    ])
+  })
 })

@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { runBatches } from '../../src/rollout/batches.js'
 import { describeLeft, readHostStates, type HostState } from '../../src/rollout/journal.js'
 import { renderSummary } from '../../src/rollout/report.js'
+import { awaitGroup } from '../../src/ssh/remote-scripts.js'
 import {
   JOURNAL_MARKER,
   clearJournal,
@@ -117,6 +118,32 @@ describe('what a run does with what preflight found', () => {
     expect(renderSummary(result)).toContain(`- ${left}\n`)
     expect(describeLeft({ step: 'stop', at: 'T' })).toBe('left by run (not from GitHub Actions) during `stop` (at T)')
   })
+
+  it.each([
+    [0, 'info', 'this run waited until it ended'],
+    [3, 'warning', 'past command-timeout (600000 ms): ended']
+  ])(
+    'waits for the command a dead run left running (its recorded group) before measuring the host: exit %d',
+    async (code, level, said) => {
+      const { hosts, read, log } = setup(['in', 'left'])
+      const reply = hosts[1].reply
+      hosts[1].reply = (command, calls) =>
+        command.includes(JOURNAL_MARKER)
+          ? { lines: [...(reply(command, calls).lines ?? []), `${JOURNAL_MARKER} group 4242 777`] }
+          : command === awaitGroup(4242, 600_000, '777')
+            ? { code }
+            : reply(command, calls)
+      const states = await read()
+      expect(states[1].found.left?.group).toEqual({ pgid: 4242, start: '777' })
+      const waited = hosts[1].commands.indexOf(awaitGroup(4242, 600_000, '777'))
+      expect(waited).toBeGreaterThan(-1)
+      expect(hosts[1].commands.findIndex((c) => c.startsWith('test -e '))).toBeGreaterThan(waited) // measured after
+      expect(hosts[0].commands.some((c) => c.startsWith('running()'))).toBe(false) // nothing left there
+      const what = "deploy@h2: the dead run's `health` command was still running (process group 4242)"
+      expect(level === 'info' ? log.lines : log.warnings).toContainEqual(expect.stringContaining(`${what}`))
+      expect([...log.lines, ...log.warnings].join('\n')).toContain(said)
+    }
+  )
 
   it('with online-probe, rotation is what the probe says (the load balancer’s view)', async () => {
     const { read } = setup(['in', 'in'], (host) => (host === 'h2' ? 1 : 0))

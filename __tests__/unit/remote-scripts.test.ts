@@ -60,6 +60,22 @@ describe('commandScript', () => {
     const result = feed(commandScript('cat; echo "after: $X"', [['X', 'y']]))
     expect(result).toMatchObject({ status: 0, stdout: 'after: y\n' })
   })
+
+  it("with a group file, writes its process group and the leader's start time there before the command runs", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rollout-group-'))
+    try {
+      const file = join(dir, 'host.group')
+      // The command reads the file back: it was written before the command started.
+      // In a session of its own, as on a host: the sh reading the script leads the command's group.
+      const script = commandScript('cat "$F"; cut -d" " -f22 /proc/$$/stat', [['F', file]], shellQuote(file))
+      const result = feed(script, 'setsid', ['sh', '-s'])
+      const [recorded, start] = result.stdout.trim().split('\n')
+      const pgid = /^\S+ (\d+)$/.exec(result.stderr.trim().split('\n')[0])?.[1]
+      expect(recorded).toBe(`${pgid} ${start}`)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })
 
 describe('onChannel', () => {
@@ -148,6 +164,21 @@ describe('awaitGroup', () => {
     const pgid = orphan(300)
     expect(feed(awaitGroup(pgid, 400)).status).toBe(3)
     execFileSync('sleep', ['0.3'])
+    expect(alive(pgid)).toEqual([])
+  })
+
+  it('exits 2 at once when nothing of the group is running', () => {
+    const pgid = orphan(0.1)
+    execFileSync('sleep', ['0.3'])
+    expect(feed(awaitGroup(pgid, 5000, '1')).status).toBe(2)
+  })
+
+  it("with the leader's start time, waits only for that group: a reused number is not ours", () => {
+    const pgid = orphan(0.6)
+    const start = readFileSync(`/proc/${pgid}/stat`, 'utf8').split(' ')[21]
+    expect(feed(awaitGroup(pgid, 5000, String(Number(start) + 1))).status).toBe(2) // another leader: left alone
+    expect(alive(pgid)).not.toEqual([])
+    expect(feed(awaitGroup(pgid, 5000, start)).status).toBe(0) // ours: waited for
     expect(alive(pgid)).toEqual([])
   })
 })

@@ -108,7 +108,8 @@ class HostRun {
     this.steps = {
       ...context,
       env: hostVariables(settings, { target: host.target, batch, index, release }),
-      output: (line) => this.output(line)
+      output: (line) => this.output(line),
+      groupFile: context.journal?.groupFile
     }
     this.started = context.clock.now()
   }

@@ -8,6 +8,7 @@ import type { Settings } from '../inputs/settings.js'
 import { type LoadBalancer, type Log, type RemoteHost, type Rotation } from '../ports.js'
 import {
   clearJournal,
+  groupFile,
   JOURNAL_MARKER,
   journalDir,
   journalFile,
@@ -15,6 +16,7 @@ import {
   writeJournal
 } from '../ssh/journal-scripts.js'
 import { githubRun } from '../variables.js'
+import { awaitGroup } from '../ssh/remote-scripts.js'
 import { runToEnd } from './run-on-host.js'
 import { mapBounded } from './preflight.js'
 import { lbMembers } from './placement.js'
@@ -28,6 +30,14 @@ export interface JournalEntry {
   readonly release?: string
   readonly step: string
   readonly at: string
+  /** Beside the entry, written by the step's command as it started: its process group. */
+  readonly group?: LeftGroup
+}
+
+/** A step command's process group, and its leader's start time where the host has /proc. */
+export interface LeftGroup {
+  readonly pgid: number
+  readonly start?: string
 }
 
 /** A host as the run found it at preflight. */
@@ -66,6 +76,11 @@ export class HostJournal {
   ) {
     this.dir = directory(settings)
     this.file = journalFile(host.target.entry)
+  }
+
+  /** Where the step's command records its process group (ExecOptions.groupFile). */
+  get groupFile(): string {
+    return groupFile(this.dir, this.file)
   }
 
   /** Before `step` changes the host. */
@@ -119,7 +134,11 @@ export async function readHostStates(deps: ReadDeps): Promise<HostState[]> {
   const { hosts, settings, lb, log, releases } = deps
   const members = lbMembers(hosts, settings, releases)
   const left = deps.left ?? (await readLeft(hosts, settings))
-  const found = await mapBounded(hosts, async (_, i) => ({ rotation: await lb.inRotation(members[i]), left: left[i] }))
+  // A dead run's command still running goes first: it may yet change the host, and its rotation.
+  const found = await mapBounded(hosts, async (host, i) => {
+    await awaitLeftCommand(host, left[i], settings, log)
+    return { rotation: await lb.inRotation(members[i]), left: left[i] }
+  })
   found.forEach(({ rotation, left }, i) => {
     const entry = hosts[i].target.entry
     if (left) log.warning(`${entry}: ${describeLeft(left)}; it is cycled again`, 'Host left mid-cycle')
@@ -133,6 +152,24 @@ export async function readHostStates(deps: ReadDeps): Promise<HostState[]> {
 }
 
 /**
+ * Waits for the command a dead run left running on the host (its step's process group, as the
+ * command recorded it), or ends it past command-timeout, as that run would have: the cycle that
+ * follows must not race it. Said in the log when there was one.
+ */
+async function awaitLeftCommand(host: RemoteHost, left: JournalEntry | undefined, settings: Settings, log: Log) {
+  if (left?.group === undefined) return
+  const { timeoutMs } = settings.commands
+  const { pgid, start } = left.group
+  const { result } = await runToEnd(host, awaitGroup(pgid, timeoutMs, start), { timeoutMs: timeoutMs + 30_000 })
+  const what = `${host.target.entry}: the dead run's \`${left.step}\` command was still running (process group ${pgid})`
+  if (result.code === 0) log.info(`${what}; this run waited until it ended`)
+  else if (result.code === 3)
+    log.warning(`${what} past command-timeout (${timeoutMs} ms): ended`, 'Command of a dead run ended')
+  else if (result.code !== 2)
+    log.warning(`${what}; whether it ended is unknown (exit ${result.code})`, 'Command of a dead run')
+}
+
+/**
  * Each host's journal entry, where a run that never finished left one: the host was mid-cycle.
  * Read at preflight, before the lock: only a live run could change it, and then the lock is not ours.
  */
@@ -141,9 +178,21 @@ export function readLeft(hosts: readonly RemoteHost[], settings: Settings): Prom
     const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry)), {
       timeoutMs: 30_000
     })
-    const entry = lines.find((line) => line.startsWith(`${JOURNAL_MARKER} entry `))
-    return parseEntry(entry?.slice(JOURNAL_MARKER.length + 7))
+    const entry = parseEntry(
+      lines.find((line) => line.startsWith(`${JOURNAL_MARKER} entry `))?.slice(JOURNAL_MARKER.length + 7)
+    )
+    const group = parseGroup(
+      lines.find((line) => line.startsWith(`${JOURNAL_MARKER} group `))?.slice(JOURNAL_MARKER.length + 7)
+    )
+    return entry && group ? { ...entry, group } : entry
   })
+}
+
+/** `PGID START` as the command wrote it; anything else is no group. */
+function parseGroup(text: string | undefined): LeftGroup | undefined {
+  const [pgid, start] = (text ?? '').trim().split(/\s+/)
+  if (!/^[1-9]\d*$/.test(pgid ?? '')) return undefined
+  return /^\d+$/.test(start ?? '') ? { pgid: Number(pgid), start } : { pgid: Number(pgid) }
 }
 
 function parseEntry(text: string | undefined): JournalEntry | undefined {

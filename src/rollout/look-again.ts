@@ -66,7 +66,7 @@ async function awaitCommand({ host, settings, env }: StepContext, group: number,
     onLine: () => undefined
   })
   if (code === 3) return `its command ran on past command-timeout (${timeoutMs} ms) and was ended; `
-  return code === 0 ? 'its command ended there; ' : ''
+  return code === 0 || code === 2 ? 'its command ended there; ' : ''
 }
 
 /** In rotation or not, through the load balancer port, once the host answers again (throws if it cannot). */

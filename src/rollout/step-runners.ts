@@ -23,6 +23,8 @@ export interface StepContext {
   readonly env: readonly (readonly [string, string])[]
   /** A line the host printed: to the log, and to the tail the summary shows. */
   readonly output: (line: string) => void
+  /** Where a step's command records its process group on the host: beside the journal entry. */
+  readonly groupFile?: string
 }
 
 export function runStep(context: StepContext, action: StepAction, signal: AbortSignal): Promise<void> {
@@ -44,7 +46,8 @@ export function runStep(context: StepContext, action: StepAction, signal: AbortS
 
 async function runCommand(context: StepContext, command: string, signal: AbortSignal): Promise<void> {
   const { timeoutMs } = context.settings.commands
-  const result = await context.host.exec(command, { env: context.env, timeoutMs, signal, onLine: context.output })
+  const { env, output, groupFile } = context
+  const result = await context.host.exec(command, { env, timeoutMs, signal, onLine: output, groupFile })
   throwIfFailed(result, timeoutMs, signal)
 }
 

@@ -17,19 +17,37 @@ export function journalFile(entry: string): string {
   return entry.replace(/[^A-Za-z0-9._-]/g, '_')
 }
 
-/** Records `line` (one line of JSON) as the host's journal entry, atomically. */
+/**
+ * Beside the entry: the process group of the step's command and its leader's start time, which the
+ * command itself writes as it starts (commandScript), so that it is there even if the run dies.
+ */
+export function groupFile(dir: string, file: string): string {
+  return `${dir}/${shellQuote(file)}.group`
+}
+
+/** Records `line` (one line of JSON) as the host's journal entry, atomically; the last step's group goes. */
 export function writeJournal(dir: string, file: string, line: string): string {
   const f = `${dir}/${shellQuote(file)}`
-  return [`mkdir -p ${dir}`, `printf '%s\\n' ${shellQuote(line)} > ${f}.tmp.$$`, `mv -f ${f}.tmp.$$ ${f}`].join('\n')
+  return [
+    `mkdir -p ${dir}`,
+    `rm -f ${groupFile(dir, file)}`,
+    `printf '%s\\n' ${shellQuote(line)} > ${f}.tmp.$$`,
+    `mv -f ${f}.tmp.$$ ${f}`
+  ].join('\n')
 }
 
-/** The host's cycle is over: its entry goes. */
+/** The host's cycle is over: its entry goes, with its command's group. */
 export function clearJournal(dir: string, file: string): string {
-  return `rm -f ${dir}/${shellQuote(file)}`
+  return `rm -f ${dir}/${shellQuote(file)} ${groupFile(dir, file)}`
 }
 
-/** What a run finds at preflight: the host's journal entry, if any. */
+/** What a run finds at preflight: the host's journal entry, if any, and its command's group. */
 export function readJournal(dir: string, file: string): string {
   const f = `${dir}/${shellQuote(file)}`
-  return `if [ -f ${f} ]; then printf '%s entry %s\\n' ${JOURNAL_MARKER} "$(head -n 1 ${f})"; fi; true`
+  const g = groupFile(dir, file)
+  return [
+    `if [ -f ${f} ]; then printf '%s entry %s\\n' ${JOURNAL_MARKER} "$(head -n 1 ${f})"; fi`,
+    `if [ -f ${g} ]; then printf '%s group %s\\n' ${JOURNAL_MARKER} "$(head -n 1 ${g})"; fi`,
+    'true'
+  ].join('; ')
 }

@@ -83,7 +83,7 @@ export class LongLivedShell {
           done()
         })
         this.listener = { line, gone: done }
-        channel.write(inShell(commandScript(command, options.env), this.setsid, endMarker))
+        channel.write(inShell(commandScript(command, options.env, options.groupFile), this.setsid, endMarker))
       })
     } finally {
       this.running = false

@@ -127,7 +127,7 @@ export function runChannel(channel: ClientChannel, command: string, options: Exe
       splitters.forEach((splitter) => splitter.flush())
       resolve(ending.result(code))
     })
-    channel.write(onChannel(commandScript(command, options.env), endMarker))
+    channel.write(onChannel(commandScript(command, options.env, options.groupFile), endMarker))
   })
 }
 

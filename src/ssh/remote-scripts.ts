@@ -28,18 +28,34 @@ export const PGID_MARKER = '__rollout_pgid__'
  * the variables and the command, all inside one `{ }` with its input from /dev/null, so the whole
  * script is read before any of it runs and no command can read the rest as its input.
  */
-export function commandScript(command: string, env: readonly (readonly [string, string])[]): string {
+export function commandScript(
+  command: string,
+  env: readonly (readonly [string, string])[],
+  groupFile?: string
+): string {
   const exports = env.map(([name, value]) => `export ${name}=${shellQuote(value)}`)
   return [
     '{',
     // Linux hosts: read it from /proc without a fork (it races the command-timeout); others: ps.
     "{ read -r _ _ _ _ pgid _ < /proc/$$/stat; } 2>/dev/null || pgid=$(ps -o pgid= -p $$ | tr -d ' ')",
-    `echo "${PGID_MARKER} $pgid" >&2; unset pgid`,
+    `echo "${PGID_MARKER} $pgid" >&2`,
+    ...(groupFile === undefined ? [] : [recordGroup(groupFile)]),
+    'unset pgid',
     'set -e',
     ...exports,
     command,
     '} </dev/null'
   ].join('\n')
+}
+
+/**
+ * Writes `$pgid` and its leader's start time (field 22 of /proc/PID/stat; empty where there is no
+ * /proc) to `file`: the start time tells the group apart from a later one that reused its number.
+ * A failed write costs only that record.
+ */
+function recordGroup(file: string): string {
+  const fields = `${'_ '.repeat(21)}start _` // read, not cut: no fork before the command starts
+  return `{ start=; read -r ${fields} < /proc/$pgid/stat; echo "$pgid $start" > ${file}; unset start; } 2>/dev/null || true`
 }
 
 /** `sh -s` reading `script` as a here-document: the lines that run it, opened and closed. */
@@ -108,14 +124,24 @@ export function touchFile(path: string): string {
 export const NOTHING = ':'
 
 /**
- * After a lost connection: waits until process group `pgid` (the command that was running) has
- * no process left, for at most `timeoutMs`, then ends it as its timeout would. Exits 0 if it ended
- * by itself, 3 if it was ended here.
+ * After a lost connection, or a dead run: waits until process group `pgid` (the command that was
+ * running) has no process left, for at most `timeoutMs`, then ends it as its timeout would. Exits
+ * 2 if nothing of it was running, 0 if it ended by itself, 3 if it was ended here.
+ *
+ * With `start` (the leader's start time its command recorded), only that group: a leader alive but
+ * started at another time means the number was reused by a group that is not ours (where there is
+ * no /proc, a group with that number is taken as ours).
  */
-export function awaitGroup(pgid: number, timeoutMs: number): string {
+export function awaitGroup(pgid: number, timeoutMs: number, start?: string): string {
+  const sameLeader =
+    start === undefined
+      ? ''
+      : `if [ -r /proc/${pgid}/stat ]; then read -r ${'_ '.repeat(21)}s _ < /proc/${pgid}/stat; [ "$s" = ${shellQuote(start)} ] || return 1; fi; `
   return [
+    `running() { ${sameLeader}kill -0 -${pgid} 2>/dev/null; }`,
+    'running || exit 2',
     'i=0',
-    `while kill -0 -${pgid} 2>/dev/null; do`,
+    'while running; do',
     `  if [ $i -ge ${Math.ceil(timeoutMs / 200)} ]; then`,
     `    kill -TERM -${pgid} 2>/dev/null; sleep 1; kill -KILL -${pgid} 2>/dev/null; exit 3`,
     '  fi',
