@@ -28151,18 +28151,29 @@ const PGID_MARKER = '__rollout_pgid__';
  * the variables and the command, all inside one `{ }` with its input from /dev/null, so the whole
  * script is read before any of it runs and no command can read the rest as its input.
  */
-function commandScript(command, env) {
+function commandScript(command, env, groupFile) {
     const exports = env.map(([name, value]) => `export ${name}=${shellQuote(value)}`);
     return [
         '{',
         // Linux hosts: read it from /proc without a fork (it races the command-timeout); others: ps.
         "{ read -r _ _ _ _ pgid _ < /proc/$$/stat; } 2>/dev/null || pgid=$(ps -o pgid= -p $$ | tr -d ' ')",
-        `echo "${PGID_MARKER} $pgid" >&2; unset pgid`,
+        `echo "${PGID_MARKER} $pgid" >&2`,
+        ...(groupFile === undefined ? [] : [recordGroup(groupFile)]),
+        'unset pgid',
         'set -e',
         ...exports,
         command,
         '} </dev/null'
     ].join('\n');
+}
+/**
+ * Writes `$pgid` and its leader's start time (field 22 of /proc/PID/stat; empty where there is no
+ * /proc) to `file`: the start time tells the group apart from a later one that reused its number.
+ * A failed write costs only that record.
+ */
+function recordGroup(file) {
+    const fields = `${'_ '.repeat(21)}start _`; // read, not cut: no fork before the command starts
+    return `{ start=; read -r ${fields} < /proc/$pgid/stat; echo "$pgid $start" > ${file}; unset start; } 2>/dev/null || true`;
 }
 /** `sh -s` reading `script` as a here-document: the lines that run it, opened and closed. */
 function hereDocument(prefix, script, redirections) {
@@ -28221,14 +28232,23 @@ function touchFile(path) {
 /** Does nothing: run for the connection it needs (opened again if it was lost). */
 const NOTHING = ':';
 /**
- * After a lost connection: waits until process group `pgid` (the command that was running) has
- * no process left, for at most `timeoutMs`, then ends it as its timeout would. Exits 0 if it ended
- * by itself, 3 if it was ended here.
+ * After a lost connection, or a dead run: waits until process group `pgid` (the command that was
+ * running) has no process left, for at most `timeoutMs`, then ends it as its timeout would. Exits
+ * 2 if nothing of it was running, 0 if it ended by itself, 3 if it was ended here.
+ *
+ * With `start` (the leader's start time its command recorded), only that group: a leader alive but
+ * started at another time means the number was reused by a group that is not ours (where there is
+ * no /proc, a group with that number is taken as ours).
  */
-function awaitGroup(pgid, timeoutMs) {
+function awaitGroup(pgid, timeoutMs, start) {
+    const sameLeader = start === undefined
+        ? ''
+        : `if [ -r /proc/${pgid}/stat ]; then read -r ${'_ '.repeat(21)}s _ < /proc/${pgid}/stat; [ "$s" = ${shellQuote(start)} ] || return 1; fi; `;
     return [
+        `running() { ${sameLeader}kill -0 -${pgid} 2>/dev/null; }`,
+        'running || exit 2',
         'i=0',
-        `while kill -0 -${pgid} 2>/dev/null; do`,
+        'while running; do',
         `  if [ $i -ge ${Math.ceil(timeoutMs / 200)} ]; then`,
         `    kill -TERM -${pgid} 2>/dev/null; sleep 1; kill -KILL -${pgid} 2>/dev/null; exit 3`,
         '  fi',
@@ -29979,19 +29999,36 @@ function journalDir(lockPath) {
 function journalFile(entry) {
     return entry.replace(/[^A-Za-z0-9._-]/g, '_');
 }
-/** Records `line` (one line of JSON) as the host's journal entry, atomically. */
+/**
+ * Beside the entry: the process group of the step's command and its leader's start time, which the
+ * command itself writes as it starts (commandScript), so that it is there even if the run dies.
+ */
+function groupFile(dir, file) {
+    return `${dir}/${shellQuote(file)}.group`;
+}
+/** Records `line` (one line of JSON) as the host's journal entry, atomically; the last step's group goes. */
 function writeJournal(dir, file, line) {
     const f = `${dir}/${shellQuote(file)}`;
-    return [`mkdir -p ${dir}`, `printf '%s\\n' ${shellQuote(line)} > ${f}.tmp.$$`, `mv -f ${f}.tmp.$$ ${f}`].join('\n');
+    return [
+        `mkdir -p ${dir}`,
+        `rm -f ${groupFile(dir, file)}`,
+        `printf '%s\\n' ${shellQuote(line)} > ${f}.tmp.$$`,
+        `mv -f ${f}.tmp.$$ ${f}`
+    ].join('\n');
 }
-/** The host's cycle is over: its entry goes. */
+/** The host's cycle is over: its entry goes, with its command's group. */
 function clearJournal(dir, file) {
-    return `rm -f ${dir}/${shellQuote(file)}`;
+    return `rm -f ${dir}/${shellQuote(file)} ${groupFile(dir, file)}`;
 }
-/** What a run finds at preflight: the host's journal entry, if any. */
+/** What a run finds at preflight: the host's journal entry, if any, and its command's group. */
 function readJournal(dir, file) {
     const f = `${dir}/${shellQuote(file)}`;
-    return `if [ -f ${f} ]; then printf '%s entry %s\\n' ${JOURNAL_MARKER} "$(head -n 1 ${f})"; fi; true`;
+    const g = groupFile(dir, file);
+    return [
+        `if [ -f ${f} ]; then printf '%s entry %s\\n' ${JOURNAL_MARKER} "$(head -n 1 ${f})"; fi`,
+        `if [ -f ${g} ]; then printf '%s group %s\\n' ${JOURNAL_MARKER} "$(head -n 1 ${g})"; fi`,
+        'true'
+    ].join('; ');
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/journal.ts
@@ -30000,6 +30037,7 @@ function readJournal(dir, file) {
 // mid-cycle (a killed runner) is named and cycled again, and measures whether each host is in
 // rotation (through the load balancer port), so that no host is called `in` or `unchanged`
 // on faith.
+
 
 
 
@@ -30033,6 +30071,10 @@ class HostJournal {
         this.dir = directory(settings);
         this.file = journalFile(host.target.entry);
     }
+    /** Where the step's command records its process group (ExecOptions.groupFile). */
+    get groupFile() {
+        return groupFile(this.dir, this.file);
+    }
     /** Before `step` changes the host. */
     record(step) {
         const { runUrl, runId, attempt } = githubRun();
@@ -30063,7 +30105,11 @@ async function readHostStates(deps) {
     const { hosts, settings, lb, log, releases } = deps;
     const members = lbMembers(hosts, settings, releases);
     const left = deps.left ?? (await readLeft(hosts, settings));
-    const found = await mapBounded(hosts, async (_, i) => ({ rotation: await lb.inRotation(members[i]), left: left[i] }));
+    // A dead run's command still running goes first: it may yet change the host, and its rotation.
+    const found = await mapBounded(hosts, async (host, i) => {
+        await awaitLeftCommand(host, left[i], settings, log);
+        return { rotation: await lb.inRotation(members[i]), left: left[i] };
+    });
     found.forEach(({ rotation, left }, i) => {
         const entry = hosts[i].target.entry;
         if (left)
@@ -30078,6 +30124,25 @@ async function readHostStates(deps) {
     }));
 }
 /**
+ * Waits for the command a dead run left running on the host (its step's process group, as the
+ * command recorded it), or ends it past command-timeout, as that run would have: the cycle that
+ * follows must not race it. Said in the log when there was one.
+ */
+async function awaitLeftCommand(host, left, settings, log) {
+    if (left?.group === undefined)
+        return;
+    const { timeoutMs } = settings.commands;
+    const { pgid, start } = left.group;
+    const { result } = await runToEnd(host, awaitGroup(pgid, timeoutMs, start), { timeoutMs: timeoutMs + 30_000 });
+    const what = `${host.target.entry}: the dead run's \`${left.step}\` command was still running (process group ${pgid})`;
+    if (result.code === 0)
+        log.info(`${what}; this run waited until it ended`);
+    else if (result.code === 3)
+        log.warning(`${what} past command-timeout (${timeoutMs} ms): ended`, 'Command of a dead run ended');
+    else if (result.code !== 2)
+        log.warning(`${what}; whether it ended is unknown (exit ${result.code})`, 'Command of a dead run');
+}
+/**
  * Each host's journal entry, where a run that never finished left one: the host was mid-cycle.
  * Read at preflight, before the lock: only a live run could change it, and then the lock is not ours.
  */
@@ -30086,9 +30151,17 @@ function readLeft(hosts, settings) {
         const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry)), {
             timeoutMs: 30_000
         });
-        const entry = lines.find((line) => line.startsWith(`${JOURNAL_MARKER} entry `));
-        return parseEntry(entry?.slice(JOURNAL_MARKER.length + 7));
+        const entry = parseEntry(lines.find((line) => line.startsWith(`${JOURNAL_MARKER} entry `))?.slice(JOURNAL_MARKER.length + 7));
+        const group = parseGroup(lines.find((line) => line.startsWith(`${JOURNAL_MARKER} group `))?.slice(JOURNAL_MARKER.length + 7));
+        return entry && group ? { ...entry, group } : entry;
     });
+}
+/** `PGID START` as the command wrote it; anything else is no group. */
+function parseGroup(text) {
+    const [pgid, start] = (text ?? '').trim().split(/\s+/);
+    if (!/^[1-9]\d*$/.test(pgid ?? ''))
+        return undefined;
+    return /^\d+$/.test(start ?? '') ? { pgid: Number(pgid), start } : { pgid: Number(pgid) };
 }
 function parseEntry(text) {
     if (text === undefined)
@@ -30710,7 +30783,8 @@ function runStep(context, action, signal) {
 }
 async function runCommand(context, command, signal) {
     const { timeoutMs } = context.settings.commands;
-    const result = await context.host.exec(command, { env: context.env, timeoutMs, signal, onLine: context.output });
+    const { env, output, groupFile } = context;
+    const result = await context.host.exec(command, { env, timeoutMs, signal, onLine: output, groupFile });
     throwIfFailed(result, timeoutMs, signal);
 }
 async function checkHealth({ host, settings, clock, log, env }, { matchBody, timeoutMs = settings.health.timeoutMs }, signal) {
@@ -30831,7 +30905,7 @@ async function awaitCommand({ host, settings, env }, group, signal) {
     });
     if (code === 3)
         return `its command ran on past command-timeout (${timeoutMs} ms) and was ended; `;
-    return code === 0 ? 'its command ended there; ' : '';
+    return code === 0 || code === 2 ? 'its command ended there; ' : '';
 }
 /** In rotation or not, through the load balancer port, once the host answers again (throws if it cannot). */
 async function measureRotation({ host, lb, env }) {
@@ -30909,7 +30983,8 @@ class HostRun {
         this.steps = {
             ...context,
             env: hostVariables(settings, { target: host.target, batch, index, release }),
-            output: (line) => this.output(line)
+            output: (line) => this.output(line),
+            groupFile: context.journal?.groupFile
         };
         this.started = context.clock.now();
     }
@@ -33852,7 +33927,7 @@ function runChannel(channel, command, options) {
             splitters.forEach((splitter) => splitter.flush());
             resolve(ending.result(code));
         });
-        channel.write(onChannel(commandScript(command, options.env), endMarker));
+        channel.write(onChannel(commandScript(command, options.env, options.groupFile), endMarker));
     });
 }
 function lineSplitter(emit) {
@@ -33933,7 +34008,7 @@ class LongLivedShell {
                     done();
                 });
                 this.listener = { line, gone: done };
-                channel.write(inShell(commandScript(command, options.env), this.setsid, endMarker));
+                channel.write(inShell(commandScript(command, options.env, options.groupFile), this.setsid, endMarker));
             });
         }
         finally {
