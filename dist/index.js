@@ -30155,8 +30155,13 @@ function readLeft(hosts, settings) {
         const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry)), {
             timeoutMs: 30_000
         });
-        const entry = parseEntry(lines.find((line) => line.startsWith(`${JOURNAL_MARKER} entry `))?.slice(JOURNAL_MARKER.length + 7));
-        const group = parseGroup(lines.find((line) => line.startsWith(`${JOURNAL_MARKER} group `))?.slice(JOURNAL_MARKER.length + 7));
+        /** What readJournal printed after `<marker> <kind> `, if it printed that. */
+        const marked = (kind) => {
+            const prefix = `${JOURNAL_MARKER} ${kind} `;
+            return lines.find((line) => line.startsWith(prefix))?.slice(prefix.length);
+        };
+        const entry = parseEntry(marked('entry'));
+        const group = parseGroup(marked('group'));
         return entry && group ? { ...entry, group } : entry;
     });
 }
