@@ -145,6 +145,38 @@ describe('what a run does with what preflight found', () => {
     }
   )
 
+  it.each([
+    [1, 'waits on a new connection'],
+    [2, 'refuses to cycle the host, with nothing changed']
+  ])("a wait for a dead run's command whose connection drops %d time(s): %s", async (drops) => {
+    const { hosts, read, log } = setup(['in', 'left'])
+    const reply = hosts[1].reply
+    const wait = awaitGroup(4242, 600_000, '777')
+    let lost = 0
+    hosts[1].reply = (command, calls) =>
+      command.includes(JOURNAL_MARKER)
+        ? { lines: [...(reply(command, calls).lines ?? []), `${JOURNAL_MARKER} group 4242 777`] }
+        : command === wait
+          ? lost++ < drops
+            ? { lost: 'read ECONNRESET' }
+            : { code: 0 }
+          : reply(command, calls)
+    const reading = read()
+    if (drops === 1) {
+      await reading
+      expect(log.warnings).toContainEqual(
+        expect.stringContaining('whether it ended is unknown (exit null): looking again')
+      )
+      expect(log.lines).toContainEqual(expect.stringContaining('this run waited until it ended'))
+    } else {
+      await expect(reading).rejects.toThrow(
+        'deploy@h2: could not learn whether the `health` command a dead run left (process group 4242) has ended (exit null); nothing was changed on any host'
+      )
+      expect(hosts[1].commands.some((c) => c.startsWith('test -e '))).toBe(false) // never measured, never cycled
+    }
+    expect(hosts[1].commands.filter((c) => c === wait)).toHaveLength(2)
+  })
+
   it('with online-probe, rotation is what the probe says (the load balancer’s view)', async () => {
     const { read } = setup(['in', 'in'], (host) => (host === 'h2' ? 1 : 0))
     expect((await read()).map((state) => state.found.rotation)).toEqual(['in', 'out'])
