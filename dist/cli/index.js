@@ -30126,21 +30126,29 @@ async function readHostStates(deps) {
 /**
  * Waits for the command a dead run left running on the host (its step's process group, as the
  * command recorded it), or ends it past command-timeout, as that run would have: the cycle that
- * follows must not race it. Said in the log when there was one.
+ * follows must not race it. Said in the log when there was one. A wait whose end is unknown (the
+ * connection dropped under it) is tried once more on a new connection; unknown again, it throws:
+ * cycling the host beside a command that may still run is what the wait exists to prevent, and
+ * nothing has been touched yet, so the next run can try again.
  */
 async function awaitLeftCommand(host, left, settings, log) {
     if (left?.group === undefined)
         return;
     const { timeoutMs } = settings.commands;
     const { pgid, start } = left.group;
-    const { result } = await runToEnd(host, awaitGroup(pgid, timeoutMs, start), { timeoutMs: timeoutMs + 30_000 });
     const what = `${host.target.entry}: the dead run's \`${left.step}\` command was still running (process group ${pgid})`;
-    if (result.code === 0)
+    let code = null;
+    for (let attempt = 1; attempt <= 2 && ![0, 2, 3].includes(code ?? -1); attempt++) {
+        if (attempt > 1)
+            log.warning(`${what}; whether it ended is unknown (exit ${code}): looking again`, 'Command of a dead run');
+        code = (await runToEnd(host, awaitGroup(pgid, timeoutMs, start), { timeoutMs: timeoutMs + 30_000 })).result.code;
+    }
+    if (code === 0)
         log.info(`${what}; this run waited until it ended`);
-    else if (result.code === 3)
+    else if (code === 3)
         log.warning(`${what} past command-timeout (${timeoutMs} ms): ended`, 'Command of a dead run ended');
-    else if (result.code !== 2)
-        log.warning(`${what}; whether it ended is unknown (exit ${result.code})`, 'Command of a dead run');
+    else if (code !== 2)
+        throw new Error(`${host.target.entry}: could not learn whether the \`${left.step}\` command a dead run left (process group ${pgid}) has ended (exit ${code}); nothing was changed on any host. Run again once the host answers.`);
 }
 /**
  * Each host's journal entry, where a run that never finished left one: the host was mid-cycle.
