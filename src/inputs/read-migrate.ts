@@ -23,12 +23,12 @@ export function readMigrate(input: InputReader, hosts: readonly Target[], port: 
     if (value !== 'once' && value !== 'always') throw new InputError('expected once or always')
     return value === 'always'
   })
-  const host = input.parse('migrate-host', (value) => findHost(value, hosts, port))
   const command = input.raw('migrate-command')
   if (command === undefined) {
     if (input.raw('migrate-host') !== undefined)
       input.problem('migrate-host', input.raw('migrate-host'), 'needs migrate-command: it names where that runs')
     return undefined
   }
+  const host = input.parse('migrate-host', (value) => findHost(value, hosts, port))
   return { command, host: host ?? hosts[0]?.entry ?? '', always }
 }
