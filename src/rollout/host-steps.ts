@@ -99,10 +99,7 @@ function rotationSteps(settings: Settings, rotation: 'in' | 'out', cancellable: 
   ]
 }
 
-/**
- * Whether a host's own steps run migrate-command: only without release-dir (release mode runs it
- * once for the fleet, before any host switches: migrate.ts), on the migrate host.
- */
+/** Whether a host's steps run migrate-command: on the migrate host, without release-dir (else migrate.ts runs it before any switch). */
 export function migratesHere(settings: Settings, entry: string | undefined): boolean {
   return !settings.release && settings.migrate !== undefined && settings.migrate.host === entry
 }
@@ -133,10 +130,7 @@ function releaseSteps(
   ]
 }
 
-/**
- * The ordered steps of one host, from upload to back in rotation; in release mode it switches to
- * `release.to`; `migrates`: the host runs migrate-command (migratesHere).
- */
+/** The ordered steps of one host, from upload to back in rotation; in release mode it switches to `release.to`. */
 export function hostSteps(settings: Settings, release?: HostRelease, migrates = false): Step[] {
   const { upload, loadBalancer, health } = settings
   const steps: Step[] = []
