@@ -14,6 +14,7 @@ import { runBatches, type RolloutResult } from './rollout/batches.js'
 import { inReleaseMode, prepareReleases, readHostReleases, type ReleaseModeSettings } from './rollout/releases.js'
 import type { HostRelease } from './rollout/release-history.js'
 import { lbMembers } from './rollout/placement.js'
+import { migrateBeforeSwitch, type MigrateDeps } from './rollout/migrate.js'
 import { auditReleases, closeReleases } from './rollout/release-records.js'
 import { localRunner } from './runner/local-runner.js'
 import { SECRET_INPUTS } from './inputs/catalog.js'
@@ -110,12 +111,10 @@ async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcom
     const states = await log.group('Hosts as found: journals and rotation', () =>
       readHostStates({ hosts, settings, lb, log, releases, left })
     )
-    if (releaseMode && releases) {
-      const preparing = states.filter((_, i) => releases[i].from !== releases[i].to)
-      await log.group(`Preparing release ${releaseMode.release.id} while every host serves`, () =>
-        journaled(preparing, 'prepare', () => prepareReleases(hosts, releases, releaseMode, log, signal))
-      )
-    }
+    const migration =
+      releaseMode && releases && (await prepareFleet({ hosts, releases, states, settings: releaseMode, log, signal }))
+    if (migration && migration.result !== 'passed' && migration.result !== 'skipped')
+      return { status: signal.aborted ? 'cancelled' : 'failure', error: migration.error, migration }
     const rollout = await runBatches({
       settings,
       hosts,
@@ -131,13 +130,26 @@ async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcom
     // Cancelled: the runner kills the process soon; the locks go back before the slower audit writes.
     if (signal.aborted) await locks?.release()
     if (releaseMode && releases) await finishReleases(hosts, releases, rollout, releaseMode, log)
-    return { status: rollout.status, rollout }
+    return { status: rollout.status, rollout, migration: migration || undefined }
   } catch (error: unknown) {
     return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) }
   } finally {
     await locks?.release()
     await Promise.all([lb.close(), ...hosts.map((host) => host.close())])
   }
+}
+
+/**
+ * Release mode, before any host leaves rotation: the release prepared on every host (it throws if
+ * that fails), then migrate-command once; how the migration went, if there is one.
+ */
+async function prepareFleet(deps: Omit<MigrateDeps, 'clock'>) {
+  const { hosts, releases, states, settings, log, signal } = deps
+  const preparing = states.filter((_, i) => releases[i].from !== releases[i].to)
+  await log.group(`Preparing release ${settings.release.id} while every host serves`, () =>
+    journaled(preparing, 'prepare', () => prepareReleases(hosts, releases, settings, log, signal))
+  )
+  return migrateBeforeSwitch({ ...deps, clock: systemClock })
 }
 
 /** Release mode, after the rollout: the history kept, releases no longer needed pruned, and every host's audit line. */

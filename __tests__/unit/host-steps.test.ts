@@ -1,6 +1,12 @@
 // The steps of a host as data: their order, bounds, undo and cancellation, from Settings alone.
 import { describe, expect, it } from '@jest/globals'
-import { hostSteps, restoreRotationSteps, rollBackSteps, stepColumns } from '../../src/rollout/host-steps.js'
+import {
+  hostSteps,
+  migratesHere,
+  restoreRotationSteps,
+  rollBackSteps,
+  stepColumns
+} from '../../src/rollout/host-steps.js'
 import { hostSideCommand } from '../../src/load-balancer/host-side.js'
 import { settingsWith } from '../../test/fakes/fakes.js'
 
@@ -50,6 +56,25 @@ describe('hostSteps', () => {
       'appctl start',
       'lb add'
     ])
+  })
+
+  it('runs migrate-command between deploy and start on the migrate host alone, a step that undoes the release', () => {
+    const settings = settingsWith({ 'deploy-command': 'deploy', 'migrate-command': 'migrate-db', 'migrate-host': 'h2' })
+    expect(settings.hosts.map((target) => migratesHere(settings, target.entry))).toEqual([false, true, false, false])
+    const names = (migrates: boolean) => hostSteps(settings, undefined, migrates).map((step) => step.name)
+    expect(names(true).slice(3, 6)).toEqual(['deploy', 'migrate', 'start'])
+    expect(names(false)).not.toContain('migrate')
+    expect(hostSteps(settings, undefined, true).find((step) => step.name === 'migrate')).toEqual({
+      name: 'migrate',
+      action: { kind: 'command', command: 'migrate-db' },
+      boundMs: 600_000,
+      undo: 'release',
+      cancellable: true
+    })
+    // Release mode runs it once for the fleet before any switch: never among a host's steps.
+    const release = settingsWith({ 'release-dir': '/srv/app', 'migrate-command': 'migrate-db' })
+    expect(migratesHere(release, 'deploy@h1')).toBe(false)
+    expect(hostSteps(release, undefined, true).map((step) => step.name)).not.toContain('migrate')
   })
 
   it('starts with the upload when there is one', () => {

@@ -7,6 +7,7 @@ import { batchSizes } from '../rollout/placement.js'
 import { readSsh, readTargets } from './read-connection.js'
 import { readBake, readCapacity, readLock } from './read-guards.js'
 import { readRelease } from './read-release.js'
+import { readMigrate } from './read-migrate.js'
 import { readCommands, readHealth, readLoadBalancer, readUpload, warnAboutWaits } from './read-rollout.js'
 import type { Settings } from './settings.js'
 
@@ -39,6 +40,7 @@ export function getSettings(readInput: ReadInput): Settings {
     loadBalancer,
     upload: readUpload(input, release !== undefined),
     release,
+    migrate: readMigrate(input, hosts, port),
     lock,
     capacity: readCapacity(input, hosts.length, sizes, loadBalancer),
     bake: readBake(input, batches.size, sizes, warnings),

@@ -110,6 +110,15 @@ export interface ReleaseSettings {
   readonly rollbackTo?: string
 }
 
+/** The run-once step (migrate-command): where it runs, and whether one that passed runs again. */
+export interface MigrateSettings {
+  readonly command: string
+  /** The `hosts` entry it runs on: migrate-host, or the first host of the first batch. */
+  readonly host: string
+  /** migrate: always; otherwise a release whose migration passed on the fleet skips it. */
+  readonly always: boolean
+}
+
 /** The deploy lock every host holds for the run (input `lock`). */
 export interface LockSettings {
   /** Absolute path on the host; undefined: in the login user's home (or <release-dir>/.lock). */
@@ -151,6 +160,7 @@ export interface Settings {
   readonly loadBalancer: LoadBalancerSettings
   readonly upload?: { readonly from: string; readonly to: string }
   readonly release?: ReleaseSettings
+  readonly migrate?: MigrateSettings
   readonly lock?: LockSettings
   readonly capacity?: CapacitySettings
   readonly bake?: BakeSettings

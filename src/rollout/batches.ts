@@ -77,7 +77,10 @@ export async function runBatches(deps: RolloutDeps): Promise<RolloutResult> {
     batch.forEach(({ index }, i) => reports.set(index, done[i]))
     if (b === batches.length - 1) break
     const failed = [...reports.values()].filter(countsAsFailed).length
+    const migration = done.find((report) => report.failedStep === 'migrate')
     if (signal.aborted) stop = CANCELLED
+    // Whatever max-failed-hosts allows: no other host may run a release whose migration failed.
+    else if (migration) stop = { kind: 'hosts', because: `the migration failed on ${migration.target.entry}` }
     else if (failed > settings.batches.maxFailedHosts)
       stop = {
         kind: 'hosts',

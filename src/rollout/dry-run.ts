@@ -43,7 +43,9 @@ export function dryRunPlan(
   log: Log
 ): DryRunPlan {
   const { releases, locks, healthPaths, lbPlaces } = found
-  const lines = describePlan(settings)
+  const earlier = releases?.findIndex((plan) => plan.migrated !== undefined) ?? -1
+  const migrated = releases?.[earlier]?.migrated
+  const lines = describePlan(settings, migrated && `on ${hosts[earlier].target.entry} at ${migrated.at}`)
   log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...lines].join('\n'))
   healthPaths?.forEach((path, i) => log.info(`[${hosts[i].target.entry}] health path: ${path}`))
   return {

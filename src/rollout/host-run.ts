@@ -9,6 +9,7 @@ import { NEVER_ABORTED, type Clock, type LoadBalancer, type Log, type Progress, 
 import {
   fleetRollbackSteps,
   hostSteps,
+  migratesHere,
   rejoinSteps,
   restoreRotationSteps,
   rollBackSteps,
@@ -122,7 +123,8 @@ class HostRun {
       if (await this.attempt(rejoinSteps(settings))) return this.report('succeeded', 'in')
     }
     try {
-      for (const step of hostSteps(settings, release)) await this.perform(step)
+      const migrates = migratesHere(settings, this.context.host.target.entry)
+      for (const step of hostSteps(settings, release, migrates)) await this.perform(step)
       return this.report('succeeded', 'in')
     } catch (error: unknown) {
       return this.recover(error as StepFailed)

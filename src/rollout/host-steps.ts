@@ -1,5 +1,5 @@
 // A host's way through a release, as data. One pure function turns Settings into the ordered steps
-// of a host (offline, wait, drain, stop, deploy, start, health, online, wait), and
+// of a host (offline, wait, drain, stop, deploy, migrate on one host, start, health, online, wait), and
 // another into the steps that undo a failure. The host's run (host-run.ts) walks them; the dry-run
 // plan (plan.ts) and the summary's columns read the same lists. A new step is one entry here
 // and, if it does something new, its runner in step-runners.ts.
@@ -16,6 +16,7 @@ export type StepName =
   | 'drain'
   | 'stop'
   | 'deploy'
+  | 'migrate'
   | 'start'
   | 'health'
   | 'online'
@@ -98,12 +99,18 @@ function rotationSteps(settings: Settings, rotation: 'in' | 'out', cancellable: 
   ]
 }
 
-/** The app's stop, (release mode) switch, and start: what changes the host's release. */
+/** Whether a host's steps run migrate-command: on the migrate host, without release-dir (else migrate.ts runs it before any switch). */
+export function migratesHere(settings: Settings, entry: string | undefined): boolean {
+  return !settings.release && settings.migrate !== undefined && settings.migrate.host === entry
+}
+
+/** The app's stop, (release mode) switch, and start: what changes the host's release; migrate between deploy and start. */
 function releaseSteps(
   settings: Settings,
   to: string | undefined,
   names: readonly StepName[],
-  cancellable: boolean
+  cancellable: boolean,
+  migrate?: string
 ): Step[] {
   const { commands } = settings
   const [stop, switchTo, start] = names
@@ -118,12 +125,13 @@ function releaseSteps(
     ...(commands.stop !== undefined ? [step(stop, { kind: 'command', command: commands.stop })] : []),
     ...(commands.deploy !== undefined ? [step('deploy', { kind: 'command', command: commands.deploy })] : []),
     ...(to !== undefined ? [step(switchTo, { kind: 'switch', to })] : []),
+    ...(migrate !== undefined ? [step('migrate', { kind: 'command', command: migrate })] : []),
     ...(commands.start !== undefined ? [step(start, { kind: 'command', command: commands.start })] : [])
   ]
 }
 
 /** The ordered steps of one host, from upload to back in rotation; in release mode it switches to `release.to`. */
-export function hostSteps(settings: Settings, release?: HostRelease): Step[] {
+export function hostSteps(settings: Settings, release?: HostRelease, migrates = false): Step[] {
   const { upload, loadBalancer, health } = settings
   const steps: Step[] = []
   if (upload) steps.push({ name: 'upload', action: { kind: 'upload', ...upload }, undo: 'nothing', cancellable: true })
@@ -139,7 +147,8 @@ export function hostSteps(settings: Settings, release?: HostRelease): Step[] {
       cancellable: true
     })
   }
-  steps.push(...releaseSteps(settings, release?.to ?? settings.release?.id, ['stop', 'switch', 'start'], true))
+  const migrate = migrates && !settings.release ? settings.migrate?.command : undefined
+  steps.push(...releaseSteps(settings, release?.to ?? settings.release?.id, ['stop', 'switch', 'start'], true, migrate))
   steps.push({
     name: 'health',
     action: { kind: 'health', matchBody: true },
@@ -232,7 +241,7 @@ export function stepColumns(settings: Settings): StepName[] {
   const release = settings.release && { from: 'previous', to: settings.release.id }
   const names: StepName[] = [
     ...(release ? (['verify'] as const) : []),
-    ...hostSteps(settings, release).map((step) => step.name),
+    ...hostSteps(settings, release, true).map((step) => step.name),
     ...restoreRotationSteps(settings).map((step) => step.name),
     ...rollBackSteps(settings, release).map((step) => step.name)
   ]

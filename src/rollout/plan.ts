@@ -89,6 +89,25 @@ function describeRelease(settings: Settings): string[] {
   ]
 }
 
+/**
+ * migrate-command: on which host, when, and what a failure does; or why it will not run
+ * (`passed`: where and when this release's migration passed, as the hosts' histories say).
+ */
+function describeMigration(settings: Settings, passed?: string): string[] {
+  const { migrate, release, commands } = settings
+  if (!migrate) return []
+  if (release?.rollbackTo !== undefined) return ['migrate-command: not run (rollback-to never runs it)']
+  if (release && passed !== undefined && !migrate.always)
+    return [
+      `migrate-command: skipped: release ${release.id}'s migration passed ${passed} (migrate: always runs it again)`
+    ]
+  const once = `once, on ${migrate.host}, up to ${ms(commands.timeoutMs)}`
+  const when = release
+    ? `in ${release.dir}/releases/${release.id} after every host prepared, before any host switches; a failure removes the release from every host and no host leaves rotation`
+    : `between its deploy and its start; a failure fails that host (undone as any failed step) and stops the rollout`
+  return [`migrate (${once}, ${when}): ${migrate.command}`]
+}
+
 /** min-in-rotation, and the bake after each batch but the last. */
 function describeGuards(settings: Settings, batches: number): string[] {
   const { capacity, bake } = settings
@@ -112,7 +131,7 @@ function describeGuards(settings: Settings, batches: number): string[] {
 }
 
 /** The dry-run plan: what would run where, in order, with every wait, and what a failure undoes. */
-export function describePlan(settings: Settings): string[] {
+export function describePlan(settings: Settings, migrationPassed?: string): string[] {
   const { size, pauseMs, maxFailedHosts } = settings.batches
   const batches = planBatches(settings.hosts, size)
   const describe = (steps: readonly Step[]) => steps.map((step) => describeStep(step, settings)).join('; ')
@@ -123,6 +142,7 @@ export function describePlan(settings: Settings): string[] {
       (pauseMs > 0 ? `; ${ms(pauseMs)} between batches` : ''),
     ...batches.map((batch, i) => `batch ${i + 1}: ${batch.map((host) => host.entry).join(', ')}`),
     ...describeRelease(settings),
+    ...describeMigration(settings, migrationPassed),
     ...describeGuards(settings, batches.length),
     'each host:',
     ...hostSteps(settings).map((step, i) => `  ${i + 1}. ${describeStep(step, settings)}`),

@@ -5,6 +5,7 @@
 //                     cuts it back to <id> (a rollback undoes what came after)
 //   rollback-to <id>  a rollback-to previous chose <id> for this host before any host changed; until
 //                     a `kept` line follows, a re-run goes on to <id> instead of choosing again
+//   migrated <id>     migrate-command passed for <id> on this host (migrate: once skips it again)
 // `previous` comes from this record, never from directory times: a release that was prepared but
 // whose run failed (a rejected canary, a cancelled run) is never kept, so never `previous`.
 
@@ -29,6 +30,8 @@ export interface HostRelease {
   readonly history?: ReleaseHistory
   /** What this run uploads into `to`: `sha256:<hex>`, or `none`; undefined for a rollback-to. */
   readonly digest?: string
+  /** When and by which run migrate-command passed for `to` on this host, if it did. */
+  readonly migrated?: { readonly at: string; readonly run: string }
 }
 
 /** `kept` once release `id` became current and was kept: a release already in it cuts it back. */
@@ -122,7 +125,7 @@ export function keptWith(history: ReleaseHistory, id: string): string[] {
 }
 
 /** A line of the history file. */
-export function historyLine(event: 'kept' | 'rollback-to', id: string, time: Date, run: string): string {
+export function historyLine(event: 'kept' | 'rollback-to' | 'migrated', id: string, time: Date, run: string): string {
   return [event, id, time.toISOString(), run.replace(/\s/g, '') || '-'].join(' ')
 }
 
@@ -130,4 +133,12 @@ export function historyLine(event: 'kept' | 'rollback-to', id: string, time: Dat
 export function seedLines(history: ReleaseHistory, time: Date): string[] {
   if (history.source === 'history') return []
   return history.kept.map((id) => historyLine('kept', id, time, `seeded-from-${history.source.replace(' ', '-')}`))
+}
+
+/** The last `migrated <id>` line of a history file: when, and by which run, the migration of `id` passed there. */
+export function migratedAt(lines: readonly string[] | undefined, id: string): HostRelease['migrated'] {
+  const line = [...(lines ?? [])].reverse().find((text) => text.startsWith(`migrated ${id} `))
+  if (line === undefined) return undefined
+  const [, , at = '', run = '-'] = line.split(' ')
+  return { at, run }
 }

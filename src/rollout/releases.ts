@@ -11,6 +11,7 @@ import { githubRun, hostVariables } from '../variables.js'
 import { uploadDigest } from '../runner/upload-digest.js'
 import {
   historyLine,
+  migratedAt,
   previousRelease,
   releaseHistory,
   seedLines,
@@ -77,7 +78,7 @@ export async function readHostReleases(
     }
     if (digest !== undefined && held !== undefined && held !== digest)
       reused.push(`${entry} holds it uploaded as ${held}, this run uploads ${digest}`)
-    return { from: state.current, to: to ?? '', history, digest }
+    return { from: state.current, to: to ?? '', history, digest, migrated: migratedAt(state.historyLines, to ?? '') }
   })
   if (missing.length > 0) {
     throw new Error(`rollback-to ${release.rollbackTo}: not on every host, nothing was changed: ${missing.join('; ')}`)
@@ -129,6 +130,23 @@ async function uploadRelease(host: RemoteHost, release: ReleaseSettings): Promis
   await host.upload(from, `${dir}/${basename(from)}`)
 }
 
+/** What the run says once it removed the prepared release: the fleet is as it was. */
+export const RELEASE_REMOVED = 'no host left rotation, and the release was removed from every host'
+
+/** The prepared release removed from `hosts` (never a current one): the run that prepared it will not use it. */
+export async function removePrepared(
+  hosts: readonly RemoteHost[],
+  settings: ReleaseModeSettings,
+  log: Log
+): Promise<void> {
+  const { dir, id } = settings.release
+  await mapBounded(hosts, (host) =>
+    runScript(host, scripts.removeRelease(dir, id), settings, log).catch((error: unknown) =>
+      log.warning(`${host.target.entry}: release ${id} could not be removed: ${errorMessage(error)}`)
+    )
+  )
+}
+
 /**
  * Prepares the new release on every host that is not on it yet, in parallel and while every host
  * serves: a fresh directory, the upload, the shared paths, then prepare-command in it. If any host
@@ -171,14 +189,13 @@ export async function prepareReleases(
     }
   })
   if (failures.length === 0 && !signal.aborted) return
-  await mapBounded(toPrepare, ({ host }) =>
-    runScript(host, scripts.removeRelease(release.dir, release.id), settings, log).catch((error: unknown) =>
-      log.warning(`${host.target.entry}: release ${release.id} could not be removed: ${errorMessage(error)}`)
-    )
+  await removePrepared(
+    toPrepare.map(({ host }) => host),
+    settings,
+    log
   )
-  const removed = 'no host left rotation, and the release was removed from every host'
-  if (signal.aborted) throw new Error(`cancelled while preparing release ${release.id}; ${removed}`)
+  if (signal.aborted) throw new Error(`cancelled while preparing release ${release.id}; ${RELEASE_REMOVED}`)
   throw new Error(
-    `preparing release ${release.id} failed on ${failures.length} host(s); ${removed}:\n${failures.map((f) => `- ${f}`).join('\n')}`
+    `preparing release ${release.id} failed on ${failures.length} host(s); ${RELEASE_REMOVED}:\n${failures.map((f) => `- ${f}`).join('\n')}`
   )
 }

@@ -9,6 +9,7 @@ import { needsAttention, type HostReport } from './host-report.js'
 import { renderFound } from './found-report.js'
 import { renderGantt } from './gantt.js'
 import { escapeHtml, markdownTable, tableCell } from './markdown.js'
+import { migrationJson, migrationOfHosts, renderMigration, type MigrationReport } from './migrate-report.js'
 
 export { renderGantt }
 import type { StepName } from './host-steps.js'
@@ -28,7 +29,7 @@ export interface Outputs {
 const entries = (hosts: readonly HostReport[], keep: (host: HostReport) => boolean) =>
   JSON.stringify(hosts.filter(keep).map((host) => host.target.entry))
 
-export function renderOutputs(result: RolloutResult): Outputs {
+export function renderOutputs(result: RolloutResult, migration?: MigrationReport): Outputs {
   const report = result.hosts.map((host) => ({
     host: host.target.entry,
     batch: host.batch,
@@ -38,7 +39,8 @@ export function renderOutputs(result: RolloutResult): Outputs {
     error: host.error ?? null,
     durationMs: host.durationMs,
     stepsMs: Object.fromEntries(host.timeline.map((step) => [step.name, step.durationMs])),
-    ...(host.release ? { fromRelease: host.release.from ?? null, toRelease: host.release.to } : {})
+    ...(host.release ? { fromRelease: host.release.from ?? null, toRelease: host.release.to } : {}),
+    ...(migration?.host === host.target.entry ? { migration: migrationJson(migration) } : {})
   }))
   return {
     result: result.status,
@@ -73,7 +75,7 @@ function stepCell(host: HostReport, name: StepName): string {
   return step.ok ? `${step.durationMs}` : `❌ ${step.durationMs}`
 }
 
-export function renderSummary(result: RolloutResult): string {
+export function renderSummary(result: RolloutResult, migration?: MigrationReport): string {
   const counts = (['succeeded', 'unchanged', 'failed', 'rolled-back', 'cancelled', 'skipped'] as const)
     .map((outcome) => [outcome, result.hosts.filter((host) => host.outcome === outcome).length] as const)
     .filter(([, n]) => n > 0)
@@ -106,6 +108,7 @@ export function renderSummary(result: RolloutResult): string {
     '',
     ...markdownTable(head, rows),
     '',
+    ...renderMigration(migration),
     ...renderFound(result.hosts, escapeHtml)
   ]
   for (const host of result.hosts.filter(needsAttention)) {
@@ -161,6 +164,8 @@ export interface RunOutcome {
   readonly plan?: DryRunPlan
   /** Why the run ended before any rollout. */
   readonly error?: string
+  /** Release mode's migrate-command, run before the rollout (without release-dir it is a host's step). */
+  readonly migration?: MigrationReport
 }
 
 /**
@@ -168,15 +173,21 @@ export interface RunOutcome {
  * also its other outputs, an annotation per host that needs a look, and the job summary.
  */
 export async function writeReport(
-  { status, rollout, plan }: RunOutcome,
+  { status, rollout, plan, migration: before }: RunOutcome,
   writer: ReportWriter,
   log: Log
 ): Promise<void> {
+  const migration = before ?? (rollout && migrationOfHosts(rollout.hosts))
   if (!rollout) {
     writer.setOutput('result', status)
+    // A failed or cancelled migration ends the run before any host switched: its row is the summary.
+    if (migration) {
+      writer.setOutput('report', JSON.stringify([{ host: migration.host, migration: migrationJson(migration) }]))
+      return writeSummary(writer, [`## ${HEADINGS[status]}`, '', ...renderMigration(migration)].join('\n'), log)
+    }
     return plan && writeSummary(writer, renderPlanSummary(plan), log)
   }
-  for (const [name, value] of Object.entries(renderOutputs(rollout))) writer.setOutput(name, value)
+  for (const [name, value] of Object.entries(renderOutputs(rollout, migration))) writer.setOutput(name, value)
   for (const host of rollout.hosts.filter(needsAttention)) {
     const rotation =
       host.rotation === 'in'
@@ -189,7 +200,7 @@ export async function writeReport(
   }
   if (status === 'success')
     log.notice(`${rollout.hosts.length} host(s) rolled out in ${rollout.durationMs} ms`, 'Rollout succeeded')
-  await writeSummary(writer, renderSummary(rollout), log)
+  await writeSummary(writer, renderSummary(rollout, migration), log)
 }
 
 /**

@@ -339,5 +339,20 @@ export const BAD_INPUTS: BadInput[] = [
     'zero analysis-failures',
     { 'bake-time': '60s', 'analysis-failures': '0' },
     /^analysis-failures '0': expected a whole number from 1 to 1000/
+  ],
+  [
+    'migrate neither once nor always',
+    { 'migrate-command': 'migrate-db', migrate: 'twice' },
+    /^migrate 'twice': expected once or always/
+  ],
+  [
+    'migrate-host not among hosts',
+    { 'migrate-command': 'migrate-db', 'migrate-host': 'deploy@h9' },
+    /^migrate-host 'deploy@h9': expected one of hosts: deploy@/
+  ],
+  [
+    'migrate-host without migrate-command',
+    { 'migrate-host': 'deploy@h1' },
+    /^migrate-host 'deploy@h1': needs migrate-command/
   ]
 ]
