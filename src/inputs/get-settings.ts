@@ -9,6 +9,7 @@ import { readBake, readCapacity, readLock } from './read-guards.js'
 import { readRelease } from './read-release.js'
 import { readCommands, readHealth, readLoadBalancer, readUpload, warnAboutWaits } from './read-rollout.js'
 import type { Settings } from './settings.js'
+import { hiddenTexts } from './secrets.js'
 
 // What getSettings takes, and what it throws with every problem found.
 export { SettingsError, type ReadInput } from './input-reader.js'
@@ -46,6 +47,7 @@ export function getSettings(readInput: ReadInput): Settings {
     health,
     batches,
     dryRun,
+    hidden: hiddenTexts(readInput),
     warnings
   })
 }

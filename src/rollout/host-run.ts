@@ -23,6 +23,9 @@ import type { HostRelease } from './release-history.js'
 import { ConnectionLost } from './run-on-host.js'
 import { lookAgain } from './look-again.js'
 import { runStep, type StepContext } from './step-runners.js'
+import { HostEvidence } from './evidence.js'
+import { diagnose } from './diagnose.js'
+import { masker } from '../inputs/secrets.js'
 
 export { countsAsFailed, needsAttention, skippedHost } from './host-report.js'
 export type { HostOutcome, HostReport, StepRecord, Rotation } from './host-report.js'
@@ -48,7 +51,6 @@ export interface HostContext {
   readonly journal?: HostJournal
 }
 
-const OUTPUT_TAIL_LINES = 20
 const UNDO_ORDER: readonly Undo[] = ['nothing', 'rotation', 'release']
 
 class StepFailed extends Error {
@@ -95,7 +97,7 @@ export async function rollHostBack(context: HostContext, report: HostReport): Pr
 
 class HostRun {
   private readonly timeline: StepRecord[] = []
-  private readonly tail: string[] = []
+  private readonly evidence: HostEvidence
   private readonly steps: StepContext
   private readonly started: number
   /** The most a failure must undo, from the steps started so far. */
@@ -105,11 +107,13 @@ class HostRun {
 
   constructor(private readonly context: HostContext) {
     const { host, batch, index, settings, release } = context
+    this.evidence = new HostEvidence(masker(settings.hidden))
     this.steps = {
       ...context,
       env: hostVariables(settings, { target: host.target, batch, index, release }),
-      output: (line) => this.output(line),
-      groupFile: context.journal?.groupFile
+      output: (line) => context.log.info(`[${host.target.entry}] ${this.evidence.line(line)}`),
+      groupFile: context.journal?.groupFile,
+      sawHealth: (answer, body) => this.evidence.sawHealth(answer, body)
     }
     this.started = context.clock.now()
   }
@@ -132,6 +136,11 @@ class HostRun {
   /** Undoes what the steps started call for, and reports the host as it is left. */
   private async recover(failure: StepFailed): Promise<HostReport> {
     const { settings, signal } = this.context
+    this.evidence.failed()
+    const command = settings.commands.diagnose
+    // Before anything undoes the failure; not when cancelled: the runner is about to end the job.
+    if (command !== undefined && !signal.aborted && !this.evidence.diagnosis)
+      this.evidence.diagnosis = await diagnose(this.steps, command, this.evidence.mask, signal)
     if (failure.lost !== undefined && !signal.aborted) return this.recoverLost(failure, failure.lost)
     const stopped = signal.aborted ? 'cancelled' : 'failed'
     if (this.undo !== 'release') return this.report(stopped, await this.settle(), failure)
@@ -207,6 +216,7 @@ class HostRun {
     } else {
       if (UNDO_ORDER.indexOf(step.undo) > UNDO_ORDER.indexOf(this.undo)) this.undo = step.undo
       this.context.progress?.({ kind: 'step', host: this.context.host.target, step: step.name })
+      this.evidence.stepStarted()
       if (step.name !== 'upload' && step.name !== 'verify') await this.context.journal?.record(step.name)
       // Rollback and restore steps run even if the run was cancelled meanwhile: half done is worse.
       await runStep(this.steps, step.action, step.cancellable ? signal : NEVER_ABORTED).catch((error: unknown) => {
@@ -218,12 +228,6 @@ class HostRun {
     if (step.provesHealthy) this.healthy = true
   }
 
-  private output(line: string): void {
-    this.context.log.info(`[${this.context.host.target.entry}] ${line}`)
-    this.tail.push(line)
-    if (this.tail.length > OUTPUT_TAIL_LINES) this.tail.shift()
-  }
-
   private report(outcome: HostOutcome, rotation: Rotation, failure?: StepFailed): HostReport {
     return {
       target: this.context.host.target,
@@ -231,8 +235,8 @@ class HostRun {
       outcome,
       rotation,
       failedStep: failure?.step,
-      error: failure?.message,
-      outputTail: [...this.tail],
+      error: failure && this.evidence.mask(failure.message),
+      ...this.evidence.report(),
       timeline: this.timeline,
       durationMs: this.context.clock.now() - this.started,
       release: this.context.release,
