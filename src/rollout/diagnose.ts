@@ -26,12 +26,22 @@ export async function diagnose(
   const started = clock.now()
   let problem: string | undefined
   try {
-    const result = await host.exec(command, { env, timeoutMs: boundMs, signal, onLine: (line) => output.push(mask(line)) })
+    const result = await host.exec(command, {
+      env,
+      timeoutMs: boundMs,
+      signal,
+      onLine: (line) => output.push(mask(line))
+    })
     problem = result.timedOut ? `ended at its bound of ${boundMs} ms` : failureOf(result, boundMs, signal)
   } catch (error: unknown) {
     problem = mask(errorMessage(error))
   }
-  const diagnosis = { problem, durationMs: clock.now() - started, output: output.text(), droppedBytes: output.droppedBytes }
+  const diagnosis = {
+    problem,
+    durationMs: clock.now() - started,
+    output: output.text(),
+    droppedBytes: output.droppedBytes
+  }
   // Printed whole once it ended, so the lines of hosts failing at once do not interleave.
   await log.group(`Diagnose ${entry}: ${diagnosisHeading(diagnosis)}`, async () => {
     if (diagnosis.output !== '') for (const line of diagnosis.output.split('\n')) log.info(`[${entry}] ${line}`)

@@ -29,7 +29,8 @@ export function renderHostDetails(host: HostReport): string[] {
       preformatted(lastHealth.lines.join('\n'), '(empty body)'),
       ''
     )
-  if (diagnosis) lines.push(`${escapeHtml(diagnosisHeading(diagnosis))}:`, '', preformatted(diagnosis.output, '(no output)'), '')
+  if (diagnosis)
+    lines.push(`${escapeHtml(diagnosisHeading(diagnosis))}:`, '', preformatted(diagnosis.output, '(no output)'), '')
   lines.push('</details>', '')
   return lines
 }
