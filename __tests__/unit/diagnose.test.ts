@@ -149,6 +149,35 @@ describe('diagnose-command', () => {
     expect(result.hosts[1].diagnosis).toMatchObject({ problem: 'connect ECONNREFUSED', output: '' })
   })
 
+  it('after a lost connection: runs once the host answers again and is looked at, before the rollback; not if it never answers', async () => {
+    const IN_ROTATION = "test -e '/srv/status/nginx-status.html'"
+    const { hosts, run } = fakeRollout({
+      'diagnose-command': DIAGNOSE,
+      'rollback-command': ROLLBACK,
+      'health-timeout': '2s',
+      'max-failed-hosts': '1'
+    })
+    hosts[0].reply = (c, n) =>
+      c === 'appctl start' && n === 0 ? { lost: 'read ECONNRESET', group: 7 } : c === IN_ROTATION ? { code: 1 } : {}
+    hosts[0].health = () => ({ status: hosts[0].commands.includes(ROLLBACK) ? 200 : 503, body: '' })
+    let gone = false
+    hosts[1].reply = (c) => {
+      if (c === 'appctl start') return ((gone = true), { lost: 'read ECONNRESET' })
+      return gone ? { unreachable: 'connect ECONNREFUSED' } : {}
+    }
+    const result = await run()
+    expect(hosts[0].commands.slice(-5)).toEqual([
+      ':',
+      IN_ROTATION,
+      DIAGNOSE,
+      ROLLBACK,
+      "touch '/srv/status/nginx-status.html'"
+    ])
+    expect(result.hosts[0]).toMatchObject({ outcome: 'rolled-back', diagnosis: { output: '' } })
+    expect(hosts[1].commands).not.toContain(DIAGNOSE)
+    expect(result.hosts[1].diagnosis).toBeUndefined()
+  })
+
   it('does not run on a host that succeeded, nor when the run was cancelled', async () => {
     const { hosts, run, controller } = fakeRollout({ 'diagnose-command': DIAGNOSE })
     hosts[1].onExec = (command) => {

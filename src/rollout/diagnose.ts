@@ -2,7 +2,7 @@
 // or journal said at the moment it failed. It only reads, so it never changes the host's outcome:
 // its own failure or timeout is reported beside its output.
 import { errorMessage } from '../errors.js'
-import { DIAGNOSE_BYTES, LastBytes, type Diagnosis } from './evidence.js'
+import { DIAGNOSE_BYTES, LastBytes, type Diagnosis, type HostEvidence } from './evidence.js'
 import { failureOf } from './run-on-host.js'
 import type { StepContext } from './step-runners.js'
 
@@ -11,6 +11,17 @@ import type { StepContext } from './step-runners.js'
  * its rollback, which must not wait 10 minutes for a log to be read; 30 s reads any log's tail.
  */
 export const DIAGNOSE_BOUND_MS = 30_000
+
+/** diagnose-command on a failed host, once, into its evidence; not when cancelled: the runner is about to end the job. */
+export async function diagnoseFailure(
+  context: StepContext,
+  evidence: HostEvidence,
+  signal: AbortSignal
+): Promise<void> {
+  const command = context.settings.commands.diagnose
+  if (command === undefined || signal.aborted || evidence.diagnosis) return
+  evidence.diagnosis = await diagnose(context, command, evidence.mask, signal)
+}
 
 /** Runs `command` on the failed host; its output, masked, is logged in a group of its own. */
 export async function diagnose(

@@ -24,7 +24,7 @@ import { ConnectionLost } from './run-on-host.js'
 import { lookAgain } from './look-again.js'
 import { runStep, type StepContext } from './step-runners.js'
 import { HostEvidence } from './evidence.js'
-import { diagnose } from './diagnose.js'
+import { diagnoseFailure } from './diagnose.js'
 import { masker } from '../inputs/secrets.js'
 
 export { countsAsFailed, needsAttention, skippedHost } from './host-report.js'
@@ -137,10 +137,8 @@ class HostRun {
   private async recover(failure: StepFailed): Promise<HostReport> {
     const { settings, signal } = this.context
     this.evidence.failed()
-    const command = settings.commands.diagnose
-    // Before anything undoes the failure; not when cancelled: the runner is about to end the job.
-    if (command !== undefined && !signal.aborted && !this.evidence.diagnosis)
-      this.evidence.diagnosis = await diagnose(this.steps, command, this.evidence.mask, signal)
+    // Before anything undoes the failure; after a lost connection, once the host answers again.
+    if (failure.lost === undefined) await diagnoseFailure(this.steps, this.evidence, signal)
     if (failure.lost !== undefined && !signal.aborted) return this.recoverLost(failure, failure.lost)
     const stopped = signal.aborted ? 'cancelled' : 'failed'
     if (this.undo !== 'release') return this.report(stopped, await this.settle(), failure)
@@ -162,6 +160,7 @@ class HostRun {
     const { signal } = this.context
     const found = await lookAgain(this.steps, { onNewRelease: this.undo === 'release', group: lost.group, signal })
     const failure = new StepFailed(step, `connection lost during \`${step}\` (${lost.why}); ${found.detail}`)
+    if (found.reached && !found.healthy) await diagnoseFailure(this.steps, this.evidence, signal)
     if (signal.aborted) return this.recover(failure) // cancelled meanwhile: the usual way
     if (found.healthy) return this.report('failed', found.rotation === 'in' ? 'in' : await this.putBack(), failure)
     return this.undo === 'release' ? this.rollBack(failure) : this.report('failed', found.rotation, failure)
