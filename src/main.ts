@@ -17,7 +17,7 @@ import { lbMembers } from './rollout/placement.js'
 import { migrateBeforeSwitch, type MigrateDeps } from './rollout/migrate.js'
 import { auditReleases, closeReleases } from './rollout/release-records.js'
 import { localRunner } from './runner/local-runner.js'
-import { SECRET_INPUTS } from './inputs/catalog.js'
+import { secretValues } from './inputs/secrets.js'
 import { getSettings, SettingsError, type ReadInput } from './inputs/get-settings.js'
 import type { Settings } from './inputs/settings.js'
 import { createSshConnector } from './ssh/connector.js'
@@ -32,13 +32,6 @@ export interface MainDeps {
   readonly fail: (message: string) => void
   /** A live view of the rollout (the command line's terminal); the action has none. */
   readonly progress?: Progress
-}
-
-/** The texts to hide from every log: each secret input, and each long line of a multi-line key. */
-export function secretValues(readInput: ReadInput): string[] {
-  return SECRET_INPUTS.map((name) => readInput(name))
-    .filter((value) => value.trim() !== '')
-    .flatMap((value) => [value, ...value.split('\n').flatMap((line) => (line.trim().length >= 8 ? [line.trim()] : []))])
 }
 
 /** Masks secrets before anything else can print them. */

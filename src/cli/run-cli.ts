@@ -2,7 +2,7 @@
 // from flags and a config file, a plain log, a live view, the summary as text, and an exit code
 // for the caller (0 success, 1 failure, 2 invalid input, 130 cancelled).
 import { stripVTControlCharacters } from 'node:util'
-import { cancelOnSignals, runWith, secretValues, type SignalSource } from '../main.js'
+import { cancelOnSignals, runWith, type SignalSource } from '../main.js'
 import { systemClock } from '../ports.js'
 import { getSettings, SettingsError, type ReadInput } from '../inputs/get-settings.js'
 import { localRunner } from '../runner/local-runner.js'
@@ -11,7 +11,8 @@ import { errorMessage } from '../errors.js'
 import { helpText, parseCommandLine, UsageError, type CommandLine } from './args.js'
 import { ProgressView, type Terminal } from './progress-view.js'
 import { summaryForTerminal } from './summary-text.js'
-import { masker, terminalLog } from './terminal-log.js'
+import { terminalLog } from './terminal-log.js'
+import { hiddenTexts, masker } from '../inputs/secrets.js'
 
 export const EXIT = { success: 0, failure: 1, invalid: 2, cancelled: 130 } as const
 
@@ -37,7 +38,8 @@ export async function runCli(io: CliIo): Promise<number> {
     return EXIT.success
   }
   const readInput: ReadInput = (name) => commandLine.inputs[name] ?? ''
-  const secrets = cliSecrets(readInput)
+  // As the runner does for the action: the secret inputs, and long env values.
+  const secrets = hiddenTexts(readInput)
   // The same validation as the action, once before anything starts, so invalid input is its own
   // exit code; runWith then reads the same inputs again and finds them valid.
   try {
@@ -48,20 +50,6 @@ export async function runCli(io: CliIo): Promise<number> {
     return EXIT.invalid
   }
   return roll(io, readInput, secrets, commandLine.json)
-}
-
-/**
- * What the command line hides in everything it prints (log, summary, JSON, errors), as the runner
- * does for the action: the secret inputs, and each env value of 8 characters or more (shorter ones
- * are ordinary words too: hiding `v2` would hide every "v2"), also as they appear inside JSON.
- */
-export function cliSecrets(readInput: ReadInput): string[] {
-  const envValues = readInput('env')
-    .split('\n')
-    .flatMap((line) => (line.includes('=') ? [line.slice(line.indexOf('=') + 1).trim()] : []))
-    .filter((value) => value.length >= 8)
-  const secrets = [...secretValues(readInput), ...envValues]
-  return [...secrets, ...secrets.map((secret) => JSON.stringify(secret).slice(1, -1))]
 }
 
 /** The run itself, with its view; how it ended as an exit code. */

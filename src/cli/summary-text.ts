@@ -1,5 +1,6 @@
-// The job summary as a terminal shows it: headings, aligned tables, <details> unfolded,
-// HTML entities decoded; the Mermaid Gantt chart becomes a bar per host on a shared time axis.
+// The job summary as a terminal shows it: headings, aligned tables, <details> unfolded, a host's
+// output (<pre>) as it came, HTML entities decoded; the Mermaid Gantt chart becomes a bar per host
+// on a shared time axis.
 // Rendered from the summary's markdown, so the command line and `npm run demo` show what the job
 // summary says, from one renderer.
 
@@ -51,7 +52,15 @@ export function summaryForTerminal(markdown: string): string {
   const out: string[] = []
   let table: string[][] = []
   let gantt: string[] | undefined
+  let pre = false
   for (const line of markdown.split('\n')) {
+    // A host's output (<pre>) is shown as it came, indented: a line of it is never a table or heading.
+    if (pre || line.startsWith('<pre>')) {
+      if (table.length > 0) out.push(...renderTable(table.splice(0)))
+      pre = !line.endsWith('</pre>')
+      out.push(`  ${decode(line.replace(/^<pre>|<\/pre>$/g, ''))}`)
+      continue
+    }
     if (line.startsWith('```mermaid')) {
       gantt = []
       continue

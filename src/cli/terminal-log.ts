@@ -2,15 +2,12 @@
 // (outside GitHub Actions those are noise, and @actions/core's summary is an error there). Secrets
 // are replaced before a line is printed, as the runner's masking does for the action.
 import type { Log } from '../ports.js'
+import { masker } from '../inputs/secrets.js'
 
 const style = (code: string) => (text: string) => `\x1b[${code}m${text}\x1b[0m`
 const STYLES = { bold: style('1'), yellow: style('33'), red: style('31'), cyan: style('36') }
 
-/** Replaces every secret in `text` with `***`, the longest first so no part of one is left. */
-export function masker(secrets: readonly string[]): (text: string) => string {
-  const sorted = [...new Set(secrets)].filter((secret) => secret !== '').sort((a, b) => b.length - a.length)
-  return (text) => sorted.reduce((masked, secret) => masked.split(secret).join('***'), text)
-}
+export { masker }
 
 /**
  * `print` writes one message (maybe several lines); `color`: ANSI styles for a terminal, none when

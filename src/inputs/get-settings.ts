@@ -10,6 +10,7 @@ import { readRelease } from './read-release.js'
 import { readMigrate } from './read-migrate.js'
 import { readCommands, readHealth, readLoadBalancer, readUpload, warnAboutWaits } from './read-rollout.js'
 import type { Settings } from './settings.js'
+import { hiddenTexts } from './secrets.js'
 
 // What getSettings takes, and what it throws with every problem found.
 export { SettingsError, type ReadInput } from './input-reader.js'
@@ -48,6 +49,7 @@ export function getSettings(readInput: ReadInput): Settings {
     health,
     batches,
     dryRun,
+    hidden: hiddenTexts(readInput),
     warnings
   })
 }

@@ -186,6 +186,7 @@ export function readCommands(input: InputReader): CommandSettings {
   return {
     ...commands,
     rollback: input.raw('rollback-command'),
+    diagnose: input.raw('diagnose-command'),
     timeoutMs: input.defaulted('command-timeout', positiveDuration)
   }
 }

@@ -84,6 +84,8 @@ export interface CommandSettings {
   readonly deploy?: string
   readonly start?: string
   readonly rollback?: string
+  /** Run on a host that failed, before any rollback: its output explains the failure. */
+  readonly diagnose?: string
   /** The most any one command may take on a host. */
   readonly timeoutMs: number
 }
@@ -168,6 +170,8 @@ export interface Settings {
   readonly health: HealthSettings
   readonly batches: BatchSettings
   readonly dryRun: boolean
+  /** Hidden as `***` wherever a host's output is reported (secrets.ts hiddenTexts). */
+  readonly hidden: readonly string[]
   /** Risky but valid choices, reported as warning annotations. */
   readonly warnings: readonly string[]
 }

@@ -3,6 +3,7 @@
 import type { Target } from '../inputs/settings.js'
 import type { StepName } from './host-steps.js'
 import type { HostFound } from './journal.js'
+import type { Diagnosis, HealthSeen } from './evidence.js'
 import type { HostRelease } from './release-history.js'
 
 export interface StepRecord {
@@ -25,8 +26,12 @@ export interface HostReport {
   readonly rotation: Rotation
   readonly failedStep?: StepName
   readonly error?: string
-  /** The last lines the host printed, for the summary's details. */
+  /** The last lines the failed step printed (a host that did not fail: its last step's), masked. */
   readonly outputTail: readonly string[]
+  /** The failed step's last health answer that did not pass, if it checked health. */
+  readonly lastHealth?: HealthSeen
+  /** diagnose-command's run, on a failed host when the input is set. */
+  readonly diagnosis?: Diagnosis
   readonly timeline: readonly StepRecord[]
   readonly durationMs: number
   /** Release mode: where the host was, and where this run took it. */

@@ -24,6 +24,9 @@ import type { HostRelease } from './release-history.js'
 import { ConnectionLost } from './run-on-host.js'
 import { lookAgain } from './look-again.js'
 import { runStep, type StepContext } from './step-runners.js'
+import { HostEvidence } from './evidence.js'
+import { diagnoseFailure } from './diagnose.js'
+import { masker } from '../inputs/secrets.js'
 
 export { countsAsFailed, needsAttention, skippedHost } from './host-report.js'
 export type { HostOutcome, HostReport, StepRecord, Rotation } from './host-report.js'
@@ -49,7 +52,6 @@ export interface HostContext {
   readonly journal?: HostJournal
 }
 
-const OUTPUT_TAIL_LINES = 20
 const UNDO_ORDER: readonly Undo[] = ['nothing', 'rotation', 'release']
 
 class StepFailed extends Error {
@@ -96,7 +98,7 @@ export async function rollHostBack(context: HostContext, report: HostReport): Pr
 
 class HostRun {
   private readonly timeline: StepRecord[] = []
-  private readonly tail: string[] = []
+  private readonly evidence: HostEvidence
   private readonly steps: StepContext
   private readonly started: number
   /** The most a failure must undo, from the steps started so far. */
@@ -106,11 +108,13 @@ class HostRun {
 
   constructor(private readonly context: HostContext) {
     const { host, batch, index, settings, release } = context
+    this.evidence = new HostEvidence(masker(settings.hidden))
     this.steps = {
       ...context,
       env: hostVariables(settings, { target: host.target, batch, index, release }),
-      output: (line) => this.output(line),
-      groupFile: context.journal?.groupFile
+      output: (line) => context.log.info(`[${host.target.entry}] ${this.evidence.line(line)}`),
+      groupFile: context.journal?.groupFile,
+      sawHealth: (answer, body) => this.evidence.sawHealth(answer, body)
     }
     this.started = context.clock.now()
   }
@@ -134,6 +138,9 @@ class HostRun {
   /** Undoes what the steps started call for, and reports the host as it is left. */
   private async recover(failure: StepFailed): Promise<HostReport> {
     const { settings, signal } = this.context
+    this.evidence.failed()
+    // Before anything undoes the failure; after a lost connection, once the host answers again.
+    if (failure.lost === undefined) await diagnoseFailure(this.steps, this.evidence, signal)
     if (failure.lost !== undefined && !signal.aborted) return this.recoverLost(failure, failure.lost)
     const stopped = signal.aborted ? 'cancelled' : 'failed'
     if (this.undo !== 'release') return this.report(stopped, await this.settle(), failure)
@@ -155,6 +162,7 @@ class HostRun {
     const { signal } = this.context
     const found = await lookAgain(this.steps, { onNewRelease: this.undo === 'release', group: lost.group, signal })
     const failure = new StepFailed(step, `connection lost during \`${step}\` (${lost.why}); ${found.detail}`)
+    if (found.reached && !found.healthy) await diagnoseFailure(this.steps, this.evidence, signal)
     if (signal.aborted) return this.recover(failure) // cancelled meanwhile: the usual way
     if (found.healthy) return this.report('failed', found.rotation === 'in' ? 'in' : await this.putBack(), failure)
     return this.undo === 'release' ? this.rollBack(failure) : this.report('failed', found.rotation, failure)
@@ -209,6 +217,7 @@ class HostRun {
     } else {
       if (UNDO_ORDER.indexOf(step.undo) > UNDO_ORDER.indexOf(this.undo)) this.undo = step.undo
       this.context.progress?.({ kind: 'step', host: this.context.host.target, step: step.name })
+      this.evidence.stepStarted()
       if (step.name !== 'upload' && step.name !== 'verify') await this.context.journal?.record(step.name)
       // Rollback and restore steps run even if the run was cancelled meanwhile: half done is worse.
       await runStep(this.steps, step.action, step.cancellable ? signal : NEVER_ABORTED).catch((error: unknown) => {
@@ -220,12 +229,6 @@ class HostRun {
     if (step.provesHealthy) this.healthy = true
   }
 
-  private output(line: string): void {
-    this.context.log.info(`[${this.context.host.target.entry}] ${line}`)
-    this.tail.push(line)
-    if (this.tail.length > OUTPUT_TAIL_LINES) this.tail.shift()
-  }
-
   private report(outcome: HostOutcome, rotation: Rotation, failure?: StepFailed): HostReport {
     return {
       target: this.context.host.target,
@@ -233,8 +236,8 @@ class HostRun {
       outcome,
       rotation,
       failedStep: failure?.step,
-      error: failure?.message,
-      outputTail: [...this.tail],
+      error: failure && this.evidence.mask(failure.message),
+      ...this.evidence.report(),
       timeline: this.timeline,
       durationMs: this.context.clock.now() - this.started,
       release: this.context.release,

@@ -15,6 +15,8 @@ const LOOK_MS = 5000
 export interface Found {
   /** Passed the health check (with health-body, when the host may be on the new release). */
   readonly healthy: boolean
+  /** The host answered again (a failed reconnection: false). */
+  readonly reached: boolean
   readonly rotation: Rotation
   /** What was found, for the report: `reconnected: out of rotation, not healthy (HTTP 502)`. */
   readonly detail: string
@@ -35,7 +37,12 @@ export async function lookAgain(
     if (group !== undefined) command = await awaitCommand(context, group, signal)
     rotation = await measureRotation(context)
   } catch (error: unknown) {
-    return { healthy: false, rotation: 'unknown', detail: `could not reconnect to look at it: ${errorMessage(error)}` }
+    return {
+      healthy: false,
+      reached: false,
+      rotation: 'unknown',
+      detail: `could not reconnect to look at it: ${errorMessage(error)}`
+    }
   }
   const timeoutMs = Math.min(context.settings.health.timeoutMs, LOOK_MS)
   const unhealthy = signal.aborted
@@ -51,6 +58,7 @@ export async function lookAgain(
   }[rotation]
   return {
     healthy: unhealthy === undefined,
+    reached: true,
     rotation,
     detail: `reconnected: ${command}${where}, ${unhealthy === undefined ? 'healthy' : `not healthy (${unhealthy})`}`
   }

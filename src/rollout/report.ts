@@ -8,6 +8,7 @@ import type { RolloutResult, RolloutStatus } from './batches.js'
 import { needsAttention, type HostReport } from './host-report.js'
 import { renderFound } from './found-report.js'
 import { renderGantt } from './gantt.js'
+import { diagnosticsReport, renderHostDetails } from './diagnostics.js'
 import { escapeHtml, markdownTable, tableCell } from './markdown.js'
 import { migrationJson, migrationOfHosts, renderMigration, type MigrationReport } from './migrate-report.js'
 
@@ -40,7 +41,8 @@ export function renderOutputs(result: RolloutResult, migration?: MigrationReport
     durationMs: host.durationMs,
     stepsMs: Object.fromEntries(host.timeline.map((step) => [step.name, step.durationMs])),
     ...(host.release ? { fromRelease: host.release.from ?? null, toRelease: host.release.to } : {}),
-    ...(migration?.host === host.target.entry ? { migration: migrationJson(migration) } : {})
+    ...(migration?.host === host.target.entry ? { migration: migrationJson(migration) } : {}),
+    ...diagnosticsReport(host, needsAttention(host))
   }))
   return {
     result: result.status,
@@ -111,15 +113,7 @@ export function renderSummary(result: RolloutResult, migration?: MigrationReport
     ...renderMigration(migration),
     ...renderFound(result.hosts, escapeHtml)
   ]
-  for (const host of result.hosts.filter(needsAttention)) {
-    lines.push(
-      `<details><summary>${escapeHtml(host.target.entry)}: ${escapeHtml(host.failedStep ?? '')} ${escapeHtml(host.error ?? '')}</summary>`,
-      '',
-      `<pre>${escapeHtml(host.outputTail.join('\n') || '(no output)')}</pre>`,
-      '</details>',
-      ''
-    )
-  }
+  for (const host of result.hosts.filter(needsAttention)) lines.push(...renderHostDetails(host))
   lines.push(...renderBakes(result.bakes), renderGantt(result))
   return `${lines.join('\n')}\n`
 }

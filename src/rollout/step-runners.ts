@@ -6,6 +6,7 @@ import type { Clock, Log, LoadBalancer, RemoteHost } from '../ports.js'
 import { switchRelease } from '../ssh/release-scripts.js'
 import { drainScript } from '../ssh/remote-scripts.js'
 import { judgeResponse } from './health.js'
+import { HEALTH_LINES } from './evidence.js'
 import { throwIfFailed } from './run-on-host.js'
 import type { RotationStep, StepAction } from './host-steps.js'
 import { exitVerdict } from '../load-balancer/host-side.js'
@@ -25,6 +26,8 @@ export interface StepContext {
   readonly output: (line: string) => void
   /** Where a step's command records its process group on the host: beside the journal entry. */
   readonly groupFile?: string
+  /** A health check's answer that did not pass: its status or exit code, and its body or output. */
+  readonly sawHealth?: (answer: string, body: string) => void
 }
 
 export function runStep(context: StepContext, action: StepAction, signal: AbortSignal): Promise<void> {
@@ -52,7 +55,7 @@ async function runCommand(context: StepContext, command: string, signal: AbortSi
 }
 
 async function checkHealth(
-  { host, settings, clock, log, env }: StepContext,
+  { host, settings, clock, log, env, sawHealth }: StepContext,
   { matchBody, timeoutMs = settings.health.timeoutMs }: Extract<StepAction, { kind: 'health' }>,
   signal: AbortSignal
 ) {
@@ -61,11 +64,15 @@ async function checkHealth(
   const attempt = async (budgetMs: number): Promise<Verdict> => {
     if (expanded) {
       const response = await host.httpGet(expanded, { timeoutMs: budgetMs, signal })
-      return judgeResponse(response, statuses, matchBody ? body : undefined)
+      const verdict = judgeResponse(response, statuses, matchBody ? body : undefined)
+      if (!verdict.ok) sawHealth?.(`HTTP ${response.status}`, response.body)
+      return verdict
     }
-    return exitVerdict(
-      await host.exec(command ?? 'false', { env, timeoutMs: budgetMs, signal, onLine: () => undefined })
-    )
+    const lines: string[] = []
+    const onLine = (line: string) => void (lines.length < HEALTH_LINES && lines.push(line))
+    const verdict = exitVerdict(await host.exec(command ?? 'false', { env, timeoutMs: budgetMs, signal, onLine }))
+    if (!verdict.ok) sawHealth?.(verdict.detail, lines.join('\n'))
+    return verdict
   }
   const verdict = await pollUntil(attempt, {
     clock,

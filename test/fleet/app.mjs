@@ -1,5 +1,6 @@
 // The application on a test host: answers every request with its release version, read once at
 // start from RELEASE_DIR/VERSION, like a process that must be restarted to pick up a release.
+// It logs its start and each health check it fails to stdout (app.log).
 // Usage: node app.mjs <bind-address> <port> <release-dir> [--healthy-after-ms N] [--never-healthy]
 //   [--abrupt-stop]: exit at once on SIGTERM, cutting in-flight requests (as many apps do).
 // GET /slow answers after 5 s (/slow?ms=2000: after 2 s): a request still in flight when its host
@@ -18,9 +19,14 @@ const errorEvery = option('--error-every')
 const started = Date.now()
 let pages = 0
 
+// Its log (appctl.sh sends stdout to app.log): what diagnose-command reads on a failed host.
+const log = (message) => console.log(`${new Date().toISOString()} ${message}`)
+log(`started version=${version} on ${address}:${port}`)
+
 const server = createServer((request, response) => {
   const healthy = !flag('--never-healthy') && Date.now() - started >= healthyAfterMs
   if (request.url === '/health' && !healthy) {
+    log(flag('--never-healthy') ? 'error: cannot reach the database (--never-healthy)' : 'health: still starting')
     response.writeHead(503, { 'content-type': 'text/plain' }).end(`starting version=${version}\n`)
     return
   }
