@@ -148,6 +148,19 @@ describe('migrate-command in release mode', () => {
     expect(run.failures[0]).toMatch(/^migrate-command on deploy@h1 was cancelled; no host left rotation/)
   })
 
+  it('a cancel after the prepare, before it starts: it never starts', async () => {
+    const run = releaseRun()
+    run.hosts[0].onExec = ((onExec) => (command: string) => {
+      onExec(command)
+      if (is.journal(command, 'migrate')) run.controller.abort()
+    })(run.hosts[0].onExec)
+    await run.run()
+    expect(run.outputs.result).toBe('cancelled')
+    expect(run.order.filter(is.migrate)).toEqual([])
+    expect(run.order.filter(is.switch)).toEqual([])
+    expect(run.order.filter(is.remove)).toHaveLength(4)
+  })
+
   it('rollback-to never runs it', async () => {
     const run = releaseRun({ 'rollback-to': 'r1', 'release-id': '', 'prepare-command': '' })
     await run.run()

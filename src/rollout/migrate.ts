@@ -55,18 +55,21 @@ async function migrateOn(deps: MigrateDeps, index: number): Promise<MigrationRep
   const { timeoutMs } = settings.commands
   const outputTail: string[] = []
   const started = clock.now()
-  const run = (): Promise<ExecResult> =>
-    host.exec(scripts.inRelease(dir, id, settings.migrate?.command ?? 'false'), {
-      env: hostVariables(settings, placedInOrder(hosts, settings, releases)[index]),
-      timeoutMs,
-      signal,
-      groupFile: states[index]?.journal.groupFile,
-      onLine: (line) => {
-        log.info(`[${entry}] ${line}`)
-        outputTail.push(line)
-        if (outputTail.length > MIGRATION_TAIL_LINES) outputTail.shift()
-      }
-    })
+  // Cancelled after the prepare: it never starts (an exec given an aborted signal would start, then end it).
+  const run = async (): Promise<ExecResult> =>
+    signal.aborted
+      ? { code: null, timedOut: false }
+      : host.exec(scripts.inRelease(dir, id, settings.migrate?.command ?? 'false'), {
+          env: hostVariables(settings, placedInOrder(hosts, settings, releases)[index]),
+          timeoutMs,
+          signal,
+          groupFile: states[index]?.journal.groupFile,
+          onLine: (line) => {
+            log.info(`[${entry}] ${line}`)
+            outputTail.push(line)
+            if (outputTail.length > MIGRATION_TAIL_LINES) outputTail.shift()
+          }
+        })
   const failure = await journaled(states.slice(index, index + 1), 'migrate', run).then(
     (result) => failureOf(result, timeoutMs, signal),
     (error: unknown) => errorMessage(error)
