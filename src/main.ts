@@ -16,6 +16,7 @@ import type { HostRelease } from './rollout/release-history.js'
 import { lbMembers } from './rollout/placement.js'
 import { auditReleases, closeReleases } from './rollout/release-records.js'
 import { localRunner } from './runner/local-runner.js'
+import { saveReportFile } from './runner/report-file.js'
 import { SECRET_INPUTS } from './inputs/catalog.js'
 import { getSettings, SettingsError, type ReadInput } from './inputs/get-settings.js'
 import type { Settings } from './inputs/settings.js'
@@ -197,7 +198,8 @@ export async function run(): Promise<void> {
           core.summary
             .addRaw(markdown)
             .write()
-            .then(() => undefined)
+            .then(() => undefined),
+        saveReport: (json) => saveReportFile(json)
       },
       signal: controller.signal,
       fail: core.setFailed

@@ -1,0 +1,27 @@
+// What keeps the job summaries bounded whatever the fleet's size: lists of host names cut to a few,
+// and batches merged into ranges once a row or a gantt section per batch would be too many.
+import { escapeHtml } from './markdown.js'
+
+/** Up to this many hosts a summary has a row (and a gantt section) per host; past it, per batch. */
+export const HOST_TABLE_LIMIT = 50
+/** Names listed before the rest are counted. */
+export const NAMES_LIMIT = 10
+/** A row (or a gantt section) per batch up to this many batches; past it, per range of batches. */
+export const BATCH_ROW_LIMIT = 100
+
+/** `web-001, web-002, … (and 480 more)`: the first NAMES_LIMIT names, escaped, and a count. */
+export function namesList(names: readonly string[]): string {
+  const shown = names.slice(0, NAMES_LIMIT).map(escapeHtml).join(', ')
+  return names.length > NAMES_LIMIT ? `${shown}, … (and ${names.length - NAMES_LIMIT} more)` : shown
+}
+
+/** Batches 1..count as at most BATCH_ROW_LIMIT ranges [from, to] of consecutive batches. */
+export function batchRanges(count: number): [number, number][] {
+  const per = Math.max(1, Math.ceil(count / BATCH_ROW_LIMIT))
+  return Array.from({ length: Math.ceil(count / per) }, (_, i): [number, number] => [
+    i * per + 1,
+    Math.min(count, (i + 1) * per)
+  ])
+}
+
+export const rangeLabel = (from: number, to: number) => (from === to ? `${from}` : `${from}–${to}`)
