@@ -4,15 +4,17 @@ import { escapeHtml } from './markdown.js'
 
 /** Up to this many hosts a summary has a row (and a gantt section) per host; past it, per batch. */
 export const HOST_TABLE_LIMIT = 50
-/** Names listed before the rest are counted. */
+/** Names listed in a line before the rest are counted. */
 export const NAMES_LIMIT = 10
+/** Names listed in a collapsed list (a <details>) before the rest are counted. */
+export const COLLAPSED_NAMES_LIMIT = 50
 /** A row (or a gantt section) per batch up to this many batches; past it, per range of batches. */
 export const BATCH_ROW_LIMIT = 100
 
-/** `web-001, web-002, … (and 480 more)`: the first NAMES_LIMIT names, escaped, and a count. */
-export function namesList(names: readonly string[]): string {
-  const shown = names.slice(0, NAMES_LIMIT).map(escapeHtml).join(', ')
-  return names.length > NAMES_LIMIT ? `${shown}, … (and ${names.length - NAMES_LIMIT} more)` : shown
+/** `web-001, web-002, … (and 480 more)`: the first `limit` names, escaped, and a count. */
+export function namesList(names: readonly string[], limit = NAMES_LIMIT): string {
+  const shown = names.slice(0, limit).map(escapeHtml).join(', ')
+  return names.length > limit ? `${shown}, … (and ${names.length - limit} more)` : shown
 }
 
 /** Batches 1..count as at most BATCH_ROW_LIMIT ranges [from, to] of consecutive batches. */

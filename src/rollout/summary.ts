@@ -7,7 +7,7 @@ import type { BakeReport } from './bake.js'
 import { needsAttention, type HostOutcome, type HostReport } from './host-report.js'
 import { renderFound } from './found-report.js'
 import { renderGantt } from './gantt.js'
-import { batchRanges, HOST_TABLE_LIMIT, namesList, rangeLabel } from './summary-limits.js'
+import { batchRanges, COLLAPSED_NAMES_LIMIT, HOST_TABLE_LIMIT, namesList, rangeLabel } from './summary-limits.js'
 import { escapeHtml, markdownTable, tableCell } from './markdown.js'
 import type { StepName } from './host-steps.js'
 
@@ -15,8 +15,8 @@ import type { StepName } from './host-steps.js'
 export const FAILED_DETAIL_LIMIT = 20
 /** A failed host's output in the summary (its last 20 lines are in the `report` output's run too). */
 const DETAIL_CHARS = 4000
-/** Bakes past this many are summed up, except the ones that did not pass. */
-const BAKE_LIMIT = 20
+/** Bakes past this many are counted, except the ones that did not pass (a rollout stops at the first). */
+const BAKE_DETAIL_LIMIT = 3
 
 const HEADINGS = { success: '✅ Rollout succeeded', failure: '❌ Rollout failed', cancelled: '⚠️ Rollout cancelled' }
 const OUTCOMES = ['failed', 'rolled-back', 'cancelled', 'succeeded', 'unchanged', 'skipped'] as const
@@ -84,17 +84,21 @@ export function renderFailedHost(host: HostReport): string[] {
   ]
 }
 
-/** Past HOST_TABLE_LIMIT: one line per outcome ("482 host(s) succeeded: web-001, web-002, …"). */
+/** Past HOST_TABLE_LIMIT: the other hosts by outcome, each list collapsed ("447 host(s) succeeded"). */
 function renderGroups(hosts: readonly HostReport[]): string[] {
-  const groups = groupBy(hosts, (h) => h.outcome)
+  const groups = groupBy(
+    hosts.filter((h) => !needsAttention(h)),
+    (h) => h.outcome
+  )
   return [
     '### Hosts',
     '',
     ...OUTCOMES.flatMap((outcome) => {
       const group = groups.get(outcome)
-      return group ? [`- ${OUTCOME_LABEL[outcome]}: ${group.length} host(s): ${namesList(entries(group))}`] : []
-    }),
-    ''
+      if (!group) return []
+      const names = namesList(entries(group), COLLAPSED_NAMES_LIMIT)
+      return [`<details><summary>${OUTCOME_LABEL[outcome]}: ${group.length} host(s)</summary>`, '', names, '</details>', '']
+    })
   ]
 }
 
@@ -161,30 +165,38 @@ const VERDICT_LABEL: Record<BakeReport['verdict'], string> = {
   cancelled: '⚠️ cancelled'
 }
 
-/** Each bake with its measurements; past BAKE_LIMIT bakes, the passed ones as a count. */
+/** Each bake with its measurements; past BAKE_DETAIL_LIMIT bakes, the passed ones counted. */
 function renderBakes(bakes: readonly BakeReport[]): string[] {
-  const shown = bakes.length > BAKE_LIMIT ? bakes.filter((bake) => bake.verdict !== 'passed') : bakes
-  const passed = bakes.length - shown.length
+  if (bakes.length <= BAKE_DETAIL_LIMIT) return bakes.flatMap(renderBake)
+  const passed = bakes.filter((bake) => bake.verdict === 'passed')
+  const took = passed.map((bake) => bake.durationMs)
   return [
-    ...(passed > 0 ? [`**Bakes**: ${passed} of ${bakes.length} passed (each in the log, in its group).`, ''] : []),
-    ...shown.slice(0, BAKE_LIMIT).flatMap((bake) => [
-      `**Bake after batch ${bake.batch}**: ${bake.durationMs} ms, ${VERDICT_LABEL[bake.verdict]}` +
-        (bake.measurements.length === 0 ? ' (no analysis-command)' : ''),
-      '',
-      ...(bake.measurements.length > 0
-        ? [
-            ...markdownTable(
-              ['At (ms)', 'Exit code', 'Last line'],
-              bake.measurements.map((m) => [
-                String(m.atMs),
-                m.code === 0 ? '0' : `❌ ${m.code ?? 'none'}`,
-                tableCell(m.lastLine)
-              ])
-            ),
-            ''
-          ]
-        : [])
-    ])
+    `**Bakes**: ${passed.length} of ${bakes.length} passed` +
+      (passed.length > 0 ? ` (${Math.min(...took)} to ${Math.max(...took)} ms each)` : '') +
+      "; each one's measurements are in the log, in its group.",
+    '',
+    ...bakes.filter((bake) => bake.verdict !== 'passed').flatMap(renderBake)
+  ]
+}
+
+function renderBake(bake: BakeReport): string[] {
+  return [
+    `**Bake after batch ${bake.batch}**: ${bake.durationMs} ms, ${VERDICT_LABEL[bake.verdict]}` +
+      (bake.measurements.length === 0 ? ' (no analysis-command)' : ''),
+    '',
+    ...(bake.measurements.length > 0
+      ? [
+          ...markdownTable(
+            ['At (ms)', 'Exit code', 'Last line'],
+            bake.measurements.map((m) => [
+              String(m.atMs),
+              m.code === 0 ? '0' : `❌ ${m.code ?? 'none'}`,
+              tableCell(m.lastLine)
+            ])
+          ),
+          ''
+        ]
+      : [])
   ]
 }
 

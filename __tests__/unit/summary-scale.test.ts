@@ -1,0 +1,139 @@
+// The job summary and the outputs at 50, 500 and 2,000 hosts: under GitHub's limits (1 MiB per step
+// summary, 50,000 characters per Mermaid diagram, 1 MB of outputs per job), failures first, hosts
+// that went the same way grouped, and report-file equal to the report.
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from '@jest/globals'
+import { REPORT_OUTPUT_LIMIT, renderOutputs, renderSummary, writeReport } from '../../src/rollout/report.js'
+import { renderGantt } from '../../src/rollout/gantt.js'
+import { saveReportFile } from '../../src/runner/report-file.js'
+import { bigResult, hostName } from '../../test/fakes/big-result.js'
+import { RecordingLog } from '../../test/fakes/fakes.js'
+
+const MiB = 1024 * 1024
+const MERMAID_MAX_TEXT = 50_000
+const bytes = (text: string) => Buffer.byteLength(text, 'utf8')
+// A tenth of the hosts fail (at most 40), one batch of the rest never reached.
+const fleet = (hosts: number, extra: { batchSize?: number; bakes?: boolean } = {}) =>
+  bigResult({
+    hosts,
+    batchSize: extra.batchSize ?? Math.ceil(hosts / 10),
+    failed: Array.from({ length: Math.min(40, hosts / 10) }, (_, i) => 3 + i * 7),
+    skippedFrom: hosts - Math.ceil(hosts / 10) + 1,
+    bakes: extra.bakes
+  })
+
+describe('the job summary at scale', () => {
+  const sizes: string[] = []
+  afterAll(() => console.log(`Job summary sizes:\n${sizes.join('\n')}`))
+
+  it.each([50, 500, 2000])('%i hosts: under 1 MiB, its gantt under Mermaid’s 50,000 characters', (hosts) => {
+    for (const [what, result] of [
+      ['batch-size 10%', fleet(hosts)],
+      ['batch-size 1, a bake after each batch', fleet(hosts, { batchSize: 1, bakes: true })]
+    ] as const) {
+      const summary = renderSummary(result)
+      const gantt = renderGantt(result)
+      sizes.push(`  ${hosts} hosts, ${what}: ${bytes(summary)} bytes (gantt ${gantt.length} characters)`)
+      expect(bytes(summary)).toBeLessThan(MiB)
+      expect(gantt.length).toBeLessThan(MERMAID_MAX_TEXT)
+    }
+  })
+
+  it('grows with the failures, not with the fleet, past 50 hosts', () => {
+    expect(bytes(renderSummary(fleet(2000)))).toBeLessThan(2 * bytes(renderSummary(fleet(500))))
+  })
+
+  it('puts failures first, then hosts grouped by outcome and a row per batch, not per host', () => {
+    const summary = renderSummary(fleet(500))
+    const needsALook = summary.indexOf('### Needs a look: 40 host(s)')
+    expect(needsALook).toBeGreaterThan(0)
+    expect(needsALook).toBeLessThan(summary.indexOf('### Hosts'))
+    expect(summary.indexOf('### Hosts')).toBeLessThan(summary.indexOf('### Batches'))
+    expect(summary).toContain(`- 40 host(s) ❌ failed at health: not healthy after 30000 ms: HTTP 503: ${hostName(3)}, `)
+    // The hosts that went well, each outcome a collapsed list; the failed ones are not listed again.
+    expect(summary).toContain(
+      `<details><summary>✅ succeeded: 410 host(s)</summary>\n\n${hostName(1)}, ${hostName(2)}, ${hostName(4)}, `
+    )
+    expect(summary).toContain('… (and 360 more)\n</details>')
+    expect(summary).toContain('<summary>⏭️ skipped: 50 host(s)</summary>')
+    expect(summary).not.toContain('<summary>❌ failed')
+    expect(summary).toContain('| 1 | 50 | 7 ❌ failed, 43 ✅ succeeded | 7 |')
+    expect(summary).not.toContain(`| ${hostName(1)} |`)
+    // The first FAILED_DETAIL_LIMIT failed hosts with their output; the rest counted.
+    expect(summary.match(/<details><summary>deploy@/g)).toHaveLength(20)
+    expect(summary).toContain('The output of the other 20 is in the log')
+    expect(summary).toContain('`report-file` output')
+  })
+
+  it('keeps a row per host, failures first, up to 50 hosts', () => {
+    const summary = renderSummary(fleet(50))
+    expect(summary).toContain(`| ${hostName(1)} | 1 | ✅ succeeded | in |`)
+    expect(summary.indexOf('### Needs a look: 5 host(s)')).toBeLessThan(summary.indexOf(`| ${hostName(1)} |`))
+    expect(summary).not.toContain('### Batches')
+  })
+
+  it('merges batches into ranges past 100 batches, in the table and the gantt', () => {
+    const result = fleet(2000, { batchSize: 1 })
+    expect(renderSummary(result)).toContain('| 1–20 | 20 |')
+    expect(renderGantt(result)).toContain('  section batch 1–20\n  hosts :crit, ')
+    expect(renderSummary(fleet(2000, { batchSize: 1, bakes: true }))).toContain(
+      '**Bakes**: 1999 of 1999 passed (60000 to 60000 ms each)'
+    )
+    // 100 ranges of 20, the last 10 never reached: no section.
+    expect(renderGantt(result).match(/section batch/g)).toHaveLength(90)
+  })
+})
+
+describe('the report output and report-file at scale', () => {
+  it('keeps every host in the report up to where it fits, report-file always', async () => {
+    const small = fleet(500)
+    expect(JSON.parse(renderOutputs(small).report)).toHaveLength(500)
+    const big = fleet(2000)
+    const report = JSON.parse(renderOutputs(big).report) as { host: string; result: string }[]
+    expect(renderOutputs(big).report.length).toBeLessThanOrEqual(REPORT_OUTPUT_LIMIT)
+    expect(report.length).toBeLessThan(2000)
+    // Those that need a look first, then in `hosts` order.
+    expect(report.filter((entry) => entry.result === 'failed')).toHaveLength(40)
+    expect(report.map((entry) => entry.host)).toEqual(
+      big.hosts.map((host) => host.target.entry).filter((entry) => report.some((kept) => kept.host === entry))
+    )
+  })
+
+  it.each([500, 2000])('%i hosts: report-file has every host, equal to report when it fits', async (hosts) => {
+    const result = fleet(hosts)
+    const root = await mkdtemp(join(tmpdir(), 'report-file-test-'))
+    const outputs: Record<string, string> = {}
+    const log = new RecordingLog()
+    try {
+      await writeReport(
+        { status: result.status, rollout: result },
+        {
+          setOutput: (name, value) => (outputs[name] = value),
+          writeSummary: async () => undefined,
+          saveReport: (json) => saveReportFile(json, root)
+        },
+        log
+      )
+      expect(outputs['report-file']).toMatch(new RegExp(`^${root}/rolling-deploy-\\w+/report\\.json$`))
+      const file = JSON.parse(await readFile(outputs['report-file'], 'utf8')) as unknown[]
+      expect(file).toHaveLength(hosts)
+      if (hosts === 500) {
+        expect(file).toEqual(JSON.parse(outputs.report))
+        expect(log.warnings).toEqual([])
+      } else {
+        const everyHost = new Set(file.map((entry) => JSON.stringify(entry)))
+        const kept = JSON.parse(outputs.report) as unknown[]
+        expect(kept.filter((entry) => !everyHost.has(JSON.stringify(entry)))).toEqual([])
+        expect(log.warnings).toEqual([
+          expect.stringMatching(
+            new RegExp(`^The report output holds \\d+ of 2000 hosts .*every host is in report-file \\(${root}/`)
+          )
+        ])
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
+  })
+})
