@@ -51,7 +51,9 @@ describe('the job summary at scale', () => {
     expect(needsALook).toBeGreaterThan(0)
     expect(needsALook).toBeLessThan(summary.indexOf('### Hosts'))
     expect(summary.indexOf('### Hosts')).toBeLessThan(summary.indexOf('### Batches'))
-    expect(summary).toContain(`- 40 host(s) ❌ failed at health: not healthy after 30000 ms: HTTP 503: ${hostName(3)}, `)
+    expect(summary).toContain(
+      `- 40 host(s) ❌ failed at health: not healthy after 30000 ms: HTTP 503: ${hostName(3)}, `
+    )
     // The hosts that went well, each outcome a collapsed list; the failed ones are not listed again.
     expect(summary).toContain(
       `<details><summary>✅ succeeded: 410 host(s)</summary>\n\n${hostName(1)}, ${hostName(2)}, ${hostName(4)}, `

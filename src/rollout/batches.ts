@@ -70,7 +70,14 @@ export async function runBatches(deps: RolloutDeps): Promise<RolloutResult> {
     stop = await beforeBatch(deps, b + 1, batch, batches.flat())
     if (stop) break
     const names = batch.map(({ target }) => target.entry).join(', ')
-    progress?.({ kind: 'batch', batch: b + 1, batches: batches.length, hosts: batch.map(({ target }) => target) })
+    const total = hosts.length
+    progress?.({
+      kind: 'batch',
+      batch: b + 1,
+      batches: batches.length,
+      hosts: batch.map(({ target }) => target),
+      total
+    })
     const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () =>
       Promise.all(batch.map((place) => runHost({ ...deps, ...place, origin, ...deps.states?.[place.index - 1] })))
     )

@@ -22,7 +22,10 @@ export function renderGantt(result: RolloutResult): string {
   ]
   if (result.bakes.length > 0) lines.push('  section bakes')
   // Past BATCH_ROW_LIMIT bakes, the ones that did not pass first: they are what the chart is read for.
-  const bakes = [...result.bakes.filter((b) => b.verdict !== 'passed'), ...result.bakes.filter((b) => b.verdict === 'passed')]
+  const bakes = [
+    ...result.bakes.filter((b) => b.verdict !== 'passed'),
+    ...result.bakes.filter((b) => b.verdict === 'passed')
+  ]
   for (const bake of bakes.slice(0, BATCH_ROW_LIMIT)) {
     lines.push(
       task(`batch-${bake.batch}`, bake.verdict === 'passed' ? 'active, ' : 'crit, ', bake.startMs, bake.durationMs)

@@ -47,7 +47,8 @@ export function renderSummary(result: RolloutResult): string {
     ...renderBakes(result.bakes),
     renderGantt(result)
   ]
-  if (many) lines.push('', 'Every host, one by one: the `report` output, and the JSON file at the `report-file` output.')
+  if (many)
+    lines.push('', 'Every host, one by one: the `report` output, and the JSON file at the `report-file` output.')
   return `${lines.join('\n')}\n`
 }
 
@@ -97,7 +98,13 @@ function renderGroups(hosts: readonly HostReport[]): string[] {
       const group = groups.get(outcome)
       if (!group) return []
       const names = namesList(entries(group), COLLAPSED_NAMES_LIMIT)
-      return [`<details><summary>${OUTCOME_LABEL[outcome]}: ${group.length} host(s)</summary>`, '', names, '</details>', '']
+      return [
+        `<details><summary>${OUTCOME_LABEL[outcome]}: ${group.length} host(s)</summary>`,
+        '',
+        names,
+        '</details>',
+        ''
+      ]
     })
   ]
 }

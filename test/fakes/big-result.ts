@@ -34,9 +34,12 @@ export function bigResult({ hosts, batchSize, failed = [], skippedFrom, bakes }:
       return { target, batch, outcome: 'skipped', rotation: 'in', outputTail: [], timeline: [], durationMs: 0 }
     const fails = failed.includes(n)
     const start = (batch - 1) * batchMs + (n % 7)
-    const timeline = STEPS.slice(0, fails ? 5 : STEPS.length).map(
-      (name, s): StepRecord => ({ name, startMs: start + s * STEP_MS, durationMs: STEP_MS, ok: !(fails && name === 'health') })
-    )
+    const timeline = STEPS.slice(0, fails ? 5 : STEPS.length).map((name, s): StepRecord => ({
+      name,
+      startMs: start + s * STEP_MS,
+      durationMs: STEP_MS,
+      ok: !(fails && name === 'health')
+    }))
     const outcome: HostOutcome = fails ? 'failed' : 'succeeded'
     return {
       target,
