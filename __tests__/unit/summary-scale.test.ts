@@ -4,12 +4,14 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from '@jest/globals'
+import { afterAll, describe, expect, it } from '@jest/globals'
 import { REPORT_OUTPUT_LIMIT, renderOutputs, renderSummary, writeReport } from '../../src/rollout/report.js'
 import { renderGantt } from '../../src/rollout/gantt.js'
+import { renderPlanSummary, type DryRunPlan } from '../../src/rollout/dry-run.js'
 import { saveReportFile } from '../../src/runner/report-file.js'
 import { bigResult, hostName } from '../../test/fakes/big-result.js'
 import { RecordingLog } from '../../test/fakes/fakes.js'
+import { fakeMain } from '../../test/fakes/rollout.js'
 
 const MiB = 1024 * 1024
 const MERMAID_MAX_TEXT = 50_000
@@ -137,5 +139,58 @@ describe('the report output and report-file at scale', () => {
     } finally {
       await rm(root, { recursive: true, force: true })
     }
+  })
+})
+
+/** A dry run's findings on `hosts` hosts, as preflight reports them; host 7's lock is held. */
+function bigPlan(hosts: number): DryRunPlan {
+  return {
+    lines: ['500 host(s) in 10 batch(es) of 10%'],
+    hosts: Array.from({ length: hosts }, (_, i) => ({
+      entry: hostName(i + 1),
+      hostKey: `ssh-ed25519 SHA256:${String(i).padStart(43, 'x')} (known_hosts)`,
+      healthPath: 'SSH tunnel to 127.0.0.1:8080',
+      lbPlace: `app/web-${i + 1} UP`,
+      release: 'v41',
+      lock: i === 6 ? 'held by https://github.com/o/r/actions/runs/7 (actor ana), for 42 s' : undefined
+    })),
+    releaseMode: true,
+    lock: true,
+    lbKind: 'haproxy'
+  }
+}
+
+describe('the dry run’s summary at scale', () => {
+  it.each([50, 500, 2000])('%i hosts: under 1 MiB; past 50, a row per group of hosts found alike', (hosts) => {
+    const summary = renderPlanSummary(bigPlan(hosts))
+    console.log(`Dry-run summary, ${hosts} hosts: ${bytes(summary)} bytes`)
+    expect(bytes(summary)).toBeLessThan(MiB)
+    if (hosts === 50) return expect(summary).toContain(`| ${hostName(1)} | ✅ | ssh-ed25519 SHA256:`)
+    expect(summary).toContain('| Hosts | Host keys trusted by | Health path | Load balancer (haproxy) |')
+    expect(summary).toContain(
+      `| ${hosts - 1}: ${hostName(1)}, ${hostName(2)}, ${hostName(3)}, ${hostName(4)}, ${hostName(5)}, ${hostName(6)}, ${hostName(8)}, `
+    )
+    expect(summary).toContain(
+      `| 1: ${hostName(7)} | known_hosts | SSH tunnel to 127.0.0.1:8080 | app/web-7 UP | v41 | ⚠️ held by`
+    )
+    // The heading, its rule and two groups.
+    expect(summary.split('\n').filter((line) => line.startsWith('| '))).toHaveLength(4)
+  })
+})
+
+describe('report-file from runWith', () => {
+  it('a rollout’s is the report, every host', async () => {
+    const { outputs, files, run } = fakeMain()
+    await run()
+    expect(JSON.parse(files.get(outputs['report-file']) ?? '')).toEqual(JSON.parse(outputs.report))
+    expect(JSON.parse(outputs.report)).toHaveLength(4)
+  })
+
+  it('a dry run’s is what preflight found on each host', async () => {
+    const { outputs, files, run } = fakeMain({ 'dry-run': 'true' })
+    await run()
+    const found = JSON.parse(files.get(outputs['report-file']) ?? '') as { entry: string; healthPath: string }[]
+    expect(found.map((host) => host.entry)).toEqual(['deploy@h1', 'deploy@h2', 'deploy@h3', 'deploy@h4'])
+    expect(found[0].healthPath).toBe('SSH tunnel to 127.0.0.1:8080')
   })
 })

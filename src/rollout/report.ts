@@ -113,13 +113,13 @@ export async function writeReport(
 ): Promise<void> {
   if (!rollout) {
     writer.setOutput('result', status)
-    return plan && writeSummary(writer, renderPlanSummary(plan), log)
+    if (!plan) return
+    // A dry run's report-file: what preflight found on each host, which its summary groups past 50.
+    writer.setOutput('report-file', await saveReport(writer, JSON.stringify(plan.hosts), log))
+    return writeSummary(writer, renderPlanSummary(plan), log)
   }
   const full = fullReport(rollout)
-  const reportFile = await writer.saveReport(full).catch((error: unknown) => {
-    log.warning(`The report file was not written: ${errorMessage(error)}`, 'No report file')
-    return ''
-  })
+  const reportFile = await saveReport(writer, full, log)
   const outputs = renderOutputs(rollout, reportFile)
   for (const [name, value] of Object.entries(outputs)) writer.setOutput(name, value)
   if (outputs.report.length < full.length)
@@ -142,6 +142,14 @@ export async function writeReport(
   if (status === 'success')
     log.notice(`${rollout.hosts.length} host(s) rolled out in ${rollout.durationMs} ms`, 'Rollout succeeded')
   await writeSummary(writer, renderSummary(rollout), log)
+}
+
+/** The report file's path, or empty when it could not be written (a warning says why). */
+function saveReport(writer: ReportWriter, json: string, log: Log): Promise<string> {
+  return writer.saveReport(json).catch((error: unknown) => {
+    log.warning(`The report file was not written: ${errorMessage(error)}`, 'No report file')
+    return ''
+  })
 }
 
 /**
