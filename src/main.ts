@@ -21,6 +21,7 @@ import { SECRET_INPUTS } from './inputs/catalog.js'
 import { getSettings, SettingsError, type ReadInput } from './inputs/get-settings.js'
 import type { Settings } from './inputs/settings.js'
 import { createSshConnector } from './ssh/connector.js'
+import { hostLines } from './rollout/host-lines.js'
 
 export interface MainDeps {
   readonly readInput: ReadInput
@@ -77,7 +78,14 @@ async function preflightAll(settings: Settings, deps: MainDeps) {
       const left = await readLeft(hosts, settings)
       const members = lbMembers(hosts, settings).map((member, i) => ({ ...member, left: left[i] !== undefined }))
       const places = await lb.describe(members, signal)
-      hosts.forEach((host, i) => log.info(`[${host.target.entry}] load balancer (${lb.kind}): ${places[i]}`))
+      const entries = hosts.map((host) => `[${host.target.entry}]`)
+      log.info(
+        hostLines(
+          entries,
+          places.map((place) => `load balancer (${lb.kind}): ${place}`),
+          ' '
+        )
+      )
       return { hosts, healthPaths: proven.map(({ healthPath }) => healthPath), lb, places, left }
     } catch (error: unknown) {
       await Promise.all([lb.close(), ...hosts.map((host) => host.close())])

@@ -9,6 +9,8 @@ import { REPORT_OUTPUT_LIMIT, renderOutputs, renderSummary, writeReport } from '
 import { renderGantt } from '../../src/rollout/gantt.js'
 import { renderPlanSummary, type DryRunPlan } from '../../src/rollout/dry-run.js'
 import { saveReportFile } from '../../src/runner/report-file.js'
+import { hostLines } from '../../src/rollout/host-lines.js'
+import { batchTitle } from '../../src/rollout/summary-limits.js'
 import { bigResult, hostName } from '../../test/fakes/big-result.js'
 import { RecordingLog } from '../../test/fakes/fakes.js'
 import { fakeMain } from '../../test/fakes/rollout.js'
@@ -192,5 +194,23 @@ describe('report-file from runWith', () => {
     const found = JSON.parse(files.get(outputs['report-file']) ?? '') as { entry: string; healthPath: string }[]
     expect(found.map((host) => host.entry)).toEqual(['deploy@h1', 'deploy@h2', 'deploy@h3', 'deploy@h4'])
     expect(found[0].healthPath).toBe('SSH tunnel to 127.0.0.1:8080')
+  })
+})
+
+describe('the log at scale', () => {
+  const entries = Array.from({ length: 500 }, (_, i) => hostName(i + 1))
+
+  it('past 20 hosts, hosts whose lines say the same are one line; a host that differs keeps its own', () => {
+    const texts = entries.map((_, i) => (i === 41 ? 'rotation out' : 'rotation in'))
+    expect(hostLines(entries, texts).split('\n')).toEqual([
+      `499 host(s): rotation in (${entries.slice(0, 10).join(', ')}, … (and 489 more))`,
+      `${hostName(42)}: rotation out`
+    ])
+    expect(hostLines(entries.slice(0, 20), texts.slice(0, 20)).split('\n')).toHaveLength(20)
+  })
+
+  it('names a batch of 50 by its count and first hosts', () => {
+    expect(batchTitle(entries.slice(0, 50))).toBe(`50 host(s): ${entries.slice(0, 10).join(', ')}, … (and 40 more)`)
+    expect(batchTitle(['web1', 'web2'])).toBe('web1, web2')
   })
 })

@@ -6,6 +6,7 @@ import { escapeHtml, markdownTable, tableCell } from './markdown.js'
 import { HOST_TABLE_LIMIT, namesList } from './summary-limits.js'
 import { describePlan } from './plan.js'
 import type { HostRelease } from './release-history.js'
+import { hostLines } from './host-lines.js'
 
 /** What preflight found on one host. */
 export interface HostFindings {
@@ -46,7 +47,14 @@ export function dryRunPlan(
   const { releases, locks, healthPaths, lbPlaces } = found
   const lines = describePlan(settings)
   log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...lines].join('\n'))
-  healthPaths?.forEach((path, i) => log.info(`[${hosts[i].target.entry}] health path: ${path}`))
+  if (healthPaths)
+    log.info(
+      hostLines(
+        hosts.map((host) => `[${host.target.entry}]`),
+        healthPaths.map((path) => `health path: ${path}`),
+        ' '
+      )
+    )
   return {
     lines,
     hosts: hosts.map((host, i) => ({

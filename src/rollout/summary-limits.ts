@@ -11,11 +11,18 @@ export const COLLAPSED_NAMES_LIMIT = 50
 /** A row (or a gantt section) per batch up to this many batches; past it, per range of batches. */
 export const BATCH_ROW_LIMIT = 100
 
-/** `web-001, web-002, … (and 480 more)`: the first `limit` names, escaped, and a count. */
-export function namesList(names: readonly string[], limit = NAMES_LIMIT): string {
-  const shown = names.slice(0, limit).map(escapeHtml).join(', ')
+/** `web-001, web-002, … (and 480 more)`: the first `limit` names and a count of the rest. */
+export function shortList(names: readonly string[], limit = NAMES_LIMIT): string {
+  const shown = names.slice(0, limit).join(', ')
   return names.length > limit ? `${shown}, … (and ${names.length - limit} more)` : shown
 }
+
+/** shortList, escaped for the summary's HTML. */
+export const namesList = (names: readonly string[], limit = NAMES_LIMIT) => escapeHtml(shortList(names, limit))
+
+/** A log group's title for a batch: its hosts, and past NAMES_LIMIT their count first. */
+export const batchTitle = (names: readonly string[]) =>
+  (names.length > NAMES_LIMIT ? `${names.length} host(s): ` : '') + shortList(names)
 
 /** Batches 1..count as at most BATCH_ROW_LIMIT ranges [from, to] of consecutive batches. */
 export function batchRanges(count: number): [number, number][] {
