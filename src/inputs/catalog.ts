@@ -91,7 +91,7 @@ export const OUTPUTS = [
   { name: 'failed-hosts', description: 'JSON array of the `hosts` entries that failed, were rolled back or were cancelled mid-way.' },
   { name: 'skipped-hosts', description: 'JSON array of the `hosts` entries never touched.' },
   { name: 'report', description: 'JSON array, one object per host. Its keys: `host`, `batch`, `result`, `rotation` (`in`/`out`/`unknown`), `failedStep`, `error`, `durationMs`, `stepsMs`, and in release mode `fromRelease` and `toRelease`. Past 256 Ki characters (about 2,000 hosts; a job\'s outputs may total 1 MB) it keeps the hosts that need a look first, and a warning says so: `report-file` always has every host.' },
-  { name: 'report-file', description: 'Path of a JSON file with the full `report` (every host), under `RUNNER_TEMP`, for `actions/upload-artifact`. Empty if it could not be written.' },
+  { name: 'report-file', description: 'Path of a JSON file with every host\'s `report` entry. It is under `RUNNER_TEMP`, for `actions/upload-artifact` (an example in docs/large-fleets.md); a dry run\'s holds what preflight found on each host. Empty if it could not be written.' },
   { name: 'duration-ms', description: 'Duration of the rollout in milliseconds.' },
   { name: 'release', description: 'Release mode: the release id every host went to (or was rolled back to, with `rollback-to`).' },
   { name: 'bakes', description: 'JSON array, one object per bake (`bake-time`). Its keys: `batch`, `durationMs`, `verdict` (`passed`, `failed`, `cancelled`) and `measurements` (`atMs`, `code`, `lastLine`); `[]` without bakes.' },
