@@ -73,6 +73,14 @@ describe('the job summary at scale', () => {
     expect(summary).toContain('`report-file` output')
   })
 
+  it('lists the first 20 hosts found out of rotation before the run, and counts the others', () => {
+    const result = fleet(500)
+    const found = { ...result, hosts: result.hosts.map((host) => ({ ...host, found: { rotation: 'out' as const } })) }
+    const summary = renderSummary(found)
+    expect(summary).toContain(`- ${hostName(20)}: out of rotation before this run\n- and 480 more (each in the log)`)
+    expect(bytes(summary)).toBeLessThan(bytes(renderSummary(result)) + 2000)
+  })
+
   it('keeps a row per host, failures first, up to 50 hosts', () => {
     const summary = renderSummary(fleet(50))
     expect(summary).toContain(`| ${hostName(1)} | 1 | ✅ succeeded | in |`)
