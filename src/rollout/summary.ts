@@ -63,8 +63,15 @@ function renderNeedsAttention(hosts: readonly HostReport[]): string[] {
   return [
     `### Needs a look: ${hosts.length} host(s)`,
     '',
-    ...[...ways].map(([way, group]) => `- ${group.length} host(s) ${escapeHtml(way)}: ${namesList(entries(group))}`),
-    '',
+    // One host's way is its detail block's title already.
+    ...(hosts.length > 1
+      ? [
+          ...[...ways].map(
+            ([way, group]) => `- ${group.length} host(s) ${escapeHtml(way)}: ${namesList(entries(group))}`
+          ),
+          ''
+        ]
+      : []),
     ...hosts.slice(0, FAILED_DETAIL_LIMIT).flatMap(renderFailedHost),
     ...(hosts.length > FAILED_DETAIL_LIMIT
       ? [`The output of the other ${hosts.length - FAILED_DETAIL_LIMIT} is in the log, in its batch's group.`, '']
@@ -75,7 +82,8 @@ function renderNeedsAttention(hosts: readonly HostReport[]): string[] {
 /** One failed host's detail block: what failed, and the last lines it printed. */
 export function renderFailedHost(host: HostReport): string[] {
   const output = host.outputTail.join('\n') || '(no output)'
-  const cut = output.length > DETAIL_CHARS ? `…${output.slice(-DETAIL_CHARS)}` : output
+  // The last DETAIL_CHARS, from a line's start.
+  const cut = output.length > DETAIL_CHARS ? `…\n${output.slice(-DETAIL_CHARS).replace(/^[^\n]*\n/, '')}` : output
   return [
     `<details><summary>${escapeHtml(host.target.entry)}: ${escapeHtml(host.failedStep ?? '')} ${escapeHtml(host.error ?? '')}</summary>`,
     '',
