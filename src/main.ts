@@ -18,9 +18,11 @@ import { migrateBeforeSwitch, type MigrateDeps } from './rollout/migrate.js'
 import { auditReleases, closeReleases } from './rollout/release-records.js'
 import { localRunner } from './runner/local-runner.js'
 import { secretValues } from './inputs/secrets.js'
+import { saveReportFile } from './runner/report-file.js'
 import { getSettings, SettingsError, type ReadInput } from './inputs/get-settings.js'
 import type { Settings } from './inputs/settings.js'
 import { createSshConnector } from './ssh/connector.js'
+import { hostLines } from './rollout/host-lines.js'
 
 export interface MainDeps {
   readonly readInput: ReadInput
@@ -70,7 +72,14 @@ async function preflightAll(settings: Settings, deps: MainDeps) {
       const left = await readLeft(hosts, settings)
       const members = lbMembers(hosts, settings).map((member, i) => ({ ...member, left: left[i] !== undefined }))
       const places = await lb.describe(members, signal)
-      hosts.forEach((host, i) => log.info(`[${host.target.entry}] load balancer (${lb.kind}): ${places[i]}`))
+      const entries = hosts.map((host) => `[${host.target.entry}]`)
+      log.info(
+        hostLines(
+          entries,
+          places.map((place) => `load balancer (${lb.kind}): ${place}`),
+          ' '
+        )
+      )
       return { hosts, healthPaths: proven.map(({ healthPath }) => healthPath), lb, places, left }
     } catch (error: unknown) {
       await Promise.all([lb.close(), ...hosts.map((host) => host.close())])
@@ -202,7 +211,8 @@ export async function run(): Promise<void> {
           core.summary
             .addRaw(markdown)
             .write()
-            .then(() => undefined)
+            .then(() => undefined),
+        saveReport: (json) => saveReportFile(json)
       },
       signal: controller.signal,
       fail: core.setFailed

@@ -146,7 +146,14 @@ export interface Clock {
  * action passes none. Events rather than log lines, so no view ever parses text written for people.
  */
 export type ProgressEvent =
-  | { readonly kind: 'batch'; readonly batch: number; readonly batches: number; readonly hosts: readonly Target[] }
+  | {
+      readonly kind: 'batch'
+      readonly batch: number
+      readonly batches: number
+      readonly hosts: readonly Target[]
+      /** Hosts in the whole rollout, for the counts a live view shows past a few hosts in flight. */
+      readonly total?: number
+    }
   | { readonly kind: 'step'; readonly host: Target; readonly step: string }
   | { readonly kind: 'host-done'; readonly host: Target; readonly outcome: string }
   | { readonly kind: 'bake'; readonly batch: number; readonly ms: number }

@@ -1,7 +1,7 @@
 // Runs the bundled dist/index.js exactly as a GitHub runner does: INPUT_* variables, and
 // GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files, with node. Returns what the runner would keep.
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -16,6 +16,8 @@ export interface ActionRun {
   summary: string
   /** Files the run left in its HOME or RUNNER_TEMP (both empty at the start). */
   leftOnDisk: string[]
+  /** The text of the file the report-file output names, read before the run's directory is removed. */
+  reportFile?: string
   /** Milliseconds from the interrupt (if any) to the process exit. */
   exitAfterInterruptMs?: number
 }
@@ -118,17 +120,20 @@ export function runAction(inputs: Record<string, string>, options: RunOptions = 
     child.on('error', reject)
     child.on('close', (code, signal) => {
       clearTimeout(timer)
+      const outputs = parseOutputFile(readFileSync(outputFile, 'utf8'))
+      const reportPath = outputs['report-file']
       const run: ActionRun = {
         code,
         signal,
         stdout,
         stderr,
-        outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
+        outputs,
         summary: readFileSync(summaryFile, 'utf8'),
         exitAfterInterruptMs: interruptedAt === undefined ? undefined : Date.now() - interruptedAt,
         leftOnDisk: [home, runnerTemp].flatMap((root) =>
           readdirSync(root, { recursive: true }).map((file) => join(root, String(file)))
-        )
+        ),
+        reportFile: reportPath && existsSync(reportPath) ? readFileSync(reportPath, 'utf8') : undefined
       }
       rmSync(dir, { recursive: true, force: true })
       resolvePromise(run)

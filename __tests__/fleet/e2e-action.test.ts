@@ -69,6 +69,9 @@ describe('dist/index.js against real sshd hosts', () => {
       'succeeded',
       'succeeded'
     ])
+    // Every host's entry in report-file too, under RUNNER_TEMP, for the workflow to upload.
+    expect(run.outputs['report-file']).toMatch(/\/runner-temp\/rolling-deploy-\w+\/report\.json$/)
+    expect(JSON.parse(run.reportFile ?? '')).toEqual(JSON.parse(run.outputs.report))
     expect(run.summary).toMatch(/^## ✅ Rollout succeeded/)
     expect(annotationsOf(run.stdout)).toEqual([
       {
@@ -260,6 +263,10 @@ describe('dist/index.js against real sshd hosts', () => {
       )
     }
     expect(run.summary).toMatch(/### What a run with these inputs would do\n\n<pre>3 host\(s\) in 3 batch\(es\)/)
+    // report-file: what preflight found on each host.
+    const found = JSON.parse(run.reportFile ?? '') as { entry: string; hostKey: string }[]
+    expect(found.map((host) => host.entry)).toEqual(fleet.hosts.map((host) => host.entry))
+    expect(found[0].hostKey).toBe(`ssh-ed25519 ${fleet.hosts[0].fingerprint} (in known-hosts)`)
   })
 
   describe('on a runner without job summaries (no GITHUB_STEP_SUMMARY: Gitea, Forgejo, local-action)', () => {

@@ -42,6 +42,40 @@ describe('the progress view', () => {
     expect(view.lines()).toEqual(['Batch 2/2: 1/2 batch(es) done'])
   })
 
+  it('past 12 hosts in flight: the counts, hosts per step and the slowest five, not a line per host', () => {
+    let now = 0
+    const view = new ProgressView(terminal(true), () => now)
+    const web = (n: number) => target(`web-${String(n).padStart(3, '0')}`)
+    const batch = (b: number) => Array.from({ length: 50 }, (_, i) => web((b - 1) * 50 + i + 1))
+    for (const b of [1, 2]) {
+      view.observe({ kind: 'batch', batch: b, batches: 10, hosts: batch(b), total: 500 })
+      for (const host of batch(b))
+        view.observe({ kind: 'host-done', host, outcome: host.entry === 'web-007' ? 'failed' : 'succeeded' })
+    }
+    view.observe({ kind: 'batch', batch: 3, batches: 10, hosts: batch(3), total: 500 })
+    for (const [i, host] of batch(3).entries()) {
+      now = i * 100
+      view.observe({ kind: 'step', host, step: i < 30 ? 'health' : 'start' })
+    }
+    for (const host of batch(3).slice(40)) view.observe({ kind: 'host-done', host, outcome: 'succeeded' })
+    now = 10_000
+    expect(view.lines()).toEqual([
+      'Batch 3/10: 2/10 batch(es) done',
+      '  hosts: 110 done (1 failed), 40 in batch 3, 350 to go',
+      '  in flight: health 30, start 10',
+      '  slowest:',
+      '  web-101  health   10.0s  (host 10.0s)',
+      '  web-102  health    9.9s  (host 9.9s)',
+      '  web-103  health    9.8s  (host 9.8s)',
+      '  web-104  health    9.7s  (host 9.7s)',
+      '  web-105  health    9.6s  (host 9.6s)'
+    ])
+    // At 12 in flight or fewer, a line per host again, the counts still there.
+    for (const host of batch(3).slice(12, 40)) view.observe({ kind: 'host-done', host, outcome: 'succeeded' })
+    expect(view.lines()).toHaveLength(2 + 12)
+    expect(view.lines()[1]).toBe('  hosts: 138 done (1 failed), 12 in batch 3, 350 to go')
+  })
+
   it('on a terminal, redraws in place: up and erase over its own lines, log lines above it', () => {
     const screen = terminal(true)
     const view = new ProgressView(screen, () => 0)

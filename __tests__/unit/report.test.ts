@@ -83,7 +83,11 @@ describe('writeReport', () => {
     const log = new RecordingLog()
     await writeReport(
       { status: result.status, rollout: result },
-      { setOutput: (name, value) => (outputs[name] = value), writeSummary: async (md) => void (summary = md) },
+      {
+        setOutput: (name, value) => (outputs[name] = value),
+        writeSummary: async (md) => void (summary = md),
+        saveReport: async () => '/tmp/report.json'
+      },
       log
     )
     expect(Object.keys(outputs).sort()).toEqual([
@@ -91,6 +95,7 @@ describe('writeReport', () => {
       'duration-ms',
       'failed-hosts',
       'report',
+      'report-file',
       'result',
       'skipped-hosts',
       'succeeded-hosts'
@@ -110,7 +115,7 @@ describe('writeReport', () => {
     const log = new RecordingLog()
     await writeReport(
       { status: result.status, rollout: result },
-      { setOutput: () => undefined, writeSummary: async () => undefined },
+      { setOutput: () => undefined, writeSummary: async () => undefined, saveReport: async () => '' },
       log
     )
     expect(log.notices).toEqual([`4 host(s) rolled out in ${result.durationMs} ms`])
@@ -126,7 +131,8 @@ describe('writeReport', () => {
       outcome,
       {
         setOutput: (name, value) => (outputs[name] = value),
-        writeSummary: () => Promise.reject(new Error('Unable to find environment variable for $GITHUB_STEP_SUMMARY'))
+        writeSummary: () => Promise.reject(new Error('Unable to find environment variable for $GITHUB_STEP_SUMMARY')),
+        saveReport: async () => '/tmp/report.json'
       },
       log
     )
@@ -143,7 +149,8 @@ describe('writeReport', () => {
     const outputs: Record<string, string> = {}
     const writer = {
       setOutput: (name: string, value: string) => (outputs[name] = value),
-      writeSummary: async () => undefined
+      writeSummary: async () => undefined,
+      saveReport: async () => '/tmp/report.json'
     }
     await writeReport({ status: 'failure', error: 'Preflight failed' }, writer, new RecordingLog())
     expect(outputs).toEqual({ result: 'failure' })

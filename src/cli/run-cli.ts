@@ -6,6 +6,7 @@ import { cancelOnSignals, runWith, type SignalSource } from '../main.js'
 import { systemClock } from '../ports.js'
 import { getSettings, SettingsError, type ReadInput } from '../inputs/get-settings.js'
 import { localRunner } from '../runner/local-runner.js'
+import { saveReportFile } from '../runner/report-file.js'
 import { createSshConnector } from '../ssh/connector.js'
 import { errorMessage } from '../errors.js'
 import { helpText, parseCommandLine, UsageError, type CommandLine } from './args.js'
@@ -74,7 +75,8 @@ async function roll(io: CliIo, readInput: ReadInput, secrets: readonly string[],
       log,
       writer: {
         setOutput: (name, value) => (outputs[name] = value),
-        writeSummary: async (markdown) => void (summary = markdown)
+        writeSummary: async (markdown) => void (summary = markdown),
+        saveReport: (json) => saveReportFile(json)
       },
       signal: controller.signal,
       fail: (message) => (failure = message),
@@ -90,6 +92,7 @@ async function roll(io: CliIo, readInput: ReadInput, secrets: readonly string[],
     const text = mask(summaryForTerminal(summary))
     human.write(`\n${view.live ? text : stripVTControlCharacters(text)}\n`)
   }
+  if (outputs['report-file']) log.info(`Every host's report: ${outputs['report-file']}`)
   if (failure !== undefined) log.error(failure)
   if (json) io.stdout.write(`${mask(JSON.stringify(jsonReport(outputs, failure), null, 2))}\n`)
   const result = outputs.result
@@ -109,6 +112,7 @@ export function jsonReport(outputs: Readonly<Record<string, string>>, error: str
     ...(outputs['duration-ms'] !== undefined && { 'duration-ms': Number(outputs['duration-ms']) }),
     ...(outputs.release !== undefined && { release: outputs.release }),
     report: parsed('report') ?? [],
+    ...(outputs['report-file'] && { 'report-file': outputs['report-file'] }),
     bakes: parsed('bakes') ?? []
   }
 }

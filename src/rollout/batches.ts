@@ -12,6 +12,7 @@ import { bake, bakeTimeMs, type BakeDeps, type BakeReport } from './bake.js'
 import { errorMessage } from '../errors.js'
 import type { Clock, LoadBalancer, Log, Progress, RemoteHost, Runner } from '../ports.js'
 import type { Settings } from '../inputs/settings.js'
+import { batchTitle } from './summary-limits.js'
 
 export type RolloutStatus = 'success' | 'failure' | 'cancelled'
 
@@ -69,8 +70,10 @@ export async function runBatches(deps: RolloutDeps): Promise<RolloutResult> {
   for (const [b, batch] of batches.entries()) {
     stop = await beforeBatch(deps, b + 1, batch, batches.flat())
     if (stop) break
-    const names = batch.map(({ target }) => target.entry).join(', ')
-    progress?.({ kind: 'batch', batch: b + 1, batches: batches.length, hosts: batch.map(({ target }) => target) })
+    // A batch of 50 is named by its count and its first hosts: the group's title stays one line.
+    const names = batchTitle(batch.map(({ target }) => target.entry))
+    const targets = batch.map(({ target }) => target)
+    progress?.({ kind: 'batch', batch: b + 1, batches: batches.length, hosts: targets, total: hosts.length })
     const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () =>
       Promise.all(batch.map((place) => runHost({ ...deps, ...place, origin, ...deps.states?.[place.index - 1] })))
     )
@@ -192,7 +195,7 @@ async function rollFleetBack(
       log.warning(stopped, 'Fleet rollback stopped')
       return { reports: done, stopped }
     }
-    const names = batch.map(({ host }) => host.target.entry).join(', ')
+    const names = batchTitle(batch.map(({ host }) => host.target.entry))
     done.push(
       ...(await log.group(`Rolling back ${b + 1}: ${names}`, () =>
         Promise.all(

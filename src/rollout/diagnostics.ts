@@ -4,12 +4,20 @@ import { diagnosisHeading } from './diagnose.js'
 import type { HostReport } from './host-report.js'
 import { escapeHtml } from './markdown.js'
 
-/** Text shown as it came (a <pre> block), escaped; `empty` when there is none. */
-const preformatted = (text: string, empty: string) => `<pre>${escapeHtml(text || empty)}</pre>`
+/** The last `limit` characters of `text`, from a line's start, marked as cut: the rest is in the report. */
+function lastChars(text: string, limit: number): string {
+  return text.length > limit ? `…\n${text.slice(-limit).replace(/^[^\n]*\n/, '')}` : text
+}
 
-/** A host that needs a look: why, the failed step's last output, its last health answer, diagnose-command's output. */
-export function renderHostDetails(host: HostReport): string[] {
+/**
+ * A host that needs a look: why, the failed step's last output, its last health answer, and
+ * diagnose-command's output, each cut to its last `limit` characters so that twenty failed hosts
+ * stay far under the summary's 1 MiB (the report output keeps the whole diagnosis).
+ */
+export function renderHostDetails(host: HostReport, limit = Infinity): string[] {
   const { lastHealth, diagnosis, failedStep } = host
+  /** Text shown as it came (a <pre> block), escaped; `empty` when there is none. */
+  const preformatted = (text: string, empty: string) => `<pre>${escapeHtml(lastChars(text, limit) || empty)}</pre>`
   const lines = [
     `<details><summary>${escapeHtml(host.target.entry)}: ${escapeHtml(failedStep ?? '')} ${escapeHtml(host.error ?? '')}</summary>`,
     ''
@@ -35,10 +43,17 @@ export function renderHostDetails(host: HostReport): string[] {
   return lines
 }
 
-/** The report output's `diagnostics` for a host with any evidence to show (one that needs a look). */
-export function diagnosticsReport(host: HostReport, needsLook: boolean): { diagnostics?: object } {
+/** What the `report` output keeps of each host's evidence; report-file keeps it whole. */
+const COMPACT = { outputLines: 5, diagnoseChars: 2000 }
+
+/**
+ * A host's `diagnostics` (one that needs a look), whole for report-file or `compact` for the
+ * `report` output, which must hold every host of a 500-host rollout within GitHub's output limits.
+ */
+export function diagnosticsReport(host: HostReport, needsLook: boolean, compact = false): { diagnostics?: object } {
   if (!needsLook) return {}
-  const { outputTail, lastHealth, diagnosis } = host
+  const { lastHealth, diagnosis } = host
+  const outputTail = compact ? host.outputTail.slice(-COMPACT.outputLines) : host.outputTail
   return {
     diagnostics: {
       outputTail,
@@ -47,7 +62,7 @@ export function diagnosticsReport(host: HostReport, needsLook: boolean): { diagn
         ? {
             problem: diagnosis.problem ?? null,
             durationMs: diagnosis.durationMs,
-            output: diagnosis.output,
+            output: compact ? lastChars(diagnosis.output, COMPACT.diagnoseChars) : diagnosis.output,
             droppedBytes: diagnosis.droppedBytes
           }
         : null

@@ -21,6 +21,7 @@ import { runToEnd } from './run-on-host.js'
 import { mapBounded } from './preflight.js'
 import { lbMembers } from './placement.js'
 import type { HostRelease } from './release-history.js'
+import { hostLines } from './host-lines.js'
 
 /** What a run records before a step: who, for which release, which step, when. */
 export interface JournalEntry {
@@ -144,7 +145,12 @@ export async function readHostStates(deps: ReadDeps): Promise<HostState[]> {
     if (left) log.warning(`${entry}: ${describeLeft(left)}; it is cycled again`, 'Host left mid-cycle')
     else if (rotation === 'out') log.warning(`${entry}: out of rotation before this run`, 'Host out of rotation')
   })
-  log.info(found.map(({ rotation }, i) => `${hosts[i].target.entry}: rotation ${rotation}`).join('\n'))
+  log.info(
+    hostLines(
+      hosts.map((host) => host.target.entry),
+      found.map(({ rotation }) => `rotation ${rotation}`)
+    )
+  )
   return found.map((host, i) => ({
     found: host,
     journal: new HostJournal(hosts[i], settings, log, releases?.[i].to ?? settings.release?.id)

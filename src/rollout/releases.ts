@@ -21,6 +21,7 @@ import {
 import { placeHosts } from './placement.js'
 import { runScript, runToEnd } from './run-on-host.js'
 import { mapBounded } from './preflight.js'
+import { hostLines } from './host-lines.js'
 
 /** Settings in release mode: release-dir set. */
 export type ReleaseModeSettings = Settings & { readonly release: ReleaseSettings }
@@ -88,7 +89,12 @@ export async function readHostReleases(
       `release-id ${release.id} is already used for other content, nothing was changed (a release id names one content: choose a new one): ${reused.join('; ')}`
     )
   }
-  log.info(plans.map((plan, i) => `${hosts[i].target.entry}: ${plan.from ?? '(none)'} → ${plan.to}`).join('\n'))
+  log.info(
+    hostLines(
+      hosts.map((host) => host.target.entry),
+      plans.map((plan) => `${plan.from ?? '(none)'} → ${plan.to}`)
+    )
+  )
   return plans
 }
 

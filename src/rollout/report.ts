@@ -2,18 +2,15 @@
 // pure; writeReport is the one place that hands it to the runner.
 import { errorMessage } from '../errors.js'
 import type { Log } from '../ports.js'
-import type { BakeReport } from './bake.js'
 import { renderPlanSummary, type DryRunPlan } from './dry-run.js'
 import type { RolloutResult, RolloutStatus } from './batches.js'
 import { needsAttention, type HostReport } from './host-report.js'
-import { renderFound } from './found-report.js'
 import { renderGantt } from './gantt.js'
-import { diagnosticsReport, renderHostDetails } from './diagnostics.js'
-import { escapeHtml, markdownTable, tableCell } from './markdown.js'
-import { migrationJson, migrationOfHosts, renderMigration, type MigrationReport } from './migrate-report.js'
+import { renderMigrationOnly, renderSummary } from './summary.js'
+import { diagnosticsReport } from './diagnostics.js'
+import { migrationJson, migrationOfHosts, type MigrationReport } from './migrate-report.js'
 
-export { renderGantt }
-import type { StepName } from './host-steps.js'
+export { renderGantt, renderSummary }
 
 export interface Outputs {
   readonly result: string
@@ -21,6 +18,8 @@ export interface Outputs {
   readonly 'failed-hosts': string
   readonly 'skipped-hosts': string
   readonly report: string
+  /** The JSON file with every host's entry (empty if it could not be written). */
+  readonly 'report-file': string
   readonly 'duration-ms': string
   /** Release mode: the release every host went to. */
   readonly release?: string
@@ -30,8 +29,21 @@ export interface Outputs {
 const entries = (hosts: readonly HostReport[], keep: (host: HostReport) => boolean) =>
   JSON.stringify(hosts.filter(keep).map((host) => host.target.entry))
 
-export function renderOutputs(result: RolloutResult, migration?: MigrationReport): Outputs {
-  const report = result.hosts.map((host) => ({
+/**
+ * The `report` output's size bound, in UTF-16 code units as GitHub counts outputs: a job's outputs
+ * may total 1 MB, so the report takes at most half (about 2,000 hosts' entries); past it the output
+ * keeps the hosts that need a look first, and report-file has every host.
+ */
+export const REPORT_OUTPUT_LIMIT = 256 * 1024
+
+/** The per-host report, one entry per host in `hosts` order: report-file's content. */
+export function fullReport(result: RolloutResult, migration?: MigrationReport): string {
+  return JSON.stringify(result.hosts.map((host) => reportEntry(host, migration, false)))
+}
+
+/** A host's entry; `compact` (the `report` output) cuts its diagnostics, report-file has them whole. */
+function reportEntry(host: HostReport, migration: MigrationReport | undefined, compact: boolean) {
+  return {
     host: host.target.entry,
     batch: host.batch,
     result: host.outcome,
@@ -42,8 +54,26 @@ export function renderOutputs(result: RolloutResult, migration?: MigrationReport
     stepsMs: Object.fromEntries(host.timeline.map((step) => [step.name, step.durationMs])),
     ...(host.release ? { fromRelease: host.release.from ?? null, toRelease: host.release.to } : {}),
     ...(migration?.host === host.target.entry ? { migration: migrationJson(migration) } : {}),
-    ...diagnosticsReport(host, needsAttention(host))
-  }))
+    ...diagnosticsReport(host, needsAttention(host), compact)
+  }
+}
+
+/** The report within REPORT_OUTPUT_LIMIT: every host if it fits, else those that need a look first, in `hosts` order. */
+function reportWithinLimit(hosts: readonly HostReport[], migration?: MigrationReport): string {
+  const entries = hosts.map((host) => JSON.stringify(reportEntry(host, migration, true)))
+  if (entries.reduce((sum, entry) => sum + entry.length + 1, 1) <= REPORT_OUTPUT_LIMIT) return `[${entries.join(',')}]`
+  const first = [...hosts.keys()].sort((a, b) => Number(needsAttention(hosts[b])) - Number(needsAttention(hosts[a])))
+  const kept = new Set<number>()
+  let size = 1
+  for (const i of first) {
+    if (size + entries[i].length + 1 > REPORT_OUTPUT_LIMIT) break
+    kept.add(i)
+    size += entries[i].length + 1
+  }
+  return `[${entries.filter((_, i) => kept.has(i)).join(',')}]`
+}
+
+export function renderOutputs(result: RolloutResult, reportFile = '', migration?: MigrationReport): Outputs {
   return {
     result: result.status,
     // On the new release and in rotation, whether this run cycled them or found them there.
@@ -51,7 +81,8 @@ export function renderOutputs(result: RolloutResult, migration?: MigrationReport
     // Anything touched that did not end on the new release needs a look: failed, rolled back, cancelled.
     'failed-hosts': entries(result.hosts, needsAttention),
     'skipped-hosts': entries(result.hosts, (host) => host.outcome === 'skipped'),
-    report: JSON.stringify(report),
+    report: reportWithinLimit(result.hosts, migration),
+    'report-file': reportFile,
     'duration-ms': String(result.durationMs),
     ...(result.release !== undefined ? { release: result.release } : {}),
     bakes: JSON.stringify(
@@ -60,95 +91,11 @@ export function renderOutputs(result: RolloutResult, migration?: MigrationReport
   }
 }
 
-const HEADINGS = { success: '✅ Rollout succeeded', failure: '❌ Rollout failed', cancelled: '⚠️ Rollout cancelled' }
-const OUTCOME_LABEL: Record<HostReport['outcome'], string> = {
-  succeeded: '✅ succeeded',
-  unchanged: '✅ unchanged',
-  failed: '❌ failed',
-  'rolled-back': '↩️ rolled back',
-  cancelled: '⚠️ cancelled',
-  skipped: '⏭️ skipped'
-}
-const ROTATION_LABEL: Record<HostReport['rotation'], string> = { in: 'in', out: '**out**', unknown: 'unknown' }
-
-function stepCell(host: HostReport, name: StepName): string {
-  const step = host.timeline.find((p) => p.name === name)
-  if (!step) return ''
-  return step.ok ? `${step.durationMs}` : `❌ ${step.durationMs}`
-}
-
-export function renderSummary(result: RolloutResult, migration?: MigrationReport): string {
-  const counts = (['succeeded', 'unchanged', 'failed', 'rolled-back', 'cancelled', 'skipped'] as const)
-    .map((outcome) => [outcome, result.hosts.filter((host) => host.outcome === outcome).length] as const)
-    .filter(([, n]) => n > 0)
-    .map(([outcome, n]) => `${n} ${outcome}`)
-  const columns = result.steps.filter((name) => result.hosts.some((host) => host.timeline.some((p) => p.name === name)))
-  const releases = result.hosts.some((host) => host.release)
-  const head = [
-    'Host',
-    'Batch',
-    'Result',
-    'In rotation',
-    ...(releases ? ['Release'] : []),
-    ...columns.map((name) => `${name} (ms)`),
-    'Total (ms)'
-  ]
-  const rows = result.hosts.map((host) => [
-    escapeHtml(host.target.entry),
-    String(host.batch),
-    OUTCOME_LABEL[host.outcome],
-    ROTATION_LABEL[host.rotation],
-    ...(releases ? [escapeHtml(host.release ? `${host.release.from ?? '(none)'} → ${host.release.to}` : '')] : []),
-    ...columns.map((name) => stepCell(host, name)),
-    String(host.durationMs)
-  ])
-  const lines = [
-    `## ${HEADINGS[result.status]}`,
-    '',
-    `${result.hosts.length} host(s) in ${result.batches} batch(es), ${result.durationMs} ms: ${counts.join(', ')}.` +
-      (result.stoppedBecause ? ` Stopped early: ${escapeHtml(result.stoppedBecause)}.` : ''),
-    '',
-    ...markdownTable(head, rows),
-    '',
-    ...renderMigration(migration),
-    ...renderFound(result.hosts, escapeHtml)
-  ]
-  for (const host of result.hosts.filter(needsAttention)) lines.push(...renderHostDetails(host))
-  lines.push(...renderBakes(result.bakes), renderGantt(result))
-  return `${lines.join('\n')}\n`
-}
-
-const VERDICT_LABEL: Record<BakeReport['verdict'], string> = {
-  passed: '✅ passed',
-  failed: '❌ failed',
-  cancelled: '⚠️ cancelled'
-}
-
-/** Each bake with its measurements: when, the exit code, the analysis's last line. */
-function renderBakes(bakes: readonly BakeReport[]): string[] {
-  return bakes.flatMap((bake) => [
-    `**Bake after batch ${bake.batch}**: ${bake.durationMs} ms, ${VERDICT_LABEL[bake.verdict]}` +
-      (bake.measurements.length === 0 ? ' (no analysis-command)' : ''),
-    '',
-    ...(bake.measurements.length > 0
-      ? [
-          ...markdownTable(
-            ['At (ms)', 'Exit code', 'Last line'],
-            bake.measurements.map((m) => [
-              String(m.atMs),
-              m.code === 0 ? '0' : `❌ ${m.code ?? 'none'}`,
-              tableCell(m.lastLine)
-            ])
-          ),
-          ''
-        ]
-      : [])
-  ])
-}
-
 export interface ReportWriter {
   setOutput(name: string, value: string): void
   writeSummary(markdown: string): Promise<void>
+  /** Writes the full report where the workflow can upload it; its path. */
+  saveReport(json: string): Promise<string>
 }
 
 /** How a run ended: with a rollout, with a dry run's plan, or before either (preflight failed). */
@@ -177,11 +124,25 @@ export async function writeReport(
     // A failed or cancelled migration ends the run before any host switched: its row is the summary.
     if (migration) {
       writer.setOutput('report', JSON.stringify([{ host: migration.host, migration: migrationJson(migration) }]))
-      return writeSummary(writer, [`## ${HEADINGS[status]}`, '', ...renderMigration(migration)].join('\n'), log)
+      return writeSummary(writer, renderMigrationOnly(status, migration), log)
     }
-    return plan && writeSummary(writer, renderPlanSummary(plan), log)
+    if (!plan) return
+    // A dry run's report-file: what preflight found on each host, which its summary groups past 50.
+    writer.setOutput('report-file', await saveReport(writer, JSON.stringify(plan.hosts), log))
+    return writeSummary(writer, renderPlanSummary(plan), log)
   }
-  for (const [name, value] of Object.entries(renderOutputs(rollout, migration))) writer.setOutput(name, value)
+  const full = fullReport(rollout, migration)
+  const reportFile = await saveReport(writer, full, log)
+  const outputs = renderOutputs(rollout, reportFile, migration)
+  for (const [name, value] of Object.entries(outputs)) writer.setOutput(name, value)
+  const kept = (JSON.parse(outputs.report) as unknown[]).length
+  if (kept < rollout.hosts.length)
+    log.warning(
+      `The report output holds ${kept} of ${rollout.hosts.length} hosts ` +
+        `(those that need a look first) to stay within GitHub's output limits; ` +
+        (reportFile ? `every host is in report-file (${reportFile})` : 'and report-file could not be written'),
+      'Report output shortened'
+    )
   for (const host of rollout.hosts.filter(needsAttention)) {
     const rotation =
       host.rotation === 'in'
@@ -195,6 +156,14 @@ export async function writeReport(
   if (status === 'success')
     log.notice(`${rollout.hosts.length} host(s) rolled out in ${rollout.durationMs} ms`, 'Rollout succeeded')
   await writeSummary(writer, renderSummary(rollout, migration), log)
+}
+
+/** The report file's path, or empty when it could not be written (a warning says why). */
+function saveReport(writer: ReportWriter, json: string, log: Log): Promise<string> {
+  return writer.saveReport(json).catch((error: unknown) => {
+    log.warning(`The report file was not written: ${errorMessage(error)}`, 'No report file')
+    return ''
+  })
 }
 
 /**

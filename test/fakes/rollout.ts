@@ -53,6 +53,7 @@ export function fakeMain(overrides: Record<string, string> = {}, unreachable: st
   const outputs: Record<string, string> = {}
   const failures: string[] = []
   let summary: string | undefined
+  const files = new Map<string, string>()
   const run = () =>
     runWith({
       readInput: readerOf(inputs),
@@ -61,10 +62,15 @@ export function fakeMain(overrides: Record<string, string> = {}, unreachable: st
       log,
       writer: {
         setOutput: (name, value) => void (outputs[name] = value),
-        writeSummary: async (markdown) => void (summary = markdown)
+        writeSummary: async (markdown) => void (summary = markdown),
+        saveReport: async (json) => {
+          const path = `/tmp/fake-report-${files.size + 1}.json`
+          files.set(path, json)
+          return path
+        }
       },
       signal: controller.signal,
       fail: (message) => void failures.push(message)
     })
-  return { hosts, connector, runner, outputs, failures, log, controller, run, summary: () => summary }
+  return { hosts, connector, runner, outputs, failures, log, controller, run, summary: () => summary, files }
 }
