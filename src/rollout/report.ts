@@ -1,7 +1,7 @@
 // RolloutResult → what people see: step outputs, annotations and the job summary. Rendering is
 // pure; writeReport is the one place that hands it to the runner.
 import { errorMessage } from '../errors.js'
-import type { Log } from '../ports.js'
+import type { ConnectionCounts, Log } from '../ports.js'
 import type { BakeReport } from './bake.js'
 import { renderPlanSummary, type DryRunPlan } from './dry-run.js'
 import type { RolloutResult, RolloutStatus } from './batches.js'
@@ -161,6 +161,8 @@ export interface RunOutcome {
   readonly plan?: DryRunPlan
   /** Why the run ended before any rollout. */
   readonly error?: string
+  /** The run's SSH connections, where they were counted. */
+  readonly connections?: ConnectionCounts
 }
 
 /**
@@ -168,10 +170,11 @@ export interface RunOutcome {
  * also its other outputs, an annotation per host that needs a look, and the job summary.
  */
 export async function writeReport(
-  { status, rollout, plan }: RunOutcome,
+  { status, rollout, plan, connections }: RunOutcome,
   writer: ReportWriter,
   log: Log
 ): Promise<void> {
+  if (connections) writer.setOutput('connections', JSON.stringify(connections))
   if (!rollout) {
     writer.setOutput('result', status)
     return plan && writeSummary(writer, renderPlanSummary(plan), log)
