@@ -3,11 +3,13 @@
 // again on its next use, and handshakes start at most maxStarts at once. The lock's beats reach
 // every host, parked or not, well within stale-after.
 import { EventEmitter } from 'node:events'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { setTimeout as pause } from 'node:timers/promises'
 import { describe, expect, it } from '@jest/globals'
 import { ConnectionPool, type PoolMember } from '../../src/ssh/pool.js'
 import { BEAT_MS, DEFAULT_STALE_MS, DeployLocks, parkedBeatEveryMs } from '../../src/rollout/locks.js'
 import { LOCK_MARKER } from '../../src/ssh/lock-scripts.js'
+import { connectWithRetry } from '../../src/ssh/connect.js'
 import { FakeClock, FakeHost, RecordingLog, settingsWith } from '../../test/fakes/fakes.js'
 
 /** A host as the pool sees it: connects inside a use when it is not, and counts what it holds open. */
@@ -164,4 +166,27 @@ describe('lock beats with parked hosts', () => {
       expect(parkedBeatEveryMs(staleMs)).toBeGreaterThanOrEqual(BEAT_MS)
     }
   )
+})
+
+describe('a handshake refused the way an sshd past MaxStartups refuses it', () => {
+  it.each([
+    ['closed before the banner', (socket: Socket) => socket.end()],
+    ['reset', (socket: Socket) => socket.resetAndDestroy()]
+  ])('%s: retried with backoff within connect-attempts, each retry said and counted', async (_name, refuse) => {
+    const server = createServer(refuse)
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening))
+    const { port } = server.address() as AddressInfo
+    const log = new RecordingLog()
+    const pool = new ConnectionPool(5)
+    const settings = { ...settingsWith().ssh, connectAttempts: 3, connectTimeoutMs: 5_000 }
+    const target = { host: '127.0.0.1', port, user: 'u', entry: `u@127.0.0.1:${port}` }
+    const context = { settings, accepted: new Map(), pool, clock: new FakeClock(), log }
+    const connecting = connectWithRetry(target, context, new AbortController().signal)
+    await expect(connecting).rejects.toThrow(`cannot connect to ${target.entry}`)
+    server.close()
+    expect(pool.counts).toMatchObject({ opened: 3, handshakeRetries: 2 })
+    expect(
+      log.lines.filter((line) => /connection attempt [12] failed \(.+\); retrying in \d+ ms/.test(line))
+    ).toHaveLength(2)
+  })
 })
