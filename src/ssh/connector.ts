@@ -36,21 +36,11 @@ export function createSshConnector(
     async connect(target, signal) {
       const hostKey = () => accepted.get(target.entry)?.described
       const reconnect = () => connectWithRetry(target, context, signal)
-      const host = new SshRemoteHost(
-        target,
-        reconnect,
-        log,
-        longLivedShell,
-        hostKey,
-        pool,
-        settings.jumpHosts.length + 1
-      )
-      await pool
-        .use(host, () => host.ssh())
-        .catch(async (error: unknown) => {
-          await pool.leave(host, Promise.resolve())
-          throw error
-        })
+      const hops = settings.jumpHosts.length + 1
+      const host = new SshRemoteHost(target, reconnect, log, longLivedShell, hostKey, pool, hops)
+      // Never connected: its slots go back at once.
+      const gone = (error: unknown) => pool.leave(host, Promise.resolve()).then(() => Promise.reject(error))
+      await pool.use(host, () => host.ssh()).catch(gone)
       return host
     },
     connections: () => ({ ...pool.counts })
