@@ -51,8 +51,15 @@ export async function runWith(deps: MainDeps): Promise<void> {
     throw error
   }
   settings.warnings.forEach((warning) => log.warning(warning, 'Risky setting'))
-  const outcome = await runSettled(settings, deps)
-  await writeReport(outcome, deps.writer, log)
+  const connector = deps.connector(settings)
+  const outcome = await runSettled(settings, deps, connector)
+  const connections = connector.connections?.()
+  if (connections)
+    log.info(
+      `SSH connections: at most ${connections.peakOpen} open at once (max-connections ${connections.limit}), ` +
+        `${connections.opened} opened, ${connections.handshakeRetries} handshake(s) retried`
+    )
+  await writeReport({ ...outcome, connections }, deps.writer, log)
   const failure = failureMessage(outcome)
   if (failure !== undefined) deps.fail(failure)
 }
@@ -61,9 +68,8 @@ export async function runWith(deps: MainDeps): Promise<void> {
  * Every host connected, its health path proven and its place in the load balancer read, before
  * anything changes; on any failure everything opened is closed and the error thrown.
  */
-async function preflightAll(settings: Settings, deps: MainDeps) {
+async function preflightAll(settings: Settings, deps: MainDeps, connector: Connector) {
   const { log, signal } = deps
-  const connector = deps.connector(settings)
   return log.group(`Preflight: connecting to ${settings.hosts.length} host(s)`, async () => {
     const proven = await proveHealthPaths(await preflight(settings.hosts, connector, signal), settings, log)
     const hosts = proven.map(({ host }) => host)
@@ -89,11 +95,11 @@ async function preflightAll(settings: Settings, deps: MainDeps) {
 }
 
 /** Preflight, then the dry-run plan or the rollout: how the run ended, whatever happened. */
-async function runSettled(settings: Settings, deps: MainDeps): Promise<RunOutcome> {
+async function runSettled(settings: Settings, deps: MainDeps, connector: Connector): Promise<RunOutcome> {
   const { log, signal } = deps
   let found: Awaited<ReturnType<typeof preflightAll>>
   try {
-    found = await preflightAll(settings, deps)
+    found = await preflightAll(settings, deps, connector)
   } catch (error: unknown) {
     return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) }
   }

@@ -46,6 +46,11 @@ export interface RemoteHost {
   readonly target: Target
   /** The host key it showed and what trusted it (`ssh-ed25519 SHA256:… (in known-hosts)`), where known. */
   readonly hostKey?: string
+  /**
+   * Holds no connection now (max-connections closed it while it was idle): its next use connects
+   * again. Absent where connections are not bounded (fakes).
+   */
+  readonly parked?: boolean
   exec(command: string, options: ExecOptions): Promise<ExecResult>
   /**
    * Copies a local file to the file `remotePath`, or a local directory's contents into the
@@ -130,6 +135,20 @@ export interface Runner {
 
 export interface Connector {
   connect(target: Target, signal: AbortSignal): Promise<RemoteHost>
+  /** The SSH connections opened so far (the `connections` output); absent where none are counted (fakes). */
+  connections?(): ConnectionCounts
+}
+
+/** The run's SSH connections: each hop of a jump-host chain counts as one. */
+export interface ConnectionCounts {
+  /** max-connections. */
+  readonly limit: number
+  /** The most open at once. */
+  readonly peakOpen: number
+  /** Opened in all. */
+  readonly opened: number
+  /** Handshakes that failed and were tried again (within connect-attempts). */
+  readonly handshakeRetries: number
 }
 
 /** For what must run to its end whatever happens (restoring a host): a signal that never aborts. */

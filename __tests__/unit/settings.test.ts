@@ -114,6 +114,12 @@ describe('bad input: one clear problem naming the input, the value and the expec
     expect(problems[0]).toMatch(expected)
   })
 
+  it('max-connections: a batch as large as the bound is fine where every host fits; the default is 50', () => {
+    expect(problemsOf({ 'max-connections': '4', 'batch-size': '100%' })).toEqual([])
+    expect(problemsOf({ 'max-connections': '3', 'batch-size': '2' })).toEqual([])
+    expect(settingsWith().ssh.maxConnections).toBe(50)
+  })
+
   it('quotes the wait as written when a probe has no time to confirm', () => {
     expect(problemsOf({ 'online-probe': 'lb-says in', 'online-wait': '0ms' })).toEqual([
       "online-wait '0ms': must be more than 0 when online-probe is set: it bounds the probe"

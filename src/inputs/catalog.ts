@@ -30,6 +30,7 @@ export const INPUTS = [
   { name: 'jump-host', required: false, secret: false, description: 'Bastion `[user@]host[:port]`, comma-separated for a chain; same authentication and key checking as the hosts.' },
   { name: 'connect-timeout', required: false, secret: false, default: '20s', description: 'Time limit of one connection attempt (`8`, `8s`, `500ms`, `1m`).' },
   { name: 'connect-attempts', required: false, secret: false, default: '3', description: 'Connection attempts per host (1-10). Connection-level errors are retried with backoff (0.5 s, 1 s, 2 s…); refused keys and failed authentication are not.' },
+  { name: 'max-connections', required: false, secret: false, default: '50', description: 'The most SSH connections open at once (1-1000). A jump host\'s hop counts as one more per host. Past it, the idle host used least recently is disconnected and reconnects when next used. The largest batch must fit, with one host to spare: see docs/large-fleets.md.' },
   { name: 'env', required: false, secret: false, description: '`KEY=value` lines exported (shell-quoted) to every remote command and health command.' },
   { name: 'load-balancer', required: false, secret: false, description: 'How hosts leave and rejoin the load balancer: `health-file`, `commands`, `haproxy` or `aws-elbv2`. `haproxy` tells HAProxy through its runtime API, `aws-elbv2` changes AWS target groups. Default: `commands` when `offline-command` and `online-command` are both set, `health-file` otherwise.' },
   { name: 'health-file', required: false, secret: false, description: 'File the load balancer\'s health check serves: offline removes it (`rm -f`), online creates it (`touch`).' },
@@ -99,6 +100,7 @@ export const OUTPUTS = [
   { name: 'duration-ms', description: 'Duration of the rollout in milliseconds.' },
   { name: 'release', description: 'Release mode: the release id every host went to (or was rolled back to, with `rollback-to`).' },
   { name: 'bakes', description: 'JSON array, one object per bake (`bake-time`). Its keys: `batch`, `durationMs`, `verdict` (`passed`, `failed`, `cancelled`) and `measurements` (`atMs`, `code`, `lastLine`); `[]` without bakes.' },
+  { name: 'connections', description: 'SSH connections, as a JSON object. Its keys: `limit` (max-connections), `peakOpen` (most open at once), `opened` (in all) and `handshakeRetries` (failed handshakes tried again); each jump-host hop counts as a connection.' },
 ] as const satisfies readonly OutputSpec[]
 
 type Input = (typeof INPUTS)[number]

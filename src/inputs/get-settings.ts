@@ -4,7 +4,7 @@
 import { InputReader, type ReadInput } from './input-reader.js'
 import { parseBatchSize, parseBoolean, parseDuration, parseEnv, parseInteger } from './parse.js'
 import { batchSizes } from '../rollout/placement.js'
-import { readSsh, readTargets } from './read-connection.js'
+import { checkConnectionBound, readSsh, readTargets } from './read-connection.js'
 import { readBake, readCapacity, readLock } from './read-guards.js'
 import { readRelease } from './read-release.js'
 import { readMigrate } from './read-migrate.js'
@@ -33,10 +33,12 @@ export function getSettings(readInput: ReadInput): Settings {
     maxFailedHosts: input.defaulted('max-failed-hosts', (value) => parseInteger(value, 0, 100_000))
   }
   const sizes = batchSizes(hosts.length, batches.size)
+  // LB hosts' keys are checked as the hosts' are.
+  const ssh = readSsh(input, port, [...hosts, ...(loadBalancer.haproxy?.hosts ?? [])], warnings)
+  checkConnectionBound(input, ssh, hosts.length, Math.max(0, ...sizes))
   return input.finish({
     hosts,
-    // LB hosts' keys are checked as the hosts' are.
-    ssh: readSsh(input, port, [...hosts, ...(loadBalancer.haproxy?.hosts ?? [])], warnings),
+    ssh,
     env,
     loadBalancer,
     upload: readUpload(input, release !== undefined),

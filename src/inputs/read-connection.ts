@@ -47,8 +47,26 @@ export function readSsh(input: InputReader, port: number, hosts: readonly Target
     auth: readAuth(input),
     hostKeys: readHostKeys(input, [...hosts, ...jumpHosts], warnings),
     connectTimeoutMs: input.defaulted('connect-timeout', positiveDuration),
-    connectAttempts: input.defaulted('connect-attempts', (value) => parseInteger(value, 1, 10))
+    connectAttempts: input.defaulted('connect-attempts', (value) => parseInteger(value, 1, 10)),
+    maxConnections: input.defaulted('max-connections', (value) => parseInteger(value, 1, 1000))
   }
+}
+
+/**
+ * Where the fleet needs more connections than max-connections, the largest batch must fit, and one
+ * host more: the hosts in flight are never disconnected mid-command, so without room beside them
+ * the lock's upkeep and the reads of other hosts (journal, capacity floor) would wait for the batch.
+ */
+export function checkConnectionBound(input: InputReader, ssh: SshSettings, hosts: number, largestBatch: number): void {
+  const hops = ssh.jumpHosts.length + 1
+  const needed = (largestBatch + 1) * hops
+  if (hosts * hops <= ssh.maxConnections || needed <= ssh.maxConnections) return
+  const each = hops === 1 ? '' : ` (${hops} each: ${hops - 1} jump host(s) and the host)`
+  input.problem(
+    'max-connections',
+    String(ssh.maxConnections),
+    `is too few for batches of ${largestBatch} host(s): the batch and one host to spare need ${needed} SSH connections${each}; expected at least ${needed}, or a smaller batch-size`
+  )
 }
 
 function readAuth(input: InputReader): SshSettings['auth'] {

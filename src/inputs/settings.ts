@@ -21,6 +21,8 @@ export interface SshSettings {
   }
   readonly connectTimeoutMs: number
   readonly connectAttempts: number
+  /** SSH connections open at once at most, each hop of a jump-host chain counted. */
+  readonly maxConnections: number
 }
 
 /** How a host leaves (offline) or rejoins (online) the load balancer, and how that is confirmed. */

@@ -27,6 +27,31 @@ export const BEAT_MS = 10_000
 /** A lock whose beats stopped this long ago (a few missed beats) is a dead run's, unless lock-stale-after says otherwise. */
 export const DEFAULT_STALE_MS = 60_000
 
+/**
+ * How often a parked host (one max-connections disconnected) is beaten: each beat connects it
+ * again, so not every BEAT_MS, but at half of stale-after less a beat's period, so that a beat
+ * late by a tick and a slow sweep still lands well before the lock would look dead.
+ */
+export function parkedBeatEveryMs(staleMs: number): number {
+  return Math.max(BEAT_MS, staleMs / 2 - BEAT_MS)
+}
+
+/**
+ * The hosts to beat now, in order: every host still connected (a beat on it costs a round trip),
+ * then each parked one whose last beat is parkedBeatEveryMs old, the oldest first.
+ */
+export function dueForBeat(
+  hosts: readonly RemoteHost[],
+  lastBeat: ReadonlyMap<RemoteHost, number>,
+  now: number,
+  staleMs: number
+): RemoteHost[] {
+  const age = (host: RemoteHost) => now - (lastBeat.get(host) ?? -Infinity)
+  const connected = hosts.filter((host) => host.parked !== true)
+  const parked = hosts.filter((host) => host.parked === true && age(host) >= parkedBeatEveryMs(staleMs))
+  return [...connected, ...parked.sort((a, b) => age(b) - age(a))]
+}
+
 interface Found {
   readonly state: 'taken' | 'ours' | 'replaced' | 'broken' | 'held' | 'beat' | 'lost'
   readonly ageS: number
@@ -69,6 +94,10 @@ export class DeployLocks {
   private readonly token = randomBytes(16).toString('hex')
   private readonly taken = new Set<RemoteHost>()
   private beats?: ReturnType<typeof setInterval>
+  /** When each host's lock was last taken or beaten, by the clock. */
+  private readonly lastBeat = new Map<RemoteHost, number>()
+  /** A sweep under way: the next tick waits for it rather than piling up beside it. */
+  private sweeping = false
   /** Hosts whose beat failed last time, warned about once until it works again. */
   private readonly missed = new Set<RemoteHost>()
 
@@ -102,6 +131,7 @@ export class DeployLocks {
       )
       found.forEach((seen, i) => {
         if (seen?.state !== 'held') this.taken.add(pending[i])
+        if (seen?.state !== 'held') this.lastBeat.set(pending[i], this.clock.now())
         this.tellTakenOver(pending[i], seen)
       })
       this.beats ??= setInterval(() => void this.beat(), BEAT_MS).unref()
@@ -145,20 +175,32 @@ export class DeployLocks {
       )
   }
 
-  /** Touches the beat on every lock held; a host whose beat fails is warned about once, then tried again next time. */
-  private async beat(): Promise<void> {
-    await mapBounded([...this.taken], async (host) => {
-      const seen = await lockScript(host, beatLock(this.lock.path, this.token), true).catch(() => undefined)
-      if (seen?.state === 'beat') return void this.missed.delete(host)
-      if (this.missed.has(host) || !this.taken.has(host)) return
-      this.missed.add(host)
-      this.log.warning(
-        seen?.state === 'lost'
-          ? `${host.target.entry}: the deploy lock is no longer this run's (another run took it over)`
-          : `${host.target.entry}: the deploy lock's heartbeat failed; trying again in ${BEAT_MS / 1000} s`,
-        'Lock heartbeat'
-      )
-    })
+  /**
+   * Touches the beat on the locks held that are due (dueForBeat); a host whose beat fails is warned
+   * about once, then tried again next time.
+   */
+  async beat(): Promise<void> {
+    if (this.sweeping) return
+    this.sweeping = true
+    const staleMs = this.lock.staleAfterMs ?? DEFAULT_STALE_MS
+    const due = dueForBeat([...this.taken], this.lastBeat, this.clock.now(), staleMs)
+    await mapBounded(due, (host) => this.beatOn(host)).finally(() => (this.sweeping = false))
+  }
+
+  private async beatOn(host: RemoteHost): Promise<void> {
+    const seen = await lockScript(host, beatLock(this.lock.path, this.token), true).catch(() => undefined)
+    if (seen?.state === 'beat') {
+      this.lastBeat.set(host, this.clock.now())
+      return void this.missed.delete(host)
+    }
+    if (this.missed.has(host) || !this.taken.has(host)) return
+    this.missed.add(host)
+    this.log.warning(
+      seen?.state === 'lost'
+        ? `${host.target.entry}: the deploy lock is no longer this run's (another run took it over)`
+        : `${host.target.entry}: the deploy lock's heartbeat failed; trying again in ${BEAT_MS / 1000} s`,
+      'Lock heartbeat'
+    )
   }
 
   /** Gives back every lock this run took; a failure is a warning (the lock then needs clearing). */

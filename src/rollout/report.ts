@@ -1,7 +1,7 @@
 // RolloutResult → what people see: step outputs, annotations and the job summary. Rendering is
 // pure; writeReport is the one place that hands it to the runner.
 import { errorMessage } from '../errors.js'
-import type { Log } from '../ports.js'
+import type { ConnectionCounts, Log } from '../ports.js'
 import { renderPlanSummary, type DryRunPlan } from './dry-run.js'
 import type { RolloutResult, RolloutStatus } from './batches.js'
 import { needsAttention, type HostReport } from './host-report.js'
@@ -107,6 +107,8 @@ export interface RunOutcome {
   readonly error?: string
   /** Release mode's migrate-command, run before the rollout (without release-dir it is a host's step). */
   readonly migration?: MigrationReport
+  /** The run's SSH connections, where they were counted. */
+  readonly connections?: ConnectionCounts
 }
 
 /**
@@ -114,11 +116,12 @@ export interface RunOutcome {
  * also its other outputs, an annotation per host that needs a look, and the job summary.
  */
 export async function writeReport(
-  { status, rollout, plan, migration: before }: RunOutcome,
+  { status, rollout, plan, migration: before, connections }: RunOutcome,
   writer: ReportWriter,
   log: Log
 ): Promise<void> {
   const migration = before ?? (rollout && migrationOfHosts(rollout.hosts))
+  if (connections) writer.setOutput('connections', JSON.stringify(connections))
   if (!rollout) {
     writer.setOutput('result', status)
     // A failed or cancelled migration ends the run before any host switched: its row is the summary.

@@ -3,35 +3,51 @@
 // with backoff, and the first hop's socket our own, with Nagle's algorithm off. Every hop's
 // connection has an 'error' listener for its whole life: ssh2 emits one when the link resets or
 // its keepalives go unanswered, and one nobody listens to would end the process.
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
+import { setTimeout as pause } from 'node:timers/promises'
 import { NodeSSH, type Config } from 'node-ssh'
 import type { Client, ClientChannel, ServerHostKeyAlgorithm } from 'ssh2'
 import { errorMessage } from '../errors.js'
 import type { SshSettings, Target } from '../inputs/settings.js'
 import type { Clock, Log } from '../ports.js'
 import { HostKeyTypes, judgeHostKey, type RefusedKey } from './host-keys.js'
+import type { ConnectionPool } from './pool.js'
 
 /** An error that retrying cannot fix: a refused host key or failed authentication. */
 export class PermanentSshError extends Error {}
 
-/** Connects through the jump-host chain, retrying connection-level errors with backoff. */
+/** What connecting needs besides the target: the settings, the keys trusted so far, and the pool. */
+export interface ConnectContext {
+  readonly settings: SshSettings
+  readonly accepted: AcceptedKeyTypes
+  readonly pool: ConnectionPool
+  readonly clock: Clock
+  readonly log: Log
+}
+
+/**
+ * Connects through the jump-host chain, retrying connection-level errors with backoff. Everything
+ * but a refused key or failed authentication is one: an sshd past its MaxStartups closes the socket
+ * before its banner (`kex_exchange_identification` on its side; ECONNRESET or a connection lost
+ * before the handshake on ours), and a later attempt finds a free start. The backoff is jittered so
+ * that hosts dropped together do not all come back together.
+ */
 export async function connectWithRetry(
   target: Target,
-  settings: SshSettings,
-  accepted: AcceptedKeyTypes,
-  clock: Clock,
-  log: Log,
+  context: ConnectContext,
   signal: AbortSignal
 ): Promise<NodeSSH[]> {
+  const { settings, clock, log, pool } = context
   for (let attempt = 1; ; attempt++) {
     try {
-      return await connectChain(target, settings, accepted)
+      return await connectChain(target, context)
     } catch (error: unknown) {
       const message = errorMessage(error)
       if (error instanceof PermanentSshError || attempt >= settings.connectAttempts || signal.aborted) {
         throw error instanceof PermanentSshError ? error : new Error(`cannot connect to ${target.entry}: ${message}`)
       }
-      const backoffMs = 500 * 2 ** (attempt - 1)
+      const backoffMs = Math.round(500 * 2 ** (attempt - 1) * (1 + Math.random() / 2))
+      pool.counts.handshakeRetries++
       log.info(`[${target.entry}] connection attempt ${attempt} failed (${message}); retrying in ${backoffMs} ms`)
       await clock.sleep(backoffMs, signal)
     }
@@ -58,16 +74,26 @@ function listenForErrors(ssh: NodeSSH): NodeSSH {
   return ssh
 }
 
-async function connectChain(target: Target, settings: SshSettings, accepted: AcceptedKeyTypes): Promise<NodeSSH[]> {
+async function connectChain(target: Target, context: ConnectContext): Promise<NodeSSH[]> {
   const chain: NodeSSH[] = []
   try {
-    for (const hop of [...settings.jumpHosts, target])
-      chain.push(listenForErrors(await connectHop(hop, settings, chain.at(-1), accepted)))
+    for (const hop of [...context.settings.jumpHosts, target])
+      chain.push(listenForErrors(await connectHop(hop, context, chain.at(-1))))
     return chain
   } catch (error: unknown) {
-    chain.forEach((ssh) => ssh.dispose())
+    await closeChain(chain)
     throw error
   }
+}
+
+/** Each hop's socket, which says when it has closed. */
+const sockets = new WeakMap<NodeSSH, Promise<void>>()
+
+/** Ends the chain's connections (the target's first) and resolves once their sockets have closed, or 5 s later. */
+export async function closeChain(chain: readonly NodeSSH[]): Promise<void> {
+  const closed = chain.map((ssh) => sockets.get(ssh) ?? Promise.resolve())
+  ;[...chain].reverse().forEach((ssh) => ssh.dispose())
+  await Promise.race([Promise.all(closed), pause(5_000, undefined, { ref: false })])
 }
 
 /** A host key a hop showed and was trusted for. */
@@ -89,17 +115,17 @@ class HostKeyRefused extends Error {
 }
 
 /** Connects to one hop (through the one before it), asking for its host key types as HostKeyTypes says. */
-async function connectHop(
-  hop: Target,
-  settings: SshSettings,
-  previous: NodeSSH | undefined,
-  accepted: AcceptedKeyTypes
-): Promise<NodeSSH> {
+async function connectHop(hop: Target, context: ConnectContext, previous: NodeSSH | undefined): Promise<NodeSSH> {
+  const { settings, accepted, pool } = context
   const types = new HostKeyTypes(hop, settings.hostKeys, accepted.get(hop.entry)?.type)
   for (;;) {
-    const sock = previous?.connection ? await forward(previous.connection, hop) : undefined
     try {
-      const { ssh, key } = await connectOne(hop, settings, sock, types.algorithms())
+      const { ssh, key } = await pool.handshake(async () => {
+        const through = previous?.connection ? await forward(previous.connection, hop) : undefined
+        const sock = through ?? connect({ host: hop.host, port: hop.port, noDelay: true })
+        pool.opened(sock)
+        return connectOne(hop, settings, sock, types.algorithms())
+      })
       accepted.set(hop.entry, key)
       return ssh
     } catch (error: unknown) {
@@ -122,18 +148,21 @@ function forward(connection: Client, hop: Target): Promise<ClientChannel> {
   )
 }
 
+/**
+ * One hop's handshake on `sock`: our own socket for the first hop, made with Nagle's algorithm off
+ * before the handshake (each of its round trips, and later every step, is a small message waiting
+ * on a small answer, which Nagle holds back for a delayed ACK: measured here, 100 ms per command
+ * with it, 14 ms without), or a channel through the hop before.
+ */
 async function connectOne(
   hop: Target,
   settings: SshSettings,
-  through: ClientChannel | undefined,
+  sock: ClientChannel | Socket,
   serverHostKey: ServerHostKeyAlgorithm[]
 ): Promise<{ ssh: NodeSSH; key: AcceptedKey }> {
   let refused: RefusedKey | undefined
   let shown: AcceptedKey = { type: '', described: '' }
-  // Our own socket for the first hop, to turn Nagle's algorithm off before the handshake: each of
-  // its round trips, and later every step, is a small message waiting on a small answer, which
-  // Nagle holds back for a delayed ACK (measured here: 100 ms per command with it, 14 ms without).
-  const sock = through ?? connect({ host: hop.host, port: hop.port, noDelay: true })
+  const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()))
   const config: Config = {
     host: hop.host,
     port: hop.port,
@@ -155,9 +184,12 @@ async function connectOne(
     }
   }
   try {
-    return { ssh: await new NodeSSH().connect(config), key: shown }
+    const ssh = await new NodeSSH().connect(config)
+    sockets.set(ssh, closed)
+    return { ssh, key: shown }
   } catch (error: unknown) {
     sock.destroy()
+    await Promise.race([closed, pause(5_000, undefined, { ref: false })])
     if (refused !== undefined) throw new HostKeyRefused(refused)
     if (/authentication methods failed/i.test(errorMessage(error))) {
       throw new PermanentSshError(

@@ -1,12 +1,15 @@
 // RemoteHost over node-ssh/ssh2: one connection per host (opened by connect.ts), re-opened if it
-// drops, and on it one long-lived shell for the host's commands (long-lived-shell.ts), or a
-// channel per command where that shell cannot run (remote-command.ts).
+// drops or was parked (pool.ts closes an idle host's connection when max-connections needs its
+// slots), and on it one long-lived shell for the host's commands (long-lived-shell.ts), or a
+// channel per command where that shell cannot run (remote-command.ts). Every use goes through
+// the pool, which never parks a host while a use of it is under way.
 import { setTimeout as pause } from 'node:timers/promises'
 import type { NodeSSH } from 'node-ssh'
 import { forwardingRefused, HttpOverSsh } from './http-over-ssh.js'
-import { connectWithRetry, lostBecause, type AcceptedKeyTypes } from './connect.js'
+import { closeChain, connectWithRetry, lostBecause, type AcceptedKeyTypes } from './connect.js'
 import type { Clock, Connector, ExecOptions, ExecResult, Log, RemoteHost, SocketOptions } from '../ports.js'
-import { LongLivedShell, type ShellState } from './long-lived-shell.js'
+import { ConnectionPool, type PoolMember } from './pool.js'
+import { LongLivedShell, settledWithin } from './long-lived-shell.js'
 import { runChannel } from './remote-command.js'
 import { askStreamLocal } from './stream-local.js'
 import { unpackInto, uploadPath } from './upload.js'
@@ -16,25 +19,38 @@ import type { SshSettings, Target } from '../inputs/settings.js'
 export interface ConnectorOptions {
   /** Run commands in one long-lived shell per host where it can (the default), or each on a channel of its own. */
   readonly longLivedShell?: boolean
+  /** Handshakes under way at most (the pool's default otherwise). */
+  readonly maxStarts?: number
 }
 
 export function createSshConnector(
   settings: SshSettings,
   clock: Clock,
   log: Log,
-  { longLivedShell = true }: ConnectorOptions = {}
+  { longLivedShell = true, maxStarts }: ConnectorOptions = {}
 ): Connector {
   const accepted: AcceptedKeyTypes = new Map()
+  const pool = new ConnectionPool(settings.maxConnections, maxStarts)
+  const context = { settings, accepted, pool, clock, log }
   return {
     async connect(target, signal) {
-      const reconnect = () => connectWithRetry(target, settings, accepted, clock, log, signal)
       const hostKey = () => accepted.get(target.entry)?.described
-      return new SshRemoteHost(target, await reconnect(), reconnect, log, longLivedShell, hostKey)
-    }
+      const reconnect = () => connectWithRetry(target, context, signal)
+      const hops = settings.jumpHosts.length + 1
+      const host = new SshRemoteHost(target, reconnect, log, longLivedShell, hostKey, pool, hops)
+      // Never connected: its slots go back at once.
+      const gone = (error: unknown) => pool.leave(host, Promise.resolve()).then(() => Promise.reject(error))
+      await pool.use(host, () => host.ssh()).catch(gone)
+      return host
+    },
+    connections: () => ({ ...pool.counts })
   }
 }
 
-class SshRemoteHost implements RemoteHost {
+class SshRemoteHost implements RemoteHost, PoolMember {
+  private chain: NodeSSH[] = []
+  /** Whether the pool closed its connection (not lost): it reconnects without saying so. */
+  private parkedByPool = true
   private http?: HttpOverSsh
   /** Where commands run once it is ready: one long-lived shell on the current connection. */
   private shell?: LongLivedShell
@@ -47,24 +63,38 @@ class SshRemoteHost implements RemoteHost {
 
   constructor(
     readonly target: Target,
-    private chain: NodeSSH[],
     private readonly reconnect: () => Promise<NodeSSH[]>,
     private readonly log: Log,
     private useShell: boolean,
-    private readonly acceptedKey: () => string | undefined
+    private readonly acceptedKey: () => string | undefined,
+    private readonly pool: ConnectionPool,
+    /** Its chain's SSH connections: one per jump host, and its own. */
+    readonly hops: number
   ) {}
 
   get hostKey(): string | undefined {
     return this.acceptedKey()
   }
 
-  /** Whether every hop of the chain is still up. */
-  private get connected(): boolean {
-    return this.chain.every((ssh) => ssh.isConnected())
+  get parked(): boolean {
+    return this.pool.parked(this)
   }
 
-  /** The target's connection, re-opened first if it dropped since the last use. */
-  private async ssh(forceReconnect = false): Promise<NodeSSH> {
+  /** Whether every hop of the chain is still up. */
+  private get connected(): boolean {
+    return this.chain.length > 0 && this.chain.every((ssh) => ssh.isConnected())
+  }
+
+  async park(): Promise<void> {
+    this.parkedByPool = true
+    this.shell?.close()
+    await this.http?.close()
+    this.http = undefined
+    await closeChain(this.chain)
+  }
+
+  /** The target's connection, re-opened first if it dropped (or was parked) since the last use. */
+  async ssh(forceReconnect = false): Promise<NodeSSH> {
     if ((forceReconnect || !this.connected) && this.reopening === undefined) {
       this.reopening = this.reopen().finally(() => (this.reopening = undefined))
     }
@@ -73,14 +103,20 @@ class SshRemoteHost implements RemoteHost {
   }
 
   private async reopen(): Promise<void> {
-    this.log.info(`[${this.target.entry}] the SSH connection was lost (${lostBecause(this.chain)}); reconnecting`)
-    this.chain.forEach((ssh) => ssh.dispose())
+    if (!this.parkedByPool)
+      this.log.info(`[${this.target.entry}] the SSH connection was lost (${lostBecause(this.chain)}); reconnecting`)
     await this.http?.close()
     this.http = undefined
+    await closeChain(this.chain)
     this.chain = await this.reconnect()
+    this.parkedByPool = false
   }
 
-  async exec(command: string, options: ExecOptions): Promise<ExecResult> {
+  exec(command: string, options: ExecOptions): Promise<ExecResult> {
+    return this.pool.use(this, () => this.execHere(command, options))
+  }
+
+  private async execHere(command: string, options: ExecOptions): Promise<ExecResult> {
     if (options.sideline) return this.execBeside(command, options)
     await this.beside
     this.ownCommands++
@@ -178,45 +214,31 @@ class SshRemoteHost implements RemoteHost {
     return connection
   }
 
-  async upload(localPath: string, remotePath: string): Promise<void> {
-    await uploadPath(await this.connection(), localPath, remotePath)
+  upload(localPath: string, remotePath: string): Promise<void> {
+    return this.pool.use(this, async () => uploadPath(await this.connection(), localPath, remotePath))
   }
 
-  async unpack(localArchive: string, remoteDir: string): Promise<void> {
-    await unpackInto(await this.connection(), localArchive, remoteDir)
+  unpack(localArchive: string, remoteDir: string): Promise<void> {
+    return this.pool.use(this, async () => unpackInto(await this.connection(), localArchive, remoteDir))
   }
 
-  async httpGet(url: URL, options: { timeoutMs: number; signal: AbortSignal }) {
-    const connection = await this.connection()
-    this.http ??= new HttpOverSsh(connection)
-    return this.http.get(url, options)
+  httpGet(url: URL, options: { timeoutMs: number; signal: AbortSignal }) {
+    return this.pool.use(this, async () => {
+      const connection = await this.connection()
+      this.http ??= new HttpOverSsh(connection)
+      return this.http.get(url, options)
+    })
   }
 
-  async tunnelRefused(url: URL): Promise<string | undefined> {
-    return forwardingRefused(await this.connection(), url)
+  tunnelRefused(url: URL): Promise<string | undefined> {
+    return this.pool.use(this, async () => forwardingRefused(await this.connection(), url))
   }
 
-  async askSocket(path: string, request: string, options: SocketOptions) {
-    return askStreamLocal(await this.connection(), path, request, options)
+  askSocket(path: string, request: string, options: SocketOptions) {
+    return this.pool.use(this, async () => askStreamLocal(await this.connection(), path, request, options))
   }
 
   async close(): Promise<void> {
-    this.shell?.close()
-    await this.http?.close()
-    this.chain.reverse().forEach((ssh) => ssh.dispose())
+    await this.pool.leave(this, this.park())
   }
-}
-
-/** What the shell became, or `starting` still if the command's timeout or cancellation came first. */
-function settledWithin(shell: LongLivedShell, { timeoutMs, signal }: ExecOptions): Promise<ShellState> {
-  return new Promise((resolve) => {
-    const early = () => resolve(shell.state)
-    const timer = setTimeout(early, timeoutMs)
-    signal.addEventListener('abort', early, { once: true })
-    void shell.settled.then((state) => {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', early)
-      resolve(state)
-    })
-  })
 }

@@ -146,3 +146,17 @@ export class LongLivedShell {
     channel.write(shellStart(readyMarker))
   }
 }
+
+/** What the shell became, or `starting` still if the command's timeout or cancellation came first. */
+export function settledWithin(shell: LongLivedShell, { timeoutMs, signal }: ExecOptions): Promise<ShellState> {
+  return new Promise((resolve) => {
+    const early = () => resolve(shell.state)
+    const timer = setTimeout(early, timeoutMs)
+    signal.addEventListener('abort', early, { once: true })
+    void shell.settled.then((state) => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', early)
+      resolve(state)
+    })
+  })
+}

@@ -30,6 +30,18 @@ export const BAD_INPUTS: BadInput[] = [
   ['zero health interval', { 'health-interval': '0ms' }, /^health-interval '0ms': must be more than 0/],
   ['zero command timeout', { 'command-timeout': '0s' }, /^command-timeout '0s': must be more than 0/],
   ['zero connect attempts', { 'connect-attempts': '0' }, /^connect-attempts '0': expected a whole number from 1 to 10/],
+  ['zero max-connections', { 'max-connections': '0' }, /^max-connections '0': expected a whole number from 1 to 1000/],
+  ['max-connections words', { 'max-connections': 'many' }, /^max-connections 'many': expected a whole number/],
+  [
+    'batch past max-connections',
+    { 'max-connections': '3', 'batch-size': '3' },
+    /^max-connections '3': is too few for batches of 3 host\(s\): the batch and one host to spare need 4 SSH connections; expected at least 4, or a smaller batch-size/
+  ],
+  [
+    'batch past max-connections through a jump host',
+    { 'max-connections': '5', 'batch-size': '50%', 'jump-host': 'u@bastion' },
+    /^max-connections '5': is too few for batches of 2 host\(s\): the batch and one host to spare need 6 SSH connections \(2 each: 1 jump host\(s\) and the host\)/
+  ],
   ['negative max-failed-hosts', { 'max-failed-hosts': '-1' }, /^max-failed-hosts '-1': expected a whole number from 0/],
   ['batch-size 0', { 'batch-size': '0' }, /^batch-size '0': '0' is not valid; expected N, N% \(1-100%\)/],
   ['batch-size 150%', { 'batch-size': '150%' }, /^batch-size '150%': '150%' is not valid/],

@@ -187,6 +187,8 @@ export interface SshFleetOptions {
   password?: string
   /** sshd's MaxSessions: sessions (commands, shells) open at once on one connection. */
   maxSessions?: number
+  /** sshd's MaxStartups (default 100:30:200): unauthenticated connections past its first number may be dropped. */
+  maxStartups?: string
   /** The host keys each sshd has (default: ed25519 only); the first is hostPublicKey. */
   hostKeyKinds?: readonly KeyKind[]
   /** Whether sshd offers the SFTP subsystem (default: yes); hardened hosts often do not. */
@@ -243,7 +245,7 @@ export async function startSshFleet(count: number, options: SshFleetOptions = {}
         `AllowTcpForwarding ${options.forwardingRefused?.includes(i) ? 'no' : 'yes'}`,
         `AllowStreamLocalForwarding ${options.streamLocalRefused?.includes(i) ? 'no' : 'yes'}`,
         `MaxSessions ${options.maxSessions ?? 50}`,
-        'MaxStartups 100:30:200',
+        `MaxStartups ${options.maxStartups ?? '100:30:200'}`,
         'LogLevel INFO',
         ...(options.sftp === false ? [] : ['Subsystem sftp internal-sftp']),
         `SetEnv HOST_ROOT=${root} HOST_NAME=${name} HOST_ADDRESS=${address}`,
