@@ -7,7 +7,13 @@ import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { asRoot, expectSucceeded } from '../../test/fleet-suite.js'
 import { startBigFleet, type BigFleet } from '../../test/fleet/big-fleet.js'
-import { batchLowerBoundMs, bigRolloutInputs, connectionCounts, hostState, seedBigFleet } from '../../test/fleet/big-rollout.js'
+import {
+  batchLowerBoundMs,
+  bigRolloutInputs,
+  connectionCounts,
+  hostState,
+  seedBigFleet
+} from '../../test/fleet/big-rollout.js'
 import { sampleProcess, type ProcessPeaks } from '../../test/fleet/process-sampler.js'
 import { sshRun } from '../../test/fleet/ssh-hosts.js'
 import { runAction, type ActionRun } from '../../test/run-action.js'
@@ -73,7 +79,12 @@ afterAll(async () => {
     if (Array.isArray(report)) expect(report.filter((host) => host.result !== 'success')).toEqual([])
     expect(run.outputs['succeeded-hosts'].split(/[\n,]/).filter(Boolean)).toHaveLength(HOSTS)
     for (const host of fleet!.hosts) {
-      expect({ host: host.name, ...hostState(host) }).toEqual({ host: host.name, version: 'v2', running: true, healthy: true })
+      expect({ host: host.name, ...hostState(host) }).toEqual({
+        host: host.name,
+        version: 'v2',
+        running: true,
+        healthy: true
+      })
       expect(readdirSync(host.home).filter((file) => file.includes('rolling-deploy'))).toEqual([])
     }
   }, 900_000)

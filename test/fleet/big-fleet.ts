@@ -6,13 +6,24 @@
 // address was dialled, and preflight rightly refuses entries that show the same key (one machine
 // listed twice). The hosts run no app and no web server: the "app" is a file, its commands are sh.
 import { execFileSync, spawn } from 'node:child_process'
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync
+} from 'node:fs'
 import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import ssh2 from 'ssh2'
 import { freePortOnAll } from './ports.js'
 import { isRunning, track } from './processes.js'
+import { onCpus } from '../run-action.js'
 import { HOST_VIEW, loginUser, TEST_HOME, type Reachable } from './ssh-hosts.js'
 
 export const BIG_FLEET_PREFIX = 'rollout-bigfleet-'
@@ -92,12 +103,35 @@ const idsOf = (user: string): Ids => ({
   gid: Number(execFileSync('id', ['-g', user]).toString())
 })
 
-/** Writes an ed25519 key pair (ssh2 makes one in microseconds, ssh-keygen in 30 ms: 15 s for 500). */
+const sshString = (value: Buffer | string) => {
+  const bytes = Buffer.from(value)
+  const length = Buffer.alloc(4)
+  length.writeUInt32BE(bytes.length)
+  return Buffer.concat([length, bytes])
+}
+
+/**
+ * Writes an ed25519 key pair in OpenSSH's format: Node makes one in microseconds, ssh-keygen in
+ * 30 ms (15 s for 500). Not ssh2's generateKeyPairSync: it drops a public key's leading zero
+ * bytes, and sshd refuses about one key in 128.
+ */
 function writeKey(path: string, comment: string): string {
-  const { private: privateKey, public: publicKey } = ssh2.utils.generateKeyPairSync('ed25519', { comment })
-  writeFileSync(path, privateKey, { mode: 0o600 })
-  writeFileSync(`${path}.pub`, `${publicKey}\n`)
-  return publicKey.split(' ').slice(0, 2).join(' ')
+  const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })
+  const [publicKey, seed] = [Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.d!, 'base64url')]
+  const blob = Buffer.concat([sshString('ssh-ed25519'), sshString(publicKey)])
+  const check = randomBytes(4)
+  const secret = [check, check, blob, sshString(Buffer.concat([seed, publicKey])), sshString(comment)]
+  const unpadded = Buffer.concat(secret)
+  const padding = Buffer.from(Array.from({ length: (8 - (unpadded.length % 8)) % 8 }, (_, i) => i + 1))
+  const header = [Buffer.from('openssh-key-v1\0'), sshString('none'), sshString('none'), sshString('')]
+  const count = Buffer.from([0, 0, 0, 1])
+  const body = Buffer.concat([...header, count, sshString(blob), sshString(Buffer.concat([unpadded, padding]))])
+  const lines = body.toString('base64').match(/.{1,70}/g) ?? []
+  const pem = ['-----BEGIN OPENSSH PRIVATE KEY-----', ...lines, '-----END OPENSSH PRIVATE KEY-----', '']
+  writeFileSync(path, pem.join('\n'), { mode: 0o600 })
+  const line = `ssh-ed25519 ${blob.toString('base64')}`
+  writeFileSync(`${path}.pub`, `${line} ${comment}\n`)
+  return line
 }
 
 /** The host's disk and home, owned by the login user. */
@@ -129,7 +163,7 @@ function sshdConfig(dir: string): string {
 }
 
 /** Starts a host's sshd in its own mount namespace; resolves with its pid once it listens. */
-async function startHost(host: BigHost, config: string, dir: string): Promise<number> {
+async function startHost(host: BigHost, config: string, dir: string, cpus?: string): Promise<number> {
   const log = join(dir, 'logs', `${host.name}.log`)
   const sshd = ['/usr/sbin/sshd', '-D', '-f', config, '-E', log]
   const options = [`ListenAddress ${host.address}:${host.port}`, `HostKey ${join(dir, 'keys', host.name)}`]
@@ -138,9 +172,13 @@ async function startHost(host: BigHost, config: string, dir: string): Promise<nu
   // The host's disk and home over the shared paths, in its own namespace (made by makeHostDirs).
   const mounts = `mount --bind ${host.root} ${HOST_VIEW} && mount --bind ${host.home} ${TEST_HOME} && exec "$@"`
   const view = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', mounts, 'sshd']
-  const child = track(spawn(view[0], [...view.slice(1), ...args], { stdio: 'ignore' }))
+  const child = track(spawn(...onCpus(cpus, view[0], [...view.slice(1), ...args]), { stdio: 'ignore' }))
   const exited = new Promise<boolean>((resolve) => child.once('exit', () => resolve(false)))
-  if (!(await Promise.race([listening(log), exited])))
+  const started = await Promise.race([listening(log), exited]).catch((error: unknown) => {
+    child.kill('SIGKILL') // did not listen in time: not left behind for the teardown to miss
+    throw error
+  })
+  if (!started)
     throw new Error(`sshd on ${host.name} exited at start: ${existsSync(log) ? readFileSync(log, 'utf8') : ''}`)
   return child.pid ?? -1
 }
@@ -157,19 +195,31 @@ async function listening(log: string): Promise<true> {
   throw new Error(`sshd did not listen within 30 s: ${readFileSync(log, 'utf8')}`)
 }
 
-/** Runs `fn` on every item, at most `limit` at once (500 starts at once would starve the machine). */
-async function eachBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = []
+/**
+ * Runs `fn` on every item, at most `limit` at once (500 starts at once would starve the machine);
+ * after a failure starts no more, and throws it once those under way are done (so that the
+ * teardown after it finds every process they started).
+ */
+async function eachBounded<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0
+  let failed = false
   const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i])
+    for (let i = next++; i < items.length && !failed; i = next++)
+      await fn(items[i]).catch((error: unknown) => {
+        failed = true
+        throw error
+      })
   }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  return results
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker))
+  const failure = settled.find((result) => result.status === 'rejected')
+  if (failure) throw failure.reason
 }
 
-/** Starts `count` hosts on 127.1.1.1…; `close` kills every process in their namespaces and removes all. */
-export async function startBigFleet(count: number): Promise<BigFleet> {
+/**
+ * Starts `count` hosts on 127.1.1.1…, their sshd (and so their sessions) on `cpus` if given (the
+ * bench keeps them apart from the action); `close` kills every process in their namespaces.
+ */
+export async function startBigFleet(count: number, cpus?: string): Promise<BigFleet> {
   removeStaleBigFleets()
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 })
   mkdirSync(HOST_VIEW, { recursive: true })
@@ -203,11 +253,12 @@ export async function startBigFleet(count: number): Promise<BigFleet> {
     })
     const config = sshdConfig(dir)
     await eachBounded(hosts, 25, async (host) => {
-      const pid = await startHost(host, config, dir)
+      const pid = await startHost(host, config, dir, cpus)
       sshdPids.push(pid)
-      namespaces.add(readlinkSync(`/proc/${pid}/ns/mnt`))
+      const namespace = readlinkSync(`/proc/${pid}/ns/mnt`)
+      namespaces.add(namespace)
+      appendFileSync(join(dir, 'namespaces'), `${namespace}\n`)
     })
-    writeFileSync(join(dir, 'namespaces'), [...namespaces].join('\n'))
     return {
       dir,
       user,
@@ -220,7 +271,7 @@ export async function startBigFleet(count: number): Promise<BigFleet> {
         writeFileSync(join(host.root, file), text)
         chownSync(join(host.root, file), owner.uid, owner.gid)
       },
-      knownHosts: () => hosts.map((host) => `[${host.address}]:${port} ${host.hostPublicKey}`).join('\n') + '\n',
+      knownHosts: () => knownHostsOf(hosts),
       sshdLogLines: (text) =>
         readdirSync(join(dir, 'logs')).flatMap((log) =>
           readFileSync(join(dir, 'logs', log), 'utf8')
@@ -243,11 +294,14 @@ async function waitUntilGone(namespaces: ReadonlySet<string>): Promise<void> {
   }
 }
 
-/** The action inputs that reach every host: hosts, the key and known_hosts. */
-export function bigFleetInputs(fleet: BigFleet): Record<string, string> {
+const knownHostsOf = (hosts: readonly BigHost[]) =>
+  hosts.map((host) => `[${host.address}]:${host.port} ${host.hostPublicKey}`).join('\n') + '\n'
+
+/** The action inputs that reach `hosts` (all by default): hosts, the key and known_hosts. */
+export function bigFleetInputs(fleet: BigFleet, hosts = fleet.hosts): Record<string, string> {
   return {
-    hosts: fleet.hosts.map((host) => host.entry).join('\n'),
+    hosts: hosts.map((host) => host.entry).join('\n'),
     'private-key': fleet.clientPrivateKey,
-    'known-hosts': fleet.knownHosts()
+    'known-hosts': knownHostsOf(hosts)
   }
 }

@@ -14,19 +14,24 @@ export const ONLINE_WAIT_SECONDS = 1
 const at = (file: string) => `${HOST_VIEW}/${file}`
 
 /** v1 running, healthy and in rotation on every host, nothing else on its disk or in its home. */
-export function seedBigFleet(fleet: BigFleet): void {
-  for (const host of fleet.hosts) {
+export function seedBigFleet(fleet: BigFleet, hosts = fleet.hosts): void {
+  for (const host of hosts) {
     fleet.writeOnHost(host, 'version', 'v1\n')
     fleet.writeOnHost(host, 'running', '')
     fleet.writeOnHost(host, 'healthy', '')
   }
 }
 
-/** The inputs that roll `version` to every host, `batch-size` at a time. */
-export function bigRolloutInputs(fleet: BigFleet, version: string, batchSize: string): Record<string, string> {
+/** The inputs that roll `version` to `hosts` (all by default), `batch-size` at a time. */
+export function bigRolloutInputs(
+  fleet: BigFleet,
+  version: string,
+  batchSize: string,
+  hosts = fleet.hosts
+): Record<string, string> {
   const step = `sleep ${STEP_SECONDS} &&`
   return {
-    ...bigFleetInputs(fleet),
+    ...bigFleetInputs(fleet, hosts),
     'batch-size': batchSize,
     'health-file': at('healthy'),
     'offline-wait': `${OFFLINE_WAIT_SECONDS}s`,
@@ -53,7 +58,11 @@ export function hostState(host: BigHost): { version: string; running: boolean; h
       return undefined
     }
   }
-  return { version: read('version')?.trim() ?? '', running: read('running') !== undefined, healthy: read('healthy') !== undefined }
+  return {
+    version: read('version')?.trim() ?? '',
+    running: read('running') !== undefined,
+    healthy: read('healthy') !== undefined
+  }
 }
 
 /** The run's connection counters (issue 21's max-connections): in the report output, or an output of their own. */

@@ -1,0 +1,122 @@
+// `npm run bench:fleet`: the simulated big fleet (test/fleet/big-fleet.ts, an sshd per 127.1.x.y
+// address at MaxStartups 10:30:100), 2,000 hosts started once. A rollout of 500 hosts at
+// batch-size 10% side by side with the same at 50, against the sum of their batches' lower bounds;
+// dry runs (preflight of every host, no rollout) of 50, 500 and 2,000 hosts. Pinned: the hosts' sshd
+// (and their sessions) on CPU 0, the action on CPU 1. Writes bench/fleet-results.json,
+// docs/benchmark.md's section between <!-- bench:fleet:start --> and <!-- bench:fleet:end -->, and
+// the README's row. Options: `--note TEXT`, `--render-only`.
+import { startBigFleet, type BigFleet } from '../test/fleet/big-fleet.js'
+import { batchLowerBoundMs, bigRolloutInputs, connectionCounts, seedBigFleet } from '../test/fleet/big-rollout.js'
+import { bigFleetInputs } from '../test/fleet/big-fleet.js'
+import { sampleProcess } from '../test/fleet/process-sampler.js'
+import { runAction } from '../test/run-action.js'
+import { machine, round } from './common.js'
+import { renderFleet, type DryRunRow, type FleetResults, type RolloutRow } from './fleet-render.js'
+import { DOCS, runBench, writeSection } from './publish.js'
+import { writeSummary } from './summary.js'
+
+const FLEET_CPU = '0'
+const ACTION_CPU = '1'
+const BATCHES = 10
+const ROLLOUT_SIZES = [50, 500]
+const DRY_RUN_SIZES = [50, 500, 2000]
+
+/** Milliseconds between the `::group::Preflight` line and the next `::endgroup::` in the action's log. */
+function preflightTimer() {
+  const at = { opened: 0, closed: 0 }
+  return {
+    onStdout(chunk: string) {
+      if (!at.opened && chunk.includes('::group::Preflight')) at.opened = performance.now()
+      if (at.opened && !at.closed && chunk.includes('::endgroup::')) at.closed = performance.now()
+    },
+    ms: () => round(at.closed - at.opened)
+  }
+}
+
+/** One run of the action on CPU 1, with its own counters read from /proc meanwhile. */
+async function measuredRun(inputs: Record<string, string>, what: string) {
+  const sampler = sampleProcess(20)
+  const preflight = preflightTimer()
+  const started = performance.now()
+  const run = await runAction(inputs, {
+    onSpawn: sampler.watch,
+    onStdout: preflight.onStdout,
+    cpus: ACTION_CPU,
+    timeoutMs: 900_000
+  })
+  const wallMs = round(performance.now() - started)
+  const peaks = sampler.stop()
+  if (run.code !== 0) throw new Error(`${what} failed:\n${run.stdout.slice(-3000)}`)
+  console.log(`${what}: ${wallMs} ms, preflight ${preflight.ms()} ms, peak RSS ${round(peaks.peakRssKb / 1024)} MB`)
+  return {
+    run,
+    common: {
+      wallMs,
+      preflightMs: preflight.ms(),
+      peakRssMb: round(peaks.peakRssKb / 1024),
+      peakFds: peaks.peakFds,
+      firstFds: peaks.firstFds,
+      cpuMs: peaks.cpuMs,
+      connections: connectionCounts(run.outputs)
+    }
+  }
+}
+
+async function rollout(fleet: BigFleet, size: number): Promise<RolloutRow> {
+  const hosts = fleet.hosts.slice(0, size)
+  seedBigFleet(fleet, hosts)
+  const drops = fleet.sshdLogLines('past MaxStartups').length
+  const { run, common } = await measuredRun(bigRolloutInputs(fleet, 'v2', '10%', hosts), `rollout of ${size}`)
+  const lowerBoundMs = BATCHES * batchLowerBoundMs()
+  const durationMs = Number(run.outputs['duration-ms'])
+  return {
+    hosts: size,
+    batches: BATCHES,
+    ...common,
+    durationMs,
+    lowerBoundMs,
+    overLowerBound: Number((durationMs / lowerBoundMs).toFixed(2)),
+    summaryBytes: Buffer.byteLength(run.summary),
+    handshakeDrops: fleet.sshdLogLines('past MaxStartups').length - drops
+  }
+}
+
+async function dryRun(fleet: BigFleet, size: number): Promise<DryRunRow> {
+  const inputs = { ...bigFleetInputs(fleet, fleet.hosts.slice(0, size)), 'health-command': 'true', 'dry-run': 'true' }
+  const { run, common } = await measuredRun(inputs, `dry run of ${size}`)
+  return { hosts: size, ...common, summaryBytes: Buffer.byteLength(run.summary) }
+}
+
+async function measure(): Promise<FleetResults> {
+  const most = Math.max(...DRY_RUN_SIZES)
+  const started = performance.now()
+  const fleet = await startBigFleet(most, FLEET_CPU)
+  const setupMs = round(performance.now() - started)
+  console.log(`${most} hosts started in ${setupMs} ms (their sshd on CPU ${FLEET_CPU})`)
+  try {
+    const rollouts: RolloutRow[] = []
+    for (const size of ROLLOUT_SIZES) rollouts.push(await rollout(fleet, size))
+    const dryRuns: DryRunRow[] = []
+    for (const size of DRY_RUN_SIZES) dryRuns.push(await dryRun(fleet, size))
+    return {
+      date: new Date().toISOString(),
+      machine: machine(),
+      pinned: { fleet: FLEET_CPU, action: ACTION_CPU },
+      setup: { hosts: most, ms: setupMs },
+      batchLowerBoundMs: batchLowerBoundMs(),
+      rollouts,
+      dryRuns
+    }
+  } finally {
+    await fleet.close()
+  }
+}
+
+function publish(results: FleetResults) {
+  const text = renderFleet(results)
+  console.log(`\n${text}`)
+  writeSection(DOCS, 'bench:fleet', text)
+  writeSummary()
+}
+
+runBench(new URL('./fleet-results.json', import.meta.url), measure, publish)
