@@ -39,7 +39,7 @@ const fleetRows = (results: FleetResults): Row[] =>
   results.rollouts
     .slice(-1)
     .map((row) => [
-      `action, ${row.hosts} simulated hosts at batch-size 10% (pinned, no traffic)`,
+      `${row.hosts} simulated hosts, 10% batches, no traffic`,
       `${row.durationMs} ms (${row.overLowerBound}×)`,
       '—',
       '—'

@@ -6,7 +6,6 @@
 // address was dialled, and preflight rightly refuses entries that show the same key (one machine
 // listed twice). The hosts run no app and no web server: the "app" is a file, its commands are sh.
 import { execFileSync, spawn } from 'node:child_process'
-import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import {
   appendFileSync,
   chmodSync,
@@ -16,11 +15,13 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
-  readlinkSync
+  readlinkSync,
+  rmSync,
+  writeFileSync
 } from 'node:fs'
-import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { writeKey } from './openssh-key.js'
 import { freePortOnAll } from './ports.js'
 import { isRunning, track } from './processes.js'
 import { onCpus } from '../run-action.js'
@@ -46,7 +47,7 @@ export interface BigFleet extends Reachable {
   readonly port: number
   readonly hosts: readonly BigHost[]
   readonly clientPrivateKey: string
-  /** The pids of the hosts' sshd listeners (the bench pins them to a CPU). */
+  /** The pids of the hosts' sshd listeners. */
   readonly sshdPids: readonly number[]
   /** Writes `file` on the host's disk (HOST_VIEW/file in its sessions), owned by the login user. */
   writeOnHost(host: BigHost, file: string, text: string): void
@@ -102,37 +103,6 @@ const idsOf = (user: string): Ids => ({
   uid: Number(execFileSync('id', ['-u', user]).toString()),
   gid: Number(execFileSync('id', ['-g', user]).toString())
 })
-
-const sshString = (value: Buffer | string) => {
-  const bytes = Buffer.from(value)
-  const length = Buffer.alloc(4)
-  length.writeUInt32BE(bytes.length)
-  return Buffer.concat([length, bytes])
-}
-
-/**
- * Writes an ed25519 key pair in OpenSSH's format: Node makes one in microseconds, ssh-keygen in
- * 30 ms (15 s for 500). Not ssh2's generateKeyPairSync: it drops a public key's leading zero
- * bytes, and sshd refuses about one key in 128.
- */
-function writeKey(path: string, comment: string): string {
-  const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })
-  const [publicKey, seed] = [Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.d!, 'base64url')]
-  const blob = Buffer.concat([sshString('ssh-ed25519'), sshString(publicKey)])
-  const check = randomBytes(4)
-  const secret = [check, check, blob, sshString(Buffer.concat([seed, publicKey])), sshString(comment)]
-  const unpadded = Buffer.concat(secret)
-  const padding = Buffer.from(Array.from({ length: (8 - (unpadded.length % 8)) % 8 }, (_, i) => i + 1))
-  const header = [Buffer.from('openssh-key-v1\0'), sshString('none'), sshString('none'), sshString('')]
-  const count = Buffer.from([0, 0, 0, 1])
-  const body = Buffer.concat([...header, count, sshString(blob), sshString(Buffer.concat([unpadded, padding]))])
-  const lines = body.toString('base64').match(/.{1,70}/g) ?? []
-  const pem = ['-----BEGIN OPENSSH PRIVATE KEY-----', ...lines, '-----END OPENSSH PRIVATE KEY-----', '']
-  writeFileSync(path, pem.join('\n'), { mode: 0o600 })
-  const line = `ssh-ed25519 ${blob.toString('base64')}`
-  writeFileSync(`${path}.pub`, `${line} ${comment}\n`)
-  return line
-}
 
 /** The host's disk and home, owned by the login user. */
 function makeHostDirs(root: string, owner: Ids): void {
