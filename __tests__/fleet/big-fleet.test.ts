@@ -23,10 +23,10 @@ const BATCHES = 10
 /** max-connections' default (issue 21), until the report's counters say otherwise. */
 const DEFAULT_MAX_CONNECTIONS = 50
 /**
- * Descriptors Node holds of its own, whatever the fleet: stdio, the epoll and event fds, the
- * libuv thread pool's, the output and summary files: 20 to 30 at idle (the first reading prints
- * it). One more per SSH connection (its socket) is what the fleet may add: the bound is this plus
- * max-connections.
+ * Descriptors the action holds beyond its SSH sockets: stdio, epoll and event fds, the libuv
+ * thread pool's, the output files. 22 in a 500-host run with one connection per host (522 at its
+ * peak, before max-connections); 40 leaves room. Each SSH connection is one socket, so the bound is
+ * max-connections + this.
  */
 const NODE_OWN_FDS = 40
 const MIB = 1024 * 1024
