@@ -4,6 +4,11 @@ import type { ConnectionCounts } from '../test/fleet/big-rollout.js'
 import { measuredOn, type Machine } from './common.js'
 
 interface Counters {
+  /** Why the run failed, if it did (its first error). */
+  failure?: string
+  /** Log lines "connection attempt N failed" (each retried or given up) and "the SSH connection was lost". */
+  handshakeFailures: number
+  connectionsLost: number
   wallMs: number
   preflightMs: number
   peakRssMb: number
@@ -66,20 +71,20 @@ function rolloutTable(results: FleetResults): string[] {
       'peak RSS',
       'peak fds',
       'connections at once',
-      'handshakes dropped',
+      'dropped by sshd / attempts failed / lost',
       'summary'
     ],
     results.rollouts.map((row) => [
       String(row.hosts),
       String(row.batches),
-      seconds(row.durationMs),
+      row.failure ? `failed after ${seconds(row.wallMs)}: ${row.failure}` : seconds(row.durationMs),
       seconds(row.lowerBoundMs),
       `${row.overLowerBound}×`,
       seconds(row.preflightMs),
       `${row.peakRssMb} MB`,
       String(row.peakFds),
       connections(row),
-      String(row.handshakeDrops),
+      `${row.handshakeDrops} / ${row.handshakeFailures} / ${row.connectionsLost}`,
       kib(row.summaryBytes)
     ])
   )
@@ -91,7 +96,7 @@ function dryRunTable(results: FleetResults): string[] {
     ['hosts', 'preflight', 'dry run (whole process)', 'action CPU', 'peak RSS', 'peak fds', 'connections at once'],
     rows.map((row, i) => [
       String(row.hosts),
-      seconds(row.preflightMs) + growth(rows, (r) => r.preflightMs, i),
+      row.failure ? `failed: ${row.failure}` : seconds(row.preflightMs) + growth(rows, (r) => r.preflightMs, i),
       seconds(row.wallMs) + growth(rows, (r) => r.wallMs, i),
       seconds(row.cpuMs),
       `${row.peakRssMb} MB` + growth(rows, (r) => r.peakRssMb, i),
