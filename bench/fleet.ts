@@ -4,13 +4,13 @@
 // dry runs (preflight of every host, no rollout) of 50, 500 and 2,000 hosts. Pinned: the hosts' sshd
 // (and their sessions) on CPU 0, the action on CPU 1. Writes bench/fleet-results.json,
 // docs/benchmark.md's section between <!-- bench:fleet:start --> and <!-- bench:fleet:end -->, and
-// the README's row. Options: `--note TEXT`, `--render-only`.
+// the README's row. Options: `--note TEXT`, `--render-only`, `--rollouts`, `--dry-runs` (below).
 import { startBigFleet, type BigFleet } from '../test/fleet/big-fleet.js'
 import { batchLowerBoundMs, bigRolloutInputs, connectionCounts, seedBigFleet } from '../test/fleet/big-rollout.js'
 import { bigFleetInputs } from '../test/fleet/big-fleet.js'
 import { sampleProcess } from '../test/fleet/process-sampler.js'
 import { annotationsOf, runAction } from '../test/run-action.js'
-import { machine, round } from './common.js'
+import { machine, option, round } from './common.js'
 import { renderFleet, type DryRunRow, type FleetResults, type RolloutRow } from './fleet-render.js'
 import { DOCS, runBench, writeSection } from './publish.js'
 import { writeSummary } from './summary.js'
@@ -18,8 +18,10 @@ import { writeSummary } from './summary.js'
 const FLEET_CPU = '0'
 const ACTION_CPU = '1'
 const BATCHES = 10
-const ROLLOUT_SIZES = [50, 500]
-const DRY_RUN_SIZES = [50, 500, 2000]
+/** Fleet sizes: `--rollouts 50,500` and `--dry-runs 50,500,2000` (the defaults) for a shorter run. */
+const sizes = (name: string, fallback: string) => (option(name) ?? fallback).split(',').map(Number)
+const ROLLOUT_SIZES = sizes('rollouts', '50,500')
+const DRY_RUN_SIZES = sizes('dry-runs', '50,500,2000')
 
 /** Milliseconds between the `::group::Preflight` line and the next `::endgroup::` in the action's log. */
 function preflightTimer() {
@@ -100,7 +102,7 @@ async function dryRun(fleet: BigFleet, size: number): Promise<DryRunRow> {
 }
 
 async function measure(): Promise<FleetResults> {
-  const most = Math.max(...DRY_RUN_SIZES)
+  const most = Math.max(...DRY_RUN_SIZES, ...ROLLOUT_SIZES)
   const started = performance.now()
   const fleet = await startBigFleet(most, FLEET_CPU)
   const setupMs = round(performance.now() - started)
