@@ -7,7 +7,6 @@
 // the README's row. Options: `--note TEXT`, `--render-only`, `--rollouts`, `--dry-runs` (below).
 import { startBigFleet, type BigFleet } from '../test/fleet/big-fleet.js'
 import { batchLowerBoundMs, bigRolloutInputs, connectionCounts, seedBigFleet } from '../test/fleet/big-rollout.js'
-import { bigFleetInputs } from '../test/fleet/big-fleet.js'
 import { sampleProcess } from '../test/fleet/process-sampler.js'
 import { annotationsOf, runAction } from '../test/run-action.js'
 import { machine, option, round } from './common.js'
@@ -57,7 +56,7 @@ async function measuredRun(inputs: Record<string, string>, what: string) {
   // A failed run is a result too (at 500 hosts on a saturated machine, handshakes time out): kept
   // with its reason, and the bench goes on to the next.
   const failure = run.code === 0 ? undefined : (failureOf(run.stdout) ?? `exit ${run.code ?? run.signal}`)
-  if (failure) console.error(`${what} failed: ${failure}\n${run.stdout.slice(-3000)}`)
+  if (failure) console.error(`${what} failed: ${failure}`)
   console.log(`${what}: ${wallMs} ms, preflight ${preflight.ms()} ms, peak RSS ${round(peaks.peakRssKb / 1024)} MB`)
   return {
     run,
@@ -96,7 +95,7 @@ async function rollout(fleet: BigFleet, size: number): Promise<RolloutRow> {
 }
 
 async function dryRun(fleet: BigFleet, size: number): Promise<DryRunRow> {
-  const inputs = { ...bigFleetInputs(fleet, fleet.hosts.slice(0, size)), 'health-command': 'true', 'dry-run': 'true' }
+  const inputs = { ...bigRolloutInputs(fleet, 'v2', '10%', fleet.hosts.slice(0, size)), 'dry-run': 'true' }
   const { run, common } = await measuredRun(inputs, `dry run of ${size}`)
   return { hosts: size, ...common, summaryBytes: Buffer.byteLength(run.summary) }
 }
