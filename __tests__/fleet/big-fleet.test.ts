@@ -66,7 +66,6 @@ afterAll(async () => {
     run = await runAction(bigRolloutInputs(fleet!, 'v2', '10%'), { onSpawn: sampler.watch, timeoutMs: 600_000 })
     const wallMs = performance.now() - started
     peaks = sampler.stop()
-    expectSucceeded(run)
     const lowerBound = BATCHES * batchLowerBoundMs()
     console.log(
       `${HOSTS} hosts: ${(wallMs / 1000).toFixed(1)} s wall, duration-ms ${run.outputs['duration-ms']}, ` +
@@ -75,6 +74,7 @@ afterAll(async () => {
         `(${peaks.samples} readings), CPU ${(peaks.cpuMs / 1000).toFixed(1)} s; summary ${run.summary.length} characters, ` +
         `${Buffer.byteLength(run.summary)} bytes`
     )
+    expectSucceeded(run)
     const report = JSON.parse(run.outputs.report) as { host: string; result: string }[] | { hosts?: unknown }
     if (Array.isArray(report)) expect(report.filter((host) => host.result !== 'success')).toEqual([])
     expect(run.outputs['succeeded-hosts'].split(/[\n,]/).filter(Boolean)).toHaveLength(HOSTS)
