@@ -39,7 +39,7 @@ const fleetRows = (results: FleetResults): Row[] =>
   results.rollouts
     .slice(-1)
     .map((row) => [
-      `${row.hosts} simulated hosts, 10% batches, no traffic`,
+      `${row.hosts} simulated hosts, batch-size 10%`,
       `${row.durationMs} ms (${row.overLowerBound}×)`,
       '—',
       '—'
@@ -55,13 +55,12 @@ export function renderSummary(rollout?: RolloutResults, lb?: LbResults, fleet?: 
   const benches = [
     rollout &&
       `rollout bench ${measured(rollout.date, rollout.machine.node, `${rollout.fleet.haproxy.interMs} ms`, false)}`,
-    lb && `load-balancer bench ${measured(lb.date, lb.machine.node, '2 s', true)}`,
-    fleet && `big-fleet bench ${fleet.date.slice(0, 10)}, Node ${major(fleet.machine.node)}, pinned`
+    lb && `load-balancer bench ${measured(lb.date, lb.machine.node, '2 s', true)}`
   ].filter((text) => text !== undefined)
   return [
     `Medians, 4 hosts behind HAProxy under live traffic: ${benches.join('; ')}. Details: [docs/benchmark.md](${DOCS}).`,
     '',
-    '| method | rollout of 4 hosts unless said (× its lower bound) | out of rotation per host (× stop → healthy + drain) | errors/requests |',
+    '| method | rollout of 4 hosts (× its lower bound) | out of rotation per host (× stop → healthy + drain) | errors/requests |',
     '| --- | --: | --: | --: |',
     ...rows.map((row) => `| ${row.join(' | ')} |`)
   ].join('\n')
