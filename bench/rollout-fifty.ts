@@ -2,38 +2,10 @@
 // time and CPU (a dry run), peak memory of a rollout in batches of 10, and what the guards (the
 // deploy lock, an online-probe, the capacity floor) add to it.
 import { readFileSync } from 'node:fs'
-import { procStat } from '../test/fleet/processes.js'
+import { sampleProcess } from '../test/fleet/process-sampler.js'
 import { connectionInputs, startSshFleet } from '../test/fleet/ssh-hosts.js'
 import { runAction } from '../test/run-action.js'
 import { interleave, median, round } from './common.js'
-
-/**
- * Peak RSS (VmHWM) and CPU time (user + system) of the action's process, read from /proc every
- * 10 ms: the last reading before it exits.
- */
-function sampleProcess() {
-  let pid = 0
-  let peakRssKb = 0
-  let cpuMs = 0
-  const timer = setInterval(() => {
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-      peakRssKb = Math.max(peakRssKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0))
-      const [utime, stime] = (procStat(pid) ?? []).slice(11, 13).map(Number) // fields 14 and 15
-      if (utime !== undefined) cpuMs = (utime + stime) * 10 // clock ticks of 10 ms
-    } catch {
-      // not started yet, or gone
-    }
-  }, 10)
-  return {
-    watch: (spawned: number) => (pid = spawned),
-    cpuMs: () => cpuMs,
-    stop: () => {
-      clearInterval(timer)
-      return { peakRssKb, cpuMs }
-    }
-  }
-}
 
 /** CPU time the whole machine spent busy so far (all cores; /proc/stat's first line, in ticks of 10 ms). */
 export function machineBusyMs(): number {

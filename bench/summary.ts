@@ -5,9 +5,11 @@ import { existsSync, readFileSync } from 'node:fs'
 import type { Results as LbResults } from './lb-render.js'
 import { DOCS, README, writeSection } from './publish.js'
 import type { Results as RolloutResults } from './rollout-judge.js'
+import type { FleetResults } from './fleet-render.js'
 
 const ROLLOUT = new URL('./results.json', import.meta.url)
 const LB = new URL('./lb-results.json', import.meta.url)
+const FLEET = new URL('./fleet-results.json', import.meta.url)
 
 const read = <T>(url: URL): T | undefined =>
   existsSync(url) ? (JSON.parse(readFileSync(url, 'utf8')) as T) : undefined
@@ -32,13 +34,24 @@ const lbRows = (results: LbResults): Row[] =>
     `${row.quick.errors + row.slow.errors}/${row.quick.requests + row.slow.requests}`
   ])
 
+/** The big-fleet bench's rollout of the most hosts, as a row (no traffic there: no errors column). */
+const fleetRows = (results: FleetResults): Row[] =>
+  results.rollouts
+    .slice(-1)
+    .map((row) => [
+      `${row.hosts} simulated hosts, batch-size 10%`,
+      `${row.durationMs} ms (${row.overLowerBound}×)`,
+      '—',
+      '—'
+    ])
+
 /** Where and how a bench measured: its date, Node and checks, whether it was pinned. */
 const measured = (date: string, node: string, checks: string, pinned: boolean) =>
   `${date.slice(0, 10)}, Node ${major(node)}, checks every ${checks}, ${pinned ? 'pinned' : 'not pinned'}`
 
 /** The table, from whichever results exist: the rollout bench's rows first, then the load balancers'. */
-export function renderSummary(rollout?: RolloutResults, lb?: LbResults): string {
-  const rows = [...(rollout ? rolloutRows(rollout) : []), ...(lb ? lbRows(lb) : [])]
+export function renderSummary(rollout?: RolloutResults, lb?: LbResults, fleet?: FleetResults): string {
+  const rows = [...(rollout ? rolloutRows(rollout) : []), ...(lb ? lbRows(lb) : []), ...(fleet ? fleetRows(fleet) : [])]
   const benches = [
     rollout &&
       `rollout bench ${measured(rollout.date, rollout.machine.node, `${rollout.fleet.haproxy.interMs} ms`, false)}`,
@@ -55,5 +68,6 @@ export function renderSummary(rollout?: RolloutResults, lb?: LbResults): string 
 
 /** Rewrites the README's table from both results files. */
 export function writeSummary(): void {
-  writeSection(README, 'bench:summary', renderSummary(read<RolloutResults>(ROLLOUT), read<LbResults>(LB)))
+  const results = [read<RolloutResults>(ROLLOUT), read<LbResults>(LB), read<FleetResults>(FLEET)] as const
+  writeSection(README, 'bench:summary', renderSummary(...results))
 }

@@ -64,7 +64,7 @@ function ownView(root: string): string {
   return `mkdir -p ${home} && chown ${TEST_USER} ${home} && mount --bind ${root} ${HOST_VIEW} && mount --bind ${home} ${TEST_HOME} && exec "$@"`
 }
 export const TEST_USER = 'rollout-test'
-const TEST_HOME = '/var/lib/rollout-test'
+export const TEST_HOME = '/var/lib/rollout-test'
 
 /**
  * The login user on the test hosts. As root: a deploy user with /bin/sh as its shell, like a real
@@ -76,7 +76,7 @@ function userInfoOf(name: string): { home: string } {
   return { home: entry[5] }
 }
 
-function loginUser(): string {
+export function loginUser(): string {
   if (process.getuid?.() !== 0) return userInfo().username
   try {
     execFileSync('id', ['-u', TEST_USER], { stdio: 'ignore' })
@@ -298,7 +298,11 @@ export function connectionInputs(fleet: SshFleet): Record<string, string> {
   }
 }
 
-function sshArgs(fleet: SshFleet, host: SshHost, command: string): string[] {
+/** What ssh needs of a fleet and of a host: the small fleet and the big one (big-fleet.ts) both have it. */
+export type Reachable = Pick<SshFleet, 'dir' | 'user' | 'clientKeyPath' | 'knownHosts'>
+type ReachableHost = Pick<SshHost, 'address' | 'port'>
+
+function sshArgs(fleet: Reachable, host: ReachableHost, command: string): string[] {
   const knownHostsFile = join(fleet.dir, 'known_hosts_client')
   writeFileSync(knownHostsFile, fleet.knownHosts())
   return [
@@ -318,7 +322,7 @@ function sshArgs(fleet: SshFleet, host: SshHost, command: string): string[] {
 }
 
 /** Runs a command on a host through the real OpenSSH client, for tests to look at a host. */
-export function sshRun(fleet: SshFleet, host: SshHost, command: string): string {
+export function sshRun(fleet: Reachable, host: ReachableHost, command: string): string {
   return execFileSync('ssh', sshArgs(fleet, host, command)).toString()
 }
 
