@@ -25636,7 +25636,7 @@ globals.__dirname ??= (0,node_path__WEBPACK_IMPORTED_MODULE_0__.dirname)((0,node
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _esm_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6247);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8498);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7481);
 // First import on purpose: see esm-shims.ts.
 
 
@@ -25647,7 +25647,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8498:
+/***/ 7481:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -25656,7 +25656,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   eF: () => (/* binding */ run)
 });
 
-// UNUSED EXPORTS: cancelOnSignals, maskSecrets, runWith, secretValues
+// UNUSED EXPORTS: cancelOnSignals, maskSecrets, runWith
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
@@ -27761,6 +27761,37 @@ function markdownTable(head, rows) {
     ];
 }
 
+;// CONCATENATED MODULE: ./src/rollout/summary-limits.ts
+// What keeps the job summaries bounded whatever the fleet's size: lists of host names cut to a few,
+// and batches merged into ranges once a row or a gantt section per batch would be too many.
+
+/** Up to this many hosts a summary has a row (and a gantt section) per host; past it, per batch. */
+const HOST_TABLE_LIMIT = 50;
+/** Names listed in a line before the rest are counted. */
+const NAMES_LIMIT = 10;
+/** Names listed in a collapsed list (a <details>) before the rest are counted. */
+const COLLAPSED_NAMES_LIMIT = 50;
+/** A row (or a gantt section) per batch up to this many batches; past it, per range of batches. */
+const BATCH_ROW_LIMIT = 100;
+/** `web-001, web-002, … (and 480 more)`: the first `limit` names and a count of the rest. */
+function shortList(names, limit = NAMES_LIMIT) {
+    const shown = names.slice(0, limit).join(', ');
+    return names.length > limit ? `${shown}, … (and ${names.length - limit} more)` : shown;
+}
+/** shortList, escaped for the summary's HTML. */
+const namesList = (names, limit = NAMES_LIMIT) => escapeHtml(shortList(names, limit));
+/** A log group's title for a batch: its hosts, and past NAMES_LIMIT their count first. */
+const batchTitle = (names) => (names.length > NAMES_LIMIT ? `${names.length} host(s): ` : '') + shortList(names);
+/** Batches 1..count as at most BATCH_ROW_LIMIT ranges [from, to] of consecutive batches. */
+function batchRanges(count) {
+    const per = Math.max(1, Math.ceil(count / BATCH_ROW_LIMIT));
+    return Array.from({ length: Math.ceil(count / per) }, (_, i) => [
+        i * per + 1,
+        Math.min(count, (i + 1) * per)
+    ]);
+}
+const rangeLabel = (from, to) => (from === to ? `${from}` : `${from}–${to}`);
+
 ;// CONCATENATED MODULE: ./src/variables.ts
 function rolloutVariables({ target, batch, index }) {
     return [
@@ -28403,8 +28434,12 @@ function rotationSteps(settings, rotation, cancellable) {
         }
     ];
 }
-/** The app's stop, (release mode) switch, and start: what changes the host's release. */
-function releaseSteps(settings, to, names, cancellable) {
+/** Whether a host's steps run migrate-command: on the migrate host, without release-dir (else migrate.ts runs it before any switch). */
+function migratesHere(settings, entry) {
+    return !settings.release && settings.migrate !== undefined && settings.migrate.host === entry;
+}
+/** The app's stop, (release mode) switch, and start: what changes the host's release; migrate between deploy and start. */
+function releaseSteps(settings, to, names, cancellable, migrate) {
     const { commands } = settings;
     const [stop, switchTo, start] = names;
     const step = (name, action) => ({
@@ -28418,11 +28453,12 @@ function releaseSteps(settings, to, names, cancellable) {
         ...(commands.stop !== undefined ? [step(stop, { kind: 'command', command: commands.stop })] : []),
         ...(commands.deploy !== undefined ? [step('deploy', { kind: 'command', command: commands.deploy })] : []),
         ...(to !== undefined ? [step(switchTo, { kind: 'switch', to })] : []),
+        ...(migrate !== undefined ? [step('migrate', { kind: 'command', command: migrate })] : []),
         ...(commands.start !== undefined ? [step(start, { kind: 'command', command: commands.start })] : [])
     ];
 }
 /** The ordered steps of one host, from upload to back in rotation; in release mode it switches to `release.to`. */
-function hostSteps(settings, release) {
+function hostSteps(settings, release, migrates = false) {
     const { upload, loadBalancer, health } = settings;
     const steps = [];
     if (upload)
@@ -28439,7 +28475,8 @@ function hostSteps(settings, release) {
             cancellable: true
         });
     }
-    steps.push(...releaseSteps(settings, release?.to ?? settings.release?.id, ['stop', 'switch', 'start'], true));
+    const migrate = migrates && !settings.release ? settings.migrate?.command : undefined;
+    steps.push(...releaseSteps(settings, release?.to ?? settings.release?.id, ['stop', 'switch', 'start'], true, migrate));
     steps.push({
         name: 'health',
         action: { kind: 'health', matchBody: true },
@@ -28527,7 +28564,7 @@ function stepColumns(settings) {
     const release = settings.release && { from: 'previous', to: settings.release.id };
     const names = [
         ...(release ? ['verify'] : []),
-        ...hostSteps(settings, release).map((step) => step.name),
+        ...hostSteps(settings, release, true).map((step) => step.name),
         ...restoreRotationSteps(settings).map((step) => step.name),
         ...rollBackSteps(settings, release).map((step) => step.name)
     ];
@@ -28662,6 +28699,26 @@ function describeRelease(settings) {
         `rollback-scope ${release.rollbackScope}${release.rollbackScope === 'fleet' ? ': on a failure, every host this run switched goes back to its previous release, in reverse order, in batches; a failed rollback, a cancel or the capacity floor stops it before its next batch' : ''}`
     ];
 }
+/**
+ * migrate-command: on which host, when, and what a failure does; or why it will not run
+ * (`passed`: where and when this release's migration passed, as the hosts' histories say).
+ */
+function describeMigration(settings, passed) {
+    const { migrate, release, commands } = settings;
+    if (!migrate)
+        return [];
+    if (release?.rollbackTo !== undefined)
+        return ['migrate-command: not run (rollback-to never runs it)'];
+    if (release && passed !== undefined && !migrate.always)
+        return [
+            `migrate-command: skipped: release ${release.id}'s migration passed ${passed} (migrate: always runs it again)`
+        ];
+    const once = `once, on ${migrate.host}, up to ${ms(commands.timeoutMs)}`;
+    const when = release
+        ? `in ${release.dir}/releases/${release.id} after every host prepared, before any host switches; a failure removes the release from every host and no host leaves rotation`
+        : `between its deploy and its start; a failure fails that host (undone as any failed step) and stops the rollout`;
+    return [`migrate (${once}, ${when}): ${migrate.command}`];
+}
 /** min-in-rotation, and the bake after each batch but the last. */
 function describeGuards(settings, batches) {
     const { capacity, bake } = settings;
@@ -28680,7 +28737,7 @@ function describeGuards(settings, batches) {
     return lines;
 }
 /** The dry-run plan: what would run where, in order, with every wait, and what a failure undoes. */
-function describePlan(settings) {
+function describePlan(settings, migrationPassed) {
     const { size, pauseMs, maxFailedHosts } = settings.batches;
     const batches = planBatches(settings.hosts, size);
     const describe = (steps) => steps.map((step) => describeStep(step, settings)).join('; ');
@@ -28691,6 +28748,7 @@ function describePlan(settings) {
             (pauseMs > 0 ? `; ${ms(pauseMs)} between batches` : ''),
         ...batches.map((batch, i) => `batch ${i + 1}: ${batch.map((host) => host.entry).join(', ')}`),
         ...describeRelease(settings),
+        ...describeMigration(settings, migrationPassed),
         ...describeGuards(settings, batches.length),
         'each host:',
         ...hostSteps(settings).map((step, i) => `  ${i + 1}. ${describeStep(step, settings)}`),
@@ -28699,15 +28757,46 @@ function describePlan(settings) {
     ];
 }
 
+;// CONCATENATED MODULE: ./src/rollout/host-lines.ts
+// One line per host in the log while a fleet is small; past PER_HOST_LINES hosts, the hosts whose
+// lines say the same as one line with their count, so 500 hosts in rotation read as one line and a
+// host that differs still stands out with its own.
+
+/** Hosts logged one line each up to this many. */
+const PER_HOST_LINES = 20;
+/** `entry: text` per host, or past PER_HOST_LINES, `N host(s): text (entries)` per distinct text. */
+function hostLines(entries, texts, separator = ': ') {
+    if (entries.length <= PER_HOST_LINES)
+        return entries.map((entry, i) => `${entry}${separator}${texts[i]}`).join('\n');
+    const alike = new Map();
+    texts.forEach((text, i) => {
+        const group = alike.get(text);
+        if (group)
+            group.push(entries[i]);
+        else
+            alike.set(text, [entries[i]]);
+    });
+    return [...alike]
+        .map(([text, group]) => group.length === 1
+        ? `${group[0]}${separator}${text}`
+        : `${group.length} host(s)${separator}${text} (${shortList(group)})`)
+        .join('\n');
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/dry-run.ts
+
+
 
 
 /** The plan and the findings, logged; what the report writes to the summary. */
 function dryRunPlan(settings, hosts, found, log) {
     const { releases, locks, healthPaths, lbPlaces } = found;
-    const lines = describePlan(settings);
+    const earlier = releases?.findIndex((plan) => plan.migrated !== undefined) ?? -1;
+    const migrated = releases?.[earlier]?.migrated;
+    const lines = describePlan(settings, migrated && `on ${hosts[earlier].target.entry} at ${migrated.at}`);
     log.info(['Dry run: preflight passed; nothing was changed. The plan:', ...lines].join('\n'));
-    healthPaths?.forEach((path, i) => log.info(`[${hosts[i].target.entry}] health path: ${path}`));
+    if (healthPaths)
+        log.info(hostLines(hosts.map((host) => `[${host.target.entry}]`), healthPaths.map((path) => `health path: ${path}`), ' '));
     return {
         lines,
         hosts: hosts.map((host, i) => ({
@@ -28723,26 +28812,19 @@ function dryRunPlan(settings, hosts, found, log) {
         lock: locks !== undefined
     };
 }
-/** The job summary of a dry run. */
+/** The job summary of a dry run: a row per host up to HOST_TABLE_LIMIT hosts, then per group of hosts found alike. */
 function renderPlanSummary(plan) {
+    const many = plan.hosts.length > HOST_TABLE_LIMIT;
     const head = [
-        'Host',
-        'Reachable',
-        'Host key',
+        many ? 'Hosts' : 'Host',
+        ...(many ? [] : ['Reachable']),
+        many ? 'Host keys trusted by' : 'Host key',
         'Health path',
         `Load balancer (${plan.lbKind})`,
         ...(plan.releaseMode ? ['Current release'] : []),
         ...(plan.lock ? ['Deploy lock'] : [])
     ];
-    const rows = plan.hosts.map((host) => [
-        tableCell(host.entry),
-        '✅',
-        tableCell(host.hostKey ?? ''),
-        tableCell(host.healthPath ?? ''),
-        tableCell(host.lbPlace ?? ''),
-        ...(plan.releaseMode ? [host.release === null ? '(none: a first deploy)' : tableCell(host.release ?? '')] : []),
-        ...(plan.lock ? [host.lock === undefined ? 'free' : `⚠️ ${tableCell(host.lock)}`] : [])
-    ]);
+    const rows = many ? groupRows(plan) : plan.hosts.map((host) => hostRow(plan, host));
     return [
         '## 🔍 Dry run: nothing was changed',
         '',
@@ -28750,11 +28832,57 @@ function renderPlanSummary(plan) {
         '',
         ...markdownTable(head, rows),
         '',
+        ...(many ? ['Each host, one by one: the JSON file at the `report-file` output.', ''] : []),
         '### What a run with these inputs would do',
         '',
         `<pre>${escapeHtml(plan.lines.join('\n'))}</pre>`,
         ''
     ].join('\n');
+}
+function hostRow(plan, host) {
+    return [
+        tableCell(host.entry),
+        '✅',
+        tableCell(host.hostKey ?? ''),
+        tableCell(host.healthPath ?? ''),
+        tableCell(host.lbPlace ?? ''),
+        ...(plan.releaseMode ? [host.release === null ? '(none: a first deploy)' : tableCell(host.release ?? '')] : []),
+        ...(plan.lock ? [host.lock === undefined ? 'free' : `⚠️ ${tableCell(host.lock)}`] : [])
+    ];
+}
+/** `SHA256:… (known_hosts)` → `known_hosts`: what trusted a key is alike across hosts, the key is not. */
+const trustedBy = (hostKey = '') => /\(([^)]*)\)$/.exec(hostKey)?.[1] ?? hostKey;
+/**
+ * Hosts found alike (trust, health path, release, lock) as one row each: their count and first
+ * names, and a few of their load balancer places (a place names its host, so it groups nothing).
+ */
+function groupRows(plan) {
+    const groups = new Map();
+    for (const host of plan.hosts) {
+        const key = JSON.stringify([trustedBy(host.hostKey), host.healthPath, host.release, host.lock]);
+        const group = groups.get(key);
+        if (group)
+            group.push(host);
+        else
+            groups.set(key, [host]);
+    }
+    const all = [...groups.values()];
+    const rest = all.slice(HOST_TABLE_LIMIT).flat();
+    const more = rest.length > 0 ? [[`${rest.length} more, found ${all.length - HOST_TABLE_LIMIT} other ways`]] : [];
+    return [...all.slice(0, HOST_TABLE_LIMIT).map((hosts) => groupRow(plan, hosts)), ...more];
+}
+// namesList escapes HTML; a `|` would still end the cell.
+const cellList = (items, limit) => namesList(items, limit).replace(/\|/g, '\\|');
+function groupRow(plan, hosts) {
+    const [first] = hosts;
+    return [
+        `${hosts.length}: ${cellList(hosts.map((host) => host.entry))}`,
+        tableCell(trustedBy(first.hostKey)),
+        tableCell(first.healthPath ?? ''),
+        cellList(hosts.map((host) => host.lbPlace ?? ''), 3),
+        ...(plan.releaseMode ? [first.release === null ? '(none: a first deploy)' : tableCell(first.release ?? '')] : []),
+        ...(plan.lock ? [first.lock === undefined ? 'free' : `⚠️ ${tableCell(first.lock)}`] : [])
+    ];
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/preflight.ts
@@ -30048,6 +30176,7 @@ function readJournal(dir, file) {
 
 
 
+
 /** In words, for the log and the summary: "left by run <url> (attempt 1) during `health` (release r7, at …)". */
 function describeLeft(entry) {
     const run = `run ${entry.run ?? entry.runId ?? '(not from GitHub Actions)'}`;
@@ -30121,7 +30250,7 @@ async function readHostStates(deps) {
         else if (rotation === 'out')
             log.warning(`${entry}: out of rotation before this run`, 'Host out of rotation');
     });
-    log.info(found.map(({ rotation }, i) => `${hosts[i].target.entry}: rotation ${rotation}`).join('\n'));
+    log.info(hostLines(hosts.map((host) => host.target.entry), found.map(({ rotation }) => `rotation ${rotation}`)));
     return found.map((host, i) => ({
         found: host,
         journal: new HostJournal(hosts[i], settings, log, releases?.[i].to ?? settings.release?.id)
@@ -30204,6 +30333,7 @@ async function journaled(states, step, fn) {
 
 ;// CONCATENATED MODULE: ./src/rollout/found-report.ts
 
+const FOUND_LINES = 20;
 /** Markdown lines (empty when every host was found in rotation and no run left one mid-cycle). */
 function renderFound(hosts, escape) {
     const lines = hosts.flatMap(({ target, found }) => {
@@ -30213,73 +30343,339 @@ function renderFound(hosts, escape) {
             return [`- ${escape(target.entry)}: out of rotation before this run`];
         return [];
     });
-    return lines.length === 0 ? [] : ['**Found before this run**', '', ...lines, ''];
+    if (lines.length === 0)
+        return [];
+    // Every host found out of rotation on a big fleet would be a line each: the first FOUND_LINES, then a count.
+    const more = lines.length > FOUND_LINES ? [`- and ${lines.length - FOUND_LINES} more (each in the log)`] : [];
+    return ['**Found before this run**', '', ...lines.slice(0, FOUND_LINES), ...more, ''];
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/gantt.ts
+
 /** Mermaid forbids `:`, `#` and `;` in names; host entries like [::1]:22 keep their meaning with `.`. */
 const mermaidName = (text) => text.replace(/[:#;]/g, '.');
+// A task of 0 ms would not be drawn: at least 1.
+const task = (name, tag, startMs, durationMs) => `  ${name} :${tag}${startMs}, ${startMs + Math.max(durationMs, 1)}`;
 function renderGantt(result) {
     const lines = [
         '```mermaid',
         'gantt',
         '  title Rollout timeline (ms from start)',
         '  dateFormat x',
-        '  axisFormat %M:%S'
+        '  axisFormat %M:%S',
+        ...(result.hosts.length > HOST_TABLE_LIMIT ? batchSections(result) : hostSections(result))
     ];
-    // A task of 0 ms would not be drawn: at least 1.
-    const task = (name, tag, startMs, durationMs) => `  ${name} :${tag}${startMs}, ${startMs + Math.max(durationMs, 1)}`;
-    for (const host of result.hosts.filter((h) => h.timeline.length > 0)) {
-        lines.push(`  section ${mermaidName(host.target.entry)}`);
-        for (const step of host.timeline)
-            lines.push(task(step.name, step.ok ? '' : 'crit, ', step.startMs, step.durationMs));
-    }
     if (result.bakes.length > 0)
         lines.push('  section bakes');
-    for (const bake of result.bakes) {
+    // Past BATCH_ROW_LIMIT bakes, the ones that did not pass first: they are what the chart is read for.
+    const bakes = [
+        ...result.bakes.filter((b) => b.verdict !== 'passed'),
+        ...result.bakes.filter((b) => b.verdict === 'passed')
+    ];
+    for (const bake of bakes.slice(0, BATCH_ROW_LIMIT)) {
         lines.push(task(`batch-${bake.batch}`, bake.verdict === 'passed' ? 'active, ' : 'crit, ', bake.startMs, bake.durationMs));
     }
     lines.push('```');
     return lines.join('\n');
 }
+function hostSections(result) {
+    return result.hosts
+        .filter((h) => h.timeline.length > 0)
+        .flatMap((host) => [
+        `  section ${mermaidName(host.target.entry)}`,
+        ...host.timeline.map((step) => task(step.name, step.ok ? '' : 'crit, ', step.startMs, step.durationMs))
+    ]);
+}
+/** A section per batch (or range): one task from its first step to its last, red if a host failed. */
+function batchSections(result) {
+    return batchRanges(result.batches).flatMap(([from, to]) => {
+        const steps = result.hosts.filter((h) => h.batch >= from && h.batch <= to).flatMap((h) => h.timeline);
+        if (steps.length === 0)
+            return [];
+        const start = Math.min(...steps.map((step) => step.startMs));
+        const end = Math.max(...steps.map((step) => step.startMs + step.durationMs));
+        const failed = steps.some((step) => !step.ok);
+        return [`  section batch ${rangeLabel(from, to)}`, task('hosts', failed ? 'crit, ' : '', start, end - start)];
+    });
+}
 
-;// CONCATENATED MODULE: ./src/rollout/report.ts
-// RolloutResult → what people see: step outputs, annotations and the job summary. Rendering is
-// pure; writeReport is the one place that hands it to the runner.
+;// CONCATENATED MODULE: ./src/rollout/evidence.ts
+// What a failed host leaves behind to explain itself: the last lines its failed step printed, the
+// last health response it gave, and diagnose-command's output. Each is masked and bounded as it is
+// kept, so that nothing secret or unbounded reaches the log, the job summary or the report output.
+/** The failed step's last lines: enough for a stack trace's end, small enough for many failed hosts. */
+const TAIL_LINES = 20;
+/** A line longer than this (a minified page, a base64 blob) is cut. */
+const LINE_CHARS = 500;
+/** The first lines of a failed health response's body: its gist, not the whole page. */
+const HEALTH_LINES = 10;
+/** diagnose-command's output: its last 64 KiB, where a log's newest lines are. */
+const DIAGNOSE_BYTES = 64 * 1024;
+/** `line`, cut to `max` characters. */
+function clipLine(line, max = LINE_CHARS) {
+    return line.length <= max ? line : `${line.slice(0, max)}…`;
+}
+/** The last `limit` bytes of the lines pushed (UTF-8), and how many bytes came before them. */
+class LastBytes {
+    limit;
+    lines = [];
+    bytes = 0;
+    droppedBytes = 0;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    push(line) {
+        this.lines.push(line);
+        this.bytes += Buffer.byteLength(line) + 1;
+        while (this.bytes > this.limit && this.lines.length > 1)
+            this.drop(Buffer.byteLength(this.lines.shift() ?? '') + 1);
+        if (this.bytes > this.limit) {
+            // One line longer than the limit: its end is kept.
+            const whole = Buffer.from(`${this.lines[0]}\n`);
+            this.lines[0] = whole.subarray(whole.length - this.limit, whole.length - 1).toString('utf8');
+            this.drop(whole.length - this.limit);
+        }
+    }
+    text() {
+        return this.lines.join('\n');
+    }
+    drop(bytes) {
+        this.bytes -= bytes;
+        this.droppedBytes += bytes;
+    }
+}
+/**
+ * One host's evidence as its run goes: each step starts with none; the first failure keeps the
+ * failed step's (later steps, a rollback's, do not replace it).
+ */
+class HostEvidence {
+    mask;
+    tail = [];
+    health;
+    kept;
+    diagnosis;
+    constructor(mask) {
+        this.mask = mask;
+    }
+    stepStarted() {
+        this.tail = [];
+        this.health = undefined;
+    }
+    /** A line a step printed, masked (as the log gets it), and kept among the step's last lines. */
+    line(text) {
+        const masked = this.mask(text);
+        this.tail.push(clipLine(masked));
+        if (this.tail.length > TAIL_LINES)
+            this.tail.shift();
+        return masked;
+    }
+    /** A health check's answer that did not pass (status or exit code, and the body or output). */
+    sawHealth(answer, body) {
+        const lines = body.split('\n', HEALTH_LINES + 1).slice(0, HEALTH_LINES);
+        while (lines.length > 0 && lines.at(-1)?.trim() === '')
+            lines.pop();
+        this.health = { answer, lines: lines.map((line) => clipLine(this.mask(line))) };
+    }
+    /** The host failed in the step now running: its evidence is kept. */
+    failed() {
+        this.kept ??= { tail: [...this.tail], health: this.health };
+    }
+    /** What the host's report carries. */
+    report() {
+        const { tail, health } = this.kept ?? { tail: this.tail, health: this.health };
+        return { outputTail: [...tail], lastHealth: health, diagnosis: this.diagnosis };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollout/diagnose.ts
+// diagnose-command on a host that failed, before anything undoes the failure: what the app's log
+// or journal said at the moment it failed. It only reads, so it never changes the host's outcome:
+// its own failure or timeout is reported beside its output.
 
 
 
+/**
+ * Its bound, whatever command-timeout says: the host is out of rotation (and its batch waits) until
+ * its rollback, which must not wait 10 minutes for a log to be read; 30 s reads any log's tail.
+ */
+const DIAGNOSE_BOUND_MS = 30_000;
+/** diagnose-command on a failed host, once, into its evidence; not when cancelled: the runner is about to end the job. */
+async function diagnoseFailure(context, evidence, signal) {
+    const command = context.settings.commands.diagnose;
+    if (command === undefined || signal.aborted || evidence.diagnosis)
+        return;
+    evidence.diagnosis = await diagnose(context, command, evidence.mask, signal);
+}
+/** Runs `command` on the failed host; its output, masked, is logged in a group of its own. */
+async function diagnose({ host, settings, clock, log, env }, command, mask, signal) {
+    const boundMs = Math.min(settings.commands.timeoutMs, DIAGNOSE_BOUND_MS);
+    const { entry } = host.target;
+    const output = new LastBytes(DIAGNOSE_BYTES);
+    log.info(`[${entry}] running diagnose-command (at most ${boundMs} ms)`);
+    const started = clock.now();
+    let problem;
+    try {
+        const result = await host.exec(command, {
+            env,
+            timeoutMs: boundMs,
+            signal,
+            onLine: (line) => output.push(mask(line))
+        });
+        problem = result.timedOut ? `ended at its bound of ${boundMs} ms` : failureOf(result, boundMs, signal);
+    }
+    catch (error) {
+        problem = mask(errorMessage(error));
+    }
+    const diagnosis = {
+        problem,
+        durationMs: clock.now() - started,
+        output: output.text(),
+        droppedBytes: output.droppedBytes
+    };
+    // Printed whole once it ended, so the lines of hosts failing at once do not interleave.
+    await log.group(`Diagnose ${entry}: ${diagnosisHeading(diagnosis)}`, async () => {
+        if (diagnosis.output !== '')
+            for (const line of diagnosis.output.split('\n'))
+                log.info(`[${entry}] ${line}`);
+    });
+    if (problem !== undefined)
+        log.warning(`${entry}: diagnose-command ${problem}`, 'Diagnose failed');
+    return diagnosis;
+}
+/** `diagnose-command exited 0 in 120 ms (the last 65536 bytes of 80000)`, for the log and the summary. */
+function diagnosisHeading({ problem, durationMs, output, droppedBytes }) {
+    const kept = Buffer.byteLength(output);
+    const dropped = droppedBytes > 0 ? ` (its last ${kept} bytes of ${kept + droppedBytes})` : '';
+    return `diagnose-command ${problem ?? 'exited 0'} in ${durationMs} ms${dropped}`;
+}
+
+;// CONCATENATED MODULE: ./src/rollout/diagnostics.ts
+// A failed host's evidence (evidence.ts) as people read it: collapsed under the host in the job
+// summary, every text HTML-escaped, and as the `diagnostics` field of its entry in the report output.
 
 
-
-
-const entries = (hosts, keep) => JSON.stringify(hosts.filter(keep).map((host) => host.target.entry));
-function renderOutputs(result) {
-    const report = result.hosts.map((host) => ({
-        host: host.target.entry,
-        batch: host.batch,
-        result: host.outcome,
-        rotation: host.rotation,
-        failedStep: host.failedStep ?? null,
-        error: host.error ?? null,
-        durationMs: host.durationMs,
-        stepsMs: Object.fromEntries(host.timeline.map((step) => [step.name, step.durationMs])),
-        ...(host.release ? { fromRelease: host.release.from ?? null, toRelease: host.release.to } : {})
-    }));
+/** The last `limit` characters of `text`, from a line's start, marked as cut: the rest is in the report. */
+function lastChars(text, limit) {
+    return text.length > limit ? `…\n${text.slice(-limit).replace(/^[^\n]*\n/, '')}` : text;
+}
+/**
+ * A host that needs a look: why, the failed step's last output, its last health answer, and
+ * diagnose-command's output, each cut to its last `limit` characters so that twenty failed hosts
+ * stay far under the summary's 1 MiB (the report output keeps the whole diagnosis).
+ */
+function renderHostDetails(host, limit = Infinity) {
+    const { lastHealth, diagnosis, failedStep } = host;
+    /** Text shown as it came (a <pre> block), escaped; `empty` when there is none. */
+    const preformatted = (text, empty) => `<pre>${escapeHtml(lastChars(text, limit) || empty)}</pre>`;
+    const lines = [
+        `<details><summary>${escapeHtml(host.target.entry)}: ${escapeHtml(failedStep ?? '')} ${escapeHtml(host.error ?? '')}</summary>`,
+        ''
+    ];
+    // A health check that printed nothing has its answer to show instead.
+    if (host.outputTail.length > 0 || (!lastHealth && !diagnosis))
+        lines.push(failedStep ? `Last output of \`${failedStep}\`:` : 'Last output:', '', preformatted(host.outputTail.join('\n'), '(no output)'), '');
+    if (lastHealth)
+        lines.push(`Last health response: ${escapeHtml(lastHealth.answer)}`, '', preformatted(lastHealth.lines.join('\n'), '(empty body)'), '');
+    if (diagnosis)
+        lines.push(`${escapeHtml(diagnosisHeading(diagnosis))}:`, '', preformatted(diagnosis.output, '(no output)'), '');
+    lines.push('</details>', '');
+    return lines;
+}
+/** What the `report` output keeps of each host's evidence; report-file keeps it whole. */
+const COMPACT = { outputLines: 5, diagnoseChars: 2000 };
+/**
+ * A host's `diagnostics` (one that needs a look), whole for report-file or `compact` for the
+ * `report` output, which must hold every host of a 500-host rollout within GitHub's output limits.
+ */
+function diagnosticsReport(host, needsLook, compact = false) {
+    if (!needsLook)
+        return {};
+    const { lastHealth, diagnosis } = host;
+    const outputTail = compact ? host.outputTail.slice(-COMPACT.outputLines) : host.outputTail;
     return {
-        result: result.status,
-        // On the new release and in rotation, whether this run cycled them or found them there.
-        'succeeded-hosts': entries(result.hosts, (host) => host.outcome === 'succeeded' || host.outcome === 'unchanged'),
-        // Anything touched that did not end on the new release needs a look: failed, rolled back, cancelled.
-        'failed-hosts': entries(result.hosts, needsAttention),
-        'skipped-hosts': entries(result.hosts, (host) => host.outcome === 'skipped'),
-        report: JSON.stringify(report),
-        'duration-ms': String(result.durationMs),
-        ...(result.release !== undefined ? { release: result.release } : {}),
-        bakes: JSON.stringify(result.bakes.map(({ batch, durationMs, verdict, measurements }) => ({ batch, durationMs, verdict, measurements })))
+        diagnostics: {
+            outputTail,
+            lastHealth: lastHealth ?? null,
+            diagnose: diagnosis
+                ? {
+                    problem: diagnosis.problem ?? null,
+                    durationMs: diagnosis.durationMs,
+                    output: compact ? lastChars(diagnosis.output, COMPACT.diagnoseChars) : diagnosis.output,
+                    droppedBytes: diagnosis.droppedBytes
+                }
+                : null
+        }
     };
 }
+
+;// CONCATENATED MODULE: ./src/rollout/migrate-report.ts
+
+/** Without release-dir it is the migrate host's `migrate` step: read back from that host's report. */
+function migrationOfHosts(hosts) {
+    for (const host of hosts) {
+        const step = host.timeline.find((record) => record.name === 'migrate');
+        if (!step)
+            continue;
+        const failed = host.failedStep === 'migrate';
+        return {
+            host: host.target.entry,
+            result: step.ok ? 'passed' : host.outcome === 'cancelled' ? 'cancelled' : 'failed',
+            durationMs: step.durationMs,
+            // The host's tail ends with the migration's lines when it failed there; after a pass, later steps' follow.
+            outputTail: failed ? host.outputTail.slice(-10) : [],
+            error: failed ? host.error : undefined
+        };
+    }
+    return undefined;
+}
+/** Its entry in the `report` output. */
+function migrationJson(migration) {
+    const { result, durationMs, outputTail, error, passed } = migration;
+    return { result, durationMs, outputTail, error: error ?? null, ...(passed ? { passedBefore: passed } : {}) };
+}
+const LABEL = {
+    passed: '✅ passed',
+    failed: '❌ failed',
+    cancelled: '⚠️ cancelled',
+    skipped: '⏭️ skipped'
+};
+/** Its row in the job summary, and its last lines. */
+function renderMigration(migration) {
+    if (!migration)
+        return [];
+    const { host, result, durationMs, outputTail, error, passed } = migration;
+    const note = passed ? `passed on ${passed.host} at ${passed.at} (run ${passed.run})` : (error ?? '');
+    return [
+        ...markdownTable(['Migration', 'Host', 'Result', 'Time (ms)', 'Note'], [['migrate-command', tableCell(host), LABEL[result], String(durationMs), tableCell(note)]]),
+        '',
+        ...(outputTail.length > 0
+            ? [
+                `<details><summary>migrate-command: last ${outputTail.length} line(s)</summary>`,
+                '',
+                `<pre>${escapeHtml(outputTail.join('\n'))}</pre>`,
+                '</details>',
+                ''
+            ]
+            : [])
+    ];
+}
+
+;// CONCATENATED MODULE: ./src/rollout/summary.ts
+
+
+
+
+
+
+
+/** Failed hosts shown with their output; the others that failed the same way are listed by name. */
+const FAILED_DETAIL_LIMIT = 20;
+/** Each text of a failed host's evidence in the summary (its output, diagnose-command's): the `report` output has them whole. */
+const DETAIL_CHARS = 8000;
+/** Bakes past this many are counted, except the ones that did not pass (a rollout stops at the first). */
+const BAKE_DETAIL_LIMIT = 3;
 const HEADINGS = { success: '✅ Rollout succeeded', failure: '❌ Rollout failed', cancelled: '⚠️ Rollout cancelled' };
+const OUTCOMES = ['failed', 'rolled-back', 'cancelled', 'succeeded', 'unchanged', 'skipped'];
 const OUTCOME_LABEL = {
     succeeded: '✅ succeeded',
     unchanged: '✅ unchanged',
@@ -30289,17 +30685,111 @@ const OUTCOME_LABEL = {
     skipped: '⏭️ skipped'
 };
 const ROTATION_LABEL = { in: 'in', out: '**out**', unknown: 'unknown' };
+function renderSummary(result, migration) {
+    const counts = OUTCOMES.map((outcome) => [outcome, result.hosts.filter((h) => h.outcome === outcome).length])
+        .filter(([, n]) => n > 0)
+        .map(([outcome, n]) => `${n} ${outcome}`);
+    const many = result.hosts.length > HOST_TABLE_LIMIT;
+    const lines = [
+        `## ${HEADINGS[result.status]}`,
+        '',
+        `${result.hosts.length} host(s) in ${result.batches} batch(es), ${result.durationMs} ms: ${counts.join(', ')}.` +
+            (result.stoppedBecause ? ` Stopped early: ${escapeHtml(result.stoppedBecause)}.` : ''),
+        '',
+        ...renderMigration(migration),
+        ...renderNeedsAttention(result.hosts.filter(needsAttention)),
+        ...(many ? [...renderGroups(result.hosts), ...renderBatchOverview(result)] : renderHostTable(result)),
+        ...renderFound(result.hosts, escapeHtml),
+        ...renderBakes(result.bakes),
+        renderGantt(result)
+    ];
+    if (many)
+        lines.push('', 'Every host, one by one: the `report` output, and the JSON file at the `report-file` output.');
+    return `${lines.join('\n')}\n`;
+}
+/**
+ * Failures first: the hosts that need a look, grouped by how they went (outcome, step, error), the
+ * first FAILED_DETAIL_LIMIT of them each with its output. Anything else a failed host should show
+ * (a diagnosis) belongs in diagnostics.ts's renderHostDetails.
+ */
+function renderNeedsAttention(hosts) {
+    if (hosts.length === 0)
+        return [];
+    const ways = groupBy(hosts, (h) => `${OUTCOME_LABEL[h.outcome]} at ${h.failedStep ?? '?'}: ${h.error ?? ''}`);
+    return [
+        `### Needs a look: ${hosts.length} host(s)`,
+        '',
+        // One host's way is its detail block's title already.
+        ...(hosts.length > 1
+            ? [
+                ...[...ways].map(([way, group]) => `- ${group.length} host(s) ${escapeHtml(way)}: ${namesList(entries(group))}`),
+                ''
+            ]
+            : []),
+        ...hosts.slice(0, FAILED_DETAIL_LIMIT).flatMap((host) => renderHostDetails(host, DETAIL_CHARS)),
+        ...(hosts.length > FAILED_DETAIL_LIMIT
+            ? [`The output of the other ${hosts.length - FAILED_DETAIL_LIMIT} is in the log, in its batch's group.`, '']
+            : [])
+    ];
+}
+/** A failed or cancelled migration ends the run before any host switched: its row is the summary. */
+function renderMigrationOnly(status, migration) {
+    return [`## ${HEADINGS[status]}`, '', ...renderMigration(migration)].join('\n');
+}
+/** Past HOST_TABLE_LIMIT: the other hosts by outcome, each list collapsed ("447 host(s) succeeded"). */
+function renderGroups(hosts) {
+    const groups = groupBy(hosts.filter((h) => !needsAttention(h)), (h) => h.outcome);
+    return [
+        '### Hosts',
+        '',
+        ...OUTCOMES.flatMap((outcome) => {
+            const group = groups.get(outcome);
+            if (!group)
+                return [];
+            const names = namesList(entries(group), COLLAPSED_NAMES_LIMIT);
+            return [
+                `<details><summary>${OUTCOME_LABEL[outcome]}: ${group.length} host(s)</summary>`,
+                '',
+                names,
+                '</details>',
+                ''
+            ];
+        })
+    ];
+}
+/** Past HOST_TABLE_LIMIT: a row per batch (per range of batches past BATCH_ROW_LIMIT). */
+function renderBatchOverview(result) {
+    const rows = batchRanges(result.batches).map(([from, to]) => {
+        const hosts = result.hosts.filter((h) => h.batch >= from && h.batch <= to);
+        const ran = hosts.filter((h) => h.timeline.length > 0);
+        const start = Math.min(...ran.map((h) => h.timeline[0].startMs));
+        const end = Math.max(...ran.map((h) => h.timeline[0].startMs + h.durationMs));
+        const outcomes = OUTCOMES.flatMap((outcome) => {
+            const n = hosts.filter((h) => h.outcome === outcome).length;
+            return n > 0 ? [`${n} ${OUTCOME_LABEL[outcome]}`] : [];
+        });
+        const slowest = ran.reduce((a, h) => (a && a.durationMs >= h.durationMs ? a : h), undefined);
+        return [
+            rangeLabel(from, to),
+            String(hosts.length),
+            outcomes.join(', '),
+            String(hosts.filter((h) => h.rotation !== 'in').length),
+            ran.length > 0 ? `${start}` : '',
+            ran.length > 0 ? `${end - start}` : '',
+            slowest ? `${tableCell(slowest.target.entry)} (${slowest.durationMs})` : ''
+        ];
+    });
+    const head = ['Batch', 'Hosts', 'Results', 'Not in rotation', 'Started (ms)', 'Took (ms)', 'Slowest host (ms)'];
+    return ['### Batches', '', ...markdownTable(head, rows), ''];
+}
 function stepCell(host, name) {
     const step = host.timeline.find((p) => p.name === name);
     if (!step)
         return '';
     return step.ok ? `${step.durationMs}` : `❌ ${step.durationMs}`;
 }
-function renderSummary(result) {
-    const counts = ['succeeded', 'unchanged', 'failed', 'rolled-back', 'cancelled', 'skipped']
-        .map((outcome) => [outcome, result.hosts.filter((host) => host.outcome === outcome).length])
-        .filter(([, n]) => n > 0)
-        .map(([outcome, n]) => `${n} ${outcome}`);
+/** Up to HOST_TABLE_LIMIT hosts: a row per host with each step's time. */
+function renderHostTable(result) {
     const columns = result.steps.filter((name) => result.hosts.some((host) => host.timeline.some((p) => p.name === name)));
     const releases = result.hosts.some((host) => host.release);
     const head = [
@@ -30320,30 +30810,29 @@ function renderSummary(result) {
         ...columns.map((name) => stepCell(host, name)),
         String(host.durationMs)
     ]);
-    const lines = [
-        `## ${HEADINGS[result.status]}`,
-        '',
-        `${result.hosts.length} host(s) in ${result.batches} batch(es), ${result.durationMs} ms: ${counts.join(', ')}.` +
-            (result.stoppedBecause ? ` Stopped early: ${escapeHtml(result.stoppedBecause)}.` : ''),
-        '',
-        ...markdownTable(head, rows),
-        '',
-        ...renderFound(result.hosts, escapeHtml)
-    ];
-    for (const host of result.hosts.filter(needsAttention)) {
-        lines.push(`<details><summary>${escapeHtml(host.target.entry)}: ${escapeHtml(host.failedStep ?? '')} ${escapeHtml(host.error ?? '')}</summary>`, '', `<pre>${escapeHtml(host.outputTail.join('\n') || '(no output)')}</pre>`, '</details>', '');
-    }
-    lines.push(...renderBakes(result.bakes), renderGantt(result));
-    return `${lines.join('\n')}\n`;
+    return [...markdownTable(head, rows), ''];
 }
 const VERDICT_LABEL = {
     passed: '✅ passed',
     failed: '❌ failed',
     cancelled: '⚠️ cancelled'
 };
-/** Each bake with its measurements: when, the exit code, the analysis's last line. */
+/** Each bake with its measurements; past BAKE_DETAIL_LIMIT bakes, the passed ones counted. */
 function renderBakes(bakes) {
-    return bakes.flatMap((bake) => [
+    if (bakes.length <= BAKE_DETAIL_LIMIT)
+        return bakes.flatMap(renderBake);
+    const passed = bakes.filter((bake) => bake.verdict === 'passed');
+    const took = passed.map((bake) => bake.durationMs);
+    return [
+        `**Bakes**: ${passed.length} of ${bakes.length} passed` +
+            (passed.length > 0 ? ` (${Math.min(...took)} to ${Math.max(...took)} ms each)` : '') +
+            "; each one's measurements are in the log, in its group.",
+        '',
+        ...bakes.filter((bake) => bake.verdict !== 'passed').flatMap(renderBake)
+    ];
+}
+function renderBake(bake) {
+    return [
         `**Bake after batch ${bake.batch}**: ${bake.durationMs} ms, ${VERDICT_LABEL[bake.verdict]}` +
             (bake.measurements.length === 0 ? ' (no analysis-command)' : ''),
         '',
@@ -30357,19 +30846,121 @@ function renderBakes(bakes) {
                 ''
             ]
             : [])
-    ]);
+    ];
+}
+const entries = (hosts) => hosts.map((host) => host.target.entry);
+function groupBy(items, key) {
+    const groups = new Map();
+    for (const item of items) {
+        const group = groups.get(key(item));
+        if (group)
+            group.push(item);
+        else
+            groups.set(key(item), [item]);
+    }
+    return groups;
+}
+
+;// CONCATENATED MODULE: ./src/rollout/report.ts
+// RolloutResult → what people see: step outputs, annotations and the job summary. Rendering is
+// pure; writeReport is the one place that hands it to the runner.
+
+
+
+
+
+
+
+
+const report_entries = (hosts, keep) => JSON.stringify(hosts.filter(keep).map((host) => host.target.entry));
+/**
+ * The `report` output's size bound, in UTF-16 code units as GitHub counts outputs: a job's outputs
+ * may total 1 MB, so the report takes at most half (about 2,000 hosts' entries); past it the output
+ * keeps the hosts that need a look first, and report-file has every host.
+ */
+const REPORT_OUTPUT_LIMIT = 256 * 1024;
+/** The per-host report, one entry per host in `hosts` order: report-file's content. */
+function fullReport(result, migration) {
+    return JSON.stringify(result.hosts.map((host) => reportEntry(host, migration, false)));
+}
+/** A host's entry; `compact` (the `report` output) cuts its diagnostics, report-file has them whole. */
+function reportEntry(host, migration, compact) {
+    return {
+        host: host.target.entry,
+        batch: host.batch,
+        result: host.outcome,
+        rotation: host.rotation,
+        failedStep: host.failedStep ?? null,
+        error: host.error ?? null,
+        durationMs: host.durationMs,
+        stepsMs: Object.fromEntries(host.timeline.map((step) => [step.name, step.durationMs])),
+        ...(host.release ? { fromRelease: host.release.from ?? null, toRelease: host.release.to } : {}),
+        ...(migration?.host === host.target.entry ? { migration: migrationJson(migration) } : {}),
+        ...diagnosticsReport(host, needsAttention(host), compact)
+    };
+}
+/** The report within REPORT_OUTPUT_LIMIT: every host if it fits, else those that need a look first, in `hosts` order. */
+function reportWithinLimit(hosts, migration) {
+    const entries = hosts.map((host) => JSON.stringify(reportEntry(host, migration, true)));
+    if (entries.reduce((sum, entry) => sum + entry.length + 1, 1) <= REPORT_OUTPUT_LIMIT)
+        return `[${entries.join(',')}]`;
+    const first = [...hosts.keys()].sort((a, b) => Number(needsAttention(hosts[b])) - Number(needsAttention(hosts[a])));
+    const kept = new Set();
+    let size = 1;
+    for (const i of first) {
+        if (size + entries[i].length + 1 > REPORT_OUTPUT_LIMIT)
+            break;
+        kept.add(i);
+        size += entries[i].length + 1;
+    }
+    return `[${entries.filter((_, i) => kept.has(i)).join(',')}]`;
+}
+function renderOutputs(result, reportFile = '', migration) {
+    return {
+        result: result.status,
+        // On the new release and in rotation, whether this run cycled them or found them there.
+        'succeeded-hosts': report_entries(result.hosts, (host) => host.outcome === 'succeeded' || host.outcome === 'unchanged'),
+        // Anything touched that did not end on the new release needs a look: failed, rolled back, cancelled.
+        'failed-hosts': report_entries(result.hosts, needsAttention),
+        'skipped-hosts': report_entries(result.hosts, (host) => host.outcome === 'skipped'),
+        report: reportWithinLimit(result.hosts, migration),
+        'report-file': reportFile,
+        'duration-ms': String(result.durationMs),
+        ...(result.release !== undefined ? { release: result.release } : {}),
+        bakes: JSON.stringify(result.bakes.map(({ batch, durationMs, verdict, measurements }) => ({ batch, durationMs, verdict, measurements })))
+    };
 }
 /**
  * The one place a run's outcome reaches the runner: the `result` output always; for a rollout
  * also its other outputs, an annotation per host that needs a look, and the job summary.
  */
-async function writeReport({ status, rollout, plan }, writer, log) {
+async function writeReport({ status, rollout, plan, migration: before, connections }, writer, log) {
+    const migration = before ?? (rollout && migrationOfHosts(rollout.hosts));
+    if (connections)
+        writer.setOutput('connections', JSON.stringify(connections));
     if (!rollout) {
         writer.setOutput('result', status);
-        return plan && writeSummary(writer, renderPlanSummary(plan), log);
+        // A failed or cancelled migration ends the run before any host switched: its row is the summary.
+        if (migration) {
+            writer.setOutput('report', JSON.stringify([{ host: migration.host, migration: migrationJson(migration) }]));
+            return writeSummary(writer, renderMigrationOnly(status, migration), log);
+        }
+        if (!plan)
+            return;
+        // A dry run's report-file: what preflight found on each host, which its summary groups past 50.
+        writer.setOutput('report-file', await saveReport(writer, JSON.stringify(plan.hosts), log));
+        return writeSummary(writer, renderPlanSummary(plan), log);
     }
-    for (const [name, value] of Object.entries(renderOutputs(rollout)))
+    const full = fullReport(rollout, migration);
+    const reportFile = await saveReport(writer, full, log);
+    const outputs = renderOutputs(rollout, reportFile, migration);
+    for (const [name, value] of Object.entries(outputs))
         writer.setOutput(name, value);
+    const kept = JSON.parse(outputs.report).length;
+    if (kept < rollout.hosts.length)
+        log.warning(`The report output holds ${kept} of ${rollout.hosts.length} hosts ` +
+            `(those that need a look first) to stay within GitHub's output limits; ` +
+            (reportFile ? `every host is in report-file (${reportFile})` : 'and report-file could not be written'), 'Report output shortened');
     for (const host of rollout.hosts.filter(needsAttention)) {
         const rotation = host.rotation === 'in'
             ? 'it is back in rotation'
@@ -30381,7 +30972,14 @@ async function writeReport({ status, rollout, plan }, writer, log) {
     }
     if (status === 'success')
         log.notice(`${rollout.hosts.length} host(s) rolled out in ${rollout.durationMs} ms`, 'Rollout succeeded');
-    await writeSummary(writer, renderSummary(rollout), log);
+    await writeSummary(writer, renderSummary(rollout, migration), log);
+}
+/** The report file's path, or empty when it could not be written (a warning says why). */
+function saveReport(writer, json, log) {
+    return writer.saveReport(json).catch((error) => {
+        log.warning(`The report file was not written: ${errorMessage(error)}`, 'No report file');
+        return '';
+    });
 }
 /**
  * Not every runner has job summaries (Gitea, Forgejo, @github/local-action, a terminal): the
@@ -30510,6 +31108,24 @@ const POLL_MS = 1000;
 const BEAT_MS = 10_000;
 /** A lock whose beats stopped this long ago (a few missed beats) is a dead run's, unless lock-stale-after says otherwise. */
 const DEFAULT_STALE_MS = 60_000;
+/**
+ * How often a parked host (one max-connections disconnected) is beaten: each beat connects it
+ * again, so not every BEAT_MS, but at half of stale-after less a beat's period, so that a beat
+ * late by a tick and a slow sweep still lands well before the lock would look dead.
+ */
+function parkedBeatEveryMs(staleMs) {
+    return Math.max(BEAT_MS, staleMs / 2 - BEAT_MS);
+}
+/**
+ * The hosts to beat now, in order: every host still connected (a beat on it costs a round trip),
+ * then each parked one whose last beat is parkedBeatEveryMs old, the oldest first.
+ */
+function dueForBeat(hosts, lastBeat, now, staleMs) {
+    const age = (host) => now - (lastBeat.get(host) ?? -Infinity);
+    const connected = hosts.filter((host) => host.parked !== true);
+    const parked = hosts.filter((host) => host.parked === true && age(host) >= parkedBeatEveryMs(staleMs));
+    return [...connected, ...parked.sort((a, b) => age(b) - age(a))];
+}
 /** Runs a lock script on a host and reads what it found. */
 async function lockScript(host, script, sideline = false) {
     const { result, lines } = await runToEnd(host, script, { timeoutMs: sideline ? BEAT_MS : 60_000, sideline });
@@ -30549,6 +31165,10 @@ class DeployLocks {
     token = (0,external_node_crypto_.randomBytes)(16).toString('hex');
     taken = new Set();
     beats;
+    /** When each host's lock was last taken or beaten, by the clock. */
+    lastBeat = new Map();
+    /** A sweep under way: the next tick waits for it rather than piling up beside it. */
+    sweeping = false;
     /** Hosts whose beat failed last time, warned about once until it works again. */
     missed = new Set();
     constructor(hosts, lock, clock, log) {
@@ -30579,6 +31199,8 @@ class DeployLocks {
             found.forEach((seen, i) => {
                 if (seen?.state !== 'held')
                     this.taken.add(pending[i]);
+                if (seen?.state !== 'held')
+                    this.lastBeat.set(pending[i], this.clock.now());
                 this.tellTakenOver(pending[i], seen);
             });
             this.beats ??= setInterval(() => void this.beat(), BEAT_MS).unref();
@@ -30613,19 +31235,30 @@ class DeployLocks {
         if (seen?.state === 'replaced')
             this.log.warning(`${host.target.entry}: took over the deploy lock of an earlier attempt of this workflow run: ${seen.holder}`, 'Earlier attempt’s lock taken over');
     }
-    /** Touches the beat on every lock held; a host whose beat fails is warned about once, then tried again next time. */
+    /**
+     * Touches the beat on the locks held that are due (dueForBeat); a host whose beat fails is warned
+     * about once, then tried again next time.
+     */
     async beat() {
-        await mapBounded([...this.taken], async (host) => {
-            const seen = await lockScript(host, beatLock(this.lock.path, this.token), true).catch(() => undefined);
-            if (seen?.state === 'beat')
-                return void this.missed.delete(host);
-            if (this.missed.has(host) || !this.taken.has(host))
-                return;
-            this.missed.add(host);
-            this.log.warning(seen?.state === 'lost'
-                ? `${host.target.entry}: the deploy lock is no longer this run's (another run took it over)`
-                : `${host.target.entry}: the deploy lock's heartbeat failed; trying again in ${BEAT_MS / 1000} s`, 'Lock heartbeat');
-        });
+        if (this.sweeping)
+            return;
+        this.sweeping = true;
+        const staleMs = this.lock.staleAfterMs ?? DEFAULT_STALE_MS;
+        const due = dueForBeat([...this.taken], this.lastBeat, this.clock.now(), staleMs);
+        await mapBounded(due, (host) => this.beatOn(host)).finally(() => (this.sweeping = false));
+    }
+    async beatOn(host) {
+        const seen = await lockScript(host, beatLock(this.lock.path, this.token), true).catch(() => undefined);
+        if (seen?.state === 'beat') {
+            this.lastBeat.set(host, this.clock.now());
+            return void this.missed.delete(host);
+        }
+        if (this.missed.has(host) || !this.taken.has(host))
+            return;
+        this.missed.add(host);
+        this.log.warning(seen?.state === 'lost'
+            ? `${host.target.entry}: the deploy lock is no longer this run's (another run took it over)`
+            : `${host.target.entry}: the deploy lock's heartbeat failed; trying again in ${BEAT_MS / 1000} s`, 'Lock heartbeat');
     }
     /** Gives back every lock this run took; a failure is a warning (the lock then needs clearing). */
     async release() {
@@ -30782,6 +31415,7 @@ function judgeResponse(response, statuses, body) {
 
 
 
+
 function runStep(context, action, signal) {
     switch (action.kind) {
         case 'upload':
@@ -30804,15 +31438,23 @@ async function runCommand(context, command, signal) {
     const result = await context.host.exec(command, { env, timeoutMs, signal, onLine: output, groupFile });
     throwIfFailed(result, timeoutMs, signal);
 }
-async function checkHealth({ host, settings, clock, log, env }, { matchBody, timeoutMs = settings.health.timeoutMs }, signal) {
+async function checkHealth({ host, settings, clock, log, env, sawHealth }, { matchBody, timeoutMs = settings.health.timeoutMs }, signal) {
     const { url, command, statuses, body, intervalMs } = settings.health;
     const expanded = url === undefined ? undefined : new URL(expandVariables(url, new Map(env)));
     const attempt = async (budgetMs) => {
         if (expanded) {
             const response = await host.httpGet(expanded, { timeoutMs: budgetMs, signal });
-            return judgeResponse(response, statuses, matchBody ? body : undefined);
+            const verdict = judgeResponse(response, statuses, matchBody ? body : undefined);
+            if (!verdict.ok)
+                sawHealth?.(`HTTP ${response.status}`, response.body);
+            return verdict;
         }
-        return exitVerdict(await host.exec(command ?? 'false', { env, timeoutMs: budgetMs, signal, onLine: () => undefined }));
+        const lines = [];
+        const onLine = (line) => void (lines.length < HEALTH_LINES && lines.push(line));
+        const verdict = exitVerdict(await host.exec(command ?? 'false', { env, timeoutMs: budgetMs, signal, onLine }));
+        if (!verdict.ok)
+            sawHealth?.(verdict.detail, lines.join('\n'));
+        return verdict;
     };
     const verdict = await pollUntil(attempt, {
         clock,
@@ -30894,7 +31536,12 @@ async function lookAgain(context, { onNewRelease, group, signal }) {
         rotation = await measureRotation(context);
     }
     catch (error) {
-        return { healthy: false, rotation: 'unknown', detail: `could not reconnect to look at it: ${errorMessage(error)}` };
+        return {
+            healthy: false,
+            reached: false,
+            rotation: 'unknown',
+            detail: `could not reconnect to look at it: ${errorMessage(error)}`
+        };
     }
     const timeoutMs = Math.min(context.settings.health.timeoutMs, LOOK_MS);
     const unhealthy = signal.aborted
@@ -30907,6 +31554,7 @@ async function lookAgain(context, { onNewRelease, group, signal }) {
     }[rotation];
     return {
         healthy: unhealthy === undefined,
+        reached: true,
         rotation,
         detail: `reconnected: ${command}${where}, ${unhealthy === undefined ? 'healthy' : `not healthy (${unhealthy})`}`
     };
@@ -30930,6 +31578,130 @@ async function measureRotation({ host, lb, env }) {
     return lb.inRotation({ host, env });
 }
 
+;// CONCATENATED MODULE: ./src/inputs/catalog.ts
+// Generated from action.yml by `npm run catalog` (scripts/catalog.ts): do not edit. Change action.yml
+// and run it again; __tests__/unit/catalog.test.ts fails while this file is stale.
+/** action.yml's inputs, in its order. */
+// prettier-ignore
+const INPUTS = [
+    { name: 'hosts', required: true, secret: false, description: 'Hosts to deploy, in order: one per line or comma-separated, `[user@]host[:port]`, IPv6 as `[::1]:22`; blank lines and `#` comments are ignored.' },
+    { name: 'username', required: false, secret: false, description: 'Login user for hosts that do not name one.' },
+    { name: 'port', required: false, secret: false, default: '22', description: 'SSH port for hosts that do not name one.' },
+    { name: 'private-key', required: false, secret: true, description: 'Secret: the private key\'s text or the path of a key file on the runner. OpenSSH, PKCS#1 or PKCS#8; masked in logs.' },
+    { name: 'passphrase', required: false, secret: true, description: 'Secret: the passphrase of `private-key`; masked in logs.' },
+    { name: 'password', required: false, secret: true, description: 'Secret: password authentication (prefer `private-key`); masked in logs.' },
+    { name: 'known-hosts', required: false, secret: false, description: 'OpenSSH known_hosts text: plain, hashed and `[host]:port` entries, as `ssh-keyscan -p PORT HOST` prints it.' },
+    { name: 'host-fingerprints', required: false, secret: false, description: 'Accepted host key fingerprints, `SHA256:…` as `ssh-keygen -lf` prints them; one per line or comma-separated.' },
+    { name: 'strict-host-key-checking', required: false, secret: false, default: 'true', description: '`true`: refuse a host whose key is not in `known-hosts` or `host-fingerprints` (and require one of them). `false`: accept any key, with a warning annotation.' },
+    { name: 'jump-host', required: false, secret: false, description: 'Bastion `[user@]host[:port]`, comma-separated for a chain; same authentication and key checking as the hosts.' },
+    { name: 'connect-timeout', required: false, secret: false, default: '20s', description: 'Time limit of one connection attempt (`8`, `8s`, `500ms`, `1m`).' },
+    { name: 'connect-attempts', required: false, secret: false, default: '3', description: 'Connection attempts per host (1-10). Connection-level errors are retried with backoff (0.5 s, 1 s, 2 s…); refused keys and failed authentication are not.' },
+    { name: 'max-connections', required: false, secret: false, default: '50', description: 'The most SSH connections open at once (1-1000). A jump host\'s hop counts as one more per host. Past it, the idle host used least recently is disconnected and reconnects when next used. The largest batch must fit, with one host to spare: see docs/large-fleets.md.' },
+    { name: 'env', required: false, secret: false, description: '`KEY=value` lines exported (shell-quoted) to every remote command and health command.' },
+    { name: 'load-balancer', required: false, secret: false, description: 'How hosts leave and rejoin the load balancer: `health-file`, `commands`, `haproxy` or `aws-elbv2`. `haproxy` tells HAProxy through its runtime API, `aws-elbv2` changes AWS target groups. Default: `commands` when `offline-command` and `online-command` are both set, `health-file` otherwise.' },
+    { name: 'health-file', required: false, secret: false, description: 'File the load balancer\'s health check serves: offline removes it (`rm -f`), online creates it (`touch`).' },
+    { name: 'offline-command', required: false, secret: false, description: 'Remote command that takes the host out of the load balancer (instead of removing `health-file`).' },
+    { name: 'online-command', required: false, secret: false, description: 'Remote command that puts the host back into the load balancer (instead of touching `health-file`).' },
+    { name: 'offline-wait', required: false, secret: false, default: '8s', description: 'Wait after offline for the load balancer to notice and in-flight requests to finish. Durations are `8`, `8s`, `500ms`, `1m`, `1h`.' },
+    { name: 'online-wait', required: false, secret: false, default: '8s', description: 'Wait after online for the load balancer to send traffic again, before the next batch.' },
+    { name: 'offline-probe', required: false, secret: false, description: 'Command that exits 0 once the load balancer reports the host out of rotation. It runs **on the runner** (by `sh`, with `ROLLOUT_*` and `env` variables), e.g. a cloud CLI or a query of an HAProxy admin socket. Polled every `probe-interval`; `offline-wait` becomes its upper bound. If it never confirms, the host is put back online (nothing was stopped) and fails.' },
+    { name: 'online-probe', required: false, secret: false, description: 'Like `offline-probe`, for the host back in rotation; `online-wait` becomes its upper bound. If it never confirms, the host fails and the rollout stops.' },
+    { name: 'probe-interval', required: false, secret: false, default: '500ms', description: 'Time between two runs of `offline-probe` or `online-probe`.' },
+    { name: 'drain-timeout', required: false, secret: false, description: 'After offline, also wait at most this long for the host\'s connections on `drain-port` to end. They are read with `ss` on the host; past the bound the host is stopped anyway, with a warning. Needs `drain-port`. With `load-balancer: haproxy`, it bounds the wait for HAProxy\'s own count of the host\'s sessions (`scur`) to reach 0 instead (default there: `offline-wait`), and `drain-port` is optional.' },
+    { name: 'drain-port', required: false, secret: false, description: 'Port on the host that the load balancer connects to. `drain-timeout` waits for its established connections to end.' },
+    { name: 'haproxy-hosts', required: false, secret: false, description: 'With `load-balancer: haproxy`: the LB hosts running HAProxy, one per line or comma-separated. Each is `[user@]host[:port]`, reached over SSH like the hosts (same key; `known-hosts` must cover them); every change goes to each of them (an active/passive or active/active pair). Without it, `haproxy-socket` is reached from the runner.' },
+    { name: 'haproxy-socket', required: false, secret: false, default: '/run/haproxy/admin.sock', description: 'HAProxy\'s admin socket (a `stats socket … level admin` line). Its path on each of `haproxy-hosts`, reached through sshd itself (no program needed there; `socat` there where sshd refuses, `AllowStreamLocalForwarding no`), or, without `haproxy-hosts`, a path on the runner or `tcp://ADDRESS:PORT`.' },
+    { name: 'haproxy-servers', required: false, secret: false, description: 'HAProxy servers of hosts it does not list at their address. One `ENTRY=backend/server` line per backend (`ENTRY` a `hosts` entry as written); a host not listed is every server at its address, in any backend.' },
+    { name: 'target-groups', required: false, secret: false, description: 'With `load-balancer: aws-elbv2`: the target groups every host leaves and rejoins, one ARN per line. Each is `arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID`. Credentials are the AWS SDK\'s (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, as aws-actions/configure-aws-credentials sets them).' },
+    { name: 'aws-targets', required: false, secret: false, description: 'With `load-balancer: aws-elbv2`: each host\'s target, one `ENTRY=ID[:PORT]` per line. `ENTRY` is the `hosts` entry as written, `ID` an instance id or an IP address (IPv6 in brackets before a port), `PORT` the target\'s port if the group needs one.' },
+    { name: 'upload', required: false, secret: false, description: 'Local file or directory staged on each host before it goes offline. It is streamed over the SSH connection as one tar archive (no SFTP needed): every name, mode, symlink and empty directory arrives as it is on the runner. In release mode it lands in the new release directory: a `.tar.gz`/`.tgz` is extracted there, a directory\'s contents are copied there, any other file is placed there.' },
+    { name: 'upload-to', required: false, secret: false, description: 'Absolute remote path for `upload` (not in release mode).' },
+    { name: 'stop-command', required: false, secret: false, description: 'Remote command that stops the application.' },
+    { name: 'deploy-command', required: false, secret: false, description: 'Remote command that installs the release (e.g. unpacks the uploaded package).' },
+    { name: 'start-command', required: false, secret: false, description: 'Remote command that starts the application, detached from the SSH session (`nohup`/`setsid`, output redirected).' },
+    { name: 'health-url', required: false, secret: false, description: '`http(s)://` URL requested from the host\'s own network view through the SSH connection, e.g. `http://127.0.0.1:8080/health`; may use `${ROLLOUT_HOST}` and `env` names.' },
+    { name: 'health-command', required: false, secret: false, description: 'Remote command that exits 0 when the application is healthy (instead of `health-url`).' },
+    { name: 'health-status', required: false, secret: false, default: '200', description: 'Healthy HTTP status codes and ranges, e.g. `200,204` or `200-299`.' },
+    { name: 'health-body', required: false, secret: false, description: 'Regular expression the health response body must match. Matching the version proves the _new_ release answers.' },
+    { name: 'health-timeout', required: false, secret: false, default: '50s', description: 'How long a host may take to become healthy.' },
+    { name: 'health-interval', required: false, secret: false, default: '1s', description: 'Time between health checks.' },
+    { name: 'command-timeout', required: false, secret: false, default: '10m', description: 'Time limit of each remote command; on timeout the command is killed and the host fails.' },
+    { name: 'batch-size', required: false, secret: false, default: '1', description: 'Hosts per batch: `N`, `N%`, or a ramp like `1,25%,100%`. As with Ansible\'s `serial`, the last step repeats; at least 1 host.' },
+    { name: 'batch-pause', required: false, secret: false, default: '0s', description: 'Wait between batches.' },
+    { name: 'max-failed-hosts', required: false, secret: false, default: '0', description: 'Failed hosts tolerated before the rollout stops (0 stops at the first).' },
+    { name: 'rollback-command', required: false, secret: false, description: 'Remote command run on a failed host; if it succeeds and the host is healthy again, it goes back online.' },
+    { name: 'migrate-command', required: false, secret: false, description: 'Remote command run once per rollout (migrations). On one host: in release mode in the new release directory, after every host has prepared and before any host switches; otherwise after that host\'s `deploy-command` and before its `start-command`. A failure switches no host (release mode), or fails that host and stops the rollout. See docs/migrations.md.' },
+    { name: 'migrate-host', required: false, secret: false, description: 'Host for `migrate-command`, as written in `hosts`. Default: the first host of the first batch.' },
+    { name: 'migrate', required: false, secret: false, default: 'once', description: '`once` or `always`. `once` skips `migrate-command` when this release\'s migration already passed on the fleet (release mode records it in `<release-dir>/.history` on the host where it ran); `always` runs it every time.' },
+    { name: 'diagnose-command', required: false, secret: false, description: 'Remote command that explains a failed host. For example `journalctl -u app -n 50 --no-pager` or `tail -n 50 log/app.log`: it runs on a host whenever one of its steps fails or its health check gives up, before any rollback, with the `ROLLOUT_*` variables and `env`, for at most `command-timeout` or 30 s, whichever is shorter. Its last 64 KiB of output, secrets masked, go to the log (a group), to the job summary under the host and into `report`; its own failure or timeout is reported and never changes the host\'s result.' },
+    { name: 'release-dir', required: false, secret: false, description: 'Release mode: the absolute directory of the releases. It holds `releases/<release-id>/`, the `current` symlink (switched atomically while the host is out of rotation) and `shared/`. `upload` and `prepare-command` then run on every host while it still serves, before any host leaves rotation. Not with `deploy-command`, `rollback-command` or `upload-to`.' },
+    { name: 'release-id', required: false, secret: false, description: 'The release\'s directory name, `[A-Za-z0-9._-]+`. Default: the UTC time `YYYYMMDDTHHMMSSZ`, then `-` and the first 7 characters of `GITHUB_SHA` when set. A host already on it and healthy is left `unchanged` (re-runs resume).' },
+    { name: 'shared-paths', required: false, secret: false, description: 'Paths every release shares (`.env`, `storage`, `log`), one per line or comma-separated. Relative to a release, they are linked from `<release-dir>/shared/` into every release before `prepare-command`; a missing one is created as an empty directory.' },
+    { name: 'prepare-command', required: false, secret: false, description: 'Release mode: remote command run in the new release while the host still serves. It runs in the new release directory, for example `npm ci --omit=dev` or a build.' },
+    { name: 'keep-releases', required: false, secret: false, default: '5', description: 'Release mode: releases of each host\'s history (`<release-dir>/.history`) kept after every run; the current one and the one before it are never removed, and a release no run completed always is.' },
+    { name: 'rollback-scope', required: false, secret: false, default: 'host', description: 'Release mode. `host`: a failed host is switched back to its previous release (stop, switch, start, health of the status only, online). `fleet`: also every host this run switched, in reverse order and in batches, through the same load balancer steps.' },
+    { name: 'rollback-to', required: false, secret: false, description: 'Release mode: deploy nothing, roll the fleet back to `previous` or a release id. `previous` is each host\'s release kept before `current` in its history (a re-run of an unfinished one goes on to the same release); refused before anything is touched unless every host has it.' },
+    { name: 'lock', required: false, secret: false, default: 'true', description: 'Take a deploy lock on every host at preflight, so two rollouts never work on the same hosts at once. It is a directory renamed into place whole (`<release-dir>/.lock` in release mode, otherwise `~/.rolling-deploy.lock` or `lock-path`) before anything changes, with a holder file naming the run URL, actor, sha, attempt and start time. A lease: refreshed every 10 s while the run lives, taken over once its beats stopped for 60 s (a dead runner) or at once by a re-run of the same workflow run. A lock a live run holds fails the run before anything is touched, naming its holder. Given back on success, failure and cancellation.' },
+    { name: 'lock-path', required: false, secret: false, description: 'Absolute path of the lock directory on the hosts. Outside release mode the default is in the login user\'s home.' },
+    { name: 'lock-wait', required: false, secret: false, default: '0s', description: 'How long to wait for a lock another run holds before failing (polled every second); `0s` fails at once.' },
+    { name: 'lock-stale-after', required: false, secret: false, description: 'Take over a lock whose holder stopped beating this long ago. Default 60 s; the warning names the holder. It also breaks a lock with no beat (made by an older version) this old.' },
+    { name: 'min-in-rotation', required: false, secret: false, description: 'Capacity floor: hosts that stay in rotation while a batch is out, `N` or `N%` of all (rounded up). Before each batch goes offline, `online-probe` runs for every other host; too few in rotation waits up to `capacity-wait`, then stops the rollout before that batch is touched. Needs `online-probe`; a floor the batches can never keep is refused.' },
+    { name: 'capacity-wait', required: false, secret: false, default: '0s', description: 'How long to wait at the capacity floor for hosts to come back. Then the rollout stops.' },
+    { name: 'bake-time', required: false, secret: false, description: 'After a batch is back in rotation, wait this long before the next batch starts. The bake is judged by `analysis-command`; one duration, or one per `batch-size` step (`batch-size: 1,50%` with `bake-time: 60s,10s` bakes the canary longest).' },
+    { name: 'analysis-command', required: false, secret: false, description: 'Runner command that judges a bake: exit 0 passes. Run by `sh` like the probes, every `analysis-interval` during the bake and once at its end. Gets `ROLLOUT_BATCH`, `ROLLOUT_UPDATED_HOSTS` (the `hosts` entries on the new release, space-separated), `ROLLOUT_RELEASE` in release mode, and `env`. Needs `bake-time`.' },
+    { name: 'analysis-interval', required: false, secret: false, default: '10s', description: 'Time between analysis measurements, and the most one may take.' },
+    { name: 'analysis-failures', required: false, secret: false, default: '1', description: 'Failed measurements in one bake that fail the rollout; with `rollback-scope: fleet` every host this run switched is rolled back, otherwise the rollout stops and reports.' },
+    { name: 'dry-run', required: false, secret: false, default: 'false', description: '`true`: connect to every host (preflight) and change nothing; the plan and what preflight found on each host (host key, health path, current release, deploy lock held) go to the log and the job summary.' },
+];
+/** action.yml's outputs, in its order. */
+// prettier-ignore
+const OUTPUTS = [
+    { name: 'result', description: '`success`, `failure` or `cancelled`.' },
+    { name: 'succeeded-hosts', description: 'JSON array of the `hosts` entries (as written) now on the new release and in rotation.' },
+    { name: 'failed-hosts', description: 'JSON array of the `hosts` entries that failed, were rolled back or were cancelled mid-way.' },
+    { name: 'skipped-hosts', description: 'JSON array of the `hosts` entries never touched.' },
+    { name: 'report', description: 'JSON array, one object per host. Its keys: `host`, `batch`, `result`, `rotation` (`in`/`out`/`unknown`), `failedStep`, `error`, `durationMs`, `stepsMs`, and in release mode `fromRelease` and `toRelease`; the host that ran (or, when it was skipped, had passed) `migrate-command` also has `migration` (`result`, `durationMs`, `outputTail`, `error`). A host that needs a look has `diagnostics` (`outputTail`, `lastHealth`, `diagnose`). A run whose migration failed before any host switched reports that one host with its `migration` alone. Past 256 Ki characters (about 2,000 hosts; a job\'s outputs may total 1 MB) it keeps the hosts that need a look first, and a warning says so: `report-file` always has every host.' },
+    { name: 'report-file', description: 'Path of a JSON file with every host\'s `report` entry. It is under `RUNNER_TEMP`, for `actions/upload-artifact` (an example in docs/large-fleets.md); a dry run\'s holds what preflight found on each host. Empty if it could not be written.' },
+    { name: 'duration-ms', description: 'Duration of the rollout in milliseconds.' },
+    { name: 'release', description: 'Release mode: the release id every host went to (or was rolled back to, with `rollback-to`).' },
+    { name: 'bakes', description: 'JSON array, one object per bake (`bake-time`). Its keys: `batch`, `durationMs`, `verdict` (`passed`, `failed`, `cancelled`) and `measurements` (`atMs`, `code`, `lastLine`); `[]` without bakes.' },
+    { name: 'connections', description: 'SSH connections, as a JSON object. Its keys: `limit` (max-connections), `peakOpen` (most open at once), `opened` (in all) and `handshakeRetries` (failed handshakes tried again); each jump-host hop counts as a connection.' },
+];
+const INPUT_NAMES = INPUTS.map((input) => input.name);
+/** GitHub applies these to a workflow step; every other caller (tests, a terminal) gets them here. */
+const DEFAULTS = Object.fromEntries(INPUTS.flatMap((input) => ('default' in input ? [[input.name, input.default]] : [])));
+const SECRET_INPUTS = INPUTS.flatMap((input) => (input.secret ? [input.name] : []));
+
+;// CONCATENATED MODULE: ./src/inputs/secrets.ts
+// The texts nobody may read back: the secret inputs, as the runner is told to mask them, and what
+// the action itself hides where no runner masks for it (the command line, a host's output in the
+// job summary and the report output).
+
+/** The texts to hide from every log: each secret input, and each long line of a multi-line key. */
+function secretValues(readInput) {
+    return SECRET_INPUTS.map((name) => readInput(name))
+        .filter((value) => value.trim() !== '')
+        .flatMap((value) => [value, ...value.split('\n').flatMap((line) => (line.trim().length >= 8 ? [line.trim()] : []))]);
+}
+/**
+ * What the action hides in what it prints of its own (a host's output in the summary and report,
+ * the command line's log): the secret inputs, and each env value of 8 characters or more (shorter
+ * ones are ordinary words too: hiding `v2` would hide every "v2"), also as they appear inside JSON.
+ */
+function hiddenTexts(readInput) {
+    const envValues = readInput('env')
+        .split('\n')
+        .flatMap((line) => (line.includes('=') ? [line.slice(line.indexOf('=') + 1).trim()] : []))
+        .filter((value) => value.length >= 8);
+    const secrets = [...secretValues(readInput), ...envValues];
+    return [...secrets, ...secrets.map((secret) => JSON.stringify(secret).slice(1, -1))];
+}
+/** Replaces every secret in `text` with `***`, the longest first so no part of one is left. */
+function masker(secrets) {
+    const sorted = [...new Set(secrets)].filter((secret) => secret !== '').sort((a, b) => b.length - a.length);
+    return (text) => sorted.reduce((masked, secret) => masked.split(secret).join('***'), text);
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/host-run.ts
 // One host's run: it walks the host's steps (host-steps.ts), and on a failure undoes what the
 // steps it started call for: a failed host stays out of rotation unless a rollback proves healthy,
@@ -30943,7 +31715,9 @@ async function measureRotation({ host, lb, env }) {
 
 
 
-const OUTPUT_TAIL_LINES = 20;
+
+
+
 const UNDO_ORDER = ['nothing', 'rotation', 'release'];
 class StepFailed extends Error {
     step;
@@ -30987,7 +31761,7 @@ async function rollHostBack(context, report) {
 class HostRun {
     context;
     timeline = [];
-    tail = [];
+    evidence;
     steps;
     started;
     /** The most a failure must undo, from the steps started so far. */
@@ -30997,11 +31771,13 @@ class HostRun {
     constructor(context) {
         this.context = context;
         const { host, batch, index, settings, release } = context;
+        this.evidence = new HostEvidence(masker(settings.hidden));
         this.steps = {
             ...context,
             env: hostVariables(settings, { target: host.target, batch, index, release }),
-            output: (line) => this.output(line),
-            groupFile: context.journal?.groupFile
+            output: (line) => context.log.info(`[${host.target.entry}] ${this.evidence.line(line)}`),
+            groupFile: context.journal?.groupFile,
+            sawHealth: (answer, body) => this.evidence.sawHealth(answer, body)
         };
         this.started = context.clock.now();
     }
@@ -31015,7 +31791,8 @@ class HostRun {
                 return this.report('succeeded', 'in');
         }
         try {
-            for (const step of hostSteps(settings, release))
+            const migrates = migratesHere(settings, this.context.host.target.entry);
+            for (const step of hostSteps(settings, release, migrates))
                 await this.perform(step);
             return this.report('succeeded', 'in');
         }
@@ -31026,6 +31803,10 @@ class HostRun {
     /** Undoes what the steps started call for, and reports the host as it is left. */
     async recover(failure) {
         const { settings, signal } = this.context;
+        this.evidence.failed();
+        // Before anything undoes the failure; after a lost connection, once the host answers again.
+        if (failure.lost === undefined)
+            await diagnoseFailure(this.steps, this.evidence, signal);
         if (failure.lost !== undefined && !signal.aborted)
             return this.recoverLost(failure, failure.lost);
         const stopped = signal.aborted ? 'cancelled' : 'failed';
@@ -31050,6 +31831,8 @@ class HostRun {
         const { signal } = this.context;
         const found = await lookAgain(this.steps, { onNewRelease: this.undo === 'release', group: lost.group, signal });
         const failure = new StepFailed(step, `connection lost during \`${step}\` (${lost.why}); ${found.detail}`);
+        if (found.reached && !found.healthy)
+            await diagnoseFailure(this.steps, this.evidence, signal);
         if (signal.aborted)
             return this.recover(failure); // cancelled meanwhile: the usual way
         if (found.healthy)
@@ -31107,6 +31890,7 @@ class HostRun {
             if (UNDO_ORDER.indexOf(step.undo) > UNDO_ORDER.indexOf(this.undo))
                 this.undo = step.undo;
             this.context.progress?.({ kind: 'step', host: this.context.host.target, step: step.name });
+            this.evidence.stepStarted();
             if (step.name !== 'upload' && step.name !== 'verify')
                 await this.context.journal?.record(step.name);
             // Rollback and restore steps run even if the run was cancelled meanwhile: half done is worse.
@@ -31120,12 +31904,6 @@ class HostRun {
         if (step.provesHealthy)
             this.healthy = true;
     }
-    output(line) {
-        this.context.log.info(`[${this.context.host.target.entry}] ${line}`);
-        this.tail.push(line);
-        if (this.tail.length > OUTPUT_TAIL_LINES)
-            this.tail.shift();
-    }
     report(outcome, rotation, failure) {
         return {
             target: this.context.host.target,
@@ -31133,8 +31911,8 @@ class HostRun {
             outcome,
             rotation,
             failedStep: failure?.step,
-            error: failure?.message,
-            outputTail: [...this.tail],
+            error: failure && this.evidence.mask(failure.message),
+            ...this.evidence.report(),
             timeline: this.timeline,
             durationMs: this.context.clock.now() - this.started,
             release: this.context.release,
@@ -31190,6 +31968,7 @@ async function countInRotation(deps, others, floor) {
 
 
 
+
 const CANCELLED = { kind: 'cancelled', because: 'the run was cancelled' };
 async function runBatches(deps) {
     const { settings, hosts, clock, log, signal, releases, progress } = deps;
@@ -31202,15 +31981,21 @@ async function runBatches(deps) {
         stop = await beforeBatch(deps, b + 1, batch, batches.flat());
         if (stop)
             break;
-        const names = batch.map(({ target }) => target.entry).join(', ');
-        progress?.({ kind: 'batch', batch: b + 1, batches: batches.length, hosts: batch.map(({ target }) => target) });
+        // A batch of 50 is named by its count and its first hosts: the group's title stays one line.
+        const names = batchTitle(batch.map(({ target }) => target.entry));
+        const targets = batch.map(({ target }) => target);
+        progress?.({ kind: 'batch', batch: b + 1, batches: batches.length, hosts: targets, total: hosts.length });
         const done = await log.group(`Batch ${b + 1}/${batches.length}: ${names}`, () => Promise.all(batch.map((place) => runHost({ ...deps, ...place, origin, ...deps.states?.[place.index - 1] }))));
         batch.forEach(({ index }, i) => reports.set(index, done[i]));
         if (b === batches.length - 1)
             break;
         const failed = [...reports.values()].filter(countsAsFailed).length;
+        const migration = done.find((report) => report.failedStep === 'migrate');
         if (signal.aborted)
             stop = CANCELLED;
+        // Whatever max-failed-hosts allows: no other host may run a release whose migration failed.
+        else if (migration)
+            stop = { kind: 'hosts', because: `the migration failed on ${migration.target.entry}` };
         else if (failed > settings.batches.maxFailedHosts)
             stop = {
                 kind: 'hosts',
@@ -31312,7 +32097,7 @@ async function rollFleetBack(deps, reports) {
             log.warning(stopped, 'Fleet rollback stopped');
             return { reports: done, stopped };
         }
-        const names = batch.map(({ host }) => host.target.entry).join(', ');
+        const names = batchTitle(batch.map(({ host }) => host.target.entry));
         done.push(...(await log.group(`Rolling back ${b + 1}: ${names}`, () => Promise.all(batch.map(({ report, host, index }) => rollHostBack({ ...deps, host, index, batch: report.batch, release: report.release, ...deps.states?.[index - 1] }, report))))));
     }
     return { reports: done };
@@ -31391,6 +32176,7 @@ async function hashTree(hash, root, relative) {
 //                     cuts it back to <id> (a rollback undoes what came after)
 //   rollback-to <id>  a rollback-to previous chose <id> for this host before any host changed; until
 //                     a `kept` line follows, a re-run goes on to <id> instead of choosing again
+//   migrated <id>     migrate-command passed for <id> on this host (migrate: once skips it again)
 // `previous` comes from this record, never from directory times: a release that was prepared but
 // whose run failed (a rejected canary, a cancelled run) is never kept, so never `previous`.
 /** `kept` once release `id` became current and was kept: a release already in it cuts it back. */
@@ -31482,11 +32268,20 @@ function seedLines(history, time) {
         return [];
     return history.kept.map((id) => historyLine('kept', id, time, `seeded-from-${history.source.replace(' ', '-')}`));
 }
+/** The last `migrated <id>` line of a history file: when, and by which run, the migration of `id` passed there. */
+function migratedAt(lines, id) {
+    const line = [...(lines ?? [])].reverse().find((text) => text.startsWith(`migrated ${id} `));
+    if (line === undefined)
+        return undefined;
+    const [, , at = '', run = '-'] = line.split(' ');
+    return { at, run };
+}
 
 ;// CONCATENATED MODULE: ./src/rollout/releases.ts
 // Release mode's fleet-wide stages, around the rolling part: what each host holds (read at
 // preflight), the new release prepared on every host while all still serve (removed from every
 // host if it fails anywhere), and after the run the old releases pruned and the audit line written.
+
 
 
 
@@ -31543,7 +32338,7 @@ async function readHostReleases(hosts, settings, log) {
         }
         if (digest !== undefined && held !== undefined && held !== digest)
             reused.push(`${entry} holds it uploaded as ${held}, this run uploads ${digest}`);
-        return { from: state.current, to: to ?? '', history, digest };
+        return { from: state.current, to: to ?? '', history, digest, migrated: migratedAt(state.historyLines, to ?? '') };
     });
     if (missing.length > 0) {
         throw new Error(`rollback-to ${release.rollbackTo}: not on every host, nothing was changed: ${missing.join('; ')}`);
@@ -31551,7 +32346,7 @@ async function readHostReleases(hosts, settings, log) {
     if (reused.length > 0) {
         throw new Error(`release-id ${release.id} is already used for other content, nothing was changed (a release id names one content: choose a new one): ${reused.join('; ')}`);
     }
-    log.info(plans.map((plan, i) => `${hosts[i].target.entry}: ${plan.from ?? '(none)'} → ${plan.to}`).join('\n'));
+    log.info(hostLines(hosts.map((host) => host.target.entry), plans.map((plan) => `${plan.from ?? '(none)'} → ${plan.to}`)));
     return plans;
 }
 /**
@@ -31586,6 +32381,13 @@ async function uploadRelease(host, release) {
     if (/\.(tar\.gz|tgz)$/.test(from))
         return host.unpack(from, dir);
     await host.upload(from, `${dir}/${(0,external_node_path_.basename)(from)}`);
+}
+/** What the run says once it removed the prepared release: the fleet is as it was. */
+const RELEASE_REMOVED = 'no host left rotation, and the release was removed from every host';
+/** The prepared release removed from `hosts` (never a current one): the run that prepared it will not use it. */
+async function removePrepared(hosts, settings, log) {
+    const { dir, id } = settings.release;
+    await mapBounded(hosts, (host) => runScript(host, removeRelease(dir, id), settings, log).catch((error) => log.warning(`${host.target.entry}: release ${id} could not be removed: ${errorMessage(error)}`)));
 }
 /**
  * Prepares the new release on every host that is not on it yet, in parallel and while every host
@@ -31622,11 +32424,89 @@ async function prepareReleases(hosts, plans, settings, log, signal) {
     });
     if (failures.length === 0 && !signal.aborted)
         return;
-    await mapBounded(toPrepare, ({ host }) => runScript(host, removeRelease(release.dir, release.id), settings, log).catch((error) => log.warning(`${host.target.entry}: release ${release.id} could not be removed: ${errorMessage(error)}`)));
-    const removed = 'no host left rotation, and the release was removed from every host';
+    await removePrepared(toPrepare.map(({ host }) => host), settings, log);
     if (signal.aborted)
-        throw new Error(`cancelled while preparing release ${release.id}; ${removed}`);
-    throw new Error(`preparing release ${release.id} failed on ${failures.length} host(s); ${removed}:\n${failures.map((f) => `- ${f}`).join('\n')}`);
+        throw new Error(`cancelled while preparing release ${release.id}; ${RELEASE_REMOVED}`);
+    throw new Error(`preparing release ${release.id} failed on ${failures.length} host(s); ${RELEASE_REMOVED}:\n${failures.map((f) => `- ${f}`).join('\n')}`);
+}
+
+;// CONCATENATED MODULE: ./src/rollout/migrate.ts
+// Release mode's run-once step: migrate-command on one host, in the new release with its
+// variables, after every host prepared and before any host switches, so no host ever serves the
+// new release before its migration passed. A passed one is recorded on the host where it ran (a
+// `migrated` line in its .history), so a re-run of the release skips it (unless migrate: always);
+// one that fails or is cancelled leaves the fleet as a failed prepare does: the release removed
+// from every host, no host out of rotation.
+
+
+
+
+
+
+
+
+/** The lines of its output the summary and the report keep. */
+const MIGRATION_TAIL_LINES = 10;
+/** Runs migrate-command once for the fleet, or says where it passed before; undefined when there is none to run. */
+async function migrateBeforeSwitch(deps) {
+    const { settings, hosts, releases, log } = deps;
+    const { migrate, release } = settings;
+    // rollback-to deploys nothing, so it never migrates (and would go against the schema it has).
+    if (migrate === undefined || release.rollbackTo !== undefined)
+        return undefined;
+    const earlier = releases.findIndex((plan) => plan.migrated !== undefined);
+    const migrated = releases[earlier]?.migrated;
+    if (migrated && !migrate.always) {
+        const host = hosts[earlier].target.entry;
+        log.info(`migrate-command skipped: release ${release.id}'s migration passed on ${host} at ${migrated.at} (run ${migrated.run}); migrate: always runs it again`);
+        return { host, result: 'skipped', durationMs: 0, outputTail: [], passed: { host, ...migrated } };
+    }
+    const index = hosts.findIndex((host) => host.target.entry === migrate.host);
+    return log.group(`Migration: once, on ${migrate.host}, before any host switches`, () => migrateOn(deps, index));
+}
+async function migrateOn(deps, index) {
+    const { settings, hosts, releases, states, log, signal, clock } = deps;
+    const { dir, id } = settings.release;
+    const host = hosts[index];
+    const entry = host.target.entry;
+    const { timeoutMs } = settings.commands;
+    const outputTail = [];
+    const started = clock.now();
+    // Cancelled after the prepare: it never starts (an exec given an aborted signal would start, then end it).
+    const run = async () => signal.aborted
+        ? { code: null, timedOut: false }
+        : host.exec(inRelease(dir, id, settings.migrate?.command ?? 'false'), {
+            env: hostVariables(settings, placedInOrder(hosts, settings, releases)[index]),
+            timeoutMs,
+            signal,
+            groupFile: states[index]?.journal.groupFile,
+            onLine: (line) => {
+                log.info(`[${entry}] ${line}`);
+                outputTail.push(line);
+                if (outputTail.length > MIGRATION_TAIL_LINES)
+                    outputTail.shift();
+            }
+        });
+    const failure = await journaled(states.slice(index, index + 1), 'migrate', run).then((result) => failureOf(result, timeoutMs, signal), (error) => errorMessage(error));
+    const ended = { host: entry, durationMs: clock.now() - started, outputTail };
+    if (failure === undefined) {
+        await recordPassed(host, settings, log);
+        log.info(`[${entry}] migrate-command passed for release ${id}`);
+        return { ...ended, result: 'passed' };
+    }
+    const prepared = hosts.filter((_, i) => releases[i].from !== releases[i].to);
+    await removePrepared(prepared, settings, log);
+    return {
+        ...ended,
+        result: signal.aborted ? 'cancelled' : 'failed',
+        error: `migrate-command on ${entry} ${signal.aborted ? 'was cancelled' : `failed (${failure})`}; ${RELEASE_REMOVED}`
+    };
+}
+/** The `migrated` line in the host's history: a failure to write it is a warning (a re-run migrates again). */
+async function recordPassed(host, settings, log) {
+    const { dir, id } = settings.release;
+    const line = historyLine('migrated', id, new Date(), githubRun().runUrl ?? '');
+    await runScript(host, appendHistory(dir, [line]), settings, log).catch((error) => log.warning(`${host.target.entry}: the migration's record was not written (a re-run of ${id} runs it again): ${errorMessage(error)}`, 'Migration not recorded'));
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/release-records.ts
@@ -31757,92 +32637,21 @@ function probeEnvironment() {
     return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('INPUT_')));
 }
 
-;// CONCATENATED MODULE: ./src/inputs/catalog.ts
-// Generated from action.yml by `npm run catalog` (scripts/catalog.ts): do not edit. Change action.yml
-// and run it again; __tests__/unit/catalog.test.ts fails while this file is stale.
-/** action.yml's inputs, in its order. */
-// prettier-ignore
-const INPUTS = [
-    { name: 'hosts', required: true, secret: false, description: 'Hosts to deploy, in order: one per line or comma-separated, `[user@]host[:port]`, IPv6 as `[::1]:22`; blank lines and `#` comments are ignored.' },
-    { name: 'username', required: false, secret: false, description: 'Login user for hosts that do not name one.' },
-    { name: 'port', required: false, secret: false, default: '22', description: 'SSH port for hosts that do not name one.' },
-    { name: 'private-key', required: false, secret: true, description: 'Secret: the private key\'s text or the path of a key file on the runner. OpenSSH, PKCS#1 or PKCS#8; masked in logs.' },
-    { name: 'passphrase', required: false, secret: true, description: 'Secret: the passphrase of `private-key`; masked in logs.' },
-    { name: 'password', required: false, secret: true, description: 'Secret: password authentication (prefer `private-key`); masked in logs.' },
-    { name: 'known-hosts', required: false, secret: false, description: 'OpenSSH known_hosts text: plain, hashed and `[host]:port` entries, as `ssh-keyscan -p PORT HOST` prints it.' },
-    { name: 'host-fingerprints', required: false, secret: false, description: 'Accepted host key fingerprints, `SHA256:…` as `ssh-keygen -lf` prints them; one per line or comma-separated.' },
-    { name: 'strict-host-key-checking', required: false, secret: false, default: 'true', description: '`true`: refuse a host whose key is not in `known-hosts` or `host-fingerprints` (and require one of them). `false`: accept any key, with a warning annotation.' },
-    { name: 'jump-host', required: false, secret: false, description: 'Bastion `[user@]host[:port]`, comma-separated for a chain; same authentication and key checking as the hosts.' },
-    { name: 'connect-timeout', required: false, secret: false, default: '20s', description: 'Time limit of one connection attempt (`8`, `8s`, `500ms`, `1m`).' },
-    { name: 'connect-attempts', required: false, secret: false, default: '3', description: 'Connection attempts per host (1-10). Connection-level errors are retried with backoff (0.5 s, 1 s, 2 s…); refused keys and failed authentication are not.' },
-    { name: 'env', required: false, secret: false, description: '`KEY=value` lines exported (shell-quoted) to every remote command and health command.' },
-    { name: 'load-balancer', required: false, secret: false, description: 'How hosts leave and rejoin the load balancer: `health-file`, `commands`, `haproxy` or `aws-elbv2`. `haproxy` tells HAProxy through its runtime API, `aws-elbv2` changes AWS target groups. Default: `commands` when `offline-command` and `online-command` are both set, `health-file` otherwise.' },
-    { name: 'health-file', required: false, secret: false, description: 'File the load balancer\'s health check serves: offline removes it (`rm -f`), online creates it (`touch`).' },
-    { name: 'offline-command', required: false, secret: false, description: 'Remote command that takes the host out of the load balancer (instead of removing `health-file`).' },
-    { name: 'online-command', required: false, secret: false, description: 'Remote command that puts the host back into the load balancer (instead of touching `health-file`).' },
-    { name: 'offline-wait', required: false, secret: false, default: '8s', description: 'Wait after offline for the load balancer to notice and in-flight requests to finish. Durations are `8`, `8s`, `500ms`, `1m`, `1h`.' },
-    { name: 'online-wait', required: false, secret: false, default: '8s', description: 'Wait after online for the load balancer to send traffic again, before the next batch.' },
-    { name: 'offline-probe', required: false, secret: false, description: 'Command that exits 0 once the load balancer reports the host out of rotation. It runs **on the runner** (by `sh`, with `ROLLOUT_*` and `env` variables), e.g. a cloud CLI or a query of an HAProxy admin socket. Polled every `probe-interval`; `offline-wait` becomes its upper bound. If it never confirms, the host is put back online (nothing was stopped) and fails.' },
-    { name: 'online-probe', required: false, secret: false, description: 'Like `offline-probe`, for the host back in rotation; `online-wait` becomes its upper bound. If it never confirms, the host fails and the rollout stops.' },
-    { name: 'probe-interval', required: false, secret: false, default: '500ms', description: 'Time between two runs of `offline-probe` or `online-probe`.' },
-    { name: 'drain-timeout', required: false, secret: false, description: 'After offline, also wait at most this long for the host\'s connections on `drain-port` to end. They are read with `ss` on the host; past the bound the host is stopped anyway, with a warning. Needs `drain-port`. With `load-balancer: haproxy`, it bounds the wait for HAProxy\'s own count of the host\'s sessions (`scur`) to reach 0 instead (default there: `offline-wait`), and `drain-port` is optional.' },
-    { name: 'drain-port', required: false, secret: false, description: 'Port on the host that the load balancer connects to. `drain-timeout` waits for its established connections to end.' },
-    { name: 'haproxy-hosts', required: false, secret: false, description: 'With `load-balancer: haproxy`: the LB hosts running HAProxy, one per line or comma-separated. Each is `[user@]host[:port]`, reached over SSH like the hosts (same key; `known-hosts` must cover them); every change goes to each of them (an active/passive or active/active pair). Without it, `haproxy-socket` is reached from the runner.' },
-    { name: 'haproxy-socket', required: false, secret: false, default: '/run/haproxy/admin.sock', description: 'HAProxy\'s admin socket (a `stats socket … level admin` line). Its path on each of `haproxy-hosts`, reached through sshd itself (no program needed there; `socat` there where sshd refuses, `AllowStreamLocalForwarding no`), or, without `haproxy-hosts`, a path on the runner or `tcp://ADDRESS:PORT`.' },
-    { name: 'haproxy-servers', required: false, secret: false, description: 'HAProxy servers of hosts it does not list at their address. One `ENTRY=backend/server` line per backend (`ENTRY` a `hosts` entry as written); a host not listed is every server at its address, in any backend.' },
-    { name: 'target-groups', required: false, secret: false, description: 'With `load-balancer: aws-elbv2`: the target groups every host leaves and rejoins, one ARN per line. Each is `arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID`. Credentials are the AWS SDK\'s (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, as aws-actions/configure-aws-credentials sets them).' },
-    { name: 'aws-targets', required: false, secret: false, description: 'With `load-balancer: aws-elbv2`: each host\'s target, one `ENTRY=ID[:PORT]` per line. `ENTRY` is the `hosts` entry as written, `ID` an instance id or an IP address (IPv6 in brackets before a port), `PORT` the target\'s port if the group needs one.' },
-    { name: 'upload', required: false, secret: false, description: 'Local file or directory staged on each host before it goes offline. It is streamed over the SSH connection as one tar archive (no SFTP needed): every name, mode, symlink and empty directory arrives as it is on the runner. In release mode it lands in the new release directory: a `.tar.gz`/`.tgz` is extracted there, a directory\'s contents are copied there, any other file is placed there.' },
-    { name: 'upload-to', required: false, secret: false, description: 'Absolute remote path for `upload` (not in release mode).' },
-    { name: 'stop-command', required: false, secret: false, description: 'Remote command that stops the application.' },
-    { name: 'deploy-command', required: false, secret: false, description: 'Remote command that installs the release (e.g. unpacks the uploaded package).' },
-    { name: 'start-command', required: false, secret: false, description: 'Remote command that starts the application, detached from the SSH session (`nohup`/`setsid`, output redirected).' },
-    { name: 'health-url', required: false, secret: false, description: '`http(s)://` URL requested from the host\'s own network view through the SSH connection, e.g. `http://127.0.0.1:8080/health`; may use `${ROLLOUT_HOST}` and `env` names.' },
-    { name: 'health-command', required: false, secret: false, description: 'Remote command that exits 0 when the application is healthy (instead of `health-url`).' },
-    { name: 'health-status', required: false, secret: false, default: '200', description: 'Healthy HTTP status codes and ranges, e.g. `200,204` or `200-299`.' },
-    { name: 'health-body', required: false, secret: false, description: 'Regular expression the health response body must match. Matching the version proves the _new_ release answers.' },
-    { name: 'health-timeout', required: false, secret: false, default: '50s', description: 'How long a host may take to become healthy.' },
-    { name: 'health-interval', required: false, secret: false, default: '1s', description: 'Time between health checks.' },
-    { name: 'command-timeout', required: false, secret: false, default: '10m', description: 'Time limit of each remote command; on timeout the command is killed and the host fails.' },
-    { name: 'batch-size', required: false, secret: false, default: '1', description: 'Hosts per batch: `N`, `N%`, or a ramp like `1,25%,100%`. As with Ansible\'s `serial`, the last step repeats; at least 1 host.' },
-    { name: 'batch-pause', required: false, secret: false, default: '0s', description: 'Wait between batches.' },
-    { name: 'max-failed-hosts', required: false, secret: false, default: '0', description: 'Failed hosts tolerated before the rollout stops (0 stops at the first).' },
-    { name: 'rollback-command', required: false, secret: false, description: 'Remote command run on a failed host; if it succeeds and the host is healthy again, it goes back online.' },
-    { name: 'release-dir', required: false, secret: false, description: 'Release mode: the absolute directory of the releases. It holds `releases/<release-id>/`, the `current` symlink (switched atomically while the host is out of rotation) and `shared/`. `upload` and `prepare-command` then run on every host while it still serves, before any host leaves rotation. Not with `deploy-command`, `rollback-command` or `upload-to`.' },
-    { name: 'release-id', required: false, secret: false, description: 'The release\'s directory name, `[A-Za-z0-9._-]+`. Default: the UTC time `YYYYMMDDTHHMMSSZ`, then `-` and the first 7 characters of `GITHUB_SHA` when set. A host already on it and healthy is left `unchanged` (re-runs resume).' },
-    { name: 'shared-paths', required: false, secret: false, description: 'Paths every release shares (`.env`, `storage`, `log`), one per line or comma-separated. Relative to a release, they are linked from `<release-dir>/shared/` into every release before `prepare-command`; a missing one is created as an empty directory.' },
-    { name: 'prepare-command', required: false, secret: false, description: 'Release mode: remote command run in the new release while the host still serves. It runs in the new release directory, for example `npm ci --omit=dev` or a build.' },
-    { name: 'keep-releases', required: false, secret: false, default: '5', description: 'Release mode: releases of each host\'s history (`<release-dir>/.history`) kept after every run; the current one and the one before it are never removed, and a release no run completed always is.' },
-    { name: 'rollback-scope', required: false, secret: false, default: 'host', description: 'Release mode. `host`: a failed host is switched back to its previous release (stop, switch, start, health of the status only, online). `fleet`: also every host this run switched, in reverse order and in batches, through the same load balancer steps.' },
-    { name: 'rollback-to', required: false, secret: false, description: 'Release mode: deploy nothing, roll the fleet back to `previous` or a release id. `previous` is each host\'s release kept before `current` in its history (a re-run of an unfinished one goes on to the same release); refused before anything is touched unless every host has it.' },
-    { name: 'lock', required: false, secret: false, default: 'true', description: 'Take a deploy lock on every host at preflight, so two rollouts never work on the same hosts at once. It is a directory renamed into place whole (`<release-dir>/.lock` in release mode, otherwise `~/.rolling-deploy.lock` or `lock-path`) before anything changes, with a holder file naming the run URL, actor, sha, attempt and start time. A lease: refreshed every 10 s while the run lives, taken over once its beats stopped for 60 s (a dead runner) or at once by a re-run of the same workflow run. A lock a live run holds fails the run before anything is touched, naming its holder. Given back on success, failure and cancellation.' },
-    { name: 'lock-path', required: false, secret: false, description: 'Absolute path of the lock directory on the hosts. Outside release mode the default is in the login user\'s home.' },
-    { name: 'lock-wait', required: false, secret: false, default: '0s', description: 'How long to wait for a lock another run holds before failing (polled every second); `0s` fails at once.' },
-    { name: 'lock-stale-after', required: false, secret: false, description: 'Take over a lock whose holder stopped beating this long ago. Default 60 s; the warning names the holder. It also breaks a lock with no beat (made by an older version) this old.' },
-    { name: 'min-in-rotation', required: false, secret: false, description: 'Capacity floor: hosts that stay in rotation while a batch is out, `N` or `N%` of all (rounded up). Before each batch goes offline, `online-probe` runs for every other host; too few in rotation waits up to `capacity-wait`, then stops the rollout before that batch is touched. Needs `online-probe`; a floor the batches can never keep is refused.' },
-    { name: 'capacity-wait', required: false, secret: false, default: '0s', description: 'How long to wait at the capacity floor for hosts to come back. Then the rollout stops.' },
-    { name: 'bake-time', required: false, secret: false, description: 'After a batch is back in rotation, wait this long before the next batch starts. The bake is judged by `analysis-command`; one duration, or one per `batch-size` step (`batch-size: 1,50%` with `bake-time: 60s,10s` bakes the canary longest).' },
-    { name: 'analysis-command', required: false, secret: false, description: 'Runner command that judges a bake: exit 0 passes. Run by `sh` like the probes, every `analysis-interval` during the bake and once at its end. Gets `ROLLOUT_BATCH`, `ROLLOUT_UPDATED_HOSTS` (the `hosts` entries on the new release, space-separated), `ROLLOUT_RELEASE` in release mode, and `env`. Needs `bake-time`.' },
-    { name: 'analysis-interval', required: false, secret: false, default: '10s', description: 'Time between analysis measurements, and the most one may take.' },
-    { name: 'analysis-failures', required: false, secret: false, default: '1', description: 'Failed measurements in one bake that fail the rollout; with `rollback-scope: fleet` every host this run switched is rolled back, otherwise the rollout stops and reports.' },
-    { name: 'dry-run', required: false, secret: false, default: 'false', description: '`true`: connect to every host (preflight) and change nothing; the plan and what preflight found on each host (host key, health path, current release, deploy lock held) go to the log and the job summary.' },
-];
-/** action.yml's outputs, in its order. */
-// prettier-ignore
-const OUTPUTS = [
-    { name: 'result', description: '`success`, `failure` or `cancelled`.' },
-    { name: 'succeeded-hosts', description: 'JSON array of the `hosts` entries (as written) now on the new release and in rotation.' },
-    { name: 'failed-hosts', description: 'JSON array of the `hosts` entries that failed, were rolled back or were cancelled mid-way.' },
-    { name: 'skipped-hosts', description: 'JSON array of the `hosts` entries never touched.' },
-    { name: 'report', description: 'JSON array, one object per host. Its keys: `host`, `batch`, `result`, `rotation` (`in`/`out`/`unknown`), `failedStep`, `error`, `durationMs`, `stepsMs`, and in release mode `fromRelease` and `toRelease`.' },
-    { name: 'duration-ms', description: 'Duration of the rollout in milliseconds.' },
-    { name: 'release', description: 'Release mode: the release id every host went to (or was rolled back to, with `rollback-to`).' },
-    { name: 'bakes', description: 'JSON array, one object per bake (`bake-time`). Its keys: `batch`, `durationMs`, `verdict` (`passed`, `failed`, `cancelled`) and `measurements` (`atMs`, `code`, `lastLine`); `[]` without bakes.' },
-];
-const INPUT_NAMES = INPUTS.map((input) => input.name);
-/** GitHub applies these to a workflow step; every other caller (tests, a terminal) gets them here. */
-const DEFAULTS = Object.fromEntries(INPUTS.flatMap((input) => ('default' in input ? [[input.name, input.default]] : [])));
-const SECRET_INPUTS = INPUTS.flatMap((input) => (input.secret ? [input.name] : []));
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+;// CONCATENATED MODULE: ./src/runner/report-file.ts
+// Where the full report goes as a file: the runner's temporary directory (RUNNER_TEMP, emptied after
+// each job, so no report outlives its job there), or the system's for the command line. A directory
+// of its own per run: two steps of one job, or two runs on one machine, never share a file.
+
+
+
+async function saveReportFile(json, root = process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)()) {
+    const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(root, 'rolling-deploy-'));
+    const path = (0,external_node_path_.join)(dir, 'report.json');
+    await (0,promises_.writeFile)(path, `${json}\n`, { mode: 0o600 });
+    return path;
+}
 
 ;// CONCATENATED MODULE: ./src/inputs/input-reader.ts
 // Reading raw inputs: action.yml's defaults, and every problem remembered (with the input's name
@@ -32101,8 +32910,22 @@ function readSsh(input, port, hosts, warnings) {
         auth: readAuth(input),
         hostKeys: readHostKeys(input, [...hosts, ...jumpHosts], warnings),
         connectTimeoutMs: input.defaulted('connect-timeout', positiveDuration),
-        connectAttempts: input.defaulted('connect-attempts', (value) => parseInteger(value, 1, 10))
+        connectAttempts: input.defaulted('connect-attempts', (value) => parseInteger(value, 1, 10)),
+        maxConnections: input.defaulted('max-connections', (value) => parseInteger(value, 1, 1000))
     };
+}
+/**
+ * Where the fleet needs more connections than max-connections, the largest batch must fit, and one
+ * host more: the hosts in flight are never disconnected mid-command, so without room beside them
+ * the lock's upkeep and the reads of other hosts (journal, capacity floor) would wait for the batch.
+ */
+function checkConnectionBound(input, ssh, hosts, largestBatch) {
+    const hops = ssh.jumpHosts.length + 1;
+    const needed = (largestBatch + 1) * hops;
+    if (hosts * hops <= ssh.maxConnections || needed <= ssh.maxConnections)
+        return;
+    const each = hops === 1 ? '' : ` (${hops} each: ${hops - 1} jump host(s) and the host)`;
+    input.problem('max-connections', String(ssh.maxConnections), `is too few for batches of ${largestBatch} host(s): the batch and one host to spare need ${needed} SSH connections${each}; expected at least ${needed}, or a smaller batch-size`);
 }
 function readAuth(input) {
     const passphrase = input.raw('passphrase');
@@ -32283,6 +33106,35 @@ function readRelease(input) {
     };
 }
 /** `lock` (on by default), where it lives, how long to wait for another run's, when it is stale. */
+
+;// CONCATENATED MODULE: ./src/inputs/read-migrate.ts
+
+/** The `hosts` entry `value` names: as written there, or the same host and port (and user, if it names one). */
+function findHost(value, hosts, port) {
+    const wanted = parseHostTarget(value, port);
+    const found = hosts.find((target) => target.entry === value ||
+        (target.host.toLowerCase() === wanted.host.toLowerCase() &&
+            target.port === wanted.port &&
+            (wanted.user === undefined || wanted.user === target.user)));
+    if (found === undefined)
+        throw new InputError(`expected one of hosts: ${hosts.map((target) => target.entry).join(', ') || '(none)'}`);
+    return found.entry;
+}
+function readMigrate(input, hosts, port) {
+    const always = input.defaulted('migrate', (value) => {
+        if (value !== 'once' && value !== 'always')
+            throw new InputError('expected once or always');
+        return value === 'always';
+    });
+    const command = input.raw('migrate-command');
+    if (command === undefined) {
+        if (input.raw('migrate-host') !== undefined)
+            input.problem('migrate-host', input.raw('migrate-host'), 'needs migrate-command: it names where that runs');
+        return undefined;
+    }
+    const host = input.parse('migrate-host', (value) => findHost(value, hosts, port));
+    return { command, host: host ?? hosts[0]?.entry ?? '', always };
+}
 
 ;// CONCATENATED MODULE: ./src/inputs/read-aws.ts
 // load-balancer: aws-elbv2's inputs: the target groups (ARNs) and each host's target in them
@@ -32563,6 +33415,7 @@ function readCommands(input) {
     return {
         ...commands,
         rollback: input.raw('rollback-command'),
+        diagnose: input.raw('diagnose-command'),
         timeoutMs: input.defaulted('command-timeout', positiveDuration)
     };
 }
@@ -32610,6 +33463,8 @@ function warnAboutWaits({ offline, online }, { intervalMs }) {
 
 
 
+
+
 // What getSettings takes, and what it throws with every problem found.
 
 function getSettings(readInput) {
@@ -32630,14 +33485,17 @@ function getSettings(readInput) {
         maxFailedHosts: input.defaulted('max-failed-hosts', (value) => parseInteger(value, 0, 100_000))
     };
     const sizes = batchSizes(hosts.length, batches.size);
+    // LB hosts' keys are checked as the hosts' are.
+    const ssh = readSsh(input, port, [...hosts, ...(loadBalancer.haproxy?.hosts ?? [])], warnings);
+    checkConnectionBound(input, ssh, hosts.length, Math.max(0, ...sizes));
     return input.finish({
         hosts,
-        // LB hosts' keys are checked as the hosts' are.
-        ssh: readSsh(input, port, [...hosts, ...(loadBalancer.haproxy?.hosts ?? [])], warnings),
+        ssh,
         env,
         loadBalancer,
         upload: readUpload(input, release !== undefined),
         release,
+        migrate: readMigrate(input, hosts, port),
         lock,
         capacity: readCapacity(input, hosts.length, sizes, loadBalancer),
         bake: readBake(input, batches.size, sizes, warnings),
@@ -32645,6 +33503,7 @@ function getSettings(readInput) {
         health,
         batches,
         dryRun,
+        hidden: hiddenTexts(readInput),
         warnings
     });
 }
@@ -33710,21 +34569,30 @@ class HostKeyTypes {
 
 
 
+
 /** An error that retrying cannot fix: a refused host key or failed authentication. */
 class PermanentSshError extends Error {
 }
-/** Connects through the jump-host chain, retrying connection-level errors with backoff. */
-async function connectWithRetry(target, settings, accepted, clock, log, signal) {
+/**
+ * Connects through the jump-host chain, retrying connection-level errors with backoff. Everything
+ * but a refused key or failed authentication is one: an sshd past its MaxStartups closes the socket
+ * before its banner (`kex_exchange_identification` on its side; ECONNRESET or a connection lost
+ * before the handshake on ours), and a later attempt finds a free start. The backoff is jittered so
+ * that hosts dropped together do not all come back together.
+ */
+async function connectWithRetry(target, context, signal) {
+    const { settings, clock, log, pool } = context;
     for (let attempt = 1;; attempt++) {
         try {
-            return await connectChain(target, settings, accepted);
+            return await connectChain(target, context);
         }
         catch (error) {
             const message = errorMessage(error);
             if (error instanceof PermanentSshError || attempt >= settings.connectAttempts || signal.aborted) {
                 throw error instanceof PermanentSshError ? error : new Error(`cannot connect to ${target.entry}: ${message}`);
             }
-            const backoffMs = 500 * 2 ** (attempt - 1);
+            const backoffMs = Math.round(500 * 2 ** (attempt - 1) * (1 + Math.random() / 2));
+            pool.counts.handshakeRetries++;
             log.info(`[${target.entry}] connection attempt ${attempt} failed (${message}); retrying in ${backoffMs} ms`);
             await clock.sleep(backoffMs, signal);
         }
@@ -33746,17 +34614,25 @@ function listenForErrors(ssh) {
     ssh.connection?.on('error', (error) => lastErrors.set(ssh, error.message));
     return ssh;
 }
-async function connectChain(target, settings, accepted) {
+async function connectChain(target, context) {
     const chain = [];
     try {
-        for (const hop of [...settings.jumpHosts, target])
-            chain.push(listenForErrors(await connectHop(hop, settings, chain.at(-1), accepted)));
+        for (const hop of [...context.settings.jumpHosts, target])
+            chain.push(listenForErrors(await connectHop(hop, context, chain.at(-1))));
         return chain;
     }
     catch (error) {
-        chain.forEach((ssh) => ssh.dispose());
+        await closeChain(chain);
         throw error;
     }
+}
+/** Each hop's socket, which says when it has closed. */
+const sockets = new WeakMap();
+/** Ends the chain's connections (the target's first) and resolves once their sockets have closed, or 5 s later. */
+async function closeChain(chain) {
+    const closed = chain.map((ssh) => sockets.get(ssh) ?? Promise.resolve());
+    [...chain].reverse().forEach((ssh) => ssh.dispose());
+    await Promise.race([Promise.all(closed), (0,external_node_timers_promises_namespaceObject.setTimeout)(5_000, undefined, { ref: false })]);
 }
 /** A host key the hop showed was refused (thrown before any authentication). */
 class HostKeyRefused extends Error {
@@ -33767,12 +34643,17 @@ class HostKeyRefused extends Error {
     }
 }
 /** Connects to one hop (through the one before it), asking for its host key types as HostKeyTypes says. */
-async function connectHop(hop, settings, previous, accepted) {
+async function connectHop(hop, context, previous) {
+    const { settings, accepted, pool } = context;
     const types = new HostKeyTypes(hop, settings.hostKeys, accepted.get(hop.entry)?.type);
     for (;;) {
-        const sock = previous?.connection ? await forward(previous.connection, hop) : undefined;
         try {
-            const { ssh, key } = await connectOne(hop, settings, sock, types.algorithms());
+            const { ssh, key } = await pool.handshake(async () => {
+                const through = previous?.connection ? await forward(previous.connection, hop) : undefined;
+                const sock = through ?? (0,external_node_net_.connect)({ host: hop.host, port: hop.port, noDelay: true });
+                pool.opened(sock);
+                return connectOne(hop, settings, sock, types.algorithms());
+            });
             accepted.set(hop.entry, key);
             return ssh;
         }
@@ -33793,13 +34674,16 @@ async function connectHop(hop, settings, previous, accepted) {
 function forward(connection, hop) {
     return new Promise((resolve, reject) => connection.forwardOut('127.0.0.1', 0, hop.host, hop.port, (error, channel) => error ? reject(new Error(`jump host cannot reach ${hop.entry}: ${error.message}`)) : resolve(channel)));
 }
-async function connectOne(hop, settings, through, serverHostKey) {
+/**
+ * One hop's handshake on `sock`: our own socket for the first hop, made with Nagle's algorithm off
+ * before the handshake (each of its round trips, and later every step, is a small message waiting
+ * on a small answer, which Nagle holds back for a delayed ACK: measured here, 100 ms per command
+ * with it, 14 ms without), or a channel through the hop before.
+ */
+async function connectOne(hop, settings, sock, serverHostKey) {
     let refused;
     let shown = { type: '', described: '' };
-    // Our own socket for the first hop, to turn Nagle's algorithm off before the handshake: each of
-    // its round trips, and later every step, is a small message waiting on a small answer, which
-    // Nagle holds back for a delayed ACK (measured here: 100 ms per command with it, 14 ms without).
-    const sock = through ?? (0,external_node_net_.connect)({ host: hop.host, port: hop.port, noDelay: true });
+    const closed = new Promise((resolve) => sock.once('close', () => resolve()));
     const config = {
         host: hop.host,
         port: hop.port,
@@ -33821,16 +34705,151 @@ async function connectOne(hop, settings, through, serverHostKey) {
         }
     };
     try {
-        return { ssh: await new NodeSSH().connect(config), key: shown };
+        const ssh = await new NodeSSH().connect(config);
+        sockets.set(ssh, closed);
+        return { ssh, key: shown };
     }
     catch (error) {
         sock.destroy();
+        await Promise.race([closed, (0,external_node_timers_promises_namespaceObject.setTimeout)(5_000, undefined, { ref: false })]);
         if (refused !== undefined)
             throw new HostKeyRefused(refused);
         if (/authentication methods failed/i.test(errorMessage(error))) {
             throw new PermanentSshError(`authentication as ${hop.user} on ${hop.entry} failed: check private-key/password and the host's authorized_keys`);
         }
         throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/ssh/pool.ts
+/** sshd's MaxStartups begins refusing past 10 unauthenticated connections. */
+const MAX_STARTS = 10;
+class ConnectionPool {
+    limit;
+    maxStarts;
+    members = new Map();
+    /** Slots held, or being given back by a parked member whose sockets have not closed yet. */
+    taken = 0;
+    /** Slots that parked members are giving back now. */
+    freeing = 0;
+    /** Slots that hosts waiting for them need. */
+    wanting = 0;
+    wakeWaiters = [];
+    clock = 0;
+    starts = 0;
+    startQueue = [];
+    open = 0;
+    counts;
+    constructor(limit, maxStarts = MAX_STARTS) {
+        this.limit = limit;
+        this.maxStarts = maxStarts;
+        this.counts = { limit, peakOpen: 0, opened: 0, handshakeRetries: 0 };
+    }
+    /** Whether using `member` now would connect it first. */
+    parked(member) {
+        return !this.members.get(member)?.holds;
+    }
+    /** `use` with `member` held connected-or-connectable: its slots taken first if it holds none. */
+    async use(member, use) {
+        const holding = this.holding(member);
+        holding.uses++;
+        holding.lastUsed = ++this.clock;
+        try {
+            if (!holding.holds) {
+                holding.taking ??= this.take(member, holding).finally(() => (holding.taking = undefined));
+                await holding.taking;
+            }
+            return await use();
+        }
+        finally {
+            holding.uses--;
+            holding.lastUsed = ++this.clock;
+            // Idle now: a host waiting for a slot may park it.
+            if (holding.uses === 0 && this.wanting > 0)
+                this.wake();
+        }
+    }
+    /** The member is gone for good (closed, or never connected): its slots back once `closed` resolves. */
+    async leave(member, closed) {
+        const holding = this.members.get(member);
+        this.members.delete(member);
+        if (!holding?.holds)
+            return;
+        holding.holds = false;
+        await this.giveBack(member.hops, closed);
+    }
+    holding(member) {
+        let holding = this.members.get(member);
+        if (!holding)
+            this.members.set(member, (holding = { uses: 0, lastUsed: 0, holds: false }));
+        return holding;
+    }
+    async take(member, holding) {
+        if (member.hops > this.limit)
+            throw new Error(`one host needs ${member.hops} SSH connections (its jump hosts), more than max-connections`);
+        this.wanting += member.hops;
+        try {
+            while (this.taken + member.hops > this.limit) {
+                // Park only what the slots being given back already will not cover.
+                while (this.taken - this.freeing + this.wanting > this.limit && this.parkLeastRecentlyUsed())
+                    ;
+                await new Promise((wake) => this.wakeWaiters.push(wake));
+            }
+        }
+        finally {
+            this.wanting -= member.hops;
+        }
+        this.taken += member.hops;
+        holding.holds = true;
+    }
+    /** Parks the idle member used least recently, if any; it gives its slots back once closed. */
+    parkLeastRecentlyUsed() {
+        let victim;
+        for (const entry of this.members)
+            if (entry[1].holds && entry[1].uses === 0 && (!victim || entry[1].lastUsed < victim[1].lastUsed))
+                victim = entry;
+        if (!victim)
+            return false;
+        const [member, holding] = victim;
+        holding.holds = false;
+        void this.giveBack(member.hops, member.park());
+        return true;
+    }
+    wake() {
+        const waiters = this.wakeWaiters;
+        this.wakeWaiters = [];
+        waiters.forEach((wake) => wake());
+    }
+    async giveBack(slots, closed) {
+        this.freeing += slots;
+        await closed.catch(() => undefined);
+        this.freeing -= slots;
+        this.taken -= slots;
+        this.wake();
+    }
+    /** A handshake, started once fewer than maxStarts are under way. */
+    async handshake(start) {
+        while (this.starts >= this.maxStarts)
+            await new Promise((go) => this.startQueue.push(go));
+        this.starts++;
+        try {
+            return await start();
+        }
+        finally {
+            this.starts--;
+            this.startQueue.shift()?.();
+        }
+    }
+    /** Counts a socket (a hop's TCP socket, or its channel through the hop before) from now until it closes. */
+    opened(socket) {
+        this.open++;
+        this.counts.opened++;
+        this.counts.peakOpen = Math.max(this.counts.peakOpen, this.open);
+        socket.once('close', () => this.open--);
+    }
+    /** SSH connections open now. */
+    get openNow() {
+        return this.open;
     }
 }
 
@@ -34093,6 +35112,19 @@ class LongLivedShell {
         channel.write(shellStart(readyMarker));
     }
 }
+/** What the shell became, or `starting` still if the command's timeout or cancellation came first. */
+function settledWithin(shell, { timeoutMs, signal }) {
+    return new Promise((resolve) => {
+        const early = () => resolve(shell.state);
+        const timer = setTimeout(early, timeoutMs);
+        signal.addEventListener('abort', early, { once: true });
+        void shell.settled.then((state) => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', early);
+            resolve(state);
+        });
+    });
+}
 
 ;// CONCATENATED MODULE: ./src/ssh/stream-local.ts
 
@@ -34262,8 +35294,10 @@ async function unpackInto(connection, archive, remoteDir) {
 
 ;// CONCATENATED MODULE: ./src/ssh/connector.ts
 // RemoteHost over node-ssh/ssh2: one connection per host (opened by connect.ts), re-opened if it
-// drops, and on it one long-lived shell for the host's commands (long-lived-shell.ts), or a
-// channel per command where that shell cannot run (remote-command.ts).
+// drops or was parked (pool.ts closes an idle host's connection when max-connections needs its
+// slots), and on it one long-lived shell for the host's commands (long-lived-shell.ts), or a
+// channel per command where that shell cannot run (remote-command.ts). Every use goes through
+// the pool, which never parks a host while a use of it is under way.
 
 
 
@@ -34272,23 +35306,36 @@ async function unpackInto(connection, archive, remoteDir) {
 
 
 
-function createSshConnector(settings, clock, log, { longLivedShell = true } = {}) {
+
+function createSshConnector(settings, clock, log, { longLivedShell = true, maxStarts } = {}) {
     const accepted = new Map();
+    const pool = new ConnectionPool(settings.maxConnections, maxStarts);
+    const context = { settings, accepted, pool, clock, log };
     return {
         async connect(target, signal) {
-            const reconnect = () => connectWithRetry(target, settings, accepted, clock, log, signal);
             const hostKey = () => accepted.get(target.entry)?.described;
-            return new SshRemoteHost(target, await reconnect(), reconnect, log, longLivedShell, hostKey);
-        }
+            const reconnect = () => connectWithRetry(target, context, signal);
+            const hops = settings.jumpHosts.length + 1;
+            const host = new SshRemoteHost(target, reconnect, log, longLivedShell, hostKey, pool, hops);
+            // Never connected: its slots go back at once.
+            const gone = (error) => pool.leave(host, Promise.resolve()).then(() => Promise.reject(error));
+            await pool.use(host, () => host.ssh()).catch(gone);
+            return host;
+        },
+        connections: () => ({ ...pool.counts })
     };
 }
 class SshRemoteHost {
     target;
-    chain;
     reconnect;
     log;
     useShell;
     acceptedKey;
+    pool;
+    hops;
+    chain = [];
+    /** Whether the pool closed its connection (not lost): it reconnects without saying so. */
+    parkedByPool = true;
     http;
     /** Where commands run once it is ready: one long-lived shell on the current connection. */
     shell;
@@ -34298,22 +35345,35 @@ class SshRemoteHost {
     ownCommands = 0;
     /** A reconnection under way, which every use that finds the connection gone awaits. */
     reopening;
-    constructor(target, chain, reconnect, log, useShell, acceptedKey) {
+    constructor(target, reconnect, log, useShell, acceptedKey, pool, 
+    /** Its chain's SSH connections: one per jump host, and its own. */
+    hops) {
         this.target = target;
-        this.chain = chain;
         this.reconnect = reconnect;
         this.log = log;
         this.useShell = useShell;
         this.acceptedKey = acceptedKey;
+        this.pool = pool;
+        this.hops = hops;
     }
     get hostKey() {
         return this.acceptedKey();
     }
+    get parked() {
+        return this.pool.parked(this);
+    }
     /** Whether every hop of the chain is still up. */
     get connected() {
-        return this.chain.every((ssh) => ssh.isConnected());
+        return this.chain.length > 0 && this.chain.every((ssh) => ssh.isConnected());
     }
-    /** The target's connection, re-opened first if it dropped since the last use. */
+    async park() {
+        this.parkedByPool = true;
+        this.shell?.close();
+        await this.http?.close();
+        this.http = undefined;
+        await closeChain(this.chain);
+    }
+    /** The target's connection, re-opened first if it dropped (or was parked) since the last use. */
     async ssh(forceReconnect = false) {
         if ((forceReconnect || !this.connected) && this.reopening === undefined) {
             this.reopening = this.reopen().finally(() => (this.reopening = undefined));
@@ -34322,13 +35382,18 @@ class SshRemoteHost {
         return this.chain[this.chain.length - 1];
     }
     async reopen() {
-        this.log.info(`[${this.target.entry}] the SSH connection was lost (${lostBecause(this.chain)}); reconnecting`);
-        this.chain.forEach((ssh) => ssh.dispose());
+        if (!this.parkedByPool)
+            this.log.info(`[${this.target.entry}] the SSH connection was lost (${lostBecause(this.chain)}); reconnecting`);
         await this.http?.close();
         this.http = undefined;
+        await closeChain(this.chain);
         this.chain = await this.reconnect();
+        this.parkedByPool = false;
     }
-    async exec(command, options) {
+    exec(command, options) {
+        return this.pool.use(this, () => this.execHere(command, options));
+    }
+    async execHere(command, options) {
         if (options.sideline)
             return this.execBeside(command, options);
         await this.beside;
@@ -34426,41 +35491,28 @@ class SshRemoteHost {
             throw new Error('not connected');
         return connection;
     }
-    async upload(localPath, remotePath) {
-        await uploadPath(await this.connection(), localPath, remotePath);
+    upload(localPath, remotePath) {
+        return this.pool.use(this, async () => uploadPath(await this.connection(), localPath, remotePath));
     }
-    async unpack(localArchive, remoteDir) {
-        await unpackInto(await this.connection(), localArchive, remoteDir);
+    unpack(localArchive, remoteDir) {
+        return this.pool.use(this, async () => unpackInto(await this.connection(), localArchive, remoteDir));
     }
-    async httpGet(url, options) {
-        const connection = await this.connection();
-        this.http ??= new HttpOverSsh(connection);
-        return this.http.get(url, options);
+    httpGet(url, options) {
+        return this.pool.use(this, async () => {
+            const connection = await this.connection();
+            this.http ??= new HttpOverSsh(connection);
+            return this.http.get(url, options);
+        });
     }
-    async tunnelRefused(url) {
-        return forwardingRefused(await this.connection(), url);
+    tunnelRefused(url) {
+        return this.pool.use(this, async () => forwardingRefused(await this.connection(), url));
     }
-    async askSocket(path, request, options) {
-        return askStreamLocal(await this.connection(), path, request, options);
+    askSocket(path, request, options) {
+        return this.pool.use(this, async () => askStreamLocal(await this.connection(), path, request, options));
     }
     async close() {
-        this.shell?.close();
-        await this.http?.close();
-        this.chain.reverse().forEach((ssh) => ssh.dispose());
+        await this.pool.leave(this, this.park());
     }
-}
-/** What the shell became, or `starting` still if the command's timeout or cancellation came first. */
-function settledWithin(shell, { timeoutMs, signal }) {
-    return new Promise((resolve) => {
-        const early = () => resolve(shell.state);
-        const timer = setTimeout(early, timeoutMs);
-        signal.addEventListener('abort', early, { once: true });
-        void shell.settled.then((state) => {
-            clearTimeout(timer);
-            signal.removeEventListener('abort', early);
-            resolve(state);
-        });
-    });
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
@@ -34484,12 +35536,9 @@ function settledWithin(shell, { timeoutMs, signal }) {
 
 
 
-/** The texts to hide from every log: each secret input, and each long line of a multi-line key. */
-function secretValues(readInput) {
-    return SECRET_INPUTS.map((name) => readInput(name))
-        .filter((value) => value.trim() !== '')
-        .flatMap((value) => [value, ...value.split('\n').flatMap((line) => (line.trim().length >= 8 ? [line.trim()] : []))]);
-}
+
+
+
 /** Masks secrets before anything else can print them. */
 function maskSecrets(readInput) {
     for (const secret of secretValues(readInput))
@@ -34507,8 +35556,13 @@ async function runWith(deps) {
         throw error;
     }
     settings.warnings.forEach((warning) => log.warning(warning, 'Risky setting'));
-    const outcome = await runSettled(settings, deps);
-    await writeReport(outcome, deps.writer, log);
+    const connector = deps.connector(settings);
+    const outcome = await runSettled(settings, deps, connector);
+    const connections = connector.connections?.();
+    if (connections)
+        log.info(`SSH connections: at most ${connections.peakOpen} open at once (max-connections ${connections.limit}), ` +
+            `${connections.opened} opened, ${connections.handshakeRetries} handshake(s) retried`);
+    await writeReport({ ...outcome, connections }, deps.writer, log);
     const failure = failureMessage(outcome);
     if (failure !== undefined)
         deps.fail(failure);
@@ -34517,9 +35571,8 @@ async function runWith(deps) {
  * Every host connected, its health path proven and its place in the load balancer read, before
  * anything changes; on any failure everything opened is closed and the error thrown.
  */
-async function preflightAll(settings, deps) {
+async function preflightAll(settings, deps, connector) {
     const { log, signal } = deps;
-    const connector = deps.connector(settings);
     return log.group(`Preflight: connecting to ${settings.hosts.length} host(s)`, async () => {
         const proven = await proveHealthPaths(await preflight(settings.hosts, connector, signal), settings, log);
         const hosts = proven.map(({ host }) => host);
@@ -34528,7 +35581,8 @@ async function preflightAll(settings, deps) {
             const left = await readLeft(hosts, settings);
             const members = lbMembers(hosts, settings).map((member, i) => ({ ...member, left: left[i] !== undefined }));
             const places = await lb.describe(members, signal);
-            hosts.forEach((host, i) => log.info(`[${host.target.entry}] load balancer (${lb.kind}): ${places[i]}`));
+            const entries = hosts.map((host) => `[${host.target.entry}]`);
+            log.info(hostLines(entries, places.map((place) => `load balancer (${lb.kind}): ${place}`), ' '));
             return { hosts, healthPaths: proven.map(({ healthPath }) => healthPath), lb, places, left };
         }
         catch (error) {
@@ -34538,11 +35592,11 @@ async function preflightAll(settings, deps) {
     });
 }
 /** Preflight, then the dry-run plan or the rollout: how the run ended, whatever happened. */
-async function runSettled(settings, deps) {
+async function runSettled(settings, deps, connector) {
     const { log, signal } = deps;
     let found;
     try {
-        found = await preflightAll(settings, deps);
+        found = await preflightAll(settings, deps, connector);
     }
     catch (error) {
         return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) };
@@ -34561,10 +35615,9 @@ async function runSettled(settings, deps) {
                 plan: dryRunPlan(settings, hosts, { releases, locks: lockFindings, healthPaths, lbPlaces: places }, log)
             };
         const states = await log.group('Hosts as found: journals and rotation', () => readHostStates({ hosts, settings, lb, log, releases, left }));
-        if (releaseMode && releases) {
-            const preparing = states.filter((_, i) => releases[i].from !== releases[i].to);
-            await log.group(`Preparing release ${releaseMode.release.id} while every host serves`, () => journaled(preparing, 'prepare', () => prepareReleases(hosts, releases, releaseMode, log, signal)));
-        }
+        const migration = releaseMode && releases && (await prepareFleet({ hosts, releases, states, settings: releaseMode, log, signal }));
+        if (migration && migration.result !== 'passed' && migration.result !== 'skipped')
+            return { status: signal.aborted ? 'cancelled' : 'failure', error: migration.error, migration };
         const rollout = await runBatches({
             settings,
             hosts,
@@ -34582,7 +35635,7 @@ async function runSettled(settings, deps) {
             await locks?.release();
         if (releaseMode && releases)
             await finishReleases(hosts, releases, rollout, releaseMode, log);
-        return { status: rollout.status, rollout };
+        return { status: rollout.status, rollout, migration: migration || undefined };
     }
     catch (error) {
         return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) };
@@ -34591,6 +35644,16 @@ async function runSettled(settings, deps) {
         await locks?.release();
         await Promise.all([lb.close(), ...hosts.map((host) => host.close())]);
     }
+}
+/**
+ * Release mode, before any host leaves rotation: the release prepared on every host (it throws if
+ * that fails), then migrate-command once; how the migration went, if there is one.
+ */
+async function prepareFleet(deps) {
+    const { hosts, releases, states, settings, log, signal } = deps;
+    const preparing = states.filter((_, i) => releases[i].from !== releases[i].to);
+    await log.group(`Preparing release ${settings.release.id} while every host serves`, () => journaled(preparing, 'prepare', () => prepareReleases(hosts, releases, settings, log, signal)));
+    return migrateBeforeSwitch({ ...deps, clock: systemClock });
 }
 /** Release mode, after the rollout: the history kept, releases no longer needed pruned, and every host's audit line. */
 async function finishReleases(hosts, releases, rollout, settings, log) {
@@ -34629,7 +35692,8 @@ async function run() {
                 writeSummary: (markdown) => summary
                     .addRaw(markdown)
                     .write()
-                    .then(() => undefined)
+                    .then(() => undefined),
+                saveReport: (json) => saveReportFile(json)
             },
             signal: controller.signal,
             fail: setFailed

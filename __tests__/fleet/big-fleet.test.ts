@@ -18,10 +18,15 @@ import { sampleProcess, type ProcessPeaks } from '../../test/fleet/process-sampl
 import { sshRun } from '../../test/fleet/ssh-hosts.js'
 import { runAction, type ActionRun } from '../../test/run-action.js'
 
-const HOSTS = 500
+/**
+ * 40 hosts behind max-connections 8 in CI: every host parked and reconnected in each pass, in
+ * minutes. `BIG_FLEET_HOSTS=500 npm run test:fleet -- __tests__/fleet/big-fleet.test.ts` runs the
+ * issue's 500 behind 60 (on 2 cores, where every host's sshd shares them, that takes long: see
+ * docs/large-fleets.md).
+ */
+const HOSTS = Number(process.env.BIG_FLEET_HOSTS ?? 40)
+const MAX_CONNECTIONS = HOSTS >= 500 ? 60 : 8
 const BATCHES = 10
-/** max-connections' default (issue 21), until the report's counters say otherwise. */
-const DEFAULT_MAX_CONNECTIONS = 50
 /**
  * Descriptors the action holds beyond its SSH sockets: stdio, epoll and event fds, the libuv
  * thread pool's, the output files. 22 in a 500-host run with one connection per host (522 at its
@@ -63,7 +68,8 @@ afterAll(async () => {
     seedBigFleet(fleet!)
     const sampler = sampleProcess(50)
     const started = performance.now()
-    run = await runAction(bigRolloutInputs(fleet!, 'v2', '10%'), { onSpawn: sampler.watch, timeoutMs: 600_000 })
+    const inputs = { ...bigRolloutInputs(fleet!, 'v2', '10%'), 'max-connections': String(MAX_CONNECTIONS) }
+    run = await runAction(inputs, { onSpawn: sampler.watch, timeoutMs: 1_800_000 })
     const wallMs = performance.now() - started
     peaks = sampler.stop()
     const lowerBound = BATCHES * batchLowerBoundMs()
@@ -75,8 +81,9 @@ afterAll(async () => {
         `${Buffer.byteLength(run.summary)} bytes`
     )
     expectSucceeded(run)
-    const report = JSON.parse(run.outputs.report) as { host: string; result: string }[] | { hosts?: unknown }
-    if (Array.isArray(report)) expect(report.filter((host) => host.result !== 'success')).toEqual([])
+    const report = JSON.parse(run.outputs.report) as { host: string; result: string }[]
+    expect(report).toHaveLength(HOSTS)
+    expect(report.filter((host) => host.result !== 'succeeded')).toEqual([])
     expect(run.outputs['succeeded-hosts'].split(/[\n,]/).filter(Boolean)).toHaveLength(HOSTS)
     for (const host of fleet!.hosts) {
       expect({ host: host.name, ...hostState(host) }).toEqual({
@@ -85,9 +92,14 @@ afterAll(async () => {
         running: true,
         healthy: true
       })
-      expect(readdirSync(host.home).filter((file) => file.includes('rolling-deploy'))).toEqual([])
+      // No lock; the journal's directory stays, empty: each host's entry is removed when its run ends.
+      const journal = join(host.home, '.rolling-deploy.lock.journal')
+      expect(readdirSync(host.home).filter((file) => file.includes('rolling-deploy'))).toEqual([
+        '.rolling-deploy.lock.journal'
+      ])
+      expect(readdirSync(journal)).toEqual([])
     }
-  }, 900_000)
+  }, 1_900_000)
 
   it('peak RSS ≤ 300 MB and the job summary under 1 MiB', () => {
     expect(run?.code).toBe(0) // a killed run's peak and summary would say nothing
@@ -102,17 +114,14 @@ afterAll(async () => {
     expect(fleet!.sshdLogLines('past MaxStartups')).toEqual([])
   })
 
-  // The counters come with max-connections (issue 21's connection pool): until it is in dist/,
-  // these fail, and the fds bound with them (today the action holds one connection per host).
-  it('connections within max-connections: report.connections.peakOpen ≤ limit, the fds ≤ limit + Node’s own', () => {
-    expect(run).toBeDefined()
+  // The action's own counters (the connections output) and the kernel's count of its descriptors.
+  it('connections within max-connections: peakOpen ≤ limit, the fds ≤ limit + Node’s own', () => {
+    expect(run?.code).toBe(0)
     const counts = connectionCounts(run.outputs)
     console.log(`connections: ${JSON.stringify(counts)}`)
-    const limit = counts?.limit ?? DEFAULT_MAX_CONNECTIONS
-    expect(peaks.peakFds).toBeLessThanOrEqual(limit + NODE_OWN_FDS)
-    expect(counts).toBeDefined()
-    expect(counts!.peakOpen).toBeLessThanOrEqual(counts!.limit)
+    expect(counts?.limit).toBe(MAX_CONNECTIONS)
+    expect(counts!.peakOpen).toBeLessThanOrEqual(MAX_CONNECTIONS)
     expect(counts!.opened).toBeGreaterThanOrEqual(HOSTS)
-    expect(counts!.handshakeRetries).toBeGreaterThanOrEqual(0)
+    expect(peaks.peakFds).toBeLessThanOrEqual(MAX_CONNECTIONS + NODE_OWN_FDS)
   })
 })

@@ -33,6 +33,8 @@ export function bigRolloutInputs(
   return {
     ...bigFleetInputs(fleet, hosts),
     'batch-size': batchSize,
+    // Batches of 50 need 51 connections (the batch and one spare for the lock's upkeep): the default 50 is refused.
+    'max-connections': '60',
     'health-file': at('healthy'),
     'offline-wait': `${OFFLINE_WAIT_SECONDS}s`,
     'online-wait': `${ONLINE_WAIT_SECONDS}s`,
@@ -65,7 +67,7 @@ export function hostState(host: BigHost): { version: string; running: boolean; h
   }
 }
 
-/** The run's connection counters (issue 21's max-connections): in the report output, or an output of their own. */
+/** The run's connection counters: the `connections` output. */
 export interface ConnectionCounts {
   limit: number
   peakOpen: number
@@ -74,7 +76,5 @@ export interface ConnectionCounts {
 }
 
 export function connectionCounts(outputs: Record<string, string>): ConnectionCounts | undefined {
-  const report = JSON.parse(outputs.report ?? 'null') as { connections?: ConnectionCounts } | null
-  if (report && !Array.isArray(report) && report.connections) return report.connections
   return outputs.connections ? (JSON.parse(outputs.connections) as ConnectionCounts) : undefined
 }
