@@ -48,9 +48,13 @@ const logOf = (run: ActionRun) =>
     )
     expect(run.code).toBe(1)
     const [first] = fleet.hosts
-    const entry = reportOf(run)[0]
+    // report-file has the diagnosis whole; the report output its last 2,000 characters.
+    const entry = (JSON.parse(run.reportFile ?? '[]') as HostEntry[])[0]
     expect(entry).toMatchObject({ host: first.entry, result: 'failed' })
     const diagnose = entry.diagnostics?.diagnose
+    const compact = reportOf(run)[0].diagnostics?.diagnose?.output ?? ''
+    expect(compact.length).toBeLessThanOrEqual(2002)
+    expect(diagnose?.output.endsWith(compact.replace(/^…\n/, ''))).toBe(true)
     expect(diagnose?.problem).toBeNull()
     expect(diagnose?.output).toMatch(/started version=v2 on /)
     expect(diagnose?.output).toMatch(/error: cannot reach the database/)
@@ -64,7 +68,7 @@ const logOf = (run: ActionRun) =>
     // The log: a group of its own.
     expect(logOf(run)).toMatch(/^::group::Diagnose [^\n]*exited 0[^\n]*\n(\[[^\n]*\] [^\n]*\n)+::endgroup::/m)
     expect(logOf(run)).toContain(`[${first.entry}] db password: ***`)
-    for (const text of [logOf(run), run.stderr, run.summary, ...Object.values(run.outputs)])
+    for (const text of [logOf(run), run.stderr, run.summary, run.reportFile ?? '', ...Object.values(run.outputs)])
       expect(text).not.toContain(SECRET)
   })
 
