@@ -35863,6 +35863,8 @@ class ProgressView {
     /** Lines of the block on the screen now, erased before anything else is written. */
     drawn = 0;
     timer;
+    /** Taken off the screen for good: what is printed after (the report's path, the error) comes without it. */
+    stopped = false;
     constructor(out, now = Date.now) {
         this.out = out;
         this.now = now;
@@ -35877,7 +35879,7 @@ class ProgressView {
     };
     /** A log line (or several), above the block. */
     print(text) {
-        this.out.write(this.live ? `${this.erase()}${text}\n${this.block()}` : `${text}\n`);
+        this.out.write(this.live && !this.stopped ? `${this.erase()}${text}\n${this.block()}` : `${text}\n`);
     }
     /** Keeps the elapsed times moving while nothing else happens. */
     start() {
@@ -35890,6 +35892,7 @@ class ProgressView {
     stop() {
         clearInterval(this.timer);
         this.timer = undefined;
+        this.stopped = true;
         if (this.live && this.drawn > 0)
             this.out.write(this.erase());
     }
@@ -35965,7 +35968,7 @@ class ProgressView {
         }
     }
     draw() {
-        if (this.live)
+        if (this.live && !this.stopped)
             this.out.write(`${this.erase()}${this.block()}`);
     }
     block() {

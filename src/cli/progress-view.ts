@@ -41,6 +41,8 @@ export class ProgressView {
   /** Lines of the block on the screen now, erased before anything else is written. */
   private drawn = 0
   private timer: ReturnType<typeof setInterval> | undefined
+  /** Taken off the screen for good: what is printed after (the report's path, the error) comes without it. */
+  private stopped = false
 
   constructor(
     private readonly out: Terminal,
@@ -59,7 +61,7 @@ export class ProgressView {
 
   /** A log line (or several), above the block. */
   print(text: string): void {
-    this.out.write(this.live ? `${this.erase()}${text}\n${this.block()}` : `${text}\n`)
+    this.out.write(this.live && !this.stopped ? `${this.erase()}${text}\n${this.block()}` : `${text}\n`)
   }
 
   /** Keeps the elapsed times moving while nothing else happens. */
@@ -73,6 +75,7 @@ export class ProgressView {
   stop(): void {
     clearInterval(this.timer)
     this.timer = undefined
+    this.stopped = true
     if (this.live && this.drawn > 0) this.out.write(this.erase())
   }
 
@@ -148,7 +151,7 @@ export class ProgressView {
   }
 
   private draw(): void {
-    if (this.live) this.out.write(`${this.erase()}${this.block()}`)
+    if (this.live && !this.stopped) this.out.write(`${this.erase()}${this.block()}`)
   }
 
   private block(): string {
