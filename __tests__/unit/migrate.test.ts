@@ -108,6 +108,19 @@ describe('migrate-command in release mode', () => {
     expect(always.order.filter(is.migrate)).toHaveLength(1)
   })
 
+  it('its output is masked in the summary and the report as every step’s is (a long env value)', async () => {
+    const secret = 'hunter2-db-password'
+    const run = releaseRun({ env: `DB_PASSWORD=${secret}` })
+    run.hosts[0].reply = ((reply) => (command: string, calls: number) =>
+      is.migrate(command) ? { code: 1, lines: [`cannot log in with ${secret}`] } : reply(command, calls))(
+      run.hosts[0].reply
+    )
+    await run.run()
+    expect(run.summary()).toContain('cannot log in with ***')
+    expect(run.outputs.report).toContain('cannot log in with ***')
+    expect(`${run.summary()}${run.outputs.report}`).not.toContain(secret)
+  })
+
   it('a failing migration switches no host: the run fails, the release is removed from every host', async () => {
     const run = releaseRun()
     run.hosts[0].reply = ((reply) => (command: string, calls: number) =>

@@ -32441,6 +32441,8 @@ async function prepareReleases(hosts, plans, settings, log, signal) {
 
 
 
+
+
 /** The lines of its output the summary and the report keep. */
 const MIGRATION_TAIL_LINES = 10;
 /** Runs migrate-command once for the fleet, or says where it passed before; undefined when there is none to run. */
@@ -32466,7 +32468,8 @@ async function migrateOn(deps, index) {
     const host = hosts[index];
     const entry = host.target.entry;
     const { timeoutMs } = settings.commands;
-    const outputTail = [];
+    // Masked and clipped as every step's output is, before the log, the summary and the report see it.
+    const evidence = new HostEvidence(masker(settings.hidden));
     const started = clock.now();
     // Cancelled after the prepare: it never starts (an exec given an aborted signal would start, then end it).
     const run = async () => signal.aborted
@@ -32476,14 +32479,10 @@ async function migrateOn(deps, index) {
             timeoutMs,
             signal,
             groupFile: states[index]?.journal.groupFile,
-            onLine: (line) => {
-                log.info(`[${entry}] ${line}`);
-                outputTail.push(line);
-                if (outputTail.length > MIGRATION_TAIL_LINES)
-                    outputTail.shift();
-            }
+            onLine: (line) => log.info(`[${entry}] ${evidence.line(line)}`)
         });
     const failure = await journaled(states.slice(index, index + 1), 'migrate', run).then((result) => failureOf(result, timeoutMs, signal), (error) => errors_errorMessage(error));
+    const outputTail = evidence.report().outputTail.slice(-MIGRATION_TAIL_LINES);
     const ended = { host: entry, durationMs: clock.now() - started, outputTail };
     if (failure === undefined) {
         await recordPassed(host, settings, log);

@@ -14,6 +14,8 @@ import { placedInOrder } from './placement.js'
 import { historyLine, type HostRelease } from './release-history.js'
 import { RELEASE_REMOVED, removePrepared, type ReleaseModeSettings } from './releases.js'
 import { failureOf, runScript } from './run-on-host.js'
+import { HostEvidence } from './evidence.js'
+import { masker } from '../inputs/secrets.js'
 
 export interface MigrateDeps {
   readonly hosts: readonly RemoteHost[]
@@ -53,7 +55,8 @@ async function migrateOn(deps: MigrateDeps, index: number): Promise<MigrationRep
   const host = hosts[index]
   const entry = host.target.entry
   const { timeoutMs } = settings.commands
-  const outputTail: string[] = []
+  // Masked and clipped as every step's output is, before the log, the summary and the report see it.
+  const evidence = new HostEvidence(masker(settings.hidden))
   const started = clock.now()
   // Cancelled after the prepare: it never starts (an exec given an aborted signal would start, then end it).
   const run = async (): Promise<ExecResult> =>
@@ -64,16 +67,13 @@ async function migrateOn(deps: MigrateDeps, index: number): Promise<MigrationRep
           timeoutMs,
           signal,
           groupFile: states[index]?.journal.groupFile,
-          onLine: (line) => {
-            log.info(`[${entry}] ${line}`)
-            outputTail.push(line)
-            if (outputTail.length > MIGRATION_TAIL_LINES) outputTail.shift()
-          }
+          onLine: (line) => log.info(`[${entry}] ${evidence.line(line)}`)
         })
   const failure = await journaled(states.slice(index, index + 1), 'migrate', run).then(
     (result) => failureOf(result, timeoutMs, signal),
     (error: unknown) => errorMessage(error)
   )
+  const outputTail = evidence.report().outputTail.slice(-MIGRATION_TAIL_LINES)
   const ended = { host: entry, durationMs: clock.now() - started, outputTail }
   if (failure === undefined) {
     await recordPassed(host, settings, log)
