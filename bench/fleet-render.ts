@@ -10,6 +10,8 @@ interface Counters {
   handshakeFailures: number
   connectionsLost: number
   wallMs: number
+  /** How long the fleet's core (every host's sshd and sessions) was busy during the run. */
+  fleetCpuMs?: number
   preflightMs: number
   peakRssMb: number
   peakFds: number
@@ -25,6 +27,8 @@ export interface RolloutRow extends Counters {
   durationMs: number
   lowerBoundMs: number
   overLowerBound: number
+  /** The whole process (preflight, lock, batches, the lock given back) over the lower bound. */
+  wallOverLowerBound?: number
   handshakeDrops: number
 }
 
@@ -49,6 +53,12 @@ const connections = (row: Counters) =>
     ? `${row.connections.peakOpen} of ${row.connections.limit} (${row.connections.opened} opened, ${row.connections.handshakeRetries} retried)`
     : 'not counted (no max-connections yet)'
 
+/** The fleet core's busy time, and its share of the run: near 100%, the hosts' own work set the pace. */
+const fleetBusy = (row: Counters) =>
+  row.fleetCpuMs === undefined
+    ? 'not measured'
+    : `${seconds(row.fleetCpuMs)} (${Math.round((row.fleetCpuMs / row.wallMs) * 100)}%)`
+
 const table = (header: string[], rows: string[][]) => [
   `| ${header.join(' | ')} |`,
   `| ${header.map(() => '--:').join(' | ')} |`,
@@ -67,6 +77,8 @@ function rolloutTable(results: FleetResults): string[] {
       'rollout (duration-ms)',
       'lower bound',
       '× lower bound',
+      'whole run',
+      'fleet core busy',
       'preflight',
       'peak RSS',
       'peak fds',
@@ -80,6 +92,10 @@ function rolloutTable(results: FleetResults): string[] {
       row.failure ? `failed after ${seconds(row.wallMs)}: ${row.failure}` : seconds(row.durationMs),
       seconds(row.lowerBoundMs),
       `${row.overLowerBound}×`,
+      row.wallOverLowerBound === undefined
+        ? seconds(row.wallMs)
+        : `${seconds(row.wallMs)} (${row.wallOverLowerBound}×)`,
+      fleetBusy(row),
       seconds(row.preflightMs),
       `${row.peakRssMb} MB`,
       String(row.peakFds),
@@ -93,12 +109,22 @@ function rolloutTable(results: FleetResults): string[] {
 function dryRunTable(results: FleetResults): string[] {
   const rows = results.dryRuns
   return table(
-    ['hosts', 'preflight', 'dry run (whole process)', 'action CPU', 'peak RSS', 'peak fds', 'connections at once'],
+    [
+      'hosts',
+      'preflight',
+      'dry run (whole process)',
+      'action CPU',
+      'fleet core busy',
+      'peak RSS',
+      'peak fds',
+      'connections at once'
+    ],
     rows.map((row, i) => [
       String(row.hosts),
       row.failure ? `failed: ${row.failure}` : seconds(row.preflightMs) + growth(rows, (r) => r.preflightMs, i),
       seconds(row.wallMs) + growth(rows, (r) => r.wallMs, i),
       seconds(row.cpuMs),
+      fleetBusy(row),
       `${row.peakRssMb} MB` + growth(rows, (r) => r.peakRssMb, i),
       String(row.peakFds),
       connections(row)

@@ -5,6 +5,7 @@
 // (and their sessions) on CPU 0, the action on CPU 1. Writes bench/fleet-results.json,
 // docs/benchmark.md's section between <!-- bench:fleet:start --> and <!-- bench:fleet:end -->, and
 // the README's row. Options: `--note TEXT`, `--render-only`, `--rollouts`, `--dry-runs` (below).
+import { readFileSync } from 'node:fs'
 import { startBigFleet, type BigFleet } from '../test/fleet/big-fleet.js'
 import { batchLowerBoundMs, bigRolloutInputs, connectionCounts, seedBigFleet } from '../test/fleet/big-rollout.js'
 import { sampleProcess } from '../test/fleet/process-sampler.js'
@@ -34,6 +35,18 @@ function preflightTimer() {
   }
 }
 
+/**
+ * Milliseconds CPU `cpu` has been busy since boot (/proc/stat, in USER_HZ ticks of 10 ms): across a
+ * run, how much of the fleet's core its hosts' sshd and sessions used.
+ */
+function cpuBusyMs(cpu: string): number {
+  const line = readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .find((text) => text.startsWith(`cpu${cpu} `))
+  const [user, nice, system, , , irq, softirq, steal] = (line ?? '').split(/\s+/).slice(1).map(Number)
+  return (user + nice + system + irq + softirq + steal) * 10
+}
+
 /** The run's first error annotation, its first line. */
 const failureOf = (stdout: string) =>
   annotationsOf(stdout)
@@ -45,6 +58,7 @@ async function measuredRun(inputs: Record<string, string>, what: string) {
   const sampler = sampleProcess(20)
   const preflight = preflightTimer()
   const started = performance.now()
+  const fleetBusyAtStart = cpuBusyMs(FLEET_CPU)
   const run = await runAction(inputs, {
     onSpawn: sampler.watch,
     onStdout: preflight.onStdout,
@@ -52,12 +66,15 @@ async function measuredRun(inputs: Record<string, string>, what: string) {
     timeoutMs: 900_000
   })
   const wallMs = round(performance.now() - started)
+  const fleetCpuMs = cpuBusyMs(FLEET_CPU) - fleetBusyAtStart
   const peaks = sampler.stop()
   // A failed run is a result too (at 500 hosts on a saturated machine, handshakes time out): kept
   // with its reason, and the bench goes on to the next.
   const failure = run.code === 0 ? undefined : (failureOf(run.stdout) ?? `exit ${run.code ?? run.signal}`)
   if (failure) console.error(`${what} failed: ${failure}`)
-  console.log(`${what}: ${wallMs} ms, preflight ${preflight.ms()} ms, peak RSS ${round(peaks.peakRssKb / 1024)} MB`)
+  console.log(
+    `${what}: ${wallMs} ms, preflight ${preflight.ms()} ms, fleet CPU ${fleetCpuMs} ms, peak RSS ${round(peaks.peakRssKb / 1024)} MB`
+  )
   return {
     run,
     common: {
@@ -65,6 +82,7 @@ async function measuredRun(inputs: Record<string, string>, what: string) {
       handshakeFailures: run.stdout.match(/connection attempt \d+ failed/g)?.length ?? 0,
       connectionsLost: run.stdout.match(/the SSH connection was lost/g)?.length ?? 0,
       wallMs,
+      fleetCpuMs,
       preflightMs: preflight.ms(),
       peakRssMb: round(peaks.peakRssKb / 1024),
       peakFds: peaks.peakFds,
@@ -89,6 +107,7 @@ async function rollout(fleet: BigFleet, size: number): Promise<RolloutRow> {
     durationMs,
     lowerBoundMs,
     overLowerBound: Number((durationMs / lowerBoundMs).toFixed(2)),
+    wallOverLowerBound: Number((common.wallMs / lowerBoundMs).toFixed(2)),
     summaryBytes: Buffer.byteLength(run.summary),
     handshakeDrops: fleet.sshdLogLines('past MaxStartups').length - drops
   }

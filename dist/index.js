@@ -28900,16 +28900,30 @@ class PreflightError extends Error {
     }
 }
 const PREFLIGHT_CONCURRENCY = 16;
-/** `fn` on every item, at most PREFLIGHT_CONCURRENCY at once; the results in the items' order. */
-async function mapBounded(items, fn) {
+/**
+ * `fn` on every item, at most PREFLIGHT_CONCURRENCY at once, started in `order` (indexes; the
+ * items' own order by default); the results in the items' order.
+ */
+async function mapBounded(items, fn, order) {
     const results = new Array(items.length);
     let next = 0;
     const worker = async () => {
-        for (let i = next++; i < items.length; i = next++)
+        for (let n = next++; n < items.length; n = next++) {
+            const i = order?.[n] ?? n;
             results[i] = await fn(items[i], i);
+        }
     };
     await Promise.all(Array.from({ length: Math.min(PREFLIGHT_CONCURRENCY, items.length) }, worker));
     return results;
+}
+/**
+ * The hosts' indexes, those still connected first: a pass over a fleet bigger than max-connections
+ * then begins with the hosts the last pass left connected, instead of reconnecting them once the
+ * pool has parked them for the others.
+ */
+function connectedFirst(hosts) {
+    const indexes = hosts.map((_, i) => i);
+    return [...indexes.filter((i) => hosts[i].parked === false), ...indexes.filter((i) => hosts[i].parked !== false)];
 }
 /**
  * Entries that reach a machine an earlier entry reached too (an IP and a name of one host), told
@@ -29289,7 +29303,7 @@ async function proveHealthPaths(hosts, settings, log) {
     const placed = placedInOrder(hosts, settings);
     const proven = await mapBounded(placed, (place) => proveOne(place.host, settings, hostVariables(settings, place), log).catch((error) => ({
         failure: { target: place.host.target, message: errorMessage(error) }
-    })));
+    })), connectedFirst(placed.map((place) => place.host)));
     const failures = proven.flatMap((one) => ('failure' in one ? [one.failure] : []));
     if (failures.length > 0) {
         await Promise.all(hosts.map((host) => host.close()));
@@ -30242,7 +30256,7 @@ async function readHostStates(deps) {
     const found = await mapBounded(hosts, async (host, i) => {
         await awaitLeftCommand(host, left[i], settings, log);
         return { rotation: await lb.inRotation(members[i]), left: left[i] };
-    });
+    }, connectedFirst(hosts));
     found.forEach(({ rotation, left }, i) => {
         const entry = hosts[i].target.entry;
         if (left)
@@ -30288,19 +30302,20 @@ async function awaitLeftCommand(host, left, settings, log) {
  * Read at preflight, before the lock: only a live run could change it, and then the lock is not ours.
  */
 function readLeft(hosts, settings) {
-    return mapBounded(hosts, async (host) => {
-        const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry)), {
-            timeoutMs: 30_000
-        });
-        /** What readJournal printed after `<marker> <kind> `, if it printed that. */
-        const marked = (kind) => {
-            const prefix = `${JOURNAL_MARKER} ${kind} `;
-            return lines.find((line) => line.startsWith(prefix))?.slice(prefix.length);
-        };
-        const entry = parseEntry(marked('entry'));
-        const group = parseGroup(marked('group'));
-        return entry && group ? { ...entry, group } : entry;
+    return mapBounded(hosts, (host) => readLeftOn(host, settings), connectedFirst(hosts));
+}
+async function readLeftOn(host, settings) {
+    const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry)), {
+        timeoutMs: 30_000
     });
+    /** What readJournal printed after `<marker> <kind> `, if it printed that. */
+    const marked = (kind) => {
+        const prefix = `${JOURNAL_MARKER} ${kind} `;
+        return lines.find((line) => line.startsWith(prefix))?.slice(prefix.length);
+    };
+    const entry = parseEntry(marked('entry'));
+    const group = parseGroup(marked('group'));
+    return entry && group ? { ...entry, group } : entry;
 }
 /** `PGID START` as the command wrote it; anything else is no group. */
 function parseGroup(text) {
@@ -31018,6 +31033,12 @@ function failureMessage({ status, rollout, error }) {
 const LOCK_MARKER = '__rollout_lock__';
 /** The lock's path in sh: as given, or in the login user's home. */
 const lockPath = (path) => path === undefined ? '"$HOME/.rolling-deploy.lock"' : shellQuote(path);
+/**
+ * Dates the beat file `aheadS` seconds ahead of now: another run reads the lock as beaten until
+ * then, and as dead only lock-stale-after past it. Where touch cannot date it (no `-d @SECONDS`),
+ * the beat is dated now, which is what a lock without a lease has.
+ */
+const leaseAhead = (file, aheadS) => aheadS > 0 ? `touch -d "@$(( $(date +%s) + ${aheadS} ))" ${file} 2>/dev/null || touch ${file}` : `touch ${file}`;
 /** Seconds since the lock's last beat (its making, for a lock with no beat file) in `age`. */
 const ageLines = (l) => [
     `b=$(stat -c %Y ${l}/beat 2>/dev/null || stat -c %Y ${l} 2>/dev/null || date +%s)`,
@@ -31027,7 +31048,7 @@ const ageLines = (l) => [
  * Takes the lock: prints `taken`, `ours` (this run holds it already: storage shared between
  * hosts), `replaced AGE` (an earlier attempt of the same workflow run held it: it has ended),
  * `broken AGE` (another's whose beats stopped), or `held AGE` (exit 3), each followed by the
- * holder file it found. AGE is in seconds since its last beat.
+ * holder file it found. AGE is in seconds since its last beat (negative while a lease dated ahead runs).
  */
 function takeLock(path, claim, staleness) {
     const l = lockPath(path);
@@ -31045,7 +31066,7 @@ function takeLock(path, claim, staleness) {
         'take() {',
         `  t=$(mktemp -d ${l}.new.XXXXXX) || return 1`,
         `  printf '%s\\n' ${shellQuote(claim.holder)} > "$t/holder" && printf '%s\\n' ${shellQuote(run)} > "$t/run" &&`,
-        `    : > "$t/beat" && mv -T "$t" ${l} 2>/dev/null && return 0`,
+        `    ${leaseAhead('"$t/beat"', claim.aheadS ?? 0)} && mv -T "$t" ${l} 2>/dev/null && return 0`,
         '  rm -rf "$t"; return 1',
         '}',
         // Another's lock out of the way, atomically; back in place if it changed since it was judged.
@@ -31066,10 +31087,13 @@ function takeLock(path, claim, staleness) {
         `echo "${LOCK_MARKER} held $age"; cat ${l}/holder 2>/dev/null; exit 3`
     ].join('\n');
 }
-/** The holder's beat: prints `beat` while this run holds the lock, `lost` once it does not. */
-function beatLock(path, token) {
+/**
+ * The holder's beat, dated `aheadS` ahead of now (leaseAhead): prints `beat` while this run holds
+ * the lock, `lost` once it does not.
+ */
+function beatLock(path, token, aheadS = 0) {
     const l = lockPath(path);
-    return `if grep -qF ${shellQuote(token)} ${l}/holder 2>/dev/null && touch ${l}/beat; then echo "${LOCK_MARKER} beat"; else echo "${LOCK_MARKER} lost"; fi`;
+    return `if grep -qF ${shellQuote(token)} ${l}/holder 2>/dev/null && { ${leaseAhead(`${l}/beat`, aheadS)}; }; then echo "${LOCK_MARKER} beat"; else echo "${LOCK_MARKER} lost"; fi`;
 }
 /** Gives the lock back, if this run (its token) holds it: renamed away first, so no one sees it half removed. */
 function releaseLock(path, token) {
@@ -31109,23 +31133,33 @@ const BEAT_MS = 10_000;
 /** A lock whose beats stopped this long ago (a few missed beats) is a dead run's, unless lock-stale-after says otherwise. */
 const DEFAULT_STALE_MS = 60_000;
 /**
- * How often a parked host (one max-connections disconnected) is beaten: each beat connects it
- * again, so not every BEAT_MS, but at half of stale-after less a beat's period, so that a beat
- * late by a tick and a slow sweep still lands well before the lock would look dead.
+ * A fleet bigger than max-connections dates its beats this far ahead (a lease), so that a parked
+ * host (one max-connections disconnected) needs a beat, which connects it again, only this often:
+ * beating 450 parked hosts every half of lock-stale-after would take most of the handshakes a
+ * runner and the hosts can make. Another run then reads such a lock as held until the lease and
+ * lock-stale-after have both passed; a re-run of the same workflow run still takes it at once.
  */
-function parkedBeatEveryMs(staleMs) {
-    return Math.max(BEAT_MS, staleMs / 2 - BEAT_MS);
+const PARKED_LEASE_MS = 300_000;
+/**
+ * How often a parked host is beaten: every lease (a beat dated a lease ahead is good for a lease
+ * and lock-stale-after more); with no lease, at half of stale-after less a beat's period, so that a
+ * beat late by a tick and a slow sweep still lands well before the lock would look dead.
+ */
+function parkedBeatEveryMs(staleMs, leaseMs = 0) {
+    return leaseMs > 0 ? leaseMs : Math.max(BEAT_MS, staleMs / 2 - BEAT_MS);
 }
 /**
  * The hosts to beat now, in order: every host still connected (a beat on it costs a round trip),
  * then each parked one whose last beat is parkedBeatEveryMs old, the oldest first.
  */
-function dueForBeat(hosts, lastBeat, now, staleMs) {
+function dueForBeat(hosts, lastBeat, now, staleMs, leaseMs = 0) {
     const age = (host) => now - (lastBeat.get(host) ?? -Infinity);
     const connected = hosts.filter((host) => host.parked !== true);
-    const parked = hosts.filter((host) => host.parked === true && age(host) >= parkedBeatEveryMs(staleMs));
+    const parked = hosts.filter((host) => host.parked === true && age(host) >= parkedBeatEveryMs(staleMs, leaseMs));
     return [...connected, ...parked.sort((a, b) => age(b) - age(a))];
 }
+/** A lock's last beat in words: a negative age is a lease dated ahead (PARKED_LEASE_MS). */
+const sinceBeat = (ageS) => ageS < 0 ? `its beat dated ${-ageS} s ahead (a big fleet's lease)` : `its last beat ${ageS} s ago`;
 /** Runs a lock script on a host and reads what it found. */
 async function lockScript(host, script, sideline = false) {
     const { result, lines } = await runToEnd(host, script, { timeoutMs: sideline ? BEAT_MS : 60_000, sideline });
@@ -31161,6 +31195,7 @@ class DeployLocks {
     lock;
     clock;
     log;
+    leaseMs;
     /** Only this run knows it: a lock holding it is this run's, on any host. */
     token = (0,external_node_crypto_.randomBytes)(16).toString('hex');
     taken = new Set();
@@ -31171,11 +31206,17 @@ class DeployLocks {
     sweeping = false;
     /** Hosts whose beat failed last time, warned about once until it works again. */
     missed = new Set();
-    constructor(hosts, lock, clock, log) {
+    constructor(hosts, lock, clock, log, 
+    /** PARKED_LEASE_MS where the fleet does not fit in max-connections; 0 (no lease) where it does. */
+    leaseMs = 0) {
         this.hosts = hosts;
         this.lock = lock;
         this.clock = clock;
         this.log = log;
+        this.leaseMs = leaseMs;
+    }
+    get aheadS() {
+        return Math.ceil(this.leaseMs / 1000);
     }
     /**
      * Takes the lock on every host, waiting up to lock-wait for another run's; fails (giving back
@@ -31191,11 +31232,11 @@ class DeployLocks {
             startedAt: new Date().toISOString(),
             token: this.token
         });
-        const claim = { holder, token: this.token, runId, attempt };
+        const claim = { holder, token: this.token, runId, attempt, aheadS: this.aheadS };
         const deadline = this.clock.now() + this.lock.waitMs;
         let pending = [...this.hosts];
         for (;;) {
-            const found = await mapBounded(pending, (host) => lockScript(host, takeLock(this.lock.path, claim, this.staleness)));
+            const found = await mapBounded(pending, (host) => lockScript(host, takeLock(this.lock.path, claim, this.staleness)), connectedFirst(pending));
             found.forEach((seen, i) => {
                 if (seen?.state !== 'held')
                     this.taken.add(pending[i]);
@@ -31210,7 +31251,7 @@ class DeployLocks {
             if (this.clock.now() >= deadline || signal.aborted) {
                 await this.release();
                 const [host, seen] = held[0];
-                throw new Error(`the deploy lock on ${host.target.entry} is held by ${seen?.holder}, its last beat ${seen?.ageS} s ago; nothing was touched on any host. ` +
+                throw new Error(`the deploy lock on ${host.target.entry} is held by ${seen?.holder}, ${sinceBeat(seen?.ageS ?? 0)}; nothing was touched on any host. ` +
                     `A run that was killed stops beating: its lock is taken over once the beat is ${this.staleness.staleAfterS} s old (lock-stale-after); ` +
                     `or remove it on the host (${clearLockHint(this.lock.path)})` +
                     (held.length > 1 ? ` (held on ${held.length} hosts)` : ''));
@@ -31244,11 +31285,11 @@ class DeployLocks {
             return;
         this.sweeping = true;
         const staleMs = this.lock.staleAfterMs ?? DEFAULT_STALE_MS;
-        const due = dueForBeat([...this.taken], this.lastBeat, this.clock.now(), staleMs);
+        const due = dueForBeat([...this.taken], this.lastBeat, this.clock.now(), staleMs, this.leaseMs);
         await mapBounded(due, (host) => this.beatOn(host)).finally(() => (this.sweeping = false));
     }
     async beatOn(host) {
-        const seen = await lockScript(host, beatLock(this.lock.path, this.token), true).catch(() => undefined);
+        const seen = await lockScript(host, beatLock(this.lock.path, this.token, this.aheadS), true).catch(() => undefined);
         if (seen?.state === 'beat') {
             this.lastBeat.set(host, this.clock.now());
             return void this.missed.delete(host);
@@ -31265,19 +31306,260 @@ class DeployLocks {
         clearInterval(this.beats);
         const hosts = [...this.taken];
         this.taken.clear();
-        await mapBounded(hosts, (host) => lockScript(host, releaseLock(this.lock.path, this.token)).catch((error) => this.log.warning(`${host.target.entry}: the deploy lock was not given back (${errorMessage(error)}); ${clearLockHint(this.lock.path)} clears it`, 'Lock left')));
+        await mapBounded(hosts, (host) => lockScript(host, releaseLock(this.lock.path, this.token)).catch((error) => this.log.warning(`${host.target.entry}: the deploy lock was not given back (${errorMessage(error)}); ${clearLockHint(this.lock.path)} clears it`, 'Lock left')), connectedFirst(hosts));
     }
     /** A dry run's look, taking nothing: per host, who holds its lock (undefined: free); a warning for each held. */
     async report() {
-        const found = await mapBounded(this.hosts, (host) => lockScript(host, inspectLock(this.lock.path)));
+        const found = await mapBounded(this.hosts, (host) => lockScript(host, inspectLock(this.lock.path)), connectedFirst(this.hosts));
         return found.map((seen, i) => {
             if (!seen)
                 return undefined;
-            const held = `held by ${seen.holder}, for ${seen.ageS} s`;
+            const held = `held by ${seen.holder}, ${seen.ageS < 0 ? sinceBeat(seen.ageS) : `for ${seen.ageS} s`}`;
             this.log.warning(`${this.hosts[i].target.entry}: the deploy lock is ${held}`, 'Lock held');
             return held;
         });
     }
+}
+
+;// CONCATENATED MODULE: ./src/inputs/known-hosts.ts
+// OpenSSH host key checking without ssh-keygen: known_hosts text (plain, hashed and [host]:port
+// entries, @revoked markers) and SHA256 fingerprints, matched against the raw key blob sshd offers.
+
+
+function parseKnownHosts(text) {
+    const entries = [];
+    text.split('\n').forEach((raw, index) => {
+        const line = raw.trim();
+        if (line === '' || line.startsWith('#'))
+            return;
+        const fields = line.split(/\s+/);
+        const marker = fields[0].startsWith('@') ? fields.shift() : undefined;
+        if (fields.length < 3 || !/^[A-Za-z0-9+/]+=*$/.test(fields[2])) {
+            throw new InputError(`line ${index + 1} is not valid; expected known_hosts lines 'host keytype base64key' as ssh-keyscan prints them`);
+        }
+        if (marker === '@cert-authority')
+            return; // certificates are not supported; such a line vouches for nothing here
+        const [names, , keyBlob] = fields;
+        entries.push({ patterns: parseHostField(names), keyBlob, revoked: marker === '@revoked' });
+    });
+    return { entries };
+}
+function parseHostField(names) {
+    const hashed = /^\|1\|([^|]+)\|([^|]+)$/.exec(names);
+    if (hashed)
+        return { salt: Buffer.from(hashed[1], 'base64'), hash: hashed[2] };
+    return names.split(',');
+}
+/** The name known_hosts uses for a host: `host` on port 22, `[host]:port` otherwise. */
+function knownHostsName(host, port) {
+    return port === 22 ? host : `[${host}]:${port}`;
+}
+function globMatch(pattern, name) {
+    const regex = pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.');
+    return new RegExp(`^${regex}$`, 'i').test(name);
+}
+function entryMatches(entry, name) {
+    if (!Array.isArray(entry.patterns)) {
+        const { salt, hash } = entry.patterns;
+        return (0,external_node_crypto_.createHmac)('sha1', salt).update(name).digest('base64') === hash;
+    }
+    let matched = false;
+    for (const pattern of entry.patterns) {
+        if (pattern.startsWith('!')) {
+            if (globMatch(pattern.slice(1), name))
+                return false;
+        }
+        else if (globMatch(pattern, name)) {
+            matched = true;
+        }
+    }
+    return matched;
+}
+/** Whether any line names this host, whatever its key: lets settings refuse a known-hosts that covers no host. */
+function hasEntryFor(knownHosts, host, port) {
+    return knownKeyTypes(knownHosts, host, port).length > 0;
+}
+/**
+ * The host key algorithms ssh2 checks, by the type of key they carry, in the order offered by
+ * default. One RSA key signs three ways (RFC 8332); ssh-rsa (SHA-1) last, for old servers.
+ */
+const ALGORITHMS_BY_KEY_TYPE = new Map([
+    ['ssh-ed25519', ['ssh-ed25519']],
+    ['ecdsa-sha2-nistp256', ['ecdsa-sha2-nistp256']],
+    ['ecdsa-sha2-nistp384', ['ecdsa-sha2-nistp384']],
+    ['ecdsa-sha2-nistp521', ['ecdsa-sha2-nistp521']],
+    ['ssh-rsa', ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']]
+]);
+const HOST_KEY_TYPES = [...ALGORITHMS_BY_KEY_TYPE.keys()];
+/** The key types of the (not revoked) lines that name host:port, in file order. */
+function knownKeyTypes(knownHosts, host, port) {
+    const name = knownHostsName(host, port);
+    const lines = knownHosts.entries.filter((entry) => !entry.revoked && entryMatches(entry, name));
+    return [...new Set(lines.map((entry) => keyType(Buffer.from(entry.keyBlob, 'base64'))))];
+}
+/**
+ * The host key algorithms to offer for keys of `types`, those of `first` first: as OpenSSH does
+ * for a host it knows, so that a host with several keys shows the one known_hosts holds.
+ */
+function hostKeyAlgorithms(types, first = []) {
+    const ordered = [...first.filter((type) => types.includes(type)), ...types.filter((type) => !first.includes(type))];
+    return ordered.flatMap((type) => ALGORITHMS_BY_KEY_TYPE.get(type) ?? []);
+}
+function checkHostKey(knownHosts, host, port, keyBlob) {
+    const name = knownHostsName(host, port);
+    const offered = keyBlob.toString('base64');
+    const matching = knownHosts.entries.filter((entry) => entryMatches(entry, name));
+    if (matching.some((entry) => entry.revoked && entry.keyBlob === offered))
+        return 'revoked';
+    if (matching.some((entry) => !entry.revoked && entry.keyBlob === offered))
+        return 'trusted';
+    return matching.some((entry) => !entry.revoked) ? 'mismatch' : 'unknown';
+}
+/** `SHA256:...` exactly as `ssh-keygen -l` prints it (unpadded base64). */
+function fingerprint(keyBlob) {
+    return `SHA256:${(0,external_node_crypto_.createHash)('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
+}
+/** The key type named inside an SSH public key blob (its first length-prefixed string). */
+function keyType(keyBlob) {
+    if (keyBlob.length < 4)
+        return 'unknown';
+    const length = keyBlob.readUInt32BE(0);
+    return length > 0 && length < 64 && keyBlob.length >= 4 + length
+        ? keyBlob.subarray(4, 4 + length).toString('latin1')
+        : 'unknown';
+}
+function parseFingerprint(text) {
+    const value = text.trim().replace(/=+$/, '');
+    if (!/^SHA256:[A-Za-z0-9+/]{43}$/.test(value)) {
+        throw new InputError("expected an OpenSSH SHA256 fingerprint like 'SHA256:' followed by 43 base64 characters (ssh-keygen -lf)");
+    }
+    return value;
+}
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
+var lib = __nccwpck_require__(5472);
+var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
+;// CONCATENATED MODULE: ./src/inputs/private-key.ts
+// Checks a private key (and its passphrase) offline, so a bad key is an input error, not a
+// failed connection half-way through a fleet.
+
+
+
+/** The key text: the value itself when it holds a key, otherwise the file it names. */
+function loadPrivateKey(value, passphrase) {
+    let text = value.trim();
+    if (!text.startsWith('-----BEGIN')) {
+        try {
+            text = (0,external_node_fs_.readFileSync)(text, 'utf8').trim();
+        }
+        catch {
+            // The value may be a mangled key, so it is never echoed back.
+            throw new InputError('is neither a private key (-----BEGIN ... PRIVATE KEY-----) nor the path of a readable key file');
+        }
+    }
+    const parsed = lib_default().utils.parseKey(text, passphrase);
+    if (parsed instanceof Error) {
+        const message = /passphrase|decrypt|bad decrypt|encrypted/i.test(parsed.message)
+            ? 'cannot be decrypted: the passphrase is missing or wrong'
+            : 'is not a private key ssh2 can read; expected an OpenSSH, PKCS#1 or PKCS#8 private key';
+        throw new InputError(message);
+    }
+    if (!text.includes('PRIVATE KEY'))
+        throw new InputError('is a public key; expected the private key');
+    return `${text}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/read-connection.ts
+
+
+
+function readTargets(input, name, defaultPort) {
+    const username = input.raw('username');
+    const entries = splitList(input.raw(name) ?? '');
+    if (name === 'hosts' && entries.length === 0) {
+        input.problem('hosts', undefined, 'is required; expected one [user@]host[:port] per line or comma-separated');
+    }
+    const targets = [];
+    const seen = new Set();
+    for (const entry of entries) {
+        const target = input.attempt(name, entry, () => parseHostTarget(entry, defaultPort));
+        if (target === undefined)
+            continue;
+        const user = target.user ?? username;
+        if (user === undefined) {
+            input.problem(name, entry, 'names no user and the username input is empty; expected user@host or a username input');
+            continue;
+        }
+        const key = `${user}@${target.host.toLowerCase()}:${target.port}`;
+        if (seen.has(key)) {
+            input.problem(name, entry, 'is listed twice; each host must appear once');
+            continue;
+        }
+        seen.add(key);
+        targets.push({ ...target, user });
+    }
+    return targets;
+}
+function readSsh(input, port, hosts, warnings) {
+    const jumpHosts = readTargets(input, 'jump-host', port);
+    return {
+        jumpHosts,
+        auth: readAuth(input),
+        hostKeys: readHostKeys(input, [...hosts, ...jumpHosts], warnings),
+        connectTimeoutMs: input.defaulted('connect-timeout', positiveDuration),
+        connectAttempts: input.defaulted('connect-attempts', (value) => parseInteger(value, 1, 10)),
+        maxConnections: input.defaulted('max-connections', (value) => parseInteger(value, 1, 1000))
+    };
+}
+/** Whether every host stays connected for the whole run: none is ever parked. */
+const fleetFits = (ssh, hosts) => hosts * (ssh.jumpHosts.length + 1) <= ssh.maxConnections;
+/**
+ * Where the fleet needs more connections than max-connections, the largest batch must fit, and one
+ * host more: the hosts in flight are never disconnected mid-command, so without room beside them
+ * the lock's upkeep and the reads of other hosts (journal, capacity floor) would wait for the batch.
+ */
+function checkConnectionBound(input, ssh, hosts, largestBatch) {
+    const hops = ssh.jumpHosts.length + 1;
+    const needed = (largestBatch + 1) * hops;
+    if (fleetFits(ssh, hosts) || needed <= ssh.maxConnections)
+        return;
+    const each = hops === 1 ? '' : ` (${hops} each: ${hops - 1} jump host(s) and the host)`;
+    input.problem('max-connections', String(ssh.maxConnections), `is too few for batches of ${largestBatch} host(s): the batch and one host to spare need ${needed} SSH connections${each}; expected at least ${needed}, or a smaller batch-size`);
+}
+function readAuth(input) {
+    const passphrase = input.raw('passphrase');
+    const password = input.raw('password');
+    const privateKey = input.parse('private-key', (value) => loadPrivateKey(value, passphrase));
+    if (input.raw('private-key') === undefined && password === undefined && !process.env.SSH_AUTH_SOCK) {
+        input.problem('private-key', undefined, 'is required (or password, or an ssh-agent in SSH_AUTH_SOCK)');
+    }
+    if (passphrase !== undefined && input.raw('private-key') === undefined) {
+        input.problem('passphrase', undefined, 'is set without private-key');
+    }
+    return { privateKey, passphrase, password };
+}
+function readHostKeys(input, targets, warnings) {
+    const strict = input.defaulted('strict-host-key-checking', parseBoolean);
+    const knownHosts = input.parse('known-hosts', parseKnownHosts);
+    const fingerprints = splitList(input.raw('host-fingerprints') ?? '').flatMap((value) => input.attempt('host-fingerprints', value, () => [parseFingerprint(value)]) ?? []);
+    if (!strict) {
+        warnings.push('strict-host-key-checking is false: any host key is accepted, so a machine in the middle could receive your commands and secrets');
+    }
+    else if (input.raw('known-hosts') === undefined && input.raw('host-fingerprints') === undefined) {
+        input.problem('known-hosts', undefined, 'known-hosts or host-fingerprints is required while strict-host-key-checking is true; get them with `ssh-keyscan -p PORT HOST` (known-hosts) or `ssh-keyscan HOST | ssh-keygen -lf -` (host-fingerprints), from a network you trust');
+    }
+    else if (knownHosts !== undefined && fingerprints.length === 0) {
+        // Without fingerprints to fall back on, a host known_hosts does not name could never connect.
+        for (const target of targets.filter(({ host, port }) => !hasEntryFor(knownHosts, host, port))) {
+            input.problem('known-hosts', undefined, `has no entry for ${target.entry} (looked for '${knownHostsName(target.host, target.port)}'); expected lines as \`ssh-keyscan -p ${target.port} ${target.host}\` prints them`);
+        }
+    }
+    return { strict, knownHosts, fingerprints };
 }
 
 ;// CONCATENATED MODULE: ./src/ssh/release-scripts.ts
@@ -32118,8 +32400,6 @@ async function rollbackBrake(deps, done, batch, all) {
 
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
 ;// CONCATENATED MODULE: ./src/runner/upload-digest.ts
@@ -32322,7 +32602,7 @@ async function readHostReleases(hosts, settings, log) {
     const { release } = settings;
     const deploys = release.rollbackTo === undefined;
     const digest = !deploys ? undefined : release.upload === undefined ? 'none' : await uploadDigest(release.upload);
-    const states = await mapBounded(hosts, (host) => readHostState(host, settings));
+    const states = await mapBounded(hosts, (host) => readHostState(host, settings), connectedFirst(hosts));
     const [missing, reused] = [[], []];
     const plans = states.map(({ state, history, digest: held }, i) => {
         const entry = hosts[i].target.entry;
@@ -32366,7 +32646,7 @@ async function recordHistory(hosts, plans, settings, log) {
         if (lines.length === 0)
             return;
         await runScript(host, appendHistory(settings.release.dir, lines), settings, log).catch((error) => failures.push(`${host.target.entry}: ${errorMessage(error)}`));
-    });
+    }, connectedFirst(hosts));
     if (failures.length > 0)
         throw new Error(`the release history could not be written, nothing was changed: ${failures.join('; ')}`);
 }
@@ -32387,7 +32667,7 @@ const RELEASE_REMOVED = 'no host left rotation, and the release was removed from
 /** The prepared release removed from `hosts` (never a current one): the run that prepared it will not use it. */
 async function removePrepared(hosts, settings, log) {
     const { dir, id } = settings.release;
-    await mapBounded(hosts, (host) => runScript(host, removeRelease(dir, id), settings, log).catch((error) => log.warning(`${host.target.entry}: release ${id} could not be removed: ${errorMessage(error)}`)));
+    await mapBounded(hosts, (host) => runScript(host, removeRelease(dir, id), settings, log).catch((error) => log.warning(`${host.target.entry}: release ${id} could not be removed: ${errorMessage(error)}`)), connectedFirst(hosts));
 }
 /**
  * Prepares the new release on every host that is not on it yet, in parallel and while every host
@@ -32548,7 +32828,7 @@ async function closeReleases(hosts, plans, ended, settings, log) {
         catch (error) {
             log.warning(`${host.target.entry}: release history or pruning: ${errorMessage(error)}`, 'Releases kept');
         }
-    });
+    }, connectedFirst(hosts));
 }
 /** One JSON line per host in <release-dir>/deploy.log: who rolled what, when, and how it ended. */
 async function auditReleases(hosts, entries, settings, log) {
@@ -32566,7 +32846,7 @@ async function auditReleases(hosts, entries, settings, log) {
             sha
         });
         return runScript(host, appendAuditLine(release.dir, line), settings, log).catch((error) => log.warning(`${host.target.entry}: deploy.log not written: ${errorMessage(error)}`));
-    });
+    }, connectedFirst(hosts));
 }
 
 // EXTERNAL MODULE: external "node:child_process"
@@ -32718,243 +32998,6 @@ class InputReader {
             throw new SettingsError(this.problems);
         return Object.freeze(settings);
     }
-}
-
-;// CONCATENATED MODULE: ./src/inputs/known-hosts.ts
-// OpenSSH host key checking without ssh-keygen: known_hosts text (plain, hashed and [host]:port
-// entries, @revoked markers) and SHA256 fingerprints, matched against the raw key blob sshd offers.
-
-
-function parseKnownHosts(text) {
-    const entries = [];
-    text.split('\n').forEach((raw, index) => {
-        const line = raw.trim();
-        if (line === '' || line.startsWith('#'))
-            return;
-        const fields = line.split(/\s+/);
-        const marker = fields[0].startsWith('@') ? fields.shift() : undefined;
-        if (fields.length < 3 || !/^[A-Za-z0-9+/]+=*$/.test(fields[2])) {
-            throw new InputError(`line ${index + 1} is not valid; expected known_hosts lines 'host keytype base64key' as ssh-keyscan prints them`);
-        }
-        if (marker === '@cert-authority')
-            return; // certificates are not supported; such a line vouches for nothing here
-        const [names, , keyBlob] = fields;
-        entries.push({ patterns: parseHostField(names), keyBlob, revoked: marker === '@revoked' });
-    });
-    return { entries };
-}
-function parseHostField(names) {
-    const hashed = /^\|1\|([^|]+)\|([^|]+)$/.exec(names);
-    if (hashed)
-        return { salt: Buffer.from(hashed[1], 'base64'), hash: hashed[2] };
-    return names.split(',');
-}
-/** The name known_hosts uses for a host: `host` on port 22, `[host]:port` otherwise. */
-function knownHostsName(host, port) {
-    return port === 22 ? host : `[${host}]:${port}`;
-}
-function globMatch(pattern, name) {
-    const regex = pattern
-        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.');
-    return new RegExp(`^${regex}$`, 'i').test(name);
-}
-function entryMatches(entry, name) {
-    if (!Array.isArray(entry.patterns)) {
-        const { salt, hash } = entry.patterns;
-        return (0,external_node_crypto_.createHmac)('sha1', salt).update(name).digest('base64') === hash;
-    }
-    let matched = false;
-    for (const pattern of entry.patterns) {
-        if (pattern.startsWith('!')) {
-            if (globMatch(pattern.slice(1), name))
-                return false;
-        }
-        else if (globMatch(pattern, name)) {
-            matched = true;
-        }
-    }
-    return matched;
-}
-/** Whether any line names this host, whatever its key: lets settings refuse a known-hosts that covers no host. */
-function hasEntryFor(knownHosts, host, port) {
-    return knownKeyTypes(knownHosts, host, port).length > 0;
-}
-/**
- * The host key algorithms ssh2 checks, by the type of key they carry, in the order offered by
- * default. One RSA key signs three ways (RFC 8332); ssh-rsa (SHA-1) last, for old servers.
- */
-const ALGORITHMS_BY_KEY_TYPE = new Map([
-    ['ssh-ed25519', ['ssh-ed25519']],
-    ['ecdsa-sha2-nistp256', ['ecdsa-sha2-nistp256']],
-    ['ecdsa-sha2-nistp384', ['ecdsa-sha2-nistp384']],
-    ['ecdsa-sha2-nistp521', ['ecdsa-sha2-nistp521']],
-    ['ssh-rsa', ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']]
-]);
-const HOST_KEY_TYPES = [...ALGORITHMS_BY_KEY_TYPE.keys()];
-/** The key types of the (not revoked) lines that name host:port, in file order. */
-function knownKeyTypes(knownHosts, host, port) {
-    const name = knownHostsName(host, port);
-    const lines = knownHosts.entries.filter((entry) => !entry.revoked && entryMatches(entry, name));
-    return [...new Set(lines.map((entry) => keyType(Buffer.from(entry.keyBlob, 'base64'))))];
-}
-/**
- * The host key algorithms to offer for keys of `types`, those of `first` first: as OpenSSH does
- * for a host it knows, so that a host with several keys shows the one known_hosts holds.
- */
-function hostKeyAlgorithms(types, first = []) {
-    const ordered = [...first.filter((type) => types.includes(type)), ...types.filter((type) => !first.includes(type))];
-    return ordered.flatMap((type) => ALGORITHMS_BY_KEY_TYPE.get(type) ?? []);
-}
-function checkHostKey(knownHosts, host, port, keyBlob) {
-    const name = knownHostsName(host, port);
-    const offered = keyBlob.toString('base64');
-    const matching = knownHosts.entries.filter((entry) => entryMatches(entry, name));
-    if (matching.some((entry) => entry.revoked && entry.keyBlob === offered))
-        return 'revoked';
-    if (matching.some((entry) => !entry.revoked && entry.keyBlob === offered))
-        return 'trusted';
-    return matching.some((entry) => !entry.revoked) ? 'mismatch' : 'unknown';
-}
-/** `SHA256:...` exactly as `ssh-keygen -l` prints it (unpadded base64). */
-function fingerprint(keyBlob) {
-    return `SHA256:${(0,external_node_crypto_.createHash)('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
-}
-/** The key type named inside an SSH public key blob (its first length-prefixed string). */
-function keyType(keyBlob) {
-    if (keyBlob.length < 4)
-        return 'unknown';
-    const length = keyBlob.readUInt32BE(0);
-    return length > 0 && length < 64 && keyBlob.length >= 4 + length
-        ? keyBlob.subarray(4, 4 + length).toString('latin1')
-        : 'unknown';
-}
-function parseFingerprint(text) {
-    const value = text.trim().replace(/=+$/, '');
-    if (!/^SHA256:[A-Za-z0-9+/]{43}$/.test(value)) {
-        throw new InputError("expected an OpenSSH SHA256 fingerprint like 'SHA256:' followed by 43 base64 characters (ssh-keygen -lf)");
-    }
-    return value;
-}
-
-// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
-var lib = __nccwpck_require__(5472);
-var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
-;// CONCATENATED MODULE: ./src/inputs/private-key.ts
-// Checks a private key (and its passphrase) offline, so a bad key is an input error, not a
-// failed connection half-way through a fleet.
-
-
-
-/** The key text: the value itself when it holds a key, otherwise the file it names. */
-function loadPrivateKey(value, passphrase) {
-    let text = value.trim();
-    if (!text.startsWith('-----BEGIN')) {
-        try {
-            text = (0,external_node_fs_.readFileSync)(text, 'utf8').trim();
-        }
-        catch {
-            // The value may be a mangled key, so it is never echoed back.
-            throw new InputError('is neither a private key (-----BEGIN ... PRIVATE KEY-----) nor the path of a readable key file');
-        }
-    }
-    const parsed = lib_default().utils.parseKey(text, passphrase);
-    if (parsed instanceof Error) {
-        const message = /passphrase|decrypt|bad decrypt|encrypted/i.test(parsed.message)
-            ? 'cannot be decrypted: the passphrase is missing or wrong'
-            : 'is not a private key ssh2 can read; expected an OpenSSH, PKCS#1 or PKCS#8 private key';
-        throw new InputError(message);
-    }
-    if (!text.includes('PRIVATE KEY'))
-        throw new InputError('is a public key; expected the private key');
-    return `${text}\n`;
-}
-
-;// CONCATENATED MODULE: ./src/inputs/read-connection.ts
-
-
-
-function readTargets(input, name, defaultPort) {
-    const username = input.raw('username');
-    const entries = splitList(input.raw(name) ?? '');
-    if (name === 'hosts' && entries.length === 0) {
-        input.problem('hosts', undefined, 'is required; expected one [user@]host[:port] per line or comma-separated');
-    }
-    const targets = [];
-    const seen = new Set();
-    for (const entry of entries) {
-        const target = input.attempt(name, entry, () => parseHostTarget(entry, defaultPort));
-        if (target === undefined)
-            continue;
-        const user = target.user ?? username;
-        if (user === undefined) {
-            input.problem(name, entry, 'names no user and the username input is empty; expected user@host or a username input');
-            continue;
-        }
-        const key = `${user}@${target.host.toLowerCase()}:${target.port}`;
-        if (seen.has(key)) {
-            input.problem(name, entry, 'is listed twice; each host must appear once');
-            continue;
-        }
-        seen.add(key);
-        targets.push({ ...target, user });
-    }
-    return targets;
-}
-function readSsh(input, port, hosts, warnings) {
-    const jumpHosts = readTargets(input, 'jump-host', port);
-    return {
-        jumpHosts,
-        auth: readAuth(input),
-        hostKeys: readHostKeys(input, [...hosts, ...jumpHosts], warnings),
-        connectTimeoutMs: input.defaulted('connect-timeout', positiveDuration),
-        connectAttempts: input.defaulted('connect-attempts', (value) => parseInteger(value, 1, 10)),
-        maxConnections: input.defaulted('max-connections', (value) => parseInteger(value, 1, 1000))
-    };
-}
-/**
- * Where the fleet needs more connections than max-connections, the largest batch must fit, and one
- * host more: the hosts in flight are never disconnected mid-command, so without room beside them
- * the lock's upkeep and the reads of other hosts (journal, capacity floor) would wait for the batch.
- */
-function checkConnectionBound(input, ssh, hosts, largestBatch) {
-    const hops = ssh.jumpHosts.length + 1;
-    const needed = (largestBatch + 1) * hops;
-    if (hosts * hops <= ssh.maxConnections || needed <= ssh.maxConnections)
-        return;
-    const each = hops === 1 ? '' : ` (${hops} each: ${hops - 1} jump host(s) and the host)`;
-    input.problem('max-connections', String(ssh.maxConnections), `is too few for batches of ${largestBatch} host(s): the batch and one host to spare need ${needed} SSH connections${each}; expected at least ${needed}, or a smaller batch-size`);
-}
-function readAuth(input) {
-    const passphrase = input.raw('passphrase');
-    const password = input.raw('password');
-    const privateKey = input.parse('private-key', (value) => loadPrivateKey(value, passphrase));
-    if (input.raw('private-key') === undefined && password === undefined && !process.env.SSH_AUTH_SOCK) {
-        input.problem('private-key', undefined, 'is required (or password, or an ssh-agent in SSH_AUTH_SOCK)');
-    }
-    if (passphrase !== undefined && input.raw('private-key') === undefined) {
-        input.problem('passphrase', undefined, 'is set without private-key');
-    }
-    return { privateKey, passphrase, password };
-}
-function readHostKeys(input, targets, warnings) {
-    const strict = input.defaulted('strict-host-key-checking', parseBoolean);
-    const knownHosts = input.parse('known-hosts', parseKnownHosts);
-    const fingerprints = splitList(input.raw('host-fingerprints') ?? '').flatMap((value) => input.attempt('host-fingerprints', value, () => [parseFingerprint(value)]) ?? []);
-    if (!strict) {
-        warnings.push('strict-host-key-checking is false: any host key is accepted, so a machine in the middle could receive your commands and secrets');
-    }
-    else if (input.raw('known-hosts') === undefined && input.raw('host-fingerprints') === undefined) {
-        input.problem('known-hosts', undefined, 'known-hosts or host-fingerprints is required while strict-host-key-checking is true; get them with `ssh-keyscan -p PORT HOST` (known-hosts) or `ssh-keyscan HOST | ssh-keygen -lf -` (host-fingerprints), from a network you trust');
-    }
-    else if (knownHosts !== undefined && fingerprints.length === 0) {
-        // Without fingerprints to fall back on, a host known_hosts does not name could never connect.
-        for (const target of targets.filter(({ host, port }) => !hasEntryFor(knownHosts, host, port))) {
-            input.problem('known-hosts', undefined, `has no entry for ${target.entry} (looked for '${knownHostsName(target.host, target.port)}'); expected lines as \`ssh-keyscan -p ${target.port} ${target.host}\` prints them`);
-        }
-    }
-    return { strict, knownHosts, fingerprints };
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/read-guards.ts
@@ -35444,6 +35487,10 @@ class SshRemoteHost {
      * otherwise beat no more until its turn, and its lock would look dead to the next run.
      */
     async execBeside(command, options) {
+        // A parked host its own command is connecting again: the beat goes on the new connection
+        // rather than failing because it came a moment early.
+        if (!this.connected && this.ownCommands > 0 && this.parkedByPool)
+            await this.reopening?.catch(() => undefined);
         const { shell } = this;
         if (!this.connected) {
             if (this.ownCommands > 0)
@@ -35538,6 +35585,7 @@ class SshRemoteHost {
 
 
 
+
 /** Masks secrets before anything else can print them. */
 function maskSecrets(readInput) {
     for (const secret of secretValues(readInput))
@@ -35601,7 +35649,8 @@ async function runSettled(settings, deps, connector) {
         return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) };
     }
     const { hosts, healthPaths, lb, places, left } = found;
-    const locks = settings.lock && new DeployLocks(hosts, settings.lock, systemClock, log);
+    const leaseMs = fleetFits(settings.ssh, hosts.length) ? 0 : PARKED_LEASE_MS;
+    const locks = settings.lock && new DeployLocks(hosts, settings.lock, systemClock, log, leaseMs);
     try {
         const lockFindings = locks && settings.dryRun ? await locks.report() : undefined;
         if (locks && !settings.dryRun)

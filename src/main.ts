@@ -8,7 +8,8 @@ import { proveHealthPaths } from './rollout/health-path.js'
 import { createLoadBalancer } from './load-balancer/create.js'
 import { failureMessage, writeReport, type ReportWriter, type RunOutcome } from './rollout/report.js'
 import { errorMessage } from './errors.js'
-import { DeployLocks } from './rollout/locks.js'
+import { DeployLocks, PARKED_LEASE_MS } from './rollout/locks.js'
+import { fleetFits } from './inputs/read-connection.js'
 import { journaled, readHostStates, readLeft } from './rollout/journal.js'
 import { runBatches, type RolloutResult } from './rollout/batches.js'
 import { inReleaseMode, prepareReleases, readHostReleases, type ReleaseModeSettings } from './rollout/releases.js'
@@ -104,7 +105,8 @@ async function runSettled(settings: Settings, deps: MainDeps, connector: Connect
     return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) }
   }
   const { hosts, healthPaths, lb, places, left } = found
-  const locks = settings.lock && new DeployLocks(hosts, settings.lock, systemClock, log)
+  const leaseMs = fleetFits(settings.ssh, hosts.length) ? 0 : PARKED_LEASE_MS
+  const locks = settings.lock && new DeployLocks(hosts, settings.lock, systemClock, log, leaseMs)
   try {
     const lockFindings = locks && settings.dryRun ? await locks.report() : undefined
     if (locks && !settings.dryRun) await log.group('Deploy lock', () => locks.take(signal))

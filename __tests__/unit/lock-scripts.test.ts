@@ -88,6 +88,20 @@ describe('lock scripts', () => {
     expect(sh(beatLock(undefined, 'token-B')).lines).toEqual([`${LOCK_MARKER} lost`])
   })
 
+  it('a beat dated a lease ahead (a big fleet) holds the lock for the lease and lock-stale-after more', () => {
+    expect(sh(takeLock(undefined, { ...claim('A'), aheadS: 300 }, STALE)).lines).toEqual([`${LOCK_MARKER} taken`])
+    const held = sh(takeLock(undefined, claim('B'), STALE))
+    expect(held.status).toBe(3)
+    expect(held.lines[0]).toMatch(new RegExp(`^${LOCK_MARKER} held -(299|300)$`))
+    age(120) // no beat for a while: the next is dated a lease ahead again
+    expect(sh(beatLock(undefined, 'token-A', 300)).lines).toEqual([`${LOCK_MARKER} beat`])
+    expect(sh(inspectLock(undefined)).lines[0]).toMatch(/ held -(299|300)$/)
+    age(-1) // one second of its lease left: still held, however long since the beat was made
+    expect(sh(takeLock(undefined, claim('B'), STALE)).status).toBe(3)
+    age(61) // the lease ran out lock-stale-after ago
+    expect(sh(takeLock(undefined, claim('B'), STALE)).lines[0]).toMatch(new RegExp(`^${LOCK_MARKER} broken 6[12]$`))
+  })
+
   it('a lock with no beat (an older version made it) is broken only past lock-stale-after', () => {
     mkdirSync(lock())
     writeFileSync(join(lock(), 'holder'), '{"run":"old"}\n')

@@ -7,8 +7,9 @@ import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { setTimeout as pause } from 'node:timers/promises'
 import { describe, expect, it } from '@jest/globals'
 import { ConnectionPool, type PoolMember } from '../../src/ssh/pool.js'
-import { BEAT_MS, DEFAULT_STALE_MS, DeployLocks, parkedBeatEveryMs } from '../../src/rollout/locks.js'
+import { BEAT_MS, DEFAULT_STALE_MS, DeployLocks, PARKED_LEASE_MS, parkedBeatEveryMs } from '../../src/rollout/locks.js'
 import { LOCK_MARKER } from '../../src/ssh/lock-scripts.js'
+import { connectedFirst, mapBounded } from '../../src/rollout/preflight.js'
 import { connectWithRetry } from '../../src/ssh/connect.js'
 import { FakeClock, FakeHost, RecordingLog, settingsWith } from '../../test/fakes/fakes.js'
 
@@ -128,15 +129,17 @@ describe('connection pool', () => {
   })
 })
 
+/** A host whose lock scripts answer as a host would: taken first, then beaten; parked or connected. */
+const lockHost = (i: number, clock: FakeClock, parked: boolean) => {
+  const host: FakeHost = new FakeHost({ entry: `h${i}`, host: `h${i}`, port: 22, user: 'u' }, clock, () => ({
+    lines: [`${LOCK_MARKER} ${host.commands.length === 1 ? 'taken' : 'beat'}`]
+  }))
+  Object.defineProperty(host, 'parked', { value: parked })
+  return host
+}
+
 describe('lock beats with parked hosts', () => {
   /** A host whose lock scripts answer as a free lock's would: taken, then beaten. */
-  const lockHost = (i: number, clock: FakeClock, parked: boolean) => {
-    const host: FakeHost = new FakeHost({ entry: `h${i}`, host: `h${i}`, port: 22, user: 'u' }, clock, () => ({
-      lines: [`${LOCK_MARKER} ${host.commands.length === 1 ? 'taken' : 'beat'}`]
-    }))
-    Object.defineProperty(host, 'parked', { value: parked })
-    return host
-  }
 
   it.each([undefined, 120_000])(
     'reach every host within stale-after (%s ms); parked ones less often than connected ones',
@@ -166,6 +169,45 @@ describe('lock beats with parked hosts', () => {
       expect(parkedBeatEveryMs(staleMs)).toBeGreaterThanOrEqual(BEAT_MS)
     }
   )
+
+  it('a fleet bigger than max-connections dates every beat a lease ahead, and beats a parked host once a lease, a connected one every tick', async () => {
+    const clock = new FakeClock()
+    const hosts = Array.from({ length: 20 }, (_, i) => lockHost(i, clock, i >= 4))
+    const locks = new DeployLocks(hosts, settingsWith().lock!, clock, new RecordingLog(), PARKED_LEASE_MS)
+    await locks.take(new AbortController().signal)
+    const aheadS = PARKED_LEASE_MS / 1000
+    expect(hosts.every((host) => host.commands.some((command) => command.includes(`+ ${aheadS} ))`)))).toBe(true)
+    const counts = () => hosts.map((host) => host.commands.length)
+    const before = counts()
+    for (let at = BEAT_MS; at <= PARKED_LEASE_MS; at += BEAT_MS) {
+      clock.time += BEAT_MS
+      await locks.beat()
+    }
+    const beats = counts().map((count, i) => count - before[i])
+    expect(beats.slice(0, 4)).toEqual(Array(4).fill(PARKED_LEASE_MS / BEAT_MS))
+    expect(beats.slice(4)).toEqual(Array(16).fill(1)) // once, when the lease it was taken with ran out
+    expect(hosts[10].commands.at(-1)).toContain(`+ ${aheadS} ))`)
+    await locks.release()
+  })
+})
+
+describe('a pass over a fleet bigger than max-connections', () => {
+  it('starts with the hosts still connected, and gives the results in the hosts order', async () => {
+    const clock = new FakeClock()
+    const hosts = Array.from({ length: 6 }, (_, i) => lockHost(i, clock, ![1, 4].includes(i)))
+    expect(connectedFirst(hosts)).toEqual([1, 4, 0, 2, 3, 5])
+    const started: string[] = []
+    const results = await mapBounded(
+      hosts,
+      async (host) => {
+        started.push(host.target.entry)
+        return host.target.entry
+      },
+      connectedFirst(hosts)
+    )
+    expect(started.slice(0, 2)).toEqual(['h1', 'h4'])
+    expect(results).toEqual(['h0', 'h1', 'h2', 'h3', 'h4', 'h5'])
+  })
 })
 
 describe('a handshake refused the way an sshd past MaxStartups refuses it', () => {

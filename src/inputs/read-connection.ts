@@ -52,6 +52,9 @@ export function readSsh(input: InputReader, port: number, hosts: readonly Target
   }
 }
 
+/** Whether every host stays connected for the whole run: none is ever parked. */
+export const fleetFits = (ssh: SshSettings, hosts: number) => hosts * (ssh.jumpHosts.length + 1) <= ssh.maxConnections
+
 /**
  * Where the fleet needs more connections than max-connections, the largest batch must fit, and one
  * host more: the hosts in flight are never disconnected mid-command, so without room beside them
@@ -60,7 +63,7 @@ export function readSsh(input: InputReader, port: number, hosts: readonly Target
 export function checkConnectionBound(input: InputReader, ssh: SshSettings, hosts: number, largestBatch: number): void {
   const hops = ssh.jumpHosts.length + 1
   const needed = (largestBatch + 1) * hops
-  if (hosts * hops <= ssh.maxConnections || needed <= ssh.maxConnections) return
+  if (fleetFits(ssh, hosts) || needed <= ssh.maxConnections) return
   const each = hops === 1 ? '' : ` (${hops} each: ${hops - 1} jump host(s) and the host)`
   input.problem(
     'max-connections',

@@ -12,7 +12,7 @@ import * as scripts from '../ssh/health-scripts.js'
 import { nonce } from '../ssh/remote-scripts.js'
 import { runToEnd } from './run-on-host.js'
 import { placedInOrder } from './placement.js'
-import { mapBounded, PreflightError } from './preflight.js'
+import { connectedFirst, mapBounded, PreflightError } from './preflight.js'
 import { hostVariables } from '../variables.js'
 
 /** A host as the run uses it, and how its health is checked (for the log and the dry run). */
@@ -122,10 +122,13 @@ export async function proveHealthPaths(
 ): Promise<ProvenHost[]> {
   // Each host with its place, for the variables its health-url is expanded with; in the hosts' order.
   const placed = placedInOrder(hosts, settings)
-  const proven = await mapBounded(placed, (place) =>
-    proveOne(place.host, settings, hostVariables(settings, place), log).catch((error: unknown) => ({
-      failure: { target: place.host.target, message: errorMessage(error) }
-    }))
+  const proven = await mapBounded(
+    placed,
+    (place) =>
+      proveOne(place.host, settings, hostVariables(settings, place), log).catch((error: unknown) => ({
+        failure: { target: place.host.target, message: errorMessage(error) }
+      })),
+    connectedFirst(placed.map((place) => place.host))
   )
   const failures = proven.flatMap((one) => ('failure' in one ? [one.failure] : []))
   if (failures.length > 0) {

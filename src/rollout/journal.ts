@@ -18,7 +18,7 @@ import {
 import { githubRun } from '../variables.js'
 import { awaitGroup } from '../ssh/remote-scripts.js'
 import { runToEnd } from './run-on-host.js'
-import { mapBounded } from './preflight.js'
+import { connectedFirst, mapBounded } from './preflight.js'
 import { lbMembers } from './placement.js'
 import type { HostRelease } from './release-history.js'
 import { hostLines } from './host-lines.js'
@@ -136,10 +136,14 @@ export async function readHostStates(deps: ReadDeps): Promise<HostState[]> {
   const members = lbMembers(hosts, settings, releases)
   const left = deps.left ?? (await readLeft(hosts, settings))
   // A dead run's command still running goes first: it may yet change the host, and its rotation.
-  const found = await mapBounded(hosts, async (host, i) => {
-    await awaitLeftCommand(host, left[i], settings, log)
-    return { rotation: await lb.inRotation(members[i]), left: left[i] }
-  })
+  const found = await mapBounded(
+    hosts,
+    async (host, i) => {
+      await awaitLeftCommand(host, left[i], settings, log)
+      return { rotation: await lb.inRotation(members[i]), left: left[i] }
+    },
+    connectedFirst(hosts)
+  )
   found.forEach(({ rotation, left }, i) => {
     const entry = hosts[i].target.entry
     if (left) log.warning(`${entry}: ${describeLeft(left)}; it is cycled again`, 'Host left mid-cycle')
@@ -190,19 +194,21 @@ async function awaitLeftCommand(host: RemoteHost, left: JournalEntry | undefined
  * Read at preflight, before the lock: only a live run could change it, and then the lock is not ours.
  */
 export function readLeft(hosts: readonly RemoteHost[], settings: Settings): Promise<(JournalEntry | undefined)[]> {
-  return mapBounded(hosts, async (host) => {
-    const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry)), {
-      timeoutMs: 30_000
-    })
-    /** What readJournal printed after `<marker> <kind> `, if it printed that. */
-    const marked = (kind: string) => {
-      const prefix = `${JOURNAL_MARKER} ${kind} `
-      return lines.find((line) => line.startsWith(prefix))?.slice(prefix.length)
-    }
-    const entry = parseEntry(marked('entry'))
-    const group = parseGroup(marked('group'))
-    return entry && group ? { ...entry, group } : entry
+  return mapBounded(hosts, (host) => readLeftOn(host, settings), connectedFirst(hosts))
+}
+
+async function readLeftOn(host: RemoteHost, settings: Settings): Promise<JournalEntry | undefined> {
+  const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry)), {
+    timeoutMs: 30_000
   })
+  /** What readJournal printed after `<marker> <kind> `, if it printed that. */
+  const marked = (kind: string) => {
+    const prefix = `${JOURNAL_MARKER} ${kind} `
+    return lines.find((line) => line.startsWith(prefix))?.slice(prefix.length)
+  }
+  const entry = parseEntry(marked('entry'))
+  const group = parseGroup(marked('group'))
+  return entry && group ? { ...entry, group } : entry
 }
 
 /** `PGID START` as the command wrote it; anything else is no group. */

@@ -18,7 +18,7 @@ import {
 } from '../ssh/lock-scripts.js'
 import { githubRun } from '../variables.js'
 import { runToEnd } from './run-on-host.js'
-import { mapBounded } from './preflight.js'
+import { connectedFirst, mapBounded } from './preflight.js'
 
 /** How often a held lock is looked at again while lock-wait lasts. */
 const POLL_MS = 1000
@@ -28,12 +28,21 @@ export const BEAT_MS = 10_000
 export const DEFAULT_STALE_MS = 60_000
 
 /**
- * How often a parked host (one max-connections disconnected) is beaten: each beat connects it
- * again, so not every BEAT_MS, but at half of stale-after less a beat's period, so that a beat
- * late by a tick and a slow sweep still lands well before the lock would look dead.
+ * A fleet bigger than max-connections dates its beats this far ahead (a lease), so that a parked
+ * host (one max-connections disconnected) needs a beat, which connects it again, only this often:
+ * beating 450 parked hosts every half of lock-stale-after would take most of the handshakes a
+ * runner and the hosts can make. Another run then reads such a lock as held until the lease and
+ * lock-stale-after have both passed; a re-run of the same workflow run still takes it at once.
  */
-export function parkedBeatEveryMs(staleMs: number): number {
-  return Math.max(BEAT_MS, staleMs / 2 - BEAT_MS)
+export const PARKED_LEASE_MS = 300_000
+
+/**
+ * How often a parked host is beaten: every lease (a beat dated a lease ahead is good for a lease
+ * and lock-stale-after more); with no lease, at half of stale-after less a beat's period, so that a
+ * beat late by a tick and a slow sweep still lands well before the lock would look dead.
+ */
+export function parkedBeatEveryMs(staleMs: number, leaseMs = 0): number {
+  return leaseMs > 0 ? leaseMs : Math.max(BEAT_MS, staleMs / 2 - BEAT_MS)
 }
 
 /**
@@ -44,13 +53,18 @@ export function dueForBeat(
   hosts: readonly RemoteHost[],
   lastBeat: ReadonlyMap<RemoteHost, number>,
   now: number,
-  staleMs: number
+  staleMs: number,
+  leaseMs = 0
 ): RemoteHost[] {
   const age = (host: RemoteHost) => now - (lastBeat.get(host) ?? -Infinity)
   const connected = hosts.filter((host) => host.parked !== true)
-  const parked = hosts.filter((host) => host.parked === true && age(host) >= parkedBeatEveryMs(staleMs))
+  const parked = hosts.filter((host) => host.parked === true && age(host) >= parkedBeatEveryMs(staleMs, leaseMs))
   return [...connected, ...parked.sort((a, b) => age(b) - age(a))]
 }
+
+/** A lock's last beat in words: a negative age is a lease dated ahead (PARKED_LEASE_MS). */
+const sinceBeat = (ageS: number) =>
+  ageS < 0 ? `its beat dated ${-ageS} s ahead (a big fleet's lease)` : `its last beat ${ageS} s ago`
 
 interface Found {
   readonly state: 'taken' | 'ours' | 'replaced' | 'broken' | 'held' | 'beat' | 'lost'
@@ -105,8 +119,14 @@ export class DeployLocks {
     private readonly hosts: readonly RemoteHost[],
     private readonly lock: LockSettings,
     private readonly clock: Clock,
-    private readonly log: Log
+    private readonly log: Log,
+    /** PARKED_LEASE_MS where the fleet does not fit in max-connections; 0 (no lease) where it does. */
+    private readonly leaseMs = 0
   ) {}
+
+  private get aheadS(): number {
+    return Math.ceil(this.leaseMs / 1000)
+  }
 
   /**
    * Takes the lock on every host, waiting up to lock-wait for another run's; fails (giving back
@@ -122,12 +142,14 @@ export class DeployLocks {
       startedAt: new Date().toISOString(),
       token: this.token
     })
-    const claim = { holder, token: this.token, runId, attempt }
+    const claim = { holder, token: this.token, runId, attempt, aheadS: this.aheadS }
     const deadline = this.clock.now() + this.lock.waitMs
     let pending = [...this.hosts]
     for (;;) {
-      const found = await mapBounded(pending, (host) =>
-        lockScript(host, takeLock(this.lock.path, claim, this.staleness))
+      const found = await mapBounded(
+        pending,
+        (host) => lockScript(host, takeLock(this.lock.path, claim, this.staleness)),
+        connectedFirst(pending)
       )
       found.forEach((seen, i) => {
         if (seen?.state !== 'held') this.taken.add(pending[i])
@@ -141,7 +163,7 @@ export class DeployLocks {
         await this.release()
         const [host, seen] = held[0]
         throw new Error(
-          `the deploy lock on ${host.target.entry} is held by ${seen?.holder}, its last beat ${seen?.ageS} s ago; nothing was touched on any host. ` +
+          `the deploy lock on ${host.target.entry} is held by ${seen?.holder}, ${sinceBeat(seen?.ageS ?? 0)}; nothing was touched on any host. ` +
             `A run that was killed stops beating: its lock is taken over once the beat is ${this.staleness.staleAfterS} s old (lock-stale-after); ` +
             `or remove it on the host (${clearLockHint(this.lock.path)})` +
             (held.length > 1 ? ` (held on ${held.length} hosts)` : '')
@@ -183,12 +205,12 @@ export class DeployLocks {
     if (this.sweeping) return
     this.sweeping = true
     const staleMs = this.lock.staleAfterMs ?? DEFAULT_STALE_MS
-    const due = dueForBeat([...this.taken], this.lastBeat, this.clock.now(), staleMs)
+    const due = dueForBeat([...this.taken], this.lastBeat, this.clock.now(), staleMs, this.leaseMs)
     await mapBounded(due, (host) => this.beatOn(host)).finally(() => (this.sweeping = false))
   }
 
   private async beatOn(host: RemoteHost): Promise<void> {
-    const seen = await lockScript(host, beatLock(this.lock.path, this.token), true).catch(() => undefined)
+    const seen = await lockScript(host, beatLock(this.lock.path, this.token, this.aheadS), true).catch(() => undefined)
     if (seen?.state === 'beat') {
       this.lastBeat.set(host, this.clock.now())
       return void this.missed.delete(host)
@@ -208,22 +230,29 @@ export class DeployLocks {
     clearInterval(this.beats)
     const hosts = [...this.taken]
     this.taken.clear()
-    await mapBounded(hosts, (host) =>
-      lockScript(host, releaseLock(this.lock.path, this.token)).catch((error: unknown) =>
-        this.log.warning(
-          `${host.target.entry}: the deploy lock was not given back (${errorMessage(error)}); ${clearLockHint(this.lock.path)} clears it`,
-          'Lock left'
-        )
-      )
+    await mapBounded(
+      hosts,
+      (host) =>
+        lockScript(host, releaseLock(this.lock.path, this.token)).catch((error: unknown) =>
+          this.log.warning(
+            `${host.target.entry}: the deploy lock was not given back (${errorMessage(error)}); ${clearLockHint(this.lock.path)} clears it`,
+            'Lock left'
+          )
+        ),
+      connectedFirst(hosts)
     )
   }
 
   /** A dry run's look, taking nothing: per host, who holds its lock (undefined: free); a warning for each held. */
   async report(): Promise<(string | undefined)[]> {
-    const found = await mapBounded(this.hosts, (host) => lockScript(host, inspectLock(this.lock.path)))
+    const found = await mapBounded(
+      this.hosts,
+      (host) => lockScript(host, inspectLock(this.lock.path)),
+      connectedFirst(this.hosts)
+    )
     return found.map((seen, i) => {
       if (!seen) return undefined
-      const held = `held by ${seen.holder}, for ${seen.ageS} s`
+      const held = `held by ${seen.holder}, ${seen.ageS < 0 ? sinceBeat(seen.ageS) : `for ${seen.ageS} s`}`
       this.log.warning(`${this.hosts[i].target.entry}: the deploy lock is ${held}`, 'Lock held')
       return held
     })

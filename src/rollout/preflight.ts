@@ -17,15 +17,35 @@ export class PreflightError extends Error {
 
 export const PREFLIGHT_CONCURRENCY = 16
 
-/** `fn` on every item, at most PREFLIGHT_CONCURRENCY at once; the results in the items' order. */
-export async function mapBounded<T, R>(items: readonly T[], fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+/**
+ * `fn` on every item, at most PREFLIGHT_CONCURRENCY at once, started in `order` (indexes; the
+ * items' own order by default); the results in the items' order.
+ */
+export async function mapBounded<T, R>(
+  items: readonly T[],
+  fn: (item: T, index: number) => Promise<R>,
+  order?: readonly number[]
+): Promise<R[]> {
   const results: R[] = new Array(items.length)
   let next = 0
   const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i], i)
+    for (let n = next++; n < items.length; n = next++) {
+      const i = order?.[n] ?? n
+      results[i] = await fn(items[i], i)
+    }
   }
   await Promise.all(Array.from({ length: Math.min(PREFLIGHT_CONCURRENCY, items.length) }, worker))
   return results
+}
+
+/**
+ * The hosts' indexes, those still connected first: a pass over a fleet bigger than max-connections
+ * then begins with the hosts the last pass left connected, instead of reconnecting them once the
+ * pool has parked them for the others.
+ */
+export function connectedFirst(hosts: readonly RemoteHost[]): number[] {
+  const indexes = hosts.map((_, i) => i)
+  return [...indexes.filter((i) => hosts[i].parked === false), ...indexes.filter((i) => hosts[i].parked !== false)]
 }
 
 /**

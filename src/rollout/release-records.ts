@@ -6,7 +6,7 @@ import type { Log, RemoteHost } from '../ports.js'
 import * as scripts from '../ssh/release-scripts.js'
 import { githubRun } from '../variables.js'
 import type { HostOutcome } from './host-run.js'
-import { mapBounded } from './preflight.js'
+import { connectedFirst, mapBounded } from './preflight.js'
 import { historyLine, keptWith, releasesToKeep, type HostRelease } from './release-history.js'
 import type { ReleaseModeSettings } from './releases.js'
 import { runScript } from './run-on-host.js'
@@ -33,24 +33,28 @@ export async function closeReleases(
   const { release } = settings
   const time = new Date()
   const run = githubRun().runUrl ?? ''
-  await mapBounded(hosts, async (host, i) => {
-    const plan = plans[i]
-    const history = plan.history ?? { kept: [], source: 'history' }
-    const kept = ended.succeeded ? keptWith(history, plan.to) : history.kept
-    const keep = releasesToKeep(kept, release.keep, mayBeCurrent(ended.outcomes[i], plan))
-    try {
-      if (ended.succeeded)
-        await runScript(
-          host,
-          scripts.appendHistory(release.dir, [historyLine('kept', plan.to, time, run)]),
-          settings,
-          log
-        )
-      await runScript(host, scripts.pruneReleases(release.dir, keep), settings, log)
-    } catch (error: unknown) {
-      log.warning(`${host.target.entry}: release history or pruning: ${errorMessage(error)}`, 'Releases kept')
-    }
-  })
+  await mapBounded(
+    hosts,
+    async (host, i) => {
+      const plan = plans[i]
+      const history = plan.history ?? { kept: [], source: 'history' }
+      const kept = ended.succeeded ? keptWith(history, plan.to) : history.kept
+      const keep = releasesToKeep(kept, release.keep, mayBeCurrent(ended.outcomes[i], plan))
+      try {
+        if (ended.succeeded)
+          await runScript(
+            host,
+            scripts.appendHistory(release.dir, [historyLine('kept', plan.to, time, run)]),
+            settings,
+            log
+          )
+        await runScript(host, scripts.pruneReleases(release.dir, keep), settings, log)
+      } catch (error: unknown) {
+        log.warning(`${host.target.entry}: release history or pruning: ${errorMessage(error)}`, 'Releases kept')
+      }
+    },
+    connectedFirst(hosts)
+  )
 }
 
 /** One JSON line per host in <release-dir>/deploy.log: who rolled what, when, and how it ended. */
@@ -62,19 +66,23 @@ export async function auditReleases(
 ) {
   const { release } = settings
   const { runUrl, actor, sha } = githubRun()
-  await mapBounded(hosts, (host, i) => {
-    const { from, to, result } = entries[i]
-    const line = JSON.stringify({
-      time: new Date().toISOString(),
-      release: to,
-      previousRelease: from ?? null,
-      result,
-      runUrl,
-      actor,
-      sha
-    })
-    return runScript(host, scripts.appendAuditLine(release.dir, line), settings, log).catch((error: unknown) =>
-      log.warning(`${host.target.entry}: deploy.log not written: ${errorMessage(error)}`)
-    )
-  })
+  await mapBounded(
+    hosts,
+    (host, i) => {
+      const { from, to, result } = entries[i]
+      const line = JSON.stringify({
+        time: new Date().toISOString(),
+        release: to,
+        previousRelease: from ?? null,
+        result,
+        runUrl,
+        actor,
+        sha
+      })
+      return runScript(host, scripts.appendAuditLine(release.dir, line), settings, log).catch((error: unknown) =>
+        log.warning(`${host.target.entry}: deploy.log not written: ${errorMessage(error)}`)
+      )
+    },
+    connectedFirst(hosts)
+  )
 }

@@ -20,7 +20,7 @@ import {
 } from './release-history.js'
 import { placeHosts } from './placement.js'
 import { runScript, runToEnd } from './run-on-host.js'
-import { mapBounded } from './preflight.js'
+import { connectedFirst, mapBounded } from './preflight.js'
 import { hostLines } from './host-lines.js'
 
 /** Settings in release mode: release-dir set. */
@@ -63,7 +63,7 @@ export async function readHostReleases(
   const { release } = settings
   const deploys = release.rollbackTo === undefined
   const digest = !deploys ? undefined : release.upload === undefined ? 'none' : await uploadDigest(release.upload)
-  const states = await mapBounded(hosts, (host) => readHostState(host, settings))
+  const states = await mapBounded(hosts, (host) => readHostState(host, settings), connectedFirst(hosts))
   const [missing, reused]: string[][] = [[], []]
   const plans = states.map(({ state, history, digest: held }, i) => {
     const entry = hosts[i].target.entry
@@ -111,17 +111,21 @@ async function recordHistory(
   const time = new Date()
   const run = githubRun().runUrl ?? ''
   const failures: string[] = []
-  await mapBounded(hosts, async (host, i) => {
-    const { history, to } = plans[i]
-    const lines = [
-      ...(history ? seedLines(history, time) : []),
-      ...(settings.release.rollbackTo === 'previous' ? [historyLine('rollback-to', to, time, run)] : [])
-    ]
-    if (lines.length === 0) return
-    await runScript(host, scripts.appendHistory(settings.release.dir, lines), settings, log).catch((error: unknown) =>
-      failures.push(`${host.target.entry}: ${errorMessage(error)}`)
-    )
-  })
+  await mapBounded(
+    hosts,
+    async (host, i) => {
+      const { history, to } = plans[i]
+      const lines = [
+        ...(history ? seedLines(history, time) : []),
+        ...(settings.release.rollbackTo === 'previous' ? [historyLine('rollback-to', to, time, run)] : [])
+      ]
+      if (lines.length === 0) return
+      await runScript(host, scripts.appendHistory(settings.release.dir, lines), settings, log).catch((error: unknown) =>
+        failures.push(`${host.target.entry}: ${errorMessage(error)}`)
+      )
+    },
+    connectedFirst(hosts)
+  )
   if (failures.length > 0)
     throw new Error(`the release history could not be written, nothing was changed: ${failures.join('; ')}`)
 }
@@ -146,10 +150,13 @@ export async function removePrepared(
   log: Log
 ): Promise<void> {
   const { dir, id } = settings.release
-  await mapBounded(hosts, (host) =>
-    runScript(host, scripts.removeRelease(dir, id), settings, log).catch((error: unknown) =>
-      log.warning(`${host.target.entry}: release ${id} could not be removed: ${errorMessage(error)}`)
-    )
+  await mapBounded(
+    hosts,
+    (host) =>
+      runScript(host, scripts.removeRelease(dir, id), settings, log).catch((error: unknown) =>
+        log.warning(`${host.target.entry}: release ${id} could not be removed: ${errorMessage(error)}`)
+      ),
+    connectedFirst(hosts)
   )
 }
 

@@ -161,6 +161,9 @@ class SshRemoteHost implements RemoteHost, PoolMember {
    * otherwise beat no more until its turn, and its lock would look dead to the next run.
    */
   private async execBeside(command: string, options: ExecOptions): Promise<ExecResult> {
+    // A parked host its own command is connecting again: the beat goes on the new connection
+    // rather than failing because it came a moment early.
+    if (!this.connected && this.ownCommands > 0 && this.parkedByPool) await this.reopening?.catch(() => undefined)
     const { shell } = this
     if (!this.connected) {
       if (this.ownCommands > 0) return { code: null, timedOut: false }

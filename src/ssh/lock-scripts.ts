@@ -19,6 +19,8 @@ export interface LockClaim {
   readonly token: string
   readonly runId?: string
   readonly attempt?: number
+  /** Seconds ahead of now its beat is dated (a lease: leaseAhead). */
+  readonly aheadS?: number
 }
 
 /** When another's lock may be taken over: beats older than `staleAfterS`; a lock with no beat only past `noBeatStaleAfterS`. */
@@ -26,6 +28,14 @@ export interface Staleness {
   readonly staleAfterS: number
   readonly noBeatStaleAfterS?: number
 }
+
+/**
+ * Dates the beat file `aheadS` seconds ahead of now: another run reads the lock as beaten until
+ * then, and as dead only lock-stale-after past it. Where touch cannot date it (no `-d @SECONDS`),
+ * the beat is dated now, which is what a lock without a lease has.
+ */
+const leaseAhead = (file: string, aheadS: number) =>
+  aheadS > 0 ? `touch -d "@$(( $(date +%s) + ${aheadS} ))" ${file} 2>/dev/null || touch ${file}` : `touch ${file}`
 
 /** Seconds since the lock's last beat (its making, for a lock with no beat file) in `age`. */
 const ageLines = (l: string) => [
@@ -37,7 +47,7 @@ const ageLines = (l: string) => [
  * Takes the lock: prints `taken`, `ours` (this run holds it already: storage shared between
  * hosts), `replaced AGE` (an earlier attempt of the same workflow run held it: it has ended),
  * `broken AGE` (another's whose beats stopped), or `held AGE` (exit 3), each followed by the
- * holder file it found. AGE is in seconds since its last beat.
+ * holder file it found. AGE is in seconds since its last beat (negative while a lease dated ahead runs).
  */
 export function takeLock(path: string | undefined, claim: LockClaim, staleness?: Staleness): string {
   const l = lockPath(path)
@@ -55,7 +65,7 @@ export function takeLock(path: string | undefined, claim: LockClaim, staleness?:
     'take() {',
     `  t=$(mktemp -d ${l}.new.XXXXXX) || return 1`,
     `  printf '%s\\n' ${shellQuote(claim.holder)} > "$t/holder" && printf '%s\\n' ${shellQuote(run)} > "$t/run" &&`,
-    `    : > "$t/beat" && mv -T "$t" ${l} 2>/dev/null && return 0`,
+    `    ${leaseAhead('"$t/beat"', claim.aheadS ?? 0)} && mv -T "$t" ${l} 2>/dev/null && return 0`,
     '  rm -rf "$t"; return 1',
     '}',
     // Another's lock out of the way, atomically; back in place if it changed since it was judged.
@@ -77,10 +87,13 @@ export function takeLock(path: string | undefined, claim: LockClaim, staleness?:
   ].join('\n')
 }
 
-/** The holder's beat: prints `beat` while this run holds the lock, `lost` once it does not. */
-export function beatLock(path: string | undefined, token: string): string {
+/**
+ * The holder's beat, dated `aheadS` ahead of now (leaseAhead): prints `beat` while this run holds
+ * the lock, `lost` once it does not.
+ */
+export function beatLock(path: string | undefined, token: string, aheadS = 0): string {
   const l = lockPath(path)
-  return `if grep -qF ${shellQuote(token)} ${l}/holder 2>/dev/null && touch ${l}/beat; then echo "${LOCK_MARKER} beat"; else echo "${LOCK_MARKER} lost"; fi`
+  return `if grep -qF ${shellQuote(token)} ${l}/holder 2>/dev/null && { ${leaseAhead(`${l}/beat`, aheadS)}; }; then echo "${LOCK_MARKER} beat"; else echo "${LOCK_MARKER} lost"; fi`
 }
 
 /** Gives the lock back, if this run (its token) holds it: renamed away first, so no one sees it half removed. */
