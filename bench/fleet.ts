@@ -63,7 +63,7 @@ async function measuredRun(inputs: Record<string, string>, what: string) {
     onSpawn: sampler.watch,
     onStdout: preflight.onStdout,
     cpus: ACTION_CPU,
-    timeoutMs: 900_000
+    timeoutMs: 1_800_000
   })
   const wallMs = round(performance.now() - started)
   const fleetCpuMs = cpuBusyMs(FLEET_CPU) - fleetBusyAtStart

@@ -28594,6 +28594,11 @@ function planBatches(items, steps) {
     let start = 0;
     return batchSizes(items.length, steps).map((size) => items.slice(start, (start += size)));
 }
+/** Each target's place (its batch and position), in `hosts` order: its variables before it is connected. */
+function placeTargets(targets, steps) {
+    const numbered = targets.map((target, i) => ({ target, index: i + 1 }));
+    return planBatches(numbered, steps).flatMap((batch, b) => batch.map((place) => ({ ...place, batch: b + 1 })));
+}
 /** The hosts (in `hosts` order, `releases` alongside) in their batches, each with its place. */
 function placeHosts(hosts, releases, steps) {
     const numbered = hosts.map((host, i) => ({ host, target: host.target, index: i + 1, release: releases?.[i] }));
@@ -28950,15 +28955,30 @@ function listedTwice(hosts) {
 }
 /** Connects to all targets, in order; on any failure closes what opened and throws PreflightError. */
 async function preflight(targets, connector, signal) {
-    const results = await mapBounded(targets, (target) => connector.connect(target, signal).then((host) => ({ host }), (error) => ({ error: errorMessage(error) })));
-    const hosts = results.flatMap((result) => ('host' in result ? [result.host] : []));
+    const visited = await preflightVisiting(targets, connector, signal, () => Promise.resolve());
+    return visited.map(({ host }) => host);
+}
+/**
+ * Connects to all targets, in order, and reads what preflight needs of each (`visit`) while it is
+ * still connected: one connection per host for all of it, where passes one after another would
+ * reconnect every host max-connections had parked. A host that cannot be reached or whose visit
+ * fails is a failure of its own; on any, everything opened is closed and PreflightError names them all.
+ */
+async function preflightVisiting(targets, connector, signal, visit) {
+    const results = await mapBounded(targets, async (target, i) => {
+        const host = await connector.connect(target, signal).catch((error) => new Error(errorMessage(error)));
+        if (host instanceof Error)
+            return { error: host.message };
+        return visit(host, i).then((found) => ({ host, found }), (error) => ({ host, error: errorMessage(error) }));
+    });
+    const hosts = results.flatMap((result) => (result.host ? [result.host] : []));
     const failures = results.flatMap((result, i) => 'error' in result ? [{ target: targets[i], message: result.error }] : []);
     failures.push(...listedTwice(hosts));
     if (failures.length > 0 || signal.aborted) {
         await Promise.all(hosts.map((host) => host.close()));
         throw new PreflightError(failures.length > 0 ? failures : targets.map((target) => ({ target, message: 'cancelled' })));
     }
-    return hosts;
+    return results.flatMap((result) => ('found' in result ? [result] : []));
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/parse.ts
@@ -29202,9 +29222,6 @@ function getOnHost(client, url, timeoutMs, statusMarker) {
 
 
 
-
-
-
 /**
  * The first word of a command when it is a plain program name (after any `NAME=value`
  * assignments), which `command -v` can look for; undefined when the shell text hides it.
@@ -29270,7 +29287,13 @@ class HttpFromTheHost {
 function onHost(host, script, settings, env = []) {
     return runToEnd(host, script, { env, timeoutMs: settings.commands.timeoutMs });
 }
-/** One host's health path: the host to use (wrapped where requests run on it) and its description. */
+/**
+ * One host's health path, at its place in the rollout (its variables expand health-url): the host
+ * to use (wrapped where requests run on it) and its description; throws why it cannot work.
+ */
+function proveHealthPath(host, settings, place, log) {
+    return proveOne(host, settings, hostVariables(settings, place), log);
+}
 async function proveOne(host, settings, env, log) {
     const { url, command } = settings.health;
     if (url === undefined) {
@@ -29293,23 +29316,6 @@ async function proveOne(host, settings, env, log) {
         throw new Error(`${why}, and neither curl nor wget is on its PATH: allow forwarding (AllowTcpForwarding local), put curl or wget on the host, or use health-command`);
     log.info(`[${host.target.entry}] ${why}: its health checks run with ${client} on the host`);
     return { host: new HttpFromTheHost(host, client), healthPath: `${client} on the host (sshd refuses tunnels)` };
-}
-/**
- * Proves every host's health path; on any failure closes every host and throws PreflightError
- * naming each host and why.
- */
-async function proveHealthPaths(hosts, settings, log) {
-    // Each host with its place, for the variables its health-url is expanded with; in the hosts' order.
-    const placed = placedInOrder(hosts, settings);
-    const proven = await mapBounded(placed, (place) => proveOne(place.host, settings, hostVariables(settings, place), log).catch((error) => ({
-        failure: { target: place.host.target, message: errorMessage(error) }
-    })), connectedFirst(placed.map((place) => place.host)));
-    const failures = proven.flatMap((one) => ('failure' in one ? [one.failure] : []));
-    if (failures.length > 0) {
-        await Promise.all(hosts.map((host) => host.close()));
-        throw new PreflightError(failures);
-    }
-    return proven.flatMap((one) => ('failure' in one ? [] : [one]));
 }
 
 ;// CONCATENATED MODULE: ./src/load-balancer/elb-api.ts
@@ -30304,6 +30310,7 @@ async function awaitLeftCommand(host, left, settings, log) {
 function readLeft(hosts, settings) {
     return mapBounded(hosts, (host) => readLeftOn(host, settings), connectedFirst(hosts));
 }
+/** The journal entry a run that never finished left on `host` (readLeft). */
 async function readLeftOn(host, settings) {
     const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry)), {
         timeoutMs: 30_000
@@ -35621,11 +35628,18 @@ async function runWith(deps) {
 async function preflightAll(settings, deps, connector) {
     const { log, signal } = deps;
     return log.group(`Preflight: connecting to ${settings.hosts.length} host(s)`, async () => {
-        const proven = await proveHealthPaths(await preflight(settings.hosts, connector, signal), settings, log);
+        const rolloutPlaces = placeTargets(settings.hosts, settings.batches.size);
+        // Each host's health path and journal read while it is connected: past max-connections, one
+        // connection per host for both instead of one per pass.
+        const visited = await preflightVisiting(settings.hosts, connector, signal, async (host, i) => {
+            const proven = await proveHealthPath(host, settings, rolloutPlaces[i], log);
+            return { ...proven, left: await readLeftOn(host, settings) };
+        });
+        const proven = visited.map(({ found }) => found);
         const hosts = proven.map(({ host }) => host);
+        const left = proven.map((found) => found.left);
         const lb = createLoadBalancer({ settings, runner: deps.runner, connector, clock: systemClock, log });
         try {
-            const left = await readLeft(hosts, settings);
             const members = lbMembers(hosts, settings).map((member, i) => ({ ...member, left: left[i] !== undefined }));
             const places = await lb.describe(members, signal);
             const entries = hosts.map((host) => `[${host.target.entry}]`);

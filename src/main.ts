@@ -3,18 +3,18 @@ import * as core from '@actions/core'
 import { actionsLog } from './runner/actions-log.js'
 import { dryRunPlan } from './rollout/dry-run.js'
 import { systemClock, type Connector, type Log, type Progress, type RemoteHost, type Runner } from './ports.js'
-import { preflight } from './rollout/preflight.js'
-import { proveHealthPaths } from './rollout/health-path.js'
+import { preflightVisiting } from './rollout/preflight.js'
+import { proveHealthPath } from './rollout/health-path.js'
 import { createLoadBalancer } from './load-balancer/create.js'
 import { failureMessage, writeReport, type ReportWriter, type RunOutcome } from './rollout/report.js'
 import { errorMessage } from './errors.js'
 import { DeployLocks, PARKED_LEASE_MS } from './rollout/locks.js'
 import { fleetFits } from './inputs/read-connection.js'
-import { journaled, readHostStates, readLeft } from './rollout/journal.js'
+import { journaled, readHostStates, readLeftOn } from './rollout/journal.js'
 import { runBatches, type RolloutResult } from './rollout/batches.js'
 import { inReleaseMode, prepareReleases, readHostReleases, type ReleaseModeSettings } from './rollout/releases.js'
 import type { HostRelease } from './rollout/release-history.js'
-import { lbMembers } from './rollout/placement.js'
+import { lbMembers, placeTargets } from './rollout/placement.js'
 import { migrateBeforeSwitch, type MigrateDeps } from './rollout/migrate.js'
 import { auditReleases, closeReleases } from './rollout/release-records.js'
 import { localRunner } from './runner/local-runner.js'
@@ -72,11 +72,18 @@ export async function runWith(deps: MainDeps): Promise<void> {
 async function preflightAll(settings: Settings, deps: MainDeps, connector: Connector) {
   const { log, signal } = deps
   return log.group(`Preflight: connecting to ${settings.hosts.length} host(s)`, async () => {
-    const proven = await proveHealthPaths(await preflight(settings.hosts, connector, signal), settings, log)
+    const rolloutPlaces = placeTargets(settings.hosts, settings.batches.size)
+    // Each host's health path and journal read while it is connected: past max-connections, one
+    // connection per host for both instead of one per pass.
+    const visited = await preflightVisiting(settings.hosts, connector, signal, async (host, i) => {
+      const proven = await proveHealthPath(host, settings, rolloutPlaces[i], log)
+      return { ...proven, left: await readLeftOn(host, settings) }
+    })
+    const proven = visited.map(({ found }) => found)
     const hosts = proven.map(({ host }) => host)
+    const left = proven.map((found) => found.left)
     const lb = createLoadBalancer({ settings, runner: deps.runner, connector, clock: systemClock, log })
     try {
-      const left = await readLeft(hosts, settings)
       const members = lbMembers(hosts, settings).map((member, i) => ({ ...member, left: left[i] !== undefined }))
       const places = await lb.describe(members, signal)
       const entries = hosts.map((host) => `[${host.target.entry}]`)

@@ -81,6 +81,9 @@ afterAll(async () => {
         `${Buffer.byteLength(run.summary)} bytes`
     )
     expectSucceeded(run)
+    // Every host's lock beaten in time: a parked host's on its lease, none failed (a run that
+    // cannot keep its locks' beats lets another run take them over).
+    expect(run.stdout).not.toContain('heartbeat failed')
     const report = JSON.parse(run.outputs.report) as { host: string; result: string }[]
     expect(report).toHaveLength(HOSTS)
     expect(report.filter((host) => host.result !== 'succeeded')).toEqual([])

@@ -5,13 +5,35 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { createServer, type Server } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { FakeClock, fakeFleet, RecordingLog, settingsWith } from '../../test/fakes/fakes.js'
+import {
+  FakeClock,
+  fakeConnector,
+  fakeFleet,
+  RecordingLog,
+  settingsWith,
+  type FakeHost
+} from '../../test/fakes/fakes.js'
 import { NEVER_ABORTED } from '../../src/ports.js'
-import { programOf, proveHealthPaths } from '../../src/rollout/health-path.js'
-import { PreflightError } from '../../src/rollout/preflight.js'
+import { programOf, proveHealthPath } from '../../src/rollout/health-path.js'
+import { PreflightError, preflightVisiting } from '../../src/rollout/preflight.js'
+import { placeTargets } from '../../src/rollout/placement.js'
+import type { Settings } from '../../src/inputs/settings.js'
+import type { Log } from '../../src/ports.js'
 import { FIND_HTTP_CLIENT, findProgram, getOnHost } from '../../src/ssh/health-scripts.js'
 
-describe('proveHealthPaths', () => {
+/** Preflight's visit of each host, as the run makes it: connected, then its health path proven. */
+async function proveHealthPaths(hosts: FakeHost[], settings: Settings, log: Log) {
+  const places = placeTargets(settings.hosts, settings.batches.size)
+  const visited = await preflightVisiting(
+    settings.hosts,
+    fakeConnector(hosts),
+    new AbortController().signal,
+    (host, i) => proveHealthPath(host, settings, places[i], log)
+  )
+  return visited.map(({ found }) => found)
+}
+
+describe('proving each host’s health path at preflight', () => {
   it('keeps hosts that forward, and runs the checks of a host whose sshd refuses tunnels with its curl', async () => {
     const settings = settingsWith({ 'health-url': 'http://${ROLLOUT_HOST}:8080/health' })
     const hosts = fakeFleet(settings, new FakeClock())

@@ -51,8 +51,13 @@ describe('runWith', () => {
     expect(failures[0]).toMatch(
       /^Preflight failed for 1 host\(s\); nothing was changed on any host:\n- deploy@h3: connect ECONNREFUSED$/
     )
-    expect(hosts.flatMap((host) => host.commands)).toEqual([])
-    expect(hosts.filter((host) => host.target.entry !== 'deploy@h3').every((host) => host.closed)).toBe(true)
+    // The others were read while connected (their journals, one look each), and nothing else ran.
+    const reachable = hosts.filter((host) => host.target.entry !== 'deploy@h3')
+    expect(reachable.map((host) => host.commands.map((command) => command.includes('__rollout_journal__')))).toEqual(
+      reachable.map(() => [true])
+    )
+    expect(hosts.find((host) => host.target.entry === 'deploy@h3')?.commands).toEqual([])
+    expect(reachable.every((host) => host.closed)).toBe(true)
     expect(outputs.result).toBe('failure')
   })
 

@@ -4,16 +4,13 @@
 // common hardening rule), the request runs on the host with curl or wget if one is there, and
 // without either the run fails here, with nothing touched. Only the path is proven, not a healthy
 // answer: on a first deploy nothing listens yet. health-command's program must be on the PATH.
-import { errorMessage } from '../errors.js'
 import { expandVariables } from '../inputs/parse.js'
 import type { Settings } from '../inputs/settings.js'
 import type { ExecOptions, HttpResponse, Log, RemoteHost } from '../ports.js'
 import * as scripts from '../ssh/health-scripts.js'
 import { nonce } from '../ssh/remote-scripts.js'
 import { runToEnd } from './run-on-host.js'
-import { placedInOrder } from './placement.js'
-import { connectedFirst, mapBounded, PreflightError } from './preflight.js'
-import { hostVariables } from '../variables.js'
+import { hostVariables, type HostPlace } from '../variables.js'
 
 /** A host as the run uses it, and how its health is checked (for the log and the dry run). */
 export interface ProvenHost {
@@ -86,7 +83,14 @@ function onHost(host: RemoteHost, script: string, settings: Settings, env: ExecO
   return runToEnd(host, script, { env, timeoutMs: settings.commands.timeoutMs })
 }
 
-/** One host's health path: the host to use (wrapped where requests run on it) and its description. */
+/**
+ * One host's health path, at its place in the rollout (its variables expand health-url): the host
+ * to use (wrapped where requests run on it) and its description; throws why it cannot work.
+ */
+export function proveHealthPath(host: RemoteHost, settings: Settings, place: HostPlace, log: Log): Promise<ProvenHost> {
+  return proveOne(host, settings, hostVariables(settings, place), log)
+}
+
 async function proveOne(host: RemoteHost, settings: Settings, env: ExecOptions['env'], log: Log): Promise<ProvenHost> {
   const { url, command } = settings.health
   if (url === undefined) {
@@ -109,31 +113,4 @@ async function proveOne(host: RemoteHost, settings: Settings, env: ExecOptions['
     )
   log.info(`[${host.target.entry}] ${why}: its health checks run with ${client} on the host`)
   return { host: new HttpFromTheHost(host, client), healthPath: `${client} on the host (sshd refuses tunnels)` }
-}
-
-/**
- * Proves every host's health path; on any failure closes every host and throws PreflightError
- * naming each host and why.
- */
-export async function proveHealthPaths(
-  hosts: readonly RemoteHost[],
-  settings: Settings,
-  log: Log
-): Promise<ProvenHost[]> {
-  // Each host with its place, for the variables its health-url is expanded with; in the hosts' order.
-  const placed = placedInOrder(hosts, settings)
-  const proven = await mapBounded(
-    placed,
-    (place) =>
-      proveOne(place.host, settings, hostVariables(settings, place), log).catch((error: unknown) => ({
-        failure: { target: place.host.target, message: errorMessage(error) }
-      })),
-    connectedFirst(placed.map((place) => place.host))
-  )
-  const failures = proven.flatMap((one) => ('failure' in one ? [one.failure] : []))
-  if (failures.length > 0) {
-    await Promise.all(hosts.map((host) => host.close()))
-    throw new PreflightError(failures)
-  }
-  return proven.flatMap((one) => ('failure' in one ? [] : [one]))
 }

@@ -197,7 +197,8 @@ export function readLeft(hosts: readonly RemoteHost[], settings: Settings): Prom
   return mapBounded(hosts, (host) => readLeftOn(host, settings), connectedFirst(hosts))
 }
 
-async function readLeftOn(host: RemoteHost, settings: Settings): Promise<JournalEntry | undefined> {
+/** The journal entry a run that never finished left on `host` (readLeft). */
+export async function readLeftOn(host: RemoteHost, settings: Settings): Promise<JournalEntry | undefined> {
   const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry)), {
     timeoutMs: 30_000
   })

@@ -2,7 +2,7 @@
 // semantics), the hosts placed in them in `hosts` order, and each host's place (its batch and
 // position), which its ROLLOUT_* variables say. The inputs check min-in-rotation and bake-time
 // against the same sizes the rollout runs.
-import type { Settings } from '../inputs/settings.js'
+import type { Settings, Target } from '../inputs/settings.js'
 import type { BatchStep } from '../inputs/parse.js'
 import type { LbMember, RemoteHost } from '../ports.js'
 import { hostVariables, type HostPlace } from '../variables.js'
@@ -29,6 +29,12 @@ export function batchSizes(total: number, steps: readonly BatchStep[]): number[]
 export function planBatches<T>(items: readonly T[], steps: readonly BatchStep[]): T[][] {
   let start = 0
   return batchSizes(items.length, steps).map((size) => items.slice(start, (start += size)))
+}
+
+/** Each target's place (its batch and position), in `hosts` order: its variables before it is connected. */
+export function placeTargets(targets: readonly Target[], steps: readonly BatchStep[]): HostPlace[] {
+  const numbered = targets.map((target, i) => ({ target, index: i + 1 }))
+  return planBatches(numbered, steps).flatMap((batch, b) => batch.map((place) => ({ ...place, batch: b + 1 })))
 }
 
 /** A connected host with its place in the rollout (its ROLLOUT_* values) and its release. */

@@ -76,13 +76,32 @@ export async function preflight(
   connector: Connector,
   signal: AbortSignal
 ): Promise<RemoteHost[]> {
-  const results = await mapBounded(targets, (target) =>
-    connector.connect(target, signal).then(
-      (host): { host: RemoteHost } | { error: string } => ({ host }),
-      (error: unknown) => ({ error: errorMessage(error) })
+  const visited = await preflightVisiting(targets, connector, signal, () => Promise.resolve())
+  return visited.map(({ host }) => host)
+}
+
+/**
+ * Connects to all targets, in order, and reads what preflight needs of each (`visit`) while it is
+ * still connected: one connection per host for all of it, where passes one after another would
+ * reconnect every host max-connections had parked. A host that cannot be reached or whose visit
+ * fails is a failure of its own; on any, everything opened is closed and PreflightError names them all.
+ */
+export async function preflightVisiting<R>(
+  targets: readonly Target[],
+  connector: Connector,
+  signal: AbortSignal,
+  visit: (host: RemoteHost, index: number) => Promise<R>
+): Promise<{ host: RemoteHost; found: R }[]> {
+  type Visit = { host: RemoteHost; found: R } | { host?: RemoteHost; error: string }
+  const results = await mapBounded(targets, async (target, i): Promise<Visit> => {
+    const host = await connector.connect(target, signal).catch((error: unknown) => new Error(errorMessage(error)))
+    if (host instanceof Error) return { error: host.message }
+    return visit(host, i).then(
+      (found) => ({ host, found }),
+      (error: unknown) => ({ host, error: errorMessage(error) })
     )
-  )
-  const hosts = results.flatMap((result) => ('host' in result ? [result.host] : []))
+  })
+  const hosts = results.flatMap((result) => (result.host ? [result.host] : []))
   const failures = results.flatMap((result, i) =>
     'error' in result ? [{ target: targets[i], message: result.error }] : []
   )
@@ -93,5 +112,5 @@ export async function preflight(
       failures.length > 0 ? failures : targets.map((target) => ({ target, message: 'cancelled' }))
     )
   }
-  return hosts
+  return results.flatMap((result) => ('found' in result ? [result] : []))
 }
