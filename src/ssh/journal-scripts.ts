@@ -28,9 +28,11 @@ export function groupFile(dir: string, file: string): string {
 /** Records `line` (one line of JSON) as the host's journal entry, atomically; the last step's group goes. */
 export function writeJournal(dir: string, file: string, line: string): string {
   const f = `${dir}/${shellQuote(file)}`
+  // Each record is one more command in every step of a host's cycle: `[` is the shell's own, so
+  // mkdir and rm run only when there is something for them to do.
   return [
-    `mkdir -p ${dir}`,
-    `rm -f ${groupFile(dir, file)}`,
+    `[ -d ${dir} ] || mkdir -p ${dir}`,
+    `[ ! -e ${groupFile(dir, file)} ] || rm -f ${groupFile(dir, file)}`,
     `printf '%s\\n' ${shellQuote(line)} > ${f}.tmp.$$`,
     `mv -f ${f}.tmp.$$ ${f}`
   ].join('\n')
