@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import { startBigFleet, type BigFleet } from '../test/fleet/big-fleet.js'
 import { batchLowerBoundMs, bigRolloutInputs, connectionCounts, seedBigFleet } from '../test/fleet/big-rollout.js'
 import { sampleProcess } from '../test/fleet/process-sampler.js'
-import { annotationsOf, runAction } from '../test/run-action.js'
+import { annotationsOf, runAction, type ActionRun } from '../test/run-action.js'
 import { machine, option, round } from './common.js'
 import { renderFleet, type DryRunRow, type FleetResults, type RolloutRow } from './fleet-render.js'
 import { DOCS, runBench, writeSection } from './publish.js'
@@ -59,12 +59,22 @@ async function measuredRun(inputs: Record<string, string>, what: string) {
   const preflight = preflightTimer()
   const started = performance.now()
   const fleetBusyAtStart = cpuBusyMs(FLEET_CPU)
+  // A run that cannot even start (E2BIG: an input past the 128 KiB one environment variable may
+  // hold) is a failed row too, not the end of the bench and every figure it had.
   const run = await runAction(inputs, {
     onSpawn: sampler.watch,
     onStdout: preflight.onStdout,
     cpus: ACTION_CPU,
     timeoutMs: 1_800_000
-  })
+  }).catch((error: unknown): ActionRun => ({
+    code: null,
+    signal: null,
+    stdout: `::error::could not start the action: ${error instanceof Error ? error.message : String(error)}\n`,
+    stderr: '',
+    outputs: {},
+    summary: '',
+    leftOnDisk: []
+  }))
   const wallMs = round(performance.now() - started)
   const fleetCpuMs = cpuBusyMs(FLEET_CPU) - fleetBusyAtStart
   const peaks = sampler.stop()

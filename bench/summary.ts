@@ -34,16 +34,20 @@ const lbRows = (results: LbResults): Row[] =>
     `${row.quick.errors + row.slow.errors}/${row.quick.requests + row.slow.requests}`
   ])
 
-/** The big-fleet bench's rollout of the most hosts, as a row (no traffic there: no errors column). */
+/**
+ * The big-fleet bench's rollouts, a row each (no traffic there: no errors column): the whole run
+ * against the sum of its batches' lower bounds, and how busy the hosts' one core was meanwhile.
+ */
 const fleetRows = (results: FleetResults): Row[] =>
-  results.rollouts
-    .slice(-1)
-    .map((row) => [
-      `${row.hosts} simulated hosts, batch-size 10%`,
-      `${row.durationMs} ms (${row.overLowerBound}×)`,
-      '—',
-      '—'
-    ])
+  results.rollouts.map((row) => [
+    `${row.hosts} simulated hosts, batch-size 10%` +
+      (row.fleetCpuMs === undefined ? '' : `; their core ${Math.round((row.fleetCpuMs / row.wallMs) * 100)}% busy`),
+    row.failure
+      ? `failed after ${row.wallMs} ms`
+      : `${row.wallMs} ms (${row.wallOverLowerBound ?? row.overLowerBound}×)`,
+    '—',
+    '—'
+  ])
 
 /** Where and how a bench measured: its date, Node and checks, whether it was pinned. */
 const measured = (date: string, node: string, checks: string, pinned: boolean) =>
@@ -57,8 +61,9 @@ export function renderSummary(rollout?: RolloutResults, lb?: LbResults, fleet?: 
       `rollout bench ${measured(rollout.date, rollout.machine.node, `${rollout.fleet.haproxy.interMs} ms`, false)}`,
     lb && `load-balancer bench ${measured(lb.date, lb.machine.node, '2 s', true)}`
   ].filter((text) => text !== undefined)
+  const simulated = fleet && `; simulated hosts: one run ${fleet.date.slice(0, 10)}, pinned, no traffic`
   return [
-    `Medians, 4 hosts behind HAProxy under live traffic: ${benches.join('; ')}. Details: [docs/benchmark.md](${DOCS}).`,
+    `Medians, 4 hosts behind HAProxy under live traffic: ${benches.join('; ')}${simulated ?? ''}. Details: [docs/benchmark.md](${DOCS}).`,
     '',
     '| method | rollout of 4 hosts (× its lower bound) | out of rotation per host (× stop → healthy + drain) | errors/requests |',
     '| --- | --: | --: | --: |',

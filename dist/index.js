@@ -28953,11 +28953,6 @@ function listedTwice(hosts) {
         ];
     });
 }
-/** Connects to all targets, in order; on any failure closes what opened and throws PreflightError. */
-async function preflight(targets, connector, signal) {
-    const visited = await preflightVisiting(targets, connector, signal, () => Promise.resolve());
-    return visited.map(({ host }) => host);
-}
 /**
  * Connects to all targets, in order, and reads what preflight needs of each (`visit`) while it is
  * still connected: one connection per host for all of it, where passes one after another would
@@ -31330,6 +31325,8 @@ class DeployLocks {
     }
 }
 
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./src/inputs/known-hosts.ts
 // OpenSSH host key checking without ssh-keygen: known_hosts text (plain, hashed and [host]:port
 // entries, @revoked markers) and SHA256 fingerprints, matched against the raw key blob sshd offers.
@@ -31448,8 +31445,6 @@ function parseFingerprint(text) {
     return value;
 }
 
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(5472);
 var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
@@ -31484,6 +31479,8 @@ function loadPrivateKey(value, passphrase) {
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/read-connection.ts
+
+
 
 
 
@@ -31552,15 +31549,35 @@ function readAuth(input) {
     }
     return { privateKey, passphrase, password };
 }
+/**
+ * known-hosts and the file known-hosts-file names, as one known_hosts: a fleet's text past 128 KiB
+ * cannot be an input (the runner starts the action with each input in one environment variable).
+ */
+function readKnownHosts(input) {
+    const given = input.parse('known-hosts', parseKnownHosts);
+    const fromFile = input.parse('known-hosts-file', (path) => parseKnownHosts(readKnownHostsFile(path)));
+    if (given === undefined || fromFile === undefined)
+        return given ?? fromFile;
+    return { entries: [...given.entries, ...fromFile.entries] };
+}
+function readKnownHostsFile(path) {
+    try {
+        return (0,external_node_fs_.readFileSync)(path, 'utf8');
+    }
+    catch (error) {
+        const why = error.code ?? errorMessage(error);
+        throw new InputError(`cannot be read (${why}); expected the path of a known_hosts file on the runner`);
+    }
+}
 function readHostKeys(input, targets, warnings) {
     const strict = input.defaulted('strict-host-key-checking', parseBoolean);
-    const knownHosts = input.parse('known-hosts', parseKnownHosts);
+    const knownHosts = readKnownHosts(input);
     const fingerprints = splitList(input.raw('host-fingerprints') ?? '').flatMap((value) => input.attempt('host-fingerprints', value, () => [parseFingerprint(value)]) ?? []);
     if (!strict) {
         warnings.push('strict-host-key-checking is false: any host key is accepted, so a machine in the middle could receive your commands and secrets');
     }
-    else if (input.raw('known-hosts') === undefined && input.raw('host-fingerprints') === undefined) {
-        input.problem('known-hosts', undefined, 'known-hosts or host-fingerprints is required while strict-host-key-checking is true; get them with `ssh-keyscan -p PORT HOST` (known-hosts) or `ssh-keyscan HOST | ssh-keygen -lf -` (host-fingerprints), from a network you trust');
+    else if (['known-hosts', 'known-hosts-file', 'host-fingerprints'].every((name) => !input.raw(name))) {
+        input.problem('known-hosts', undefined, 'known-hosts (or known-hosts-file) or host-fingerprints is required while strict-host-key-checking is true; get them with `ssh-keyscan -p PORT HOST` (known-hosts) or `ssh-keyscan HOST | ssh-keygen -lf -` (host-fingerprints), from a network you trust');
     }
     else if (knownHosts !== undefined && fingerprints.length === 0) {
         // Without fingerprints to fall back on, a host known_hosts does not name could never connect.
@@ -31882,6 +31899,7 @@ const INPUTS = [
     { name: 'passphrase', required: false, secret: true, description: 'Secret: the passphrase of `private-key`; masked in logs.' },
     { name: 'password', required: false, secret: true, description: 'Secret: password authentication (prefer `private-key`); masked in logs.' },
     { name: 'known-hosts', required: false, secret: false, description: 'OpenSSH known_hosts text: plain, hashed and `[host]:port` entries, as `ssh-keyscan -p PORT HOST` prints it.' },
+    { name: 'known-hosts-file', required: false, secret: false, description: 'Path of a known_hosts file on the runner, read with `known-hosts` (both count). For fleets whose `known-hosts` text would pass the 128 KiB one input may hold (about 1,100 hosts): the runner cannot start the action with a longer one (`E2BIG`).' },
     { name: 'host-fingerprints', required: false, secret: false, description: 'Accepted host key fingerprints, `SHA256:…` as `ssh-keygen -lf` prints them; one per line or comma-separated.' },
     { name: 'strict-host-key-checking', required: false, secret: false, default: 'true', description: '`true`: refuse a host whose key is not in `known-hosts` or `host-fingerprints` (and require one of them). `false`: accept any key, with a warning annotation.' },
     { name: 'jump-host', required: false, secret: false, description: 'Bastion `[user@]host[:port]`, comma-separated for a chain; same authentication and key checking as the hosts.' },

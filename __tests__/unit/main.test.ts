@@ -2,8 +2,9 @@ import { describe, expect, it } from '@jest/globals'
 import { inspectLock } from '../../src/ssh/lock-scripts.js'
 import { journalFile, readJournal } from '../../src/ssh/journal-scripts.js'
 import { FIND_HTTP_CLIENT } from '../../src/ssh/health-scripts.js'
-import { preflight, PreflightError } from '../../src/rollout/preflight.js'
+import { preflightVisiting, PreflightError } from '../../src/rollout/preflight.js'
 import type { Connector } from '../../src/ports.js'
+import type { Target } from '../../src/inputs/settings.js'
 import { FakeClock, FakeHost, fakeConnector, fakeFleet, settingsWith } from '../../test/fakes/fakes.js'
 import { fakeMain } from '../../test/fakes/rollout.js'
 
@@ -113,6 +114,12 @@ describe('runWith', () => {
     ])
   })
 })
+
+/** Preflight's connections alone: every host connected, none read. */
+const preflight = (targets: readonly Target[], connector: Connector, signal: AbortSignal) =>
+  preflightVisiting(targets, connector, signal, () => Promise.resolve()).then((visited) =>
+    visited.map(({ host }) => host)
+  )
 
 describe('preflight', () => {
   it('connects with bounded parallelism, keeping hosts in order', async () => {

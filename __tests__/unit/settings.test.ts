@@ -73,6 +73,17 @@ describe('getSettings', () => {
     expect(settings.ssh.hostKeys.strict).toBe(true)
   })
 
+  it('reads known-hosts-file with known-hosts: a host either covers is trusted', () => {
+    const file = join(scratch, 'known_hosts')
+    writeFileSync(file, `${KNOWN.replace('[h1]:2222', 'h2')}\n`)
+    const inputs = { hosts: 'u@h1:2222, u@h2', 'strict-host-key-checking': 'true', 'known-hosts-file': file }
+    expect(problemsOf({ ...inputs, 'known-hosts': KNOWN })).toEqual([])
+    expect(settingsWith({ ...inputs, 'known-hosts': KNOWN }).ssh.hostKeys.knownHosts?.entries).toHaveLength(2)
+    expect(problemsOf({ ...inputs, 'known-hosts': undefined })).toEqual([
+      expect.stringMatching(/^known-hosts: has no entry for u@h1:2222/)
+    ])
+  })
+
   it('reads the guards: a floor in hosts (a percentage rounded up), bakes per step, the analysis', () => {
     expect(settingsWith()).toMatchObject({ capacity: undefined, bake: undefined })
     const settings = settingsWith({

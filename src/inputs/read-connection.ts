@@ -1,7 +1,9 @@
 // The inputs that say which hosts to reach and how to trust them: hosts, jump hosts, login, host keys.
 import type { InputReader } from './input-reader.js'
-import { hasEntryFor, knownHostsName, parseFingerprint, parseKnownHosts } from './known-hosts.js'
-import { parseBoolean, parseHostTarget, parseInteger, positiveDuration, splitList } from './parse.js'
+import { readFileSync } from 'node:fs'
+import { errorMessage } from '../errors.js'
+import { hasEntryFor, knownHostsName, parseFingerprint, parseKnownHosts, type KnownHosts } from './known-hosts.js'
+import { InputError, parseBoolean, parseHostTarget, parseInteger, positiveDuration, splitList } from './parse.js'
 import { loadPrivateKey } from './private-key.js'
 import type { SshSettings, Target } from './settings.js'
 
@@ -85,9 +87,29 @@ function readAuth(input: InputReader): SshSettings['auth'] {
   return { privateKey, passphrase, password }
 }
 
+/**
+ * known-hosts and the file known-hosts-file names, as one known_hosts: a fleet's text past 128 KiB
+ * cannot be an input (the runner starts the action with each input in one environment variable).
+ */
+function readKnownHosts(input: InputReader): KnownHosts | undefined {
+  const given = input.parse('known-hosts', parseKnownHosts)
+  const fromFile = input.parse('known-hosts-file', (path) => parseKnownHosts(readKnownHostsFile(path)))
+  if (given === undefined || fromFile === undefined) return given ?? fromFile
+  return { entries: [...given.entries, ...fromFile.entries] }
+}
+
+function readKnownHostsFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (error: unknown) {
+    const why = (error as NodeJS.ErrnoException).code ?? errorMessage(error)
+    throw new InputError(`cannot be read (${why}); expected the path of a known_hosts file on the runner`)
+  }
+}
+
 function readHostKeys(input: InputReader, targets: readonly Target[], warnings: string[]): SshSettings['hostKeys'] {
   const strict = input.defaulted('strict-host-key-checking', parseBoolean)
-  const knownHosts = input.parse('known-hosts', parseKnownHosts)
+  const knownHosts = readKnownHosts(input)
   const fingerprints = splitList(input.raw('host-fingerprints') ?? '').flatMap(
     (value) => input.attempt('host-fingerprints', value, () => [parseFingerprint(value)]) ?? []
   )
@@ -95,11 +117,11 @@ function readHostKeys(input: InputReader, targets: readonly Target[], warnings: 
     warnings.push(
       'strict-host-key-checking is false: any host key is accepted, so a machine in the middle could receive your commands and secrets'
     )
-  } else if (input.raw('known-hosts') === undefined && input.raw('host-fingerprints') === undefined) {
+  } else if ((['known-hosts', 'known-hosts-file', 'host-fingerprints'] as const).every((name) => !input.raw(name))) {
     input.problem(
       'known-hosts',
       undefined,
-      'known-hosts or host-fingerprints is required while strict-host-key-checking is true; get them with `ssh-keyscan -p PORT HOST` (known-hosts) or `ssh-keyscan HOST | ssh-keygen -lf -` (host-fingerprints), from a network you trust'
+      'known-hosts (or known-hosts-file) or host-fingerprints is required while strict-host-key-checking is true; get them with `ssh-keyscan -p PORT HOST` (known-hosts) or `ssh-keyscan HOST | ssh-keygen -lf -` (host-fingerprints), from a network you trust'
     )
   } else if (knownHosts !== undefined && fingerprints.length === 0) {
     // Without fingerprints to fall back on, a host known_hosts does not name could never connect.

@@ -70,16 +70,6 @@ function listedTwice(hosts: readonly RemoteHost[]): { target: Target; message: s
   })
 }
 
-/** Connects to all targets, in order; on any failure closes what opened and throws PreflightError. */
-export async function preflight(
-  targets: readonly Target[],
-  connector: Connector,
-  signal: AbortSignal
-): Promise<RemoteHost[]> {
-  const visited = await preflightVisiting(targets, connector, signal, () => Promise.resolve())
-  return visited.map(({ host }) => host)
-}
-
 /**
  * Connects to all targets, in order, and reads what preflight needs of each (`visit`) while it is
  * still connected: one connection per host for all of it, where passes one after another would

@@ -128,12 +128,17 @@ export const BAD_INPUTS: BadInput[] = [
   [
     'strict checking without keys',
     { 'strict-host-key-checking': 'true' },
-    /^known-hosts: known-hosts or host-fingerprints is required .*ssh-keyscan/
+    /^known-hosts: known-hosts \(or known-hosts-file\) or host-fingerprints is required .*ssh-keyscan/
   ],
   [
     'known-hosts matching no host',
     { 'strict-host-key-checking': 'true', hosts: 'u@h1', 'known-hosts': KNOWN },
     /^known-hosts: has no entry for u@h1 \(looked for 'h1'\)/
+  ],
+  [
+    'a known-hosts-file that is not there',
+    { 'strict-host-key-checking': 'true', 'known-hosts-file': '/nonexistent/known_hosts' },
+    /^known-hosts-file '\/nonexistent\/known_hosts': cannot be read \(ENOENT\); expected the path of a known_hosts file on the runner$/
   ],
   [
     'malformed known-hosts',

@@ -269,11 +269,16 @@ async function waitUntilGone(namespaces: ReadonlySet<string>): Promise<void> {
 const knownHostsOf = (hosts: readonly BigHost[]) =>
   hosts.map((host) => `[${host.address}]:${host.port} ${host.hostPublicKey}`).join('\n') + '\n'
 
-/** The action inputs that reach `hosts` (all by default): hosts, the key and known_hosts. */
+/**
+ * The action inputs that reach `hosts` (all by default): hosts, the key, and their known_hosts as
+ * a file (known-hosts-file): past about 1,100 hosts the text is more than one input may hold.
+ */
 export function bigFleetInputs(fleet: BigFleet, hosts = fleet.hosts): Record<string, string> {
+  const knownHostsFile = join(fleet.dir, `known_hosts.${hosts.length}`)
+  writeFileSync(knownHostsFile, knownHostsOf(hosts))
   return {
     hosts: hosts.map((host) => host.entry).join('\n'),
     'private-key': fleet.clientPrivateKey,
-    'known-hosts': knownHostsOf(hosts)
+    'known-hosts-file': knownHostsFile
   }
 }
