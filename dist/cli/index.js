@@ -31909,7 +31909,7 @@ const INPUTS = [
     { name: 'passphrase', required: false, secret: true, description: 'Secret: the passphrase of `private-key`; masked in logs.' },
     { name: 'password', required: false, secret: true, description: 'Secret: password authentication (prefer `private-key`); masked in logs.' },
     { name: 'known-hosts', required: false, secret: false, description: 'OpenSSH known_hosts text: plain, hashed and `[host]:port` entries, as `ssh-keyscan -p PORT HOST` prints it.' },
-    { name: 'known-hosts-file', required: false, secret: false, description: 'Path of a known_hosts file on the runner, read with `known-hosts` (both count). For fleets whose `known-hosts` text would pass the 128 KiB one input may hold (about 1,100 hosts): the runner cannot start the action with a longer one (`E2BIG`).' },
+    { name: 'known-hosts-file', required: false, secret: false, description: 'A known_hosts file on the runner, read with `known-hosts`. For fleets whose `known-hosts` text would pass the 128 KiB one input may hold (about 1,100 hosts): the runner cannot start the action with a longer one (`E2BIG`).' },
     { name: 'host-fingerprints', required: false, secret: false, description: 'Accepted host key fingerprints, `SHA256:…` as `ssh-keygen -lf` prints them; one per line or comma-separated.' },
     { name: 'strict-host-key-checking', required: false, secret: false, default: 'true', description: '`true`: refuse a host whose key is not in `known-hosts` or `host-fingerprints` (and require one of them). `false`: accept any key, with a warning annotation.' },
     { name: 'jump-host', required: false, secret: false, description: 'Bastion `[user@]host[:port]`, comma-separated for a chain; same authentication and key checking as the hosts.' },
