@@ -25621,7 +25621,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _esm_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6247);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3806);
+/* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9152);
 // `rolling-deploy`, the command line (bundled as dist/cli.js): the action's engine and inputs from a
 // terminal or another CI. See cli/run-cli.ts.
 // First import on purpose: see esm-shims.ts.
@@ -25641,7 +25641,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3806:
+/***/ 9152:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31128,20 +31128,7 @@ function clearLockHint(path) {
     return `rm -rf ${path === undefined ? '~/.rolling-deploy.lock' : shellQuote(path)}`;
 }
 
-;// CONCATENATED MODULE: ./src/rollout/locks.ts
-// The deploy lock: taken on every host at preflight, before anything changes, so two rollouts (a
-// push and a manual dispatch, two repositories, a person with a shell) never work on the same
-// hosts at once; given back on every way out the process lives through. It is a lease: the run
-// beats on it while it lives, so a lock whose beats stopped (a killed runner) is taken over by
-// the next run, and a re-run of the same workflow run takes its earlier attempt's at once.
-
-
-
-
-
-
-/** How often a held lock is looked at again while lock-wait lasts. */
-const POLL_MS = 1000;
+;// CONCATENATED MODULE: ./src/rollout/lock-beats.ts
 /** How often the run beats on its locks. */
 const BEAT_MS = 10_000;
 /** A lock whose beats stopped this long ago (a few missed beats) is a dead run's, unless lock-stale-after says otherwise. */
@@ -31172,6 +31159,22 @@ function dueForBeat(hosts, lastBeat, now, staleMs, leaseMs = 0) {
     const parked = hosts.filter((host) => host.parked === true && age(host) >= parkedBeatEveryMs(staleMs, leaseMs));
     return [...connected, ...parked.sort((a, b) => age(b) - age(a))];
 }
+
+;// CONCATENATED MODULE: ./src/rollout/locks.ts
+// The deploy lock: taken on every host at preflight, before anything changes, so two rollouts (a
+// push and a manual dispatch, two repositories, a person with a shell) never work on the same
+// hosts at once; given back on every way out the process lives through. It is a lease: the run
+// beats on it while it lives, so a lock whose beats stopped (a killed runner) is taken over by
+// the next run, and a re-run of the same workflow run takes its earlier attempt's at once.
+
+
+
+
+
+
+
+/** How often a held lock is looked at again while lock-wait lasts. */
+const POLL_MS = 1000;
 /** A lock's last beat in words: a negative age is a lease dated ahead (PARKED_LEASE_MS). */
 const sinceBeat = (ageS) => ageS < 0 ? `its beat dated ${-ageS} s ahead (a big fleet's lease)` : `its last beat ${ageS} s ago`;
 /** Runs a lock script on a host and reads what it found. */
@@ -35600,6 +35603,7 @@ class SshRemoteHost {
 
 ;// CONCATENATED MODULE: ./src/main.ts
 // Wires the data flow together: inputs → settings → preflight → rollout → report.
+
 
 
 
