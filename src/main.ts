@@ -3,19 +3,16 @@ import * as core from '@actions/core'
 import { actionsLog } from './runner/actions-log.js'
 import { dryRunPlan } from './rollout/dry-run.js'
 import { systemClock, type Connector, type Log, type Progress, type RemoteHost, type Runner } from './ports.js'
-import { preflightVisiting } from './rollout/preflight.js'
-import { proveHealthPath } from './rollout/health-path.js'
-import { createLoadBalancer } from './load-balancer/create.js'
 import { failureMessage, writeReport, type ReportWriter, type RunOutcome } from './rollout/report.js'
 import { errorMessage } from './errors.js'
 import { DeployLocks } from './rollout/locks.js'
 import { PARKED_LEASE_MS } from './rollout/lock-beats.js'
 import { fleetFits } from './inputs/read-connection.js'
-import { journaled, readHostStates, readLeftOn } from './rollout/journal.js'
+import { journaled, readHostStates } from './rollout/journal.js'
+import { preflightFleet } from './rollout/preflight-fleet.js'
 import { runBatches, type RolloutResult } from './rollout/batches.js'
 import { inReleaseMode, prepareReleases, readHostReleases, type ReleaseModeSettings } from './rollout/releases.js'
 import type { HostRelease } from './rollout/release-history.js'
-import { lbMembers, placeTargets } from './rollout/placement.js'
 import { migrateBeforeSwitch, type MigrateDeps } from './rollout/migrate.js'
 import { auditReleases, closeReleases } from './rollout/release-records.js'
 import { localRunner } from './runner/local-runner.js'
@@ -24,7 +21,6 @@ import { saveReportFile } from './runner/report-file.js'
 import { getSettings, SettingsError, type ReadInput } from './inputs/get-settings.js'
 import type { Settings } from './inputs/settings.js'
 import { createSshConnector } from './ssh/connector.js'
-import { hostLines } from './rollout/host-lines.js'
 
 export interface MainDeps {
   readonly readInput: ReadInput
@@ -66,49 +62,12 @@ export async function runWith(deps: MainDeps): Promise<void> {
   if (failure !== undefined) deps.fail(failure)
 }
 
-/**
- * Every host connected, its health path proven and its place in the load balancer read, before
- * anything changes; on any failure everything opened is closed and the error thrown.
- */
-async function preflightAll(settings: Settings, deps: MainDeps, connector: Connector) {
-  const { log, signal } = deps
-  return log.group(`Preflight: connecting to ${settings.hosts.length} host(s)`, async () => {
-    const rolloutPlaces = placeTargets(settings.hosts, settings.batches.size)
-    // Each host's health path and journal read while it is connected: past max-connections, one
-    // connection per host for both instead of one per pass.
-    const visited = await preflightVisiting(settings.hosts, connector, signal, async (host, i) => {
-      const proven = await proveHealthPath(host, settings, rolloutPlaces[i], log)
-      return { ...proven, left: await readLeftOn(host, settings) }
-    })
-    const proven = visited.map(({ found }) => found)
-    const hosts = proven.map(({ host }) => host)
-    const left = proven.map((found) => found.left)
-    const lb = createLoadBalancer({ settings, runner: deps.runner, connector, clock: systemClock, log })
-    try {
-      const members = lbMembers(hosts, settings).map((member, i) => ({ ...member, left: left[i] !== undefined }))
-      const places = await lb.describe(members, signal)
-      const entries = hosts.map((host) => `[${host.target.entry}]`)
-      log.info(
-        hostLines(
-          entries,
-          places.map((place) => `load balancer (${lb.kind}): ${place}`),
-          ' '
-        )
-      )
-      return { hosts, healthPaths: proven.map(({ healthPath }) => healthPath), lb, places, left }
-    } catch (error: unknown) {
-      await Promise.all([lb.close(), ...hosts.map((host) => host.close())])
-      throw error
-    }
-  })
-}
-
 /** Preflight, then the dry-run plan or the rollout: how the run ended, whatever happened. */
 async function runSettled(settings: Settings, deps: MainDeps, connector: Connector): Promise<RunOutcome> {
   const { log, signal } = deps
-  let found: Awaited<ReturnType<typeof preflightAll>>
+  let found: Awaited<ReturnType<typeof preflightFleet>>
   try {
-    found = await preflightAll(settings, deps, connector)
+    found = await preflightFleet(settings, deps, connector)
   } catch (error: unknown) {
     return { status: signal.aborted ? 'cancelled' : 'failure', error: errorMessage(error) }
   }

@@ -19,6 +19,13 @@ export interface ExecOptions {
    * leader's start time, so that a later run can wait for a command a dead run left running.
    */
   readonly groupFile?: string
+  /**
+   * One of the action's own short scripts (the journal's records, the lock's): run by the host's
+   * long-lived shell itself, in a subshell, not in a session of its own behind the guard on its
+   * output. A host then starts one process for it instead of five: a 500-host rollout runs
+   * thousands. With no process group to end, its timeout closes the shell instead.
+   */
+  readonly quick?: boolean
 }
 
 export interface ExecResult {
@@ -114,6 +121,11 @@ export interface LoadBalancer {
    * every member it does not know or cannot read.
    */
   describe(members: readonly LbMember[], signal: AbortSignal): Promise<string[]>
+  /**
+   * Whether describe and inRotation read each member on its host (a command there, no API):
+   * preflight then describes each host on the connection it opens for the host's other reads.
+   */
+  readonly readsOnHost?: boolean
   /** Tells the load balancer to stop sending the host new requests. */
   takeOut(member: LbMember, signal: AbortSignal): Promise<void>
   /** Resolves once the load balancer sends it nothing and its requests in flight are done (bounded). */

@@ -52,11 +52,11 @@ describe('runWith', () => {
     expect(failures[0]).toMatch(
       /^Preflight failed for 1 host\(s\); nothing was changed on any host:\n- deploy@h3: connect ECONNREFUSED$/
     )
-    // The others were read while connected (their journals, one look each), and nothing else ran.
+    // The others were read while connected (their journal and their health file, one look each), and nothing else ran.
     const reachable = hosts.filter((host) => host.target.entry !== 'deploy@h3')
-    expect(reachable.map((host) => host.commands.map((command) => command.includes('__rollout_journal__')))).toEqual(
-      reachable.map(() => [true])
-    )
+    const looks = (command: string) =>
+      command.includes('__rollout_journal__') ? 'journal' : command.startsWith('test -e ') ? 'health file' : command
+    expect(reachable.map((host) => host.commands.map(looks))).toEqual(reachable.map(() => ['journal', 'health file']))
     expect(hosts.find((host) => host.target.entry === 'deploy@h3')?.commands).toEqual([])
     expect(reachable.every((host) => host.closed)).toBe(true)
     expect(outputs.result).toBe('failure')

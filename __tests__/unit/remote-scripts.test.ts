@@ -12,6 +12,7 @@ import {
   removeFile,
   touchFile,
   inShell,
+  quickInShell,
   killGroupLine,
   nonce,
   onChannel,
@@ -111,6 +112,32 @@ describe('inShell', () => {
     expect(pid).toBe(session) // the command's sh leads its own session
     expect(session).not.toBe(shellPid)
   })
+})
+
+describe('quickInShell', () => {
+  it.each(['sh', 'bash'])(
+    '%s: runs the script in a subshell (exit and set -e end it, not the shell), its input empty, its status after the marker',
+    (shell) => {
+      const [first, second] = [nonce('end'), nonce('end')]
+      const failing = 'echo one; echo two >&2; read -r line || echo "no input"; false; echo never'
+      const input = `${quickInShell(failing, [], first)}echo the shell goes on\n`
+      const result = feed(
+        `${input}${quickInShell('echo "$GREETING"; exit 3', [['GREETING', "it's"]], second)}`,
+        shell,
+        []
+      )
+      expect(result.stdout.split('\n')).toEqual([
+        'one',
+        'two',
+        'no input',
+        `${first} 1`,
+        'the shell goes on',
+        "it's",
+        `${second} 3`,
+        ''
+      ])
+    }
+  )
 })
 
 describe('killGroupLine', () => {

@@ -24,13 +24,15 @@ export function healthFileBalancer(deps: HostSideDeps, healthFile: string): Load
       env: [],
       timeoutMs: MEASURE_MS,
       signal: NEVER_ABORTED,
-      onLine: () => undefined
+      onLine: () => undefined,
+      quick: true
     })
     return code === 0 ? 'in' : code === 1 ? 'out' : 'unknown'
   }
   const command = (rotation: 'in' | 'out') => hostSideCommand(deps.settings, rotation) ?? ':'
   return {
     kind: 'health-file',
+    readsOnHost: online.probe === undefined && online.command === undefined,
     describe: (members) => Promise.all(members.map(async (member) => describeRotation(await inRotation(member)))),
     takeOut: (member, signal) => runOnHost(deps, member, command('out'), signal),
     awaitOut: (member, signal) => awaitChange(deps, member, 'out', signal),

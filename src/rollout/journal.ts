@@ -104,7 +104,7 @@ export class HostJournal {
   }
 
   private async run(script: string): Promise<void> {
-    const failure = await runToEnd(this.host, script, { timeoutMs: 30_000 }).then(
+    const failure = await runToEnd(this.host, script, { timeoutMs: 30_000, quick: true }).then(
       ({ result, lines }) => (result.code === 0 ? undefined : (lines.at(-1) ?? `exit code ${result.code}`)),
       (error: unknown) => errorMessage(error)
     )
@@ -200,7 +200,8 @@ export function readLeft(hosts: readonly RemoteHost[], settings: Settings): Prom
 /** The journal entry a run that never finished left on `host` (readLeft). */
 export async function readLeftOn(host: RemoteHost, settings: Settings): Promise<JournalEntry | undefined> {
   const { lines } = await runToEnd(host, readJournal(directory(settings), journalFile(host.target.entry)), {
-    timeoutMs: 30_000
+    timeoutMs: 30_000,
+    quick: true
   })
   /** What readJournal printed after `<marker> <kind> `, if it printed that. */
   const marked = (kind: string) => {

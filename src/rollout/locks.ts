@@ -36,7 +36,11 @@ interface Found {
 
 /** Runs a lock script on a host and reads what it found. */
 async function lockScript(host: RemoteHost, script: string, sideline = false): Promise<Found | undefined> {
-  const { result, lines } = await runToEnd(host, script, { timeoutMs: sideline ? BEAT_MS : 60_000, sideline })
+  const { result, lines } = await runToEnd(host, script, {
+    timeoutMs: sideline ? BEAT_MS : 60_000,
+    sideline,
+    quick: true
+  })
   const marker = lines.findIndex((line) => line.startsWith(`${LOCK_MARKER} `))
   if (marker < 0) {
     if (result.code === 0) return undefined

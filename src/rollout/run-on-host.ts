@@ -45,13 +45,16 @@ export async function runToEnd(
     timeoutMs,
     onLine,
     signal = NEVER_ABORTED,
-    sideline
+    sideline,
+    quick
   }: {
     env?: readonly (readonly [string, string])[]
     timeoutMs: number
     onLine?: (line: string) => void
     signal?: AbortSignal
     sideline?: boolean
+    /** One of the action's own short scripts: ExecOptions.quick. */
+    quick?: boolean
   }
 ): Promise<{ result: ExecResult; lines: string[] }> {
   const lines: string[] = []
@@ -60,6 +63,7 @@ export async function runToEnd(
     timeoutMs,
     signal,
     sideline,
+    quick,
     onLine: (line) => {
       lines.push(line)
       onLine?.(line)

@@ -139,11 +139,9 @@ class SshRemoteHost implements RemoteHost, PoolMember {
     const inShell = () => shell.run(command, options)
     if (shell.available) return inShell()
     if (shell.state === 'starting') {
-      // The first command (or the first after a reconnect) does not wait for the shell: a channel
-      // of its own, on this connection. A host that allows one session at a time (MaxSessions 1)
-      // refuses it while the shell holds that session: then the command waits for the shell.
-      const onChannel = await this.openChannel(command, options, false).catch(() => undefined)
-      if (onChannel) return onChannel()
+      // The first command (or the first after a reconnect) waits for the shell, a round trip more,
+      // rather than take a channel of its own: each session costs the host a process of sshd's and
+      // two shells, which a fleet reconnected pass after pass (max-connections) pays per pass.
       const state = await settledWithin(shell, options)
       if (state === 'starting') return { code: null, timedOut: !options.signal.aborted }
       if (state === 'ready' && shell.available) return inShell()

@@ -5,7 +5,15 @@
 import type { Client, ClientChannel } from 'ssh2'
 import type { ExecOptions, ExecResult, Stream } from '../ports.js'
 import { commandLines, Ending, lineSplitter, STREAMS } from './remote-command.js'
-import { CHANNEL_COMMAND, commandScript, inShell, killGroupLine, nonce, shellStart } from './remote-scripts.js'
+import {
+  CHANNEL_COMMAND,
+  commandScript,
+  inShell,
+  killGroupLine,
+  nonce,
+  quickInShell,
+  shellStart
+} from './remote-scripts.js'
 
 /** What the shell's output lines are for at the moment. */
 interface Listener {
@@ -24,7 +32,8 @@ export type ShellState = 'starting' | 'ready' | 'refused' | 'failed' | 'closed'
  * One `sh` on one channel of the host's connection, fed commands on its input. Each runs in a
  * session of its own with its output (stderr merged into stdout, in order) piped through `cat` to
  * the channel, so that the shell goes on only once nothing holds that output any more; then the
- * shell prints the exit status after a random nonce that the command's output cannot guess.
+ * shell prints the exit status after a random nonce that the command's output cannot guess. A
+ * quick script (ExecOptions.quick) is run by the shell itself, in a subshell.
  */
 export class LongLivedShell {
   private current: ShellState = 'starting'
@@ -83,7 +92,11 @@ export class LongLivedShell {
           done()
         })
         this.listener = { line, gone: done }
-        channel.write(inShell(commandScript(command, options.env, options.groupFile), this.setsid, endMarker))
+        channel.write(
+          options.quick
+            ? quickInShell(command, options.env, endMarker)
+            : inShell(commandScript(command, options.env, options.groupFile), this.setsid, endMarker)
+        )
       })
     } finally {
       this.running = false

@@ -3,7 +3,7 @@
 //   round trip, where a channel of its own costs two (open it, then the exec request, whose reply
 //   ssh2 awaits), which on a runner far from its hosts is most of a small command's time;
 // - a channel of its own (runChannel): the fallback where that shell cannot run (no `setsid`, a
-//   forced command), and a host's first command while its shell starts.
+//   forced command), and a sideline command (a lock's beat) while the shell runs another.
 // Either way the command reaches an `sh -s` on its input, never in a process's arguments, and can
 // be ended through the same session (remote-scripts.ts). Ending it on timeout or cancellation ends
 // its process group and nothing else: not the shell, and not an app that an earlier command

@@ -101,6 +101,16 @@ export function inShell(script: string, setsid: string, endMarker: string): stri
 }
 
 /**
+ * A quick script (ExecOptions.quick) for the long-lived shell: run by it in a subshell, so that an
+ * `exit` or `set -e` ends the subshell, not the shell, with stderr merged into stdout and its
+ * input from /dev/null, then its exit status after `endMarker`.
+ */
+export function quickInShell(script: string, env: readonly (readonly [string, string])[], endMarker: string): string {
+  const exports = env.map(([name, value]) => `export ${name}=${shellQuote(value)}`)
+  return ['( set -e', ...exports, script, `) </dev/null 2>&1; echo "${endMarker} $?"`, ''].join('\n')
+}
+
+/**
  * Ends a command's whole process group: TERM now, KILL a second later from a background job that
  * ignores the TERM (in case the group is the reading `sh`'s own, on a channel) and holds none of
  * the channel's streams, so the channel closes as soon as the command is gone. Dash's `kill`
