@@ -30169,7 +30169,11 @@ class DeployLocks {
         this.sweeping = true;
         const staleMs = this.lock.staleAfterMs ?? DEFAULT_STALE_MS;
         const due = dueForBeat([...this.taken], this.lastBeat, this.clock.now(), staleMs, this.leaseMs);
-        await mapBounded(due, (host) => this.beatOn(host)).finally(() => (this.sweeping = false));
+        const dueParked = new Set(due.filter((host) => host.parked === true));
+        // A host due because it was connected, and parked since by a pass over the fleet, waits until
+        // it is due as a parked one: its beat would connect it again only to be parked once more.
+        const beat = async (host) => host.parked === true && !dueParked.has(host) ? undefined : this.beatOn(host);
+        await mapBounded(due, beat).finally(() => (this.sweeping = false));
     }
     async beatOn(host) {
         const seen = await lockScript(host, beatLock(this.lock.path, this.token, this.aheadS), true).catch(() => undefined);

@@ -135,7 +135,7 @@ const lockHost = (i: number, clock: FakeClock, parked: boolean) => {
   const host: FakeHost = new FakeHost({ entry: `h${i}`, host: `h${i}`, port: 22, user: 'u' }, clock, () => ({
     lines: [`${LOCK_MARKER} ${host.commands.length === 1 ? 'taken' : 'beat'}`]
   }))
-  Object.defineProperty(host, 'parked', { value: parked })
+  Object.defineProperty(host, 'parked', { value: parked, configurable: true })
   return host
 }
 
@@ -188,6 +188,25 @@ describe('lock beats with parked hosts', () => {
     expect(beats.slice(0, 4)).toEqual(Array(4).fill(PARKED_LEASE_MS / BEAT_MS))
     expect(beats.slice(4)).toEqual(Array(16).fill(1)) // once, when the lease it was taken with ran out
     expect(hosts[10].commands.at(-1)).toContain(`+ ${aheadS} ))`)
+    await locks.release()
+  })
+})
+
+describe('a beat sweep beside a pass over the fleet', () => {
+  it('skips a host that was connected when the sweep began but is parked by the time its turn comes', async () => {
+    const clock = new FakeClock()
+    const hosts = Array.from({ length: 20 }, (_, i) => lockHost(i, clock, false))
+    const locks = new DeployLocks(hosts, settingsWith().lock!, clock, new RecordingLog(), PARKED_LEASE_MS)
+    await locks.take(new AbortController().signal)
+    const before = hosts.map((host) => host.commands.length)
+    // Host 0's beat is under way when a pass parks hosts 16 to 19, whose turn comes after the first 16 beats.
+    const park = () => hosts.slice(16).forEach((host) => Object.defineProperty(host, 'parked', { value: true }))
+    const reply = hosts[0].reply
+    hosts[0].reply = (command, calls) => (park(), reply(command, calls))
+    clock.time += BEAT_MS
+    await locks.beat()
+    const beaten = hosts.map((host, i) => host.commands.length > before[i])
+    expect(beaten).toEqual([...Array(16).fill(true), ...Array(4).fill(false)])
     await locks.release()
   })
 })
