@@ -14,7 +14,6 @@ const FLEET = new URL('./fleet-results.json', import.meta.url)
 const read = <T>(url: URL): T | undefined =>
   existsSync(url) ? (JSON.parse(readFileSync(url, 'utf8')) as T) : undefined
 const ms = (value: number | undefined) => (value === undefined ? '—' : `${value} ms`)
-const major = (node: string) => node.split('.')[0]
 
 type Row = [method: string, rollout: string, out: string, errors: string]
 
@@ -40,8 +39,8 @@ const lbRows = (results: LbResults): Row[] =>
  */
 const fleetRows = (results: FleetResults): Row[] =>
   results.rollouts.map((row) => [
-    `${row.hosts} simulated hosts, batch-size 10%` +
-      (row.fleetCpuMs === undefined ? '' : `; their core ${Math.round((row.fleetCpuMs / row.wallMs) * 100)}% busy`),
+    `${row.hosts} simulated hosts, 10% batches` +
+      (row.fleetCpuMs === undefined ? '' : `, core ${Math.round((row.fleetCpuMs / row.wallMs) * 100)}% busy`),
     row.failure
       ? `failed after ${row.wallMs} ms`
       : `${row.wallMs} ms (${row.wallOverLowerBound ?? row.overLowerBound}×)`,
@@ -49,23 +48,22 @@ const fleetRows = (results: FleetResults): Row[] =>
     '—'
   ])
 
-/** Where and how a bench measured: its date, Node and checks, whether it was pinned. */
-const measured = (date: string, node: string, checks: string, pinned: boolean) =>
-  `${date.slice(0, 10)}, Node ${major(node)}, checks every ${checks}, ${pinned ? 'pinned' : 'not pinned'}`
+/** When and how a bench measured: its date and checks, whether it was pinned (Node and the machine: docs/benchmark.md). */
+const measured = (date: string, checks: string, pinned: boolean) =>
+  `${date.slice(0, 10)}, checks every ${checks}, ${pinned ? 'pinned' : 'not pinned'}`
 
 /** The table, from whichever results exist: the rollout bench's rows first, then the load balancers'. */
 export function renderSummary(rollout?: RolloutResults, lb?: LbResults, fleet?: FleetResults): string {
   const rows = [...(rollout ? rolloutRows(rollout) : []), ...(lb ? lbRows(lb) : []), ...(fleet ? fleetRows(fleet) : [])]
   const benches = [
-    rollout &&
-      `rollout bench ${measured(rollout.date, rollout.machine.node, `${rollout.fleet.haproxy.interMs} ms`, false)}`,
-    lb && `load-balancer bench ${measured(lb.date, lb.machine.node, '2 s', true)}`
+    rollout && `rollout bench ${measured(rollout.date, `${rollout.fleet.haproxy.interMs} ms`, false)}`,
+    lb && `load-balancer bench ${measured(lb.date, '2 s', true)}`
   ].filter((text) => text !== undefined)
-  const simulated = fleet && `; simulated hosts: one run ${fleet.date.slice(0, 10)}, pinned, no traffic`
+  const simulated = fleet && `; simulated hosts ${fleet.date.slice(0, 10)}, pinned`
   return [
     `Medians, 4 hosts behind HAProxy under live traffic: ${benches.join('; ')}${simulated ?? ''}. Details: [docs/benchmark.md](${DOCS}).`,
     '',
-    '| method | rollout of 4 hosts (× its lower bound) | out of rotation per host (× stop → healthy + drain) | errors/requests |',
+    '| method | rollout (× its lower bound) | out of rotation per host (× stop → healthy + drain) | errors/requests |',
     '| --- | --: | --: | --: |',
     ...rows.map((row) => `| ${row.join(' | ')} |`)
   ].join('\n')
