@@ -28176,6 +28176,8 @@ function shellQuote(value) {
 function nonce(kind) {
     return `__rollout_${kind}_${(0,external_node_crypto_.randomBytes)(8).toString('hex')}`;
 }
+/** `export NAME='value'` for each variable a command gets: values quoted, data and never code. */
+const exportLines = (env) => env.map(([name, value]) => `export ${name}=${shellQuote(value)}`);
 /** First stderr line of every remote command: its process group, so a timeout can end all of it. */
 const PGID_MARKER = '__rollout_pgid__';
 /**
@@ -28184,7 +28186,6 @@ const PGID_MARKER = '__rollout_pgid__';
  * script is read before any of it runs and no command can read the rest as its input.
  */
 function commandScript(command, env, groupFile) {
-    const exports = env.map(([name, value]) => `export ${name}=${shellQuote(value)}`);
     return [
         '{',
         // Linux hosts: read it from /proc without a fork (it races the command-timeout); others: ps.
@@ -28193,7 +28194,7 @@ function commandScript(command, env, groupFile) {
         ...(groupFile === undefined ? [] : [recordGroup(groupFile)]),
         'unset pgid',
         'set -e',
-        ...exports,
+        ...exportLines(env),
         command,
         '} </dev/null'
     ].join('\n');
@@ -28250,8 +28251,7 @@ function inShell(script, setsid, endMarker) {
  * input from /dev/null, then its exit status after `endMarker`.
  */
 function quickInShell(script, env, endMarker) {
-    const exports = env.map(([name, value]) => `export ${name}=${shellQuote(value)}`);
-    return ['( set -e', ...exports, script, `) </dev/null 2>&1; echo "${endMarker} $?"`, ''].join('\n');
+    return ['( set -e', ...exportLines(env), script, `) </dev/null 2>&1; echo "${endMarker} $?"`, ''].join('\n');
 }
 /**
  * Ends a command's whole process group: TERM now, KILL a second later from a background job that
@@ -31641,9 +31641,14 @@ async function preflightFleet(settings, deps, connector) {
         const visited = await preflightVisiting(settings.hosts, connector, signal, async (host, i) => {
             const proven = await proveHealthPath(host, settings, rolloutPlaces[i], log);
             const left = await readLeftOn(host, settings);
-            const member = { host, env: hostVariables(settings, rolloutPlaces[i]), left: left !== undefined };
+            // The host as its health path uses it (wrapped where requests run on it), as the rollout's members are.
+            const member = {
+                host: proven.host,
+                env: hostVariables(settings, rolloutPlaces[i]),
+                left: left !== undefined
+            };
             const place = lb.readsOnHost ? (await lb.describe([member], signal))[0] : undefined;
-            return { ...proven, left, place };
+            return { ...proven, left, member, place };
         }).catch(async (error) => {
             await lb.close();
             throw error;
@@ -31654,7 +31659,7 @@ async function preflightFleet(settings, deps, connector) {
         try {
             const places = lb.readsOnHost
                 ? found.map(({ place }) => place ?? '')
-                : await lb.describe(lbMembers(hosts, settings).map((member, i) => ({ ...member, left: left[i] !== undefined })), signal);
+                : await lb.describe(found.map(({ member }) => member), signal);
             const entries = hosts.map((host) => `[${host.target.entry}]`);
             log.info(hostLines(entries, places.map((place) => `load balancer (${lb.kind}): ${place}`), ' '));
             return { hosts, healthPaths: found.map(({ healthPath }) => healthPath), lb, places, left };

@@ -8,7 +8,7 @@ import { hostVariables } from '../variables.js'
 import { proveHealthPath } from './health-path.js'
 import { hostLines } from './host-lines.js'
 import { readLeftOn } from './journal.js'
-import { lbMembers, placeTargets } from './placement.js'
+import { placeTargets } from './placement.js'
 import { preflightVisiting } from './preflight.js'
 
 interface PreflightDeps {
@@ -27,9 +27,14 @@ export async function preflightFleet(settings: Settings, deps: PreflightDeps, co
     const visited = await preflightVisiting(settings.hosts, connector, signal, async (host, i) => {
       const proven = await proveHealthPath(host, settings, rolloutPlaces[i], log)
       const left = await readLeftOn(host, settings)
-      const member: LbMember = { host, env: hostVariables(settings, rolloutPlaces[i]), left: left !== undefined }
+      // The host as its health path uses it (wrapped where requests run on it), as the rollout's members are.
+      const member: LbMember = {
+        host: proven.host,
+        env: hostVariables(settings, rolloutPlaces[i]),
+        left: left !== undefined
+      }
       const place = lb.readsOnHost ? (await lb.describe([member], signal))[0] : undefined
-      return { ...proven, left, place }
+      return { ...proven, left, member, place }
     }).catch(async (error: unknown) => {
       await lb.close()
       throw error
@@ -41,7 +46,7 @@ export async function preflightFleet(settings: Settings, deps: PreflightDeps, co
       const places = lb.readsOnHost
         ? found.map(({ place }) => place ?? '')
         : await lb.describe(
-            lbMembers(hosts, settings).map((member, i) => ({ ...member, left: left[i] !== undefined })),
+            found.map(({ member }) => member),
             signal
           )
       const entries = hosts.map((host) => `[${host.target.entry}]`)

@@ -20,6 +20,10 @@ export function nonce(kind: string): string {
   return `__rollout_${kind}_${randomBytes(8).toString('hex')}`
 }
 
+/** `export NAME='value'` for each variable a command gets: values quoted, data and never code. */
+const exportLines = (env: readonly (readonly [string, string])[]) =>
+  env.map(([name, value]) => `export ${name}=${shellQuote(value)}`)
+
 /** First stderr line of every remote command: its process group, so a timeout can end all of it. */
 export const PGID_MARKER = '__rollout_pgid__'
 
@@ -33,7 +37,6 @@ export function commandScript(
   env: readonly (readonly [string, string])[],
   groupFile?: string
 ): string {
-  const exports = env.map(([name, value]) => `export ${name}=${shellQuote(value)}`)
   return [
     '{',
     // Linux hosts: read it from /proc without a fork (it races the command-timeout); others: ps.
@@ -42,7 +45,7 @@ export function commandScript(
     ...(groupFile === undefined ? [] : [recordGroup(groupFile)]),
     'unset pgid',
     'set -e',
-    ...exports,
+    ...exportLines(env),
     command,
     '} </dev/null'
   ].join('\n')
@@ -106,8 +109,7 @@ export function inShell(script: string, setsid: string, endMarker: string): stri
  * input from /dev/null, then its exit status after `endMarker`.
  */
 export function quickInShell(script: string, env: readonly (readonly [string, string])[], endMarker: string): string {
-  const exports = env.map(([name, value]) => `export ${name}=${shellQuote(value)}`)
-  return ['( set -e', ...exports, script, `) </dev/null 2>&1; echo "${endMarker} $?"`, ''].join('\n')
+  return ['( set -e', ...exportLines(env), script, `) </dev/null 2>&1; echo "${endMarker} $?"`, ''].join('\n')
 }
 
 /**
